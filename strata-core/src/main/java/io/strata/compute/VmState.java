@@ -1,0 +1,27 @@
+package io.strata.compute;
+
+import java.util.Locale;
+
+/**
+ * Nova's {@code vm_state}: what the VM is, as opposed to {@link TaskState}, what is being done
+ * to it. Stored in lower case as Nova shows it in {@code OS-EXT-STS:vm_state}.
+ */
+public enum VmState {
+    BUILDING,
+    ACTIVE,
+    STOPPED,
+    PAUSED,
+    SUSPENDED,
+    ERROR,
+    DELETED,
+    /** A live image: the frozen memory and disk of a running server, from which clones start. */
+    BLESSED;
+
+    public String wireName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static VmState fromWireName(String name) {
+        return valueOf(name.toUpperCase(Locale.ROOT));
+    }
+}

@@ -1,0 +1,52 @@
+package io.strata.hypervisor;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * One hypervisor host as the local controller sees it. Implementations: {@code QemuHypervisor}
+ * (real guests) and {@code FakeHypervisor} (simulation). Every VM is named by the id of the
+ * server it backs, so that after a restart {@link #discover()} can be matched against the store.
+ *
+ * <p>Calls block until the hypervisor has done what was asked (the agent calls them from virtual
+ * threads). Implementations must be safe for concurrent calls on different VMs.
+ */
+public interface Hypervisor extends AutoCloseable {
+    /** Capacity and identity of this host. */
+    HostInfo describe();
+
+    /** Defines and starts a VM (cold boot); returns once its process runs. */
+    VmInfo create(VmSpec spec);
+
+    /** Applies a power action; returns the VM's state afterwards. */
+    VmInfo act(String vmId, VmAction action);
+
+    /** Stops the VM if it runs and removes everything it had on this host. Absent VMs are fine. */
+    void destroy(String vmId);
+
+    /** The VM's current state, or empty if this host has no such VM. */
+    Optional<VmInfo> find(String vmId);
+
+    /** The last {@code lines} lines of the VM's serial console (all of it when lines <= 0). */
+    String consoleLog(String vmId, int lines);
+
+    /**
+     * Freezes a running VM into a live image under {@code dir}: its memory, device state and a
+     * read-only disk base from which clones start with the same loaded memory.
+     */
+    LiveImageRef bless(String vmId, Path dir);
+
+    /** Starts a clone of a live image that resumes where the blessed VM was. */
+    VmInfo launch(LiveImageRef image, VmSpec spec);
+
+    /** Every VM this host has, running or not, as found on the host itself (for reconciliation). */
+    List<VmInfo> discover();
+
+    /** Registers a listener for changes that happen on their own (a guest powers off, a process dies). */
+    void subscribe(Consumer<VmEvent> listener);
+
+    @Override
+    void close();
+}
