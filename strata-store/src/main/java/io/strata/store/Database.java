@@ -1,0 +1,120 @@
+package io.strata.store;
+
+import static java.util.Objects.requireNonNull;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+
+/**
+ * The one database of a Strata process: an embedded H2 file (all-in-one) or PostgreSQL
+ * (production), migrated by Flyway at start-up. H2 runs in PostgreSQL mode so one set of
+ * migrations and queries serves both.
+ */
+public final class Database implements AutoCloseable {
+    private final HikariDataSource dataSource;
+    private final Jdbi jdbi;
+    private final Dialect dialect;
+
+    private Database(HikariDataSource dataSource, Dialect dialect) {
+        this.dataSource = dataSource;
+        this.dialect = dialect;
+        this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
+    }
+
+    public static Database open(DatabaseConfig config) {
+        requireNonNull(config, "config is null");
+        Dialect dialect = Dialect.of(config.url());
+        HikariConfig hikari = new HikariConfig();
+        hikari.setJdbcUrl(dialect == Dialect.H2 ? h2Url(config.url()) : config.url());
+        if (config.user() != null) {
+            hikari.setUsername(config.user());
+        }
+        if (config.password() != null) {
+            hikari.setPassword(config.password());
+        }
+        hikari.setMaximumPoolSize(config.maxConnections());
+        hikari.setMinimumIdle(Math.min(2, config.maxConnections()));
+        hikari.setPoolName("strata-db");
+        // Fail fast with the driver's own message (wrong host, bad password) instead of a 30 s wait.
+        hikari.setInitializationFailTimeout(1);
+        hikari.setConnectionTimeout(config.connectTimeoutMillis());
+        HikariDataSource dataSource;
+        try {
+            dataSource = new HikariDataSource(hikari);
+        } catch (RuntimeException e) {
+            throw new StoreException("cannot connect to " + redact(config.url()) + ": " + rootMessage(e), e);
+        }
+        try {
+            Flyway.configure()
+                    .dataSource(dataSource)
+                    .locations("classpath:db/migration")
+                    .load()
+                    .migrate();
+        } catch (RuntimeException e) {
+            dataSource.close();
+            throw new StoreException("cannot migrate " + redact(config.url()) + ": " + rootMessage(e), e);
+        }
+        return new Database(dataSource, dialect);
+    }
+
+    /**
+     * H2 settings that make it behave like PostgreSQL for our SQL, keep the file usable by one
+     * process at a time, and let a crash lose nothing that was committed.
+     */
+    private static String h2Url(String url) {
+        String settings = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;NON_KEYWORDS=KEY,VALUE,USER";
+        return url.contains(";MODE=") ? url : url + settings;
+    }
+
+    private static String redact(String url) {
+        return url.replaceAll("password=[^&;]*", "password=***");
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    }
+
+    public Jdbi jdbi() {
+        return jdbi;
+    }
+
+    public Dialect dialect() {
+        return dialect;
+    }
+
+    /** True when the database answers a trivial query (for health checks). */
+    public boolean isHealthy() {
+        try {
+            return jdbi.withHandle(handle -> handle.createQuery("select 1").mapTo(Integer.class).one()) == 1;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+
+    public enum Dialect {
+        H2,
+        POSTGRESQL;
+
+        static Dialect of(String url) {
+            if (url.startsWith("jdbc:h2:")) {
+                return H2;
+            }
+            if (url.startsWith("jdbc:postgresql:")) {
+                return POSTGRESQL;
+            }
+            throw new StoreException("unsupported database URL " + redact(url) + " (use jdbc:h2:… or jdbc:postgresql:…)");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+-- Image (Glance v2): images, their free-form properties, tags and members (sharing).
+
+create table images (
+    id               varchar(36)  primary key,
+    name             varchar(255),
+    owner            varchar(64),
+    status           varchar(32)  not null,
+    visibility       varchar(16)  not null,
+    container_format varchar(32),
+    disk_format      varchar(32),
+    size_bytes       bigint,
+    virtual_size     bigint,
+    checksum         varchar(32),
+    os_hash_algo     varchar(64),
+    os_hash_value    varchar(128),
+    min_disk         integer      not null default 0,
+    min_ram          integer      not null default 0,
+    protected        boolean      not null default false,
+    os_hidden        boolean      not null default false,
+    file_path        varchar(4096),
+    created_at       timestamp with time zone not null,
+    updated_at       timestamp with time zone not null
+);
+create index images_owner on images (owner);
+
+create table image_properties (
+    image_id varchar(36)  not null references images (id) on delete cascade,
+    name     varchar(255) not null,
+    value    varchar(65535) not null,
+    primary key (image_id, name)
+);
+
+create table image_tags (
+    image_id varchar(36)  not null references images (id) on delete cascade,
+    tag      varchar(255) not null,
+    primary key (image_id, tag)
+);
+
+create table image_members (
+    image_id   varchar(36) not null references images (id) on delete cascade,
+    member_id  varchar(64) not null,
+    status     varchar(16) not null,
+    created_at timestamp with time zone not null,
+    updated_at timestamp with time zone not null,
+    primary key (image_id, member_id)
+);
