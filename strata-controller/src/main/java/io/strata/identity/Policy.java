@@ -1,0 +1,95 @@
+package io.strata.identity;
+
+import io.strata.core.CloudException;
+import io.strata.core.ErrorCode;
+import java.util.Map;
+
+/**
+ * The policy table: one rule per operation, named as in Nova's and Keystone's policy files so
+ * operators recognise them. Ownership (a server belongs to the caller's project) is checked by
+ * the services on the object itself; this table decides which roles may attempt an operation.
+ */
+public final class Policy {
+    /** Who may call an operation. */
+    public enum Rule {
+        /** Any valid token. */
+        ANY,
+        /** reader, member or admin on the scoped project. */
+        READER,
+        /** member or admin on the scoped project. */
+        MEMBER,
+        /** admin only. */
+        ADMIN
+    }
+
+    private final Map<String, Rule> rules;
+
+    public Policy(Map<String, Rule> rules) {
+        this.rules = Map.copyOf(rules);
+    }
+
+    public static Policy defaults() {
+        return new Policy(Map.ofEntries(
+                // Compute: project members manage their servers and keypairs; admins the rest.
+                Map.entry("os_compute_api:servers:index", Rule.READER),
+                Map.entry("os_compute_api:servers:index:get_all_tenants", Rule.ADMIN),
+                Map.entry("os_compute_api:servers:detail", Rule.READER),
+                Map.entry("os_compute_api:servers:show", Rule.READER),
+                Map.entry("os_compute_api:servers:create", Rule.MEMBER),
+                Map.entry("os_compute_api:servers:create:forced_host", Rule.ADMIN),
+                Map.entry("os_compute_api:servers:update", Rule.MEMBER),
+                Map.entry("os_compute_api:servers:delete", Rule.MEMBER),
+                Map.entry("os_compute_api:servers:action", Rule.MEMBER),
+                Map.entry("os_compute_api:servers:show:host_status", Rule.ADMIN),
+                Map.entry("os_compute_api:os-extended-server-attributes", Rule.ADMIN),
+                Map.entry("os_compute_api:os-console-output", Rule.MEMBER),
+                Map.entry("os_compute_api:servers:create_image", Rule.MEMBER),
+                Map.entry("os_compute_api:server-metadata", Rule.MEMBER),
+                Map.entry("os_compute_api:server-metadata:index", Rule.READER),
+                Map.entry("os_compute_api:os-flavor-manage:create", Rule.ADMIN),
+                Map.entry("os_compute_api:os-flavor-manage:update", Rule.ADMIN),
+                Map.entry("os_compute_api:os-flavor-manage:delete", Rule.ADMIN),
+                Map.entry("os_compute_api:os-flavor-extra-specs:index", Rule.READER),
+                Map.entry("os_compute_api:os-flavor-extra-specs:create", Rule.ADMIN),
+                Map.entry("os_compute_api:os-flavor-access", Rule.ADMIN),
+                Map.entry("os_compute_api:flavors", Rule.ANY),
+                Map.entry("os_compute_api:os-keypairs", Rule.ANY),
+                Map.entry("os_compute_api:os-keypairs:other_user", Rule.ADMIN),
+                Map.entry("os_compute_api:limits", Rule.ANY),
+                Map.entry("os_compute_api:os-availability-zone:list", Rule.ANY),
+                Map.entry("os_compute_api:os-availability-zone:detail", Rule.ADMIN),
+                Map.entry("os_compute_api:os-hypervisors", Rule.ADMIN),
+                Map.entry("os_compute_api:os-services", Rule.ADMIN),
+                // Identity: admins manage; users read themselves and their projects.
+                Map.entry("identity:admin", Rule.ADMIN),
+                Map.entry("identity:list_roles", Rule.ADMIN),
+                Map.entry("identity:list_role_assignments", Rule.ADMIN),
+                // Image: members upload into their project; admins publish.
+                Map.entry("image:get_images", Rule.READER),
+                Map.entry("image:add_image", Rule.MEMBER),
+                Map.entry("image:modify_image", Rule.MEMBER),
+                Map.entry("image:delete_image", Rule.MEMBER),
+                Map.entry("image:publicize_image", Rule.ADMIN)));
+    }
+
+    /** Throws 403 unless {@code auth} may perform {@code operation}. */
+    public void enforce(AuthContext auth, String operation) {
+        if (!allows(auth, operation)) {
+            throw new CloudException(ErrorCode.FORBIDDEN, "Policy doesn't allow " + operation + " to be performed.");
+        }
+    }
+
+    public boolean allows(AuthContext auth, String operation) {
+        Rule rule = rules.get(operation);
+        if (rule == null) {
+            // An operation missing from the table is a bug; refusing is the safe side of it.
+            return false;
+        }
+        return switch (rule) {
+            case ANY -> true;
+            case READER -> auth.hasRole(Roles.READER) || auth.hasRole(Roles.MEMBER) || auth.isAdmin();
+            case MEMBER -> auth.hasRole(Roles.MEMBER) || auth.isAdmin();
+            case ADMIN -> auth.isAdmin();
+        };
+    }
+}

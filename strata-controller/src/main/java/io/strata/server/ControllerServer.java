@@ -1,0 +1,161 @@
+package io.strata.server;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.strata.api.ApiArea;
+import io.strata.api.ApiServer;
+import io.strata.identity.Catalog;
+import io.strata.identity.IdentityApi;
+import io.strata.identity.IdentityService;
+import io.strata.identity.IdentityStore;
+import io.strata.identity.PasswordHasher;
+import io.strata.identity.Policy;
+import io.strata.store.Database;
+import io.strata.store.DatabaseConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The controller process, wired by plain constructors in this one place: database, identity,
+ * compute, image, scheduler, the local agent of the all-in-one mode, and the HTTP API.
+ */
+public final class ControllerServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ControllerServer.class);
+
+    private final StrataConfig config;
+    private final List<AutoCloseable> resources;
+    private final ApiServer api;
+    private final String adminPassword;
+    private final String baseUrl;
+
+    private ControllerServer(StrataConfig config, List<AutoCloseable> resources, ApiServer api, String adminPassword, String baseUrl) {
+        this.config = config;
+        this.resources = resources;
+        this.api = api;
+        this.adminPassword = adminPassword;
+        this.baseUrl = baseUrl;
+    }
+
+    public static ControllerServer start(StrataConfig config) {
+        requireNonNull(config, "config is null");
+        List<AutoCloseable> resources = new ArrayList<>();
+        try {
+            Files.createDirectories(config.dataDir());
+            Clock clock = Clock.systemUTC();
+            DatabaseConfig databaseConfig = config.databaseUrl() == null
+                    ? DatabaseConfig.embedded(config.dataDir())
+                    : new DatabaseConfig(config.databaseUrl(), config.databaseUser(), config.databasePassword(), 16, 5_000);
+            Database database = Database.open(databaseConfig);
+            resources.add(database);
+
+            PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new JvmMemoryMetrics().bindTo(metrics);
+            new JvmThreadMetrics().bindTo(metrics);
+            new ProcessorMetrics().bindTo(metrics);
+            JvmGcMetrics gcMetrics = new JvmGcMetrics();
+            gcMetrics.bindTo(metrics);
+            resources.add(gcMetrics);
+
+            IdentityStore identityStore = new IdentityStore(database.jdbi());
+            IdentityService identity = new IdentityService(identityStore, new PasswordHasher(config.passwordHashCost()), clock,
+                    config.tokenTtl());
+            String adminPassword = bootstrapAdmin(config, identity);
+            Policy policy = Policy.defaults();
+
+            // The API needs its real port before the catalog can name it, so bind first when port is 0.
+            int port = config.port() == 0 ? FreePort.find() : config.port();
+            String baseUrl = config.publicUrl() != null ? config.publicUrl() : "http://" + publicHost(config.bindHost()) + ":" + port;
+            Catalog catalog = Catalog.standard(baseUrl, config.region());
+
+            List<ApiArea> areas = new ArrayList<>();
+            areas.add(new RootApi(catalog));
+            areas.add(new IdentityApi(identity, policy, catalog));
+
+            ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
+            resources.add(api);
+            api.start();
+            writeOpenrc(config.dataDir(), baseUrl, config.region(), adminPassword);
+            log.info("Strata is up at {} (data in {}, database {})", baseUrl, config.dataDir(),
+                    config.databaseUrl() == null ? "embedded H2" : "PostgreSQL");
+            return new ControllerServer(config, resources, api, adminPassword, baseUrl);
+        } catch (RuntimeException | IOException e) {
+            closeAll(resources);
+            if (e instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException("cannot start: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Creates the admin on first start. The password comes from configuration, else from the
+     * openrc an earlier start wrote, else is generated (and only then written to openrc).
+     */
+    private static String bootstrapAdmin(StrataConfig config, IdentityService identity) throws IOException {
+        String password = config.adminPassword();
+        if (password == null) {
+            password = Openrc.readPassword(config.dataDir().resolve("openrc"));
+        }
+        if (password == null) {
+            byte[] secret = new byte[18];
+            new SecureRandom().nextBytes(secret);
+            password = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        }
+        identity.bootstrap(password);
+        return password;
+    }
+
+    private static void writeOpenrc(Path dataDir, String baseUrl, String region, String password) throws IOException {
+        Openrc.write(dataDir.resolve("openrc"), baseUrl, region, "admin", password, "admin");
+    }
+
+    private static String publicHost(String bindHost) {
+        return bindHost.equals("0.0.0.0") || bindHost.equals("::") ? "127.0.0.1" : bindHost;
+    }
+
+    public int port() {
+        return api.port();
+    }
+
+    public String baseUrl() {
+        return baseUrl;
+    }
+
+    public String adminPassword() {
+        return adminPassword;
+    }
+
+    public StrataConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        closeAll(resources);
+    }
+
+    private static void closeAll(List<AutoCloseable> resources) {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                resources.get(i).close();
+            } catch (Exception e) {
+                log.warn("error while shutting down {}: {}", resources.get(i).getClass().getSimpleName(), e.toString());
+            }
+        }
+        resources.clear();
+    }
+}

@@ -1,0 +1,131 @@
+package io.strata.server;
+
+import static java.util.Objects.requireNonNull;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Everything a controller process is configured with, parsed once from flags and environment
+ * and validated here, so that nothing downstream reads configuration on its own.
+ *
+ * @param bindHost address the API listens on
+ * @param port API port (0 picks a free one, for tests)
+ * @param publicUrl base URL put in the service catalog; null derives it from host and port
+ * @param dataDir where the embedded database, images, VM files and openrc live
+ * @param databaseUrl JDBC URL; null means the embedded H2 database under {@code dataDir}
+ * @param driver hypervisor driver of the local agent ("fake" or "qemu"); null runs no local agent
+ * @param adminPassword password of the bootstrap admin; null generates one on first start
+ * @param fakeHosts number of simulated hosts the fake driver provides (scale tests)
+ */
+public record StrataConfig(
+        String bindHost,
+        int port,
+        String publicUrl,
+        Path dataDir,
+        String databaseUrl,
+        String databaseUser,
+        String databasePassword,
+        String driver,
+        String adminPassword,
+        String region,
+        Duration tokenTtl,
+        int passwordHashCost,
+        int fakeHosts,
+        FakeHostSpec fakeHost,
+        SchedulerSettings scheduler,
+        String accel) {
+    public StrataConfig {
+        requireNonNull(bindHost, "bindHost is null");
+        requireNonNull(dataDir, "dataDir is null");
+        requireNonNull(region, "region is null");
+        requireNonNull(tokenTtl, "tokenTtl is null");
+        requireNonNull(fakeHost, "fakeHost is null");
+        requireNonNull(scheduler, "scheduler is null");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be within 0..65535, not " + port);
+        }
+        if (driver != null && !driver.equals("fake") && !driver.equals("qemu")) {
+            throw new IllegalArgumentException("driver must be fake or qemu, not " + driver);
+        }
+        if (fakeHosts < 1) {
+            throw new IllegalArgumentException("fakeHosts must be at least 1");
+        }
+        if (accel == null) {
+            accel = "auto";
+        }
+        if (!accel.equals("auto") && !accel.equals("kvm") && !accel.equals("tcg")) {
+            throw new IllegalArgumentException("accel must be auto, kvm or tcg, not " + accel);
+        }
+    }
+
+    /** Defaults of {@code strata up}: port 8774, data under ~/.strata, fake driver. */
+    public static StrataConfig defaults(Path dataDir) {
+        return new StrataConfig("0.0.0.0", 8774, null, dataDir, null, null, null, "fake", null, "RegionOne",
+                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto");
+    }
+
+    public StrataConfig withPort(int newPort) {
+        return new StrataConfig(bindHost, newPort, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+    }
+
+    public StrataConfig withDatabase(String url, String user, String password) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, url, user, password, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+    }
+
+    public StrataConfig withAdminPassword(String password) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+    }
+
+    public StrataConfig withDriver(String newDriver) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, newDriver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+    }
+
+    public StrataConfig withPasswordHashCost(int cost) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel);
+    }
+
+    public StrataConfig withFakeHosts(int count, FakeHostSpec spec) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel);
+    }
+
+    public StrataConfig withPublicUrl(String url) {
+        return new StrataConfig(bindHost, port, url, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+    }
+
+    public StrataConfig withBindHost(String host) {
+        return new StrataConfig(host, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+    }
+
+    public StrataConfig withAccel(String newAccel) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel);
+    }
+
+    public StrataConfig withScheduler(SchedulerSettings settings) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel);
+    }
+
+    /**
+     * Capacity and timing of each simulated host.
+     *
+     * @param actionDelay how long each state transition takes, to exercise the transitional states
+     */
+    public record FakeHostSpec(int vcpus, long memoryMb, long diskGb, Duration actionDelay) {
+        public static final FakeHostSpec DEFAULT = new FakeHostSpec(16, 65_536, 1_000, Duration.ZERO);
+    }
+
+    /** Nova's allocation ratios: how far each resource may be overcommitted. */
+    public record SchedulerSettings(double cpuAllocationRatio, double ramAllocationRatio, double diskAllocationRatio) {
+        public static final SchedulerSettings DEFAULT = new SchedulerSettings(16.0, 1.5, 1.0);
+    }
+}
