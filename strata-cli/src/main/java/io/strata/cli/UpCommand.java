@@ -1,0 +1,79 @@
+package io.strata.cli;
+
+import io.strata.server.ControllerServer;
+import io.strata.server.StrataConfig;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code strata up}: the whole cloud in one process — controller, scheduler and a local agent. */
+@Command(name = "up", mixinStandardHelpOptions = true,
+        description = "Start an all-in-one cloud: API, scheduler and a local hypervisor agent in one process.")
+final class UpCommand implements Callable<Integer> {
+    @Option(names = "--port", description = "API port (default ${DEFAULT-VALUE}).", defaultValue = "8774")
+    int port;
+
+    @Option(names = "--bind", description = "Address to listen on (default ${DEFAULT-VALUE}).", defaultValue = "0.0.0.0")
+    String bind;
+
+    @Option(names = "--public-url", description = "Base URL put in the service catalog (default http://127.0.0.1:PORT).")
+    String publicUrl;
+
+    @Option(names = "--data-dir", description = "Where the database, images, VMs and openrc live (default ~/.strata).")
+    Path dataDir;
+
+    @Option(names = "--driver", description = "Hypervisor driver: fake or qemu (default ${DEFAULT-VALUE}).", defaultValue = "fake")
+    String driver;
+
+    @Option(names = "--accel", description = "QEMU acceleration: auto, kvm or tcg (default ${DEFAULT-VALUE}).", defaultValue = "auto")
+    String accel;
+
+    @Option(names = "--db", description = "JDBC URL of a PostgreSQL database (default: embedded H2 under the data dir).")
+    String databaseUrl;
+
+    @Option(names = "--db-user", description = "Database user.", defaultValue = "${env:STRATA_DB_USER}")
+    String databaseUser;
+
+    @Option(names = "--db-password", description = "Database password (or STRATA_DB_PASSWORD).", defaultValue = "${env:STRATA_DB_PASSWORD}")
+    String databasePassword;
+
+    @Option(names = "--admin-password", description = "Password of the admin user on first start (or STRATA_ADMIN_PASSWORD; "
+            + "generated if neither is given).", defaultValue = "${env:STRATA_ADMIN_PASSWORD}")
+    String adminPassword;
+
+    @Option(names = "--fake-hosts", description = "Number of simulated hosts with the fake driver (default ${DEFAULT-VALUE}).",
+            defaultValue = "1")
+    int fakeHosts;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".strata");
+        StrataConfig config = StrataConfig.defaults(dir.toAbsolutePath())
+                .withPort(port)
+                .withBindHost(bind)
+                .withPublicUrl(publicUrl)
+                .withDriver(driver)
+                .withAccel(accel)
+                .withAdminPassword(blankToNull(adminPassword))
+                .withDatabase(blankToNull(databaseUrl), blankToNull(databaseUser), blankToNull(databasePassword));
+        config = config.withFakeHosts(fakeHosts, config.fakeHost());
+        ControllerServer server = ControllerServer.start(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "strata-shutdown"));
+        System.out.printf("Strata is up at %s%n", server.baseUrl());
+        System.out.printf("  credentials: source %s%n", dir.toAbsolutePath().resolve("openrc"));
+        System.out.printf("  then try:    openstack server list%n");
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value;
+    }
+}
