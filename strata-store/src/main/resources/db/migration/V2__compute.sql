@@ -75,6 +75,7 @@ create table servers (
     disk_gb            integer      not null,
     ephemeral_gb       integer      not null default 0,
     swap_mb            integer      not null default 0,
+    flavor_extra_specs varchar(65535) not null default '{}',
     image_id           varchar(36),
     key_name           varchar(255),
     host               varchar(255),

@@ -10,6 +10,26 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.strata.api.ApiArea;
 import io.strata.api.ApiServer;
+import io.strata.agent.LocalController;
+import io.strata.compute.AddressPool;
+import io.strata.compute.BootInputsResolver;
+import io.strata.compute.ComputeApi;
+import io.strata.compute.ComputeManager;
+import io.strata.compute.FlavorService;
+import io.strata.compute.FlavorStore;
+import io.strata.compute.FlavorsApi;
+import io.strata.compute.HostRegistry;
+import io.strata.compute.HostStore;
+import io.strata.compute.HostsApi;
+import io.strata.compute.ImageCatalog;
+import io.strata.compute.KeypairService;
+import io.strata.compute.KeypairStore;
+import io.strata.compute.KeypairsApi;
+import io.strata.compute.Scheduler;
+import io.strata.compute.ServerService;
+import io.strata.compute.ServerStore;
+import io.strata.compute.ServerView;
+import io.strata.compute.ServersApi;
 import io.strata.identity.Catalog;
 import io.strata.identity.IdentityApi;
 import io.strata.identity.IdentityService;
@@ -23,6 +43,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -81,9 +105,51 @@ public final class ControllerServer implements AutoCloseable {
             String baseUrl = config.publicUrl() != null ? config.publicUrl() : "http://" + publicHost(config.bindHost()) + ":" + port;
             Catalog catalog = Catalog.standard(baseUrl, config.region());
 
+            // Compute: stores, hosts and their agents, scheduler, manager, services.
+            ServerStore serverStore = new ServerStore(database.jdbi(), database.dialect());
+            HostRegistry hosts = new HostRegistry(new HostStore(database.jdbi()), clock, Duration.ofSeconds(60));
+            FlavorService flavors = new FlavorService(new FlavorStore(database.jdbi()), clock);
+            flavors.bootstrap();
+            KeypairService keypairs = new KeypairService(new KeypairStore(database.jdbi()), clock);
+            ImageCatalog images = new UnavailableImages();
+            AddressPool addresses = new AddressPool("10.0.0.0/16", serverStore.takenAddresses());
+            List<LocalController> agents = LocalAgents.create(config, ref -> images.file(ref.id()));
+            agents.forEach(agent -> {
+                hosts.register(agent, null);
+                resources.add(agent);
+            });
+            Scheduler scheduler = new Scheduler(hosts, serverStore, config.scheduler(), metrics);
+            BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs);
+            ComputeManager manager = new ComputeManager(serverStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
+            resources.add(manager);
+            ServerService servers = new ServerService(serverStore, flavors, keypairs, images, hosts, addresses, manager, policy,
+                    config.dataDir().resolve("scratch"), clock);
+            for (LocalController agent : agents) {
+                agent.subscribe(event -> manager.onVmEvent(agent.hostName(), event));
+                manager.reconcile(agent);
+            }
+            manager.recoverInFlight();
+            scheduler.resync();
+            ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("heartbeat").factory());
+            resources.add(heartbeats::shutdownNow);
+            List<String> localHosts = agents.stream().map(LocalController::hostName).toList();
+            heartbeats.scheduleWithFixedDelay(() -> {
+                try {
+                    hosts.heartbeat(localHosts);
+                } catch (RuntimeException e) {
+                    log.warn("heartbeat failed: {}", e.getMessage());
+                }
+            }, 10, 10, TimeUnit.SECONDS);
+            ServerStateGauges.register(metrics, serverStore);
+
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
             areas.add(new IdentityApi(identity, policy, catalog));
+            areas.add(new ComputeApi(serverStore, policy, baseUrl));
+            areas.add(new ServersApi(servers, new ServerView(baseUrl, hosts), policy));
+            areas.add(new FlavorsApi(flavors, policy, baseUrl));
+            areas.add(new KeypairsApi(keypairs, policy));
+            areas.add(new HostsApi(hosts, serverStore, policy));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
             resources.add(api);

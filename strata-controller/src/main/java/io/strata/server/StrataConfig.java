@@ -2,6 +2,7 @@ package io.strata.server;
 
 import static java.util.Objects.requireNonNull;
 
+import io.strata.compute.SchedulerSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -122,10 +123,5 @@ public record StrataConfig(
      */
     public record FakeHostSpec(int vcpus, long memoryMb, long diskGb, Duration actionDelay) {
         public static final FakeHostSpec DEFAULT = new FakeHostSpec(16, 65_536, 1_000, Duration.ZERO);
-    }
-
-    /** Nova's allocation ratios: how far each resource may be overcommitted. */
-    public record SchedulerSettings(double cpuAllocationRatio, double ramAllocationRatio, double diskAllocationRatio) {
-        public static final SchedulerSettings DEFAULT = new SchedulerSettings(16.0, 1.5, 1.0);
     }
 }

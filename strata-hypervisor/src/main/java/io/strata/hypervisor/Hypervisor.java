@@ -41,6 +41,12 @@ public interface Hypervisor extends AutoCloseable {
     /** Starts a clone of a live image that resumes where the blessed VM was. */
     VmInfo launch(LiveImageRef image, VmSpec spec);
 
+    /**
+     * Writes a standalone copy of the VM's root disk (its image base merged with what the guest
+     * wrote) to {@code target}, for snapshots; returns the disk format written ("qcow2", "raw").
+     */
+    String snapshotDisk(String vmId, Path target);
+
     /** Every VM this host has, running or not, as found on the host itself (for reconciliation). */
     List<VmInfo> discover();
 

@@ -1,0 +1,48 @@
+package io.strata.agent;
+
+import io.strata.hypervisor.HostInfo;
+import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.VmAction;
+import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmInfo;
+import io.strata.hypervisor.VmSpec;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * What the controller asks of the local controller (agent) of one host. In the all-in-one
+ * process it is a {@link LocalController} called directly; for agents on other hosts the same
+ * interface is served over HTTP. Calls block until done, so callers use virtual threads.
+ */
+public interface AgentApi {
+    String hostName();
+
+    HostInfo describe();
+
+    /** Fetches the boot images onto the host if needed and starts the VM. */
+    VmInfo spawn(VmSpec spec, BootImages images);
+
+    VmInfo act(String vmId, VmAction action);
+
+    void destroy(String vmId);
+
+    Optional<VmInfo> find(String vmId);
+
+    String consoleLog(String vmId, int lines);
+
+    /** Writes a copy of the VM's root disk to a file on this host; returns its disk format. */
+    String snapshotDisk(String vmId, java.nio.file.Path target);
+
+    /** Every VM the host has, for reconciliation against the store. */
+    List<VmInfo> discover();
+
+    /** Freezes a running VM into a live image kept on this host. */
+    LiveImageRef bless(String vmId, String liveImageId);
+
+    /** Starts a clone of a live image. */
+    VmInfo launch(LiveImageRef image, VmSpec spec);
+
+    /** Receives changes that happen on their own (guest powered off, process died). */
+    void subscribe(Consumer<VmEvent> listener);
+}

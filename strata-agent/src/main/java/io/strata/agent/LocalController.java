@@ -1,0 +1,108 @@
+package io.strata.agent;
+
+import static java.util.Objects.requireNonNull;
+
+import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.HostInfo;
+import io.strata.hypervisor.Hypervisor;
+import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.VmAction;
+import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmInfo;
+import io.strata.hypervisor.VmSpec;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The local controller of one host: owns its VMs through a {@link Hypervisor}, turning image
+ * references into local files before a boot. It keeps no state of its own beyond what the
+ * hypervisor finds on the host, so a restarted agent knows exactly what a dead one knew.
+ */
+public final class LocalController implements AgentApi, AutoCloseable {
+    private final String hostName;
+    private final Hypervisor hypervisor;
+    private final ImageFetcher images;
+    private final Path liveImageRoot;
+
+    public LocalController(String hostName, Hypervisor hypervisor, ImageFetcher images, Path liveImageRoot) {
+        this.hostName = requireNonNull(hostName, "hostName is null");
+        this.hypervisor = requireNonNull(hypervisor, "hypervisor is null");
+        this.images = requireNonNull(images, "images is null");
+        this.liveImageRoot = requireNonNull(liveImageRoot, "liveImageRoot is null");
+    }
+
+    @Override
+    public String hostName() {
+        return hostName;
+    }
+
+    @Override
+    public HostInfo describe() {
+        return hypervisor.describe();
+    }
+
+    @Override
+    public VmInfo spawn(VmSpec spec, BootImages boot) {
+        BootSource source = new BootSource(
+                boot.disk() == null ? null : images.fetch(boot.disk()),
+                boot.disk() == null ? null : boot.disk().diskFormat(),
+                boot.kernel() == null ? null : images.fetch(boot.kernel()),
+                boot.ramdisk() == null ? null : images.fetch(boot.ramdisk()),
+                boot.commandLine());
+        VmSpec withBoot = new VmSpec(spec.id(), spec.name(), spec.hostname(), spec.vcpus(), spec.memoryMb(), spec.rootDiskGb(),
+                source, spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(), spec.targetMemoryMb());
+        return hypervisor.create(withBoot);
+    }
+
+    @Override
+    public VmInfo act(String vmId, VmAction action) {
+        return hypervisor.act(vmId, action);
+    }
+
+    @Override
+    public void destroy(String vmId) {
+        hypervisor.destroy(vmId);
+    }
+
+    @Override
+    public Optional<VmInfo> find(String vmId) {
+        return hypervisor.find(vmId);
+    }
+
+    @Override
+    public String consoleLog(String vmId, int lines) {
+        return hypervisor.consoleLog(vmId, lines);
+    }
+
+    @Override
+    public String snapshotDisk(String vmId, Path target) {
+        return hypervisor.snapshotDisk(vmId, target);
+    }
+
+    @Override
+    public List<VmInfo> discover() {
+        return hypervisor.discover();
+    }
+
+    @Override
+    public LiveImageRef bless(String vmId, String liveImageId) {
+        return hypervisor.bless(vmId, liveImageRoot.resolve(liveImageId));
+    }
+
+    @Override
+    public VmInfo launch(LiveImageRef image, VmSpec spec) {
+        return hypervisor.launch(image, spec);
+    }
+
+    @Override
+    public void subscribe(Consumer<VmEvent> listener) {
+        hypervisor.subscribe(listener);
+    }
+
+    @Override
+    public void close() {
+        hypervisor.close();
+    }
+}

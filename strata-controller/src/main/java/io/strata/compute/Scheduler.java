@@ -1,0 +1,117 @@
+package io.strata.compute;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.strata.core.CloudException;
+import io.strata.core.ErrorCode;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Nova's filter scheduler in small: filter the hosts (service enabled and up, availability zone,
+ * forced host, room for the flavor within the allocation ratios), then weigh them by free RAM
+ * so that servers spread. A choice is claimed at once against an in-memory view of usage, so
+ * concurrent requests cannot both take the last room on a host.
+ */
+public final class Scheduler {
+    /** Nova's NoValidHost message, which clients and operators grep for. */
+    public static final String NO_VALID_HOST = "No valid host was found. There are not enough hosts available.";
+
+    private final HostRegistry hosts;
+    private final ServerStore servers;
+    private final SchedulerSettings settings;
+    private final MeterRegistry metrics;
+    private final Map<String, Usage> usage = new HashMap<>();
+
+    /** What servers on a host use, as the scheduler counts it. */
+    private record Usage(long vcpus, long ramMb, long diskGb, long instances) {
+        Usage plus(Flavor f, int sign) {
+            return new Usage(vcpus + sign * (long) f.vcpus(), ramMb + sign * (long) f.ramMb(),
+                    diskGb + sign * (long) (f.diskGb() + f.ephemeralGb()), instances + sign);
+        }
+    }
+
+    /** What to place and where it may go. */
+    public record Request(Flavor flavor, String zone, String forcedHost, Set<String> excludedHosts) {}
+
+    public Scheduler(HostRegistry hosts, ServerStore servers, SchedulerSettings settings, MeterRegistry metrics) {
+        this.hosts = requireNonNull(hosts, "hosts is null");
+        this.servers = requireNonNull(servers, "servers is null");
+        this.settings = requireNonNull(settings, "settings is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
+        resync();
+    }
+
+    /** Reloads usage from the store (at start and after recovery). */
+    public synchronized void resync() {
+        usage.clear();
+        servers.usageByHost().forEach((host, u) -> usage.put(host, new Usage(u.vcpus(), u.ramMb(), u.diskGb(), u.servers())));
+    }
+
+    /** Picks a host and claims the flavor's resources on it; NoValidHost as a CloudException otherwise. */
+    public synchronized Host select(Request request) {
+        List<Host> candidates = hosts.hosts().stream()
+                .filter(h -> !request.excludedHosts().contains(h.name()))
+                .filter(h -> request.forcedHost() == null || h.name().equals(request.forcedHost()))
+                // A forced host skips the enabled check, as Nova's forced host bypasses filters.
+                .filter(h -> request.forcedHost() != null || h.serviceEnabled())
+                .filter(hosts::isUp)
+                .filter(h -> request.zone() == null || h.zone().equals(request.zone()))
+                .filter(h -> fits(h, request.flavor()))
+                .toList();
+        if (candidates.isEmpty()) {
+            metrics.counter("strata.scheduler.decisions", "outcome", "no_valid_host").increment();
+            throw new CloudException(ErrorCode.CONFLICT, NO_VALID_HOST);
+        }
+        Host chosen = candidates.stream()
+                .max(Comparator.comparingLong((Host h) -> freeRamMb(h)).thenComparingLong(h -> -usageOf(h).instances()))
+                .orElseThrow();
+        usage.put(chosen.name(), usageOf(chosen).plus(request.flavor(), 1));
+        metrics.counter("strata.scheduler.decisions", "outcome", "selected").increment();
+        return chosen;
+    }
+
+    /** Gives back what a server held on a host (deleted, failed to spawn). */
+    public synchronized void release(String host, Flavor flavor) {
+        if (host == null) {
+            return;
+        }
+        Usage current = usage.get(host);
+        if (current != null) {
+            usage.put(host, current.plus(flavor, -1));
+        }
+    }
+
+    /** Claims resources for a server placed without the scheduler (recovery, forced moves). */
+    public synchronized void claim(String host, Flavor flavor) {
+        usage.put(host, usage.getOrDefault(host, new Usage(0, 0, 0, 0)).plus(flavor, 1));
+    }
+
+    public synchronized long instancesOn(String host) {
+        return usage.getOrDefault(host, new Usage(0, 0, 0, 0)).instances();
+    }
+
+    public synchronized long[] usedOn(String host) {
+        Usage u = usage.getOrDefault(host, new Usage(0, 0, 0, 0));
+        return new long[] {u.vcpus(), u.ramMb(), u.diskGb(), u.instances()};
+    }
+
+    private boolean fits(Host host, Flavor flavor) {
+        Usage u = usageOf(host);
+        return u.vcpus() + flavor.vcpus() <= host.vcpus() * settings.cpuAllocationRatio()
+                && u.ramMb() + flavor.ramMb() <= host.memoryMb() * settings.ramAllocationRatio()
+                && u.diskGb() + flavor.diskGb() + flavor.ephemeralGb() <= host.localGb() * settings.diskAllocationRatio();
+    }
+
+    private long freeRamMb(Host host) {
+        return (long) (host.memoryMb() * settings.ramAllocationRatio()) - usageOf(host).ramMb();
+    }
+
+    private Usage usageOf(Host host) {
+        return usage.getOrDefault(host.name(), new Usage(0, 0, 0, 0));
+    }
+}

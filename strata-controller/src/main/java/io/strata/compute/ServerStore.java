@@ -1,0 +1,496 @@
+package io.strata.compute;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.core.CloudException;
+import io.strata.store.Database;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.Update;
+
+/**
+ * Server rows. State changes are conditional updates ("only if the server is still in the state
+ * I saw"), so two requests, or two controllers, can never both start an operation on a server.
+ */
+public final class ServerStore {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final Map<String, String> SORT_COLUMNS = Map.of(
+            "created_at", "created_at", "updated_at", "updated_at", "display_name", "name", "name", "name",
+            "uuid", "id", "host", "host", "vm_state", "vm_state", "task_state", "task_state", "launched_at", "launched_at",
+            "power_state", "power_state");
+
+    private final Jdbi jdbi;
+    private final Database.Dialect dialect;
+
+    public ServerStore(Jdbi jdbi, Database.Dialect dialect) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.dialect = requireNonNull(dialect, "dialect is null");
+    }
+
+    public static boolean isSortKey(String key) {
+        return SORT_COLUMNS.containsKey(key);
+    }
+
+    /** Inserts servers with their metadata and fixed IPs in one transaction: all or none. */
+    public void insertAll(List<Server> servers) {
+        jdbi.useTransaction(h -> {
+            for (Server s : servers) {
+                h.createUpdate("""
+                        insert into servers (id, name, project_id, user_id, flavor_id, flavor_name, vcpus, ram_mb, disk_gb, ephemeral_gb,
+                          swap_mb, flavor_extra_specs, image_id, key_name, host, availability_zone, requested_zone, vm_state, task_state,
+                          power_state, progress, user_data, access_ipv4, access_ipv6, config_drive, locked, description, hostname,
+                          reservation_id, launch_index, mac_address, ip_address, ssh_port, created_at, updated_at, deleted)
+                        values (:id, :name, :projectId, :userId, :flavorId, :flavorName, :vcpus, :ramMb, :diskGb, :ephemeralGb,
+                          :swapMb, :extraSpecs, :imageId, :keyName, :host, :az, :requestedZone, :vmState, :taskState,
+                          :powerState, :progress, :userData, :accessIpv4, :accessIpv6, :configDrive, :locked, :description, :hostname,
+                          :reservationId, :launchIndex, :mac, :ip, :sshPort, :createdAt, :updatedAt, false)""")
+                        .bind("id", s.id()).bind("name", s.name()).bind("projectId", s.projectId()).bind("userId", s.userId())
+                        .bind("flavorId", s.flavor().id()).bind("flavorName", s.flavor().name()).bind("vcpus", s.flavor().vcpus())
+                        .bind("ramMb", s.flavor().ramMb()).bind("diskGb", s.flavor().diskGb())
+                        .bind("ephemeralGb", s.flavor().ephemeralGb()).bind("swapMb", s.flavor().swapMb())
+                        .bind("extraSpecs", toJson(s.flavor().extraSpecs())).bind("imageId", s.imageId())
+                        .bind("keyName", s.keyName()).bind("host", s.host()).bind("az", s.availabilityZone())
+                        .bind("requestedZone", s.requestedZone()).bind("vmState", s.vmState().wireName())
+                        .bind("taskState", s.taskState() == null ? null : s.taskState().wireName())
+                        .bind("powerState", s.powerState().code()).bind("progress", s.progress()).bind("userData", s.userData())
+                        .bind("accessIpv4", s.accessIpv4()).bind("accessIpv6", s.accessIpv6()).bind("configDrive", s.configDrive())
+                        .bind("locked", s.locked()).bind("description", s.description()).bind("hostname", s.hostname())
+                        .bind("reservationId", s.reservationId()).bind("launchIndex", s.launchIndex()).bind("mac", s.macAddress())
+                        .bind("ip", s.ipAddress()).bind("sshPort", s.sshPort()).bind("createdAt", s.createdAt())
+                        .bind("updatedAt", s.updatedAt())
+                        .execute();
+                h.createUpdate("insert into fixed_ips (address, server_id) values (:a, :s)").bind("a", s.ipAddress()).bind("s", s.id())
+                        .execute();
+                insertMetadata(h, s.id(), s.metadata());
+                for (String tag : s.tags()) {
+                    h.execute("insert into server_tags (server_id, tag) values (?, ?)", s.id(), tag);
+                }
+            }
+        });
+    }
+
+    /** True if some live server holds the address (the allocator retries with the next one). */
+    public boolean isAddressTaken(String address) {
+        return jdbi.withHandle(h -> h.createQuery("select count(*) from fixed_ips where address = :a").bind("a", address)
+                .mapTo(Integer.class).one() > 0);
+    }
+
+    public Set<String> takenAddresses() {
+        return jdbi.withHandle(h -> Set.copyOf(h.createQuery("select address from fixed_ips").mapTo(String.class).list()));
+    }
+
+    public Optional<Server> find(String id) {
+        return jdbi.withHandle(h -> {
+            List<Server> found = load(h, h.createQuery("select * from servers where id = :id").bind("id", id));
+            return found.stream().findFirst();
+        });
+    }
+
+    public List<Server> list(ServerQuery q) {
+        return jdbi.withHandle(h -> {
+            StringBuilder sql = new StringBuilder("select * from servers where 1 = 1");
+            Map<String, Object> args = new HashMap<>();
+            if (!q.includeDeleted()) {
+                sql.append(" and deleted = false");
+            }
+            if (q.projectId() != null) {
+                sql.append(" and project_id = :projectId");
+                args.put("projectId", q.projectId());
+            }
+            if (q.nameRegex() != null) {
+                sql.append(dialect == Database.Dialect.POSTGRESQL ? " and name ~ :nameRegex" : " and regexp_like(name, :nameRegex)");
+                args.put("nameRegex", q.nameRegex());
+            }
+            if (q.ipRegex() != null) {
+                sql.append(dialect == Database.Dialect.POSTGRESQL ? " and ip_address ~ :ipRegex" : " and regexp_like(ip_address, :ipRegex)");
+                args.put("ipRegex", q.ipRegex());
+            }
+            if (q.vmStates() != null) {
+                List<String> states = q.vmStates().stream().map(VmState::wireName).toList();
+                sql.append(" and vm_state in (<vmStates>)");
+                args.put("vmStates", states);
+            }
+            if (q.host() != null) {
+                sql.append(" and host = :host");
+                args.put("host", q.host());
+            }
+            if (q.flavorId() != null) {
+                sql.append(" and flavor_id = :flavorId");
+                args.put("flavorId", q.flavorId());
+            }
+            if (q.imageId() != null) {
+                sql.append(" and image_id = :imageId");
+                args.put("imageId", q.imageId());
+            }
+            if (q.changesSince() != null) {
+                sql.append(" and updated_at >= :changesSince");
+                args.put("changesSince", q.changesSince());
+            }
+            if (q.ids() != null) {
+                if (q.ids().isEmpty()) {
+                    return List.of();
+                }
+                sql.append(" and id in (<ids>)");
+                args.put("ids", List.copyOf(q.ids()));
+            }
+            String column = SORT_COLUMNS.getOrDefault(q.sortKey(), "created_at");
+            String direction = q.sortAscending() ? "asc" : "desc";
+            if (q.markerId() != null) {
+                Optional<Map<String, Object>> marker = h.createQuery("select id, " + column + " as sort_value from servers where id = :m")
+                        .bind("m", q.markerId()).mapToMap().findOne();
+                if (marker.isEmpty()) {
+                    throw CloudException.badRequest("marker [%s] not found", q.markerId());
+                }
+                Object value = marker.get().get("sort_value");
+                String cmp = q.sortAscending() ? ">" : "<";
+                if (value == null) {
+                    sql.append(" and (").append(column).append(" is not null or id ").append(cmp).append(" :markerId)");
+                } else {
+                    sql.append(" and (").append(column).append(' ').append(cmp).append(" :markerValue or (").append(column)
+                            .append(" = :markerValue and id ").append(cmp).append(" :markerId))");
+                    args.put("markerValue", value);
+                }
+                args.put("markerId", q.markerId());
+            }
+            sql.append(" order by ").append(column).append(' ').append(direction).append(", id ").append(direction);
+            sql.append(" limit ").append(q.limit());
+            Query query = h.createQuery(sql.toString());
+            args.forEach((k, v) -> {
+                if (v instanceof Collection<?> c) {
+                    query.bindList(k, List.copyOf(c));
+                } else {
+                    query.bind(k, v);
+                }
+            });
+            return load(h, query);
+        });
+    }
+
+    /** Counts of live servers per vm_state (for metrics). */
+    public Map<String, Long> countByState() {
+        return jdbi.withHandle(h -> {
+            Map<String, Long> counts = new TreeMap<>();
+            h.createQuery("select vm_state, count(*) as n from servers where deleted = false group by vm_state")
+                    .map((rs, ctx) -> Map.entry(rs.getString("vm_state"), rs.getLong("n"))).forEach(e -> counts.put(e.getKey(), e.getValue()));
+            return counts;
+        });
+    }
+
+    /** What a project's live servers use: instances, vcpus, ram. */
+    public long[] projectUsage(String projectId) {
+        return jdbi.withHandle(h -> h.createQuery("select count(*) as n, coalesce(sum(vcpus), 0) as v, coalesce(sum(ram_mb), 0) as r "
+                        + "from servers where deleted = false and project_id = :p")
+                .bind("p", projectId)
+                .map((rs, ctx) -> new long[] {rs.getLong("n"), rs.getLong("v"), rs.getLong("r")}).one());
+    }
+
+    /** Usage per host of the servers placed there: vcpus, ram and disk, and how many. */
+    public Map<String, HostUsage> usageByHost() {
+        return jdbi.withHandle(h -> {
+            Map<String, HostUsage> usage = new HashMap<>();
+            h.createQuery("select host, sum(vcpus) as v, sum(ram_mb) as r, sum(disk_gb + ephemeral_gb) as d, count(*) as n "
+                            + "from servers where deleted = false and host is not null group by host")
+                    .map((rs, ctx) -> new HostUsage(rs.getString("host"), rs.getLong("v"), rs.getLong("r"), rs.getLong("d"), rs.getLong("n")))
+                    .forEach(u -> usage.put(u.host(), u));
+            return usage;
+        });
+    }
+
+    /** What the servers on a host use. */
+    public record HostUsage(String host, long vcpus, long ramMb, long diskGb, long servers) {
+        public static HostUsage none(String host) {
+            return new HostUsage(host, 0, 0, 0, 0);
+        }
+    }
+
+    /** Servers with an operation in flight (a controller restart must finish or undo them). */
+    public List<Server> inFlight() {
+        return jdbi.withHandle(h -> load(h, h.createQuery(
+                "select * from servers where deleted = false and (task_state is not null or vm_state = 'building')")));
+    }
+
+    public List<Server> onHost(String host) {
+        return jdbi.withHandle(h -> load(h, h.createQuery("select * from servers where deleted = false and host = :h").bind("h", host)));
+    }
+
+    /**
+     * Starts an operation: sets {@code task} if the server has no task in flight and is in one of
+     * {@code allowed} vm states. False if it was not (the caller explains the conflict).
+     */
+    public boolean beginTask(String id, TaskState task, Set<VmState> allowed, Instant now) {
+        return jdbi.withHandle(h -> h.createUpdate("update servers set task_state = :task, updated_at = :now where id = :id "
+                        + "and deleted = false and task_state is null and vm_state in (<allowed>)")
+                .bind("task", task.wireName()).bind("id", id).bind("now", now)
+                .bindList("allowed", allowed.stream().map(VmState::wireName).toList())
+                .execute() == 1);
+    }
+
+    /** Deletion may interrupt any other task; false only if the server is gone or already being deleted. */
+    public boolean beginDelete(String id, Instant now) {
+        return jdbi.withHandle(h -> h.createUpdate("update servers set task_state = 'deleting', updated_at = :now where id = :id "
+                        + "and deleted = false and (task_state is null or task_state <> 'deleting')")
+                .bind("id", id).bind("now", now).execute() == 1);
+    }
+
+    /** Ends an operation with the state the hypervisor reports; no-op if the server was deleted meanwhile. */
+    public boolean finishTask(String id, TaskState expectedTask, VmState vmState, PowerState power, Instant now) {
+        return jdbi.withHandle(h -> {
+            Update update = h.createUpdate("update servers set vm_state = :vm, power_state = :power, task_state = null, "
+                            + "progress = :progress, updated_at = :now, launched_at = coalesce(launched_at, :launched) "
+                            + "where id = :id and deleted = false and " + (expectedTask == null ? "task_state is null" : "task_state = :task"))
+                    .bind("vm", vmState.wireName()).bind("power", power.code()).bind("id", id).bind("now", now)
+                    .bind("progress", vmState == VmState.ACTIVE ? 100 : 0)
+                    .bind("launched", vmState == VmState.ACTIVE ? now : null);
+            if (expectedTask != null) {
+                update.bind("task", expectedTask.wireName());
+            }
+            return update.execute() == 1;
+        });
+    }
+
+    /** Moves a server to a new task without clearing it (e.g. scheduling → spawning). */
+    public boolean advanceTask(String id, TaskState from, TaskState to, Instant now) {
+        return jdbi.withHandle(h -> h.createUpdate("update servers set task_state = :to, updated_at = :now where id = :id "
+                        + "and deleted = false and task_state = :from")
+                .bind("to", to.wireName()).bind("from", from.wireName()).bind("id", id).bind("now", now).execute() == 1);
+    }
+
+    public boolean place(String id, String host, String zone, Instant now) {
+        return jdbi.withHandle(h -> h.createUpdate("update servers set host = :host, availability_zone = :zone, updated_at = :now, "
+                        + "progress = 10 where id = :id and deleted = false")
+                .bind("host", host).bind("zone", zone).bind("id", id).bind("now", now).execute() == 1);
+    }
+
+    public void setProgress(String id, int progress) {
+        jdbi.useHandle(h -> h.execute("update servers set progress = ? where id = ?", progress, id));
+    }
+
+    public void setSshPort(String id, int port) {
+        jdbi.useHandle(h -> h.execute("update servers set ssh_port = ? where id = ?", port, id));
+    }
+
+    /** Puts the server in ERROR with a fault, clearing its task (unless it was deleted meanwhile). */
+    public void fail(String id, Fault fault, PowerState power, Instant now) {
+        jdbi.useHandle(h -> h.createUpdate("update servers set vm_state = 'error', task_state = null, power_state = :power, "
+                        + "fault_code = :code, fault_message = :message, fault_details = :details, fault_created_at = :created, "
+                        + "updated_at = :now where id = :id and deleted = false")
+                .bind("power", power.code()).bind("code", fault.code()).bind("message", fault.message())
+                .bind("details", fault.details()).bind("created", fault.created()).bind("now", now).bind("id", id).execute());
+    }
+
+    /** Records what the hypervisor says happened on its own (a guest powered off), only when no task is running. */
+    public boolean syncPowerState(String id, VmState vmState, PowerState power, Instant now) {
+        return jdbi.withHandle(h -> h.createUpdate("update servers set vm_state = :vm, power_state = :power, updated_at = :now "
+                        + "where id = :id and deleted = false and task_state is null and vm_state in ('active', 'paused', 'suspended', 'stopped')")
+                .bind("vm", vmState.wireName()).bind("power", power.code()).bind("now", now).bind("id", id).execute() == 1);
+    }
+
+    /** Sets state and power whatever the current state (used when the host lost the VM). */
+    public void syncPowerStateForced(String id, VmState vmState, PowerState power, Instant now) {
+        jdbi.useHandle(h -> h.createUpdate("update servers set vm_state = :vm, power_state = :power, updated_at = :now "
+                        + "where id = :id and deleted = false")
+                .bind("vm", vmState.wireName()).bind("power", power.code()).bind("now", now).bind("id", id).execute());
+    }
+
+    /** The server is gone from its host: soft-delete the row (for history) and free its address. */
+    public void markDeleted(String id, Instant now) {
+        jdbi.useTransaction(h -> {
+            h.createUpdate("update servers set deleted = true, vm_state = 'deleted', task_state = null, power_state = 0, "
+                            + "terminated_at = :now, updated_at = :now where id = :id")
+                    .bind("now", now).bind("id", id).execute();
+            h.execute("delete from fixed_ips where server_id = ?", id);
+        });
+    }
+
+    public void update(String id, String name, String accessIpv4, String accessIpv6, String description, boolean clearDescription,
+            Instant now) {
+        jdbi.useHandle(h -> {
+            StringBuilder sql = new StringBuilder("update servers set updated_at = :now");
+            if (name != null) {
+                sql.append(", name = :name");
+            }
+            if (accessIpv4 != null) {
+                sql.append(", access_ipv4 = :v4");
+            }
+            if (accessIpv6 != null) {
+                sql.append(", access_ipv6 = :v6");
+            }
+            if (description != null || clearDescription) {
+                sql.append(", description = :description");
+            }
+            sql.append(" where id = :id and deleted = false");
+            Update update = h.createUpdate(sql.toString()).bind("now", now).bind("id", id);
+            if (name != null) {
+                update.bind("name", name);
+            }
+            if (accessIpv4 != null) {
+                update.bind("v4", accessIpv4);
+            }
+            if (accessIpv6 != null) {
+                update.bind("v6", accessIpv6);
+            }
+            if (description != null || clearDescription) {
+                update.bind("description", description);
+            }
+            update.execute();
+        });
+    }
+
+    // --- metadata and tags
+
+    public void replaceMetadata(String id, Map<String, String> metadata, Instant now) {
+        jdbi.useTransaction(h -> {
+            h.execute("delete from server_metadata where server_id = ?", id);
+            insertMetadata(h, id, metadata);
+            h.execute("update servers set updated_at = ? where id = ?", now, id);
+        });
+    }
+
+    public void mergeMetadata(String id, Map<String, String> metadata, Instant now) {
+        jdbi.useTransaction(h -> {
+            for (String key : metadata.keySet()) {
+                h.execute("delete from server_metadata where server_id = ? and meta_key = ?", id, key);
+            }
+            insertMetadata(h, id, metadata);
+            h.execute("update servers set updated_at = ? where id = ?", now, id);
+        });
+    }
+
+    public boolean deleteMetadataKey(String id, String key, Instant now) {
+        return jdbi.inTransaction(h -> {
+            boolean removed = h.execute("delete from server_metadata where server_id = ? and meta_key = ?", id, key) > 0;
+            h.execute("update servers set updated_at = ? where id = ?", now, id);
+            return removed;
+        });
+    }
+
+    public void replaceTags(String id, List<String> tags) {
+        jdbi.useTransaction(h -> {
+            h.execute("delete from server_tags where server_id = ?", id);
+            for (String tag : tags) {
+                h.execute("insert into server_tags (server_id, tag) values (?, ?)", id, tag);
+            }
+        });
+    }
+
+    public void addTag(String id, String tag) {
+        jdbi.useTransaction(h -> {
+            if (h.createQuery("select count(*) from server_tags where server_id = :s and tag = :t").bind("s", id).bind("t", tag)
+                    .mapTo(Integer.class).one() == 0) {
+                h.execute("insert into server_tags (server_id, tag) values (?, ?)", id, tag);
+            }
+        });
+    }
+
+    public boolean removeTag(String id, String tag) {
+        return jdbi.withHandle(h -> h.execute("delete from server_tags where server_id = ? and tag = ?", id, tag) > 0);
+    }
+
+    private static void insertMetadata(Handle h, String id, Map<String, String> metadata) {
+        for (Map.Entry<String, String> e : metadata.entrySet()) {
+            h.execute("insert into server_metadata (server_id, meta_key, value) values (?, ?, ?)", id, e.getKey(), e.getValue());
+        }
+    }
+
+    // --- mapping
+
+    /** Loads servers with their metadata and tags in three queries, whatever the number of rows. */
+    private List<Server> load(Handle h, Query query) {
+        List<Row> rows = query.map((rs, ctx) -> row(rs)).list();
+        if (rows.isEmpty()) {
+            return List.of();
+        }
+        List<String> ids = rows.stream().map(r -> r.id).toList();
+        Map<String, Map<String, String>> metadata = new HashMap<>();
+        Map<String, List<String>> tags = new HashMap<>();
+        for (int from = 0; from < ids.size(); from += 1000) {
+            List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 1000));
+            h.createQuery("select server_id, meta_key, value from server_metadata where server_id in (<ids>) order by meta_key")
+                    .bindList("ids", chunk)
+                    .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)})
+                    .forEach(m -> metadata.computeIfAbsent(m[0], k -> new LinkedHashMap<>()).put(m[1], m[2]));
+            h.createQuery("select server_id, tag from server_tags where server_id in (<ids>) order by tag")
+                    .bindList("ids", chunk)
+                    .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2)})
+                    .forEach(t -> tags.computeIfAbsent(t[0], k -> new ArrayList<>()).add(t[1]));
+        }
+        List<Server> servers = new ArrayList<>(rows.size());
+        for (Row r : rows) {
+            servers.add(r.toServer(metadata.getOrDefault(r.id, Map.of()), tags.getOrDefault(r.id, List.of())));
+        }
+        return servers;
+    }
+
+    private static final class Row {
+        String id;
+        Server partial;
+
+        Server toServer(Map<String, String> metadata, List<String> tags) {
+            Server p = partial;
+            return new Server(p.id(), p.name(), p.projectId(), p.userId(), p.flavor(), p.imageId(), p.keyName(), p.host(),
+                    p.availabilityZone(), p.requestedZone(), p.vmState(), p.taskState(), p.powerState(), p.progress(), p.userData(),
+                    p.accessIpv4(), p.accessIpv6(), p.configDrive(), p.locked(), p.description(), p.hostname(), p.reservationId(),
+                    p.launchIndex(), p.macAddress(), p.ipAddress(), p.sshPort(), p.fault(), p.createdAt(), p.updatedAt(),
+                    p.launchedAt(), p.terminatedAt(), p.deleted(), metadata, tags);
+        }
+    }
+
+    private static Row row(ResultSet rs) throws SQLException {
+        Flavor flavor = new Flavor(rs.getString("flavor_id"), rs.getString("flavor_name"), rs.getInt("vcpus"), rs.getInt("ram_mb"),
+                rs.getInt("disk_gb"), rs.getInt("ephemeral_gb"), rs.getInt("swap_mb"), 1.0, true, false, null,
+                fromJson(rs.getString("flavor_extra_specs")), null);
+        Integer faultCode = (Integer) rs.getObject("fault_code");
+        Fault fault = faultCode == null ? null : new Fault(faultCode, rs.getString("fault_message"), rs.getString("fault_details"),
+                instant(rs, "fault_created_at"));
+        Row row = new Row();
+        row.id = rs.getString("id");
+        row.partial = new Server(row.id, rs.getString("name"), rs.getString("project_id"), rs.getString("user_id"), flavor,
+                rs.getString("image_id"), rs.getString("key_name"), rs.getString("host"), rs.getString("availability_zone"),
+                rs.getString("requested_zone"), VmState.fromWireName(rs.getString("vm_state")),
+                TaskState.fromWireName(rs.getString("task_state")), PowerState.fromCode(rs.getInt("power_state")), rs.getInt("progress"),
+                rs.getString("user_data"), rs.getString("access_ipv4"), rs.getString("access_ipv6"), rs.getString("config_drive"),
+                rs.getBoolean("locked"), rs.getString("description"), rs.getString("hostname"), rs.getString("reservation_id"),
+                rs.getInt("launch_index"), rs.getString("mac_address"), rs.getString("ip_address"), rs.getInt("ssh_port"), fault,
+                instant(rs, "created_at"), instant(rs, "updated_at"), instant(rs, "launched_at"), instant(rs, "terminated_at"),
+                rs.getBoolean("deleted"), Map.of(), List.of());
+        return row;
+    }
+
+    static Instant instant(ResultSet rs, String column) throws SQLException {
+        OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
+        return value == null ? null : value.toInstant();
+    }
+
+    private static String toJson(Map<String, String> map) {
+        try {
+            return MAPPER.writeValueAsString(new TreeMap<>(map));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Map<String, String> fromJson(String json) {
+        try {
+            return json == null ? Map.of() : MAPPER.readValue(json, new TypeReference<Map<String, String>>() {});
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("corrupt flavor_extra_specs: " + json, e);
+        }
+    }
+}

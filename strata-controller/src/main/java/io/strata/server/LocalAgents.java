@@ -1,0 +1,53 @@
+package io.strata.server;
+
+import io.strata.agent.ImageFetcher;
+import io.strata.agent.LocalController;
+import io.strata.hypervisor.Hypervisor;
+import io.strata.hypervisor.fake.FakeHypervisor;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The agents an all-in-one process runs for itself: one per simulated host with the fake
+ * driver, or one QEMU host. Their hypervisors keep their state under the data directory so a
+ * restarted process finds its VMs again.
+ */
+final class LocalAgents {
+    private LocalAgents() {}
+
+    static List<LocalController> create(StrataConfig config, ImageFetcher images) {
+        List<LocalController> agents = new ArrayList<>();
+        if (config.driver() == null) {
+            return agents;
+        }
+        Path dataDir = config.dataDir();
+        switch (config.driver()) {
+            case "fake" -> {
+                StrataConfig.FakeHostSpec spec = config.fakeHost();
+                for (int i = 1; i <= config.fakeHosts(); i++) {
+                    String name = config.fakeHosts() == 1 ? machineHostname() : String.format(Locale.ROOT, "compute-%04d", i);
+                    Hypervisor hypervisor = new FakeHypervisor(FakeHypervisor.hostInfo(name, spec.vcpus(), spec.memoryMb(), spec.diskGb()),
+                            spec.actionDelay(), dataDir.resolve("fake").resolve(name + ".json"));
+                    agents.add(new LocalController(name, hypervisor, images, dataDir.resolve("live-images")));
+                }
+            }
+            case "qemu" -> throw new IllegalArgumentException("the qemu driver is not available in this build yet");
+            default -> throw new IllegalArgumentException("unknown driver " + config.driver());
+        }
+        return agents;
+    }
+
+    static String machineHostname() {
+        try {
+            String name = InetAddress.getLocalHost().getHostName();
+            int dot = name.indexOf('.');
+            return dot > 0 ? name.substring(0, dot) : name;
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
+    }
+}

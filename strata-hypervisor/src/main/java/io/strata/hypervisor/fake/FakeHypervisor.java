@@ -1,0 +1,270 @@
+package io.strata.hypervisor.fake;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.compute.PowerState;
+import io.strata.core.ErrorCode;
+import io.strata.hypervisor.HostInfo;
+import io.strata.hypervisor.Hypervisor;
+import io.strata.hypervisor.HypervisorException;
+import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.VmAction;
+import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmInfo;
+import io.strata.hypervisor.VmSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * A simulated host: VMs are entries in a map that walk the same power-state transitions as real
+ * guests (with an optional delay per action, so callers see the transitional task states), and
+ * the host reports fixed capacity. With a state file the VMs survive a restart of the process,
+ * as QEMU guests survive a restart of their agent; without one many hosts fit in one JVM.
+ */
+public final class FakeHypervisor implements Hypervisor {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ScheduledExecutorService FLUSHER = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "fake-hypervisor-flush");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    private final HostInfo host;
+    private final Duration actionDelay;
+    private final Path stateFile;
+    private final Map<String, FakeVm> vms = new ConcurrentHashMap<>();
+    private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean dirty = new AtomicBoolean();
+
+    /** What the fake remembers of a VM; public for JSON persistence. */
+    public record FakeVm(String id, String name, PowerState powerState, int vcpus, int memoryMb, String console, String liveImage) {}
+
+    public FakeHypervisor(HostInfo host, Duration actionDelay, Path stateFile) {
+        this.host = requireNonNull(host, "host is null");
+        this.actionDelay = requireNonNull(actionDelay, "actionDelay is null");
+        this.stateFile = stateFile;
+        if (stateFile != null) {
+            load();
+            // Writing the file on every change would make the simulation I/O bound at scale; a
+            // second's worth of lost transitions after a crash is acceptable for a fake.
+            FLUSHER.scheduleWithFixedDelay(this::flushIfDirty, 1, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    public static HostInfo hostInfo(String hostname, int vcpus, long memoryMb, long diskGb) {
+        return new HostInfo(hostname, "fake", 1000, "fake", "127.0.0.1", vcpus, memoryMb, diskGb);
+    }
+
+    @Override
+    public HostInfo describe() {
+        return host;
+    }
+
+    @Override
+    public VmInfo create(VmSpec spec) {
+        pause();
+        FakeVm vm = new FakeVm(spec.id(), spec.name(), PowerState.RUNNING, spec.vcpus(), spec.memoryMb(),
+                "[    0.000000] Linux version 6.1.0-fake (strata fake hypervisor)\n" + spec.hostname() + " login: \n", null);
+        if (vms.putIfAbsent(spec.id(), vm) != null) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + spec.id() + " already exists on " + host.hostname());
+        }
+        changed();
+        return info(vm);
+    }
+
+    @Override
+    public VmInfo act(String vmId, VmAction action) {
+        FakeVm vm = require(vmId);
+        PowerState from = vm.powerState();
+        PowerState to = switch (action) {
+            case STOP -> expect(vm, action, PowerState.SHUTDOWN, PowerState.RUNNING, PowerState.PAUSED, PowerState.CRASHED);
+            case START -> expect(vm, action, PowerState.RUNNING, PowerState.SHUTDOWN, PowerState.CRASHED);
+            case REBOOT_SOFT -> expect(vm, action, PowerState.RUNNING, PowerState.RUNNING);
+            case REBOOT_HARD -> expect(vm, action, PowerState.RUNNING, PowerState.RUNNING, PowerState.SHUTDOWN, PowerState.PAUSED,
+                    PowerState.SUSPENDED, PowerState.CRASHED);
+            case PAUSE -> expect(vm, action, PowerState.PAUSED, PowerState.RUNNING);
+            case UNPAUSE -> expect(vm, action, PowerState.RUNNING, PowerState.PAUSED);
+            case SUSPEND -> expect(vm, action, PowerState.SUSPENDED, PowerState.RUNNING, PowerState.PAUSED);
+            case RESUME -> expect(vm, action, PowerState.RUNNING, PowerState.SUSPENDED);
+        };
+        pause();
+        String console = vm.console();
+        if (action == VmAction.REBOOT_SOFT || action == VmAction.REBOOT_HARD || (action == VmAction.START && from != to)) {
+            console = console + "[    0.000000] Linux version 6.1.0-fake (strata fake hypervisor)\n";
+        }
+        FakeVm updated = new FakeVm(vm.id(), vm.name(), to, vm.vcpus(), vm.memoryMb(), console, vm.liveImage());
+        vms.put(vmId, updated);
+        changed();
+        return info(updated);
+    }
+
+    private static PowerState expect(FakeVm vm, VmAction action, PowerState to, PowerState... allowedFrom) {
+        for (PowerState allowed : allowedFrom) {
+            if (vm.powerState() == allowed) {
+                return to;
+            }
+        }
+        throw HypervisorException.wrongState(vm.id(), vm.powerState(), action);
+    }
+
+    @Override
+    public void destroy(String vmId) {
+        pause();
+        if (vms.remove(vmId) != null) {
+            changed();
+        }
+    }
+
+    @Override
+    public Optional<VmInfo> find(String vmId) {
+        return Optional.ofNullable(vms.get(vmId)).map(FakeHypervisor::info);
+    }
+
+    @Override
+    public String consoleLog(String vmId, int lines) {
+        String console = require(vmId).console();
+        if (lines <= 0) {
+            return console;
+        }
+        String[] all = console.split("\n", -1);
+        int from = Math.max(0, all.length - 1 - lines);
+        return String.join("\n", java.util.Arrays.copyOfRange(all, from, all.length));
+    }
+
+    @Override
+    public LiveImageRef bless(String vmId, Path dir) {
+        FakeVm vm = require(vmId);
+        if (vm.powerState() != PowerState.RUNNING) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + vmId + " must be running to be blessed");
+        }
+        pause();
+        return new LiveImageRef(vmId, dir, vm.vcpus(), vm.memoryMb(), Map.of("console", vm.console()));
+    }
+
+    @Override
+    public VmInfo launch(LiveImageRef image, VmSpec spec) {
+        pause();
+        String console = image.attributes().getOrDefault("console", "") + "[strata] resumed from live image " + image.id() + "\n";
+        FakeVm vm = new FakeVm(spec.id(), spec.name(), PowerState.RUNNING, image.vcpus(), image.memoryMb(), console, image.id());
+        if (vms.putIfAbsent(spec.id(), vm) != null) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + spec.id() + " already exists on " + host.hostname());
+        }
+        changed();
+        return info(vm);
+    }
+
+    /** The fake has no disks: the "snapshot" is a small text file naming the VM, enough to move through the image service. */
+    @Override
+    public String snapshotDisk(String vmId, Path target) {
+        FakeVm vm = require(vmId);
+        pause();
+        try {
+            Files.writeString(target, "strata fake disk of " + vm.id() + " (" + vm.name() + ")\n");
+        } catch (IOException e) {
+            throw new HypervisorException("cannot write snapshot " + target, e);
+        }
+        return "raw";
+    }
+
+    @Override
+    public List<VmInfo> discover() {
+        return vms.values().stream().map(FakeHypervisor::info).toList();
+    }
+
+    @Override
+    public void subscribe(Consumer<VmEvent> listener) {
+        listeners.add(requireNonNull(listener, "listener is null"));
+    }
+
+    /** Simulates a guest powering itself off or its process dying, as the QEMU driver would report. */
+    public void simulateCrash(String vmId, String message) {
+        FakeVm vm = require(vmId);
+        FakeVm crashed = new FakeVm(vm.id(), vm.name(), PowerState.SHUTDOWN, vm.vcpus(), vm.memoryMb(), vm.console(), vm.liveImage());
+        vms.put(vmId, crashed);
+        changed();
+        listeners.forEach(listener -> listener.accept(new VmEvent(vmId, PowerState.SHUTDOWN, message)));
+    }
+
+    @Override
+    public void close() {
+        flushIfDirty();
+    }
+
+    private FakeVm require(String vmId) {
+        FakeVm vm = vms.get(vmId);
+        if (vm == null) {
+            throw HypervisorException.noSuchVm(vmId);
+        }
+        return vm;
+    }
+
+    private static VmInfo info(FakeVm vm) {
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("accelerator", "fake");
+        if (vm.liveImage() != null) {
+            details.put("live_image", vm.liveImage());
+        }
+        return new VmInfo(vm.id(), vm.powerState(), details);
+    }
+
+    private void pause() {
+        if (!actionDelay.isZero()) {
+            try {
+                Thread.sleep(actionDelay);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new HypervisorException(ErrorCode.INTERNAL, "interrupted");
+            }
+        }
+    }
+
+    private void changed() {
+        dirty.set(true);
+    }
+
+    private void load() {
+        if (!Files.exists(stateFile)) {
+            return;
+        }
+        try {
+            List<FakeVm> saved = MAPPER.readValue(stateFile.toFile(), new TypeReference<List<FakeVm>>() {});
+            saved.forEach(vm -> vms.put(vm.id(), vm));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read fake hypervisor state " + stateFile, e);
+        }
+    }
+
+    private synchronized void flushIfDirty() {
+        if (stateFile == null || !dirty.getAndSet(false)) {
+            return;
+        }
+        try {
+            Files.createDirectories(stateFile.getParent());
+            Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
+            MAPPER.writeValue(tmp.toFile(), new ArrayList<>(vms.values()));
+            Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            dirty.set(true);
+            throw new UncheckedIOException("cannot write fake hypervisor state " + stateFile, e);
+        }
+    }
+
+}
