@@ -80,13 +80,16 @@ public final class ApiServer implements AutoCloseable {
                     (e, ctx) -> renderError(ctx, ErrorCode.BAD_REQUEST, "Malformed request body: " + e.getOriginalMessage(), e));
             config.routes.exception(Exception.class, (e, ctx) -> renderError(ctx, ErrorCode.INTERNAL,
                     "Unexpected error while handling the request; see the server log for " + Requests.requestId(ctx) + ".", e));
+            config.http.prefer405over404 = true;
+            // Javalin answers unmatched routes in plain text; answer in the API's own shape instead.
+            // A matched endpoint that chose 404/405 has already written its body.
             config.routes.error(404, ctx -> {
-                if (isEmpty(ctx)) {
+                if (ctx.endpoints().lastHttpEndpoint() == null) {
                     renderError(ctx, ErrorCode.NOT_FOUND, "The resource could not be found.", null);
                 }
             });
             config.routes.error(405, ctx -> {
-                if (isEmpty(ctx)) {
+                if (ctx.endpoints().lastHttpEndpoint() == null) {
                     renderError(ctx, ErrorCode.METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.", null);
                 }
             });
@@ -119,11 +122,6 @@ public final class ApiServer implements AutoCloseable {
         }
         String method = ctx.method() == HandlerType.HEAD ? "GET" : ctx.method().name();
         return publicRoutes.contains(method + " " + path);
-    }
-
-    private static boolean isEmpty(Context ctx) {
-        String result = ctx.result();
-        return result == null || result.isEmpty();
     }
 
     private static void renderError(Context ctx, ErrorCode code, String message, Exception cause) {

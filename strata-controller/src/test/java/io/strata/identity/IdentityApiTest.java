@@ -7,30 +7,28 @@ import io.strata.store.TestDatabases;
 import io.strata.testing.ApiClient;
 import io.strata.testing.TestCloud;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
 
 @ParameterizedClass
 @EnumSource(TestDatabases.Kind.class)
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class IdentityApiTest {
     @Parameter
     TestDatabases.Kind kind;
 
-    private TestCloud cloud;
+    private static TestCloud cloud;
 
-    @BeforeAll
-    void start() {
+    @BeforeParameterizedClassInvocation
+    static void start(TestDatabases.Kind kind) {
         cloud = TestCloud.start(kind);
     }
 
-    @AfterAll
-    void stop() {
+    @AfterParameterizedClassInvocation
+    static void stop() {
         cloud.close();
     }
 
