@@ -1,0 +1,262 @@
+package io.strata.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * HTTP load against a running cloud (start one with the fake driver and enough hosts, see
+ * bench/api.sh): token issue rate, create+delete cycles per second with N concurrent clients,
+ * POST /servers latency, and GET /servers/detail latency with many servers in the project.
+ */
+final class ApiLoad {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final String url;
+    private final String password;
+    private final HttpClient http;
+    private String token;
+
+    private ApiLoad(String url, String password) {
+        this.url = url;
+        this.password = password;
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(Executors.newVirtualThreadPerTaskExecutor())
+                .connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    static void main(String[] args) throws Exception {
+        if (args.length < 2) {
+            throw new IllegalArgumentException("usage: api URL PASSWORD [--clients N] [--seconds S] [--servers N] [--phases tokens,cycles,list]");
+        }
+        int clients = 16;
+        int seconds = 20;
+        int servers = 10_000;
+        String phases = "tokens,cycles,list";
+        for (int i = 2; i < args.length; i += 2) {
+            switch (args[i]) {
+                case "--clients" -> clients = Integer.parseInt(args[i + 1]);
+                case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
+                case "--servers" -> servers = Integer.parseInt(args[i + 1]);
+                case "--phases" -> phases = args[i + 1];
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        ApiLoad load = new ApiLoad(args[0], args[1]);
+        load.token = load.issueToken();
+        System.out.printf(Locale.ROOT, "strata API load: url=%s clients=%d seconds=%d cpus=%d%n", args[0], clients, seconds,
+                Runtime.getRuntime().availableProcessors());
+        String image = load.setUp();
+        for (String phase : phases.split(",")) {
+            switch (phase) {
+                case "tokens" -> load.tokens(clients, seconds);
+                case "cycles" -> load.cycles(clients, seconds, image);
+                case "list" -> load.list(clients, servers, image);
+                default -> throw new IllegalArgumentException("unknown phase " + phase);
+            }
+        }
+        System.exit(0);
+    }
+
+    // ------------------------------------------------------------------ phases
+
+    private void tokens(int clients, int seconds) throws Exception {
+        Latencies latencies = new Latencies();
+        long elapsed = runFor(clients, seconds, () -> {
+            long start = System.nanoTime();
+            issueToken();
+            latencies.add(System.nanoTime() - start);
+        });
+        System.out.printf(Locale.ROOT, "token issue: %.1f /s (%s)%n", latencies.count() / (elapsed / 1e9), latencies.summary());
+    }
+
+    private void cycles(int clients, int seconds, String image) throws Exception {
+        Latencies posts = new Latencies();
+        Latencies cycles = new Latencies();
+        long elapsed = runFor(clients, seconds, () -> {
+            long start = System.nanoTime();
+            JsonNode created = send("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": \"bench-cycle\", \"imageRef\": \"" + image
+                    + "\", \"flavorRef\": \"bench.nano\"}}", 202);
+            posts.add(System.nanoTime() - start);
+            String id = created.at("/server/id").asText();
+            waitFor(id, "ACTIVE");
+            send("DELETE", "/compute/v2.1/servers/" + id, null, 204);
+            while (status("/compute/v2.1/servers/" + id) != 404) {
+                Thread.sleep(5);
+            }
+            cycles.add(System.nanoTime() - start);
+        });
+        System.out.printf(Locale.ROOT, "create+delete cycles: %.1f /s with %d clients (cycle %s)%n", cycles.count() / (elapsed / 1e9),
+                clients, cycles.summary());
+        System.out.printf(Locale.ROOT, "POST /servers: %s%n", posts.summary());
+    }
+
+    private void list(int clients, int target, String image) throws Exception {
+        int existing = countServers();
+        long fillStart = System.nanoTime();
+        while (existing < target) {
+            int batch = Math.min(500, target - existing);
+            send("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": \"bench-list\", \"imageRef\": \"" + image
+                    + "\", \"flavorRef\": \"bench.nano\", \"min_count\": " + batch + "}}", 202);
+            existing += batch;
+        }
+        while (send("GET", "/compute/v2.1/servers?status=BUILD&limit=1", null, 200).get("servers").size() > 0) {
+            Thread.sleep(200);
+        }
+        System.out.printf(Locale.ROOT, "filled the project to %d servers in %.1f s%n", countServers(), (System.nanoTime() - fillStart) / 1e9);
+        for (String path : List.of("/compute/v2.1/servers/detail", "/compute/v2.1/servers")) {
+            Latencies latencies = new Latencies();
+            for (int warm = 0; warm < 20; warm++) {
+                send("GET", path, null, 200);
+            }
+            AtomicLong bytes = new AtomicLong();
+            runCount(clients, 200, () -> {
+                long start = System.nanoTime();
+                HttpResponse<byte[]> response = raw("GET", path, null);
+                latencies.add(System.nanoTime() - start);
+                bytes.set(response.body().length);
+            });
+            System.out.printf(Locale.ROOT, "GET %s (page of 1000, %d KiB) with %d servers: %s%n", path.substring(13), bytes.get() / 1024,
+                    target, latencies.summary());
+        }
+    }
+
+    // ------------------------------------------------------------------ set-up
+
+    private String setUp() throws Exception {
+        if (status("/compute/v2.1/flavors/bench.nano") == 404) {
+            send("POST", "/compute/v2.1/flavors", "{\"flavor\": {\"name\": \"bench.nano\", \"id\": \"bench.nano\", \"ram\": 16, "
+                    + "\"vcpus\": 1, \"disk\": 0}}", 200);
+        }
+        JsonNode images = send("GET", "/image/v2/images?name=bench-image", null, 200).get("images");
+        if (images.size() > 0) {
+            return images.get(0).get("id").asText();
+        }
+        String id = send("POST", "/image/v2/images", "{\"name\": \"bench-image\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}",
+                201).get("id").asText();
+        HttpRequest upload = HttpRequest.newBuilder(URI.create(url + "/image/v2/images/" + id + "/file"))
+                .header("X-Auth-Token", token).header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(new byte[4096])).build();
+        http.send(upload, HttpResponse.BodyHandlers.discarding());
+        return id;
+    }
+
+    private int countServers() throws Exception {
+        int count = 0;
+        String marker = null;
+        while (true) {
+            JsonNode page = send("GET", "/compute/v2.1/servers" + (marker == null ? "" : "?marker=" + marker), null, 200).get("servers");
+            count += page.size();
+            if (page.size() < 1000) {
+                return count;
+            }
+            marker = page.get(page.size() - 1).get("id").asText();
+        }
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    private String issueToken() throws IOException, InterruptedException {
+        String body = """
+                {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"},
+                 "password": "%s"}}}, "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}""".formatted(password);
+        HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(url + "/identity/v3/auth/tokens"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (response.statusCode() != 201) {
+            throw new IllegalStateException("token issue answered " + response.statusCode() + ": " + new String(response.body()));
+        }
+        return response.headers().firstValue("X-Subject-Token").orElseThrow();
+    }
+
+    private void waitFor(String id, String wanted) throws Exception {
+        while (true) {
+            JsonNode server = send("GET", "/compute/v2.1/servers/" + id, null, 200).get("server");
+            String status = server.get("status").asText();
+            if (status.equals(wanted) && server.get("OS-EXT-STS:task_state").isNull()) {
+                return;
+            }
+            if (status.equals("ERROR")) {
+                throw new IllegalStateException("server " + id + " went to ERROR: " + server.get("fault"));
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private JsonNode send(String method, String path, String body, int expected) throws Exception {
+        HttpResponse<byte[]> response = raw(method, path, body);
+        if (response.statusCode() != expected) {
+            throw new IllegalStateException(method + " " + path + " answered " + response.statusCode() + ": " + new String(response.body()));
+        }
+        return response.body().length == 0 ? MAPPER.createObjectNode() : MAPPER.readTree(response.body());
+    }
+
+    private int status(String path) throws Exception {
+        return raw("GET", path, null).statusCode();
+    }
+
+    private HttpResponse<byte[]> raw(String method, String path, String body) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url + path)).header("X-Auth-Token", token)
+                .header("Accept", "application/json").timeout(Duration.ofSeconds(60))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            request.header("Content-Type", "application/json");
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    /** Runs {@code work} in a loop on {@code clients} virtual threads for {@code seconds}; returns the nanoseconds it ran. */
+    private static long runFor(int clients, int seconds, Work work) throws Exception {
+        long start = System.nanoTime();
+        long end = start + seconds * 1_000_000_000L;
+        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                futures.add(executor.submit(() -> {
+                    while (System.nanoTime() < end) {
+                        work.run();
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> future : futures) {
+                future.get();
+            }
+        }
+        return System.nanoTime() - start;
+    }
+
+    private static void runCount(int clients, int total, Work work) throws Exception {
+        AtomicLong remaining = new AtomicLong(total);
+        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                futures.add(executor.submit(() -> {
+                    while (remaining.getAndDecrement() > 0) {
+                        work.run();
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> future : futures) {
+                future.get();
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface Work {
+        void run() throws Exception;
+    }
+}

@@ -1,0 +1,32 @@
+package io.strata.bench;
+
+import java.util.Arrays;
+
+/**
+ * Benchmark drivers. Each prints its figures as plain lines, to be copied into bench/RESULTS.md
+ * with the command that produced them.
+ *
+ * <pre>
+ *   java -jar strata-bench.jar api URL PASSWORD [options]   HTTP load against a running cloud
+ *   java -jar strata-bench.jar jmh [JMH options]            micro-benchmarks
+ * </pre>
+ */
+public final class Bench {
+    private Bench() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            System.err.println("usage: strata-bench api URL PASSWORD [--clients N] [--seconds S] [--servers N] | jmh [options]");
+            System.exit(2);
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "api" -> ApiLoad.main(rest);
+            case "jmh" -> org.openjdk.jmh.Main.main(rest);
+            default -> {
+                System.err.println("unknown benchmark " + args[0]);
+                System.exit(2);
+            }
+        }
+    }
+}
