@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
     *) load_args+=("$1"); shift ;;
   esac
 done
-STRATA_SKIP_BUILD=1 STRATA_JAVA_OPTS="${STRATA_JAVA_OPTS:--Xmx2g -XX:+UseParallelGC}" bin/strata up --data-dir "$data" --port "$port" \
+STRATA_SKIP_BUILD=1 STRATA_JAVA_OPTS="${STRATA_JAVA_OPTS:--Xmx2g}" bin/strata up --data-dir "$data" --port "$port" \
   --bind 127.0.0.1 --admin-password bench --fake-hosts 50 "${db_args[@]}" >"$data/strata.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
