@@ -21,7 +21,7 @@ openstack flavor list -f value -c Name | grep -qx conformance.tiny || fail "flav
 
 echo "image: create --file, list, download with matching checksum"
 head -c 3000000 /dev/urandom > "$work/disk.img"
-openstack image create --file "$work/disk.img" --disk-format raw --container-format bare --property kernel_id=none-yet \
+openstack image create --file "$work/disk.img" --disk-format raw --container-format bare --property os_distro=cirros --property hw_rng_model=virtio \
   conformance-image -f value -c id > "$work/image-id"
 image_id=$(cat "$work/image-id")
 expect_eq "$(openstack image show "$image_id" -f value -c status)" active "image status"
@@ -33,12 +33,12 @@ expect_eq "$(openstack image show "$image_id" -f value -c checksum)" "$(md5sum "
 echo "compute: keypair, server create --wait, list, show"
 openstack keypair create conformance-key > "$work/key.pem"
 grep -q "BEGIN RSA PRIVATE KEY" "$work/key.pem" || fail "no private key"
-openstack server create --flavor conformance.tiny --image conformance-image --key-name conformance-key --wait conformance-vm \
-  -f value -c id > "$work/server-id"
-server=$(cat "$work/server-id")
+# --wait prints its progress on stdout too, so read the id back by name afterwards.
+openstack server create --flavor conformance.tiny --image conformance-image --key-name conformance-key --wait conformance-vm >/dev/null
+server=$(openstack server show conformance-vm -f value -c id)
 expect_eq "$(openstack server show "$server" -f value -c status)" ACTIVE "status after create --wait"
 openstack server list -f value -c Name | grep -qx conformance-vm || fail "server not listed"
-openstack server show "$server" -f value -c addresses | grep -q "private=" || fail "server has no address"
+openstack server show "$server" -f value -c addresses | grep -q "private.*10\.0\." || fail "server has no address"
 
 echo "compute: stop/start, reboot, console log"
 openstack server stop "$server"

@@ -17,7 +17,6 @@ create table images (
     min_ram          integer      not null default 0,
     protected        boolean      not null default false,
     os_hidden        boolean      not null default false,
-    file_path        varchar(4096),
     created_at       timestamp with time zone not null,
     updated_at       timestamp with time zone not null
 );

@@ -51,6 +51,9 @@ public final class ApiServer implements AutoCloseable {
             config.router.ignoreTrailingSlashes = true;
             config.router.treatMultipleSlashesAsSingleSlash = true;
             config.http.maxRequestSize = 64L * 1024 * 1024;
+            // No response compression: image downloads carry their exact length and checksum, and
+            // on loopback or a LAN gzip costs more CPU than it saves.
+            config.http.compressionStrategy = io.javalin.compression.CompressionStrategy.NONE;
             config.jsonMapper(new JavalinJackson(Json.MAPPER, true));
             config.jetty.modifyServer(server -> server.setStopTimeout(2_000));
 

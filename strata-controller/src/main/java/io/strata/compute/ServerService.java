@@ -65,7 +65,7 @@ public final class ServerService {
     /** The owner's view, for work done on a server's behalf after the request (image lookups). */
     static AuthContext systemContext(Server server) {
         return new AuthContext(server.userId(), null, null, null, server.projectId(), null, null, null, null, null,
-                Set.of("admin", "member", "reader"), List.of("internal"), "internal", Instant.EPOCH, Instant.MAX);
+                Set.of("member", "reader"), List.of("internal"), "internal", Instant.EPOCH, Instant.MAX);
     }
 
     // ------------------------------------------------------------------ create

@@ -149,7 +149,7 @@ class ServersApiTest {
         String userData = Base64.getEncoder().encodeToString("#!/bin/sh\necho hello\n".getBytes(StandardCharsets.UTF_8));
         member.post("/compute/v2.1/servers", "{\"server\": {\"name\": \"multi\", \"imageRef\": \"" + image + "\", \"flavorRef\": \"1\", "
                 + "\"min_count\": 3, \"user_data\": \"" + userData + "\", \"metadata\": {\"role\": \"web\"}}}").expect(202);
-        JsonNode servers = member.get("/compute/v2.1/servers/detail?name=^multi-").expect(200).json().get("servers");
+        JsonNode servers = member.get("/compute/v2.1/servers/detail?name=%5Emulti-").expect(200).json().get("servers");
         assertThat(servers).extracting(s -> s.get("name").asText()).containsExactlyInAnyOrder("multi-1", "multi-2", "multi-3");
         Set<String> ips = new TreeSet<>();
         for (JsonNode s : servers) {

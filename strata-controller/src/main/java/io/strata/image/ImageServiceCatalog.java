@@ -1,0 +1,59 @@
+package io.strata.image;
+
+import static java.util.Objects.requireNonNull;
+
+import io.strata.compute.ImageCatalog;
+import io.strata.core.CloudException;
+import io.strata.core.ErrorCode;
+import io.strata.identity.AuthContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** The image service as compute sees it. */
+public final class ImageServiceCatalog implements ImageCatalog {
+    private final ImageService images;
+
+    public ImageServiceCatalog(ImageService images) {
+        this.images = requireNonNull(images, "images is null");
+    }
+
+    @Override
+    public BootableImage find(AuthContext auth, String imageId) {
+        Image i = images.get(auth, imageId);
+        return new BootableImage(i.id(), i.name(), i.status(), i.diskFormat(), i.containerFormat(), i.minDisk(), i.minRam(), i.checksum(),
+                i.properties());
+    }
+
+    @Override
+    public Path file(String imageId) {
+        return images.file(images.get(Internal.ADMIN, imageId));
+    }
+
+    @Override
+    public String reserveSnapshot(AuthContext auth, String name, Map<String, String> properties, String diskFormat) {
+        return images.createQueued(auth, name, properties, diskFormat, "bare").id();
+    }
+
+    @Override
+    public void uploadSnapshot(AuthContext auth, String imageId, Path source) {
+        try (InputStream in = Files.newInputStream(source)) {
+            images.upload(auth, imageId, in);
+        } catch (IOException e) {
+            throw new CloudException(ErrorCode.INTERNAL, "cannot read snapshot " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void abandonSnapshot(AuthContext auth, String imageId) {
+        images.delete(auth, imageId);
+    }
+
+    /** The controller's own view, for reading image files it already decided to use. */
+    private static final class Internal {
+        static final AuthContext ADMIN = new AuthContext("strata", "strata", null, null, null, null, null, null, null, null,
+                java.util.Set.of("admin"), java.util.List.of("internal"), "internal", java.time.Instant.EPOCH, java.time.Instant.MAX);
+    }
+}
