@@ -45,6 +45,8 @@ public final class ComputeManager implements AutoCloseable {
     private final Function<Server, BuildInputs> buildInputs;
     private final Clock clock;
     private final ExecutorService tasks = Executors.newVirtualThreadPerTaskExecutor();
+    /** Set while stopping: interrupted tasks then leave their task state for recovery instead of failing. */
+    private volatile boolean closing;
 
     /** What a build needs beyond the server row: boot images and public keys (resolved by the service). */
     public record BuildInputs(BootImages images, Map<String, String> publicKeys) {}
@@ -103,6 +105,10 @@ public final class ComputeManager implements AutoCloseable {
                 }
                 return;
             } catch (RuntimeException e) {
+                if (closing) {
+                    log.info("build of server {} interrupted by shutdown; it resumes at the next start", id);
+                    return;
+                }
                 lastError = e.getMessage();
                 log.warn("server {} failed to spawn on {} (attempt {}): {}", id, host.name(), attempt, e.getMessage());
                 hosts.findAgent(host.name()).ifPresent(agent -> destroyQuietly(agent, id));
@@ -182,6 +188,9 @@ public final class ComputeManager implements AutoCloseable {
                 recordDetails(server.id(), vm);
                 servers.finishTask(server.id(), task, onSuccess, vm.powerState(), now());
             } catch (RuntimeException e) {
+                if (closing) {
+                    return;
+                }
                 log.warn("{} of server {} failed: {}", action, server.id(), e.getMessage());
                 Optional<VmInfo> actual = findQuietly(agent, server.id());
                 servers.finishTask(server.id(), task, actual.map(vm -> vmStateFor(vm.powerState(), server.vmState())).orElse(server.vmState()),
@@ -360,6 +369,7 @@ public final class ComputeManager implements AutoCloseable {
     /** Waits for running tasks a little, then stops; interrupted work is recovered at next start. */
     @Override
     public void close() {
+        closing = true;
         tasks.shutdown();
         try {
             if (!tasks.awaitTermination(5, TimeUnit.SECONDS)) {
