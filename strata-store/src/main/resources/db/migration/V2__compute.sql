@@ -105,24 +105,14 @@ create table servers (
     updated_at         timestamp with time zone not null,
     launched_at        timestamp with time zone,
     terminated_at      timestamp with time zone,
+    -- metadata (a JSON object) and tags (a JSON array) live in the row: a server is read in one query
+    metadata           varchar(1000000) not null default '{}',
+    tags               varchar(65535) not null default '[]',
     deleted            boolean      not null default false
 );
 create index servers_project on servers (project_id, deleted, created_at);
 create index servers_host on servers (host, deleted);
 create index servers_created on servers (deleted, created_at);
-
-create table server_metadata (
-    server_id varchar(36)  not null references servers (id) on delete cascade,
-    meta_key  varchar(255) not null,
-    value     varchar(255) not null,
-    primary key (server_id, meta_key)
-);
-
-create table server_tags (
-    server_id varchar(36) not null references servers (id) on delete cascade,
-    tag       varchar(60) not null,
-    primary key (server_id, tag)
-);
 
 -- Addresses handed out from the one flat network: the primary key makes two servers sharing an
 -- address impossible, even with several controllers. The MAC is derived from the address.

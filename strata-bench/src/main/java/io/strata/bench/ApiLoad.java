@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ApiLoad {
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** How often a client polls a server's status; real clients poll every second or more. */
+    private static final long POLL_MILLIS = Long.getLong("strata.bench.pollMillis", 20);
 
     private final String url;
     private final String password;
@@ -93,7 +95,7 @@ final class ApiLoad {
             waitFor(id, "ACTIVE");
             send("DELETE", "/compute/v2.1/servers/" + id, null, 204);
             while (status("/compute/v2.1/servers/" + id) != 404) {
-                Thread.sleep(5);
+                Thread.sleep(POLL_MILLIS);
             }
             cycles.add(System.nanoTime() - start);
         });
@@ -190,7 +192,7 @@ final class ApiLoad {
             if (status.equals("ERROR")) {
                 throw new IllegalStateException("server " + id + " went to ERROR: " + server.get("fault"));
             }
-            Thread.sleep(5);
+            Thread.sleep(POLL_MILLIS);
         }
     }
 

@@ -64,10 +64,15 @@ public final class ComputeManager implements AutoCloseable {
     // ------------------------------------------------------------------ build
 
     public void build(Server server) {
-        submit(() -> runBuild(server.id()));
+        submit(() -> runBuild(server.id(), null));
     }
 
-    private void runBuild(String id) {
+    /** Builds with inputs the caller already resolved (every server of one create request shares them). */
+    public void build(Server server, BuildInputs inputs) {
+        submit(() -> runBuild(server.id(), inputs));
+    }
+
+    private void runBuild(String id, BuildInputs resolved) {
         Set<String> tried = new HashSet<>();
         String lastError = null;
         for (int attempt = 1; attempt <= MAX_BUILD_ATTEMPTS; attempt++) {
@@ -87,15 +92,14 @@ public final class ComputeManager implements AutoCloseable {
                 return;
             }
             tried.add(host.name());
-            if (!servers.place(id, host.name(), host.zone(), now()) || !servers.advanceTask(id, TaskState.SCHEDULING, TaskState.SPAWNING, now())) {
+            if (!servers.place(id, host.name(), host.zone(), now())) {
                 // Deleted while we were choosing: give the claim back and stop.
                 scheduler.release(host.name(), server.flavor());
                 return;
             }
             try {
                 AgentApi agent = hosts.agent(host.name());
-                BuildInputs inputs = buildInputs.apply(server);
-                servers.setProgress(id, 50);
+                BuildInputs inputs = resolved != null ? resolved : buildInputs.apply(server);
                 VmInfo vm = agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images());
                 recordDetails(id, vm);
                 if (!servers.finishTask(id, TaskState.SPAWNING, VmState.ACTIVE, vm.powerState(), now())) {

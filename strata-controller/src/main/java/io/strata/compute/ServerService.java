@@ -44,12 +44,13 @@ public final class ServerService {
     private final HostRegistry hosts;
     private final AddressPool addresses;
     private final ComputeManager manager;
+    private final BootInputsResolver bootInputs;
     private final Policy policy;
     private final Path scratchDir;
     private final Clock clock;
 
     public ServerService(ServerStore servers, FlavorService flavors, KeypairService keypairs, ImageCatalog images, HostRegistry hosts,
-            AddressPool addresses, ComputeManager manager, Policy policy, Path scratchDir, Clock clock) {
+            AddressPool addresses, ComputeManager manager, BootInputsResolver bootInputs, Policy policy, Path scratchDir, Clock clock) {
         this.servers = requireNonNull(servers, "servers is null");
         this.flavors = requireNonNull(flavors, "flavors is null");
         this.keypairs = requireNonNull(keypairs, "keypairs is null");
@@ -57,6 +58,7 @@ public final class ServerService {
         this.hosts = requireNonNull(hosts, "hosts is null");
         this.addresses = requireNonNull(addresses, "addresses is null");
         this.manager = requireNonNull(manager, "manager is null");
+        this.bootInputs = requireNonNull(bootInputs, "bootInputs is null");
         this.policy = requireNonNull(policy, "policy is null");
         this.scratchDir = requireNonNull(scratchDir, "scratchDir is null");
         this.clock = requireNonNull(clock, "clock is null");
@@ -152,7 +154,8 @@ public final class ServerService {
             }
             throw e;
         }
-        created.forEach(manager::build);
+        ComputeManager.BuildInputs inputs = bootInputs.resolve(created.get(0));
+        created.forEach(server -> manager.build(server, inputs));
         return created;
     }
 

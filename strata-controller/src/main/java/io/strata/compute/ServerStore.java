@@ -56,11 +56,11 @@ public final class ServerStore {
                         insert into servers (id, name, project_id, user_id, flavor_id, flavor_name, vcpus, ram_mb, disk_gb, ephemeral_gb,
                           swap_mb, flavor_extra_specs, image_id, key_name, host, availability_zone, requested_zone, vm_state, task_state,
                           power_state, progress, user_data, access_ipv4, access_ipv6, config_drive, locked, description, hostname,
-                          reservation_id, launch_index, mac_address, ip_address, ssh_port, created_at, updated_at, deleted)
+                          reservation_id, launch_index, mac_address, ip_address, ssh_port, created_at, updated_at, metadata, tags, deleted)
                         values (:id, :name, :projectId, :userId, :flavorId, :flavorName, :vcpus, :ramMb, :diskGb, :ephemeralGb,
                           :swapMb, :extraSpecs, :imageId, :keyName, :host, :az, :requestedZone, :vmState, :taskState,
                           :powerState, :progress, :userData, :accessIpv4, :accessIpv6, :configDrive, :locked, :description, :hostname,
-                          :reservationId, :launchIndex, :mac, :ip, :sshPort, :createdAt, :updatedAt, false)""")
+                          :reservationId, :launchIndex, :mac, :ip, :sshPort, :createdAt, :updatedAt, :metadata, :tags, false)""")
                         .bind("id", s.id()).bind("name", s.name()).bind("projectId", s.projectId()).bind("userId", s.userId())
                         .bind("flavorId", s.flavor().id()).bind("flavorName", s.flavor().name()).bind("vcpus", s.flavor().vcpus())
                         .bind("ramMb", s.flavor().ramMb()).bind("diskGb", s.flavor().diskGb())
@@ -74,14 +74,10 @@ public final class ServerStore {
                         .bind("locked", s.locked()).bind("description", s.description()).bind("hostname", s.hostname())
                         .bind("reservationId", s.reservationId()).bind("launchIndex", s.launchIndex()).bind("mac", s.macAddress())
                         .bind("ip", s.ipAddress()).bind("sshPort", s.sshPort()).bind("createdAt", s.createdAt())
-                        .bind("updatedAt", s.updatedAt())
+                        .bind("updatedAt", s.updatedAt()).bind("metadata", toJson(s.metadata())).bind("tags", toJson(s.tags()))
                         .execute();
                 h.createUpdate("insert into fixed_ips (address, server_id) values (:a, :s)").bind("a", s.ipAddress()).bind("s", s.id())
                         .execute();
-                insertMetadata(h, s.id(), s.metadata());
-                for (String tag : s.tags()) {
-                    h.execute("insert into server_tags (server_id, tag) values (?, ?)", s.id(), tag);
-                }
             }
         });
     }
@@ -272,9 +268,10 @@ public final class ServerStore {
                 .bind("to", to.wireName()).bind("from", from.wireName()).bind("id", id).bind("now", now).execute() == 1);
     }
 
+    /** Records the scheduler's choice and moves the build on to spawning, in one write. */
     public boolean place(String id, String host, String zone, Instant now) {
-        return jdbi.withHandle(h -> h.createUpdate("update servers set host = :host, availability_zone = :zone, updated_at = :now, "
-                        + "progress = 10 where id = :id and deleted = false")
+        return jdbi.withHandle(h -> h.createUpdate("update servers set host = :host, availability_zone = :zone, task_state = 'spawning', "
+                        + "progress = 50, updated_at = :now where id = :id and deleted = false and task_state = 'scheduling'")
                 .bind("host", host).bind("zone", zone).bind("id", id).bind("now", now).execute() == 1);
     }
 
@@ -356,112 +353,66 @@ public final class ServerStore {
     // --- metadata and tags
 
     public void replaceMetadata(String id, Map<String, String> metadata, Instant now) {
-        jdbi.useTransaction(h -> {
-            h.execute("delete from server_metadata where server_id = ?", id);
-            insertMetadata(h, id, metadata);
-            h.execute("update servers set updated_at = ? where id = ?", now, id);
-        });
+        jdbi.useHandle(h -> h.execute("update servers set metadata = ?, updated_at = ? where id = ?", toJson(new TreeMap<>(metadata)), now, id));
     }
 
+    /** Read-modify-write of the metadata under a row lock, so concurrent updates do not lose keys. */
     public void mergeMetadata(String id, Map<String, String> metadata, Instant now) {
         jdbi.useTransaction(h -> {
-            for (String key : metadata.keySet()) {
-                h.execute("delete from server_metadata where server_id = ? and meta_key = ?", id, key);
-            }
-            insertMetadata(h, id, metadata);
-            h.execute("update servers set updated_at = ? where id = ?", now, id);
+            Map<String, String> current = new TreeMap<>(fromJson(h.createQuery("select metadata from servers where id = :id for update")
+                    .bind("id", id).mapTo(String.class).one()));
+            current.putAll(metadata);
+            h.execute("update servers set metadata = ?, updated_at = ? where id = ?", toJson(current), now, id);
         });
     }
 
     public boolean deleteMetadataKey(String id, String key, Instant now) {
         return jdbi.inTransaction(h -> {
-            boolean removed = h.execute("delete from server_metadata where server_id = ? and meta_key = ?", id, key) > 0;
-            h.execute("update servers set updated_at = ? where id = ?", now, id);
+            Map<String, String> current = new TreeMap<>(fromJson(h.createQuery("select metadata from servers where id = :id for update")
+                    .bind("id", id).mapTo(String.class).one()));
+            boolean removed = current.remove(key) != null;
+            h.execute("update servers set metadata = ?, updated_at = ? where id = ?", toJson(current), now, id);
             return removed;
         });
     }
 
     public void replaceTags(String id, List<String> tags) {
-        jdbi.useTransaction(h -> {
-            h.execute("delete from server_tags where server_id = ?", id);
-            for (String tag : tags) {
-                h.execute("insert into server_tags (server_id, tag) values (?, ?)", id, tag);
-            }
-        });
+        jdbi.useHandle(h -> h.execute("update servers set tags = ? where id = ?", toJson(List.copyOf(new java.util.TreeSet<>(tags))), id));
     }
 
     public void addTag(String id, String tag) {
         jdbi.useTransaction(h -> {
-            if (h.createQuery("select count(*) from server_tags where server_id = :s and tag = :t").bind("s", id).bind("t", tag)
-                    .mapTo(Integer.class).one() == 0) {
-                h.execute("insert into server_tags (server_id, tag) values (?, ?)", id, tag);
-            }
+            java.util.TreeSet<String> tags = new java.util.TreeSet<>(tagsFromJson(h.createQuery("select tags from servers where id = :id for update")
+                    .bind("id", id).mapTo(String.class).one()));
+            tags.add(tag);
+            h.execute("update servers set tags = ? where id = ?", toJson(List.copyOf(tags)), id);
         });
     }
 
     public boolean removeTag(String id, String tag) {
-        return jdbi.withHandle(h -> h.execute("delete from server_tags where server_id = ? and tag = ?", id, tag) > 0);
-    }
-
-    private static void insertMetadata(Handle h, String id, Map<String, String> metadata) {
-        for (Map.Entry<String, String> e : metadata.entrySet()) {
-            h.execute("insert into server_metadata (server_id, meta_key, value) values (?, ?, ?)", id, e.getKey(), e.getValue());
-        }
+        return jdbi.inTransaction(h -> {
+            java.util.TreeSet<String> tags = new java.util.TreeSet<>(tagsFromJson(h.createQuery("select tags from servers where id = :id for update")
+                    .bind("id", id).mapTo(String.class).one()));
+            boolean removed = tags.remove(tag);
+            h.execute("update servers set tags = ? where id = ?", toJson(List.copyOf(tags)), id);
+            return removed;
+        });
     }
 
     // --- mapping
 
-    /** Loads servers with their metadata and tags in three queries, whatever the number of rows. */
-    private List<Server> load(Handle h, Query query) {
-        List<Row> rows = query.map((rs, ctx) -> row(rs)).list();
-        if (rows.isEmpty()) {
-            return List.of();
-        }
-        List<String> ids = rows.stream().map(r -> r.id).toList();
-        Map<String, Map<String, String>> metadata = new HashMap<>();
-        Map<String, List<String>> tags = new HashMap<>();
-        for (int from = 0; from < ids.size(); from += 1000) {
-            List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 1000));
-            h.createQuery("select server_id, meta_key, value from server_metadata where server_id in (<ids>) order by meta_key")
-                    .bindList("ids", chunk)
-                    .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)})
-                    .forEach(m -> metadata.computeIfAbsent(m[0], k -> new LinkedHashMap<>()).put(m[1], m[2]));
-            h.createQuery("select server_id, tag from server_tags where server_id in (<ids>) order by tag")
-                    .bindList("ids", chunk)
-                    .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2)})
-                    .forEach(t -> tags.computeIfAbsent(t[0], k -> new ArrayList<>()).add(t[1]));
-        }
-        List<Server> servers = new ArrayList<>(rows.size());
-        for (Row r : rows) {
-            servers.add(r.toServer(metadata.getOrDefault(r.id, Map.of()), tags.getOrDefault(r.id, List.of())));
-        }
-        return servers;
+    private static List<Server> load(Handle h, Query query) {
+        return query.map((rs, ctx) -> row(rs)).list();
     }
 
-    private static final class Row {
-        String id;
-        Server partial;
-
-        Server toServer(Map<String, String> metadata, List<String> tags) {
-            Server p = partial;
-            return new Server(p.id(), p.name(), p.projectId(), p.userId(), p.flavor(), p.imageId(), p.keyName(), p.host(),
-                    p.availabilityZone(), p.requestedZone(), p.vmState(), p.taskState(), p.powerState(), p.progress(), p.userData(),
-                    p.accessIpv4(), p.accessIpv6(), p.configDrive(), p.locked(), p.description(), p.hostname(), p.reservationId(),
-                    p.launchIndex(), p.macAddress(), p.ipAddress(), p.sshPort(), p.fault(), p.createdAt(), p.updatedAt(),
-                    p.launchedAt(), p.terminatedAt(), p.deleted(), metadata, tags);
-        }
-    }
-
-    private static Row row(ResultSet rs) throws SQLException {
+    private static Server row(ResultSet rs) throws SQLException {
         Flavor flavor = new Flavor(rs.getString("flavor_id"), rs.getString("flavor_name"), rs.getInt("vcpus"), rs.getInt("ram_mb"),
                 rs.getInt("disk_gb"), rs.getInt("ephemeral_gb"), rs.getInt("swap_mb"), 1.0, true, false, null,
                 fromJson(rs.getString("flavor_extra_specs")), null);
         Integer faultCode = (Integer) rs.getObject("fault_code");
         Fault fault = faultCode == null ? null : new Fault(faultCode, rs.getString("fault_message"), rs.getString("fault_details"),
                 instant(rs, "fault_created_at"));
-        Row row = new Row();
-        row.id = rs.getString("id");
-        row.partial = new Server(row.id, rs.getString("name"), rs.getString("project_id"), rs.getString("user_id"), flavor,
+        return new Server(rs.getString("id"), rs.getString("name"), rs.getString("project_id"), rs.getString("user_id"), flavor,
                 rs.getString("image_id"), rs.getString("key_name"), rs.getString("host"), rs.getString("availability_zone"),
                 rs.getString("requested_zone"), VmState.fromWireName(rs.getString("vm_state")),
                 TaskState.fromWireName(rs.getString("task_state")), PowerState.fromCode(rs.getInt("power_state")), rs.getInt("progress"),
@@ -469,8 +420,7 @@ public final class ServerStore {
                 rs.getBoolean("locked"), rs.getString("description"), rs.getString("hostname"), rs.getString("reservation_id"),
                 rs.getInt("launch_index"), rs.getString("mac_address"), rs.getString("ip_address"), rs.getInt("ssh_port"), fault,
                 instant(rs, "created_at"), instant(rs, "updated_at"), instant(rs, "launched_at"), instant(rs, "terminated_at"),
-                rs.getBoolean("deleted"), Map.of(), List.of());
-        return row;
+                rs.getBoolean("deleted"), fromJson(rs.getString("metadata")), tagsFromJson(rs.getString("tags")));
     }
 
     static Instant instant(ResultSet rs, String column) throws SQLException {
@@ -478,11 +428,19 @@ public final class ServerStore {
         return value == null ? null : value.toInstant();
     }
 
-    private static String toJson(Map<String, String> map) {
+    private static String toJson(Object value) {
         try {
-            return MAPPER.writeValueAsString(new TreeMap<>(map));
+            return MAPPER.writeValueAsString(value instanceof Map<?, ?> map ? new TreeMap<>(map) : value);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static List<String> tagsFromJson(String json) {
+        try {
+            return json == null ? List.of() : MAPPER.readValue(json, new TypeReference<List<String>>() {});
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("corrupt tags: " + json, e);
         }
     }
 
@@ -490,7 +448,7 @@ public final class ServerStore {
         try {
             return json == null ? Map.of() : MAPPER.readValue(json, new TypeReference<Map<String, String>>() {});
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("corrupt flavor_extra_specs: " + json, e);
+            throw new IllegalStateException("corrupt JSON column: " + json, e);
         }
     }
 }

@@ -130,7 +130,7 @@ public final class ControllerServer implements AutoCloseable {
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs);
             ComputeManager manager = new ComputeManager(serverStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
             resources.add(manager);
-            ServerService servers = new ServerService(serverStore, flavors, keypairs, images, hosts, addresses, manager, policy,
+            ServerService servers = new ServerService(serverStore, flavors, keypairs, images, hosts, addresses, manager, bootInputs, policy,
                     config.dataDir().resolve("scratch"), clock);
             for (LocalController agent : agents) {
                 agent.subscribe(event -> manager.onVmEvent(agent.hostName(), event));

@@ -65,7 +65,7 @@ public final class Database implements AutoCloseable {
      * process at a time, and let a crash lose nothing that was committed.
      */
     private static String h2Url(String url) {
-        String settings = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;NON_KEYWORDS=KEY,VALUE,USER";
+        String settings = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;NON_KEYWORDS=KEY,VALUE,USER;QUERY_CACHE_SIZE=256";
         return url.contains(";MODE=") ? url : url + settings;
     }
 
