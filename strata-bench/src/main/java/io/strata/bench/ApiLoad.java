@@ -117,20 +117,22 @@ final class ApiLoad {
             Thread.sleep(200);
         }
         System.out.printf(Locale.ROOT, "filled the project to %d servers in %.1f s%n", countServers(), (System.nanoTime() - fillStart) / 1e9);
-        for (String path : List.of("/compute/v2.1/servers/detail", "/compute/v2.1/servers")) {
-            Latencies latencies = new Latencies();
-            for (int warm = 0; warm < 20; warm++) {
-                send("GET", path, null, 200);
+        for (int concurrency : new int[] {1, clients}) {
+            for (String path : List.of("/compute/v2.1/servers/detail", "/compute/v2.1/servers")) {
+                Latencies latencies = new Latencies();
+                for (int warm = 0; warm < 20; warm++) {
+                    send("GET", path, null, 200);
+                }
+                AtomicLong bytes = new AtomicLong();
+                runCount(concurrency, 200, () -> {
+                    long start = System.nanoTime();
+                    HttpResponse<byte[]> response = raw("GET", path, null);
+                    latencies.add(System.nanoTime() - start);
+                    bytes.set(response.body().length);
+                });
+                System.out.printf(Locale.ROOT, "GET %s (page of 1000, %d KiB) with %d servers, %d client(s): %s%n", path.substring(13),
+                        bytes.get() / 1024, target, concurrency, latencies.summary());
             }
-            AtomicLong bytes = new AtomicLong();
-            runCount(clients, 200, () -> {
-                long start = System.nanoTime();
-                HttpResponse<byte[]> response = raw("GET", path, null);
-                latencies.add(System.nanoTime() - start);
-                bytes.set(response.body().length);
-            });
-            System.out.printf(Locale.ROOT, "GET %s (page of 1000, %d KiB) with %d servers: %s%n", path.substring(13), bytes.get() / 1024,
-                    target, latencies.summary());
         }
     }
 
