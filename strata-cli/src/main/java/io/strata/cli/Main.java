@@ -1,5 +1,6 @@
 package io.strata.cli;
 
+import io.strata.cli.command.ClientCommands;
 import io.strata.core.CloudException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,12 +21,20 @@ public final class Main {
 
     public static int run(String... args) {
         CommandLine commandLine = new CommandLine(new Main());
+        ClientCommands.register(commandLine);
+        boolean debug = java.util.Arrays.asList(args).contains("--debug");
         commandLine.setExecutionExceptionHandler((e, cmd, parseResult) -> {
             cmd.getErr().println("strata: " + describe(e));
-            if (Boolean.getBoolean("strata.debug")) {
+            if (debug) {
                 e.printStackTrace(cmd.getErr());
             }
             return 1;
+        });
+        // Bad options: one line naming the problem and where help is, not the whole usage text.
+        commandLine.setParameterExceptionHandler((e, params) -> {
+            CommandLine cmd = e.getCommandLine();
+            cmd.getErr().println("strata: " + e.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
         });
         return commandLine.execute(args);
     }
