@@ -1,0 +1,88 @@
+package io.strata.hypervisor.qemu;
+
+import static java.util.Objects.requireNonNull;
+
+import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.VmSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Builds the qemu-system-x86_64 command line of one VM. The process daemonises (it must outlive
+ * an agent that is SIGKILLed) and is driven only through QMP; -no-shutdown keeps it alive when the
+ * guest powers off, so that a soft reboot can reset it and the driver, not QEMU, decides when it
+ * ends.
+ */
+final class QemuCommandLine {
+    private static final Pattern UUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+    private QemuCommandLine() {
+    }
+
+    static List<String> build(QemuConfig config, String accelerator, VmSpec spec, RunDir run,
+            UserNetwork network, boolean hasRootDisk, boolean hasConfigDrive) {
+        requireNonNull(accelerator, "accelerator is null");
+        List<String> args = new ArrayList<>();
+        args.add(config.qemuBinary().toString());
+        args.addAll(List.of("-name", "guest=" + spec.id() + ",debug-threads=on"));
+        if (UUID.matcher(spec.id()).matches()) {
+            args.addAll(List.of("-uuid", spec.id()));
+        }
+        // RAM lives in a file from the start, so a live image can later take it as it is.
+        args.addAll(List.of("-machine", "pc,accel=" + accelerator + ",memory-backend=mem"));
+        if (accelerator.equals("kvm")) {
+            args.addAll(List.of("-cpu", "host"));
+        }
+        args.addAll(List.of("-smp", Integer.toString(spec.vcpus()), "-m", spec.memoryMb() + "M"));
+        args.addAll(List.of("-object", "memory-backend-file,id=mem,size=" + spec.memoryMb() + "M,mem-path="
+                + run.ramFile() + ",share=on"));
+        args.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none", "-no-shutdown", "-rtc", "base=utc"));
+        args.addAll(List.of("-daemonize", "-pidfile", run.pidFile().toString()));
+        args.addAll(List.of("-chardev", "socket,id=qmp,path=" + run.qmpSocket() + ",server=on,wait=off",
+                "-mon", "chardev=qmp,mode=control"));
+        args.addAll(List.of("-chardev", "file,id=serial0,path=" + run.serialLog() + ",append=on",
+                "-serial", "chardev:serial0"));
+        args.addAll(List.of("-chardev", "socket,id=qga0,path=" + run.agentSocket() + ",server=on,wait=off",
+                "-device", "virtio-serial-pci,id=vser0",
+                "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0"));
+        String netdev = "user,id=net0," + network.netdevOptions();
+        if (spec.network().sshHostPort() > 0) {
+            netdev += ",hostfwd=tcp:127.0.0.1:" + spec.network().sshHostPort() + "-:22";
+        }
+        // romfile= drops iPXE: these NICs never network-boot, and the ROM costs boot time.
+        args.addAll(List.of("-netdev", netdev,
+                "-device", "virtio-net-pci,netdev=net0,mac=" + spec.network().mac() + ",romfile="));
+        if (hasRootDisk) {
+            args.addAll(List.of("-drive", "file=" + run.rootDisk() + ",format=qcow2,if=none,id=disk0,discard=unmap",
+                    "-device", "virtio-blk-pci,drive=disk0,bootindex=1"));
+        }
+        if (hasConfigDrive) {
+            // A read-only virtio disk rather than an IDE CD-ROM: cloud-init finds it by its label
+            // either way, and the guest needs no ATA drivers.
+            args.addAll(List.of("-drive", "file=" + run.configDrive() + ",format=raw,if=none,id=config0,readonly=on",
+                    "-device", "virtio-blk-pci,drive=config0"));
+        }
+        BootSource boot = spec.boot();
+        if (boot != null && boot.isDirectKernelBoot()) {
+            args.addAll(List.of("-kernel", boot.kernel().toString()));
+            if (boot.ramdisk() != null) {
+                args.addAll(List.of("-initrd", boot.ramdisk().toString()));
+            }
+            args.addAll(List.of("-append", kernelCommandLine(boot, hasRootDisk)));
+        }
+        return args;
+    }
+
+    /** The image's command line with the serial console added; Nova's default when it has none. */
+    static String kernelCommandLine(BootSource boot, boolean hasRootDisk) {
+        String line = boot.commandLine();
+        if (line == null || line.isBlank()) {
+            line = hasRootDisk ? "root=/dev/vda" : "";
+        }
+        if (!line.contains("console=ttyS0")) {
+            line = (line + " console=ttyS0").strip();
+        }
+        return line;
+    }
+}
