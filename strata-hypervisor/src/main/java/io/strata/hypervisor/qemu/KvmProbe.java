@@ -24,7 +24,7 @@ final class KvmProbe {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The cached outcome of a probe. */
-    record Verdict(String key, String accelerator, String reason, Instant probedAt) {}
+    record Verdict(String key, String accelerator, String reason, String probedAt) {}
 
     private final QemuConfig config;
     private final String qemuVersion;
@@ -41,8 +41,8 @@ final class KvmProbe {
     /** "kvm" or "tcg" for this host under the configured mode. */
     Verdict decide() {
         return switch (config.accel()) {
-            case KVM -> new Verdict(key(), "kvm", "configured", Instant.now());
-            case TCG -> new Verdict(key(), "tcg", "configured", Instant.now());
+            case KVM -> new Verdict(key(), "kvm", "configured", Instant.now().toString());
+            case TCG -> new Verdict(key(), "tcg", "configured", Instant.now().toString());
             case AUTO -> cachedOrProbe();
         };
     }
@@ -64,7 +64,9 @@ final class KvmProbe {
         log.info("accelerator for this host: {} ({})", verdict.accelerator(), verdict.reason());
         try {
             Files.createDirectories(cache.getParent());
-            JSON.writerWithDefaultPrettyPrinter().writeValue(cache.toFile(), verdict);
+            Path temporary = cache.resolveSibling(cache.getFileName() + ".tmp");
+            JSON.writerWithDefaultPrettyPrinter().writeValue(temporary.toFile(), verdict);
+            Files.move(temporary, cache, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             log.warn("cannot cache the KVM verdict in {}: {}", cache, e.toString());
         }
@@ -74,17 +76,17 @@ final class KvmProbe {
     private Verdict probe(String key) {
         Path kvm = Path.of("/dev/kvm");
         if (!Files.isReadable(kvm) || !Files.isWritable(kvm)) {
-            return new Verdict(key, "tcg", "/dev/kvm is missing or not accessible", Instant.now());
+            return new Verdict(key, "tcg", "/dev/kvm is missing or not accessible", Instant.now().toString());
         }
         Path images = config.probeImageDir();
         if (images == null || !Files.isRegularFile(images.resolve("vmlinuz")) || !Files.isRegularFile(images.resolve("initrd.img"))) {
-            return new Verdict(key, "tcg", "no probe guest image to test KVM with", Instant.now());
+            return new Verdict(key, "tcg", "no probe guest image to test KVM with", Instant.now().toString());
         }
         Path dir;
         try {
             dir = Files.createTempDirectory("strata-kvm-probe");
         } catch (IOException e) {
-            return new Verdict(key, "tcg", "cannot create a probe directory: " + e.getMessage(), Instant.now());
+            return new Verdict(key, "tcg", "cannot create a probe directory: " + e.getMessage(), Instant.now().toString());
         }
         Path serial = dir.resolve("console.log");
         List<String> command = List.of(config.qemuBinary().toString(),
@@ -101,20 +103,20 @@ final class KvmProbe {
             long deadline = System.nanoTime() + config.probeTimeout().toNanos();
             while (System.nanoTime() < deadline) {
                 if (Files.exists(serial) && Files.readString(serial).contains(QemuConfig.READY_MARKER)) {
-                    return new Verdict(key, "kvm", "probe guest booted under KVM", Instant.now());
+                    return new Verdict(key, "kvm", "probe guest booted under KVM", Instant.now().toString());
                 }
                 if (!process.isAlive()) {
                     String output = Files.readString(dir.resolve("qemu.out")).strip();
-                    return new Verdict(key, "tcg", "probe guest's QEMU exited under KVM: " + lastLine(output), Instant.now());
+                    return new Verdict(key, "tcg", "probe guest's QEMU exited under KVM: " + lastLine(output), Instant.now().toString());
                 }
                 Thread.sleep(100);
             }
-            return new Verdict(key, "tcg", "probe guest did not boot under KVM within " + config.probeTimeout(), Instant.now());
+            return new Verdict(key, "tcg", "probe guest did not boot under KVM within " + config.probeTimeout(), Instant.now().toString());
         } catch (IOException e) {
-            return new Verdict(key, "tcg", "probe failed: " + e.getMessage(), Instant.now());
+            return new Verdict(key, "tcg", "probe failed: " + e.getMessage(), Instant.now().toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Verdict(key, "tcg", "probe interrupted", Instant.now());
+            return new Verdict(key, "tcg", "probe interrupted", Instant.now().toString());
         } finally {
             if (process != null) {
                 process.destroyForcibly();
