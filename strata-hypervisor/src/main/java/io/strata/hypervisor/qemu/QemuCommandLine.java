@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
 final class QemuCommandLine {
     private static final Pattern UUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
+    static final int TCG_CACHE_MB = 64;
+
     private QemuCommandLine() {
     }
 
@@ -30,9 +32,13 @@ final class QemuCommandLine {
             args.addAll(List.of("-uuid", spec.id()));
         }
         // RAM lives in a file from the start, so a live image can later take it as it is.
-        args.addAll(List.of("-machine", "pc,accel=" + accelerator + ",memory-backend=mem"));
+        args.addAll(List.of("-machine", "pc,memory-backend=mem"));
         if (accelerator.equals("kvm")) {
-            args.addAll(List.of("-cpu", "host"));
+            args.addAll(List.of("-accel", "kvm", "-cpu", "host"));
+        } else {
+            // TCG's code cache defaults to 1 GiB and fills up to ~100 MB per guest; 64 MB is
+            // plenty for a small guest and makes TCG hosts hold many more of them.
+            args.addAll(List.of("-accel", "tcg,tb-size=" + TCG_CACHE_MB));
         }
         args.addAll(List.of("-smp", Integer.toString(spec.vcpus()), "-m", spec.memoryMb() + "M"));
         args.addAll(List.of("-object", "memory-backend-file,id=mem,size=" + spec.memoryMb() + "M,mem-path="

@@ -27,7 +27,7 @@ class QemuCommandLineTest {
         RunDir run = RunDir.of(config, spec.id());
         String line = String.join(" ", QemuCommandLine.build(config, "tcg", spec, run, UserNetwork.of(network), true, true));
         assertThat(line)
-                .contains("-machine pc,accel=tcg,memory-backend=mem")
+                .contains("-machine pc,memory-backend=mem -accel tcg,tb-size=64")
                 .contains("memory-backend-file,id=mem,size=512M,mem-path=/dev/shm/strata/" + spec.id() + "/ram,share=on")
                 .contains("-smp 2 -m 512M")
                 .contains("-daemonize -pidfile /var/lib/strata/qemu/" + spec.id() + "/qemu.pid")
@@ -44,7 +44,7 @@ class QemuCommandLineTest {
     void directKernelBootAddsTheSerialConsoleToTheImagesCommandLine() {
         BootSource kernel = new BootSource(null, null, Path.of("/k"), Path.of("/r"), "quiet");
         List<String> args = QemuCommandLine.build(config, "kvm", spec(kernel), RunDir.of(config, "x"), UserNetwork.of(network), false, true);
-        assertThat(String.join(" ", args)).contains("-cpu host").contains("-kernel /k -initrd /r");
+        assertThat(String.join(" ", args)).contains("-accel kvm -cpu host").contains("-kernel /k -initrd /r");
         assertThat(args.get(args.indexOf("-append") + 1)).isEqualTo("quiet console=ttyS0");
         assertThat(QemuCommandLine.kernelCommandLine(new BootSource(Path.of("/d"), "raw", Path.of("/k"), null, null), true))
                 .isEqualTo("root=/dev/vda console=ttyS0");
