@@ -86,7 +86,7 @@ else
     echo "strata-guest" > "$root/etc/hostname"
 
     # Kernel modules the guest needs, with their dependencies, and a modules.dep for modprobe.
-    modules="virtio_pci virtio_net virtio_blk virtio_console isofs vfat button evdev"
+    modules="virtio_pci virtio_net virtio_blk virtio_console virtio_balloon isofs vfat button evdev"
     busybox depmod -b "$x" "$kver"
     mdir=$x/lib/modules/$kver
     need=""

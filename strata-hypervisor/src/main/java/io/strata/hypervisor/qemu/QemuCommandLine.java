@@ -69,6 +69,8 @@ final class QemuCommandLine {
             args.addAll(List.of("-drive", "file=" + run.configDrive() + ",format=raw,if=none,id=config0,readonly=on",
                     "-device", "virtio-blk-pci,drive=config0"));
         }
+        // Always there, as Nova's memballoon is: targetMemoryMb and later live-image clones use it.
+        args.addAll(List.of("-device", "virtio-balloon-pci,id=balloon0"));
         BootSource boot = spec.boot();
         if (boot != null && boot.isDirectKernelBoot()) {
             args.addAll(List.of("-kernel", boot.kernel().toString()));

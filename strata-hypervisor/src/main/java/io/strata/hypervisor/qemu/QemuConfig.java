@@ -63,6 +63,12 @@ public record QemuConfig(
         if (vcpus < 0 || memoryMb < 0 || diskGb < 0) {
             throw new IllegalArgumentException("capacity overrides must be 0 (detect) or positive");
         }
+        // QEMU's option syntax splits on commas, and these paths end up inside options.
+        for (Path path : java.util.List.of(runRoot, ramRoot)) {
+            if (path.toString().contains(",")) {
+                throw new IllegalArgumentException(path + " contains a comma, which QEMU options cannot carry");
+            }
+        }
         // A VM id is 36 characters, the longest socket name 8: "/<id>/qmp.sock" must fit in 107 bytes.
         if (runRoot.toString().length() > 60) {
             throw new IllegalArgumentException("runRoot " + runRoot + " is too long for unix socket paths (60 characters at most)");

@@ -14,7 +14,6 @@ import io.strata.hypervisor.VmEvent;
 import io.strata.hypervisor.VmInfo;
 import io.strata.hypervisor.VmSpec;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -125,7 +124,7 @@ public final class QemuHypervisor implements Hypervisor {
             }
             configDrive.write(spec, network, run.configDrive());
             List<String> commandLine = QemuCommandLine.build(config, accelerator, spec, run, network, boot.disk() != null, true);
-            VmDescriptor descriptor = new VmDescriptor(spec.id(), spec.name(), spec.vcpus(), spec.memoryMb(), accelerator,
+            VmDescriptor descriptor = new VmDescriptor(spec.id(), spec.name(), spec.vcpus(), spec.memoryMb(), spec.targetMemoryMb(), accelerator,
                     spec.network().sshHostPort(), network.address(), spec.network().mac(), commandLine);
             descriptor.write(run.descriptor());
             QemuVm vm = new QemuVm(run, descriptor, this::publish);
@@ -245,6 +244,7 @@ public final class QemuHypervisor implements Hypervisor {
         RunDir run = found.map(QemuVm::run).orElse(RunDir.of(config, vmId));
         if (found.isPresent()) {
             QemuVm vm = found.get();
+            vm.abandon();
             vm.lock.lock();
             try {
                 vm.kill();
@@ -269,19 +269,8 @@ public final class QemuHypervisor implements Hypervisor {
     @Override
     public String consoleLog(String vmId, int lines) {
         QemuVm vm = lookup(vmId).orElseThrow(() -> HypervisorException.noSuchVm(vmId));
-        Path log = vm.run().serialLog();
         try {
-            if (!Files.exists(log)) {
-                return "";
-            }
-            String text = new String(Files.readAllBytes(log), StandardCharsets.UTF_8).replace("\r\n", "\n");
-            if (lines <= 0) {
-                return text;
-            }
-            String[] all = text.split("\n", -1);
-            int end = text.endsWith("\n") ? all.length - 1 : all.length;
-            int start = Math.max(0, end - lines);
-            return String.join("\n", List.of(all).subList(start, end)) + (end > start ? "\n" : "");
+            return ConsoleLog.tail(vm.run().serialLog(), lines);
         } catch (IOException e) {
             throw new HypervisorException("cannot read the console of VM " + vmId + ": " + e.getMessage(), e);
         }

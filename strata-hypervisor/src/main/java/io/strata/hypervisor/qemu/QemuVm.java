@@ -145,6 +145,14 @@ final class QemuVm {
         if (isProcessAlive()) {
             details.put("pid", Long.toString(pid));
         }
+        if (state == PowerState.RUNNING || state == PowerState.PAUSED) {
+            try {
+                long actual = qmp().execute("query-balloon").path("actual").asLong();
+                details.put("balloon_mb", Long.toString(actual / (1024 * 1024)));
+            } catch (HypervisorException e) {
+                log.debug("no balloon figure for VM {}: {}", id(), e.getMessage());
+            }
+        }
         return new VmInfo(id(), state, details);
     }
 
@@ -189,6 +197,11 @@ final class QemuVm {
         pid = Processes.readPidFile(run.pidFile())
                 .orElseThrow(() -> new HypervisorException("QEMU for VM " + id() + " started but wrote no pid file", null));
         connect();
+        int target = descriptor.targetMemoryMb();
+        if (!incoming && target > 0 && target < descriptor.memoryMb()) {
+            // The guest's balloon driver inflates once it loads; until then QEMU keeps the target.
+            qmp().execute("balloon", Map.of("value", target * 1024L * 1024));
+        }
     }
 
     /** Asks QEMU to quit and waits for the process to end, killing it if it will not. */
@@ -209,6 +222,18 @@ final class QemuVm {
             Processes.kill(current, EXIT_TIMEOUT);
         }
         processEnded();
+    }
+
+    /**
+     * For destroy, without waiting for the lock: stops reporting on this VM and SIGKILLs its
+     * process, so an operation that is waiting on the guest (a STOP's grace period) ends at once.
+     */
+    void abandon() {
+        detached = true;
+        long current = pid;
+        if (current > 0) {
+            ProcessHandle.of(current).ifPresent(ProcessHandle::destroyForcibly);
+        }
     }
 
     /** SIGKILL, for destroy: nothing of the guest is worth waiting for. */

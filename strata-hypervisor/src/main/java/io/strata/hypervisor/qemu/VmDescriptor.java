@@ -13,12 +13,15 @@ import java.util.List;
 /**
  * The {@code vm.json} in a VM's run directory: enough to start the VM again (its QEMU command
  * line) and to describe it after an agent restart, without the controller's help.
+ *
+ * @param targetMemoryMb what the balloon should leave the guest (0: all of memoryMb)
  */
 record VmDescriptor(
         String id,
         String name,
         int vcpus,
         int memoryMb,
+        int targetMemoryMb,
         String accelerator,
         int sshPort,
         String ipAddress,

@@ -58,7 +58,7 @@ class QemuGuestLifecycleTest {
         try (ServerSocket socket = new ServerSocket(0)) {
             sshPort = socket.getLocalPort();
         }
-        hypervisor.create(TestGuests.spec(vmId, TestGuests.kernelBoot(), USER_DATA.getBytes(StandardCharsets.UTF_8), sshPort));
+        hypervisor.create(TestGuests.spec(vmId, TestGuests.kernelBoot(), USER_DATA.getBytes(StandardCharsets.UTF_8), sshPort, 192));
     }
 
     @AfterAll
@@ -88,6 +88,9 @@ class QemuGuestLifecycleTest {
         assertThat(TestGuests.read(Path.of("/proc", info.details().get("pid"), "cmdline")))
                 .contains("memory-backend-file").contains("share=on")
                 .contains("hostfwd=tcp:127.0.0.1:" + sshPort + "-:22");
+
+        // targetMemoryMb: the balloon takes 64 of the 256 MB back once the guest's driver loads.
+        await().atMost(Duration.ofSeconds(20)).until(() -> hypervisor.find(vmId).orElseThrow().details().get("balloon_mb"), "192"::equals);
 
         HostInfo host = hypervisor.describe();
         assertThat(host.hypervisorType()).isEqualTo("QEMU");

@@ -22,8 +22,9 @@ import java.util.stream.Stream;
 
 /**
  * The test guest (tools/guest-image), built on first use if it is missing, and helpers to run it.
- * The image directory is {@code -Dstrata.guestImage.dir}, {@code $STRATA_GUEST_IMAGE_DIR}, or
- * tools/guest-image/out of this checkout.
+ * The image directory is {@code -Dstrata.guestImage.dir} or {@code $STRATA_GUEST_IMAGE_DIR} (used as
+ * it is when complete), or tools/guest-image/out of this checkout (refreshed by build.sh, which
+ * only copies from its cache when nothing changed).
  */
 final class TestGuests {
     static final String READY = QemuConfig.READY_MARKER;
@@ -42,8 +43,11 @@ final class TestGuests {
         Path repo = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().getParent();
         String configured = System.getProperty("strata.guestImage.dir", System.getenv("STRATA_GUEST_IMAGE_DIR"));
         Path dir = configured != null ? Path.of(configured) : repo.resolve("tools/guest-image/out");
-        if (!Files.isRegularFile(dir.resolve("vmlinuz")) || !Files.isRegularFile(dir.resolve("initrd.img"))
-                || !Files.isRegularFile(dir.resolve("disk.qcow2"))) {
+        boolean complete = Files.isRegularFile(dir.resolve("vmlinuz")) && Files.isRegularFile(dir.resolve("initrd.img"))
+                && Files.isRegularFile(dir.resolve("disk.qcow2"));
+        // The default directory is refreshed every run (a cache hit only copies): an image built by
+        // an older build.sh would test the driver against a guest that no longer exists.
+        if (configured == null || !complete) {
             build(repo.resolve("tools/guest-image/build.sh"), dir);
         }
         imageDir = dir.toAbsolutePath();
@@ -87,9 +91,13 @@ final class TestGuests {
     }
 
     static VmSpec spec(String id, BootSource boot, byte[] userData, int sshPort) {
+        return spec(id, boot, userData, sshPort, 0);
+    }
+
+    static VmSpec spec(String id, BootSource boot, byte[] userData, int sshPort, int targetMemoryMb) {
         NetworkSpec network = new NetworkSpec("fa:16:3e:12:34:56", "10.20.0.15", 24, "10.20.0.1", List.of("10.20.0.1"), sshPort);
         return new VmSpec(id, "vm-" + id, "host-" + id.substring(0, 8), 1, 256, 0, boot, userData,
-                Map.of("role", "test"), Map.of("testkey", "ssh-ed25519 AAAAtest test@strata"), network, Map.of(), 0);
+                Map.of("role", "test"), Map.of("testkey", "ssh-ed25519 AAAAtest test@strata"), network, Map.of(), targetMemoryMb);
     }
 
     static String awaitConsole(Hypervisor hypervisor, String vmId, String text, int occurrences, Duration timeout) {
