@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
  */
 final class KvmProbe {
     private static final Logger log = LoggerFactory.getLogger(KvmProbe.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Unknown fields are skipped: files written by a newer driver (or derived getters) still read. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     /** The cached outcome of a probe. */
     record Verdict(String key, String accelerator, String reason, String probedAt) {}

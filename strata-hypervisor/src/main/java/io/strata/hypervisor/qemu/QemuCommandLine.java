@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.strata.hypervisor.BootSource;
 import io.strata.hypervisor.VmSpec;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -22,9 +23,30 @@ final class QemuCommandLine {
     private QemuCommandLine() {
     }
 
+    /**
+     * The files a VM's devices use. A fresh VM has its own overlay, config drive and shared RAM
+     * file; a live-image clone maps the image's RAM file privately (copy-on-write, share=off) and
+     * may use the image's config drive, so that its devices match the blessed VM's exactly.
+     */
+    record Storage(Path rootDisk, Path configDrive, Path ramFile, boolean sharedRam) {
+        Storage {
+            requireNonNull(ramFile, "ramFile is null");
+        }
+
+        static Storage of(RunDir run, boolean hasRootDisk, boolean hasConfigDrive) {
+            return new Storage(hasRootDisk ? run.rootDisk() : null, hasConfigDrive ? run.configDrive() : null, run.ramFile(), true);
+        }
+    }
+
     static List<String> build(QemuConfig config, String accelerator, VmSpec spec, RunDir run,
             UserNetwork network, boolean hasRootDisk, boolean hasConfigDrive) {
+        return build(config, accelerator, spec, run, network, Storage.of(run, hasRootDisk, hasConfigDrive));
+    }
+
+    static List<String> build(QemuConfig config, String accelerator, VmSpec spec, RunDir run,
+            UserNetwork network, Storage storage) {
         requireNonNull(accelerator, "accelerator is null");
+        boolean hasRootDisk = storage.rootDisk() != null;
         List<String> args = new ArrayList<>();
         args.add(config.qemuBinary().toString());
         args.addAll(List.of("-name", "guest=" + spec.id() + ",debug-threads=on"));
@@ -42,7 +64,7 @@ final class QemuCommandLine {
         }
         args.addAll(List.of("-smp", Integer.toString(spec.vcpus()), "-m", spec.memoryMb() + "M"));
         args.addAll(List.of("-object", "memory-backend-file,id=mem,size=" + spec.memoryMb() + "M,mem-path="
-                + run.ramFile() + ",share=on"));
+                + storage.ramFile() + ",share=" + (storage.sharedRam() ? "on" : "off")));
         args.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none", "-no-shutdown", "-rtc", "base=utc"));
         args.addAll(List.of("-daemonize", "-pidfile", run.pidFile().toString()));
         args.addAll(List.of("-chardev", "socket,id=qmp,path=" + run.qmpSocket() + ",server=on,wait=off",
@@ -60,13 +82,13 @@ final class QemuCommandLine {
         args.addAll(List.of("-netdev", netdev,
                 "-device", "virtio-net-pci,netdev=net0,mac=" + spec.network().mac() + ",romfile="));
         if (hasRootDisk) {
-            args.addAll(List.of("-drive", "file=" + run.rootDisk() + ",format=qcow2,if=none,id=disk0,discard=unmap",
+            args.addAll(List.of("-drive", "file=" + storage.rootDisk() + ",format=qcow2,if=none,id=disk0,discard=unmap",
                     "-device", "virtio-blk-pci,drive=disk0,bootindex=1"));
         }
-        if (hasConfigDrive) {
+        if (storage.configDrive() != null) {
             // A read-only virtio disk rather than an IDE CD-ROM: cloud-init finds it by its label
             // either way, and the guest needs no ATA drivers.
-            args.addAll(List.of("-drive", "file=" + run.configDrive() + ",format=raw,if=none,id=config0,readonly=on",
+            args.addAll(List.of("-drive", "file=" + storage.configDrive() + ",format=raw,if=none,id=config0,readonly=on",
                     "-device", "virtio-blk-pci,drive=config0"));
         }
         // Always there, as Nova's memballoon is: targetMemoryMb and later live-image clones use it.

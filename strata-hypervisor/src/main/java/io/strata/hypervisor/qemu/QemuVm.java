@@ -139,6 +139,9 @@ final class QemuVm {
         if (descriptor.ipAddress() != null) {
             details.put("ip_address", descriptor.ipAddress());
         }
+        if (descriptor.liveImage() != null) {
+            details.put("live_image", descriptor.liveImage());
+        }
         if (descriptor.sshPort() > 0) {
             details.put("ssh_port", Integer.toString(descriptor.sshPort()));
         }
@@ -304,30 +307,71 @@ final class QemuVm {
 
     /** Starts a new process that loads the saved state, then runs the guest and drops the file. */
     void restoreSaved() {
+        startIncoming(run.savedState(), false);
+        try {
+            Files.deleteIfExists(run.savedState());
+        } catch (IOException e) {
+            log.warn("cannot remove the saved state of VM {}: {}", id(), e.toString());
+        }
+    }
+
+    /**
+     * Starts a new process that loads {@code state} and runs on. With {@code ignoreShared} the state
+     * carries no RAM: the guest's memory is the file the command line maps (a live image's).
+     */
+    void startIncoming(Path state, boolean ignoreShared) {
         start(true);
         try {
-            qmp().execute("migrate-incoming", Map.of("uri", "exec:cat " + shellQuote(run.savedState())));
+            if (ignoreShared) {
+                qmp().execute("migrate-set-capabilities", Map.of("capabilities",
+                        List.of(Map.of("capability", "x-ignore-shared", "state", true))));
+            }
+            qmp().execute("migrate-incoming", Map.of("uri", "exec:cat " + shellQuote(state)));
             long deadline = System.nanoTime() + MIGRATION_TIMEOUT.toNanos();
             while (qmp().execute("query-status").path("status").asText().equals("inmigrate")) {
                 if (System.nanoTime() > deadline) {
-                    throw new HypervisorException("restoring VM " + id() + " took longer than " + MIGRATION_TIMEOUT, null);
+                    throw new HypervisorException("loading VM " + id() + " took longer than " + MIGRATION_TIMEOUT, null);
                 }
-                Processes.sleep(Duration.ofMillis(20));
+                Processes.sleep(Duration.ofMillis(5));
             }
             JsonNode migration = qmp().execute("query-migrate");
             if (migration.path("status").asText().equals("failed")) {
-                throw new HypervisorException("restoring VM " + id() + " failed: " + migration.path("error-desc").asText(), null);
+                throw new HypervisorException("loading VM " + id() + " failed: " + migration.path("error-desc").asText(), null);
             }
             qmp().execute("cont");
         } catch (RuntimeException e) {
             kill();
             throw e;
         }
+    }
+
+    /**
+     * The first half of a bless: pauses the guest and writes its device state, without RAM
+     * (x-ignore-shared: the RAM file itself becomes the image), to {@code state}; then ends QEMU.
+     * The guest's memory is then exactly what the RAM file holds.
+     */
+    void freezeInto(Path state) {
+        Path partial = state.resolveSibling(state.getFileName() + ".partial");
+        qmp().execute("stop");
         try {
-            Files.deleteIfExists(run.savedState());
-        } catch (IOException e) {
-            log.warn("cannot remove the saved state of VM {}: {}", id(), e.toString());
+            qmp().execute("migrate-set-capabilities", Map.of("capabilities",
+                    List.of(Map.of("capability", "x-ignore-shared", "state", true))));
+            qmp().execute("migrate-set-parameters", Map.of("max-bandwidth", 64L * 1024 * 1024 * 1024));
+            qmp().execute("migrate", Map.of("uri", "exec:cat > " + shellQuote(partial)));
+            waitForMigration("query-migrate", Map.of("completed", true, "failed", false, "cancelled", false));
+            Files.move(partial, state, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (RuntimeException | IOException e) {
+            try {
+                Files.deleteIfExists(partial);
+                qmp().execute("migrate-set-capabilities", Map.of("capabilities",
+                        List.of(Map.of("capability", "x-ignore-shared", "state", false))));
+                qmp().execute("cont");
+            } catch (RuntimeException | IOException again) {
+                e.addSuppressed(again);
+            }
+            throw e instanceof HypervisorException h ? h : new HypervisorException("cannot bless VM " + id() + ": " + e.getMessage(), e);
         }
+        quit();
     }
 
     private void waitForMigration(String query, Map<String, Boolean> endStates) {

@@ -3,6 +3,7 @@ package io.strata.hypervisor.qemu;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.hypervisor.BootSource;
 import io.strata.hypervisor.HypervisorException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,6 +16,8 @@ import java.util.List;
  * line) and to describe it after an agent restart, without the controller's help.
  *
  * @param targetMemoryMb what the balloon should leave the guest (0: all of memoryMb)
+ * @param boot           what the VM was created from (a live image's clones need the same)
+ * @param liveImage      the live image directory this VM runs from, or null
  */
 record VmDescriptor(
         String id,
@@ -26,8 +29,12 @@ record VmDescriptor(
         int sshPort,
         String ipAddress,
         String mac,
+        BootSource boot,
+        String liveImage,
         List<String> commandLine) {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Unknown fields are skipped: files written by a newer driver (or derived getters) still read. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     VmDescriptor {
         requireNonNull(id, "id is null");

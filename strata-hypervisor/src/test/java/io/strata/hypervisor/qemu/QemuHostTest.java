@@ -179,8 +179,6 @@ class QemuHostTest {
         hypervisor.create(TestGuests.spec(id, TestGuests.kernelBoot(), null, 0));
         assertThatThrownBy(() -> hypervisor.create(TestGuests.spec(id, TestGuests.kernelBoot(), null, 0)))
                 .isInstanceOfSatisfying(HypervisorException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
-        assertThatThrownBy(() -> hypervisor.bless(id, config.runRoot()))
-                .isInstanceOfSatisfying(HypervisorException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_IMPLEMENTED));
         assertThat(hypervisor.find(id).orElseThrow().powerState()).isEqualTo(PowerState.RUNNING);
     }
 
