@@ -2,6 +2,7 @@ package io.strata.hypervisor.qemu;
 
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.VmInfo;
+import io.strata.hypervisor.VmSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,11 +26,13 @@ public final class QemuBootBenchmark {
         int boots = 10;
         int idle = 4;
         int settleSeconds = 10;
+        int clones = 10;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--boots" -> boots = Integer.parseInt(args[++i]);
                 case "--idle" -> idle = Integer.parseInt(args[++i]);
                 case "--settle" -> settleSeconds = Integer.parseInt(args[++i]);
+                case "--clones" -> clones = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -108,10 +111,53 @@ public final class QemuBootBenchmark {
             for (String id : ids) {
                 hypervisor.destroy(id);
             }
+            if (clones > 0) {
+                liveImages(hypervisor, config, clones, settleSeconds);
+            }
         } finally {
             TestGuests.deleteTree(config.runRoot().getParent());
             TestGuests.deleteTree(config.ramRoot());
         }
+    }
+
+    /** Bless one guest, launch clones of it one after another, then their PSS while idle. */
+    private static void liveImages(QemuHypervisor hypervisor, QemuConfig config, int clones, int settleSeconds) throws Exception {
+        String source = UUID.randomUUID().toString();
+        hypervisor.create(TestGuests.spec(source, TestGuests.kernelBoot(), null, 0));
+        waitForReady(hypervisor, source);
+        Thread.sleep(Duration.ofSeconds(2));
+        long start = System.nanoTime();
+        io.strata.hypervisor.LiveImageRef image = hypervisor.bless(source, config.runRoot().resolveSibling("images").resolve("bench"));
+        System.out.printf("bless: %d ms in all (guest frozen for %s ms; state file %s bytes)%n", (System.nanoTime() - start) / 1_000_000,
+                image.attributes().get("freeze_ms"), image.attributes().get("state_bytes"));
+        List<Long> millis = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < clones; i++) {
+            String id = UUID.randomUUID().toString();
+            io.strata.hypervisor.NetworkSpec network = new io.strata.hypervisor.NetworkSpec(
+                    String.format("fa:16:3e:55:00:%02x", i + 1), "10.40.0." + (10 + i), 24, "10.40.0.1", List.of(), 0);
+            VmSpec spec = new VmSpec(id, "clone-" + i, "clone-" + i, 1, 256, 0, null, null, java.util.Map.of(), java.util.Map.of(),
+                    network, java.util.Map.of("n", Integer.toString(i)), 0);
+            long t = System.nanoTime();
+            hypervisor.launch(image, spec);
+            millis.add((System.nanoTime() - t) / 1_000_000);
+            ids.add(id);
+        }
+        List<Long> sorted = new ArrayList<>(millis);
+        Collections.sort(sorted);
+        System.out.printf("launch of a clone (new QEMU, RAM mapped copy-on-write, state loaded, running, then clock/hostname/MAC/IP/params set by the guest agent): p50 %d ms, max %d ms, n=%d%n",
+                sorted.get((sorted.size() - 1) / 2), sorted.get(sorted.size() - 1), sorted.size());
+        Thread.sleep(Duration.ofSeconds(settleSeconds));
+        long total = 0;
+        for (String id : ids) {
+            total += rollup(Long.parseLong(hypervisor.find(id).orElseThrow().details().get("pid")), "Pss:");
+        }
+        System.out.printf("average PSS per idle clone (%d clones + the source share the image's RAM pages): %d MB%n",
+                ids.size(), total / ids.size() / 1024);
+        for (String id : ids) {
+            hypervisor.destroy(id);
+        }
+        hypervisor.destroy(source);
     }
 
     private static void waitForReady(QemuHypervisor hypervisor, String id) throws InterruptedException {
