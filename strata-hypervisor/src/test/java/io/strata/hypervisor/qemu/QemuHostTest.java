@@ -119,6 +119,34 @@ class QemuHostTest {
     }
 
     @Test
+    void guestsOutliveASigkilledAgentAndTheNextAgentTakesThemOver() throws Exception {
+        String id = UUID.randomUUID().toString();
+        String javaBinary = ProcessHandle.current().info().command().orElse("java");
+        Process agent = new ProcessBuilder(javaBinary, "-cp", System.getProperty("java.class.path"),
+                "-Dbasedir=" + System.getProperty("basedir", "."), "-Dstrata.guestImage.dir=" + TestGuests.imageDir(),
+                AgentProcessMain.class.getName(), config.runRoot().toString(), config.ramRoot().toString(),
+                config.stateDir().toString(), TestGuests.imageDir().toString(), id)
+                .redirectErrorStream(true).start();
+        long pid;
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(agent.getInputStream())).lines()) {
+            String created = lines.filter(line -> line.startsWith("CREATED ")).findFirst().orElseThrow();
+            pid = Long.parseLong(created.substring("CREATED ".length()).strip());
+        } finally {
+            agent.destroyForcibly(); // SIGKILL: no shutdown hook, no clean close
+        }
+        assertThat(agent.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(agent.exitValue()).isEqualTo(137);
+
+        Processes.sleep(Duration.ofSeconds(1));
+        assertThat(Processes.isAlive(pid)).as("QEMU outlives its agent").isTrue();
+        VmInfo found = hypervisor.find(id).orElseThrow();
+        assertThat(found.powerState()).isEqualTo(PowerState.RUNNING);
+        assertThat(found.details()).containsEntry("pid", Long.toString(pid));
+        awaitConsole(hypervisor, id, READY, 1, BOOT);
+        assertThat(hypervisor.act(id, VmAction.REBOOT_HARD).powerState()).isEqualTo(PowerState.RUNNING);
+    }
+
+    @Test
     void aDiskImageBootsByFirmwareFromAGrownOverlay() throws Exception {
         String id = UUID.randomUUID().toString();
         var base = TestGuests.spec(id, TestGuests.diskBoot(), null, 0);
