@@ -51,7 +51,7 @@ packages="$GUEST_PACKAGES $kernel_pkg"
 
 key_material=$(for p in $packages; do echo "$p=$(candidate "$p")"; done; cat "$here/build.sh" "$here/init" "$here/udhcpc.script" | sha256sum)
 key=$(echo "$key_material" | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/strata/guest-image/$key
+cache=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/strata/guest-image/$key
 outputs="vmlinuz initrd.img disk.qcow2 MANIFEST"
 
 complete() { for f in $outputs; do [ -s "$1/$f" ] || return 1; done; }
@@ -151,8 +151,11 @@ CFG
         for p in $packages; do echo "package $p=$(candidate "$p")"; done
     } > "$stage/MANIFEST"
 
+    # Fill a private directory, then rename it into place: concurrent builds never see half a cache.
     mkdir -p "$(dirname "$cache")"
-    rm -rf "$cache.tmp" && cp -r "$stage" "$cache.tmp" && rm -rf "$cache" && mv "$cache.tmp" "$cache"
+    fresh=$(mktemp -d "$cache.XXXXXX")
+    cp "$stage"/* "$fresh/"
+    rm -rf "$cache" && mv "$fresh" "$cache" || rm -rf "$fresh"
     log "cached in $cache"
 fi
 
