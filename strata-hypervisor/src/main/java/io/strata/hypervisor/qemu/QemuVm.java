@@ -48,6 +48,7 @@ final class QemuVm {
     private volatile QmpClient qmp;
     private volatile boolean guestPoweredOff;
     private volatile boolean detached;
+    private volatile PowerState lastKnown = PowerState.NOSTATE;
 
     QemuVm(RunDir run, VmDescriptor descriptor, Consumer<VmEvent> events) {
         this.run = requireNonNull(run, "run is null");
@@ -104,8 +105,19 @@ final class QemuVm {
         return client;
     }
 
-    /** The power state as QEMU reports it, or from the run directory when no process runs. */
+    /**
+     * The power state as QEMU reports it, or from the run directory when no process runs. Callers
+     * hold {@link #lock}: the QMP connection may be replaced only by its holder.
+     */
     PowerState powerState() {
+        if (!lock.isHeldByCurrentThread()) {
+            throw new IllegalStateException("powerState() needs the VM's lock");
+        }
+        lastKnown = queryPowerState();
+        return lastKnown;
+    }
+
+    private PowerState queryPowerState() {
         if (!isProcessAlive()) {
             return Files.exists(run.savedState()) ? PowerState.SUSPENDED : PowerState.SHUTDOWN;
         }
@@ -122,13 +134,31 @@ final class QemuVm {
         };
     }
 
+    /**
+     * What the VM is now. While an operation holds the lock, this reports the state last seen
+     * rather than waiting (a STOP may wait a minute for the guest): the operation itself returns
+     * the state it leaves behind.
+     */
     VmInfo info() {
-        PowerState state;
+        boolean locked = lock.tryLock();
         try {
-            state = powerState();
-        } catch (QmpException e) {
-            // QEMU exited between the liveness check and the query.
-            state = isProcessAlive() ? PowerState.NOSTATE : PowerState.SHUTDOWN;
+            return info(locked);
+        } finally {
+            if (locked) {
+                lock.unlock();
+            }
+        }
+    }
+
+    private VmInfo info(boolean locked) {
+        PowerState state = lastKnown;
+        if (locked) {
+            try {
+                state = powerState();
+            } catch (HypervisorException e) {
+                // QEMU exited between the liveness check and the query.
+                state = isProcessAlive() ? PowerState.NOSTATE : PowerState.SHUTDOWN;
+            }
         }
         Map<String, String> details = new LinkedHashMap<>();
         details.put("accelerator", descriptor.accelerator());
@@ -148,7 +178,7 @@ final class QemuVm {
         if (isProcessAlive()) {
             details.put("pid", Long.toString(pid));
         }
-        if (state == PowerState.RUNNING || state == PowerState.PAUSED) {
+        if (locked && (state == PowerState.RUNNING || state == PowerState.PAUSED)) {
             try {
                 long actual = qmp().execute("query-balloon").path("actual").asLong();
                 details.put("balloon_mb", Long.toString(actual / (1024 * 1024)));
