@@ -66,7 +66,8 @@ final class QemuCommandLine {
         args.addAll(List.of("-object", "memory-backend-file,id=mem,size=" + spec.memoryMb() + "M,mem-path="
                 + storage.ramFile() + ",share=" + (storage.sharedRam() ? "on" : "off")));
         args.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none", "-no-shutdown", "-rtc", "base=utc"));
-        args.addAll(List.of("-daemonize", "-pidfile", run.pidFile().toString()));
+        // -D also keeps QEMU's error messages after it daemonises (stderr goes to /dev/null then).
+        args.addAll(List.of("-daemonize", "-pidfile", run.pidFile().toString(), "-D", run.qemuLog().toString()));
         args.addAll(List.of("-chardev", "socket,id=qmp,path=" + run.qmpSocket() + ",server=on,wait=off",
                 "-mon", "chardev=qmp,mode=control"));
         args.addAll(List.of("-chardev", "file,id=serial0,path=" + run.serialLog() + ",append=on",

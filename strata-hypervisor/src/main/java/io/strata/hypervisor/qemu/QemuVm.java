@@ -319,6 +319,10 @@ final class QemuVm {
         try {
             // QEMU 7.2 throttles migration to 32 MiB/s by default; this one only goes to a local file.
             qmp().execute("migrate-set-parameters", Map.of("max-bandwidth", 64L * 1024 * 1024 * 1024));
+            // A full save, RAM included. A live-image clone's process still has x-ignore-shared on
+            // from its launch, and the stream records it: the restoring process must not need it.
+            qmp().execute("migrate-set-capabilities", Map.of("capabilities",
+                    List.of(Map.of("capability", "x-ignore-shared", "state", false))));
             qmp().execute("migrate", Map.of("uri", "exec:cat > " + shellQuote(partial)));
             waitForMigration("query-migrate", Map.of("completed", true, "failed", false, "cancelled", false));
             Files.move(partial, run.savedState(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -371,7 +375,8 @@ final class QemuVm {
             qmp().execute("cont");
         } catch (RuntimeException e) {
             kill();
-            throw e;
+            String why = tail(run.qemuLog(), 3);
+            throw why.isBlank() ? e : new HypervisorException("loading VM " + id() + " from " + state.getFileName() + " failed: " + why, e);
         }
     }
 
@@ -446,7 +451,7 @@ final class QemuVm {
                 deleteRamFile();
                 events.accept(poweredOff
                         ? new VmEvent(id(), PowerState.SHUTDOWN, "guest powered off")
-                        : new VmEvent(id(), PowerState.CRASHED, "QEMU process " + gone + " exited unexpectedly"));
+                        : new VmEvent(id(), PowerState.CRASHED, ("QEMU process " + gone + " exited unexpectedly " + tail(run.qemuLog(), 1)).strip()));
             }
         } finally {
             lock.unlock();

@@ -40,6 +40,11 @@ record RunDir(Path dir, Path ramDir) {
         return dir.resolve("console.log");
     }
 
+    /** QEMU's own messages while it runs (-D; rewritten at each start), e.g. why a migration failed. */
+    Path qemuLog() {
+        return dir.resolve("qemu-run.log");
+    }
+
     Path rootDisk() {
         return dir.resolve("disk.qcow2");
     }

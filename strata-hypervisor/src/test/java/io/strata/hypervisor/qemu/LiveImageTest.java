@@ -113,6 +113,15 @@ class LiveImageTest {
         // Clones are ordinary VMs to the rest of the driver.
         assertThat(hypervisor.act(clone, VmAction.PAUSE).powerState()).isEqualTo(PowerState.PAUSED);
         assertThat(hypervisor.act(clone, VmAction.UNPAUSE).powerState()).isEqualTo(PowerState.RUNNING);
+        // A clone's suspend saves its private pages; resume maps the image again beneath them.
+        int beforeSuspend = lastCounter(hypervisor.consoleLog(clone, 20));
+        assertThat(hypervisor.act(clone, VmAction.SUSPEND).powerState()).isEqualTo(PowerState.SUSPENDED);
+        assertThat(hypervisor.act(clone, VmAction.RESUME).powerState()).isEqualTo(PowerState.RUNNING);
+        await().atMost(Duration.ofSeconds(10)).until(() -> lastCounter(hypervisor.consoleLog(clone, 20)) > beforeSuspend + 1);
+        try (GuestAgentClient agent = GuestAgentClient.connect(config.runRoot().resolve(clone).resolve("qga.sock"), Duration.ofSeconds(20))) {
+            assertThat(agent.shell("cat /tmp/mark")).isEqualTo("clone\n");
+        }
+        assertThat(hypervisor.consoleLog(clone, 0)).doesNotContain(READY);
         hypervisor.destroy(clone);
         assertThat(config.runRoot().resolve(clone)).doesNotExist();
         assertThat(dir.resolve("ram")).exists();
