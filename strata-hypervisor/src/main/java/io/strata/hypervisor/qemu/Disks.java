@@ -1,0 +1,58 @@
+package io.strata.hypervisor.qemu;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.core.ErrorCode;
+import io.strata.hypervisor.HypervisorException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/** qemu-img: per-VM copy-on-write overlays on the (shared, never written) image files. */
+final class Disks {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+    private final Path qemuImg;
+
+    Disks(Path qemuImg) {
+        this.qemuImg = requireNonNull(qemuImg, "qemuImg is null");
+    }
+
+    /**
+     * A qcow2 overlay at {@code overlay} backed by {@code base}, grown to {@code sizeGb} when that
+     * is larger than the image (0 keeps the image's size). A flavor disk smaller than the image is
+     * refused, as Nova refuses it.
+     */
+    void createOverlay(Path base, String baseFormat, Path overlay, int sizeGb) {
+        if (!Files.isRegularFile(base)) {
+            throw new HypervisorException(ErrorCode.BAD_REQUEST, "image file " + base + " does not exist");
+        }
+        String format = baseFormat == null || baseFormat.isBlank() ? "raw" : baseFormat;
+        long virtualSize = virtualSize(base, format);
+        long wanted = sizeGb * 1024L * 1024 * 1024;
+        if (sizeGb > 0 && wanted < virtualSize) {
+            throw new HypervisorException(ErrorCode.BAD_REQUEST, "flavor disk of " + sizeGb + " GB is smaller than the image ("
+                    + virtualSize + " bytes)");
+        }
+        Processes.run(List.of(qemuImg.toString(), "create", "-q", "-f", "qcow2",
+                "-b", base.toAbsolutePath().toString(), "-F", format, overlay.toString()), TIMEOUT);
+        if (wanted > virtualSize) {
+            Processes.run(List.of(qemuImg.toString(), "resize", "-q", overlay.toString(), Long.toString(wanted)), TIMEOUT);
+        }
+    }
+
+    long virtualSize(Path file, String format) {
+        String json = Processes.run(List.of(qemuImg.toString(), "info", "--output=json", "-f", format, file.toString()), TIMEOUT);
+        try {
+            JsonNode info = JSON.readTree(json);
+            return info.path("virtual-size").asLong();
+        } catch (IOException e) {
+            throw new HypervisorException("cannot read qemu-img info of " + file + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package io.strata.hypervisor.qemu;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.HypervisorException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * {@code live-image.json} in a live image's directory: what a clone's QEMU must match exactly (RAM
+ * size, vCPUs, accelerator, boot files, whether there is a disk) and what the blessed guest
+ * believes about itself (MAC, address), which a clone's guest agent then changes.
+ *
+ * <p>The directory also holds {@code state} (device state, migrated with x-ignore-shared so it
+ * carries no RAM), {@code ram} (the guest's memory, mapped copy-on-write by every clone),
+ * {@code config.iso} and, for disk-backed VMs, {@code disk.qcow2} (a read-only base for the
+ * clones' overlays).
+ */
+record LiveImageManifest(
+        String blessedFrom,
+        int vcpus,
+        int memoryMb,
+        int targetMemoryMb,
+        String accelerator,
+        BootSource boot,
+        boolean hasRootDisk,
+        String mac,
+        String ipAddress) {
+    /** Unknown fields are skipped: files written by a newer driver (or derived getters) still read. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    LiveImageManifest {
+        requireNonNull(blessedFrom, "blessedFrom is null");
+        requireNonNull(accelerator, "accelerator is null");
+    }
+
+    static Path file(Path dir) {
+        return dir.resolve("live-image.json");
+    }
+
+    static Path state(Path dir) {
+        return dir.resolve("state");
+    }
+
+    static Path ram(Path dir) {
+        return dir.resolve("ram");
+    }
+
+    static Path disk(Path dir) {
+        return dir.resolve("disk.qcow2");
+    }
+
+    static Path configDrive(Path dir) {
+        return dir.resolve("config.iso");
+    }
+
+    void write(Path dir) {
+        try {
+            Path temporary = dir.resolve("live-image.json.tmp");
+            JSON.writerWithDefaultPrettyPrinter().writeValue(temporary.toFile(), this);
+            Files.move(temporary, file(dir), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new HypervisorException("cannot write the live image manifest in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    static LiveImageManifest read(Path dir) {
+        try {
+            return JSON.readValue(file(dir).toFile(), LiveImageManifest.class);
+        } catch (IOException e) {
+            throw new HypervisorException("cannot read the live image in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+package io.strata.hypervisor.qemu;
+
+import static java.util.Objects.requireNonNull;
+
+import io.strata.compute.PowerState;
+import io.strata.core.ErrorCode;
+import io.strata.hypervisor.HypervisorException;
+import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.VmInfo;
+import io.strata.hypervisor.VmSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Live images (DESIGN, "Live images with QEMU"): bless a running VM, launch clones of it. */
+final class LiveImages {
+    private static final Logger log = LoggerFactory.getLogger(LiveImages.class);
+
+    private final QemuConfig config;
+    private final String accelerator;
+    private final Disks disks;
+    private final VmTable vms;
+
+    LiveImages(QemuConfig config, String accelerator, Disks disks, VmTable vms) {
+        this.config = requireNonNull(config, "config is null");
+        this.accelerator = requireNonNull(accelerator, "accelerator is null");
+        this.disks = requireNonNull(disks, "disks is null");
+        this.vms = requireNonNull(vms, "vms is null");
+    }
+
+    /**
+     * Blesses a running VM into a live image under {@code dir} (see DESIGN, "Live images with
+     * QEMU"): its device state without RAM, its RAM file and disk overlay as they are, and its
+     * config drive. The source then resumes as a copy-on-write clone of its own image, so it no
+     * longer writes into the image's RAM file and shares its pages with later clones. A VM that
+     * already runs from a live image cannot be blessed again (as in Cobalt).
+     */
+    LiveImageRef bless(String vmId, Path dir) {
+        QemuVm vm = vms.lookup(vmId).orElseThrow(() -> HypervisorException.noSuchVm(vmId));
+        Path image = dir.toAbsolutePath().normalize();
+        vm.lock.lock();
+        try {
+            VmDescriptor source = vm.descriptor();
+            if (source.liveImage() != null) {
+                throw new HypervisorException(ErrorCode.CONFLICT, "VM " + vmId + " runs from live image " + source.liveImage()
+                        + " and cannot be blessed again");
+            }
+            PowerState state = vm.powerState();
+            if (state != PowerState.RUNNING) {
+                throw new HypervisorException(ErrorCode.CONFLICT, "cannot bless VM " + vmId + " while it is " + state);
+            }
+            if (image.toString().contains(",") || image.toString().contains("'")) {
+                throw new HypervisorException(ErrorCode.BAD_REQUEST, "unusable live image directory " + image);
+            }
+            try (Stream<Path> existing = Files.exists(image) ? Files.list(image) : Stream.empty()) {
+                if (existing.findAny().isPresent()) {
+                    throw new HypervisorException(ErrorCode.CONFLICT, "live image directory " + image + " is not empty");
+                }
+            }
+            Files.createDirectories(image);
+            long started = System.nanoTime();
+            vm.freezeInto(LiveImageManifest.state(image));
+            long frozen = System.nanoTime();
+            RunDir run = vm.run();
+            boolean hasRootDisk = Files.exists(run.rootDisk());
+            Files.move(run.ramFile(), LiveImageManifest.ram(image));
+            if (hasRootDisk) {
+                Files.move(run.rootDisk(), LiveImageManifest.disk(image));
+            }
+            Files.copy(run.configDrive(), LiveImageManifest.configDrive(image));
+            LiveImageManifest manifest = new LiveImageManifest(vmId, source.vcpus(), source.memoryMb(), source.targetMemoryMb(),
+                    source.accelerator(), source.boot(), hasRootDisk, source.mac(), source.ipAddress());
+            manifest.write(image);
+
+            // The source comes back as a clone of its image: same identity, so nothing to fix in it.
+            String sharedRam = "mem-path=" + run.ramFile() + ",share=on";
+            String privateRam = "mem-path=" + LiveImageManifest.ram(image) + ",share=off";
+            List<String> commandLine = source.commandLine().stream().map(arg -> arg.replace(sharedRam, privateRam)).toList();
+            if (hasRootDisk) {
+                disks.createOverlay(LiveImageManifest.disk(image), "qcow2", run.rootDisk(), 0);
+            }
+            VmDescriptor clone = new VmDescriptor(source.id(), source.name(), source.vcpus(), source.memoryMb(), source.targetMemoryMb(),
+                    source.accelerator(), source.sshPort(), source.ipAddress(), source.mac(), source.boot(), image.toString(), commandLine);
+            clone.write(run.descriptor());
+            QemuVm restarted = new QemuVm(run, clone, vms::publish);
+            vm.detach();
+            vms.put(restarted);
+            restarted.lock.lock();
+            try {
+                restarted.startIncoming(LiveImageManifest.state(image), true);
+            } finally {
+                restarted.lock.unlock();
+            }
+            long resumed = System.nanoTime();
+            log.info("blessed VM {} into {}: frozen in {} ms, source running again after {} ms", vmId, image,
+                    (frozen - started) / 1_000_000, (resumed - started) / 1_000_000);
+            return new LiveImageRef(image.getFileName().toString(), image, source.vcpus(), source.memoryMb(), Map.of(
+                    "blessed_from", vmId,
+                    "accelerator", source.accelerator(),
+                    "state_bytes", Long.toString(Files.size(LiveImageManifest.state(image))),
+                    "freeze_ms", Long.toString((frozen - started) / 1_000_000)));
+        } catch (IOException e) {
+            throw new HypervisorException("cannot bless VM " + vmId + " into " + image + ": " + e.getMessage(), e);
+        } finally {
+            vm.lock.unlock();
+        }
+    }
+
+    /**
+     * Starts a clone of a live image: a new QEMU that maps the image's RAM copy-on-write, loads its
+     * device state and continues where the blessed VM was, on a fresh overlay of the image's disk.
+     * The clone's own identity (clock, hostname, MAC and address, guest params) is then given to
+     * it through the guest agent; vCPUs and memory are the image's whatever the spec says.
+     */
+    VmInfo launch(LiveImageRef image, VmSpec spec) {
+        requireNonNull(image, "image is null");
+        requireNonNull(spec, "spec is null");
+        if (!VmTable.isValidId(spec.id())) {
+            throw new HypervisorException(ErrorCode.BAD_REQUEST, "unusable VM id " + spec.id());
+        }
+        Path dir = image.dir().toAbsolutePath().normalize();
+        if (!Files.isRegularFile(LiveImageManifest.file(dir)) || !Files.isRegularFile(LiveImageManifest.state(dir))) {
+            throw new HypervisorException(ErrorCode.NOT_FOUND, "no live image in " + dir);
+        }
+        LiveImageManifest manifest = LiveImageManifest.read(dir);
+        if (!manifest.accelerator().equals(accelerator)) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "live image " + image.id() + " was blessed under "
+                    + manifest.accelerator() + "; this host runs " + accelerator);
+        }
+        RunDir run = RunDir.of(config, spec.id());
+        if (vms.exists(spec.id())) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + spec.id() + " already exists on this host");
+        }
+        long started = System.nanoTime();
+        QemuVm vm;
+        UserNetwork network;
+        try {
+            Files.createDirectories(run.dir());
+            network = UserNetwork.of(spec.network());
+            VmSpec effective = new VmSpec(spec.id(), spec.name(), spec.hostname(), manifest.vcpus(), manifest.memoryMb(), 0,
+                    manifest.boot(), spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(),
+                    manifest.targetMemoryMb());
+            if (manifest.hasRootDisk()) {
+                disks.createOverlay(LiveImageManifest.disk(dir), "qcow2", run.rootDisk(), 0);
+            }
+            // The image's own config drive: the guest has it mounted, so its content must not change.
+            QemuCommandLine.Storage storage = new QemuCommandLine.Storage(manifest.hasRootDisk() ? run.rootDisk() : null,
+                    LiveImageManifest.configDrive(dir), LiveImageManifest.ram(dir), false);
+            List<String> commandLine = QemuCommandLine.build(config, accelerator, effective, run, network, storage);
+            VmDescriptor descriptor = new VmDescriptor(spec.id(), spec.name(), manifest.vcpus(), manifest.memoryMb(),
+                    manifest.targetMemoryMb(), accelerator, spec.network().sshHostPort(), network.address(), spec.network().mac(),
+                    manifest.boot(), dir.toString(), commandLine);
+            descriptor.write(run.descriptor());
+            vm = new QemuVm(run, descriptor, vms::publish);
+            vms.put(vm);
+            vm.lock.lock();
+            try {
+                vm.startIncoming(LiveImageManifest.state(dir), true);
+            } finally {
+                vm.lock.unlock();
+            }
+        } catch (RuntimeException | IOException e) {
+            try {
+                vms.destroy(spec.id());
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e instanceof HypervisorException h ? h : new HypervisorException("cannot launch " + spec.id() + ": " + e.getMessage(), e);
+        }
+        long running = System.nanoTime();
+        personalise(vm, spec, manifest, network);
+        log.info("launched {} from live image {}: running after {} ms, personalised after {} ms", spec.id(), image.id(),
+                (running - started) / 1_000_000, (System.nanoTime() - started) / 1_000_000);
+        return vm.info();
+    }
+
+    /** Tells a fresh clone who it is. A failure leaves it running as a copy of the original. */
+    private static void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network) {
+        try (GuestAgentClient agent = GuestAgentClient.connect(vm.run().agentSocket(), Duration.ofSeconds(15))) {
+            agent.setTime(java.time.Instant.now());
+            agent.setHostname(spec.hostname());
+            if (manifest.mac() != null) {
+                agent.reconfigureNetwork(manifest.mac(), spec.network().mac(), network.address(), network.prefixLength(), network.gateway());
+            }
+            if (!spec.guestParams().isEmpty()) {
+                agent.writeParams(QemuHypervisor.GUEST_PARAMS, spec.guestParams());
+            }
+        } catch (RuntimeException e) {
+            log.warn("clone {} runs, but its guest agent could not give it its identity: {}", spec.id(), e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package io.strata.hypervisor.qemu;
+
+import static java.util.Objects.requireNonNull;
+
+import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.VmSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Builds the qemu-system-x86_64 command line of one VM. The process daemonises (it must outlive
+ * an agent that is SIGKILLed) and is driven only through QMP; -no-shutdown keeps it alive when the
+ * guest powers off, so that a soft reboot can reset it and the driver, not QEMU, decides when it
+ * ends.
+ */
+final class QemuCommandLine {
+    private static final Pattern UUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+    static final int TCG_CACHE_MB = 64;
+
+    private QemuCommandLine() {
+    }
+
+    /**
+     * The files a VM's devices use. A fresh VM has its own overlay, config drive and shared RAM
+     * file; a live-image clone maps the image's RAM file privately (copy-on-write, share=off) and
+     * may use the image's config drive, so that its devices match the blessed VM's exactly.
+     */
+    record Storage(Path rootDisk, Path configDrive, Path ramFile, boolean sharedRam) {
+        Storage {
+            requireNonNull(ramFile, "ramFile is null");
+        }
+
+        static Storage of(RunDir run, boolean hasRootDisk, boolean hasConfigDrive) {
+            return new Storage(hasRootDisk ? run.rootDisk() : null, hasConfigDrive ? run.configDrive() : null, run.ramFile(), true);
+        }
+    }
+
+    static List<String> build(QemuConfig config, String accelerator, VmSpec spec, RunDir run,
+            UserNetwork network, boolean hasRootDisk, boolean hasConfigDrive) {
+        return build(config, accelerator, spec, run, network, Storage.of(run, hasRootDisk, hasConfigDrive));
+    }
+
+    static List<String> build(QemuConfig config, String accelerator, VmSpec spec, RunDir run,
+            UserNetwork network, Storage storage) {
+        requireNonNull(accelerator, "accelerator is null");
+        boolean hasRootDisk = storage.rootDisk() != null;
+        List<String> args = new ArrayList<>();
+        args.add(config.qemuBinary().toString());
+        args.addAll(List.of("-name", "guest=" + spec.id() + ",debug-threads=on"));
+        if (UUID.matcher(spec.id()).matches()) {
+            args.addAll(List.of("-uuid", spec.id()));
+        }
+        // RAM lives in a file from the start, so a live image can later take it as it is.
+        args.addAll(List.of("-machine", "pc,memory-backend=mem"));
+        if (accelerator.equals("kvm")) {
+            args.addAll(List.of("-accel", "kvm", "-cpu", "host"));
+        } else {
+            // TCG's code cache defaults to 1 GiB and fills up to ~100 MB per guest; 64 MB is
+            // plenty for a small guest and makes TCG hosts hold many more of them.
+            args.addAll(List.of("-accel", "tcg,tb-size=" + TCG_CACHE_MB));
+        }
+        args.addAll(List.of("-smp", Integer.toString(spec.vcpus()), "-m", spec.memoryMb() + "M"));
+        args.addAll(List.of("-object", "memory-backend-file,id=mem,size=" + spec.memoryMb() + "M,mem-path="
+                + storage.ramFile() + ",share=" + (storage.sharedRam() ? "on" : "off")));
+        args.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none", "-no-shutdown", "-rtc", "base=utc"));
+        // -D also keeps QEMU's error messages after it daemonises (stderr goes to /dev/null then).
+        args.addAll(List.of("-daemonize", "-pidfile", run.pidFile().toString(), "-D", run.qemuLog().toString()));
+        args.addAll(List.of("-chardev", "socket,id=qmp,path=" + run.qmpSocket() + ",server=on,wait=off",
+                "-mon", "chardev=qmp,mode=control"));
+        args.addAll(List.of("-chardev", "file,id=serial0,path=" + run.serialLog() + ",append=on",
+                "-serial", "chardev:serial0"));
+        args.addAll(List.of("-chardev", "socket,id=qga0,path=" + run.agentSocket() + ",server=on,wait=off",
+                "-device", "virtio-serial-pci,id=vser0",
+                "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0"));
+        String netdev = "user,id=net0," + network.netdevOptions();
+        if (spec.network().sshHostPort() > 0) {
+            netdev += ",hostfwd=tcp:127.0.0.1:" + spec.network().sshHostPort() + "-:22";
+        }
+        // romfile= drops iPXE: these NICs never network-boot, and the ROM costs boot time.
+        args.addAll(List.of("-netdev", netdev,
+                "-device", "virtio-net-pci,netdev=net0,mac=" + spec.network().mac() + ",romfile="));
+        if (hasRootDisk) {
+            args.addAll(List.of("-drive", "file=" + storage.rootDisk() + ",format=qcow2,if=none,id=disk0,discard=unmap",
+                    "-device", "virtio-blk-pci,drive=disk0,bootindex=1"));
+        }
+        if (storage.configDrive() != null) {
+            // A read-only virtio disk rather than an IDE CD-ROM: cloud-init finds it by its label
+            // either way, and the guest needs no ATA drivers.
+            args.addAll(List.of("-drive", "file=" + storage.configDrive() + ",format=raw,if=none,id=config0,readonly=on",
+                    "-device", "virtio-blk-pci,drive=config0"));
+        }
+        // Always there, as Nova's memballoon is: targetMemoryMb and later live-image clones use it.
+        args.addAll(List.of("-device", "virtio-balloon-pci,id=balloon0"));
+        BootSource boot = spec.boot();
+        if (boot != null && boot.isDirectKernelBoot()) {
+            args.addAll(List.of("-kernel", boot.kernel().toString()));
+            if (boot.ramdisk() != null) {
+                args.addAll(List.of("-initrd", boot.ramdisk().toString()));
+            }
+            args.addAll(List.of("-append", kernelCommandLine(boot, hasRootDisk)));
+        }
+        return args;
+    }
+
+    /** The image's command line with the serial console added; Nova's default when it has none. */
+    static String kernelCommandLine(BootSource boot, boolean hasRootDisk) {
+        String line = boot.commandLine();
+        if (line == null || line.isBlank()) {
+            line = hasRootDisk ? "root=/dev/vda" : "";
+        }
+        if (!line.contains("console=ttyS0")) {
+            line = (line + " console=ttyS0").strip();
+        }
+        return line;
+    }
+}

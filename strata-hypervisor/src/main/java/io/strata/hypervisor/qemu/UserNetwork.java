@@ -1,0 +1,87 @@
+package io.strata.hypervisor.qemu;
+
+import static java.util.Objects.requireNonNull;
+
+import io.strata.core.ErrorCode;
+import io.strata.hypervisor.HypervisorException;
+import io.strata.hypervisor.NetworkSpec;
+
+/**
+ * The user-mode (slirp) network that makes a guest see the address the cloud gave it: slirp's
+ * {@code net=} is the NetworkSpec's subnet, {@code host=} its gateway and {@code dhcpstart=} its
+ * fixed address, so the first (and only) DHCP lease is exactly NetworkSpec.ipAddress. slirp's DNS
+ * proxy must live inside that subnet too, so it gets the first free address there; the cloud's DNS
+ * servers are still written to network_data.json for images that configure themselves from it.
+ */
+record UserNetwork(String network, int prefixLength, String gateway, String address, String dnsProxy) {
+    UserNetwork {
+        requireNonNull(network, "network is null");
+        requireNonNull(gateway, "gateway is null");
+        requireNonNull(address, "address is null");
+        requireNonNull(dnsProxy, "dnsProxy is null");
+    }
+
+    static UserNetwork of(NetworkSpec spec) {
+        int prefix = spec.prefixLength() == 0 ? 24 : spec.prefixLength();
+        if (prefix < 8 || prefix > 29) {
+            throw new HypervisorException(ErrorCode.BAD_REQUEST, "prefix length /" + prefix + " is not usable for a user-mode network");
+        }
+        long mask = (0xFFFFFFFFL << (32 - prefix)) & 0xFFFFFFFFL;
+        long ip = parse(spec.ipAddress());
+        long net = ip & mask;
+        long broadcast = net | (~mask & 0xFFFFFFFFL);
+        if (ip == net || ip == broadcast) {
+            throw new HypervisorException(ErrorCode.BAD_REQUEST, spec.ipAddress() + " is not a host address in /" + prefix);
+        }
+        long gateway = spec.gateway() == null ? -1 : parse(spec.gateway());
+        if (gateway < 0 || (gateway & mask) != net || gateway == ip || gateway == net || gateway == broadcast) {
+            gateway = firstFree(net, broadcast, ip, -1);
+        }
+        long dns = firstFree(net, broadcast, ip, gateway);
+        return new UserNetwork(format(net), prefix, format(gateway), spec.ipAddress(), format(dns));
+    }
+
+    /** The {@code -netdev user,...} options for this network (without id and forwards). */
+    String netdevOptions() {
+        return "net=" + network + "/" + prefixLength + ",host=" + gateway + ",dhcpstart=" + address + ",dns=" + dnsProxy;
+    }
+
+    private static long firstFree(long net, long broadcast, long taken1, long taken2) {
+        for (long candidate = net + 1; candidate < broadcast; candidate++) {
+            if (candidate != taken1 && candidate != taken2) {
+                return candidate;
+            }
+        }
+        throw new HypervisorException(ErrorCode.BAD_REQUEST, "no free address for the user-mode network's services");
+    }
+
+    static long parse(String dotted) {
+        String[] parts = dotted.split("\\.");
+        if (parts.length != 4) {
+            throw new HypervisorException(ErrorCode.BAD_REQUEST, "not an IPv4 address: " + dotted);
+        }
+        long value = 0;
+        for (String part : parts) {
+            int octet;
+            try {
+                octet = Integer.parseInt(part);
+            } catch (NumberFormatException e) {
+                throw new HypervisorException(ErrorCode.BAD_REQUEST, "not an IPv4 address: " + dotted);
+            }
+            if (octet < 0 || octet > 255) {
+                throw new HypervisorException(ErrorCode.BAD_REQUEST, "not an IPv4 address: " + dotted);
+            }
+            value = (value << 8) | octet;
+        }
+        return value;
+    }
+
+    static String format(long value) {
+        return ((value >> 24) & 255) + "." + ((value >> 16) & 255) + "." + ((value >> 8) & 255) + "." + (value & 255);
+    }
+
+    /** The dotted netmask of the subnet, as network_data.json wants it. */
+    String netmask() {
+        return format((0xFFFFFFFFL << (32 - prefixLength)) & 0xFFFFFFFFL);
+    }
+}

@@ -1,0 +1,143 @@
+package io.strata.hypervisor.qemu;
+
+import static io.strata.hypervisor.qemu.TestGuests.READY;
+import static io.strata.hypervisor.qemu.TestGuests.awaitConsole;
+import static io.strata.hypervisor.qemu.TestGuests.count;
+import static io.strata.hypervisor.qemu.TestGuests.lastCounter;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.strata.compute.PowerState;
+import io.strata.core.ErrorCode;
+import io.strata.hypervisor.HypervisorException;
+import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.NetworkSpec;
+import io.strata.hypervisor.VmAction;
+import io.strata.hypervisor.VmInfo;
+import io.strata.hypervisor.VmSpec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** Bless a running guest and launch clones that continue with its memory (DESIGN, live images). */
+@Tag("qemu")
+class LiveImageTest {
+    private static final Duration BOOT = Duration.ofSeconds(60);
+
+    private QemuConfig config;
+    private QemuHypervisor hypervisor;
+    private Path images;
+
+    @BeforeEach
+    void start() throws Exception {
+        config = TestGuests.config(TestGuests.SHARED_STATE);
+        hypervisor = new QemuHypervisor(config);
+        images = config.runRoot().resolveSibling("images");
+    }
+
+    @AfterEach
+    void stop() {
+        for (VmInfo vm : hypervisor.discover()) {
+            hypervisor.destroy(vm.id());
+        }
+        hypervisor.close();
+        TestGuests.deleteTree(config.runRoot().getParent());
+        TestGuests.deleteTree(config.ramRoot());
+    }
+
+    @Test
+    void clonesContinueTheBlessedGuestsMemoryWithTheirOwnIdentity() throws Exception {
+        String source = UUID.randomUUID().toString();
+        hypervisor.create(TestGuests.spec(source, TestGuests.diskBoot(), null, 0));
+        awaitConsole(hypervisor, source, READY, 1, BOOT);
+        await().atMost(Duration.ofSeconds(10)).until(() -> lastCounter(hypervisor.consoleLog(source, 20)) >= 2);
+
+        LiveImageRef image = hypervisor.bless(source, images.resolve("golden"));
+        int blessedAt = lastCounter(hypervisor.consoleLog(source, 20));
+
+        Path dir = images.resolve("golden");
+        assertThat(image.dir()).isEqualTo(dir);
+        assertThat(image.memoryMb()).isEqualTo(256);
+        assertThat(image.attributes()).containsEntry("blessed_from", source);
+        // x-ignore-shared: the state carries devices, not the 256 MB of RAM.
+        assertThat(Files.size(dir.resolve("state"))).isLessThan(8L * 1024 * 1024);
+        assertThat(Files.size(dir.resolve("ram"))).isEqualTo(256L * 1024 * 1024);
+        assertThat(dir.resolve("disk.qcow2")).exists();
+        assertThat(config.ramRoot().resolve(source).resolve("ram")).doesNotExist();
+
+        // The source went on as a copy-on-write clone of its own image, without booting again.
+        VmInfo sourceInfo = hypervisor.find(source).orElseThrow();
+        assertThat(sourceInfo.powerState()).isEqualTo(PowerState.RUNNING);
+        assertThat(sourceInfo.details()).containsEntry("live_image", dir.toString());
+        await().atMost(Duration.ofSeconds(10)).until(() -> lastCounter(hypervisor.consoleLog(source, 20)) > blessedAt + 1);
+        assertThat(count(hypervisor.consoleLog(source, 0), READY)).isEqualTo(1);
+        assertThatThrownBy(() -> hypervisor.bless(source, images.resolve("again")))
+                .isInstanceOfSatisfying(HypervisorException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
+
+        String clone = UUID.randomUUID().toString();
+        NetworkSpec network = new NetworkSpec("fa:16:3e:77:00:01", "10.30.0.44", 24, "10.30.0.1", List.of(), 0);
+        VmSpec spec = new VmSpec(clone, "clone", "clone-one", 1, 256, 0, null, null, Map.of(), Map.of(), network,
+                Map.of("role", "worker", "shard", "7"), 0);
+        long started = System.nanoTime();
+        VmInfo launched = hypervisor.launch(image, spec);
+        long launchMillis = (System.nanoTime() - started) / 1_000_000;
+        assertThat(launched.powerState()).isEqualTo(PowerState.RUNNING);
+        assertThat(launchMillis).as("launch, personalisation included").isLessThan(10_000);
+
+        // Its memory continued from the blessed moment: the counter goes on, no boot happened.
+        await().atMost(Duration.ofSeconds(10)).until(() -> lastCounter(hypervisor.consoleLog(clone, 20)) > blessedAt);
+        String cloneConsole = hypervisor.consoleLog(clone, 0);
+        assertThat(cloneConsole).doesNotContain(READY).doesNotContain("STRATA-COUNTER 1\n");
+        try (GuestAgentClient agent = GuestAgentClient.connect(config.runRoot().resolve(clone).resolve("qga.sock"), Duration.ofSeconds(20))) {
+            assertThat(agent.shell("hostname").strip()).isEqualTo("clone-one");
+            assertThat(agent.networkInterfaces().toString()).contains("fa:16:3e:77:00:01").contains("10.30.0.44");
+            assertThat(new String(agent.readFile(QemuHypervisor.GUEST_PARAMS), StandardCharsets.UTF_8)).isEqualTo("role=worker\nshard=7\n");
+            // What the clone writes stays in the clone: its RAM is a private copy-on-write mapping.
+            agent.shell("echo clone > /tmp/mark");
+        }
+        // The source is untouched by the clone's identity.
+        try (GuestAgentClient agent = GuestAgentClient.connect(config.runRoot().resolve(source).resolve("qga.sock"), Duration.ofSeconds(20))) {
+            assertThat(agent.shell("hostname").strip()).isEqualTo("host-" + source.substring(0, 8));
+            assertThat(agent.shell("cat /tmp/mark 2>/dev/null; true")).isEmpty();
+        }
+
+        // Clones are ordinary VMs to the rest of the driver.
+        assertThat(hypervisor.act(clone, VmAction.PAUSE).powerState()).isEqualTo(PowerState.PAUSED);
+        assertThat(hypervisor.act(clone, VmAction.UNPAUSE).powerState()).isEqualTo(PowerState.RUNNING);
+        // A clone's suspend saves its private pages; resume maps the image again beneath them.
+        int beforeSuspend = lastCounter(hypervisor.consoleLog(clone, 20));
+        assertThat(hypervisor.act(clone, VmAction.SUSPEND).powerState()).isEqualTo(PowerState.SUSPENDED);
+        assertThat(hypervisor.act(clone, VmAction.RESUME).powerState()).isEqualTo(PowerState.RUNNING);
+        await().atMost(Duration.ofSeconds(10)).until(() -> lastCounter(hypervisor.consoleLog(clone, 20)) > beforeSuspend + 1);
+        try (GuestAgentClient agent = GuestAgentClient.connect(config.runRoot().resolve(clone).resolve("qga.sock"), Duration.ofSeconds(20))) {
+            assertThat(agent.shell("cat /tmp/mark")).isEqualTo("clone\n");
+        }
+        assertThat(hypervisor.consoleLog(clone, 0)).doesNotContain(READY);
+        hypervisor.destroy(clone);
+        assertThat(config.runRoot().resolve(clone)).doesNotExist();
+        assertThat(dir.resolve("ram")).exists();
+    }
+
+    @Test
+    void refusesToBlessAGuestThatIsNotRunningAndToLaunchFromNothing() {
+        String id = UUID.randomUUID().toString();
+        hypervisor.create(TestGuests.spec(id, TestGuests.kernelBoot(), null, 0));
+        hypervisor.act(id, VmAction.PAUSE);
+        assertThatThrownBy(() -> hypervisor.bless(id, images.resolve("paused")))
+                .isInstanceOfSatisfying(HypervisorException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
+        assertThat(hypervisor.find(id).orElseThrow().powerState()).isEqualTo(PowerState.PAUSED);
+
+        LiveImageRef nothing = new LiveImageRef("nothing", images.resolve("nothing"), 1, 256, Map.of());
+        assertThatThrownBy(() -> hypervisor.launch(nothing, TestGuests.spec(UUID.randomUUID().toString(), null, null, 0)))
+                .isInstanceOfSatisfying(HypervisorException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+    }
+}

@@ -1,0 +1,60 @@
+package io.strata.hypervisor.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.NetworkSpec;
+import io.strata.hypervisor.VmSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class QemuCommandLineTest {
+    private final QemuConfig config = QemuConfig.defaults(Path.of("/var/lib/strata"), "host", "10.0.0.1")
+            .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1));
+    private final NetworkSpec network = new NetworkSpec("fa:16:3e:aa:bb:cc", "10.0.0.10", 24, "10.0.0.1", List.of(), 2222);
+
+    private VmSpec spec(BootSource boot) {
+        return new VmSpec("1b4e28ba-2fa1-11d2-883f-0016d3cca427", "web", "web", 2, 512, 0, boot, null,
+                Map.of(), Map.of(), network, Map.of(), 0);
+    }
+
+    @Test
+    void ramIsASharedFileUnderTheRamRootFromTheStart() {
+        VmSpec spec = spec(new BootSource(Path.of("/images/disk.qcow2"), "qcow2", null, null, null));
+        RunDir run = RunDir.of(config, spec.id());
+        String line = String.join(" ", QemuCommandLine.build(config, "tcg", spec, run, UserNetwork.of(network), true, true));
+        assertThat(line)
+                .contains("-machine pc,memory-backend=mem -accel tcg,tb-size=64")
+                .contains("memory-backend-file,id=mem,size=512M,mem-path=/dev/shm/strata/" + spec.id() + "/ram,share=on")
+                .contains("-smp 2 -m 512M")
+                .contains("-daemonize -pidfile /var/lib/strata/qemu/" + spec.id() + "/qemu.pid")
+                .contains("-no-shutdown")
+                .contains("hostfwd=tcp:127.0.0.1:2222-:22")
+                .contains("virtio-net-pci,netdev=net0,mac=fa:16:3e:aa:bb:cc")
+                .contains("file=/var/lib/strata/qemu/" + spec.id() + "/disk.qcow2,format=qcow2")
+                .contains("name=org.qemu.guest_agent.0")
+                .contains("-uuid " + spec.id())
+                .doesNotContain("-kernel", "-cpu host");
+    }
+
+    @Test
+    void directKernelBootAddsTheSerialConsoleToTheImagesCommandLine() {
+        BootSource kernel = new BootSource(null, null, Path.of("/k"), Path.of("/r"), "quiet");
+        List<String> args = QemuCommandLine.build(config, "kvm", spec(kernel), RunDir.of(config, "x"), UserNetwork.of(network), false, true);
+        assertThat(String.join(" ", args)).contains("-accel kvm -cpu host").contains("-kernel /k -initrd /r");
+        assertThat(args.get(args.indexOf("-append") + 1)).isEqualTo("quiet console=ttyS0");
+        assertThat(QemuCommandLine.kernelCommandLine(new BootSource(Path.of("/d"), "raw", Path.of("/k"), null, null), true))
+                .isEqualTo("root=/dev/vda console=ttyS0");
+        assertThat(QemuCommandLine.kernelCommandLine(new BootSource(null, null, Path.of("/k"), null, "console=ttyS0,115200"), false))
+                .isEqualTo("console=ttyS0,115200");
+    }
+
+    @Test
+    void novaStyleVersionNumbers() {
+        assertThat(QemuHypervisor.parseVersion("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)")).isEqualTo(7_002_022);
+        assertThat(QemuHypervisor.parseVersion("QEMU emulator version 8.1.0")).isEqualTo(8_001_000);
+    }
+}

@@ -1,0 +1,39 @@
+package io.strata.hypervisor.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.strata.hypervisor.HypervisorException;
+import io.strata.hypervisor.NetworkSpec;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class UserNetworkTest {
+    @Test
+    void leasesExactlyTheFixedAddressBehindTheGivenGateway() {
+        UserNetwork network = UserNetwork.of(new NetworkSpec("fa:16:3e:00:00:01", "192.168.7.20", 24, "192.168.7.1", List.of(), 0));
+        assertThat(network.netdevOptions()).isEqualTo("net=192.168.7.0/24,host=192.168.7.1,dhcpstart=192.168.7.20,dns=192.168.7.2");
+        assertThat(network.netmask()).isEqualTo("255.255.255.0");
+    }
+
+    @Test
+    void picksAGatewayInsideTheSubnetWhenTheGivenOneIsUnusable() {
+        UserNetwork outside = UserNetwork.of(new NetworkSpec("fa:16:3e:00:00:01", "10.1.2.3", 16, "10.9.0.1", List.of(), 0));
+        assertThat(outside.gateway()).isEqualTo("10.1.0.1");
+        UserNetwork clash = UserNetwork.of(new NetworkSpec("fa:16:3e:00:00:01", "10.1.0.1", 16, "10.1.0.1", List.of(), 0));
+        assertThat(clash.gateway()).isEqualTo("10.1.0.2");
+        assertThat(clash.dnsProxy()).isEqualTo("10.1.0.3");
+        UserNetwork defaults = UserNetwork.of(new NetworkSpec("fa:16:3e:00:00:01", "172.16.5.9", 0, null, List.of(), 0));
+        assertThat(defaults.netdevOptions()).startsWith("net=172.16.5.0/24,host=172.16.5.1,");
+    }
+
+    @Test
+    void refusesAddressesSlirpCannotServe() {
+        assertThatThrownBy(() -> UserNetwork.of(new NetworkSpec("m", "10.0.0.0", 24, null, List.of(), 0)))
+                .isInstanceOf(HypervisorException.class);
+        assertThatThrownBy(() -> UserNetwork.of(new NetworkSpec("m", "10.0.0.5", 31, null, List.of(), 0)))
+                .isInstanceOf(HypervisorException.class);
+        assertThatThrownBy(() -> UserNetwork.of(new NetworkSpec("m", "10.0.0.300", 24, null, List.of(), 0)))
+                .isInstanceOf(HypervisorException.class);
+    }
+}
