@@ -6,7 +6,9 @@ import io.strata.cli.command.CliFactory;
 import io.strata.cli.command.GlobalOptions;
 import io.strata.cli.command.Nouns;
 import io.strata.cli.command.Terminal;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.NoSuchFileException;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine;
@@ -123,10 +125,10 @@ public final class Main {
         if (e instanceof CliException || e instanceof IllegalArgumentException) {
             return e.getMessage();
         }
-        if (e instanceof java.nio.file.NoSuchFileException missing) {
+        if (e instanceof NoSuchFileException missing) {
             return "No such file: " + missing.getFile();
         }
-        if (e instanceof java.io.IOException io) {
+        if (e instanceof IOException io) {
             return io.getMessage() == null ? io.getClass().getSimpleName() : io.getMessage();
         }
         return "unexpected " + e.getClass().getName() + (e.getMessage() == null ? "" : ": " + e.getMessage())

@@ -3,6 +3,7 @@ package io.strata.cli.command;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.strata.cli.client.Json;
 import io.strata.cli.client.Response;
 import io.strata.cli.output.Columns;
@@ -38,13 +39,13 @@ final class HypervisorCommand {
         if (matching != null) {
             // The search answer lacks details; fetch each match.
             Response found = cli.compute().tryGet("/os-hypervisors/" + Finder.encode(matching) + "/search");
-            hypervisors = Json.array();
+            ArrayNode matches = Json.array();
             if (found.status() != 404) {
                 for (JsonNode match : found.orThrow().json().path("hypervisors")) {
-                    ((com.fasterxml.jackson.databind.node.ArrayNode) hypervisors).add(
-                            cli.compute().get("/os-hypervisors/" + match.path("id").asText()).path("hypervisor"));
+                    matches.add(cli.compute().get("/os-hypervisors/" + match.path("id").asText()).path("hypervisor"));
                 }
             }
+            hypervisors = matches;
         } else {
             hypervisors = cli.compute().get("/os-hypervisors/detail").path("hypervisors");
         }

@@ -20,6 +20,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -341,7 +342,7 @@ final class ImageCommand {
             size /= 1000;
             unit++;
         }
-        String number = String.format(java.util.Locale.ROOT, "%.1f", size);
+        String number = String.format(Locale.ROOT, "%.1f", size);
         return (number.endsWith(".0") ? number.substring(0, number.length() - 2) : number) + suffixes[unit];
     }
 }

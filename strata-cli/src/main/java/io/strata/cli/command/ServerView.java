@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -121,11 +122,11 @@ final class ServerView {
     }
 
     /** An image's name, looked up once per image (an image we may not see has none). */
-    private java.util.Optional<String> imageName(String id) {
+    private Optional<String> imageName(String id) {
         String name = imageNames.computeIfAbsent(id, key -> {
             Response response = images.tryGet("/images/" + Finder.encode(key));
             return response.status() == 200 ? response.json().path("name").asText("") : "";
         });
-        return name.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(name);
+        return name.isEmpty() ? Optional.empty() : Optional.of(name);
     }
 }
