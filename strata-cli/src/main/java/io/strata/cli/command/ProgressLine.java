@@ -17,6 +17,7 @@ final class ProgressLine {
     private final long started = System.nanoTime();
     private int ticks;
     private boolean drawn;
+    private Thread clearOnExit;
 
     ProgressLine(Terminal terminal) {
         requireNonNull(terminal, "terminal is null");
@@ -41,6 +42,14 @@ final class ProgressLine {
         err.print("\r" + text + "\u001b[K");
         err.flush();
         drawn = true;
+        if (clearOnExit == null) {
+            // Ctrl-C in the middle of a wait: leave the terminal with a clean line for the prompt.
+            clearOnExit = new Thread(() -> {
+                err.print("\r\u001b[K");
+                err.flush();
+            }, "strata-progress-clear");
+            Runtime.getRuntime().addShutdownHook(clearOnExit);
+        }
     }
 
     /** Replaces the progress with a final line, on a terminal or not. */
@@ -56,6 +65,14 @@ final class ProgressLine {
             err.print("\r\u001b[K");
             err.flush();
             drawn = false;
+        }
+        if (clearOnExit != null) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(clearOnExit);
+            } catch (IllegalStateException e) {
+                // Already shutting down: the hook runs anyway, harmlessly.
+            }
+            clearOnExit = null;
         }
     }
 
