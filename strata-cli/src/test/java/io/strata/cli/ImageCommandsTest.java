@@ -65,6 +65,20 @@ class ImageCommandsTest {
     }
 
     @Test
+    void uploadProgress() throws Exception {
+        Path file = dir.resolve("big.img");
+        Files.write(file, new byte[2_000_000]);
+        StrataCli.Run onTerminal = admin.onTerminal().ok("image", "create", "--file", file.toString(), "--progress", "big", "-c", "id");
+        assertThat(onTerminal.err()).contains("\r| Uploading big: ").contains("100%").contains("\u001b[K")
+                .containsPattern("Uploaded big: 2M \\(\\d+\\.\\d s\\)\n$");
+        StrataCli.Run offTerminal = admin.ok("image", "create", "--file", file.toString(), "--progress", "big2", "-c", "id");
+        assertThat(offTerminal.err()).matches("Uploaded big2: 2M \\(\\d+\\.\\d s\\)\n");
+        // Image data is not for a screen.
+        admin.onTerminal().run("image", "save", "big").failsWith(1, "No redirection or local file specified for downloaded image data");
+        admin.ok("image", "delete", "big", "big2");
+    }
+
+    @Test
     void listSetAndDelete() {
         admin.ok("image", "create", "zeta");
         admin.ok("image", "create", "--public", "alpha");

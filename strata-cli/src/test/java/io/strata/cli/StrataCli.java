@@ -45,11 +45,11 @@ final class StrataCli {
     }
 
     private final Map<String, String> env;
-    private final boolean errIsTerminal;
+    private final boolean onTerminal;
 
-    private StrataCli(Map<String, String> env, boolean errIsTerminal) {
+    private StrataCli(Map<String, String> env, boolean onTerminal) {
         this.env = Map.copyOf(env);
-        this.errIsTerminal = errIsTerminal;
+        this.onTerminal = onTerminal;
     }
 
     /** The bootstrap admin, with the openrc that 'strata up' writes. */
@@ -74,10 +74,10 @@ final class StrataCli {
         } else {
             changed.put(variable, value);
         }
-        return new StrataCli(changed, errIsTerminal);
+        return new StrataCli(changed, onTerminal);
     }
 
-    /** The same user, but stderr is a terminal: --wait animates its progress line. */
+    /** The same user at a terminal: --wait animates its progress line, binary data is refused. */
     StrataCli onTerminal() {
         return new StrataCli(env, true);
     }
@@ -85,8 +85,8 @@ final class StrataCli {
     Run run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Terminal terminal = new Terminal(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
-                errIsTerminal, 100);
+        Terminal terminal = new Terminal(new PrintStream(out, true, StandardCharsets.UTF_8), onTerminal,
+                new PrintStream(err, true, StandardCharsets.UTF_8), onTerminal, 100);
         int exit = Main.run(args, env, terminal);
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }

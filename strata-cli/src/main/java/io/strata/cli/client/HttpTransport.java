@@ -2,9 +2,10 @@ package io.strata.cli.client;
 
 import static java.util.Objects.requireNonNull;
 
-import java.io.FileNotFoundException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,9 +15,11 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.function.LongConsumer;
 
 /**
  * HTTP for the CLI: java.net.http, HTTP/1.1 (OpenStack services do not speak h2c, and the
@@ -42,15 +45,21 @@ public final class HttpTransport {
         return read(build(method, url, headers, publisher, requestTimeout));
     }
 
-    /** Sends a file as the body, streamed from disk (images are large). */
-    public Response sendFile(String method, String url, Map<String, String> headers, Path file) {
-        HttpRequest.BodyPublisher publisher;
+    /**
+     * Sends a file as the body, streamed from disk (images are large), telling {@code sent} (when
+     * given) how many bytes have gone so far.
+     */
+    public Response sendFile(String method, String url, Map<String, String> headers, Path file, LongConsumer sent) {
+        long size;
         try {
-            publisher = HttpRequest.BodyPublishers.ofFile(file);
-        } catch (FileNotFoundException e) {
-            throw new CliException("No such file: " + file);
+            size = Files.size(file);
+        } catch (IOException e) {
+            String reason = e instanceof NoSuchFileException ? "No such file or directory" : e.getMessage();
+            throw new CliException("Can't open '" + file + "': " + reason);
         }
-        trace.request(method, url, headers, "<" + sizeOf(file) + " bytes from " + file + ">");
+        HttpRequest.BodyPublisher publisher = HttpRequest.BodyPublishers.fromPublisher(
+                HttpRequest.BodyPublishers.ofInputStream(() -> new CountingInputStream(open(file), sent)), size);
+        trace.request(method, url, headers, "<" + size + " bytes from " + file + ">");
         // An upload may legitimately take longer than any single API call.
         return read(build(method, url, headers, publisher, null));
     }
@@ -123,11 +132,47 @@ public final class HttpTransport {
         return new UnreachableException("Unable to establish connection to " + uri + ": " + reason, e);
     }
 
-    private static String sizeOf(Path file) {
+    private static InputStream open(Path file) {
         try {
-            return Long.toString(Files.size(file));
+            return Files.newInputStream(file);
         } catch (IOException e) {
-            return "?";
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Reports the running total of bytes read to a listener (upload progress). */
+    private static final class CountingInputStream extends FilterInputStream {
+        private final LongConsumer listener;
+        private long count;
+
+        CountingInputStream(InputStream in, LongConsumer listener) {
+            super(in);
+            this.listener = listener;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                advance(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int n = super.read(buffer, offset, length);
+            if (n > 0) {
+                advance(n);
+            }
+            return n;
+        }
+
+        private void advance(long n) {
+            count += n;
+            if (listener != null) {
+                listener.accept(count);
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.LongConsumer;
 
 /** Calls to one service of the catalog, with the session's token and the service's own headers. */
 public final class ServiceClient {
@@ -48,10 +49,11 @@ public final class ServiceClient {
         return send("GET", path, null, null);
     }
 
-    public void upload(String path, Path file) {
+    /** PUTs a file's bytes; {@code sent} (may be null) hears how many have gone. */
+    public void upload(String path, Path file, LongConsumer sent) {
         Map<String, String> headers = headers();
         headers.put("Content-Type", "application/octet-stream");
-        session.transport().sendFile("PUT", session.endpoint(type) + path, headers, file).orThrow();
+        session.transport().sendFile("PUT", session.endpoint(type) + path, headers, file, sent).orThrow();
     }
 
     public InputStream download(String path) {

@@ -35,10 +35,10 @@ final class ComputeCommand {
                 String binary,
                 @Option(names = "--long", description = "More columns.") boolean longFormat) {
             Map<String, String> query = new LinkedHashMap<>();
-            ServerCommand.put(query, "host", host);
-            ServerCommand.put(query, "binary", binary);
+            Requests.putIfGiven(query, "host", host);
+            Requests.putIfGiven(query, "binary", binary);
             List<List<Object>> rows = new ArrayList<>();
-            for (JsonNode s : cli.compute().get("/os-services" + ServerCommand.queryString(query)).path("services")) {
+            for (JsonNode s : cli.compute().get("/os-services" + Requests.queryString(query)).path("services")) {
                 List<Object> row = new ArrayList<>(List.of(s.path("id"), s.path("binary"), s.path("host"), s.path("zone"), s.path("status"),
                         s.path("state"), s.path("updated_at")));
                 if (longFormat) {

@@ -100,7 +100,7 @@ final class FlavorCommand {
             @Parameters(paramLabel = "<flavor-name>", description = "Name of the new flavor.") String name) {
         ObjectNode flavor = Json.object();
         flavor.put("name", name);
-        ServerCommand.put(flavor, "id", id);
+        Requests.putIfGiven(flavor, "id", id);
         flavor.put("ram", ram);
         flavor.put("disk", disk);
         flavor.put("vcpus", vcpus);

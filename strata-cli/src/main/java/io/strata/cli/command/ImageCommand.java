@@ -84,13 +84,13 @@ final class ImageCommand {
                     description = "Sort by these attributes, asc or desc, comma-separated (default: name:asc).") String sort,
             @Option(names = "--limit", paramLabel = "<num-images>", description = "At most this many images.") Integer limit) {
         Map<String, String> query = new LinkedHashMap<>();
-        ServerCommand.put(query, "name", name);
-        ServerCommand.put(query, "status", status);
-        ServerCommand.put(query, "visibility", visibility == null ? null : visibility.value());
+        Requests.putIfGiven(query, "name", name);
+        Requests.putIfGiven(query, "status", status);
+        Requests.putIfGiven(query, "visibility", visibility == null ? null : visibility.value());
         if (limit != null) {
             query.put("limit", limit.toString());
         }
-        StringBuilder path = new StringBuilder("/images").append(ServerCommand.queryString(query));
+        StringBuilder path = new StringBuilder("/images").append(Requests.queryString(query));
         if (tags != null) {
             tags.forEach(tag -> path.append(path.indexOf("?") < 0 ? '?' : '&').append("tag=").append(Finder.encode(tag)));
         }
@@ -158,6 +158,7 @@ final class ImageCommand {
     @Command(name = "create", description = "Create an image, uploading its data from a file.")
     void create(@Mixin ShowOptions format,
             @Option(names = "--file", paramLabel = "<file>", description = "Upload this file as the image's data.") Path file,
+            @Option(names = "--progress", description = "Show the upload's progress on stderr.") boolean showProgress,
             @Option(names = "--id", paramLabel = "<id>", description = "Image ID to reserve.") String id,
             @Option(names = "--disk-format", paramLabel = "<disk-format>", defaultValue = "raw",
                     description = "raw, qcow2, vmdk, vdi, iso… (default: raw).") String diskFormat,
@@ -177,7 +178,7 @@ final class ImageCommand {
         }
         ObjectNode body = Json.object();
         body.put("name", name);
-        ServerCommand.put(body, "id", id);
+        Requests.putIfGiven(body, "id", id);
         body.put("disk_format", diskFormat);
         body.put("container_format", containerFormat);
         if (minDisk != null) {
@@ -186,7 +187,7 @@ final class ImageCommand {
         if (minRam != null) {
             body.put("min_ram", minRam);
         }
-        ServerCommand.put(body, "visibility", visibility == null ? null : visibility.value());
+        Requests.putIfGiven(body, "visibility", visibility == null ? null : visibility.value());
         if (protection != null) {
             body.put("protected", protection.isProtected);
         }
@@ -204,15 +205,39 @@ final class ImageCommand {
         JsonNode image = images.post("/images", body);
         if (file != null) {
             String path = "/images/" + image.path("id").asText();
-            images.upload(path + "/file", file);
+            upload(images, path + "/file", file, name, showProgress);
             image = images.get(path);
         }
         cli.show(format, fields(image));
     }
 
+    private void upload(ServiceClient images, String path, Path file, String name, boolean showProgress) {
+        if (!showProgress) {
+            images.upload(path, file, null);
+            return;
+        }
+        ProgressLine progress = new ProgressLine(cli.terminal());
+        long size = file.toFile().length();
+        long[] lastDrawn = {0};
+        images.upload(path, file, sent -> {
+            // Called for every buffer the HTTP client reads; redraw ten times a second at most.
+            long now = System.nanoTime();
+            if (now - lastDrawn[0] > 100_000_000L || sent == size) {
+                lastDrawn[0] = now;
+                progress.update("Uploading " + name + ": " + humanSize(sent) + " of " + humanSize(size),
+                        size == 0 ? 100 : (int) (sent * 100 / size));
+            }
+        });
+        progress.finish("Uploaded " + name + ": " + humanSize(size));
+    }
+
     @Command(name = "save", description = "Download an image's data.")
     void save(@Option(names = "--file", paramLabel = "<filename>", description = "Where to save it (default: stdout).") Path file,
             @Parameters(paramLabel = "<image>", description = "Image (name or ID).") String image) {
+        if (file == null && cli.terminal().outIsTerminal()) {
+            // As the openstack client: image data on a screen helps nobody.
+            throw new CliException("No redirection or local file specified for downloaded image data");
+        }
         String id = cli.find().image(image).path("id").asText();
         try (InputStream in = cli.image().download("/images/" + id + "/file")) {
             if (file == null) {

@@ -72,7 +72,7 @@ final class KeypairCommand {
         }
         ObjectNode keypair = Json.object();
         keypair.put("name", name);
-        ServerCommand.put(keypair, "type", type);
+        Requests.putIfGiven(keypair, "type", type);
         if (publicKey != null) {
             try {
                 keypair.put("public_key", Files.readString(publicKey));

@@ -70,11 +70,11 @@ final class ProjectCommand {
         ObjectNode project = Json.object();
         project.put("name", name);
         String domainId = cli.find().domainId(domain);
-        ServerCommand.put(project, "domain_id", domainId);
+        Requests.putIfGiven(project, "domain_id", domainId);
         if (parent != null) {
             project.put("parent_id", cli.find().project(parent, domain).path("id").asText());
         }
-        ServerCommand.put(project, "description", description);
+        Requests.putIfGiven(project, "description", description);
         project.put("enabled", enabled == null || !enabled.disable);
         if (properties != null) {
             properties.forEach(project::put);
@@ -105,8 +105,8 @@ final class ProjectCommand {
             @Parameters(paramLabel = "<project>", description = "Project (name or ID).") String project) {
         JsonNode found = cli.find().project(project, domain);
         ObjectNode changes = Json.object();
-        ServerCommand.put(changes, "name", name);
-        ServerCommand.put(changes, "description", description);
+        Requests.putIfGiven(changes, "name", name);
+        Requests.putIfGiven(changes, "description", description);
         if (enabled != null) {
             changes.put("enabled", enabled.enable);
         }

@@ -48,8 +48,8 @@ final class RoleCommand {
             @Parameters(paramLabel = "<role-name>", description = "Name of the new role.") String name) {
         ObjectNode role = Json.object();
         role.put("name", name);
-        ServerCommand.put(role, "description", description);
-        ServerCommand.put(role, "domain_id", cli.find().domainId(domain));
+        Requests.putIfGiven(role, "description", description);
+        Requests.putIfGiven(role, "domain_id", cli.find().domainId(domain));
         ObjectNode body = Json.object();
         body.set("role", role);
         cli.show(format, IdentityFields.of(cli.identity().post("/roles", body).path("role")));
@@ -175,7 +175,7 @@ final class RoleCommand {
                 query.put("scope.OS-INHERIT:inherited_to", "projects");
             }
             // Flags without values, as Keystone expects them.
-            StringBuilder path = new StringBuilder("/role_assignments").append(ServerCommand.queryString(query));
+            StringBuilder path = new StringBuilder("/role_assignments").append(Requests.queryString(query));
             if (effective) {
                 path.append(path.indexOf("?") < 0 ? '?' : '&').append("effective");
             }

@@ -52,9 +52,9 @@ final class ServerCommand {
             @Option(names = "--marker", paramLabel = "<server>", description = "Start after this server (name or ID).") String marker) {
         ServiceClient compute = cli.compute();
         Map<String, String> query = new LinkedHashMap<>();
-        put(query, "name", name);
-        put(query, "status", status);
-        put(query, "host", host);
+        Requests.putIfGiven(query, "name", name);
+        Requests.putIfGiven(query, "status", status);
+        Requests.putIfGiven(query, "host", host);
         if (flavor != null) {
             query.put("flavor", cli.find().flavor(flavor).path("id").asText());
         }
@@ -76,8 +76,8 @@ final class ServerCommand {
         List<List<Object>> rows = new ArrayList<>();
         do {
             Map<String, String> page = new LinkedHashMap<>(query);
-            put(page, "marker", after);
-            JsonNode answer = compute.get("/servers/detail" + queryString(page));
+            Requests.putIfGiven(page, "marker", after);
+            JsonNode answer = compute.get("/servers/detail" + Requests.queryString(page));
             JsonNode servers = answer.path("servers");
             servers.forEach(server -> rows.add(view.row(server, longFormat)));
             // Without --limit, follow the pages the cloud cuts the list into (Nova's next link).
@@ -129,7 +129,7 @@ final class ServerCommand {
         server.put("imageRef", cli.find().image(image).path("id").asText());
         server.put("flavorRef", cli.find().flavor(flavor).path("id").asText());
         server.set("networks", networks(networks, nics));
-        put(server, "key_name", keyName);
+        Requests.putIfGiven(server, "key_name", keyName);
         if (userData != null) {
             server.put("user_data", Base64.getEncoder().encodeToString(read(userData)));
         }
@@ -137,9 +137,9 @@ final class ServerCommand {
             ObjectNode metadata = server.putObject("metadata");
             properties.forEach(metadata::put);
         }
-        put(server, "availability_zone", zone);
-        put(server, "description", description);
-        put(server, "adminPass", password);
+        Requests.putIfGiven(server, "availability_zone", zone);
+        Requests.putIfGiven(server, "description", description);
+        Requests.putIfGiven(server, "adminPass", password);
         if (securityGroups != null) {
             ArrayNode groups = server.putArray("security_groups");
             securityGroups.forEach(group -> groups.addObject().put("name", group));
@@ -201,8 +201,8 @@ final class ServerCommand {
         String path = "/servers/" + cli.find().server(server, false).path("id").asText();
         if (newName != null || description != null) {
             ObjectNode changes = Json.object();
-            put(changes, "name", newName);
-            put(changes, "description", description);
+            Requests.putIfGiven(changes, "name", newName);
+            Requests.putIfGiven(changes, "description", description);
             ObjectNode body = Json.object();
             body.set("server", changes);
             compute.put(path, body);
@@ -279,23 +279,5 @@ final class ServerCommand {
             }
         }
         return false;
-    }
-
-    static void put(Map<String, String> query, String key, String value) {
-        if (value != null) {
-            query.put(key, value);
-        }
-    }
-
-    static void put(ObjectNode node, String key, String value) {
-        if (value != null) {
-            node.put(key, value);
-        }
-    }
-
-    static String queryString(Map<String, String> query) {
-        StringBuilder b = new StringBuilder();
-        query.forEach((k, v) -> b.append(b.isEmpty() ? '?' : '&').append(k).append('=').append(Finder.encode(v)));
-        return b.toString();
     }
 }

@@ -9,9 +9,10 @@ import java.nio.file.Path;
 
 /**
  * Where a command writes: results to {@code out}, progress and errors to {@code err}.
- * {@code errIsTerminal} decides whether --wait animates a progress line or stays quiet.
+ * {@code errIsTerminal} decides whether progress is animated or kept to a final line;
+ * {@code outIsTerminal} keeps binary data (image save) off a screen.
  */
-public record Terminal(PrintStream out, PrintStream err, boolean errIsTerminal, int width) {
+public record Terminal(PrintStream out, boolean outIsTerminal, PrintStream err, boolean errIsTerminal, int width) {
     public Terminal {
         requireNonNull(out, "out is null");
         requireNonNull(err, "err is null");
@@ -19,7 +20,7 @@ public record Terminal(PrintStream out, PrintStream err, boolean errIsTerminal, 
 
     /** The process's own stdout and stderr. */
     public static Terminal system() {
-        return new Terminal(System.out, System.err, isTerminal(2), columns());
+        return new Terminal(System.out, isTerminal(1), System.err, isTerminal(2), columns());
     }
 
     /**

@@ -76,13 +76,13 @@ final class UserCommand {
             @Parameters(paramLabel = "<name>", description = "Name of the new user.") String name) {
         ObjectNode user = Json.object();
         user.put("name", name);
-        ServerCommand.put(user, "domain_id", cli.find().domainId(domain));
+        Requests.putIfGiven(user, "domain_id", cli.find().domainId(domain));
         if (project != null) {
             user.put("default_project_id", cli.find().project(project, projectDomain).path("id").asText());
         }
-        ServerCommand.put(user, "password", password);
-        ServerCommand.put(user, "email", email);
-        ServerCommand.put(user, "description", description);
+        Requests.putIfGiven(user, "password", password);
+        Requests.putIfGiven(user, "email", email);
+        Requests.putIfGiven(user, "description", description);
         user.put("enabled", enabled == null || !enabled.disable);
         ObjectNode body = Json.object();
         body.set("user", user);
@@ -109,13 +109,13 @@ final class UserCommand {
             @Parameters(paramLabel = "<user>", description = "User (name or ID).") String user) {
         String id = cli.find().user(user, domain).path("id").asText();
         ObjectNode changes = Json.object();
-        ServerCommand.put(changes, "name", name);
+        Requests.putIfGiven(changes, "name", name);
         if (project != null) {
             changes.put("default_project_id", cli.find().project(project, projectDomain).path("id").asText());
         }
-        ServerCommand.put(changes, "password", password);
-        ServerCommand.put(changes, "email", email);
-        ServerCommand.put(changes, "description", description);
+        Requests.putIfGiven(changes, "password", password);
+        Requests.putIfGiven(changes, "email", email);
+        Requests.putIfGiven(changes, "description", description);
         if (enabled != null) {
             changes.put("enabled", enabled.enable);
         }
