@@ -20,6 +20,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.LongConsumer;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
 
 /**
  * HTTP for the CLI: java.net.http, HTTP/1.1 (OpenStack services do not speak h2c, and the
@@ -31,9 +33,14 @@ public final class HttpTransport {
     private final Duration requestTimeout;
     private final HttpTrace trace;
 
-    public HttpTransport(Duration connectTimeout, Duration requestTimeout, HttpTrace trace) {
-        this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(requireNonNull(connectTimeout, "connectTimeout is null")).build();
+    public HttpTransport(Duration connectTimeout, Duration requestTimeout, Tls tls, HttpTrace trace) {
+        HttpClient.Builder builder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(requireNonNull(connectTimeout, "connectTimeout is null"));
+        SSLContext context = requireNonNull(tls, "tls is null").context();
+        if (context != null) {
+            builder.sslContext(context);
+        }
+        this.client = builder.build();
         this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout is null");
         this.trace = requireNonNull(trace, "trace is null");
     }
@@ -122,6 +129,9 @@ public final class HttpTransport {
             reason = "connection timed out";
         } else if (e instanceof HttpTimeoutException) {
             reason = "no answer within " + requestTimeout.toSeconds() + " s";
+        } else if (handshakeFailure(e) != null) {
+            reason = "the TLS handshake failed (" + handshakeFailure(e) + "); to trust the cloud's certificate, give its CA bundle "
+                    + "with OS_CACERT or --os-cacert, or skip the check with --insecure";
         } else if (e instanceof ConnectException && e.getCause() instanceof UnresolvedAddressException) {
             reason = "unknown host " + uri.getHost();
         } else if (e instanceof ConnectException) {
@@ -130,6 +140,26 @@ public final class HttpTransport {
             reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         }
         return new UnreachableException("Unable to establish connection to " + uri + ": " + reason, e);
+    }
+
+    /** Why TLS failed, in words, when it did; JSSE's own messages name its internal classes. */
+    private static String handshakeFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SSLHandshakeException) {
+                String message = String.valueOf(t.getMessage());
+                if (message.contains("PKIX") || message.contains("certification path")) {
+                    return "the certificate is not signed by a trusted CA";
+                }
+                if (message.contains("subject alternative") || message.contains("No name matching")) {
+                    return "the certificate is for another host name";
+                }
+                if (message.contains("expired") || message.contains("NotAfter")) {
+                    return "the certificate has expired";
+                }
+                return message;
+            }
+        }
+        return null;
     }
 
     private static InputStream open(Path file) {

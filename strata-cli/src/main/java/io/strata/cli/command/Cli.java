@@ -34,7 +34,7 @@ public final class Cli {
     public Session session() {
         if (session == null) {
             HttpTrace trace = options.debug() ? HttpTrace.to(terminal.err()) : HttpTrace.off();
-            session = new Session(options.credentials(env), new HttpTransport(CONNECT_TIMEOUT, REQUEST_TIMEOUT, trace));
+            session = new Session(options.credentials(env), new HttpTransport(CONNECT_TIMEOUT, REQUEST_TIMEOUT, options.tls(env), trace));
         }
         return session;
     }

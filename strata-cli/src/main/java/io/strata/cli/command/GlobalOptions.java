@@ -6,6 +6,8 @@ import io.strata.cli.client.Credentials;
 import io.strata.cli.client.DomainRef;
 import io.strata.cli.client.EndpointFilter;
 import io.strata.cli.client.Scope;
+import io.strata.cli.client.Tls;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Option;
@@ -73,6 +75,16 @@ public final class GlobalOptions {
             description = "Endpoint interface: public, internal or admin (OS_INTERFACE, default: public).")
     String interfaceName;
 
+    @Option(names = "--os-cacert", scope = ScopeType.INHERIT, paramLabel = "<ca-bundle-file>",
+            description = "PEM bundle of the CAs to trust for the cloud's TLS certificate (OS_CACERT).")
+    Path caBundle;
+
+    @Option(names = "--insecure", scope = ScopeType.INHERIT, description = "Do not check the cloud's TLS certificate.")
+    boolean insecure;
+
+    @Option(names = "--verify", scope = ScopeType.INHERIT, description = "Check the cloud's TLS certificate (the default).")
+    boolean verify;
+
     @Option(names = {"-h", "--help"}, scope = ScopeType.INHERIT, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -81,6 +93,15 @@ public final class GlobalOptions {
 
     public boolean debug() {
         return debug;
+    }
+
+    /** How to check the cloud's certificate: --insecure, else a CA bundle, else the JDK's CAs. */
+    Tls tls(Map<String, String> env) {
+        if (insecure && verify) {
+            throw new CliException("--insecure and --verify are mutually exclusive");
+        }
+        String bundle = caBundle != null ? caBundle.toString() : blankToNull(env.get("OS_CACERT"));
+        return new Tls(bundle == null ? null : Path.of(bundle), insecure);
     }
 
     /**
