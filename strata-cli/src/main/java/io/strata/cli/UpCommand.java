@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code strata up}: the whole cloud in one process — controller, scheduler and a local agent. */
-@Command(name = "up", mixinStandardHelpOptions = true,
+@Command(name = "up",
         description = "Start an all-in-one cloud: API, scheduler and a local hypervisor agent in one process.")
 final class UpCommand implements Callable<Integer> {
     @Option(names = "--port", description = "API port (default ${DEFAULT-VALUE}).", defaultValue = "8774")

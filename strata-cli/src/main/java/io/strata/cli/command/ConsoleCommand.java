@@ -1,34 +1,40 @@
 package io.strata.cli.command;
 
-import io.strata.cli.client.CloudClient;
-import io.strata.cli.client.CloudException;
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.cli.client.Json;
+import java.io.PrintStream;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code strata console log show}: as {@code openstack console log show}. */
-@Command(name = "console", description = "Server consoles.", mixinStandardHelpOptions = true, subcommands = ConsoleCommand.Log.class)
+/** {@code strata console log show} (the openstack client's spelling; also under {@code server}). */
+@Command(name = "console", description = "Server consoles.", subcommands = ConsoleCommand.Log.class)
 final class ConsoleCommand {
-    @Command(name = "log", description = "Console logs.")
+    @Command(name = "log", description = "Server console logs.")
     static final class Log {
-        @Command(name = "show", description = "Show a server's console log.")
-        int show(@Mixin ClientOptions o, @Option(names = "--lines", description = "Only the last N lines.") Integer lines,
-                @Parameters(paramLabel = "<server>") String server) {
-            return printLog(o, server, lines);
-        }
-    }
+        private final Cli cli;
 
-    static int printLog(ClientOptions o, String server, Integer lines) {
-        CloudClient c = o.client();
-        String id = Resolve.server(c, server).path("id").asText();
-        var body = CloudClient.object();
-        body.putObject("os-getConsoleOutput").put("length", lines == null ? -1 : lines);
-        String output = c.post("compute", "/servers/" + id + "/action", body).path("output").asText();
-        if (output == null) {
-            throw new CloudException(0, "no console output");
+        Log(Cli cli) {
+            this.cli = requireNonNull(cli, "cli is null");
         }
-        System.out.print(output.endsWith("\n") ? output : output + "\n");
-        return 0;
+
+        @Command(name = "show", description = "Show a server's console log.")
+        void show(@Option(names = "--lines", paramLabel = "<num-lines>", description = "Only the last N lines (default: all).") Integer lines,
+                @Parameters(paramLabel = "<server>", description = "Server (name or ID).") String server) {
+            ObjectNode body = Json.object();
+            ObjectNode action = body.putObject("os-getConsoleOutput");
+            if (lines != null) {
+                action.put("length", lines);
+            } else {
+                action.putNull("length");
+            }
+            String id = cli.find().server(server, false).path("id").asText();
+            String output = cli.compute().post("/servers/" + id + "/action", body).path("output").asText("");
+            PrintStream out = cli.terminal().out();
+            out.print(output.isEmpty() || output.endsWith("\n") ? output : output + "\n");
+            out.flush();
+        }
     }
 }

@@ -1,207 +1,151 @@
 package io.strata.cli.output;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import static java.util.Objects.requireNonNull;
+
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
- * Prints results the way the openstack client does: {@code -f table} (default), {@code json},
- * {@code value} or {@code yaml}, with {@code -c} choosing columns. A single object is a
- * Field/Value table; a list is a table with one row per item.
+ * Prints what a command found, as the openstack client (cliff) does: one object as a
+ * Field/Value table ({@link #show}), many as a table with a row each ({@link #list}), or the
+ * same data as json, yaml, value, shell or csv.
  */
 public final class Output {
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
     private final PrintStream out;
-    private final String format;
-    private final List<String> columns;
+    private final OutputSettings settings;
 
-    public Output(PrintStream out, String format, List<String> columns) {
-        this.out = out;
-        this.format = format == null ? "table" : format;
-        this.columns = columns == null ? List.of() : columns;
-        if (!List.of("table", "json", "value", "yaml", "shell").contains(this.format)) {
-            throw new IllegalArgumentException("invalid format '" + format + "': choose from table, json, value, yaml, shell");
-        }
+    public Output(PrintStream out, OutputSettings settings) {
+        this.out = requireNonNull(out, "out is null");
+        this.settings = requireNonNull(settings, "settings is null");
     }
 
-    /** One object: field → value, in order. */
-    public void show(Map<String, Object> fields) {
-        Map<String, Object> chosen = choose(fields);
-        switch (format) {
-            case "json" -> out.println(json(toJson(chosen)));
-            case "value" -> chosen.values().forEach(v -> out.println(text(v)));
-            case "yaml" -> chosen.forEach((k, v) -> out.println(k + ": " + yaml(v)));
-            case "shell" -> chosen.forEach((k, v) -> out.println(k.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_")
-                    + "=\"" + text(v).replace("\"", "\\\"") + "\""));
-            default -> {
-                List<List<Object>> rows = new ArrayList<>();
-                chosen.forEach((k, v) -> rows.add(List.of(k, v == null ? "None" : v)));
-                table(List.of("Field", "Value"), rows);
+    /** One object: its fields in order (the commands sort them where the openstack client does). */
+    public void show(Map<String, ?> fields) {
+        List<String> names = chosen(new ArrayList<>(fields.keySet()));
+        Map<String, Object> machine = new LinkedHashMap<>();
+        names.forEach(name -> machine.put(name, Values.machine(fields.get(name))));
+        switch (settings.format()) {
+            case TABLE -> {
+                List<List<String>> rows = names.stream().map(name -> List.of(name, Values.human(fields.get(name)))).toList();
+                out.print(rows.isEmpty() ? "\n" : Table.render(List.of("Field", "Value"), List.of(Table.Align.LEFT, Table.Align.LEFT), rows));
             }
+            case JSON -> out.println(JsonWriter.write(machine, !settings.noIndent()));
+            case VALUE -> machine.values().forEach(value -> out.println(Python.str(value)));
+            case YAML -> out.print(YamlWriter.write(machine));
+            case SHELL -> machine.forEach((name, value) -> out.println(settings.prefix() + shellName(name) + "=\""
+                    + Python.str(value).replace("\"", "\\\"") + "\""));
+            case CSV -> throw new IllegalArgumentException("the csv format is for lists");
         }
+        out.flush();
     }
 
-    /** Many objects: one row each, columns in order. */
-    public void list(List<String> header, List<List<Object>> rows) {
-        List<Integer> picked = new ArrayList<>();
-        for (int i = 0; i < header.size(); i++) {
-            if (columns.isEmpty() || columns.contains(header.get(i))) {
-                picked.add(i);
+    /** Many objects: a row of values per object, in the order of {@code header}. */
+    public void list(List<String> header, List<? extends List<?>> rows) {
+        List<List<?>> sorted = sort(header, rows);
+        List<String> names = chosen(header);
+        List<Integer> picked = names.stream().map(header::indexOf).toList();
+        List<List<Object>> table = new ArrayList<>();
+        for (List<?> row : sorted) {
+            table.add(picked.stream().map(i -> (Object) row.get(i)).toList());
+        }
+        switch (settings.format()) {
+            case TABLE -> out.print(table.isEmpty() && !settings.printEmpty() ? "\n" : Table.render(names, aligns(table, names.size()),
+                    table.stream().map(row -> row.stream().map(Values::human).toList()).toList()));
+            case JSON -> out.println(JsonWriter.write(objects(names, table), !settings.noIndent()));
+            case VALUE -> table.forEach(row -> out.println(row.stream().map(v -> Python.str(Values.machine(v)))
+                    .collect(Collectors.joining(" "))));
+            case YAML -> out.print(YamlWriter.write(objects(names, table)));
+            case CSV -> {
+                out.println(names.stream().map(this::csv).collect(Collectors.joining(",")));
+                table.forEach(row -> out.println(row.stream().map(v -> csv(Values.machine(v))).collect(Collectors.joining(","))));
             }
+            case SHELL -> throw new IllegalArgumentException("the shell format is for single objects");
         }
-        if (picked.isEmpty()) {
-            throw new IllegalArgumentException("no column named " + String.join(", ", columns) + "; columns are " + String.join(", ", header));
-        }
-        List<String> h = picked.stream().map(header::get).toList();
-        List<List<Object>> r = rows.stream().map(row -> picked.stream().map(row::get).toList()).toList();
-        switch (format) {
-            case "json" -> {
-                List<Map<String, Object>> items = new ArrayList<>();
-                for (List<Object> row : r) {
-                    Map<String, Object> item = new LinkedHashMap<>();
-                    for (int i = 0; i < h.size(); i++) {
-                        item.put(h.get(i), row.get(i));
-                    }
-                    items.add(item);
-                }
-                out.println(json(toJson(items)));
-            }
-            case "value" -> r.forEach(row -> out.println(String.join(" ", row.stream().map(Output::text).toList())));
-            case "yaml" -> r.forEach(row -> {
-                for (int i = 0; i < h.size(); i++) {
-                    out.println((i == 0 ? "- " : "  ") + h.get(i) + ": " + yaml(row.get(i)));
-                }
-            });
-            case "shell" -> throw new IllegalArgumentException("the shell format is for single objects");
-            default -> table(h, r);
-        }
+        out.flush();
     }
 
-    private Map<String, Object> choose(Map<String, Object> fields) {
-        if (columns.isEmpty()) {
-            return fields;
+    /** -c keeps the named columns in their original order; naming none that exist is an error. */
+    private List<String> chosen(List<String> available) {
+        if (settings.columns().isEmpty()) {
+            return available;
         }
-        Map<String, Object> chosen = new LinkedHashMap<>();
-        for (String column : columns) {
-            if (!fields.containsKey(column)) {
-                throw new IllegalArgumentException("no field named " + column + "; fields are " + String.join(", ", fields.keySet()));
-            }
-            chosen.put(column, fields.get(column));
+        List<String> chosen = available.stream().filter(settings.columns()::contains).toList();
+        if (chosen.isEmpty()) {
+            throw new IllegalArgumentException("No recognized column names in " + Python.repr(settings.columns())
+                    + ". Recognized columns are " + Python.repr(available) + ".");
         }
         return chosen;
     }
 
-    private void table(List<String> header, List<List<Object>> rows) {
-        int[] widths = new int[header.size()];
-        for (int i = 0; i < header.size(); i++) {
-            widths[i] = header.get(i).length();
+    private List<List<?>> sort(List<String> header, List<? extends List<?>> rows) {
+        List<List<?>> sorted = new ArrayList<>(rows);
+        List<String> keys = settings.sortColumns().stream().filter(header::contains).toList();
+        // Stable sorts from the last key to the first give a sort by all keys, as cliff does.
+        for (int k = keys.size() - 1; k >= 0; k--) {
+            int index = header.indexOf(keys.get(k));
+            Comparator<List<?>> order = Comparator.comparing(row -> Values.machine(row.get(index)), Output::compare);
+            sorted.sort(settings.sortDescending() ? order.reversed() : order);
         }
-        List<List<String[]>> cells = new ArrayList<>();
+        return sorted;
+    }
+
+    private static int compare(Object a, Object b) {
+        if (a == null || b == null) {
+            return a == null ? (b == null ? 0 : 1) : -1;
+        }
+        if (a instanceof Number x && b instanceof Number y) {
+            return Double.compare(x.doubleValue(), y.doubleValue());
+        }
+        return Python.str(a).compareTo(Python.str(b));
+    }
+
+    /** Numbers right-aligned, everything else left, judged by the first row as cliff does. */
+    private static List<Table.Align> aligns(List<List<Object>> rows, int columns) {
+        List<Table.Align> aligns = new ArrayList<>();
+        for (int i = 0; i < columns; i++) {
+            Object first = rows.isEmpty() ? null : Values.plain(rows.get(0).get(i));
+            aligns.add(first instanceof Number ? Table.Align.RIGHT : Table.Align.LEFT);
+        }
+        return aligns;
+    }
+
+    private static List<Map<String, Object>> objects(List<String> names, List<List<Object>> rows) {
+        List<Map<String, Object>> objects = new ArrayList<>();
         for (List<Object> row : rows) {
-            List<String[]> lines = new ArrayList<>();
-            for (int i = 0; i < row.size(); i++) {
-                String[] parts = text(row.get(i)).split("\n", -1);
-                for (String part : parts) {
-                    widths[i] = Math.max(widths[i], part.length());
-                }
-                lines.add(parts);
+            Map<String, Object> object = new LinkedHashMap<>();
+            for (int i = 0; i < names.size(); i++) {
+                object.put(names.get(i), Values.machine(row.get(i)));
             }
-            cells.add(lines);
+            objects.add(object);
         }
-        String rule = rule(widths);
-        out.println(rule);
-        out.println(line(widths, header.stream().map(s -> new String[] {s}).toList(), 0, List.of()));
-        out.println(rule);
-        for (int r = 0; r < cells.size(); r++) {
-            List<String[]> row = cells.get(r);
-            int height = row.stream().mapToInt(p -> p.length).max().orElse(1);
-            for (int k = 0; k < height; k++) {
-                out.println(line(widths, row, k, rows.get(r)));
-            }
-        }
-        out.println(rule);
+        return objects;
     }
 
-    private static String rule(int[] widths) {
-        StringBuilder b = new StringBuilder("+");
-        for (int w : widths) {
-            b.append("-".repeat(w + 2)).append('+');
-        }
-        return b.toString();
+    /** A field as Python's csv module writes it, in the --quote mode chosen. */
+    private String csv(Object value) {
+        boolean number = value instanceof Number || value instanceof Boolean;
+        String text = value == null ? "" : Python.str(value);
+        boolean special = text.contains(",") || text.contains("\"") || text.contains("\n") || text.contains("\r");
+        return switch (settings.quote()) {
+            case "all" -> quoted(text);
+            case "nonnumeric" -> number ? text : quoted(text);
+            case "minimal" -> special ? quoted(text) : text;
+            default -> text.replace("\\", "\\\\").replace(",", "\\,").replace("\"", "\\\"").replace("\n", "\\\n");
+        };
     }
 
-    private static String line(int[] widths, List<String[]> row, int k, List<Object> raw) {
-        StringBuilder b = new StringBuilder("|");
-        for (int i = 0; i < widths.length; i++) {
-            String cell = k < row.get(i).length ? row.get(i)[k] : "";
-            boolean number = !raw.isEmpty() && raw.get(i) instanceof Number;
-            String padded = number ? " ".repeat(widths[i] - cell.length()) + cell : cell + " ".repeat(widths[i] - cell.length());
-            b.append(' ').append(padded).append(" |");
-        }
-        return b.toString();
+    private static String quoted(String text) {
+        return "\"" + text.replace("\"", "\"\"") + "\"";
     }
 
-    /** How a value prints in a cell: lists one per line, maps as key='value'. */
-    public static String text(Object value) {
-        if (value == null) {
-            return "None";
-        }
-        if (value instanceof Boolean bool) {
-            return bool ? "True" : "False";
-        }
-        if (value instanceof JsonNode node) {
-            if (node.isNull()) {
-                return "None";
-            }
-            if (node.isBoolean()) {
-                return node.booleanValue() ? "True" : "False";
-            }
-            if (node.isTextual()) {
-                return node.textValue();
-            }
-            if (node.isArray()) {
-                List<String> items = new ArrayList<>();
-                node.forEach(n -> items.add(text(n)));
-                return String.join("\n", items);
-            }
-            if (node.isObject()) {
-                List<String> items = new ArrayList<>();
-                node.fields().forEachRemaining(e -> items.add(e.getKey() + "='" + text(e.getValue()) + "'"));
-                return String.join(", ", items);
-            }
-            return node.asText();
-        }
-        if (value instanceof List<?> list) {
-            return String.join("\n", list.stream().map(Output::text).toList());
-        }
-        if (value instanceof Map<?, ?> map) {
-            List<String> items = new ArrayList<>();
-            map.forEach((k, v) -> items.add(k + "='" + text(v) + "'"));
-            return String.join(", ", items);
-        }
-        return value.toString();
-    }
-
-    private static String yaml(Object value) {
-        String text = text(value);
-        return text.contains("\n") || text.contains(":") ? "'" + text.replace("'", "''").replace("\n", ", ") + "'" : text;
-    }
-
-    private static JsonNode toJson(Object value) {
-        return MAPPER.valueToTree(value);
-    }
-
-    private static String json(JsonNode node) {
-        try {
-            return MAPPER.writeValueAsString(node);
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException(e);
-        }
+    /** cliff's shell variable names: lower case, spaces, colons and dashes as underscores. */
+    private static String shellName(String name) {
+        return name.toLowerCase(Locale.ROOT).replace(' ', '_').replace(':', '_').replace('-', '_');
     }
 }

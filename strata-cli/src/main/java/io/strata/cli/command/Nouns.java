@@ -1,0 +1,40 @@
+package io.strata.cli.command;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The client commands by noun. Main registers only the noun a command line names: picocli
+ * builds its model of every option of every registered command up front, and for all nouns
+ * that is most of a second of start-up.
+ */
+public final class Nouns {
+    private static final Map<String, Function<Cli, Object>> NOUNS = new LinkedHashMap<>();
+
+    static {
+        NOUNS.put("server", ServerCommand::new);
+        NOUNS.put("console", cli -> new ConsoleCommand());
+        NOUNS.put("flavor", FlavorCommand::new);
+        NOUNS.put("image", ImageCommand::new);
+        NOUNS.put("keypair", KeypairCommand::new);
+        NOUNS.put("project", ProjectCommand::new);
+        NOUNS.put("user", UserCommand::new);
+        NOUNS.put("role", RoleCommand::new);
+        NOUNS.put("token", TokenCommand::new);
+        NOUNS.put("catalog", CatalogCommand::new);
+        NOUNS.put("hypervisor", HypervisorCommand::new);
+        NOUNS.put("compute", cli -> new ComputeCommand());
+    }
+
+    private Nouns() {}
+
+    public static Set<String> names() {
+        return NOUNS.keySet();
+    }
+
+    public static Object create(String noun, Cli cli) {
+        return NOUNS.get(noun).apply(cli);
+    }
+}
