@@ -16,6 +16,10 @@ import io.strata.identity.IdentityService;
 import io.strata.identity.IdentityStore;
 import io.strata.identity.PasswordHasher;
 import io.strata.identity.Policy;
+import io.strata.image.ImageApi;
+import io.strata.image.ImageFiles;
+import io.strata.image.ImageService;
+import io.strata.image.ImageStore;
 import io.strata.store.Database;
 import io.strata.store.DatabaseConfig;
 import java.io.IOException;
@@ -81,9 +85,14 @@ public final class ControllerServer implements AutoCloseable {
             String baseUrl = config.publicUrl() != null ? config.publicUrl() : "http://" + publicHost(config.bindHost()) + ":" + port;
             Catalog catalog = Catalog.standard(baseUrl, config.region());
 
+            ImageService images = new ImageService(new ImageStore(database.jdbi()), new ImageFiles(config.dataDir().resolve("images")),
+                    policy, clock);
+            images.recover();
+
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
             areas.add(new IdentityApi(identity, policy, catalog));
+            areas.add(new ImageApi(images, catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
             resources.add(api);
