@@ -183,6 +183,16 @@ public record Image(
             return this;
         }
 
+        /** No data any more (a failed upload): Glance clears size and hashes with the data. */
+        public Builder withoutData() {
+            this.sizeBytes = null;
+            this.virtualSize = null;
+            this.checksum = null;
+            this.osHashAlgo = null;
+            this.osHashValue = null;
+            return this;
+        }
+
         public Builder updatedAt(Instant value) {
             this.updatedAt = requireNonNull(value, "updatedAt is null");
             return this;

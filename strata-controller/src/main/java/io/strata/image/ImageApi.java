@@ -33,10 +33,12 @@ public final class ImageApi implements ApiArea {
     private static final String IMAGE = V2 + "/images/{id}";
 
     private final ImageService images;
+    private final ImageMembers members;
     private final Catalog catalog;
 
-    public ImageApi(ImageService images, Catalog catalog) {
+    public ImageApi(ImageService images, ImageMembers members, Catalog catalog) {
         this.images = requireNonNull(images, "images is null");
+        this.members = requireNonNull(members, "members is null");
         this.catalog = requireNonNull(catalog, "catalog is null");
     }
 
@@ -73,6 +75,15 @@ public final class ImageApi implements ApiArea {
             ctx.status(204);
         });
 
+        r.post(IMAGE + "/actions/deactivate", ctx -> {
+            images.deactivate(Requests.auth(ctx), ctx.pathParam("id"));
+            ctx.status(204);
+        });
+        r.post(IMAGE + "/actions/reactivate", ctx -> {
+            images.reactivate(Requests.auth(ctx), ctx.pathParam("id"));
+            ctx.status(204);
+        });
+
         r.put(IMAGE + "/file", this::upload);
         r.get(IMAGE + "/file", this::download);
 
@@ -86,21 +97,21 @@ public final class ImageApi implements ApiArea {
             ctx.status(204);
         });
 
-        r.get(IMAGE + "/members", ctx -> ctx.json(ImageJson.members(images.listMembers(Requests.auth(ctx), ctx.pathParam("id")))));
+        r.get(IMAGE + "/members", ctx -> ctx.json(ImageJson.members(members.list(Requests.auth(ctx), ctx.pathParam("id")))));
         r.post(IMAGE + "/members", ctx -> {
             AuthContext auth = Requests.auth(ctx);
             String member = ImageRequests.member(ctx.bodyAsBytes());
-            ctx.json(ImageJson.member(images.addMember(auth, ctx.pathParam("id"), member)));
+            ctx.json(ImageJson.member(members.add(auth, ctx.pathParam("id"), member)));
         });
         r.get(IMAGE + "/members/{member}", ctx -> ctx.json(ImageJson.member(
-                images.getMember(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("member")))));
+                members.get(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("member")))));
         r.put(IMAGE + "/members/{member}", ctx -> {
             AuthContext auth = Requests.auth(ctx);
             String status = ImageRequests.memberStatus(ctx.bodyAsBytes());
-            ctx.json(ImageJson.member(images.updateMember(auth, ctx.pathParam("id"), ctx.pathParam("member"), status)));
+            ctx.json(ImageJson.member(members.update(auth, ctx.pathParam("id"), ctx.pathParam("member"), status)));
         });
         r.delete(IMAGE + "/members/{member}", ctx -> {
-            images.removeMember(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("member"));
+            members.remove(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("member"));
             ctx.status(204);
         });
     }
@@ -167,7 +178,7 @@ public final class ImageApi implements ApiArea {
             ctx.status(204);
             return;
         }
-        Path path = images.file(image);
+        Path path = images.dataPath(image);
         FileChannel channel;
         try {
             channel = FileChannel.open(path, StandardOpenOption.READ);

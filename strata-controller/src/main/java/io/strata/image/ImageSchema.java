@@ -47,9 +47,9 @@ final class ImageSchema {
         add(all, new Property("owner", List.of("null", "string"), 255, null, false, null, false, "Owner of the image"));
         add(all, new Property("size", List.of("null", "integer"), null, null, false, null, true, "Size of image file in bytes"));
         add(all, new Property("virtual_size", List.of("null", "integer"), null, null, false, null, true, "Virtual size of image in bytes"));
-        add(all, new Property("container_format", List.of("null", "string"), null, ImageService.CONTAINER_FORMATS, true, null, false,
+        add(all, new Property("container_format", List.of("null", "string"), null, ImageRules.CONTAINER_FORMATS, true, null, false,
                 "Format of the container"));
-        add(all, new Property("disk_format", List.of("null", "string"), null, ImageService.DISK_FORMATS, true, null, false,
+        add(all, new Property("disk_format", List.of("null", "string"), null, ImageRules.DISK_FORMATS, true, null, false,
                 "Format of the disk"));
         add(all, new Property("created_at", List.of("string"), null, null, false, null, true, "Date and time of image registration"));
         add(all, new Property("updated_at", List.of("string"), null, null, false, null, true,

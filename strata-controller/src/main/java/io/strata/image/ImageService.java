@@ -16,16 +16,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Glance's rules: who sees which image, who may change it, the status machine of uploads and the
- * limits on properties, tags and members. HTTP handlers and other services (the Compute API's
- * snapshots and boots) call this class alike, so every rule holds for both.
+ * Images and their data, with Glance's rules: registration, updates, tags, the status machine of
+ * uploads (queued → saving → active, back to queued on any failure) and deletion. HTTP handlers
+ * and other services (the Compute API's snapshots and boots) call this class alike, so every rule
+ * holds for both. Sharing is {@link ImageMembers}.
  *
  * <p>Image data is on this controller's disk, so uploads, downloads and the start-up recovery
  * below assume one controller serves the images of its data directory.
@@ -33,35 +33,16 @@ import org.slf4j.LoggerFactory;
 public final class ImageService {
     private static final Logger log = LoggerFactory.getLogger(ImageService.class);
 
-    /** Glance's default image_format options. */
-    public static final List<String> DISK_FORMATS = List.of("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop");
-    public static final List<String> CONTAINER_FORMATS = List.of("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed");
-    /** Glance's image_property_quota, image_tag_quota and image_member_quota defaults. */
-    public static final int MAX_PROPERTIES = 128;
-    public static final int MAX_TAGS = 128;
-    public static final int MAX_MEMBERS = 128;
-    public static final int MAX_PROPERTY_VALUE = 65_535;
-
-    /** Attributes only the service sets (Glance's read-only properties). */
-    public static final Set<String> READ_ONLY = Set.of("created_at", "updated_at", "status", "checksum", "os_hash_algo", "os_hash_value",
-            "size", "virtual_size", "id", "direct_url", "self", "file", "schema", "stores");
-    /** Names no property may have: Glance's reserved ones and the core attributes. */
-    public static final Set<String> RESERVED = Set.of("location", "locations", "deleted", "deleted_at", "owner");
-    public static final Set<String> CORE = Set.of("name", "visibility", "protected", "os_hidden", "min_disk", "min_ram", "owner",
-            "container_format", "disk_format", "tags", "id", "status", "checksum", "os_hash_algo", "os_hash_value", "size",
-            "virtual_size", "created_at", "updated_at");
-    private static final String RESERVED_NAMESPACE = "os_glance";
-    private static final Pattern UUID_PATTERN =
-            Pattern.compile("^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$");
-
     private final ImageStore store;
     private final ImageFiles files;
+    private final ImageAccess access;
     private final Policy policy;
     private final Clock clock;
 
     public ImageService(ImageStore store, ImageFiles files, Policy policy, Clock clock) {
         this.store = requireNonNull(store, "store is null");
         this.files = requireNonNull(files, "files is null");
+        this.access = new ImageAccess(store);
         this.policy = requireNonNull(policy, "policy is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
@@ -83,12 +64,20 @@ public final class ImageService {
     /** The image {@code auth} may see; 404 otherwise (whether or not it exists). */
     public Image get(AuthContext auth, String id) {
         policy.enforce(auth, "image:get_images");
-        return visible(auth, id);
+        return access.visible(auth, id);
     }
 
-    /** The local file of an active image's data; 409 when it has none yet. */
+    /** The local file of an active image's data; 409 for any other status (no data yet, or deactivated). */
     public Path file(Image image) {
         requireNonNull(image, "image is null");
+        if (image.status() != ImageStatus.ACTIVE) {
+            throw CloudException.conflict("Image %s is %s, not active.", image.id(), image.status().wireName());
+        }
+        return files.path(image.id());
+    }
+
+    /** Where the data of an image that has data lives, for downloads (admins may read deactivated images). */
+    Path dataPath(Image image) {
         if (image.status() != ImageStatus.ACTIVE && image.status() != ImageStatus.DEACTIVATED) {
             throw CloudException.conflict("Image %s is %s and has no data.", image.id(), image.status().wireName());
         }
@@ -105,11 +94,11 @@ public final class ImageService {
         requireNonNull(source, "source is null");
         ImageDraft draft = ImageDraft.of(name, properties == null ? Map.of() : properties, diskFormat, containerFormat);
         Image image = newImage(auth, draft);
-        requireFormats(image);
+        ImageRules.requireFormats(image);
         ImageData data = files.adopt(source);
         Image active;
         try {
-            active = image.toBuilder().status(ImageStatus.ACTIVE).data(data, virtualSize(image, data)).build();
+            active = image.toBuilder().status(ImageStatus.ACTIVE).data(data, ImageRules.checkData(image, data)).build();
         } catch (RuntimeException e) {
             files.restore(data.file(), source);
             throw e;
@@ -137,9 +126,9 @@ public final class ImageService {
     }
 
     public void delete(AuthContext auth, String id) {
-        Image image = visible(auth, id);
+        Image image = access.visible(auth, id);
         policy.enforce(auth, "image:delete_image");
-        requireMutable(auth, image);
+        ImageAccess.requireMutable(auth, image);
         if (image.protectedImage()) {
             throw CloudException.forbidden("Image %s is protected and cannot be deleted.", image.id());
         }
@@ -165,7 +154,7 @@ public final class ImageService {
         policy.enforce(auth, "image:get_images");
         Image marker = null;
         if (query.marker() != null) {
-            marker = findVisible(auth, query.marker())
+            marker = access.findVisible(auth, query.marker())
                     .orElseThrow(() -> CloudException.badRequest("No image found with ID %s", query.marker()));
         }
         return store.list(query, new ImageStore.Viewer(auth.projectId(), auth.isAdmin()), marker);
@@ -173,7 +162,7 @@ public final class ImageService {
 
     /** Applies every change or none (JSON-patch semantics); an empty list changes nothing. */
     public Image update(AuthContext auth, String id, List<ImageChange> changes) {
-        Image image = visible(auth, id);
+        Image image = access.visible(auth, id);
         if (changes.isEmpty()) {
             return image;
         }
@@ -183,20 +172,20 @@ public final class ImageService {
             }
         }
         policy.enforce(auth, "image:modify_image");
-        requireMutable(auth, image);
+        ImageAccess.requireMutable(auth, image);
         return store.update(image.id(), current -> {
             Image.Builder builder = current.toBuilder();
             for (ImageChange change : changes) {
                 apply(auth, builder, change);
             }
             Image updated = builder.updatedAt(now()).build();
-            checkLimits(updated);
+            ImageRules.checkLimits(updated);
             return updated;
-        }).orElseThrow(() -> notFound(id));
+        }).orElseThrow(() -> ImageAccess.notFound(id));
     }
 
     public void addTag(AuthContext auth, String id, String tag) {
-        checkTag(tag);
+        ImageRules.checkTag(tag);
         modify(auth, id, current -> {
             List<String> tags = new ArrayList<>(current.tags());
             if (tags.contains(tag)) {
@@ -204,7 +193,7 @@ public final class ImageService {
             }
             tags.add(tag);
             Image updated = current.toBuilder().tags(tags).updatedAt(now()).build();
-            checkLimits(updated);
+            ImageRules.checkLimits(updated);
             return updated;
         });
     }
@@ -221,6 +210,34 @@ public final class ImageService {
     }
 
     /**
+     * Glance's deactivate action: the data stays but only admins may download it (and no server
+     * boots from it). Deactivating a deactivated image changes nothing; other statuses refuse.
+     */
+    public void deactivate(AuthContext auth, String id) {
+        setActive(auth, id, false);
+    }
+
+    /** Glance's reactivate action, the reverse of {@link #deactivate}. */
+    public void reactivate(AuthContext auth, String id) {
+        setActive(auth, id, true);
+    }
+
+    private void setActive(AuthContext auth, String id, boolean active) {
+        ImageStatus from = active ? ImageStatus.DEACTIVATED : ImageStatus.ACTIVE;
+        ImageStatus to = active ? ImageStatus.ACTIVE : ImageStatus.DEACTIVATED;
+        modify(auth, id, current -> {
+            if (current.status() == to) {
+                return current;
+            }
+            if (current.status() != from) {
+                throw CloudException.forbidden("Not allowed to %s image in status '%s'", active ? "reactivate" : "deactivate",
+                        current.status().wireName());
+            }
+            return current.toBuilder().status(to).updatedAt(now()).build();
+        });
+    }
+
+    /**
      * Streams data into a queued image: queued → saving while it arrives → active once it is
      * complete, checksummed and on disk. On any failure the image is queued again and no data is
      * left behind.
@@ -229,13 +246,13 @@ public final class ImageService {
      */
     public void upload(AuthContext auth, String id, InputStream data, Long expectedSize) {
         requireNonNull(data, "data is null");
-        Image image = visible(auth, id);
+        Image image = access.visible(auth, id);
         policy.enforce(auth, "image:modify_image");
-        requireMutable(auth, image);
+        ImageAccess.requireMutable(auth, image);
         if (image.status() != ImageStatus.QUEUED) {
             throw transitionRefused(image.status());
         }
-        requireFormats(image);
+        ImageRules.requireFormats(image);
         Image saving = store.transition(image.id(), ImageStatus.QUEUED, current -> current.toBuilder()
                         .status(ImageStatus.SAVING).updatedAt(now()).build())
                 .orElseThrow(() -> transitionRefused(store.find(id).map(Image::status).orElse(ImageStatus.QUEUED)));
@@ -246,7 +263,7 @@ public final class ImageService {
             if (expectedSize != null && expectedSize != received.sizeBytes()) {
                 throw CloudException.badRequest("Image size %d does not match the announced size %d.", received.sizeBytes(), expectedSize);
             }
-            virtualSize = virtualSize(saving, received);
+            virtualSize = ImageRules.checkData(saving, received);
         } catch (RuntimeException e) {
             if (received != null) {
                 files.discard(received);
@@ -273,78 +290,6 @@ public final class ImageService {
         }
     }
 
-    // ------------------------------------------------------------------ members
-
-    public ImageMember addMember(AuthContext auth, String imageId, String memberId) {
-        if (memberId == null || memberId.isEmpty()) {
-            throw CloudException.badRequest("Member can't be empty");
-        }
-        if (memberId.length() > 255) {
-            throw CloudException.badRequest("Member %s is longer than 255 characters.", memberId);
-        }
-        Image image = visible(auth, imageId);
-        if (image.visibility() != Visibility.SHARED || !isOwnerOrAdmin(auth, image) || !policy.allows(auth, "image:modify_image")) {
-            throw CloudException.forbidden("Not allowed to create members for image %s.", image.id());
-        }
-        if (store.countMembers(image.id()) >= MAX_MEMBERS) {
-            throw new CloudException(ErrorCode.OVER_LIMIT, ("Image member limit exceeded for image %s: The limit has been exceeded on "
-                    + "the number of allowed image members for this image. Attempted: %d, Maximum: %d").formatted(image.id(),
-                    MAX_MEMBERS + 1, MAX_MEMBERS));
-        }
-        Instant now = now();
-        ImageMember member = new ImageMember(image.id(), memberId, MemberStatus.PENDING, now, now);
-        if (!store.insertMember(member)) {
-            throw CloudException.conflict("Member %s is duplicated for image %s", memberId, image.id());
-        }
-        return member;
-    }
-
-    /** The owner and admins see every member; a member project sees only its own membership. */
-    public List<ImageMember> listMembers(AuthContext auth, String imageId) {
-        Image image = visible(auth, imageId);
-        if (image.visibility() != Visibility.SHARED) {
-            throw CloudException.forbidden("Not allowed to list members for image %s: Only shared images have members.", image.id());
-        }
-        return store.listMembers(image.id()).stream().filter(member -> canSee(auth, image, member)).toList();
-    }
-
-    public ImageMember getMember(AuthContext auth, String imageId, String memberId) {
-        Image image = visible(auth, imageId);
-        if (image.visibility() != Visibility.SHARED) {
-            throw CloudException.notFound("Only shared images have members.");
-        }
-        return visibleMember(auth, image, memberId);
-    }
-
-    /** Only the member project (or an admin) answers an offer; the owner cannot accept for it. */
-    public ImageMember updateMember(AuthContext auth, String imageId, String memberId, String status) {
-        Image image = visible(auth, imageId);
-        if (image.visibility() != Visibility.SHARED || (!auth.isAdmin() && image.owner() != null
-                && image.owner().equals(auth.projectId()))) {
-            throw CloudException.forbidden("Not allowed to update members for image %s.", image.id());
-        }
-        ImageMember member = visibleMember(auth, image, memberId);
-        if (!auth.isAdmin() && !(auth.hasRole("member") && memberId.equals(auth.projectId()))) {
-            throw CloudException.forbidden("Not allowed to update members for image %s.", image.id());
-        }
-        MemberStatus newStatus = MemberStatus.parse(status);
-        if (newStatus == null) {
-            throw CloudException.badRequest("Incorrect request: Status must be \"pending\", \"accepted\" or \"rejected\".");
-        }
-        ImageMember updated = member.withStatus(newStatus, now());
-        store.updateMember(updated);
-        return updated;
-    }
-
-    public void removeMember(AuthContext auth, String imageId, String memberId) {
-        Image image = visible(auth, imageId);
-        if (image.visibility() != Visibility.SHARED || !isOwnerOrAdmin(auth, image) || !policy.allows(auth, "image:modify_image")) {
-            throw CloudException.forbidden("Not allowed to delete members for image %s.", image.id());
-        }
-        visibleMember(auth, image, memberId);
-        store.deleteMember(image.id(), memberId);
-    }
-
     // ------------------------------------------------------------------ rules
 
     private Image newImage(AuthContext auth, ImageDraft draft) {
@@ -360,32 +305,26 @@ public final class ImageService {
         Visibility visibility = draft.visibility() == null ? Visibility.SHARED : draft.visibility();
         enforceVisibility(auth, visibility);
         String id = draft.id() == null ? UUID.randomUUID().toString() : draft.id();
-        if (!UUID_PATTERN.matcher(id).matches()) {
-            throw CloudException.badRequest("Invalid image id %s: an image id is a UUID.", id);
-        }
-        if (draft.name() != null && draft.name().length() > 255) {
-            throw CloudException.badRequest("Image name is longer than 255 characters.");
-        }
-        checkFormat("disk_format", draft.diskFormat(), DISK_FORMATS);
-        checkFormat("container_format", draft.containerFormat(), CONTAINER_FORMATS);
-        checkNotNegative("min_disk", draft.minDisk());
-        checkNotNegative("min_ram", draft.minRam());
-        draft.properties().forEach(ImageService::checkProperty);
-        draft.tags().forEach(ImageService::checkTag);
+        ImageRules.checkId(id);
+        ImageRules.checkName(draft.name());
+        ImageRules.checkDiskFormat(draft.diskFormat());
+        ImageRules.checkContainerFormat(draft.containerFormat());
+        ImageRules.checkNotNegative("min_disk", draft.minDisk());
+        ImageRules.checkNotNegative("min_ram", draft.minRam());
+        draft.properties().forEach(ImageRules::checkProperty);
+        draft.tags().forEach(ImageRules::checkTag);
         Instant now = now();
         Image image = new Image(id.toLowerCase(Locale.ROOT), draft.name(), owner, ImageStatus.QUEUED, visibility, draft.containerFormat(),
                 draft.diskFormat(), null, null, null, null, null, draft.minDisk(), draft.minRam(), draft.protectedImage(),
                 draft.osHidden(), draft.properties(), draft.tags(), now, now);
-        checkLimits(image);
+        ImageRules.checkLimits(image);
         return image;
     }
 
     private void apply(AuthContext auth, Image.Builder image, ImageChange change) {
         switch (change) {
             case ImageChange.SetName(String name) -> {
-                if (name != null && name.length() > 255) {
-                    throw CloudException.badRequest("Image name is longer than 255 characters.");
-                }
+                ImageRules.checkName(name);
                 image.name(name);
             }
             case ImageChange.SetVisibility(Visibility visibility) -> image.visibility(visibility);
@@ -398,29 +337,29 @@ public final class ImageService {
             case ImageChange.SetProtected(boolean value) -> image.protectedImage(value);
             case ImageChange.SetOsHidden(boolean value) -> image.osHidden(value);
             case ImageChange.SetMinDisk(int value) -> {
-                checkNotNegative("min_disk", value);
+                ImageRules.checkNotNegative("min_disk", value);
                 image.minDisk(value);
             }
             case ImageChange.SetMinRam(int value) -> {
-                checkNotNegative("min_ram", value);
+                ImageRules.checkNotNegative("min_ram", value);
                 image.minRam(value);
             }
             case ImageChange.SetDiskFormat(String value) -> {
                 requireQueuedFor("disk_format", image);
-                checkFormat("disk_format", value, DISK_FORMATS);
+                ImageRules.checkDiskFormat(value);
                 image.diskFormat(value);
             }
             case ImageChange.SetContainerFormat(String value) -> {
                 requireQueuedFor("container_format", image);
-                checkFormat("container_format", value, CONTAINER_FORMATS);
+                ImageRules.checkContainerFormat(value);
                 image.containerFormat(value);
             }
             case ImageChange.SetTags(List<String> tags) -> {
-                tags.forEach(ImageService::checkTag);
+                tags.forEach(ImageRules::checkTag);
                 image.tags(tags);
             }
             case ImageChange.SetProperty(String name, String value, boolean mustExist, boolean mustNotExist) -> {
-                checkProperty(name, value);
+                ImageRules.checkProperty(name, value);
                 if (mustExist && !image.properties().containsKey(name)) {
                     throw CloudException.conflict("Property %s does not exist.", name);
                 }
@@ -438,11 +377,11 @@ public final class ImageService {
         }
     }
 
-    private void modify(AuthContext auth, String id, java.util.function.UnaryOperator<Image> change) {
-        Image image = visible(auth, id);
+    private void modify(AuthContext auth, String id, UnaryOperator<Image> change) {
+        Image image = access.visible(auth, id);
         policy.enforce(auth, "image:modify_image");
-        requireMutable(auth, image);
-        store.update(image.id(), change).orElseThrow(() -> notFound(id));
+        ImageAccess.requireMutable(auth, image);
+        store.update(image.id(), change).orElseThrow(() -> ImageAccess.notFound(id));
     }
 
     private void enforceVisibility(AuthContext auth, Visibility visibility) {
@@ -451,101 +390,13 @@ public final class ImageService {
         }
     }
 
-    private Image visible(AuthContext auth, String id) {
-        requireNonNull(auth, "auth is null");
-        requireNonNull(id, "id is null");
-        return findVisible(auth, id).orElseThrow(() -> notFound(id));
-    }
-
-    /** Glance's is_image_visible: any membership status lets a project see a shared image. */
-    private Optional<Image> findVisible(AuthContext auth, String id) {
-        return store.find(id.toLowerCase(Locale.ROOT)).filter(image -> isVisible(auth, image));
-    }
-
-    private boolean isVisible(AuthContext auth, Image image) {
-        if (auth.isAdmin() || image.owner() == null) {
-            return true;
-        }
-        if (image.visibility() == Visibility.PUBLIC || image.visibility() == Visibility.COMMUNITY) {
-            return true;
-        }
-        String project = auth.projectId();
-        if (project == null) {
-            return false;
-        }
-        if (project.equals(image.owner())) {
-            return true;
-        }
-        return image.visibility() == Visibility.SHARED && store.findMember(image.id(), project).isPresent();
-    }
-
-    private static boolean isOwnerOrAdmin(AuthContext auth, Image image) {
-        return auth.isAdmin() || (image.owner() != null && image.owner().equals(auth.projectId()));
-    }
-
-    /** Glance's check_is_image_mutable: a visible image that is not yours answers 403, not 404. */
-    private static void requireMutable(AuthContext auth, Image image) {
-        if (!isOwnerOrAdmin(auth, image)) {
-            throw CloudException.forbidden("You do not own this image");
-        }
-    }
-
-    private static boolean canSee(AuthContext auth, Image image, ImageMember member) {
-        return isOwnerOrAdmin(auth, image) || member.memberId().equals(auth.projectId());
-    }
-
-    private ImageMember visibleMember(AuthContext auth, Image image, String memberId) {
-        return store.findMember(image.id(), memberId)
-                .filter(member -> canSee(auth, image, member))
-                .orElseThrow(() -> CloudException.notFound("%s not found in the member list of the image %s.", memberId, image.id()));
-    }
-
     private void restoreQueued(String id) {
         try {
-            store.transition(id, ImageStatus.SAVING, current -> new Image(current.id(), current.name(), current.owner(),
-                    ImageStatus.QUEUED, current.visibility(), current.containerFormat(), current.diskFormat(), null, null, null, null,
-                    null, current.minDisk(), current.minRam(), current.protectedImage(), current.osHidden(), current.properties(),
-                    current.tags(), current.createdAt(), now()));
+            store.transition(id, ImageStatus.SAVING, current -> current.toBuilder()
+                    .status(ImageStatus.QUEUED).withoutData().updatedAt(now()).build());
         } catch (RuntimeException e) {
             // The next start resets it; the upload's own error is the one to report.
             log.error("cannot put image {} back to queued after a failed upload", id, e);
-        }
-    }
-
-    /**
-     * Glance's format check: a qcow2 image must carry qcow2 data, and qcow2 data must not point
-     * at other files whatever format the image claims. Formats Strata cannot inspect pass.
-     */
-    private static Long virtualSize(Image image, ImageData data) {
-        DiskInspection inspection = data.inspection();
-        if (inspection.format().equals("qcow2") && inspection.unsafeReason() != null) {
-            throw CloudException.badRequest("Image failed safety checks: %s.", inspection.unsafeReason());
-        }
-        if ("qcow2".equals(image.diskFormat())) {
-            if (!inspection.format().equals("qcow2")) {
-                throw CloudException.badRequest("Image disk_format qcow2 does not match stream data %s", inspection.format());
-            }
-            return inspection.virtualSize();
-        }
-        if ("raw".equals(image.diskFormat())) {
-            return data.sizeBytes();
-        }
-        return null;
-    }
-
-    private static void requireFormats(Image image) {
-        List<String> missing = new ArrayList<>();
-        if (image.diskFormat() == null) {
-            missing.add("disk_format");
-        }
-        if (image.containerFormat() == null) {
-            missing.add("container_format");
-        }
-        if (missing.size() == 1) {
-            throw CloudException.badRequest("Property %s must be set prior to saving data.", missing.get(0));
-        }
-        if (missing.size() == 2) {
-            throw CloudException.badRequest("Properties disk_format, container_format must be set prior to saving data.");
         }
     }
 
@@ -557,63 +408,6 @@ public final class ImageService {
 
     private static CloudException transitionRefused(ImageStatus from) {
         return CloudException.conflict("Image status transition from %s to saving is not allowed", from.wireName());
-    }
-
-    private static void checkFormat(String attribute, String value, List<String> allowed) {
-        if (value != null && !allowed.contains(value)) {
-            throw CloudException.badRequest("Invalid value '%s' for parameter '%s': must be one of %s", value, attribute,
-                    String.join(", ", allowed));
-        }
-    }
-
-    private static void checkNotNegative(String attribute, int value) {
-        if (value < 0) {
-            throw CloudException.badRequest("Invalid value '%d' for parameter '%s': Cannot be a negative value", value, attribute);
-        }
-    }
-
-    /** The rules on free-form property names and values, for every way a property arrives. */
-    public static void checkProperty(String name, String value) {
-        requireNonNull(name, "property name is null");
-        if (name.isEmpty() || name.length() > 255) {
-            throw CloudException.badRequest("Custom property should not be greater than 255 characters.");
-        }
-        if (RESERVED.contains(name) || name.startsWith(RESERVED_NAMESPACE)) {
-            throw CloudException.forbidden("Attribute '%s' is reserved.", name);
-        }
-        if (READ_ONLY.contains(name)) {
-            throw CloudException.forbidden("Attribute '%s' is read-only.", name);
-        }
-        if (CORE.contains(name)) {
-            throw CloudException.badRequest("'%s' is a core attribute of an image, not a free-form property.", name);
-        }
-        if (value == null) {
-            throw CloudException.badRequest("Property %s has no value; image properties are strings.", name);
-        }
-        if (value.length() > MAX_PROPERTY_VALUE) {
-            throw CloudException.badRequest("Property %s is longer than %d characters.", name, MAX_PROPERTY_VALUE);
-        }
-    }
-
-    private static void checkTag(String tag) {
-        if (tag == null || tag.length() > 255) {
-            throw CloudException.badRequest("Invalid tag: a tag is a string of at most 255 characters.");
-        }
-    }
-
-    private static void checkLimits(Image image) {
-        if (image.properties().size() > MAX_PROPERTIES) {
-            throw new CloudException(ErrorCode.OVER_LIMIT, ("The limit has been exceeded on the number of allowed image properties. "
-                    + "Attempted: %d, Maximum: %d").formatted(image.properties().size(), MAX_PROPERTIES));
-        }
-        if (image.tags().size() > MAX_TAGS) {
-            throw new CloudException(ErrorCode.OVER_LIMIT, ("The limit has been exceeded on the number of allowed image tags. "
-                    + "Attempted: %d, Maximum: %d").formatted(image.tags().size(), MAX_TAGS));
-        }
-    }
-
-    private static CloudException notFound(String id) {
-        return CloudException.notFound("No image found with ID %s", id);
     }
 
     private Instant now() {

@@ -18,6 +18,7 @@ import io.strata.identity.PasswordHasher;
 import io.strata.identity.Policy;
 import io.strata.image.ImageApi;
 import io.strata.image.ImageFiles;
+import io.strata.image.ImageMembers;
 import io.strata.image.ImageService;
 import io.strata.image.ImageStore;
 import io.strata.store.Database;
@@ -85,14 +86,14 @@ public final class ControllerServer implements AutoCloseable {
             String baseUrl = config.publicUrl() != null ? config.publicUrl() : "http://" + publicHost(config.bindHost()) + ":" + port;
             Catalog catalog = Catalog.standard(baseUrl, config.region());
 
-            ImageService images = new ImageService(new ImageStore(database.jdbi()), new ImageFiles(config.dataDir().resolve("images")),
-                    policy, clock);
+            ImageStore imageStore = new ImageStore(database.jdbi());
+            ImageService images = new ImageService(imageStore, new ImageFiles(config.dataDir().resolve("images")), policy, clock);
             images.recover();
 
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
             areas.add(new IdentityApi(identity, policy, catalog));
-            areas.add(new ImageApi(images, catalog));
+            areas.add(new ImageApi(images, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
             resources.add(api);

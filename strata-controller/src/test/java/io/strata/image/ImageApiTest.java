@@ -295,6 +295,23 @@ class ImageApiTest {
         alice.delete(IMAGES + "/" + id).expect(204);
     }
 
+    @Test
+    void deactivatedImagesKeepTheirDataFromNonAdmins() {
+        String id = alice.post(IMAGES, "{\"name\": \"deactivate-me\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}")
+                .expect(201).json().get("id").asText();
+        glanceError(alice.post(IMAGES + "/" + id + "/actions/deactivate", null), 403);
+        alice.sendBytes("PUT", IMAGES + "/" + id + "/file", new byte[] {5, 6}, OCTETS).expect(204);
+        alice.post(IMAGES + "/" + id + "/actions/deactivate", null).expect(204);
+        alice.post(IMAGES + "/" + id + "/actions/deactivate", null).expect(204);
+        assertThat(alice.get(IMAGES + "/" + id).expect(200).json().get("status").asText()).isEqualTo("deactivated");
+        glanceError(alice.get(IMAGES + "/" + id + "/file"), 403);
+        assertThat(admin.get(IMAGES + "/" + id + "/file").expect(200).body()).containsExactly(5, 6);
+        glanceError(bob.post(IMAGES + "/" + id + "/actions/reactivate", null), 404);
+        alice.post(IMAGES + "/" + id + "/actions/reactivate", null).expect(204);
+        assertThat(alice.get(IMAGES + "/" + id + "/file").expect(200).body()).containsExactly(5, 6);
+        alice.delete(IMAGES + "/" + id).expect(204);
+    }
+
     // ------------------------------------------------------------------ update
 
     @Test

@@ -104,6 +104,11 @@ class ImageServiceTest {
         assertThat(active.sizeBytes()).isEqualTo(3);
         assertThat(active.properties()).containsEntry("kernel_id", "k");
         assertCode(ErrorCode.CONFLICT, () -> images.upload(alice, queued.id(), new ByteArrayInputStream(new byte[] {4})));
+        images.deactivate(alice, queued.id());
+        // Compute must not boot from a deactivated image.
+        assertCode(ErrorCode.CONFLICT, () -> images.file(images.get(alice, queued.id())));
+        images.reactivate(alice, queued.id());
+        assertThat(images.file(images.get(alice, queued.id()))).exists();
         assertNotFound(() -> images.upload(bob, queued.id(), new ByteArrayInputStream(new byte[] {4})));
         assertNotFound(() -> images.delete(bob, queued.id()));
 
