@@ -19,6 +19,7 @@ import java.util.stream.Collectors;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.StatementException;
 
 /**
  * Rows of the image tables. Callers decide who may see or change what; this class reads and
@@ -42,21 +43,25 @@ public final class ImageStore {
 
     /** Inserts the image with its properties and tags; false if its id is taken. */
     public boolean insert(Image image) {
-        return jdbi.inTransaction(h -> {
-            if (h.createQuery("select count(*) from images where id = :id").bind("id", image.id()).mapTo(Integer.class).one() > 0) {
+        try {
+            jdbi.useTransaction(h -> {
+                h.createUpdate("insert into images (id, name, owner, status, visibility, container_format, disk_format, size_bytes, "
+                                + "virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected, os_hidden, "
+                                + "created_at, updated_at) values (:id, :name, :owner, :status, :visibility, :containerFormat, "
+                                + ":diskFormat, :sizeBytes, :virtualSize, :checksum, :osHashAlgo, :osHashValue, :minDisk, :minRam, "
+                                + ":protectedImage, :osHidden, :createdAt, :updatedAt)")
+                        .bindMap(row(image))
+                        .execute();
+                writeProperties(h, image);
+                writeTags(h, image);
+            });
+            return true;
+        } catch (StatementException e) {
+            if (isUniqueViolation(e)) {
                 return false;
             }
-            h.createUpdate("insert into images (id, name, owner, status, visibility, container_format, disk_format, size_bytes, "
-                            + "virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected, os_hidden, "
-                            + "created_at, updated_at) values (:id, :name, :owner, :status, :visibility, :containerFormat, "
-                            + ":diskFormat, :sizeBytes, :virtualSize, :checksum, :osHashAlgo, :osHashValue, :minDisk, :minRam, "
-                            + ":protectedImage, :osHidden, :createdAt, :updatedAt)")
-                    .bindMap(row(image))
-                    .execute();
-            writeProperties(h, image);
-            writeTags(h, image);
-            return true;
-        });
+            throw e;
+        }
     }
 
     public Optional<Image> find(String id) {
@@ -149,18 +154,21 @@ public final class ImageStore {
 
     // ------------------------------------------------------------------ members
 
+    /** Adds the membership; false if the project is a member already. */
     public boolean insertMember(ImageMember member) {
-        return jdbi.inTransaction(h -> {
-            if (findMember(h, member.imageId(), member.memberId()).isPresent()) {
-                return false;
-            }
-            h.createUpdate("insert into image_members (image_id, member_id, status, created_at, updated_at) "
+        try {
+            jdbi.useHandle(h -> h.createUpdate("insert into image_members (image_id, member_id, status, created_at, updated_at) "
                             + "values (:image, :member, :status, :created, :updated)")
                     .bind("image", member.imageId()).bind("member", member.memberId()).bind("status", member.status().wireName())
                     .bind("created", time(member.createdAt())).bind("updated", time(member.updatedAt()))
-                    .execute();
+                    .execute());
             return true;
-        });
+        } catch (StatementException e) {
+            if (isUniqueViolation(e)) {
+                return false;
+            }
+            throw e;
+        }
     }
 
     public Optional<ImageMember> findMember(String imageId, String memberId) {
@@ -298,6 +306,16 @@ public final class ImageStore {
     }
 
     // ------------------------------------------------------------------ reading and writing rows
+
+    /** SQLState class 23 (integrity constraint violation): a primary key that is taken, on H2 and PostgreSQL alike. */
+    private static boolean isUniqueViolation(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("23")) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static Optional<Image> find(Handle h, String id, boolean forUpdate) {
         Optional<Image> bare = h.createQuery("select " + COLUMNS + " from images i where i.id = :id" + (forUpdate ? " for update" : ""))
