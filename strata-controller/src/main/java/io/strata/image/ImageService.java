@@ -91,8 +91,12 @@ public final class ImageService {
      */
     public Image createFromFile(AuthContext auth, String name, Map<String, String> properties, String diskFormat,
             String containerFormat, Path source) {
+        return createFromFile(auth, ImageDraft.of(name, properties == null ? Map.of() : properties, diskFormat, containerFormat), source);
+    }
+
+    /** {@link #createFromFile(AuthContext, String, Map, String, String, Path)} with every attribute a draft can carry (min_disk…). */
+    public Image createFromFile(AuthContext auth, ImageDraft draft, Path source) {
         requireNonNull(source, "source is null");
-        ImageDraft draft = ImageDraft.of(name, properties == null ? Map.of() : properties, diskFormat, containerFormat);
         Image image = newImage(auth, draft);
         ImageRules.requireFormats(image);
         ImageData data = files.adopt(source);

@@ -82,6 +82,19 @@ class ImageServiceTest {
     }
 
     @Test
+    void createFromFileWithADraftKeepsCoreAttributes() throws Exception {
+        Path source = Files.write(dir.resolve("snapshot.qcow2"), ImageApiTest.qcow2Header(1L << 30, 0));
+        ImageDraft draft = new ImageDraft(null, "snap", null, Visibility.PRIVATE, "bare", "qcow2", 10, 512, false, false,
+                Map.of("image_type", "snapshot"), List.of("nightly"));
+        Image image = images.createFromFile(alice, draft, source);
+        assertThat(image.minDisk()).isEqualTo(10);
+        assertThat(image.minRam()).isEqualTo(512);
+        assertThat(image.tags()).containsExactly("nightly");
+        assertThat(image.virtualSize()).isEqualTo(1L << 30);
+        assertThat(images.list(alice, ImageQuery.all())).containsExactly(image);
+    }
+
+    @Test
     void createFromFileThatFailsPutsTheFileBack() throws Exception {
         Path source = Files.write(dir.resolve("not-qcow2"), new byte[4096]);
         assertCode(ErrorCode.BAD_REQUEST, () -> images.createFromFile(alice, "bad", Map.of(), "qcow2", "bare", source));
