@@ -2,49 +2,44 @@ package io.strata.image;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.strata.api.ApiArea;
 import io.strata.api.Json;
-import io.strata.api.RequestBody;
 import io.strata.api.Requests;
 import io.strata.core.CloudException;
 import io.strata.core.ErrorCode;
 import io.strata.identity.AuthContext;
+import io.strata.identity.Catalog;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
 import java.util.Set;
 
-/** Glance's Image API v2 at /image: images, data upload and download, JSON-patch updates, tags, members. */
+/**
+ * Glance's Image API v2 at {@code /image}: images, their data, tags and members, the version
+ * documents and the schemas. Handlers translate HTTP to {@link ImageService} calls and back;
+ * every rule lives in the service.
+ */
 public final class ImageApi implements ApiArea {
     private static final String V2 = "/image/v2";
-    private static final String PATCH_TYPE = "application/openstack-images-v2.1-json-patch";
-    private static final String PATCH_TYPE_OLD = "application/openstack-images-v2.0-json-patch";
-    /** Attributes with a fixed meaning: everything else in a request is a free-form string property. */
-    private static final Set<String> CORE = Set.of("id", "name", "visibility", "container_format", "disk_format", "min_disk", "min_ram",
-            "protected", "os_hidden", "tags");
-    private static final Set<String> READ_ONLY = Set.of("status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
-            "created_at", "updated_at", "file", "self", "schema", "direct_url", "locations", "owner", "stores");
-    private static final List<String> VERSIONS = List.of("v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0");
+    private static final String IMAGE = V2 + "/images/{id}";
 
     private final ImageService images;
-    private final String baseUrl;
+    private final ImageMembers members;
+    private final Catalog catalog;
 
-    public ImageApi(ImageService images, String baseUrl) {
+    public ImageApi(ImageService images, ImageMembers members, Catalog catalog) {
         this.images = requireNonNull(images, "images is null");
-        this.baseUrl = requireNonNull(baseUrl, "baseUrl is null");
+        this.members = requireNonNull(members, "members is null");
+        this.catalog = requireNonNull(catalog, "catalog is null");
     }
 
     @Override
@@ -54,425 +49,217 @@ public final class ImageApi implements ApiArea {
 
     @Override
     public void addRoutes(RoutesConfig r) {
-        r.get("/image", ctx -> ctx.status(300).json(versions()));
-        r.get("/image/versions", ctx -> ctx.json(versions()));
-        r.get(V2, ctx -> ctx.status(300).json(versions()));
+        // Glance answers its root with 300 (choose a version) and /versions with 200; /v2 itself is
+        // no resource in Glance, but answering it with the same list helps clients that probe it.
+        r.get("/image", ctx -> ctx.status(300).json(ImageJson.versions(catalog.baseUrl())));
+        r.get("/image/versions", ctx -> ctx.json(ImageJson.versions(catalog.baseUrl())));
+        r.get(V2, ctx -> ctx.json(ImageJson.versions(catalog.baseUrl())));
+
+        r.get(V2 + "/schemas/image", ctx -> ctx.json(ImageSchema.imageSchema()));
+        r.get(V2 + "/schemas/images", ctx -> ctx.json(ImageSchema.imagesSchema()));
+        r.get(V2 + "/schemas/member", ctx -> ctx.json(ImageSchema.memberSchema()));
+        r.get(V2 + "/schemas/members", ctx -> ctx.json(ImageSchema.membersSchema()));
+        r.get(V2 + "/info/import", ctx -> {
+            // No interoperable import methods: data arrives by PUT …/file only.
+            var body = Json.object();
+            body.putObject("import-methods").put("description", "Import methods available.").put("type", "array").putArray("value");
+            ctx.json(body);
+        });
 
         r.get(V2 + "/images", this::list);
         r.post(V2 + "/images", this::create);
-        r.get(V2 + "/images/{id}", ctx -> ctx.json(imageJson(images.get(Requests.auth(ctx), ctx.pathParam("id")))));
-        r.patch(V2 + "/images/{id}", this::patch);
-        r.delete(V2 + "/images/{id}", ctx -> {
+        r.get(IMAGE, ctx -> ctx.json(ImageJson.image(images.get(Requests.auth(ctx), ctx.pathParam("id")))));
+        r.patch(IMAGE, this::update);
+        r.delete(IMAGE, ctx -> {
             images.delete(Requests.auth(ctx), ctx.pathParam("id"));
             ctx.status(204);
         });
-        r.put(V2 + "/images/{id}/file", this::upload);
-        r.get(V2 + "/images/{id}/file", this::download);
-        r.put(V2 + "/images/{id}/tags/{tag}", ctx -> {
+
+        r.post(IMAGE + "/actions/deactivate", ctx -> {
+            images.deactivate(Requests.auth(ctx), ctx.pathParam("id"));
+            ctx.status(204);
+        });
+        r.post(IMAGE + "/actions/reactivate", ctx -> {
+            images.reactivate(Requests.auth(ctx), ctx.pathParam("id"));
+            ctx.status(204);
+        });
+
+        r.put(IMAGE + "/file", this::upload);
+        r.get(IMAGE + "/file", this::download);
+
+        r.put(IMAGE + "/tags/{tag}", ctx -> {
+            ImageSchema.validate("tags", Json.array().add(ctx.pathParam("tag")));
             images.addTag(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("tag"));
             ctx.status(204);
         });
-        r.delete(V2 + "/images/{id}/tags/{tag}", ctx -> {
+        r.delete(IMAGE + "/tags/{tag}", ctx -> {
             images.removeTag(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("tag"));
             ctx.status(204);
         });
-        r.post(V2 + "/images/{id}/actions/deactivate", ctx -> {
-            images.setActive(Requests.auth(ctx), ctx.pathParam("id"), false);
-            ctx.status(204);
-        });
-        r.post(V2 + "/images/{id}/actions/reactivate", ctx -> {
-            images.setActive(Requests.auth(ctx), ctx.pathParam("id"), true);
-            ctx.status(204);
-        });
-        r.get(V2 + "/images/{id}/members", ctx -> {
-            ObjectNode body = Json.object();
-            ArrayNode members = body.putArray("members");
-            images.members(Requests.auth(ctx), ctx.pathParam("id")).forEach(m -> members.add(memberJson(m)));
-            body.put("schema", "/v2/schemas/members");
-            ctx.json(body);
-        });
-        r.post(V2 + "/images/{id}/members", ctx -> {
-            ObjectNode body = RequestBody.parse(ctx);
-            ctx.json(memberJson(images.addMember(Requests.auth(ctx), ctx.pathParam("id"),
-                    RequestBody.requiredString(body, "member", 1, 255))));
-        });
-        r.get(V2 + "/images/{id}/members/{member}", ctx -> ctx.json(memberJson(images.member(Requests.auth(ctx), ctx.pathParam("id"),
-                ctx.pathParam("member")))));
-        r.put(V2 + "/images/{id}/members/{member}", ctx -> {
-            ObjectNode body = RequestBody.parse(ctx);
-            ctx.json(memberJson(images.setMemberStatus(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("member"),
-                    RequestBody.requiredString(body, "status", 1, 20))));
-        });
-        r.delete(V2 + "/images/{id}/members/{member}", ctx -> {
-            images.removeMember(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("member"));
-            ctx.status(204);
-        });
-        r.get(V2 + "/schemas/image", ctx -> ctx.json(ImageSchemas.image()));
-        r.get(V2 + "/schemas/images", ctx -> ctx.json(ImageSchemas.images()));
-        r.get(V2 + "/schemas/member", ctx -> ctx.json(ImageSchemas.member()));
-        r.get(V2 + "/schemas/members", ctx -> ctx.json(ImageSchemas.members()));
-    }
 
-    private ObjectNode versions() {
-        ObjectNode body = Json.object();
-        ArrayNode list = body.putArray("versions");
-        for (String id : VERSIONS) {
-            ObjectNode v = list.addObject();
-            v.put("id", id);
-            v.put("status", id.equals(VERSIONS.get(0)) ? "CURRENT" : "SUPPORTED");
-            v.putArray("links").addObject().put("rel", "self").put("href", baseUrl + "/image/v2/");
-        }
-        return body;
+        r.get(IMAGE + "/members", ctx -> ctx.json(ImageJson.members(members.list(Requests.auth(ctx), ctx.pathParam("id")))));
+        r.post(IMAGE + "/members", ctx -> {
+            AuthContext auth = Requests.auth(ctx);
+            String member = ImageRequests.member(ctx.bodyAsBytes());
+            ctx.json(ImageJson.member(members.add(auth, ctx.pathParam("id"), member)));
+        });
+        r.get(IMAGE + "/members/{member}", ctx -> ctx.json(ImageJson.member(
+                members.get(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("member")))));
+        r.put(IMAGE + "/members/{member}", ctx -> {
+            AuthContext auth = Requests.auth(ctx);
+            String status = ImageRequests.memberStatus(ctx.bodyAsBytes());
+            ctx.json(ImageJson.member(members.update(auth, ctx.pathParam("id"), ctx.pathParam("member"), status)));
+        });
+        r.delete(IMAGE + "/members/{member}", ctx -> {
+            members.remove(Requests.auth(ctx), ctx.pathParam("id"), ctx.pathParam("member"));
+            ctx.status(204);
+        });
     }
-
-    // ------------------------------------------------------------------ list and create
 
     private void list(Context ctx) {
         AuthContext auth = Requests.auth(ctx);
-        Integer limitParam = Requests.intQuery(ctx, "limit", 0, Integer.MAX_VALUE);
-        int limit = limitParam == null ? 25 : Math.min(limitParam, 1000);
-        List<String[]> sort = sortOf(ctx);
-        String visibility = ctx.queryParam("visibility");
-        if (visibility != null && !visibility.equals("all") && !ImageService.VISIBILITIES.contains(visibility)) {
-            throw CloudException.badRequest("Invalid visibility value: %s", visibility);
-        }
-        Set<String> tags = ctx.queryParams("tag").isEmpty() ? null : new LinkedHashSet<>(ctx.queryParams("tag"));
-        String memberStatus = ctx.queryParam("member_status");
-        if (memberStatus != null && !Set.of("accepted", "pending", "rejected", "all").contains(memberStatus)) {
-            throw CloudException.badRequest("Invalid status value: %s", memberStatus);
-        }
-        Boolean osHidden = ctx.queryParam("os_hidden") == null ? Boolean.FALSE : Requests.boolQuery(ctx, "os_hidden");
-        List<Image> page = images.list(auth, new ImageStore.ListQuery(auth.isAdmin() ? null : auth.projectId(), visibility,
-                ctx.queryParam("name"), ctx.queryParam("status"), ctx.queryParam("owner"), tags, memberStatus, osHidden, sort,
-                ctx.queryParam("marker"), limit));
-        ObjectNode body = Json.object();
-        ArrayNode list = body.putArray("images");
-        page.forEach(i -> list.add(imageJson(i)));
-        body.put("first", "/v2/images");
-        body.put("schema", "/v2/schemas/images");
-        if (!page.isEmpty() && page.size() == limit) {
-            StringBuilder next = new StringBuilder("/v2/images?");
-            ctx.queryParamMap().forEach((k, values) -> {
-                if (!k.equals("marker")) {
-                    values.forEach(v -> next.append(k).append('=').append(java.net.URLEncoder.encode(v, java.nio.charset.StandardCharsets.UTF_8))
-                            .append('&'));
-                }
-            });
-            next.append("marker=").append(page.get(page.size() - 1).id());
-            body.put("next", next.toString());
-        }
-        ctx.json(body);
-    }
-
-    private static List<String[]> sortOf(Context ctx) {
-        List<String[]> sort = new ArrayList<>();
-        String combined = ctx.queryParam("sort");
-        if (combined != null) {
-            for (String part : combined.split(",")) {
-                String[] keyDir = part.trim().split(":");
-                String dir = keyDir.length > 1 ? keyDir[1] : "desc";
-                sort.add(checkedSort(keyDir[0], dir));
-            }
-            return sort;
-        }
-        List<String> keys = ctx.queryParams("sort_key");
-        List<String> dirs = ctx.queryParams("sort_dir");
-        for (int i = 0; i < keys.size(); i++) {
-            sort.add(checkedSort(keys.get(i), i < dirs.size() ? dirs.get(i) : dirs.isEmpty() ? "desc" : dirs.get(dirs.size() - 1)));
-        }
-        if (keys.isEmpty() && !dirs.isEmpty()) {
-            sort.add(checkedSort("created_at", dirs.get(0)));
-        }
-        return sort;
-    }
-
-    private static String[] checkedSort(String key, String dir) {
-        if (!ImageStore.isSortKey(key)) {
-            throw CloudException.badRequest("Invalid sort key: %s.", key);
-        }
-        if (!dir.equals("asc") && !dir.equals("desc")) {
-            throw CloudException.badRequest("Invalid sort direction: %s", dir);
-        }
-        return new String[] {key, dir};
+        ImageListRequest request = ImageListRequest.parse(ctx.queryString());
+        List<Image> page = images.list(auth, request.query());
+        // Like Glance, a full page always offers a next link, even when nothing follows it.
+        String next = !page.isEmpty() && page.size() == request.query().limit() ? page.get(page.size() - 1).id() : null;
+        ctx.json(ImageJson.images(page, request.linkQuery(), next));
     }
 
     private void create(Context ctx) {
         AuthContext auth = Requests.auth(ctx);
-        ObjectNode body = RequestBody.parse(ctx);
-        for (Iterator<String> it = body.fieldNames(); it.hasNext();) {
-            String key = it.next();
-            if (READ_ONLY.contains(key)) {
-                throw CloudException.forbidden("Attribute '%s' is read-only.", key);
-            }
-        }
-        Map<String, String> properties = new LinkedHashMap<>();
-        body.fields().forEachRemaining(e -> {
-            if (!CORE.contains(e.getKey())) {
-                properties.put(e.getKey(), propertyValue(e.getKey(), e.getValue()));
-            }
-        });
-        String visibility = RequestBody.optionalString(body, "visibility", 1, 20);
-        Integer minDisk = RequestBody.optionalInt(body, "min_disk", 0, Integer.MAX_VALUE);
-        Integer minRam = RequestBody.optionalInt(body, "min_ram", 0, Integer.MAX_VALUE);
-        List<String> tags = RequestBody.optionalStringList(body, "tags", 128, 255);
-        Image image = images.create(auth, new ImageService.Draft(RequestBody.optionalString(body, "id", 1, 36),
-                RequestBody.optionalString(body, "name", 0, 255), visibility == null ? "shared" : visibility,
-                RequestBody.optionalString(body, "disk_format", 1, 32), RequestBody.optionalString(body, "container_format", 1, 32),
-                minDisk == null ? 0 : minDisk, minRam == null ? 0 : minRam, Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "protected")),
-                Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "os_hidden")), properties, tags == null ? List.of() : tags));
-        ctx.header("Location", baseUrl + "/image/v2/images/" + image.id());
-        ctx.status(201).json(imageJson(image));
+        ImageDraft draft = ImageRequests.create(ctx.bodyAsBytes());
+        Image image = images.create(auth, draft);
+        ctx.status(201);
+        ctx.header("Location", Requests.baseUrl(ctx) + V2 + "/images/" + image.id());
+        ctx.json(ImageJson.image(image));
     }
 
-    private static String propertyValue(String key, JsonNode value) {
-        if (value.isTextual()) {
-            if (value.textValue().length() > 65535) {
-                throw CloudException.badRequest("Property %s is longer than 65535 characters.", key);
-            }
-            return value.textValue();
-        }
-        if (key.length() > 255) {
-            throw CloudException.badRequest("Property names are at most 255 characters.");
-        }
-        throw CloudException.badRequest("Provided object does not match schema 'image': %s is not of type 'string' (property %s)",
-                value, key);
-    }
-
-    // ------------------------------------------------------------------ patch
-
-    private void patch(Context ctx) {
-        String contentType = ctx.contentType() == null ? "" : ctx.contentType().split(";")[0].trim();
-        if (!contentType.equals(PATCH_TYPE) && !contentType.equals(PATCH_TYPE_OLD)) {
-            throw new CloudException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Type " + contentType
-                    + "; use " + PATCH_TYPE);
-        }
+    private void update(Context ctx) {
         AuthContext auth = Requests.auth(ctx);
-        JsonNode ops;
-        try {
-            ops = Json.MAPPER.readTree(ctx.bodyAsBytes());
-        } catch (IOException e) {
-            throw CloudException.badRequest("Malformed JSON in request body.");
+        String contentType = mediaType(ctx.contentType());
+        if (!ImageRequests.PATCH_V21.equals(contentType) && !ImageRequests.PATCH_V20.equals(contentType)) {
+            ctx.header("Accept-Patch", ImageRequests.PATCH_V20 + ", " + ImageRequests.PATCH_V21);
         }
-        if (ops == null || !ops.isArray()) {
-            throw CloudException.badRequest("Request body must be a JSON array of operation objects.");
-        }
-        Image image = images.get(auth, ctx.pathParam("id"));
-        MutableImage m = new MutableImage(image);
-        for (JsonNode op : ops) {
-            apply(m, op);
-        }
-        ctx.json(imageJson(images.update(auth, m.toImage())));
+        List<ImageChange> changes = ImageRequests.patch(contentType, ctx.bodyAsBytes());
+        ctx.json(ImageJson.image(images.update(auth, ctx.pathParam("id"), changes)));
     }
 
-    private static void apply(MutableImage m, JsonNode op) {
-        if (!op.isObject() || !op.has("op") || !op.has("path")) {
-            throw CloudException.badRequest("Operations must be JSON objects with 'op' and 'path'.");
+    /** PUT …/file: the body is streamed to disk as it arrives, never held in memory. */
+    private void upload(Context ctx) throws IOException {
+        AuthContext auth = Requests.auth(ctx);
+        String contentType = mediaType(ctx.contentType());
+        if (!"application/octet-stream".equals(contentType)) {
+            throw new CloudException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Invalid content type " + contentType);
         }
-        String kind = op.get("op").asText();
-        String path = op.get("path").asText();
-        if (!path.startsWith("/") || path.length() < 2) {
-            throw CloudException.badRequest("Json path should start with a '/', end with no '/', no 2 subsequent '/' are allowed.");
-        }
-        String[] parts = path.substring(1).split("/");
-        String key = parts[0].replace("~1", "/").replace("~0", "~");
-        JsonNode value = op.get("value");
-        if (READ_ONLY.contains(key)) {
-            throw CloudException.forbidden("Attribute '%s' is read-only.", key);
-        }
-        if (key.equals("id")) {
-            throw CloudException.forbidden("Attribute 'id' is read-only.");
-        }
-        switch (kind) {
-            case "add", "replace" -> {
-                if (value == null) {
-                    throw CloudException.badRequest("Operation objects must contain exactly one member named \"value\".");
-                }
-                if (kind.equals("replace") && !CORE.contains(key) && !m.properties.containsKey(key)) {
-                    throw CloudException.conflict("Property %s does not exist.", key);
-                }
-                set(m, key, parts, value);
+        Long expectedSize = null;
+        String announced = ctx.header("x-openstack-image-size");
+        if (announced != null) {
+            try {
+                expectedSize = Long.parseLong(announced.strip());
+            } catch (NumberFormatException e) {
+                throw CloudException.badRequest("Invalid or missing image size in request headers.");
             }
-            case "remove" -> {
-                if (CORE.contains(key)) {
-                    if (key.equals("tags")) {
-                        m.tags.clear();
-                        return;
-                    }
-                    throw CloudException.forbidden("Attribute '%s' is reserved.", key);
-                }
-                if (m.properties.remove(key) == null) {
-                    throw CloudException.conflict("Property %s does not exist.", key);
-                }
-            }
-            default -> throw CloudException.badRequest("Operation \"%s\" is not supported; use add, replace or remove.", kind);
         }
-    }
-
-    private static void set(MutableImage m, String key, String[] parts, JsonNode value) {
-        switch (key) {
-            case "name" -> m.name = value.isNull() ? null : text(key, value);
-            case "visibility" -> m.visibility = text(key, value);
-            case "container_format" -> m.containerFormat = value.isNull() ? null : text(key, value);
-            case "disk_format" -> m.diskFormat = value.isNull() ? null : text(key, value);
-            case "min_disk" -> m.minDisk = integer(key, value);
-            case "min_ram" -> m.minRam = integer(key, value);
-            case "protected" -> m.protectedImage = bool(key, value);
-            case "os_hidden" -> m.osHidden = bool(key, value);
-            case "tags" -> {
-                if (parts.length > 1) {
-                    m.tags.add(text(key, value));
-                } else {
-                    if (!value.isArray()) {
-                        throw CloudException.badRequest("Invalid value for tags: a list of strings is required.");
-                    }
-                    m.tags.clear();
-                    value.forEach(t -> m.tags.add(text("tags", t)));
-                }
-            }
-            default -> m.properties.put(key, propertyValue(key, value));
-        }
-    }
-
-    private static String text(String key, JsonNode value) {
-        if (!value.isTextual()) {
-            throw CloudException.badRequest("Invalid value for %s: %s is not of type 'string'", key, value);
-        }
-        return value.textValue();
-    }
-
-    private static int integer(String key, JsonNode value) {
-        if (!value.isIntegralNumber() || value.intValue() < 0) {
-            throw CloudException.badRequest("Invalid value for %s: %s is not a non-negative integer", key, value);
-        }
-        return value.intValue();
-    }
-
-    private static boolean bool(String key, JsonNode value) {
-        if (!value.isBoolean()) {
-            throw CloudException.badRequest("Invalid value for %s: %s is not of type 'boolean'", key, value);
-        }
-        return value.booleanValue();
-    }
-
-    /** An image being patched. */
-    private static final class MutableImage {
-        final Image original;
-        String name;
-        String visibility;
-        String containerFormat;
-        String diskFormat;
-        int minDisk;
-        int minRam;
-        boolean protectedImage;
-        boolean osHidden;
-        final Map<String, String> properties;
-        final List<String> tags;
-
-        MutableImage(Image i) {
-            original = i;
-            name = i.name();
-            visibility = i.visibility();
-            containerFormat = i.containerFormat();
-            diskFormat = i.diskFormat();
-            minDisk = i.minDisk();
-            minRam = i.minRam();
-            protectedImage = i.protectedImage();
-            osHidden = i.osHidden();
-            properties = new LinkedHashMap<>(i.properties());
-            tags = new ArrayList<>(i.tags());
-        }
-
-        Image toImage() {
-            Image i = original;
-            return new Image(i.id(), name, i.owner(), i.status(), visibility, containerFormat, diskFormat, i.sizeBytes(), i.virtualSize(),
-                    i.checksum(), i.osHashAlgo(), i.osHashValue(), minDisk, minRam, protectedImage, osHidden, properties, tags,
-                    i.createdAt(), i.updatedAt());
-        }
-    }
-
-    // ------------------------------------------------------------------ data
-
-    private void upload(Context ctx) {
-        String contentType = ctx.contentType() == null ? "application/octet-stream" : ctx.contentType().split(";")[0].trim();
-        if (!contentType.equals("application/octet-stream")) {
-            throw new CloudException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/octet-stream, not " + contentType);
-        }
-        try (InputStream data = ctx.req().getInputStream()) {
-            images.upload(Requests.auth(ctx), ctx.pathParam("id"), data);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        images.upload(auth, ctx.pathParam("id"), ctx.bodyInputStream(), expectedSize);
         ctx.status(204);
     }
 
-    private void download(Context ctx) {
-        Image image = images.get(Requests.auth(ctx), ctx.pathParam("id"));
-        Path data = images.dataOf(Requests.auth(ctx), image.id());
-        if (data == null) {
+    /**
+     * GET …/file: the data straight from the file to the socket, with Content-MD5 and single
+     * byte ranges; 204 when the image has no data (yet).
+     */
+    private void download(Context ctx) throws IOException {
+        AuthContext auth = Requests.auth(ctx);
+        Image image = images.get(auth, ctx.pathParam("id"));
+        if (image.status() == ImageStatus.DEACTIVATED && !auth.isAdmin()) {
+            throw CloudException.forbidden("The requested image has been deactivated. Image data download is forbidden.");
+        }
+        if (image.status() != ImageStatus.ACTIVE && image.status() != ImageStatus.DEACTIVATED) {
             ctx.status(204);
             return;
         }
+        Path path = images.dataPath(image);
+        FileChannel channel;
         try {
-            ctx.contentType("application/octet-stream");
-            ctx.header("Content-MD5", image.checksum());
-            ctx.header("Content-Length", Long.toString(Files.size(data)));
-            ctx.result(Files.newInputStream(data));
-        } catch (IOException e) {
-            throw new CloudException(ErrorCode.INTERNAL, "Image data of " + image.id() + " is unreadable: " + e.getMessage(), e);
+            channel = FileChannel.open(path, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            ctx.status(204);
+            return;
         }
-    }
-
-    // ------------------------------------------------------------------ representations
-
-    private ObjectNode imageJson(Image i) {
-        ObjectNode n = Json.object();
-        n.put("id", i.id());
-        n.put("name", i.name());
-        n.put("status", i.status());
-        n.put("visibility", i.visibility());
-        n.put("protected", i.protectedImage());
-        n.put("os_hidden", i.osHidden());
-        n.put("checksum", i.checksum());
-        n.put("os_hash_algo", i.osHashAlgo());
-        n.put("os_hash_value", i.osHashValue());
-        n.put("owner", i.owner());
-        if (i.sizeBytes() == null) {
-            n.putNull("size");
-        } else {
-            n.put("size", i.sizeBytes());
-        }
-        if (i.virtualSize() == null) {
-            n.putNull("virtual_size");
-        } else {
-            n.put("virtual_size", i.virtualSize());
-        }
-        n.put("min_ram", i.minRam());
-        n.put("min_disk", i.minDisk());
-        n.put("disk_format", i.diskFormat());
-        n.put("container_format", i.containerFormat());
-        n.put("created_at", Json.isoSeconds(i.createdAt()));
-        n.put("updated_at", Json.isoSeconds(i.updatedAt()));
-        ArrayNode tags = n.putArray("tags");
-        i.tags().forEach(tags::add);
-        n.put("self", "/v2/images/" + i.id());
-        n.put("file", "/v2/images/" + i.id() + "/file");
-        n.put("schema", "/v2/schemas/image");
-        i.properties().forEach((k, v) -> {
-            if (!n.has(k)) {
-                n.put(k, v);
+        try (channel) {
+            long size = channel.size();
+            ByteRange range = ByteRange.parse(ctx.header("Range"), size);
+            ctx.res().setContentType("application/octet-stream");
+            if (image.checksum() != null) {
+                ctx.header("Content-MD5", image.checksum());
             }
-        });
-        return n;
+            if (range != null) {
+                ctx.status(206);
+                ctx.header("Content-Range", "bytes " + range.first() + "-" + range.last() + "/" + size);
+            } else {
+                ctx.status(200);
+                range = new ByteRange(0, size - 1);
+            }
+            long length = range.last() - range.first() + 1;
+            ctx.res().setContentLengthLong(length);
+            OutputStream out = ctx.res().getOutputStream();
+            WritableByteChannel target = Channels.newChannel(out);
+            long position = range.first();
+            long remaining = length;
+            while (remaining > 0) {
+                long sent = channel.transferTo(position, remaining, target);
+                if (sent <= 0) {
+                    break;
+                }
+                position += sent;
+                remaining -= sent;
+            }
+            out.flush();
+        }
     }
 
-    private static ObjectNode memberJson(ImageMember m) {
-        ObjectNode n = Json.object();
-        n.put("image_id", m.imageId());
-        n.put("member_id", m.memberId());
-        n.put("status", m.status());
-        n.put("created_at", Json.isoSeconds(m.createdAt()));
-        n.put("updated_at", Json.isoSeconds(m.updatedAt()));
-        n.put("schema", "/v2/schemas/member");
-        return n;
+    private static String mediaType(String contentType) {
+        if (contentType == null) {
+            return null;
+        }
+        int semicolon = contentType.indexOf(';');
+        return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip().toLowerCase(Locale.ROOT);
+    }
+
+    /** One byte range of an RFC 7233 Range header, inclusive; several ranges are answered whole. */
+    record ByteRange(long first, long last) {
+        static ByteRange parse(String header, long size) {
+            if (header == null || !header.startsWith("bytes=") || header.contains(",")) {
+                return null;
+            }
+            String spec = header.substring("bytes=".length()).strip();
+            int dash = spec.indexOf('-');
+            if (dash < 0) {
+                return null;
+            }
+            try {
+                String start = spec.substring(0, dash).strip();
+                String end = spec.substring(dash + 1).strip();
+                if (start.isEmpty()) {
+                    long suffix = Long.parseLong(end);
+                    if (suffix <= 0 || size == 0) {
+                        throw unsatisfiable(size);
+                    }
+                    return new ByteRange(Math.max(0, size - suffix), size - 1);
+                }
+                long first = Long.parseLong(start);
+                long last = end.isEmpty() ? size - 1 : Math.min(Long.parseLong(end), size - 1);
+                if (first >= size || last < first) {
+                    throw unsatisfiable(size);
+                }
+                return new ByteRange(first, last);
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+
+        private static CloudException unsatisfiable(long size) {
+            return new CloudException(ErrorCode.RANGE_NOT_SATISFIABLE, "Requested range not satisfiable (image size " + size + ").");
+        }
     }
 }

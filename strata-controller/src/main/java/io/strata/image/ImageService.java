@@ -13,320 +13,409 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Glance's rules: who sees which image (public, community, the owner's project, accepted
- * shares), who may change it, and the queued → saving → active life of its data.
+ * Images and their data, with Glance's rules: registration, updates, tags, the status machine of
+ * uploads (queued → saving → active, back to queued on any failure) and deletion. HTTP handlers
+ * and other services (the Compute API's snapshots and boots) call this class alike, so every rule
+ * holds for both. Sharing is {@link ImageMembers}.
+ *
+ * <p>Image data is on this controller's disk, so uploads, downloads and the start-up recovery
+ * below assume one controller serves the images of its data directory.
  */
 public final class ImageService {
-    public static final Set<String> VISIBILITIES = Set.of("public", "private", "shared", "community");
-    public static final Set<String> DISK_FORMATS = Set.of("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop");
-    public static final Set<String> CONTAINER_FORMATS = Set.of("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed");
+    private static final Logger log = LoggerFactory.getLogger(ImageService.class);
 
     private final ImageStore store;
     private final ImageFiles files;
+    private final ImageAccess access;
     private final Policy policy;
     private final Clock clock;
 
     public ImageService(ImageStore store, ImageFiles files, Policy policy, Clock clock) {
         this.store = requireNonNull(store, "store is null");
         this.files = requireNonNull(files, "files is null");
+        this.access = new ImageAccess(store);
         this.policy = requireNonNull(policy, "policy is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
 
-    /** Uploads interrupted by a crash go back to queued, and their partial files are removed. */
+    /**
+     * After a crash: uploads that were under way never finished, so their images go back to
+     * queued, and files no active image owns are removed.
+     */
     public void recover() {
-        files.removeIncompleteUploads();
-        for (Image image : store.list(new ImageStore.ListQuery(null, "all", null, Image.SAVING, null, null, null, null, List.of(), null,
-                100_000))) {
-            store.transition(image.id(), Image.SAVING, Image.QUEUED, now());
+        List<String> reset = store.resetSaving(now());
+        if (!reset.isEmpty()) {
+            log.warn("{} image upload(s) were interrupted by a restart and are queued again: {}", reset.size(), reset);
         }
+        files.sweep(store.idsWithData());
     }
 
+    // ------------------------------------------------------------------ the Java API other services use
+
+    /** The image {@code auth} may see; 404 otherwise (whether or not it exists). */
     public Image get(AuthContext auth, String id) {
-        Image image = store.find(id).orElse(null);
-        if (image == null || !visible(auth, image)) {
-            throw CloudException.notFound("No image found with ID %s", id);
-        }
-        return image;
-    }
-
-    private boolean visible(AuthContext auth, Image image) {
-        if (auth.isAdmin() || image.visibility().equals("public") || image.visibility().equals("community")) {
-            return true;
-        }
-        if (auth.projectId() != null && auth.projectId().equals(image.owner())) {
-            return true;
-        }
-        return image.visibility().equals("shared") && auth.projectId() != null && store.member(image.id(), auth.projectId()).isPresent();
-    }
-
-    public List<Image> list(AuthContext auth, ImageStore.ListQuery query) {
         policy.enforce(auth, "image:get_images");
-        return store.list(query);
+        return access.visible(auth, id);
     }
 
-    public Image createQueued(AuthContext auth, String name, Map<String, String> properties, String diskFormat, String containerFormat) {
-        return create(auth, new Draft(null, name, "private", diskFormat, containerFormat, 0, 0, false, false, properties, List.of()));
-    }
-
-    /** What a create request asks for, checked for types by the API. */
-    public record Draft(String id, String name, String visibility, String diskFormat, String containerFormat, int minDisk, int minRam,
-            boolean protectedImage, boolean osHidden, Map<String, String> properties, List<String> tags) {}
-
-    public Image create(AuthContext auth, Draft draft) {
-        policy.enforce(auth, "image:add_image");
-        checkVisibility(auth, draft.visibility());
-        checkFormats(draft.diskFormat(), draft.containerFormat());
-        String id = draft.id() == null ? UUID.randomUUID().toString() : draft.id();
-        if (draft.id() != null) {
-            try {
-                UUID.fromString(draft.id());
-            } catch (IllegalArgumentException e) {
-                throw CloudException.badRequest("Invalid image id format: %s", draft.id());
-            }
-            if (store.find(id).isPresent()) {
-                throw CloudException.conflict("Image with identifier %s already exists!", id);
-            }
-        }
-        Instant now = now();
-        Image image = new Image(id, draft.name(), auth.projectId(), Image.QUEUED, draft.visibility(), draft.containerFormat(),
-                draft.diskFormat(), null, null, null, null, null, draft.minDisk(), draft.minRam(), draft.protectedImage(),
-                draft.osHidden(), draft.properties(), dedupe(draft.tags()), now, now);
-        store.insert(image);
-        return image;
-    }
-
-    /** Applies changes already validated by the API (the result of a JSON patch). */
-    public Image update(AuthContext auth, Image changed) {
-        Image current = owned(auth, changed.id(), "image:modify_image");
-        if (!changed.visibility().equals(current.visibility())) {
-            checkVisibility(auth, changed.visibility());
-        }
-        checkFormats(changed.diskFormat(), changed.containerFormat());
-        if (!current.status().equals(Image.QUEUED)
-                && (!java.util.Objects.equals(changed.diskFormat(), current.diskFormat())
-                        || !java.util.Objects.equals(changed.containerFormat(), current.containerFormat()))) {
-            throw CloudException.forbidden("Attribute disk_format and container_format can be only replaced for a queued image.");
-        }
-        Image updated = new Image(current.id(), changed.name(), current.owner(), current.status(), changed.visibility(),
-                changed.containerFormat(), changed.diskFormat(), current.sizeBytes(), current.virtualSize(), current.checksum(),
-                current.osHashAlgo(), current.osHashValue(), changed.minDisk(), changed.minRam(), changed.protectedImage(),
-                changed.osHidden(), changed.properties(), dedupe(changed.tags()), current.createdAt(), now());
-        store.update(updated);
-        return updated;
-    }
-
-    /** Streams the image's data in; the image is active afterwards, or back to queued with nothing stored. */
-    public Image upload(AuthContext auth, String id, InputStream data) {
-        Image image = owned(auth, id, "image:modify_image");
-        if (image.diskFormat() == null || image.containerFormat() == null) {
-            throw CloudException.badRequest("Properties disk_format, container_format must be set prior to saving data.");
-        }
-        if (!store.transition(id, Image.QUEUED, Image.SAVING, now())) {
-            Image current = store.find(id).orElse(image);
-            throw CloudException.conflict("Image status transition from %s to saving is not allowed", current.status());
-        }
-        ImageFiles.Written written;
-        try {
-            written = files.write(id, data);
-        } catch (RuntimeException e) {
-            store.transition(id, Image.SAVING, Image.QUEUED, now());
-            throw e;
-        }
-        if (!store.activate(id, written.size(), written.md5(), written.sha512(), now())) {
-            // Deleted while uploading: drop the data.
-            files.delete(id);
-            throw CloudException.conflict("Image %s was deleted during the upload.", id);
-        }
-        return store.find(id).orElseThrow();
-    }
-
-    /** The data of an image the caller can see; null when it has none yet. */
-    public Path dataOf(AuthContext auth, String id) {
-        Image image = get(auth, id);
-        if (image.status().equals(Image.DEACTIVATED) && !auth.isAdmin()) {
-            throw CloudException.forbidden("The requested image has been deactivated. Image data download is forbidden.");
-        }
-        return image.status().equals(Image.ACTIVE) || image.status().equals(Image.DEACTIVATED) ? files.path(id) : null;
-    }
-
-    /** The local file of an active image (compute boots from it). */
+    /** The local file of an active image's data; 409 for any other status (no data yet, or deactivated). */
     public Path file(Image image) {
-        if (!image.status().equals(Image.ACTIVE)) {
-            throw CloudException.conflict("Image %s is not active.", image.id());
+        requireNonNull(image, "image is null");
+        if (image.status() != ImageStatus.ACTIVE) {
+            throw CloudException.conflict("Image %s is %s, not active.", image.id(), image.status().wireName());
         }
         return files.path(image.id());
     }
 
-    public Image createFromFile(AuthContext auth, String name, Map<String, String> properties, String diskFormat, String containerFormat,
-            Path source) {
-        Image image = createQueued(auth, name, properties, diskFormat, containerFormat);
-        try (InputStream in = java.nio.file.Files.newInputStream(source)) {
-            return upload(auth, image.id(), in);
-        } catch (java.io.IOException e) {
-            delete(auth, image.id());
-            throw new CloudException(ErrorCode.INTERNAL, "cannot read " + source + ": " + e.getMessage(), e);
+    /** Where the data of an image that has data lives, for downloads (admins may read deactivated images). */
+    Path dataPath(Image image) {
+        if (image.status() != ImageStatus.ACTIVE && image.status() != ImageStatus.DEACTIVATED) {
+            throw CloudException.conflict("Image %s is %s and has no data.", image.id(), image.status().wireName());
         }
+        return files.path(image.id());
+    }
+
+    /**
+     * Registers a private image of the caller's project whose data is {@code source} (a snapshot,
+     * say). The source file is taken over: moved into the image store when it is on the same file
+     * system, else copied and then deleted. If the image cannot be made, the file is moved back.
+     */
+    public Image createFromFile(AuthContext auth, String name, Map<String, String> properties, String diskFormat,
+            String containerFormat, Path source) {
+        return createFromFile(auth, ImageDraft.of(name, properties == null ? Map.of() : properties, diskFormat, containerFormat), source);
+    }
+
+    /** {@link #createFromFile(AuthContext, String, Map, String, String, Path)} with every attribute a draft can carry (min_disk…). */
+    public Image createFromFile(AuthContext auth, ImageDraft draft, Path source) {
+        requireNonNull(source, "source is null");
+        Image image = newImage(auth, draft);
+        ImageRules.requireFormats(image);
+        ImageData data = files.adopt(source);
+        Image active;
+        try {
+            active = image.toBuilder().status(ImageStatus.ACTIVE).data(data, ImageRules.checkData(image, data)).build();
+        } catch (RuntimeException e) {
+            files.restore(data.file(), source);
+            throw e;
+        }
+        Path stored = files.commit(data, active.id());
+        try {
+            if (!store.insert(active)) {
+                throw CloudException.conflict("Image with identifier %s already exists!", active.id());
+            }
+        } catch (RuntimeException e) {
+            files.restore(stored, source);
+            throw e;
+        }
+        return active;
+    }
+
+    /** Registers a private image of the caller's project without data; {@link #upload} adds it. */
+    public Image createQueued(AuthContext auth, String name, Map<String, String> properties, String diskFormat, String containerFormat) {
+        return create(auth, ImageDraft.of(name, properties == null ? Map.of() : properties, diskFormat, containerFormat));
+    }
+
+    /** Streams the image's data in; see {@link #upload(AuthContext, String, InputStream, Long)}. */
+    public void upload(AuthContext auth, String id, InputStream data) {
+        upload(auth, id, data, null);
     }
 
     public void delete(AuthContext auth, String id) {
-        Image image = owned(auth, id, "image:delete_image");
+        Image image = access.visible(auth, id);
+        policy.enforce(auth, "image:delete_image");
+        ImageAccess.requireMutable(auth, image);
         if (image.protectedImage()) {
-            throw CloudException.forbidden("Image %s is protected and cannot be deleted.", id);
+            throw CloudException.forbidden("Image %s is protected and cannot be deleted.", image.id());
         }
-        store.delete(id);
-        files.delete(id);
-    }
-
-    public void setActive(AuthContext auth, String id, boolean active) {
-        policy.enforce(auth, "image:publicize_image");
-        Image image = get(auth, id);
-        if (active) {
-            if (image.status().equals(Image.DEACTIVATED)) {
-                store.transition(id, Image.DEACTIVATED, Image.ACTIVE, now());
-            } else if (!image.status().equals(Image.ACTIVE)) {
-                throw CloudException.forbidden("Not allowed to reactivate an image in status '%s'", image.status());
-            }
-        } else if (image.status().equals(Image.ACTIVE)) {
-            store.transition(id, Image.ACTIVE, Image.DEACTIVATED, now());
-        } else if (!image.status().equals(Image.DEACTIVATED)) {
-            throw CloudException.forbidden("Not allowed to deactivate an image in status '%s'", image.status());
+        // The row goes first: once it is gone nobody can reach the file, and a crash in between
+        // leaves an orphan file that the next start sweeps away.
+        if (store.delete(image.id())) {
+            files.delete(image.id());
         }
     }
 
-    // --- tags
+    // ------------------------------------------------------------------ images
 
-    public void addTag(AuthContext auth, String id, String tag) {
-        Image image = owned(auth, id, "image:modify_image");
-        if (tag.isEmpty() || tag.length() > 255) {
-            throw CloudException.badRequest("Invalid tag: it must be 1 to 255 characters.");
-        }
-        if (!image.tags().contains(tag)) {
-            List<String> tags = new ArrayList<>(image.tags());
-            tags.add(tag);
-            update(auth, withTags(image, tags));
-        }
-    }
-
-    public void removeTag(AuthContext auth, String id, String tag) {
-        Image image = owned(auth, id, "image:modify_image");
-        if (!image.tags().contains(tag)) {
-            throw CloudException.notFound("Tag %s not found", tag);
-        }
-        List<String> tags = new ArrayList<>(image.tags());
-        tags.remove(tag);
-        update(auth, withTags(image, tags));
-    }
-
-    private static Image withTags(Image i, List<String> tags) {
-        return new Image(i.id(), i.name(), i.owner(), i.status(), i.visibility(), i.containerFormat(), i.diskFormat(), i.sizeBytes(),
-                i.virtualSize(), i.checksum(), i.osHashAlgo(), i.osHashValue(), i.minDisk(), i.minRam(), i.protectedImage(), i.osHidden(),
-                i.properties(), tags, i.createdAt(), i.updatedAt());
-    }
-
-    // --- members
-
-    public List<ImageMember> members(AuthContext auth, String id) {
-        Image image = get(auth, id);
-        requireShared(image);
-        if (isOwner(auth, image)) {
-            return store.members(id);
-        }
-        return store.member(id, auth.projectId()).stream().toList();
-    }
-
-    public ImageMember member(AuthContext auth, String id, String memberId) {
-        Image image = get(auth, id);
-        requireShared(image);
-        if (!isOwner(auth, image) && !memberId.equals(auth.projectId())) {
-            throw CloudException.notFound("%s is not a member of image %s", memberId, id);
-        }
-        return store.member(id, memberId).orElseThrow(() -> CloudException.notFound("%s is not a member of image %s", memberId, id));
-    }
-
-    public ImageMember addMember(AuthContext auth, String id, String memberId) {
-        Image image = owned(auth, id, "image:modify_image");
-        requireShared(image);
-        if (store.member(id, memberId).isPresent()) {
-            throw CloudException.conflict("Member %s already has access to image %s", memberId, id);
-        }
-        Instant now = now();
-        ImageMember member = new ImageMember(id, memberId, "pending", now, now);
-        store.addMember(member);
-        return member;
-    }
-
-    /** A member accepts or rejects a share; only the member itself may. */
-    public ImageMember setMemberStatus(AuthContext auth, String id, String memberId, String status) {
-        Image image = get(auth, id);
-        requireShared(image);
-        if (!Set.of("accepted", "rejected", "pending").contains(status)) {
-            throw CloudException.badRequest("Invalid status: %s", status);
-        }
-        if (!memberId.equals(auth.projectId()) && !auth.isAdmin()) {
-            throw CloudException.forbidden("Only the shared member %s can change the status of its membership.", memberId);
-        }
-        store.member(id, memberId).orElseThrow(() -> CloudException.notFound("%s is not a member of image %s", memberId, id));
-        store.setMemberStatus(id, memberId, status, now());
-        return store.member(id, memberId).orElseThrow();
-    }
-
-    public void removeMember(AuthContext auth, String id, String memberId) {
-        Image image = owned(auth, id, "image:modify_image");
-        requireShared(image);
-        store.member(id, memberId).orElseThrow(() -> CloudException.notFound("%s is not a member of image %s", memberId, id));
-        store.removeMember(id, memberId);
-    }
-
-    private static void requireShared(Image image) {
-        if (!image.visibility().equals("shared")) {
-            throw CloudException.forbidden("Only shared images have members.");
-        }
-    }
-
-    // --- rules
-
-    private Image owned(AuthContext auth, String id, String operation) {
-        policy.enforce(auth, operation);
-        Image image = get(auth, id);
-        if (!isOwner(auth, image)) {
-            throw CloudException.forbidden("You are not permitted to modify image %s.", id);
+    public Image create(AuthContext auth, ImageDraft draft) {
+        Image image = newImage(auth, draft);
+        if (!store.insert(image)) {
+            throw CloudException.conflict("Image with identifier %s already exists!", image.id());
         }
         return image;
     }
 
-    private static boolean isOwner(AuthContext auth, Image image) {
-        return auth.isAdmin() || (auth.projectId() != null && auth.projectId().equals(image.owner()));
+    /** A page of the images {@code auth} may see; the marker must be one of them (400 otherwise). */
+    public List<Image> list(AuthContext auth, ImageQuery query) {
+        policy.enforce(auth, "image:get_images");
+        Image marker = null;
+        if (query.marker() != null) {
+            marker = access.findVisible(auth, query.marker())
+                    .orElseThrow(() -> CloudException.badRequest("No image found with ID %s", query.marker()));
+        }
+        return store.list(query, new ImageStore.Viewer(auth.projectId(), auth.isAdmin()), marker);
     }
 
-    private void checkVisibility(AuthContext auth, String visibility) {
-        if (!VISIBILITIES.contains(visibility)) {
-            throw CloudException.badRequest("Invalid visibility value: %s", visibility);
+    /** Applies every change or none (JSON-patch semantics); an empty list changes nothing. */
+    public Image update(AuthContext auth, String id, List<ImageChange> changes) {
+        Image image = access.visible(auth, id);
+        if (changes.isEmpty()) {
+            return image;
         }
-        if (visibility.equals("public") && !policy.allows(auth, "image:publicize_image")) {
+        for (ImageChange change : changes) {
+            if (change instanceof ImageChange.SetVisibility(Visibility visibility)) {
+                enforceVisibility(auth, visibility);
+            }
+        }
+        policy.enforce(auth, "image:modify_image");
+        ImageAccess.requireMutable(auth, image);
+        return store.update(image.id(), current -> {
+            Image.Builder builder = current.toBuilder();
+            for (ImageChange change : changes) {
+                apply(auth, builder, change);
+            }
+            Image updated = builder.updatedAt(now()).build();
+            ImageRules.checkLimits(updated);
+            return updated;
+        }).orElseThrow(() -> ImageAccess.notFound(id));
+    }
+
+    public void addTag(AuthContext auth, String id, String tag) {
+        ImageRules.checkTag(tag);
+        modify(auth, id, current -> {
+            List<String> tags = new ArrayList<>(current.tags());
+            if (tags.contains(tag)) {
+                return current;
+            }
+            tags.add(tag);
+            Image updated = current.toBuilder().tags(tags).updatedAt(now()).build();
+            ImageRules.checkLimits(updated);
+            return updated;
+        });
+    }
+
+    public void removeTag(AuthContext auth, String id, String tag) {
+        modify(auth, id, current -> {
+            if (!current.tags().contains(tag)) {
+                throw CloudException.notFound("Tag %s not found on image %s.", tag, id);
+            }
+            List<String> tags = new ArrayList<>(current.tags());
+            tags.remove(tag);
+            return current.toBuilder().tags(tags).updatedAt(now()).build();
+        });
+    }
+
+    /**
+     * Glance's deactivate action: the data stays but only admins may download it (and no server
+     * boots from it). Deactivating a deactivated image changes nothing; other statuses refuse.
+     */
+    public void deactivate(AuthContext auth, String id) {
+        setActive(auth, id, false);
+    }
+
+    /** Glance's reactivate action, the reverse of {@link #deactivate}. */
+    public void reactivate(AuthContext auth, String id) {
+        setActive(auth, id, true);
+    }
+
+    private void setActive(AuthContext auth, String id, boolean active) {
+        ImageStatus from = active ? ImageStatus.DEACTIVATED : ImageStatus.ACTIVE;
+        ImageStatus to = active ? ImageStatus.ACTIVE : ImageStatus.DEACTIVATED;
+        modify(auth, id, current -> {
+            if (current.status() == to) {
+                return current;
+            }
+            if (current.status() != from) {
+                throw CloudException.forbidden("Not allowed to %s image in status '%s'", active ? "reactivate" : "deactivate",
+                        current.status().wireName());
+            }
+            return current.toBuilder().status(to).updatedAt(now()).build();
+        });
+    }
+
+    /**
+     * Streams data into a queued image: queued → saving while it arrives → active once it is
+     * complete, checksummed and on disk. On any failure the image is queued again and no data is
+     * left behind.
+     *
+     * @param expectedSize the size the client announced (x-openstack-image-size), checked when given
+     */
+    public void upload(AuthContext auth, String id, InputStream data, Long expectedSize) {
+        requireNonNull(data, "data is null");
+        Image image = access.visible(auth, id);
+        policy.enforce(auth, "image:modify_image");
+        ImageAccess.requireMutable(auth, image);
+        if (image.status() != ImageStatus.QUEUED) {
+            throw transitionRefused(image.status());
+        }
+        ImageRules.requireFormats(image);
+        Image saving = store.transition(image.id(), ImageStatus.QUEUED, current -> current.toBuilder()
+                        .status(ImageStatus.SAVING).updatedAt(now()).build())
+                .orElseThrow(() -> transitionRefused(store.find(id).map(Image::status).orElse(ImageStatus.QUEUED)));
+        ImageData received = null;
+        Long virtualSize;
+        try {
+            received = files.receive(data);
+            if (expectedSize != null && expectedSize != received.sizeBytes()) {
+                throw CloudException.badRequest("Image size %d does not match the announced size %d.", received.sizeBytes(), expectedSize);
+            }
+            virtualSize = ImageRules.checkData(saving, received);
+        } catch (RuntimeException e) {
+            if (received != null) {
+                files.discard(received);
+            }
+            restoreQueued(saving.id());
+            throw e;
+        }
+        ImageData stored = received;
+        Optional<Image> active;
+        try {
+            files.commit(stored, saving.id());
+            active = store.transition(saving.id(), ImageStatus.SAVING, current -> current.toBuilder()
+                    .status(ImageStatus.ACTIVE).data(stored, virtualSize).updatedAt(now()).build());
+        } catch (RuntimeException e) {
+            files.delete(saving.id());
+            restoreQueued(saving.id());
+            throw e;
+        }
+        if (active.isEmpty()) {
+            // Deleted while the data arrived: the delete found no file yet, so this one is ours to remove.
+            files.delete(saving.id());
+            throw new CloudException(ErrorCode.GONE, ("Image %s could not be found after upload. The image may have been deleted "
+                    + "during the upload, cleaning up the chunks uploaded.").formatted(saving.id()));
+        }
+    }
+
+    // ------------------------------------------------------------------ rules
+
+    private Image newImage(AuthContext auth, ImageDraft draft) {
+        requireNonNull(auth, "auth is null");
+        requireNonNull(draft, "draft is null");
+        String owner = draft.owner() == null ? auth.projectId() : draft.owner();
+        if (!policy.allows(auth, "image:add_image")) {
+            throw CloudException.forbidden("Policy doesn't allow image:add_image to be performed.");
+        }
+        if (!auth.isAdmin() && owner != null && !owner.equals(auth.projectId())) {
+            throw CloudException.forbidden("You are not permitted to create images owned by '%s'.", owner);
+        }
+        Visibility visibility = draft.visibility() == null ? Visibility.SHARED : draft.visibility();
+        enforceVisibility(auth, visibility);
+        String id = draft.id() == null ? UUID.randomUUID().toString() : draft.id();
+        ImageRules.checkId(id);
+        ImageRules.checkName(draft.name());
+        ImageRules.checkDiskFormat(draft.diskFormat());
+        ImageRules.checkContainerFormat(draft.containerFormat());
+        ImageRules.checkNotNegative("min_disk", draft.minDisk());
+        ImageRules.checkNotNegative("min_ram", draft.minRam());
+        draft.properties().forEach(ImageRules::checkProperty);
+        draft.tags().forEach(ImageRules::checkTag);
+        Instant now = now();
+        Image image = new Image(id.toLowerCase(Locale.ROOT), draft.name(), owner, ImageStatus.QUEUED, visibility, draft.containerFormat(),
+                draft.diskFormat(), null, null, null, null, null, draft.minDisk(), draft.minRam(), draft.protectedImage(),
+                draft.osHidden(), draft.properties(), draft.tags(), now, now);
+        ImageRules.checkLimits(image);
+        return image;
+    }
+
+    private void apply(AuthContext auth, Image.Builder image, ImageChange change) {
+        switch (change) {
+            case ImageChange.SetName(String name) -> {
+                ImageRules.checkName(name);
+                image.name(name);
+            }
+            case ImageChange.SetVisibility(Visibility visibility) -> image.visibility(visibility);
+            case ImageChange.SetOwner(String owner) -> {
+                if (!auth.isAdmin()) {
+                    throw CloudException.forbidden("Owner can't be updated by non admin.");
+                }
+                image.owner(owner);
+            }
+            case ImageChange.SetProtected(boolean value) -> image.protectedImage(value);
+            case ImageChange.SetOsHidden(boolean value) -> image.osHidden(value);
+            case ImageChange.SetMinDisk(int value) -> {
+                ImageRules.checkNotNegative("min_disk", value);
+                image.minDisk(value);
+            }
+            case ImageChange.SetMinRam(int value) -> {
+                ImageRules.checkNotNegative("min_ram", value);
+                image.minRam(value);
+            }
+            case ImageChange.SetDiskFormat(String value) -> {
+                requireQueuedFor("disk_format", image);
+                ImageRules.checkDiskFormat(value);
+                image.diskFormat(value);
+            }
+            case ImageChange.SetContainerFormat(String value) -> {
+                requireQueuedFor("container_format", image);
+                ImageRules.checkContainerFormat(value);
+                image.containerFormat(value);
+            }
+            case ImageChange.SetTags(List<String> tags) -> {
+                tags.forEach(ImageRules::checkTag);
+                image.tags(tags);
+            }
+            case ImageChange.SetProperty(String name, String value, boolean mustExist, boolean mustNotExist) -> {
+                ImageRules.checkProperty(name, value);
+                if (mustExist && !image.properties().containsKey(name)) {
+                    throw CloudException.conflict("Property %s does not exist.", name);
+                }
+                if (mustNotExist && image.properties().containsKey(name)) {
+                    throw CloudException.conflict("Property %s already present.", name);
+                }
+                image.properties().put(name, value);
+            }
+            case ImageChange.RemoveProperty(String name) -> {
+                if (image.properties().remove(name) == null) {
+                    throw CloudException.conflict("Property %s does not exist.", name);
+                }
+            }
+            case ImageChange.RemoveAttribute(String name) -> throw CloudException.forbidden("Property %s may not be removed.", name);
+        }
+    }
+
+    private void modify(AuthContext auth, String id, UnaryOperator<Image> change) {
+        Image image = access.visible(auth, id);
+        policy.enforce(auth, "image:modify_image");
+        ImageAccess.requireMutable(auth, image);
+        store.update(image.id(), change).orElseThrow(() -> ImageAccess.notFound(id));
+    }
+
+    private void enforceVisibility(AuthContext auth, Visibility visibility) {
+        if (visibility == Visibility.PUBLIC && !policy.allows(auth, "image:publicize_image")) {
             throw CloudException.forbidden("You are not authorized to complete publicize_image action.");
         }
     }
 
-    private static void checkFormats(String diskFormat, String containerFormat) {
-        if (diskFormat != null && !DISK_FORMATS.contains(diskFormat)) {
-            throw CloudException.badRequest("Invalid disk format '%s' for image.", diskFormat);
-        }
-        if (containerFormat != null && !CONTAINER_FORMATS.contains(containerFormat)) {
-            throw CloudException.badRequest("Invalid container format '%s' for image.", containerFormat);
+    private void restoreQueued(String id) {
+        try {
+            store.transition(id, ImageStatus.SAVING, current -> current.toBuilder()
+                    .status(ImageStatus.QUEUED).withoutData().updatedAt(now()).build());
+        } catch (RuntimeException e) {
+            // The next start resets it; the upload's own error is the one to report.
+            log.error("cannot put image {} back to queued after a failed upload", id, e);
         }
     }
 
-    private static List<String> dedupe(List<String> tags) {
-        return List.copyOf(new java.util.LinkedHashSet<>(tags));
+    private static void requireQueuedFor(String attribute, Image.Builder image) {
+        if (image.status() != ImageStatus.QUEUED) {
+            throw CloudException.forbidden("Attribute %s can be only replaced for a queued image.", attribute);
+        }
+    }
+
+    private static CloudException transitionRefused(ImageStatus from) {
+        return CloudException.conflict("Image status transition from %s to saving is not allowed", from.wireName());
     }
 
     private Instant now() {
+        // Both databases keep microseconds; an Instant that round-trips unchanged keeps markers exact.
         return clock.instant().truncatedTo(ChronoUnit.MICROS);
     }
 }

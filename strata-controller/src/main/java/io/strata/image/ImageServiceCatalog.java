@@ -23,7 +23,7 @@ public final class ImageServiceCatalog implements ImageCatalog {
     @Override
     public BootableImage find(AuthContext auth, String imageId) {
         Image i = images.get(auth, imageId);
-        return new BootableImage(i.id(), i.name(), i.status(), i.diskFormat(), i.containerFormat(), i.minDisk(), i.minRam(), i.checksum(),
+        return new BootableImage(i.id(), i.name(), i.status().wireName(), i.diskFormat(), i.containerFormat(), i.minDisk(), i.minRam(), i.checksum(),
                 i.properties());
     }
 

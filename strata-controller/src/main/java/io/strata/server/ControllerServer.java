@@ -31,16 +31,17 @@ import io.strata.compute.ServerStore;
 import io.strata.compute.ServerView;
 import io.strata.compute.ServersApi;
 import io.strata.identity.Catalog;
-import io.strata.image.ImageApi;
-import io.strata.image.ImageFiles;
-import io.strata.image.ImageService;
 import io.strata.image.ImageServiceCatalog;
-import io.strata.image.ImageStore;
 import io.strata.identity.IdentityApi;
 import io.strata.identity.IdentityService;
 import io.strata.identity.IdentityStore;
 import io.strata.identity.PasswordHasher;
 import io.strata.identity.Policy;
+import io.strata.image.ImageApi;
+import io.strata.image.ImageFiles;
+import io.strata.image.ImageMembers;
+import io.strata.image.ImageService;
+import io.strata.image.ImageStore;
 import io.strata.store.Database;
 import io.strata.store.DatabaseConfig;
 import java.io.IOException;
@@ -116,8 +117,8 @@ public final class ControllerServer implements AutoCloseable {
             FlavorService flavors = new FlavorService(new FlavorStore(database.jdbi()), clock);
             flavors.bootstrap();
             KeypairService keypairs = new KeypairService(new KeypairStore(database.jdbi()), clock);
-            ImageService imageService = new ImageService(new ImageStore(database.jdbi()),
-                    new ImageFiles(config.dataDir().resolve("images")), policy, clock);
+            ImageStore imageStore = new ImageStore(database.jdbi());
+            ImageService imageService = new ImageService(imageStore, new ImageFiles(config.dataDir().resolve("images")), policy, clock);
             imageService.recover();
             ImageCatalog images = new ImageServiceCatalog(imageService);
             AddressPool addresses = new AddressPool("10.0.0.0/16", serverStore.takenAddresses());
@@ -158,7 +159,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
             areas.add(new KeypairsApi(keypairs, policy));
             areas.add(new HostsApi(hosts, serverStore, policy));
-            areas.add(new ImageApi(imageService, baseUrl));
+            areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
             resources.add(api);

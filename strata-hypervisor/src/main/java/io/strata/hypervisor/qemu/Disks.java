@@ -46,6 +46,15 @@ final class Disks {
         }
     }
 
+    /**
+     * A standalone qcow2 copy of {@code overlay} and its backing chain. {@code -U} because the
+     * running QEMU holds the image lock; the caller keeps the guest from writing meanwhile.
+     */
+    void convert(Path overlay, Path target) {
+        Processes.run(List.of(qemuImg.toString(), "convert", "-q", "-U", "-O", "qcow2", overlay.toString(), target.toString()),
+                Duration.ofMinutes(30));
+    }
+
     long virtualSize(Path file, String format) {
         String json = Processes.run(List.of(qemuImg.toString(), "info", "--output=json", "-f", format, file.toString()), TIMEOUT);
         try {

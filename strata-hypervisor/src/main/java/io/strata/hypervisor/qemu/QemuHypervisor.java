@@ -268,6 +268,36 @@ public final class QemuHypervisor implements Hypervisor {
         return liveImages.launch(image, spec);
     }
 
+    /**
+     * Pauses a running guest for the copy, so the snapshot is one point in time (what Nova's cold
+     * snapshot does), and merges overlay and image into one standalone qcow2.
+     */
+    @Override
+    public String snapshotDisk(String vmId, Path target) {
+        requireNonNull(target, "target is null");
+        QemuVm vm = lookup(vmId).orElseThrow(() -> HypervisorException.noSuchVm(vmId));
+        vm.lock.lock();
+        try {
+            if (!Files.isRegularFile(vm.run().rootDisk())) {
+                throw new HypervisorException(ErrorCode.CONFLICT, "VM " + vmId + " boots its kernel directly and has no root disk to snapshot");
+            }
+            boolean pausedHere = vm.isProcessAlive() && vm.powerState() == PowerState.RUNNING;
+            if (pausedHere) {
+                vm.pause();
+            }
+            try {
+                disks.convert(vm.run().rootDisk(), target);
+            } finally {
+                if (pausedHere) {
+                    vm.resumeCpus();
+                }
+            }
+            return "qcow2";
+        } finally {
+            vm.lock.unlock();
+        }
+    }
+
     @Override
     public List<VmInfo> discover() {
         List<VmInfo> found = new ArrayList<>();
