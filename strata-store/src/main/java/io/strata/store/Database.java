@@ -51,6 +51,10 @@ public final class Database implements AutoCloseable {
             Flyway.configure()
                     .dataSource(dataSource)
                     .locations("classpath:db/migration")
+                    // Each domain owns a range of versions (compute/live images 4-19, hierarchy 20-29,
+                    // migration 30-39, operator toolbox 40-49), so one area's later-landing script
+                    // may sort below another's already applied one.
+                    .outOfOrder(true)
                     .load()
                     .migrate();
         } catch (RuntimeException e) {
