@@ -29,9 +29,9 @@ qemu_pids() { pgrep -f "qemu-system.*$1" || true; }
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   pkill -9 -f "qemu-system.*$data" 2>/dev/null || true
-  rm -rf "$data" /dev/shm/strata/.probe 2>/dev/null || true
+  rm -rf "$data" 2>/dev/null || true
 }
-trap 'status=$?; if [ $status -ne 0 ]; then cp "$log" /tmp/strata-qemu-test.log; echo "the cloud log is in /tmp/strata-qemu-test.log" >&2; fi; cleanup' EXIT
+trap 'status=$?; if [ $status -ne 0 ]; then cp "$log" /tmp/strata-qemu-test.log; echo "the cloud log is in /tmp/strata-qemu-test.log" >&2; fi; cleanup; exit $status' EXIT
 wait_console() { # SERVER TEXT COUNT
   for _ in $(seq 1 120); do
     [ "$(openstack console log show "$1" 2>/dev/null | grep -c "$2")" -ge "$3" ] && return 0
