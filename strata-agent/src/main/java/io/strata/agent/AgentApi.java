@@ -43,6 +43,9 @@ public interface AgentApi {
     /** Starts a clone of a live image. */
     VmInfo launch(LiveImageRef image, VmSpec spec);
 
+    /** Removes the files of the live image blessed as {@code liveImageId} (no VM may run from it any more). Absent is fine. */
+    void discardLiveImage(String liveImageId);
+
     /** Receives changes that happen on their own (guest powered off, process died). */
     void subscribe(Consumer<VmEvent> listener);
 }

@@ -97,6 +97,26 @@ public final class LocalController implements AgentApi, AutoCloseable {
     }
 
     @Override
+    public void discardLiveImage(String liveImageId) {
+        Path root = liveImageRoot.toAbsolutePath().normalize();
+        Path dir = root.resolve(liveImageId).normalize();
+        // The id came over the wire: never let it name anything outside this host's live images.
+        if (!dir.getParent().equals(root)) {
+            throw new IllegalArgumentException("not a live image id: " + liveImageId);
+        }
+        if (!java.nio.file.Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(dir)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(path);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot remove live image " + dir, e);
+        }
+    }
+
+    @Override
     public void subscribe(Consumer<VmEvent> listener) {
         hypervisor.subscribe(listener);
     }

@@ -48,8 +48,15 @@ public final class ComputeManager implements AutoCloseable {
     /** Set while stopping: interrupted tasks then leave their task state for recovery instead of failing. */
     private volatile boolean closing;
 
-    /** What a build needs beyond the server row: boot images and public keys (resolved by the service). */
-    public record BuildInputs(BootImages images, Map<String, String> publicKeys) {}
+    /**
+     * What a build needs beyond the server row: boot images and public keys (resolved by the
+     * service), or for a clone the live image it resumes from ({@code launch}, else null).
+     */
+    public record BuildInputs(BootImages images, Map<String, String> publicKeys, LaunchSource launch) {
+        public BuildInputs(BootImages images, Map<String, String> publicKeys) {
+            this(images, publicKeys, null);
+        }
+    }
 
     public ComputeManager(ServerStore servers, HostRegistry hosts, Scheduler scheduler, AddressPool addresses,
             Function<Server, BuildInputs> buildInputs, Clock clock) {
@@ -80,9 +87,18 @@ public final class ComputeManager implements AutoCloseable {
             if (server == null || server.deleted() || server.taskState() == TaskState.DELETING) {
                 return;
             }
+            BuildInputs inputs;
+            try {
+                inputs = resolved != null ? resolved : buildInputs.apply(server);
+            } catch (RuntimeException e) {
+                servers.fail(id, new Fault(400, e.getMessage(), null, now()), io.strata.compute.PowerState.NOSTATE, now());
+                return;
+            }
+            // A clone runs where its live image's memory is.
+            String forcedHost = inputs.launch() != null ? inputs.launch().host() : forcedHostOf(server);
             Host host;
             try {
-                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHostOf(server), tried));
+                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, tried));
             } catch (CloudException e) {
                 String message = attempt == 1 ? Scheduler.NO_VALID_HOST
                         : Scheduler.NO_VALID_HOST + " Exceeded max scheduling attempts " + (attempt - 1) + " for instance " + id
@@ -99,8 +115,10 @@ public final class ComputeManager implements AutoCloseable {
             }
             try {
                 AgentApi agent = hosts.agent(host.name());
-                BuildInputs inputs = resolved != null ? resolved : buildInputs.apply(server);
-                VmInfo vm = agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images());
+                LaunchSource launch = inputs.launch();
+                VmInfo vm = launch == null
+                        ? agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images())
+                        : agent.launch(launch.image(), specOf(server, inputs.publicKeys(), launch.guestParams(), launch.targetMemoryMb()));
                 recordDetails(id, vm);
                 if (!servers.finishTask(id, TaskState.SPAWNING, VmState.ACTIVE, vm.powerState(), now())) {
                     // Deleted while spawning: the delete could not see the VM yet, so remove it here.
@@ -280,8 +298,8 @@ public final class ComputeManager implements AutoCloseable {
         for (Server server : servers.onHost(host)) {
             known.add(server.id());
             Optional<VmInfo> vm = onHost.stream().filter(v -> v.id().equals(server.id())).findFirst();
-            if (server.taskState() != null) {
-                continue;   // handled by recoverInFlight
+            if (server.taskState() != null || server.vmState() == VmState.BLESSED) {
+                continue;   // in flight: recoverInFlight's; a live image has files on the host, not a VM
             }
             if (vm.isEmpty() && server.vmState() != VmState.ERROR && server.vmState() != VmState.BUILDING) {
                 servers.fail(server.id(), new Fault(500, "The VM of this server vanished from host " + host + ".", null, now()),
@@ -306,6 +324,9 @@ public final class ComputeManager implements AutoCloseable {
     public void recoverInFlight() {
         for (Server server : servers.inFlight()) {
             TaskState task = server.taskState();
+            if (task == TaskState.BLESSING) {
+                continue;   // the live image service settles both the source and the image
+            }
             if (task == TaskState.DELETING) {
                 log.info("resuming delete of server {}", server.id());
                 delete(server);

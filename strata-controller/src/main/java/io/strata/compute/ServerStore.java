@@ -202,7 +202,7 @@ public final class ServerStore {
         return jdbi.withHandle(h -> {
             Map<String, HostUsage> usage = new HashMap<>();
             h.createQuery("select host, sum(vcpus) as v, sum(ram_mb) as r, sum(disk_gb + ephemeral_gb) as d, count(*) as n "
-                            + "from servers where deleted = false and host is not null group by host")
+                            + "from servers where deleted = false and host is not null and vm_state <> 'blessed' group by host")
                     .map((rs, ctx) -> new HostUsage(rs.getString("host"), rs.getLong("v"), rs.getLong("r"), rs.getLong("d"), rs.getLong("n")))
                     .forEach(u -> usage.put(u.host(), u));
             return usage;
