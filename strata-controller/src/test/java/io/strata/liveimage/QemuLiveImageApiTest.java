@@ -72,6 +72,8 @@ class QemuLiveImageApiTest {
             assertThat(server.at("/metadata/target_memory_mb").asText()).isEqualTo("256");
             String ip = server.at("/addresses/private/0/addr").asText();
             try (GuestAgentClient guest = GuestAgentClient.connect(runDir(clone).resolve("qga.sock"), Duration.ofSeconds(30))) {
+                // The guest agent personalises a clone right after it starts running.
+                await().atMost(BOOT).until(() -> guest.shell("cat /run/meta_data.json"), meta -> meta.contains(clone));
                 // Memory continued: the counter did not start again from 1, and no second boot happened.
                 int counter = Integer.parseInt(guest.shell("cat /run/counter").strip());
                 assertThat(counter).isGreaterThanOrEqualTo(atBless);

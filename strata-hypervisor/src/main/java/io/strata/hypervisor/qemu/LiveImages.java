@@ -185,14 +185,19 @@ final class LiveImages {
             throw e instanceof HypervisorException h ? h : new HypervisorException("cannot launch " + spec.id() + ": " + e.getMessage(), e);
         }
         long running = System.nanoTime();
-        personalise(vm, spec, manifest, network, target);
-        log.info("launched {} from live image {}: running after {} ms, personalised after {} ms", spec.id(), image.id(),
-                (running - started) / 1_000_000, (System.nanoTime() - started) / 1_000_000);
+        log.info("launched {} from live image {}: running after {} ms", spec.id(), image.id(), (running - started) / 1_000_000);
+        // The clone runs from here on; its guest agent answers once the guest has been scheduled a
+        // few times, so its identity is given in the background instead of holding up the launch.
+        QemuVm launched = vm;
+        Thread.ofVirtual().name("personalise-" + spec.id()).start(() -> {
+            personalise(launched, spec, manifest, network, target);
+            log.info("clone {} personalised {} ms after its launch began", spec.id(), (System.nanoTime() - started) / 1_000_000);
+        });
         return vm.info();
     }
 
     /**
-     * Tells a fresh clone who it is. Its memory target goes to the balloon; its identity goes
+     * Tells a fresh clone who it is (in the background, after launch returned). Its memory target goes to the balloon; its identity goes
      * through the guest agent, because the config drive the guest has mounted is its original's
      * and cannot change under it: the clone's own meta_data.json and user_data replace the
      * original's in /run, where the image's init links them. A failure leaves it running as a
