@@ -13,7 +13,13 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 STRATA_SKIP_BUILD=1 bin/strata up --driver qemu --data-dir "$data" --port "$port" --bind 127.0.0.1 --admin-password bench \
   >"$data/strata.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; pkill -f "qemu-system.*$data" 2>/dev/null; rm -rf "$data"' EXIT
+cleanup() {
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pkill -f "qemu-system.*$data" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
 for _ in $(seq 1 240); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
 export OS_AUTH_URL="http://127.0.0.1:$port/identity/v3" OS_USERNAME=admin OS_PASSWORD=bench OS_PROJECT_NAME=admin \
   OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3

@@ -35,6 +35,11 @@ if strata live-image start li-origin 2>"$work/err"; then fail "starting from a r
 grep -q "not a live image" "$work/err" || fail "unexpected error: $(cat "$work/err")"
 if strata live-image start li-live --num-instances 0 2>/dev/null; then fail "--num-instances 0 was accepted"; fi
 
+# One host in this cloud: co-migrate has nowhere to go, and says so in one line.
+if strata co-migrate li-origin 2>"$work/err"; then fail "co-migrate with a single host succeeded"; fi
+[ "$(wc -l < "$work/err")" -eq 1 ] || fail "co-migrate error is not one line: $(cat "$work/err")"
+grep -q "no available hosts" "$work/err" || fail "unexpected co-migrate error: $(cat "$work/err")"
+
 # shellcheck disable=SC2046
 strata server delete --wait $(cat "$work/clones") >/dev/null 2>&1
 [ -z "$(strata live-image servers li-live -f value -c ID)" ] || fail "clones still listed"

@@ -395,6 +395,48 @@ public final class ServerService {
                 server.vmState().wireName());
     }
 
+    /** Which API asks for a live migration: their rules and messages differ. */
+    public enum MigrationRules { NOVA, COBALT }
+
+    /**
+     * Live-migrates a running server to {@code host}, or to another host the scheduler picks
+     * when null. Answers once the move is under way (task MIGRATING); a move that fails leaves
+     * the server running where it was.
+     */
+    public void liveMigrate(AuthContext auth, String id, String host, MigrationRules rules) {
+        Server server = get(auth, id);
+        checkLocked(auth, server);
+        boolean cobalt = rules == MigrationRules.COBALT;
+        if (server.taskState() == TaskState.MIGRATING) {
+            throw cobalt ? CloudException.badRequest("Unable to migrate instance %s because it is already migrating.", id)
+                    : conflictState(server, "os-migrateLive");
+        }
+        if (server.vmState() != VmState.ACTIVE || server.host() == null) {
+            throw cobalt ? CloudException.badRequest("Unable to migrate instance %s because it is not active", id)
+                    : conflictState(server, "os-migrateLive");
+        }
+        List<Host> others = hosts.hosts().stream().filter(h -> !h.name().equals(server.host())).filter(hosts::isUp).toList();
+        if (host != null) {
+            if (host.equals(server.host())) {
+                throw cobalt ? CloudException.badRequest("Unable to migrate to the same host.")
+                        : CloudException.badRequest("Unable to migrate instance (%s) to current host (%s).", id, host);
+            }
+            if (hosts.find(host).isEmpty()) {
+                throw cobalt ? CloudException.badRequest("Cannot migrate to host %s because it is not running the cobalt service.", host)
+                        : CloudException.badRequest("Compute host %s could not be found.", host);
+            }
+        } else if (others.isEmpty()) {
+            throw cobalt ? CloudException.badRequest("There are no available hosts for the migration target.")
+                    : CloudException.badRequest("No valid host was found. There are not enough hosts available.");
+        }
+        // Cobalt picks a random other host; Nova lets the scheduler weigh them.
+        String destination = host != null || !cobalt ? host : others.get(RANDOM.nextInt(others.size())).name();
+        if (!servers.beginTask(id, TaskState.MIGRATING, Set.of(VmState.ACTIVE), now())) {
+            throw conflictState(servers.find(id).orElse(server), cobalt ? "co_migrate" : "os-migrateLive");
+        }
+        manager.liveMigrate(server, destination);
+    }
+
     public String consoleOutput(AuthContext auth, String id, int length) {
         Server server = get(auth, id);
         if (server.host() == null || server.vmState() == VmState.BUILDING) {

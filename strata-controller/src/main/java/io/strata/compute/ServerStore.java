@@ -275,6 +275,13 @@ public final class ServerStore {
                 .bind("host", host).bind("zone", zone).bind("id", id).bind("now", now).execute() == 1);
     }
 
+    /** Records that a live migration moved the server to {@code host}. */
+    public void moveHost(String id, String host, String zone, Instant now) {
+        jdbi.useHandle(h -> h.createUpdate("update servers set host = :host, availability_zone = coalesce(:zone, availability_zone), "
+                        + "updated_at = :now where id = :id and deleted = false")
+                .bind("host", host).bind("zone", zone).bind("now", now).bind("id", id).execute());
+    }
+
     public void setProgress(String id, int progress) {
         jdbi.useHandle(h -> h.execute("update servers set progress = ? where id = ?", progress, id));
     }

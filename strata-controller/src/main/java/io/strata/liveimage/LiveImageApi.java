@@ -12,7 +12,6 @@ import io.strata.api.Json;
 import io.strata.api.RequestBody;
 import io.strata.compute.ComputeRoutes;
 import io.strata.compute.Server;
-import io.strata.compute.ServerAction;
 import io.strata.compute.ServersApi;
 import io.strata.core.CloudException;
 import io.strata.identity.AuthContext;
@@ -45,13 +44,15 @@ public final class LiveImageApi implements ApiArea {
             servers.registerAction(prefix + "discard", this::discard);
             servers.registerAction(prefix + "list_launched", (ctx, auth, id, body) -> list(ctx, auth, service.launchedFrom(auth, id)));
             servers.registerAction(prefix + "list_blessed", (ctx, auth, id, body) -> list(ctx, auth, service.blessedFrom(auth, id)));
+            servers.registerAction(prefix + "migrate", this::migrate);
         }
     }
 
-    /** Registers co_migrate/gc_migrate once a migration service exists to run them. */
-    public void registerMigrate(ServerAction migrate) {
-        servers.registerAction("co_migrate", migrate);
-        servers.registerAction("gc_migrate", migrate);
+    /** co_migrate: live migration with memory streaming, to {@code dest} or a random other host; 200 with no body, as Cobalt. */
+    private void migrate(Context ctx, AuthContext auth, String id, ObjectNode body) {
+        RequestBody.onlyKeys(body, java.util.Set.of("dest"), "co_migrate");
+        service.migrate(auth, id, RequestBody.optionalString(body, "dest", 1, 255));
+        ctx.status(200);
     }
 
     @Override

@@ -119,9 +119,11 @@ public final class LiveImageService implements AutoCloseable {
             agent = hosts.agent(source.host());
             LiveImageRef ref = agent.bless(source.id(), imageId);
             store.markBlessed(imageId, ref, now());
-            serverStore.finishTask(imageId, TaskState.BLESSING, VmState.BLESSED, PowerState.NOSTATE, now());
+            // The source is free again before the image shows BLESSED: a client that waits for
+            // the image may act on the source at once.
             PowerState power = agent.find(source.id()).map(VmInfo::powerState).orElse(PowerState.NOSTATE);
             serverStore.finishTask(source.id(), TaskState.BLESSING, VmState.ACTIVE, power, now());
+            serverStore.finishTask(imageId, TaskState.BLESSING, VmState.BLESSED, PowerState.NOSTATE, now());
             log.info("server {} blessed into live image {} on {}", source.id(), imageId, source.host());
         } catch (RuntimeException e) {
             log.warn("bless of server {} into {} failed: {}", source.id(), imageId, e.getMessage());
@@ -273,6 +275,11 @@ public final class LiveImageService implements AutoCloseable {
             }
         }
         return found;
+    }
+
+    /** co_migrate: Cobalt's live migration of a running server (a clone or any other). */
+    public void migrate(AuthContext auth, String serverId, String dest) {
+        servers.liveMigrate(auth, serverId, dest, ServerService.MigrationRules.COBALT);
     }
 
     // ------------------------------------------------------------------ recovery and garbage collection
