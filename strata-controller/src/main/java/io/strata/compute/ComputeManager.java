@@ -96,8 +96,9 @@ public final class ComputeManager implements AutoCloseable {
                 servers.fail(id, new Fault(400, e.getMessage(), null, now()), io.strata.compute.PowerState.NOSTATE, now());
                 return;
             }
-            // A clone runs where its live image's memory is.
-            String forcedHost = inputs.launch() != null ? inputs.launch().host() : forcedHostOf(server);
+            // Clones go wherever the scheduler puts them: every host of this process reads the
+            // image's files where its host wrote them (see LaunchSource).
+            String forcedHost = forcedHostOf(server);
             Host host;
             try {
                 host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, tried));

@@ -6,9 +6,10 @@ import io.strata.hypervisor.LiveImageRef;
 import java.util.Map;
 
 /**
- * Where a clone starts from instead of a cold boot: a live image on {@code host} (clones run
- * where their image's memory is), the key=value params its guest agent hands the guest, and the
- * memory the guest is ballooned to (0 for all of the flavor's).
+ * Where a clone starts from instead of a cold boot: a live image blessed on {@code host}, the
+ * key=value params its guest agent hands the guest, and the memory the guest is ballooned to (0
+ * for all of the flavor's). The image's files stay where that host wrote them; the hosts of one
+ * process share them, so a clone may start on any of them.
  */
 public record LaunchSource(String host, LiveImageRef image, Map<String, String> guestParams, int targetMemoryMb) {
     public LaunchSource {

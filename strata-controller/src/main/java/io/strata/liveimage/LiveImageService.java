@@ -187,11 +187,6 @@ public final class LiveImageService implements AutoCloseable {
             servers.checkKeyName(auth, request.keyName());
         }
         String zone = servers.checkZone(auth, request.availabilityZone());
-        String forcedHost = zone == null || !zone.contains(":") ? null : zone.substring(zone.indexOf(':') + 1);
-        if (forcedHost != null && !forcedHost.isEmpty() && !forcedHost.equals(image.host())) {
-            throw CloudException.badRequest("Live image %s is on host %s; its clones start there, not on %s.", liveImageId, image.host(),
-                    forcedHost);
-        }
         if (request.targetMemoryMb() < 0 || request.targetMemoryMb() > imageRow.flavor().ramMb()) {
             throw CloudException.badRequest("target memory must be between 0 and the live image's %d MB", imageRow.flavor().ramMb());
         }
