@@ -57,7 +57,7 @@ openstack server create --flavor m1.tiny --image guest --wait vm1 -f value -c id
 expect_eq "$(openstack server show vm1 -f value -c status)" ACTIVE "vm1 status"
 wait_console vm1 STRATA-GUEST-READY 1
 [ "$(openstack console log show --lines 3 vm1 | wc -l)" -le 3 ] || fail "console log --lines 3 printed more"
-openstack hypervisor list -f value -c "Hypervisor Type" | grep -qx QEMU || fail "hypervisor type is not QEMU"
+openstack hypervisor list -f value -c "Hypervisor Type" | matches -x QEMU || fail "hypervisor type is not QEMU"
 openstack server stop vm1 && wait_status vm1 SHUTOFF
 openstack server start vm1 && wait_status vm1 ACTIVE
 wait_console vm1 STRATA-GUEST-READY 2
