@@ -27,7 +27,10 @@ start_cloud() {
 crash_cloud() { kill -9 "$pid"; wait "$pid" 2>/dev/null || true; }
 qemu_pids() { pgrep -f "qemu-system.*$1" || true; }
 cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
   pkill -9 -f "qemu-system.*$data" 2>/dev/null || true
   rm -rf "$data" 2>/dev/null || true
 }
