@@ -49,12 +49,14 @@ final class LiveMigration {
     private final String accelerator;
     private final Disks disks;
     private final VmTable vms;
+    private final ConfigDrive configDrive;
 
-    LiveMigration(QemuConfig config, String accelerator, Disks disks, VmTable vms) {
+    LiveMigration(QemuConfig config, String accelerator, Disks disks, ConfigDrive configDrive, VmTable vms) {
         this.config = requireNonNull(config, "config is null");
         this.accelerator = requireNonNull(accelerator, "accelerator is null");
         this.disks = requireNonNull(disks, "disks is null");
         this.vms = requireNonNull(vms, "vms is null");
+        this.configDrive = requireNonNull(configDrive, "configDrive is null");
     }
 
     /**
@@ -119,11 +121,19 @@ final class LiveMigration {
             if (hasRootDisk) {
                 disks.createOverlayOfSize(Path.of(source.diskBacking()), source.diskBackingFormat(), run.rootDisk(), source.diskVirtualSize());
             }
+            UserNetwork network = UserNetwork.of(spec.network());
             String configDrive = source.attributes().get(CONFIG_DRIVE);
             if (configDrive != null) {
-                Files.copy(Path.of(configDrive), run.configDrive());
+                if (Files.isReadable(Path.of(configDrive))) {
+                    // The guest has it mounted: the same bytes, not a rewrite.
+                    Files.copy(Path.of(configDrive), run.configDrive());
+                } else {
+                    // Another machine: the same device, with this spec's content (for a clone, its own
+                    // identity rather than its image's; the guest only sees it if it reads the disk again).
+                    log.warn("config drive {} of VM {} is not readable here; writing one from its spec", configDrive, spec.id());
+                    this.configDrive.write(spec, network, run.configDrive());
+                }
             }
-            UserNetwork network = UserNetwork.of(spec.network());
             BootSource boot = source.boot() == null ? BootSource.none() : source.boot();
             VmSpec effective = new VmSpec(spec.id(), spec.name(), spec.hostname(), source.vcpus(), source.memoryMb(), 0, boot,
                     spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(), source.targetMemoryMb());
@@ -149,6 +159,10 @@ final class LiveMigration {
                             "name", DISK, "writable", true));
                     diskExport = "nbd://" + host + ":" + nbdPort + "/" + DISK;
                 }
+                // The return path lets this side tell the source that loading failed, so the source
+                // fails its migration and resumes the guest rather than retiring it.
+                vm.qmp().execute("migrate-set-capabilities", Map.of("capabilities",
+                        List.of(Map.of("capability", "return-path", "state", true))));
                 String uri = "tcp:" + host + ":" + freePort();
                 vm.qmp().execute("migrate-incoming", Map.of("uri", uri));
                 log.info("VM {} waits for its migration on {} (disk export {})", spec.id(), uri, diskExport);
@@ -196,8 +210,10 @@ final class LiveMigration {
                 }
                 // A live-image clone was loaded with x-ignore-shared on; its RAM (a private mapping of
                 // the image's file) must travel in full, the destination has no such file.
-                qmp.execute("migrate-set-capabilities", Map.of("capabilities",
-                        List.of(Map.of("capability", "x-ignore-shared", "state", false))));
+                // return-path: the migration completes only once the destination has loaded the state.
+                qmp.execute("migrate-set-capabilities", Map.of("capabilities", List.of(
+                        Map.of("capability", "x-ignore-shared", "state", false),
+                        Map.of("capability", "return-path", "state", true))));
                 // QEMU 7.2 throttles migration to 32 MiB/s by default.
                 qmp.execute("migrate-set-parameters", Map.of("max-bandwidth", 64L * 1024 * 1024 * 1024));
                 qmp.execute("migrate", Map.of("uri", target.migrationUri()));
@@ -207,11 +223,17 @@ final class LiveMigration {
                 throw e instanceof HypervisorException h ? h
                         : new HypervisorException("live migration of VM " + vmId + " failed: " + e.getMessage(), e);
             }
+            // From here on the guest runs on the destination: nothing may resume it here, so what
+            // fails now is logged, not thrown (a throw would make the controller destroy the destination).
             if (hasRootDisk) {
-                // The guest is paused and every write of it was mirrored: ending the job now leaves
-                // the destination's overlay complete (cancel of a ready mirror = done, no pivot).
-                qmp.execute("block-job-cancel", Map.of("device", MIRROR_JOB));
-                awaitJobGone(vm);
+                try {
+                    // The guest is paused and every write of it was mirrored: ending the job now leaves
+                    // the destination's overlay complete (cancel of a ready mirror = done, no pivot).
+                    qmp.execute("block-job-cancel", Map.of("device", MIRROR_JOB));
+                    awaitJobGone(vm);
+                } catch (RuntimeException e) {
+                    log.warn("VM {} runs on its destination, but its disk mirror did not end cleanly here: {}", vmId, e.getMessage());
+                }
             }
             vm.retireAfterMigration();
         } finally {
@@ -253,8 +275,12 @@ final class LiveMigration {
                 Processes.sleep(POLL);
             }
             if (Files.isRegularFile(vm.run().rootDisk())) {
-                // Stopping the server also removes its exports; the source closed its connection already.
-                vm.qmp().execute("nbd-server-stop");
+                try {
+                    // Stopping the server also removes its exports; the source closed its connection already.
+                    vm.qmp().execute("nbd-server-stop");
+                } catch (QmpException e) {
+                    log.debug("VM {}: no NBD server to stop ({})", vmId, e.getMessage()); // completed before
+                }
             }
             int target = vm.descriptor().targetMemoryMb();
             if (target > 0 && target < vm.descriptor().memoryMb()) {
@@ -295,8 +321,9 @@ final class LiveMigration {
                 case "completed" -> {
                     return;
                 }
+                // Without error-desc the destination refused the state over the return path; its QEMU log says why.
                 case "failed", "cancelled" -> throw new HypervisorException("live migration of VM " + vm.id() + " failed: "
-                        + migration.path("error-desc").asText(migration.path("status").asText()), null);
+                        + migration.path("error-desc").asText("the destination did not load the state"), null);
                 default -> {
                 }
             }

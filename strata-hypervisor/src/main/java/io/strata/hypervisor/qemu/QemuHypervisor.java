@@ -66,7 +66,7 @@ public final class QemuHypervisor implements Hypervisor {
         this.configDrive = ConfigDrive.fromPath();
         this.vms = new VmTable(config);
         this.liveImages = new LiveImages(config, accelerator, disks, vms);
-        this.migration = new LiveMigration(config, accelerator, disks, vms);
+        this.migration = new LiveMigration(config, accelerator, disks, configDrive, vms);
         try {
             Files.createDirectories(config.runRoot());
             Files.createDirectories(config.ramRoot());

@@ -87,10 +87,32 @@ class LiveMigrationTest {
         assertThat(source.diskVirtualSize()).isPositive();
         MigrationTarget doomed = hostB.prepareIncoming(spec, source);
         hostB.destroy(id);
-        assertThatThrownBy(() -> hostA.migrateOut(id, doomed)).isInstanceOf(HypervisorException.class);
+        assertThatThrownBy(() -> hostA.migrateOut(id, doomed)).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("Connection refused");
         // And one that never existed.
         MigrationTarget nowhere = new MigrationTarget(id, "tcp:127.0.0.1:1", "nbd://127.0.0.1:1/disk0", Map.of());
-        assertThatThrownBy(() -> hostA.migrateOut(id, nowhere)).isInstanceOf(HypervisorException.class);
+        assertThatThrownBy(() -> hostA.migrateOut(id, nowhere)).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("Connection refused");
+        // And one whose disk export works but whose migration stream goes nowhere: the mirror was in
+        // sync, the migration fails, both are cancelled.
+        MigrationTarget halfway = hostB.prepareIncoming(spec, hostA.migrationSource(id));
+        MigrationTarget wrongStream = new MigrationTarget(id, "tcp:127.0.0.1:1", halfway.diskExportUri(), Map.of());
+        assertThatThrownBy(() -> hostA.migrateOut(id, wrongStream)).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("Connection refused");
+        hostB.destroy(id);
+        // And one that cannot load what it gets (no config drive: a device fewer): it fails only at
+        // the switch-over, after the source stopped the guest; the return path tells the source.
+        MigrationSource full = hostA.migrationSource(id);
+        Map<String, String> noConfigDrive = new java.util.HashMap<>(full.attributes());
+        noConfigDrive.remove(LiveMigration.CONFIG_DRIVE);
+        MigrationTarget mismatched = hostB.prepareIncoming(spec, new MigrationSource(id, full.vcpus(), full.memoryMb(),
+                full.targetMemoryMb(), full.boot(), full.diskBacking(), full.diskBackingFormat(), full.diskVirtualSize(), noConfigDrive));
+        assertThatThrownBy(() -> hostA.migrateOut(id, mismatched)).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("destination");
+        // The destination's QEMU gave up; completing says why.
+        assertThatThrownBy(() -> hostB.completeIncoming(id)).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("Unknown savevm section");
+        hostB.destroy(id);
         assertThat(hostA.find(id).orElseThrow().powerState()).isEqualTo(PowerState.RUNNING);
         assertThat(hostA.find(id).orElseThrow().details()).containsEntry("pid", Long.toString(sourcePid));
         int afterFailures = lastCounter(hostA.consoleLog(id, 20));
