@@ -191,6 +191,26 @@ class LiveMigrationTest {
         assertThat(qemuProcessesUnder(configA.runRoot())).isZero();
     }
 
+    @Test
+    void aGuestWithoutADiskMovesAndKeepsItsBalloonTarget() {
+        String id = UUID.randomUUID().toString();
+        VmSpec spec = TestGuests.spec(id, TestGuests.kernelBoot(), null, 0, 192);
+        hostA.create(spec);
+        awaitConsole(hostA, id, READY, 1, BOOT);
+        MigrationSource source = hostA.migrationSource(id);
+        assertThat(source.diskBacking()).isNull();
+        assertThat(source.targetMemoryMb()).isEqualTo(192);
+        MigrationTarget target = hostB.prepareIncoming(spec, source);
+        assertThat(target.diskExportUri()).isNull();
+        int before = lastCounter(hostA.consoleLog(id, 20));
+        hostA.migrateOut(id, target);
+        assertThat(hostB.completeIncoming(id).powerState()).isEqualTo(PowerState.RUNNING);
+        await().atMost(Duration.ofSeconds(15)).until(() -> lastCounter(hostB.consoleLog(id, 20)) > before);
+        await().atMost(Duration.ofSeconds(20)).until(() -> "192".equals(hostB.find(id).orElseThrow().details().get("balloon_mb")));
+        assertThat(configA.runRoot().resolve(id)).doesNotExist();
+        assertThat(qemuProcessesUnder(configA.runRoot())).isZero();
+    }
+
     private static GuestAgentClient agent(QemuConfig config, String id) {
         return GuestAgentClient.connect(config.runRoot().resolve(id).resolve("qga.sock"), Duration.ofSeconds(30));
     }
