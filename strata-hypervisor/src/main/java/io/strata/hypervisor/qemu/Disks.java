@@ -55,6 +55,33 @@ final class Disks {
                 Duration.ofMinutes(30));
     }
 
+    /** What an overlay in use sits on: its backing file and format (null without one) and its virtual size. */
+    record OverlayInfo(String backing, String backingFormat, long virtualSize) {
+    }
+
+    /** {@code -U}: the overlay usually belongs to a running QEMU, which holds its lock. */
+    OverlayInfo describe(Path overlay) {
+        String json = Processes.run(List.of(qemuImg.toString(), "info", "-U", "--output=json", "-f", "qcow2", overlay.toString()), TIMEOUT);
+        try {
+            JsonNode info = JSON.readTree(json);
+            String backing = info.hasNonNull("full-backing-filename") ? info.get("full-backing-filename").asText()
+                    : info.hasNonNull("backing-filename") ? info.get("backing-filename").asText() : null;
+            String format = info.hasNonNull("backing-filename-format") ? info.get("backing-filename-format").asText() : null;
+            return new OverlayInfo(backing, format, info.path("virtual-size").asLong());
+        } catch (IOException e) {
+            throw new HypervisorException("cannot read qemu-img info of " + overlay + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A qcow2 overlay on {@code base} of exactly {@code virtualSize} bytes (a migration target's must match its source's). */
+    void createOverlayOfSize(Path base, String baseFormat, Path overlay, long virtualSize) {
+        if (!Files.isRegularFile(base)) {
+            throw new HypervisorException(ErrorCode.BAD_REQUEST, "backing file " + base + " does not exist on this host");
+        }
+        Processes.run(List.of(qemuImg.toString(), "create", "-q", "-f", "qcow2", "-b", base.toAbsolutePath().toString(),
+                "-F", baseFormat == null || baseFormat.isBlank() ? "raw" : baseFormat, overlay.toString(), Long.toString(virtualSize)), TIMEOUT);
+    }
+
     long virtualSize(Path file, String format) {
         String json = Processes.run(List.of(qemuImg.toString(), "info", "--output=json", "-f", format, file.toString()), TIMEOUT);
         try {

@@ -51,6 +51,7 @@ public final class QemuHypervisor implements Hypervisor {
     private final ConfigDrive configDrive;
     private final VmTable vms;
     private final LiveImages liveImages;
+    private final LiveMigration migration;
     private final Thread monitor;
     private volatile boolean closed;
 
@@ -65,6 +66,7 @@ public final class QemuHypervisor implements Hypervisor {
         this.configDrive = ConfigDrive.fromPath();
         this.vms = new VmTable(config);
         this.liveImages = new LiveImages(config, accelerator, disks, vms);
+        this.migration = new LiveMigration(config, accelerator, disks, configDrive, vms);
         try {
             Files.createDirectories(config.runRoot());
             Files.createDirectories(config.ramRoot());
@@ -303,22 +305,22 @@ public final class QemuHypervisor implements Hypervisor {
 
     @Override
     public MigrationSource migrationSource(String vmId) {
-        throw new HypervisorException(ErrorCode.CONFLICT, "live migration is not available with the QEMU driver yet");
+        return migration.source(vmId);
     }
 
     @Override
     public MigrationTarget prepareIncoming(VmSpec spec, MigrationSource source) {
-        throw new HypervisorException(ErrorCode.CONFLICT, "live migration is not available with the QEMU driver yet");
+        return migration.prepareIncoming(spec, source);
     }
 
     @Override
     public void migrateOut(String vmId, MigrationTarget target) {
-        throw new HypervisorException(ErrorCode.CONFLICT, "live migration is not available with the QEMU driver yet");
+        migration.migrateOut(vmId, target);
     }
 
     @Override
     public VmInfo completeIncoming(String vmId) {
-        throw new HypervisorException(ErrorCode.CONFLICT, "live migration is not available with the QEMU driver yet");
+        return migration.completeIncoming(vmId);
     }
 
     @Override

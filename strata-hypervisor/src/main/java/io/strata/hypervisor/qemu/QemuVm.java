@@ -269,6 +269,15 @@ final class QemuVm {
         }
     }
 
+    /**
+     * Ends the process of a VM that now runs on another host: no event goes out for it, because
+     * nothing happened to the guest.
+     */
+    void retireAfterMigration() {
+        detached = true;
+        quit();
+    }
+
     /** SIGKILL, for destroy: nothing of the guest is worth waiting for. */
     void kill() {
         long current = pid;
