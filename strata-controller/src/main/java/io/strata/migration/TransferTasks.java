@@ -188,10 +188,6 @@ final class TransferTasks implements TaskEngine.TaskRunner {
             info.set("instance_deployment_info", deployed);
             info.remove("deployment_started");
         });
-        if (!clone && deployment.replicaId() == null) {
-            // Volumes consumed by the instance are no longer the transfer's to delete.
-            saveInfo(deployment.id(), instance, info -> info.set("volumes_info", JsonNodeFactory.instance.arrayNode()));
-        }
         context.progress("Deployed instance " + name, null, null, false);
     }
 
