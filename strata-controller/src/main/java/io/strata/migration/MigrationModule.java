@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.strata.identity.Catalog;
 import io.strata.identity.Policy;
 import io.strata.migration.disk.DiskReplicator;
+import io.strata.migration.provider.CloudApiProvider;
 import io.strata.migration.provider.ProviderRegistry;
 import io.strata.migration.provider.QemuHostProvider;
 import java.net.InetAddress;
@@ -47,7 +48,8 @@ public final class MigrationModule implements AutoCloseable {
         Path root = dataDir.resolve("migration");
         MigrationStore store = new MigrationStore(jdbi, clock);
         SecretBox box = SecretBox.open(root.resolve("secret.key"));
-        ProviderRegistry providers = new ProviderRegistry(List.of(new QemuHostProvider(root.resolve("scratch"))));
+        ProviderRegistry providers = new ProviderRegistry(List.of(new QemuHostProvider(root.resolve("scratch")),
+                new CloudApiProvider("strata", root.resolve("staging")), new CloudApiProvider("openstack", root.resolve("staging"))));
         EndpointService endpoints = new EndpointService(store, box, providers, clock);
         WorkerRegistry workers = new WorkerRegistry(store, clock, hostName(), providers.platforms());
         TaskEngine engine = new TaskEngine(store, new TransferTasks(store, endpoints, new DiskReplicator(), root.resolve("state"), clock), clock);

@@ -179,11 +179,11 @@ final class TransferTasks implements TaskEngine.TaskRunner {
         List<ObjectNode> volumeList = new ArrayList<>();
         volumes.forEach(v -> volumeList.add((ObjectNode) v));
         String name = deployment.destinationEnvironment().path("instance_name").asText(exportInfo.path("name").asText(instance));
-        ObjectNode marker = JsonNodeFactory.instance.objectNode().put("instance_name", name);
+        ObjectNode marker = JsonNodeFactory.instance.objectNode().put("instance_name", name).put("deployment_id", deployment.id());
         saveInfo(deployment.id(), instance, info -> info.set("deployment_started", marker));
         boolean clone = deployment.replicaId() == null ? false : deployment.cloneDisks();
         ObjectNode deployed = destination.provider().deployInstance(destination.connection(), deployment.destinationEnvironment(), exportInfo,
-                volumeList, name, clone);
+                volumeList, name, deployment.id(), clone);
         saveInfo(deployment.id(), instance, info -> {
             info.set("instance_deployment_info", deployed);
             info.remove("deployment_started");

@@ -53,11 +53,16 @@ public interface MigrationProvider {
 
     /**
      * Creates an instance on the destination from replicated volumes; {@code clone} keeps the
-     * volumes (a replica stays usable), otherwise they may be consumed.
+     * volumes (a replica stays usable), otherwise they may be consumed. {@code deploymentId}
+     * tags what is created, so that cleanup finds it even when the deployment did not finish.
      */
     ObjectNode deployInstance(JsonNode connection, JsonNode environment, ObjectNode exportInfo, List<ObjectNode> volumes, String name,
-            boolean clone) throws IOException;
+            String deploymentId, boolean clone) throws IOException;
 
-    /** Removes a deployed instance (cleanup of a failed or cancelled deployment); a no-op when gone. */
+    /**
+     * Removes a deployed instance (cleanup of a failed or cancelled deployment); a no-op when gone.
+     * {@code deployment} is what deployInstance returned, or only {"instance_name", "deployment_id"}
+     * when it did not return.
+     */
     void deleteInstance(JsonNode connection, ObjectNode deployment) throws IOException;
 }

@@ -277,7 +277,7 @@ public final class QemuHostProvider implements MigrationProvider {
 
     @Override
     public ObjectNode deployInstance(JsonNode connection, JsonNode environment, ObjectNode exportInfo, List<ObjectNode> volumes, String name,
-            boolean clone) throws IOException {
+            String deploymentId, boolean clone) throws IOException {
         Path dir = root(connection).resolve(name);
         if (Files.exists(dir) && !Files.exists(dir.resolve(DEPLOYING))) {
             throw new ProviderException("an instance named " + name + " already exists in " + dir.getParent());
@@ -318,7 +318,11 @@ public final class QemuHostProvider implements MigrationProvider {
 
     @Override
     public void deleteInstance(JsonNode connection, ObjectNode deployment) throws IOException {
-        deleteTree(Path.of(deployment.get("path").asText()));
+        Path dir = root(connection).resolve(deployment.get("instance_name").asText());
+        // Only what this deployment made: a finished one (it has a path) or one that left its marker.
+        if (deployment.has("path") || Files.exists(dir.resolve(DEPLOYING))) {
+            deleteTree(dir);
+        }
     }
 
     private static List<Path> disks(Path dir) {
