@@ -30,6 +30,11 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--accel", description = "QEMU acceleration: auto, kvm or tcg (default ${DEFAULT-VALUE}).", defaultValue = "auto")
     String accel;
 
+    @Option(names = "--kvm-probe-image", description = "Directory with the test guest's vmlinuz and initrd.img that --accel auto "
+            + "boots once under KVM before trusting it (or STRATA_KVM_PROBE_IMAGE; bin/strata points it at tools/guest-image/out).",
+            defaultValue = "${env:STRATA_KVM_PROBE_IMAGE}")
+    Path kvmProbeImage;
+
     @Option(names = "--db", description = "JDBC URL of a PostgreSQL database (default: embedded H2 under the data dir).")
     String databaseUrl;
 
@@ -56,6 +61,7 @@ final class UpCommand implements Callable<Integer> {
                 .withPublicUrl(publicUrl)
                 .withDriver(driver)
                 .withAccel(accel)
+                .withKvmProbeImage(kvmProbeImage)
                 .withAdminPassword(blankToNull(adminPassword))
                 .withDatabase(blankToNull(databaseUrl), blankToNull(databaseUser), blankToNull(databasePassword));
         config = config.withFakeHosts(fakeHosts, config.fakeHost());

@@ -157,7 +157,7 @@ public final class ComputeManager implements AutoCloseable {
     public VmSpec specOf(Server server, Map<String, String> publicKeys, Map<String, String> guestParams, int targetMemoryMb) {
         byte[] userData = server.userData() == null ? null : Base64.getMimeDecoder().decode(server.userData());
         NetworkSpec network = new NetworkSpec(server.macAddress(), server.ipAddress(), addresses.prefixLength(), addresses.gateway(),
-                List.of("10.0.2.3"), 0);
+                List.of("10.0.2.3"), server.sshPort() > 0 ? server.sshPort() : NetworkSpec.ANY_PORT);
         return new VmSpec(server.id(), server.name(), server.hostname(), server.flavor().vcpus(), server.flavor().ramMb(),
                 server.flavor().diskGb(), io.strata.hypervisor.BootSource.none(), userData, server.metadata(), publicKeys, network,
                 guestParams, targetMemoryMb);

@@ -395,8 +395,8 @@ public final class ServerService {
         try {
             Files.createDirectories(scratchDir);
             servers.advanceTask(server.id(), TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING, now());
-            hosts.agent(server.host()).snapshotDisk(server.id(), file);
-            images.uploadSnapshot(auth, imageId, file);
+            String format = hosts.agent(server.host()).snapshotDisk(server.id(), file);
+            images.uploadSnapshot(auth, imageId, file, format);
         } catch (Exception e) {
             log.warn("snapshot of server {} failed: {}", server.id(), e.getMessage());
             try {

@@ -18,6 +18,9 @@ import java.time.Duration;
  * @param driver hypervisor driver of the local agent ("fake" or "qemu"); null runs no local agent
  * @param adminPassword password of the bootstrap admin; null generates one on first start
  * @param fakeHosts number of simulated hosts the fake driver provides (scale tests)
+ * @param accel QEMU acceleration: auto (probe KVM, fall back to TCG), kvm or tcg
+ * @param kvmProbeImage directory with the test guest's vmlinuz and initrd.img that {@code auto}
+ *        boots once under KVM to trust it; null means auto cannot probe and uses TCG
  */
 public record StrataConfig(
         String bindHost,
@@ -35,7 +38,8 @@ public record StrataConfig(
         int fakeHosts,
         FakeHostSpec fakeHost,
         SchedulerSettings scheduler,
-        String accel) {
+        String accel,
+        Path kvmProbeImage) {
     public StrataConfig {
         requireNonNull(bindHost, "bindHost is null");
         requireNonNull(dataDir, "dataDir is null");
@@ -63,57 +67,62 @@ public record StrataConfig(
     /** Defaults of {@code strata up}: port 8774, data under ~/.strata, fake driver. */
     public static StrataConfig defaults(Path dataDir) {
         return new StrataConfig("0.0.0.0", 8774, null, dataDir, null, null, null, "fake", null, "RegionOne",
-                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto");
+                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto", null);
     }
 
     public StrataConfig withPort(int newPort) {
         return new StrataConfig(bindHost, newPort, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage);
     }
 
     public StrataConfig withDatabase(String url, String user, String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, url, user, password, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage);
     }
 
     public StrataConfig withAdminPassword(String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage);
     }
 
     public StrataConfig withDriver(String newDriver) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, newDriver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage);
     }
 
     public StrataConfig withPasswordHashCost(int cost) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel);
+                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage);
     }
 
     public StrataConfig withFakeHosts(int count, FakeHostSpec spec) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel);
+                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel, kvmProbeImage);
     }
 
     public StrataConfig withPublicUrl(String url) {
         return new StrataConfig(bindHost, port, url, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage);
     }
 
     public StrataConfig withBindHost(String host) {
         return new StrataConfig(host, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage);
     }
 
     public StrataConfig withAccel(String newAccel) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel, kvmProbeImage);
+    }
+
+    public StrataConfig withKvmProbeImage(Path dir) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, dir);
     }
 
     public StrataConfig withScheduler(SchedulerSettings settings) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel, kvmProbeImage);
     }
 
     /**

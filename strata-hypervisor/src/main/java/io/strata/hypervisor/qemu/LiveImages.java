@@ -118,7 +118,8 @@ final class LiveImages {
      * The clone's own identity (clock, hostname, MAC and address, guest params) is then given to
      * it through the guest agent; vCPUs and memory are the image's whatever the spec says.
      */
-    VmInfo launch(LiveImageRef image, VmSpec spec) {
+    VmInfo launch(LiveImageRef image, VmSpec requested) {
+        VmSpec spec = UserNetwork.withConcreteSshPort(requested);
         requireNonNull(image, "image is null");
         requireNonNull(spec, "spec is null");
         if (!VmTable.isValidId(spec.id())) {

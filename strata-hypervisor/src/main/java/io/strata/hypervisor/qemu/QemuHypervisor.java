@@ -103,8 +103,9 @@ public final class QemuHypervisor implements Hypervisor {
     }
 
     @Override
-    public VmInfo create(VmSpec spec) {
-        requireNonNull(spec, "spec is null");
+    public VmInfo create(VmSpec requested) {
+        requireNonNull(requested, "spec is null");
+        VmSpec spec = UserNetwork.withConcreteSshPort(requested);
         if (!VmTable.isValidId(spec.id())) {
             throw new HypervisorException(ErrorCode.BAD_REQUEST, "unusable VM id " + spec.id());
         }
