@@ -9,6 +9,7 @@ import java.util.Arrays;
  * <pre>
  *   java -jar strata-bench.jar api URL PASSWORD [options]   HTTP load against a running cloud
  *   java -jar strata-bench.jar jmh [JMH options]            micro-benchmarks
+ *   java -jar strata-bench.jar replication [options]        full vs incremental disk replication
  * </pre>
  */
 public final class Bench {
@@ -16,13 +17,14 @@ public final class Bench {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: strata-bench api URL PASSWORD [--clients N] [--seconds S] [--servers N] | jmh [options]");
+            System.err.println("usage: strata-bench api URL PASSWORD [--clients N] [--seconds S] [--servers N] | jmh [options] | replication [--size-mb N] [--changed-percent P]");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "api" -> ApiLoad.main(rest);
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
+            case "replication" -> ReplicationBench.main(rest);
             default -> {
                 System.err.println("unknown benchmark " + args[0]);
                 System.exit(2);

@@ -22,6 +22,7 @@ public final class BlockStream {
     static final byte DEFLATED = 1;
     static final byte RAW = 2;
     static final byte ZERO = 3;
+    private static final int PROBE = 4096;
 
     private BlockStream() {}
 
@@ -34,7 +35,7 @@ public final class BlockStream {
         private long payloadBytes;
 
         public Writer(OutputStream out) {
-            this.out = new DataOutputStream(out);
+            this.out = new DataOutputStream(new java.io.BufferedOutputStream(out, 1 << 16));
         }
 
         public void data(long offset, ByteBuffer block) throws IOException {
@@ -44,15 +45,31 @@ public final class BlockStream {
             if (compressed.length < length + 64) {
                 compressed = new byte[length + 64];
             }
-            deflater.reset();
-            deflater.setInput(raw);
-            deflater.finish();
-            int size = deflater.deflate(compressed);
-            boolean useful = deflater.finished() && size < length;
+            int size = -1;
+            // Compressing data that does not shrink (encrypted, already compressed) costs more than
+            // sending it: a 4 KiB probe decides before the whole block is compressed.
+            if (shrinks(raw, Math.min(PROBE, length))) {
+                deflater.reset();
+                deflater.setInput(raw);
+                deflater.finish();
+                size = deflater.deflate(compressed);
+                if (!deflater.finished() || size >= length) {
+                    size = -1;
+                }
+            }
+            boolean useful = size >= 0;
             header(useful ? DEFLATED : RAW, offset, length, useful ? size : length);
             out.write(useful ? compressed : raw, 0, useful ? size : length);
             wireBytes += useful ? size : length;
             payloadBytes += length;
+        }
+
+        private boolean shrinks(byte[] raw, int probe) {
+            deflater.reset();
+            deflater.setInput(raw, 0, probe);
+            deflater.finish();
+            int size = deflater.deflate(compressed, 0, compressed.length);
+            return deflater.finished() && size < probe * 9 / 10;
         }
 
         public void zero(long offset, int length) throws IOException {
@@ -89,7 +106,7 @@ public final class BlockStream {
 
     /** Decodes frames and applies them to the target until the end frame; returns frames applied. */
     public static long apply(InputStream input, BlockTarget target) throws IOException {
-        DataInputStream in = new DataInputStream(input);
+        DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(input, 1 << 16));
         Inflater inflater = new Inflater();
         long frames = 0;
         byte[] payload = new byte[0];
