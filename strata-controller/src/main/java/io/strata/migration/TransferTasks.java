@@ -121,7 +121,8 @@ final class TransferTasks implements TaskEngine.TaskRunner {
             }
             String label = "disk " + number + "/" + disks.size() + " (" + diskId + ")";
             DiskReplicator.Stats result;
-            try (BlockSource from = source.provider().openDisk(source.connection(), exportInfo, (ObjectNode) disk);
+            try (BlockSource from = source.provider().openDisk(source.connection(), exportInfo, (ObjectNode) disk,
+                    transfer.id());
                     BlockTarget to = destination.provider().openVolume(destination.connection(), volume)) {
                 result = replicator.replicate(from, to, stateFile(transfer.id(), instance, diskId), context::cancelled,
                         (done, total) -> {

@@ -15,6 +15,17 @@ public interface BlockSource extends Closeable {
     /** Reads {@code into.remaining()} bytes at {@code offset} (zeros past the end). */
     void read(long offset, ByteBuffer into) throws IOException;
 
+    /**
+     * Extents changed since the previous successful replication, when the source tracks changes
+     * (QEMU dirty bitmaps); null when it does not, and every block must be read and compared.
+     */
+    default List<Extent> changedExtents() throws IOException {
+        return null;
+    }
+
+    /** Called once the destination holds this view of the disk: change tracking moves on. */
+    default void complete() {}
+
     /** A byte range of a disk. */
     record Extent(long offset, long length) {
         public long end() {

@@ -22,7 +22,9 @@ import java.util.function.BooleanSupplier;
  * a later execution reads the source once and sends only changed blocks; the first execution
  * reads only the source's data extents and sends only non-zero blocks. Blocks travel
  * DEFLATE-compressed through a {@link BlockStream}, which a separate thread decodes into the
- * destination, so compression and writing overlap. When the previous execution did not finish
+ * destination, so compression and writing overlap. A source that tracks changes (a running
+ * QEMU's dirty bitmap) names the changed extents, and only those blocks are read at all. When
+ * the previous execution did not finish
  * (cancelled, crashed), the destination's own blocks are fingerprinted instead, so it ends up
  * equal to the source whatever mix of blocks the interrupted run left.
  */
@@ -84,8 +86,10 @@ public final class DiskReplicator {
         }
         BlockHashes.markIncomplete(stateFile, BLOCK_SIZE);
 
-        BitSet hasData = dataBlocks(source.dataExtents(), blocks);
-        BlockHashes current = new BlockHashes(BLOCK_SIZE, blocks);
+        // With change tracking, only the changed blocks are read; the others keep their fingerprints.
+        List<BlockSource.Extent> changed = incremental && saved != null && saved.complete() ? source.changedExtents() : null;
+        BitSet toRead = changed != null ? dataBlocks(changed, blocks) : dataBlocks(source.dataExtents(), blocks);
+        BlockHashes current = changed != null ? previous.resized(blocks) : new BlockHashes(BLOCK_SIZE, blocks);
         ByteBuffer buffer = ByteBuffer.allocateDirect(BLOCK_SIZE);
         byte[] hash = new byte[BlockHashes.HASH_BYTES];
         byte[] zeroHash = new byte[BlockHashes.HASH_BYTES];
@@ -101,8 +105,8 @@ public final class DiskReplicator {
                 }
                 long offset = (long) block * BLOCK_SIZE;
                 int length = (int) Math.min(BLOCK_SIZE, size - offset);
-                if (!hasData.get(block)) {
-                    if (!previous.same(block, zeroHash)) {
+                if (!toRead.get(block)) {
+                    if (changed == null && !previous.same(block, zeroHash)) {
                         writer.zero(offset, length);
                         zerosSent++;
                     }
@@ -149,6 +153,7 @@ public final class DiskReplicator {
         }
         target.flush();
         current.save(stateFile);
+        source.complete();
         progress.report(size, size);
         return new Stats(size, blocks, sent, zerosSent, bytesRead, writer.payloadBytes(), writer.wireBytes(),
                 (System.nanoTime() - started) / 1_000_000, incremental);

@@ -35,13 +35,13 @@ public final class QemuImg {
         return extents;
     }
 
-    /** The image's format as qemu-img detects it (raw, qcow2…). */
+    /** The image's format as qemu-img detects it (raw, qcow2…); -U: the image may be in use by a running QEMU. */
     public static String format(Path file) throws IOException {
-        return MAPPER.readTree(run("qemu-img", "info", "--output=json", file.toString())).path("format").asText("raw");
+        return MAPPER.readTree(run("qemu-img", "info", "-U", "--output=json", file.toString())).path("format").asText("raw");
     }
 
     public static long virtualSize(Path file) throws IOException {
-        return MAPPER.readTree(run("qemu-img", "info", "--output=json", file.toString())).path("virtual-size").asLong();
+        return MAPPER.readTree(run("qemu-img", "info", "-U", "--output=json", file.toString())).path("virtual-size").asLong();
     }
 
     public static void convert(Path from, String fromFormat, Path to, String toFormat) throws IOException {

@@ -187,7 +187,7 @@ public final class CloudApiProvider implements MigrationProvider {
     }
 
     @Override
-    public BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk) throws IOException {
+    public BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk, String tracking) throws IOException {
         OpenStackClient client = OpenStackClient.login(connection);
         String id = exportInfo.get("id").asText();
         ObjectNode body = JsonNodeFactory.instance.objectNode();

@@ -41,8 +41,11 @@ public interface MigrationProvider {
     /** Stops the instance so its disks stop changing; a no-op when already stopped. */
     void shutdown(JsonNode connection, ObjectNode exportInfo) throws IOException;
 
-    /** A point-in-time view of one disk of the instance; closing it releases any snapshot taken. */
-    BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk) throws IOException;
+    /**
+     * A point-in-time view of one disk of the instance; closing it releases any snapshot taken.
+     * {@code tracking} names the replica, for sources that track changed blocks between its executions.
+     */
+    BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk, String tracking) throws IOException;
 
     /** Creates (or finds, when repeated) the destination volume that replicates one source disk. */
     ObjectNode deployDisk(JsonNode connection, JsonNode environment, String transferId, String instance, ObjectNode disk) throws IOException;

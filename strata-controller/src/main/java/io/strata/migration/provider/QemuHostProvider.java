@@ -6,13 +6,17 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.strata.migration.disk.BlockSource;
+import io.strata.hypervisor.qemu.QmpClient;
+import io.strata.hypervisor.qemu.QmpException;
 import io.strata.migration.disk.BlockTarget;
+import io.strata.migration.disk.LiveQemuDisk;
 import io.strata.migration.disk.QemuImg;
 import io.strata.migration.disk.RawDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -23,7 +27,10 @@ import java.util.stream.Stream;
  * {@code qemu-host}: a directory of a Linux host where each instance is a subdirectory holding
  * its disks ({@code *.raw}, {@code *.img}, {@code *.qcow2}) and optionally an
  * {@code instance.json} ({@code num_cpu}, {@code memory_mb}, {@code os_type}, {@code user_data}).
- * A {@code pid} file names the QEMU process of a running instance, which shutdown stops.
+ * A running instance has a {@code qmp.sock} (its QEMU's QMP socket): its disks are then read
+ * at a point in time through QEMU (fleecing, NBD) with dirty bitmaps, so later executions read
+ * only changed blocks; shutdown quits that QEMU. A {@code pid} file, if present, names the QEMU
+ * process, which shutdown stops and waits for.
  * Replica volumes live under {@code .strata-replicas/} of the destination directory; a deployed
  * instance is a new subdirectory in the same layout. The directory must be local to the worker
  * (SSH access is not implemented; validation says so).
@@ -156,6 +163,11 @@ public final class QemuHostProvider implements MigrationProvider {
         JsonNode descriptor = descriptor(dir);
         ObjectNode info = summary(instance, descriptor);
         info.put("path", dir.toString());
+        Path qmp = dir.resolve("qmp.sock");
+        info.put("running", Files.exists(qmp));
+        if (Files.exists(qmp)) {
+            info.put("qmp_socket", qmp.toString());
+        }
         if (descriptor.hasNonNull("user_data")) {
             info.put("user_data", descriptor.get("user_data").asText());
         }
@@ -185,7 +197,18 @@ public final class QemuHostProvider implements MigrationProvider {
 
     @Override
     public void shutdown(JsonNode connection, ObjectNode exportInfo) throws IOException {
-        Path pidFile = Path.of(exportInfo.get("path").asText()).resolve("pid");
+        Path dir = Path.of(exportInfo.get("path").asText());
+        Path qmp = dir.resolve("qmp.sock");
+        Path pidFile = dir.resolve("pid");
+        if (Files.exists(qmp) && !Files.exists(pidFile)) {
+            try (QmpClient client = QmpClient.connect(qmp, "migration", Duration.ofSeconds(10))) {
+                client.execute("quit");
+            } catch (QmpException e) {
+                // Already gone (the socket is stale).
+            }
+            Files.deleteIfExists(qmp);
+            return;
+        }
         if (!Files.exists(pidFile)) {
             return;
         }
@@ -202,8 +225,12 @@ public final class QemuHostProvider implements MigrationProvider {
     }
 
     @Override
-    public BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk) throws IOException {
+    public BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk, String tracking) throws IOException {
         Path path = Path.of(disk.get("path").asText());
+        Path qmp = Path.of(exportInfo.get("path").asText()).resolve("qmp.sock");
+        if (Files.exists(qmp)) {
+            return LiveQemuDisk.open(qmp, path, tracking, scratch);
+        }
         if (disk.path("format").asText("raw").equals("raw")) {
             return RawDisk.openForReading(path);
         }
