@@ -18,19 +18,26 @@ public final class RawDisk implements BlockSource, BlockTarget {
 
     private final Path file;
     private final FileChannel channel;
+    private final boolean deleteOnClose;
 
-    private RawDisk(Path file, FileChannel channel) {
+    private RawDisk(Path file, FileChannel channel, boolean deleteOnClose) {
         this.file = file;
         this.channel = channel;
+        this.deleteOnClose = deleteOnClose;
     }
 
     public static RawDisk openForReading(Path file) throws IOException {
-        return new RawDisk(file, FileChannel.open(requireNonNull(file, "file is null"), StandardOpenOption.READ));
+        return new RawDisk(file, FileChannel.open(requireNonNull(file, "file is null"), StandardOpenOption.READ), false);
+    }
+
+    /** A scratch copy of a disk (a download, a conversion) that goes away when closed. */
+    public static RawDisk openTemporary(Path file) throws IOException {
+        return new RawDisk(file, FileChannel.open(requireNonNull(file, "file is null"), StandardOpenOption.READ), true);
     }
 
     public static RawDisk openForWriting(Path file) throws IOException {
         return new RawDisk(file, FileChannel.open(requireNonNull(file, "file is null"), StandardOpenOption.READ, StandardOpenOption.WRITE,
-                StandardOpenOption.CREATE));
+                StandardOpenOption.CREATE), false);
     }
 
     public Path file() {
@@ -101,5 +108,8 @@ public final class RawDisk implements BlockSource, BlockTarget {
     @Override
     public void close() throws IOException {
         channel.close();
+        if (deleteOnClose) {
+            java.nio.file.Files.deleteIfExists(file);
+        }
     }
 }

@@ -10,7 +10,6 @@ import io.strata.migration.disk.QemuImg;
 import io.strata.migration.disk.RawDisk;
 import java.io.IOException;
 import java.net.URLEncoder;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +26,7 @@ import java.util.List;
  * replicator then sends only the blocks that differ from the previous execution. Import keeps
  * replica volumes in the worker's staging directory (the APIs have no block-level volume access),
  * and deployment uploads them as images and boots a server with the source's flavor size and
- * user data.
+ * user data. A server booted by direct kernel boot brings its kernel and ramdisk along.
  */
 public final class CloudApiProvider implements MigrationProvider {
     private static final Duration WAIT = Duration.ofMinutes(10);
@@ -150,9 +149,34 @@ public final class CloudApiProvider implements MigrationProvider {
         }
         info.put("image_id", server.path("image").path("id").asText(null));
         ObjectNode devices = info.putObject("devices");
-        devices.putArray("disks").addObject().put("id", "root").put("format", "raw").put("size_bytes", 0);
+        ArrayNode disks = devices.putArray("disks");
+        disks.addObject().put("id", "root").put("format", "raw").put("size_bytes", 0);
+        bootFiles(client, server.path("image").path("id").asText(""), info, disks);
         devices.putArray("nics");
         return info;
+    }
+
+    /**
+     * A server booted by direct kernel boot needs its image's kernel and ramdisk on the
+     * destination too: they travel as two more disks, and the boot command line in the info.
+     */
+    private static void bootFiles(OpenStackClient client, String imageId, ObjectNode info, ArrayNode disks) throws IOException {
+        if (imageId.isEmpty()) {
+            return;
+        }
+        OpenStackClient.Answer image = client.get(client.image("/images/" + imageId));
+        if (image.status() != 200) {
+            return;
+        }
+        for (String kind : List.of("kernel", "ramdisk")) {
+            String fileImage = image.body().path(kind + "_id").asText("");
+            if (!fileImage.isEmpty()) {
+                disks.addObject().put("id", kind).put("image_id", fileImage).put("format", "raw").put("size_bytes", 0);
+            }
+        }
+        if (image.body().hasNonNull("os_command_line")) {
+            info.put("os_command_line", image.body().get("os_command_line").asText());
+        }
     }
 
     private static JsonNode find(OpenStackClient client, String instance) throws IOException {
@@ -189,6 +213,13 @@ public final class CloudApiProvider implements MigrationProvider {
     @Override
     public BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk, String tracking) throws IOException {
         OpenStackClient client = OpenStackClient.login(connection);
+        if (disk.has("image_id")) {
+            // A boot file (kernel, ramdisk) of the server's image: copied as it is.
+            Files.createDirectories(staging);
+            Path file = Files.createTempFile(staging, "boot-", ".img");
+            client.download(client.image("/images/" + disk.get("image_id").asText() + "/file"), file);
+            return RawDisk.openTemporary(file);
+        }
         String id = exportInfo.get("id").asText();
         ObjectNode body = JsonNodeFactory.instance.objectNode();
         body.putObject("createImage").put("name", "coriolis-export-" + id + "-" + Instant.now().toEpochMilli());
@@ -216,30 +247,7 @@ public final class CloudApiProvider implements MigrationProvider {
         } finally {
             client.delete(client.image("/images/" + imageId));
         }
-        Path file = raw;
-        RawDisk disk0 = RawDisk.openForReading(file);
-        return new BlockSource() {
-            @Override
-            public long size() {
-                return disk0.size();
-            }
-
-            @Override
-            public List<Extent> dataExtents() throws IOException {
-                return disk0.dataExtents();
-            }
-
-            @Override
-            public void read(long offset, ByteBuffer into) throws IOException {
-                disk0.read(offset, into);
-            }
-
-            @Override
-            public void close() throws IOException {
-                disk0.close();
-                Files.deleteIfExists(file);
-            }
-        };
+        return RawDisk.openTemporary(raw);
     }
 
     @Override
@@ -286,13 +294,27 @@ public final class CloudApiProvider implements MigrationProvider {
         // A repeated deployment starts over: whatever an interrupted one made goes first.
         removeTagged(client, name, deploymentId);
         ObjectNode image = JsonNodeFactory.instance.objectNode();
-        image.put("name", name + "-" + deploymentId);
-        image.put("disk_format", "raw");
-        image.put("container_format", "bare");
-        image.put("coriolis_deployment_id", deploymentId);
-        String imageId = OpenStackClient.expect(client.post(client.image("/images"), image), "image create", 201).get("id").asText();
-        OpenStackClient.expect(client.putFile(client.image("/images/" + imageId + "/file"), Path.of(volumes.getFirst().get("path").asText())),
-                "image upload", 204);
+        for (ObjectNode volume : volumes) {
+            String diskId = volume.get("disk_id").asText();
+            if (diskId.equals("kernel") || diskId.equals("ramdisk")) {
+                String format = diskId.equals("kernel") ? "aki" : "ari";
+                image.put(diskId + "_id", upload(client, name + "-" + deploymentId + "-" + diskId, format, format, deploymentId, volume));
+            }
+        }
+        if (exportInfo.hasNonNull("os_command_line")) {
+            image.put("os_command_line", exportInfo.get("os_command_line").asText());
+        }
+        ObjectNode root = volumes.stream().filter(v -> v.get("disk_id").asText().equals("root")).findFirst().orElse(volumes.getFirst());
+        // The root disk travels as qcow2: a raw volume would put its unallocated space on the wire.
+        Path compact = Files.createTempFile(staging, "deploy-", ".qcow2");
+        String imageId;
+        try {
+            QemuImg.convert(Path.of(root.get("path").asText()), "raw", compact, "qcow2");
+            ObjectNode packed = root.deepCopy().put("path", compact.toString());
+            imageId = upload(client, name + "-" + deploymentId, "bare", "qcow2", deploymentId, packed, image);
+        } finally {
+            Files.deleteIfExists(compact);
+        }
         ObjectNode server = JsonNodeFactory.instance.objectNode();
         ObjectNode s = server.putObject("server");
         s.put("name", name);
@@ -310,6 +332,21 @@ public final class CloudApiProvider implements MigrationProvider {
         deployment.put("image_id", imageId);
         deployment.put("deployment_id", deploymentId);
         return deployment;
+    }
+
+    private static String upload(OpenStackClient client, String name, String container, String format, String deploymentId, ObjectNode volume,
+            ObjectNode... properties) throws IOException {
+        ObjectNode image = JsonNodeFactory.instance.objectNode();
+        for (ObjectNode extra : properties) {
+            image.setAll(extra);
+        }
+        image.put("name", name);
+        image.put("disk_format", format);
+        image.put("container_format", container);
+        image.put("coriolis_deployment_id", deploymentId);
+        String id = OpenStackClient.expect(client.post(client.image("/images"), image), "image create", 201).get("id").asText();
+        OpenStackClient.expect(client.putFile(client.image("/images/" + id + "/file"), Path.of(volume.get("path").asText())), "image upload", 204);
+        return id;
     }
 
     private static String flavor(OpenStackClient client, JsonNode environment, ObjectNode exportInfo) throws IOException {
@@ -361,10 +398,12 @@ public final class CloudApiProvider implements MigrationProvider {
                 sleep();
             }
         }
-        JsonNode images = OpenStackClient.expect(client.get(client.image("/images?name=" + URLEncoder.encode(name + "-" + deploymentId,
-                StandardCharsets.UTF_8))), "image search", 200).path("images");
-        for (JsonNode image : images) {
-            OpenStackClient.expect(client.delete(client.image("/images/" + image.get("id").asText())), "image delete", 204, 404);
+        for (String suffix : List.of("", "-kernel", "-ramdisk")) {
+            JsonNode images = OpenStackClient.expect(client.get(client.image("/images?name=" + URLEncoder.encode(name + "-" + deploymentId + suffix,
+                    StandardCharsets.UTF_8))), "image search", 200).path("images");
+            for (JsonNode image : images) {
+                OpenStackClient.expect(client.delete(client.image("/images/" + image.get("id").asText())), "image delete", 204, 404);
+            }
         }
     }
 

@@ -13,7 +13,6 @@ import io.strata.migration.disk.LiveQemuDisk;
 import io.strata.migration.disk.QemuImg;
 import io.strata.migration.disk.RawDisk;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -238,29 +237,7 @@ public final class QemuHostProvider implements MigrationProvider {
         Files.createDirectories(scratch);
         Path copy = Files.createTempFile(scratch, "export-", ".raw");
         QemuImg.convert(path, disk.get("format").asText(), copy, "raw");
-        RawDisk raw = RawDisk.openForReading(copy);
-        return new BlockSource() {
-            @Override
-            public long size() {
-                return raw.size();
-            }
-
-            @Override
-            public List<Extent> dataExtents() throws IOException {
-                return raw.dataExtents();
-            }
-
-            @Override
-            public void read(long offset, ByteBuffer into) throws IOException {
-                raw.read(offset, into);
-            }
-
-            @Override
-            public void close() throws IOException {
-                raw.close();
-                Files.deleteIfExists(copy);
-            }
-        };
+        return RawDisk.openTemporary(copy);
     }
 
     @Override
