@@ -81,6 +81,48 @@ class QemuCloudMigrationTest {
         assertThat(sha256(raw(deployed))).isEqualTo(sha256(raw(original)));
     }
 
+    @Test
+    void aReplicaFollowsWritesInsideTheGuestAndDeploys() throws Exception {
+        ApiClient eastAdmin = east.admin();
+        ApiClient westAdmin = west.admin();
+        String image = TestGuest.register(eastAdmin, "guest-r");
+        String source = Servers.create(eastAdmin, "db", image, "1", null);
+        Servers.waitFor(eastAdmin, source, "ACTIVE", BOOT);
+        awaitConsole(eastAdmin, source, TestGuest.READY);
+
+        MigrationClient migration = new MigrationClient(eastAdmin);
+        String replica = migration.replica(endpoint(migration, "east-r", east), endpoint(migration, "west-r", west), "db");
+        MigrationClient.assertCompleted(migration.awaitExecution(replica, migration.execute(replica)));
+
+        // The guest writes 128 KiB into its own disk; the next execution sends only what changed.
+        try (GuestAgentClient guest = guestAgent(east, source)) {
+            guest.shell("dd if=/dev/urandom of=/dev/vda bs=64k count=2 seek=40 conv=fsync 2>/dev/null; sync; echo done");
+        }
+        MigrationClient.assertCompleted(migration.awaitExecution(replica, migration.execute(replica)));
+        JsonNode stats = migration.get("/replicas/" + replica).expect(200).json().at("/replica/info/db/replication_stats");
+        JsonNode root = stats.get(0);
+        assertThat(root.get("disk_id").asText()).isEqualTo("root");
+        assertThat(root.get("incremental").asBoolean()).isTrue();
+        assertThat(root.get("blocks_sent").asInt()).isBetween(2, 4);
+        assertThat(stats.get(1).get("blocks_sent").asInt()).as("the kernel did not change").isZero();
+
+        String deploy = migration.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica
+                + "\", \"destination_environment\": {\"instance_name\": \"db-copy\"}}}").expect(200).json().at("/migration/id").asText();
+        JsonNode deployed = migration.awaitMigration(deploy);
+        assertThat(deployed.get("status").asText()).as(deployed.toPrettyString()).isEqualTo("COMPLETED");
+        String copy = deployed.at("/transfer_result/db/instance_id").asText();
+        Servers.waitFor(westAdmin, copy, "ACTIVE", BOOT);
+        awaitConsole(westAdmin, copy, TestGuest.READY);
+        try (GuestAgentClient guest = guestAgent(west, copy); GuestAgentClient original = guestAgent(east, source)) {
+            String read = "dd if=/dev/vda bs=64k count=2 skip=40 2>/dev/null | md5sum";
+            assertThat(guest.shell(read)).isEqualTo(original.shell(read));
+        }
+    }
+
+    private static GuestAgentClient guestAgent(TestCloud cloud, String server) {
+        return GuestAgentClient.connect(cloud.dataDir().resolve("qemu").resolve(server).resolve("qga.sock"), Duration.ofSeconds(60));
+    }
+
     private static String endpoint(MigrationClient migration, String name, TestCloud cloud) {
         return migration.post("/endpoints", """
                 {"endpoint": {"name": "%s", "type": "strata", "connection_info": {"auth_url": "%s/identity/v3", "username": "admin",
