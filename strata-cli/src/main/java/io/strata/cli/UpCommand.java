@@ -52,6 +52,10 @@ final class UpCommand implements Callable<Integer> {
             defaultValue = "1")
     int fakeHosts;
 
+    @Option(names = "--qemu-hosts", description = "Number of QEMU hosts on this machine with --driver qemu, for live migration "
+            + "between them (default ${DEFAULT-VALUE}).", defaultValue = "1")
+    int qemuHosts;
+
     @Override
     public Integer call() throws Exception {
         Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".strata");
@@ -62,6 +66,7 @@ final class UpCommand implements Callable<Integer> {
                 .withDriver(driver)
                 .withAccel(accel)
                 .withKvmProbeImage(kvmProbeImage)
+                .withQemuHosts(qemuHosts)
                 .withAdminPassword(blankToNull(adminPassword))
                 .withDatabase(blankToNull(databaseUrl), blankToNull(databaseUser), blankToNull(databasePassword));
         config = config.withFakeHosts(fakeHosts, config.fakeHost());

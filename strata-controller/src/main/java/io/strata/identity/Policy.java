@@ -60,6 +60,7 @@ public final class Policy {
                 Map.entry("os_compute_api:os-availability-zone:detail", Rule.ADMIN),
                 Map.entry("os_compute_api:os-hypervisors", Rule.ADMIN),
                 Map.entry("os_compute_api:os-services", Rule.ADMIN),
+                Map.entry("os_compute_api:os-migrate-server:migrate_live", Rule.ADMIN),
                 // Identity: admins manage; users read themselves and their projects.
                 Map.entry("identity:admin", Rule.ADMIN),
                 Map.entry("identity:list_roles", Rule.ADMIN),

@@ -39,11 +39,18 @@ final class LocalAgents {
                 }
             }
             case "qemu" -> {
-                String name = machineHostname();
-                QemuConfig qemu = QemuConfig.defaults(dataDir, name, machineAddress())
-                        .withAccel(AccelMode.valueOf(config.accel().toUpperCase(Locale.ROOT)))
-                        .withProbeImageDir(config.kvmProbeImage());
-                agents.add(new LocalController(name, new QemuHypervisor(qemu), images, dataDir.resolve("live-images")));
+                // Several QEMU hosts on one machine (live migration between them): each its own
+                // run and RAM directories, since a migrating VM has the same id on both.
+                for (int i = 1; i <= config.qemuHosts(); i++) {
+                    String name = i == 1 ? machineHostname() : machineHostname() + "-" + i;
+                    QemuConfig qemu = QemuConfig.defaults(dataDir, name, machineAddress())
+                            .withAccel(AccelMode.valueOf(config.accel().toUpperCase(Locale.ROOT)))
+                            .withProbeImageDir(config.kvmProbeImage());
+                    if (i > 1) {
+                        qemu = qemu.withRunRoot(dataDir.resolve("qemu-" + i)).withRamRoot(Path.of("/dev/shm/strata-" + i));
+                    }
+                    agents.add(new LocalController(name, new QemuHypervisor(qemu), images, dataDir.resolve("live-images")));
+                }
             }
             default -> throw new IllegalArgumentException("unknown driver " + config.driver());
         }

@@ -33,6 +33,8 @@ public final class Nouns {
         NOUNS.put("minion", cli -> new MinionCommand());
         NOUNS.put("region", RegionCommand::new);
         NOUNS.put("worker", WorkerCommand::new);
+        NOUNS.put("live-image", LiveImageCommand::new);
+        NOUNS.put("co-migrate", CoMigrateCommand::new);
     }
 
     private Nouns() {}
