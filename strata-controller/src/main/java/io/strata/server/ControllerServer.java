@@ -161,7 +161,6 @@ public final class ControllerServer implements AutoCloseable {
             }, 10, 10, TimeUnit.SECONDS);
             ServerStateGauges.register(metrics, serverStore);
             MigrationModule migration = MigrationModule.start(database.jdbi(), config.dataDir(), policy, clock);
-            resources.add(migration);
 
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
@@ -178,6 +177,8 @@ public final class ControllerServer implements AutoCloseable {
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
             resources.add(api);
+            // Closed before the API (resources close in reverse): running executions stop at once, to resume on the next start.
+            resources.add(migration);
             api.start();
             writeOpenrc(config.dataDir(), baseUrl, config.region(), adminPassword);
             log.info("Strata is up at {} (data in {}, database {})", baseUrl, config.dataDir(),

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * still cleans up.
  */
 class MigrationRestartTest {
-    private static final long SIZE = 192L << 20;
+    private static final long SIZE = 384L << 20;
     private Path source;
     private Path destination;
 
