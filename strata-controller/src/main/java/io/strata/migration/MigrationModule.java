@@ -51,7 +51,7 @@ public final class MigrationModule implements AutoCloseable {
         ProviderRegistry providers = new ProviderRegistry(List.of(new QemuHostProvider(root.resolve("scratch")),
                 new CloudApiProvider("strata", root.resolve("staging")), new CloudApiProvider("openstack", root.resolve("staging"))));
         EndpointService endpoints = new EndpointService(store, box, providers, clock);
-        WorkerRegistry workers = new WorkerRegistry(store, clock, hostName(), providers.platforms());
+        WorkerRegistry workers = new WorkerRegistry(store, clock, hostName(), providers.platforms(), root.resolve("worker.id"));
         TaskEngine engine = new TaskEngine(store, new TransferTasks(store, endpoints, new DiskReplicator(), root.resolve("state"), clock), clock);
         TransferService transfers = new TransferService(store, endpoints, workers, engine, clock);
         ScheduleService schedules = new ScheduleService(store, transfers, clock);
@@ -60,7 +60,7 @@ public final class MigrationModule implements AutoCloseable {
         MigrationApi api = new MigrationApi(providers, endpoints, transfers, schedules, pools, regions, workers, policy);
 
         workers.register();
-        int resumed = engine.recover();
+        int resumed = engine.adopt(workers.selfId(), workers::isDown);
         if (resumed > 0) {
             log.info("resumed {} migration execution(s)", resumed);
         }
@@ -68,6 +68,7 @@ public final class MigrationModule implements AutoCloseable {
         ticker.scheduleWithFixedDelay(() -> {
             try {
                 workers.heartbeat();
+                engine.adopt(workers.selfId(), workers::isDown);
                 schedules.tick();
             } catch (RuntimeException e) {
                 log.warn("migration clock tick failed: {}", e.getMessage());

@@ -14,19 +14,21 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Runs executions' task graphs, each on its own virtual thread. Every transition is written
  * before and after the work it stands for, so the store always tells where an execution is:
- * after a controller restart, {@link #recover()} puts the tasks that were running back to
+ * after a controller restart, {@link #adopt} puts the tasks that were running back to
  * scheduled and runs them again (tasks are idempotent). Stopping the controller does not cancel
  * anything; only a user's cancel does, and it then runs the cleanup tasks.
  */
 public final class TaskEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TaskEngine.class);
     private static final Duration PROGRESS_INTERVAL = Duration.ofMillis(500);
+    private static final Duration CANCEL_POLL = Duration.ofSeconds(1);
 
     /** Runs one task. */
     public interface TaskRunner {
@@ -47,6 +49,7 @@ public final class TaskEngine implements AutoCloseable {
     private final Map<String, AtomicBoolean> cancelled = new ConcurrentHashMap<>();
     private final Map<String, Thread> threads = new ConcurrentHashMap<>();
     private volatile boolean closing;
+    private volatile String selfId;
 
     public TaskEngine(MigrationStore store, TaskRunner runner, Clock clock) {
         this.store = requireNonNull(store, "store is null");
@@ -80,23 +83,39 @@ public final class TaskEngine implements AutoCloseable {
         if (flag != null) {
             flag.set(true);
         }
-        if (updated.isPresent() && updated.get().status().equals(ExecutionStatus.CANCELLING) && !threads.containsKey(executionId)) {
-            // Not running here (e.g. a restart in between): finish the cancellation now.
+        if (updated.isPresent() && updated.get().status().equals(ExecutionStatus.CANCELLING) && !threads.containsKey(executionId)
+                && java.util.Objects.equals(updated.get().workerId(), selfId)) {
+            // Ours but not running (a restart in between): finish the cancellation now. Another
+            // worker's execution sees CANCELLING in the store within a second.
             submit(executionId);
         }
         return updated.isPresent();
     }
 
-    /** Resumes every execution that was active when the previous controller stopped. */
-    public int recover() {
+    /**
+     * Runs the active executions this worker should and does not yet: those assigned to it
+     * (after a restart, or by another controller), and those of workers that are down. Taking
+     * one over is a compare-and-set of its worker, so only one live worker adopts it.
+     */
+    public int adopt(String selfId, Predicate<String> isDown) {
+        this.selfId = selfId;
         int resumed = 0;
         for (Execution execution : store.list(Kind.EXECUTION, null, Execution.class)) {
-            if (!execution.isActive() || threads.containsKey(execution.id())) {
+            if (closing || !execution.isActive() || threads.containsKey(execution.id())) {
+                continue;
+            }
+            String owner = execution.workerId();
+            if (owner != null && !owner.equals(selfId) && !isDown.test(owner)) {
                 continue;
             }
             Instant now = clock.instant();
+            boolean[] claimed = {false};
             store.update(Kind.EXECUTION, execution.id(), Execution.class, e -> {
-                Execution reset = e;
+                claimed[0] = java.util.Objects.equals(e.workerId(), owner) && e.isActive();
+                if (!claimed[0]) {
+                    return e;
+                }
+                Execution reset = e.withWorker(selfId, now);
                 for (Task task : e.tasks()) {
                     if (task.status().equals(ExecutionStatus.TASK_RUNNING) && !task.onError()) {
                         reset = reset.withTask(task.id(), t -> t.withStatus(ExecutionStatus.TASK_SCHEDULED, null, now)
@@ -105,7 +124,11 @@ public final class TaskEngine implements AutoCloseable {
                 }
                 return reset;
             });
-            log.info("resuming execution {} ({})", execution.id(), execution.status());
+            if (!claimed[0]) {
+                continue;
+            }
+            log.info("running execution {} ({}{})", execution.id(), execution.status(),
+                    owner == null || owner.equals(selfId) ? "" : ", taken over from worker " + owner);
             submit(execution.id());
             resumed++;
         }
@@ -245,10 +268,23 @@ public final class TaskEngine implements AutoCloseable {
     private TaskContext context(String executionId, String taskId) {
         return new TaskContext() {
             private long lastWrite;
+            private long lastCheck = System.nanoTime();
 
             @Override
             public boolean cancelled() {
-                return closing || isCancelled(executionId);
+                if (closing || isCancelled(executionId)) {
+                    return true;
+                }
+                // A cancel received by another controller reaches this one through the store.
+                long now = System.nanoTime();
+                if (now - lastCheck > CANCEL_POLL.toNanos()) {
+                    lastCheck = now;
+                    if (load(executionId).status().equals(ExecutionStatus.CANCELLING)) {
+                        cancelled.computeIfAbsent(executionId, id -> new AtomicBoolean()).set(true);
+                        return true;
+                    }
+                }
+                return false;
             }
 
             @Override

@@ -174,14 +174,18 @@ public final class TransferService {
         if (existing.stream().anyMatch(Execution::isActive)) {
             throw CloudException.conflict("Another execution of %s is already running", transfer.id());
         }
-        workers.pick(endpoints.get(transfer.projectId(), transfer.originEndpointId()), endpoints.get(transfer.projectId(), transfer.destinationEndpointId()));
+        WorkerService worker = workers.pick(endpoints.get(transfer.projectId(), transfer.originEndpointId()),
+                endpoints.get(transfer.projectId(), transfer.destinationEndpointId()));
         int number = existing.stream().mapToInt(Execution::number).max().orElse(0) + 1;
         Instant now = clock.instant();
         Execution execution = new Execution(UUID.randomUUID().toString(), transfer.projectId(), transfer.id(), number, type,
-                ExecutionStatus.RUNNING, shutdown, tasks, now, now);
+                ExecutionStatus.RUNNING, shutdown, tasks, worker.id(), now, now);
         store.insert(Kind.EXECUTION, execution);
         store.update(Kind.TRANSFER, transfer.id(), Transfer.class, t -> t.withStatus(ExecutionStatus.RUNNING, now));
-        engine.submit(execution.id());
+        if (worker.id().equals(workers.selfId())) {
+            engine.submit(execution.id());
+        }
+        // Otherwise the chosen worker (another controller) adopts it at its next tick.
         return execution;
     }
 

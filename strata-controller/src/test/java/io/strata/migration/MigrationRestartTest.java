@@ -36,6 +36,41 @@ class MigrationRestartTest {
         }
     }
 
+    /**
+     * Two controllers on one PostgreSQL: an execution requested from the first, whose worker is
+     * disabled, is assigned to the second one's worker, which picks it up from the store.
+     */
+    @org.junit.jupiter.api.Test
+    void anExecutionRunsOnTheWorkerItIsAssignedTo() throws IOException {
+        source = Files.createTempDirectory("migr-src-");
+        destination = Files.createTempDirectory("migr-dst-");
+        Path disk = HostDirs.sparseDisk(source.resolve("vm1/disk.raw"), 8L << 20, 5, 0, 3, 77);
+        io.strata.store.DatabaseConfig shared = TestDatabases.config(TestDatabases.Kind.POSTGRESQL);
+        TestCloud first = TestCloud.start(TestDatabases.Kind.POSTGRESQL, c -> c.withDatabase(shared.url(), shared.user(), shared.password()));
+        TestCloud started = TestCloud.start(TestDatabases.Kind.POSTGRESQL, c -> c.withDatabase(shared.url(), shared.user(), shared.password()));
+        // Controllers sharing a database share the key that seals connection info, as Keystone
+        // nodes share their Fernet keys: the operator copies it.
+        Files.copy(first.dataDir().resolve("migration/secret.key"), started.dataDir().resolve("migration/secret.key"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (TestCloud second = started.restart()) {
+            MigrationClient client = new MigrationClient(first.admin());
+            assertThat(client.get("/services").expect(200).json().get("services")).hasSize(2)
+                    .allSatisfy(s -> assertThat(s.get("status").asText()).isEqualTo("UP"));
+            String firstWorker = Files.readString(first.dataDir().resolve("migration/worker.id")).strip();
+            client.put("/services/" + firstWorker, "{\"service\": {\"enabled\": false}}").expect(200);
+
+            String replica = client.replica(client.qemuHostEndpoint("src", source), client.qemuHostEndpoint("dst", destination), "vm1");
+            MigrationClient.assertCompleted(client.awaitExecution(replica, client.execute(replica)));
+            JsonNode volume = client.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/volumes_info/0");
+            assertThat(HostDirs.checksum(Path.of(volume.get("path").asText()), 8L << 20)).isEqualTo(HostDirs.checksum(disk, 8L << 20));
+            // The second controller's data directory holds the replication state: it did the copy.
+            assertThat(second.dataDir().resolve("migration/state/" + replica)).exists();
+            assertThat(first.dataDir().resolve("migration/state/" + replica)).doesNotExist();
+        } finally {
+            first.close();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(TestDatabases.Kind.class)
     void executionResumesAfterRestart(TestDatabases.Kind kind) throws IOException {
