@@ -1,5 +1,6 @@
 package io.strata.cli;
 
+import io.strata.compute.SchedulerSettings;
 import io.strata.server.ControllerServer;
 import io.strata.server.StrataConfig;
 import java.nio.file.Path;
@@ -56,6 +57,14 @@ final class UpCommand implements Callable<Integer> {
             + "between them (default ${DEFAULT-VALUE}).", defaultValue = "1")
     int qemuHosts;
 
+    @Option(names = "--cpu-allocation-ratio", description = "How many vCPUs the scheduler places per host CPU (Nova's "
+            + "cpu_allocation_ratio, default ${DEFAULT-VALUE}).", defaultValue = "16.0")
+    double cpuAllocationRatio;
+
+    @Option(names = "--ram-allocation-ratio", description = "How far host RAM may be overcommitted (Nova's ram_allocation_ratio, "
+            + "default ${DEFAULT-VALUE}).", defaultValue = "1.5")
+    double ramAllocationRatio;
+
     @Override
     public Integer call() throws Exception {
         Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".strata");
@@ -67,6 +76,8 @@ final class UpCommand implements Callable<Integer> {
                 .withAccel(accel)
                 .withKvmProbeImage(kvmProbeImage)
                 .withQemuHosts(qemuHosts)
+                .withScheduler(new SchedulerSettings(cpuAllocationRatio, ramAllocationRatio,
+                        SchedulerSettings.DEFAULT.diskAllocationRatio()))
                 .withAdminPassword(blankToNull(adminPassword))
                 .withDatabase(blankToNull(databaseUrl), blankToNull(databaseUser), blankToNull(databasePassword));
         config = config.withFakeHosts(fakeHosts, config.fakeHost());
