@@ -34,13 +34,11 @@ public final class MigrationModule implements AutoCloseable {
     private final TaskEngine engine;
     private final ScheduledExecutorService clock;
     private final MigrationApi api;
-    private final ScheduleService schedules;
 
-    private MigrationModule(TaskEngine engine, ScheduledExecutorService clock, MigrationApi api, ScheduleService schedules) {
+    private MigrationModule(TaskEngine engine, ScheduledExecutorService clock, MigrationApi api) {
         this.engine = engine;
         this.clock = clock;
         this.api = api;
-        this.schedules = schedules;
     }
 
     public static MigrationModule start(Jdbi jdbi, Path dataDir, Policy policy, Clock clock) {
@@ -74,7 +72,7 @@ public final class MigrationModule implements AutoCloseable {
                 log.warn("migration clock tick failed: {}", e.getMessage());
             }
         }, 5, 5, TimeUnit.SECONDS);
-        return new MigrationModule(engine, ticker, api, schedules);
+        return new MigrationModule(engine, ticker, api);
     }
 
     private static String hostName() {
@@ -87,10 +85,6 @@ public final class MigrationModule implements AutoCloseable {
 
     public MigrationApi api() {
         return api;
-    }
-
-    public ScheduleService schedules() {
-        return schedules;
     }
 
     @Override
