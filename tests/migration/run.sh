@@ -26,7 +26,10 @@ start_cloud() {
 }
 crash_cloud() { kill -9 "$pid"; wait "$pid" 2>/dev/null || true; }
 cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
   rm -rf "$data" "$hosts" 2>/dev/null || true
 }
 trap 'status=$?; if [ $status -ne 0 ]; then cp "$log" /tmp/strata-migration-test.log; echo "the cloud log is in /tmp/strata-migration-test.log" >&2; fi; cleanup; exit $status' EXIT

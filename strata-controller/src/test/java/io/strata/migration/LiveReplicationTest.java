@@ -143,7 +143,7 @@ class LiveReplicationTest {
 
     @Test
     void aViewIsFrozenAtItsStartAndTheNextOneSeesWhatChangedMeanwhile() throws Exception {
-        Path scratch = Files.createTempDirectory("live-scratch-");
+        Path scratch = Files.createDirectories(destination.resolve(".scratch"));
         Path qmpSocket = source.resolve("vm1/qmp.sock");
         try (LiveQemuDisk view = LiveQemuDisk.open(qmpSocket, disk, "replica-a", scratch)) {
             assertThat(view.changedExtents()).isNull();
@@ -168,7 +168,6 @@ class LiveReplicationTest {
         try (Stream<Path> left = Files.list(scratch)) {
             assertThat(left.toList()).isEmpty();
         }
-        Files.delete(scratch);
     }
 
     @Test
