@@ -10,6 +10,7 @@ import java.util.Arrays;
  *   java -jar strata-bench.jar api URL PASSWORD [options]   HTTP load against a running cloud
  *   java -jar strata-bench.jar live-image URL PASSWORD IMAGE DATA_DIR [options]   live images on real guests
  *   java -jar strata-bench.jar jmh [JMH options]            micro-benchmarks
+ *   java -jar strata-bench.jar replication [options]        full vs incremental disk replication
  * </pre>
  */
 public final class Bench {
@@ -17,7 +18,7 @@ public final class Bench {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: strata-bench api URL PASSWORD [--clients N] [--seconds S] [--servers N] | jmh [options]");
+            System.err.println("usage: strata-bench api URL PASSWORD [--clients N] [--seconds S] [--servers N] | jmh [options] | replication [--size-mb N] [--changed-percent P]");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -25,6 +26,7 @@ public final class Bench {
             case "api" -> ApiLoad.main(rest);
             case "live-image" -> LiveImageLoad.main(rest);
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
+            case "replication" -> ReplicationBench.main(rest);
             default -> {
                 System.err.println("unknown benchmark " + args[0]);
                 System.exit(2);

@@ -70,7 +70,11 @@ public final class Policy {
                 Map.entry("image:add_image", Rule.MEMBER),
                 Map.entry("image:modify_image", Rule.MEMBER),
                 Map.entry("image:delete_image", Rule.MEMBER),
-                Map.entry("image:publicize_image", Rule.ADMIN)));
+                Map.entry("image:publicize_image", Rule.ADMIN),
+                // Migration (Coriolis): members run transfers in their project; admins manage regions and workers.
+                Map.entry("migration:read", Rule.READER),
+                Map.entry("migration:write", Rule.MEMBER),
+                Map.entry("migration:admin", Rule.ADMIN)));
     }
 
     /** Throws 403 unless {@code auth} may perform {@code operation}. */

@@ -46,6 +46,7 @@ import io.strata.image.ImageFiles;
 import io.strata.image.ImageMembers;
 import io.strata.image.ImageService;
 import io.strata.image.ImageStore;
+import io.strata.migration.MigrationModule;
 import io.strata.store.Database;
 import io.strata.store.DatabaseConfig;
 import java.io.IOException;
@@ -113,7 +114,7 @@ public final class ControllerServer implements AutoCloseable {
             // The API needs its real port before the catalog can name it, so bind first when port is 0.
             int port = config.port() == 0 ? FreePort.find() : config.port();
             String baseUrl = config.publicUrl() != null ? config.publicUrl() : "http://" + publicHost(config.bindHost()) + ":" + port;
-            Catalog catalog = Catalog.standard(baseUrl, config.region());
+            Catalog catalog = Catalog.standard(baseUrl, config.region()).withService(MigrationModule.CATALOG_SERVICE);
 
             // Compute: stores, hosts and their agents, scheduler, manager, services.
             ServerStore serverStore = new ServerStore(database.jdbi(), database.dialect());
@@ -159,6 +160,7 @@ public final class ControllerServer implements AutoCloseable {
                 }
             }, 10, 10, TimeUnit.SECONDS);
             ServerStateGauges.register(metrics, serverStore);
+            MigrationModule migration = MigrationModule.start(database.jdbi(), config.dataDir(), policy, clock);
 
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
@@ -171,9 +173,12 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new KeypairsApi(keypairs, policy));
             areas.add(new HostsApi(hosts, serverStore, policy));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
+            areas.add(migration.api());
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
             resources.add(api);
+            // Closed before the API (resources close in reverse): running executions stop at once, to resume on the next start.
+            resources.add(migration);
             api.start();
             writeOpenrc(config.dataDir(), baseUrl, config.region(), adminPassword);
             log.info("Strata is up at {} (data in {}, database {})", baseUrl, config.dataDir(),

@@ -73,6 +73,11 @@ public final class Session {
         return new ServiceClient(this, "identity", Map.of());
     }
 
+    /** The migration service (Coriolis' API); its catalog URL already names the project. */
+    public ServiceClient migration() {
+        return new ServiceClient(this, "migration", Map.of());
+    }
+
     public ServiceClient image() {
         return new ServiceClient(this, "image", Map.of());
     }

@@ -47,6 +47,10 @@ public final class Cli {
         return session().identity();
     }
 
+    public ServiceClient migration() {
+        return session().migration();
+    }
+
     public ServiceClient image() {
         return session().image();
     }

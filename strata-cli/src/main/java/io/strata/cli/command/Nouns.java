@@ -26,6 +26,13 @@ public final class Nouns {
         NOUNS.put("catalog", CatalogCommand::new);
         NOUNS.put("hypervisor", HypervisorCommand::new);
         NOUNS.put("compute", cli -> new ComputeCommand());
+        NOUNS.put("endpoint", EndpointCommand::new);
+        NOUNS.put("provider", ProviderCommand::new);
+        NOUNS.put("replica", ReplicaCommand::new);
+        NOUNS.put("migration", MigrationCommand::new);
+        NOUNS.put("minion", cli -> new MinionCommand());
+        NOUNS.put("region", RegionCommand::new);
+        NOUNS.put("worker", WorkerCommand::new);
         NOUNS.put("live-image", LiveImageCommand::new);
         NOUNS.put("co-migrate", CoMigrateCommand::new);
     }

@@ -1,0 +1,238 @@
+package io.strata.bench;
+
+import io.strata.hypervisor.qemu.QmpClient;
+import io.strata.migration.disk.DiskReplicator;
+import io.strata.migration.disk.LiveQemuDisk;
+import io.strata.migration.disk.RawDisk;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.BitSet;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * Replication of one disk: a full execution, then an incremental one after a share of its 64 KiB
+ * blocks changed, against {@code qemu-img convert} of the same disk in the same run. The disk is
+ * fully allocated, half random (incompressible) and half a repetitive, compressible pattern, as an
+ * installed system's disk roughly is. Checks the destination's checksum after each execution.
+ *
+ * <pre>  java -jar strata-bench.jar replication [--size-mb 1024] [--changed-percent 1] [--dir DIR]</pre>
+ */
+final class ReplicationBench {
+    private static final int BLOCK = DiskReplicator.BLOCK_SIZE;
+
+    private ReplicationBench() {}
+
+    public static void main(String[] args) throws Exception {
+        long sizeMb = 1024;
+        double changedPercent = 1.0;
+        Path base = Path.of(System.getProperty("java.io.tmpdir"));
+        for (int i = 0; i < args.length; i += 2) {
+            switch (args[i]) {
+                case "--size-mb" -> sizeMb = Long.parseLong(args[i + 1]);
+                case "--changed-percent" -> changedPercent = Double.parseDouble(args[i + 1]);
+                case "--dir" -> base = Path.of(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        Path dir = Files.createTempDirectory(base, "replication-bench-");
+        try {
+            run(dir, sizeMb << 20, changedPercent);
+            System.out.println();
+            runLive(dir, sizeMb << 20, changedPercent);
+        } finally {
+            try (Stream<Path> paths = Files.walk(dir)) {
+                paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void run(Path dir, long size, double changedPercent) throws Exception {
+        Path source = dir.resolve("source.raw");
+        Path target = dir.resolve("target.raw");
+        Path state = dir.resolve("state.hashes");
+        fill(source, size);
+        int blocks = (int) (size / BLOCK);
+        System.out.printf("disk: %d MiB raw, fully allocated (half random, half compressible), %d blocks of %d KiB%n",
+                size >> 20, blocks, BLOCK >> 10);
+
+        long convertStart = System.nanoTime();
+        Process convert = new ProcessBuilder("qemu-img", "convert", "-f", "raw", "-O", "raw", source.toString(), dir.resolve("convert.raw").toString())
+                .inheritIO().start();
+        if (convert.waitFor() != 0) {
+            throw new IllegalStateException("qemu-img convert failed");
+        }
+        double convertSeconds = (System.nanoTime() - convertStart) / 1e9;
+        Files.delete(dir.resolve("convert.raw"));
+
+        DiskReplicator replicator = new DiskReplicator();
+        DiskReplicator.Stats full = replicate(replicator, source, target, state);
+        check(source, target, "full");
+
+        int changed = (int) Math.round(blocks * changedPercent / 100);
+        change(source, blocks, changed);
+        DiskReplicator.Stats incremental = replicate(replicator, source, target, state);
+        check(source, target, "incremental");
+
+        double fullSeconds = full.millis() / 1000.0;
+        double incrementalSeconds = incremental.millis() / 1000.0;
+        System.out.printf("qemu-img convert (raw to raw, same disk): %.2f s, %.0f MiB/s%n", convertSeconds, size / 1048576.0 / convertSeconds);
+        System.out.printf("full execution: %.2f s, %.0f MiB/s, %d of %d blocks sent, %.1f MiB on the wire (%.1f%% of the disk)%n",
+                fullSeconds, size / 1048576.0 / fullSeconds, full.blocksSent(), full.blocks(), full.wireBytes() / 1048576.0,
+                100.0 * full.wireBytes() / size);
+        System.out.printf("incremental execution (%d blocks = %.2f%% changed): %.2f s, %d blocks sent, %.2f MiB on the wire (%.2f%% of the disk)%n",
+                changed, 100.0 * changed / blocks, incrementalSeconds, incremental.blocksSent(), incremental.wireBytes() / 1048576.0,
+                100.0 * incremental.wireBytes() / size);
+        System.out.printf("full / incremental time: %.1fx; full throughput / qemu-img convert: %.0f%%%n", fullSeconds / incrementalSeconds,
+                100.0 * convertSeconds / fullSeconds);
+        System.out.println("checksums: destination equals source after both executions");
+    }
+
+    /**
+     * The same disk attached to a QEMU (a virtio-blk device of a machine that is not started):
+     * executions read it through a fleecing node over NBD, the second one only the blocks its
+     * dirty bitmap marks. The changed blocks are written through the device, as a guest would.
+     */
+    private static void runLive(Path dir, long size, double changedPercent) throws Exception {
+        Path source = dir.resolve("source.raw");
+        Path target = dir.resolve("live-target.raw");
+        Path state = dir.resolve("live-state.hashes");
+        Path qmpSocket = dir.resolve("qmp.sock");
+        Path guestSocket = dir.resolve("guest.sock");
+        Process qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "pc", "-S", "-nodefaults", "-display", "none",
+                "-qmp", "unix:" + qmpSocket + ",server=on,wait=off", "-qmp", "unix:" + guestSocket + ",server=on,wait=off",
+                "-blockdev", "{\"driver\":\"raw\",\"node-name\":\"disk0\",\"file\":{\"driver\":\"file\",\"filename\":\"" + source + "\"}}",
+                "-device", "virtio-blk-pci,drive=disk0,id=vd0").redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile()).start();
+        try {
+            for (int i = 0; i < 200 && !(Files.exists(qmpSocket) && Files.exists(guestSocket)); i++) {
+                Thread.sleep(50);
+            }
+            DiskReplicator replicator = new DiskReplicator();
+            Path scratch = dir.resolve("scratch");
+            DiskReplicator.Stats full = replicateLive(replicator, qmpSocket, source, target, state, scratch);
+            check(source, target, "live full");
+            int blocks = (int) (size / BLOCK);
+            int changed = (int) Math.round(blocks * changedPercent / 100);
+            Path data = dir.resolve("block.bin");
+            try (QmpClient guest = QmpClient.connect(guestSocket, "bench", java.time.Duration.ofSeconds(10))) {
+                SplittableRandom random = new SplittableRandom(3);
+                BitSet chosen = new BitSet(blocks);
+                while (chosen.cardinality() < changed) {
+                    chosen.set(random.nextInt(blocks));
+                }
+                byte[] bytes = new byte[BLOCK];
+                for (int block = chosen.nextSetBit(0); block >= 0; block = chosen.nextSetBit(block + 1)) {
+                    for (int i = 0; i < bytes.length; i += 8) {
+                        java.nio.ByteBuffer.wrap(bytes, i, 8).putLong(random.nextLong());
+                    }
+                    Files.write(data, bytes);
+                    guest.execute("human-monitor-command", java.util.Map.of("command-line",
+                            "qemu-io -d /machine/peripheral/vd0/virtio-backend \"write -q -s " + data + " " + (long) block * BLOCK + " " + BLOCK + "\""));
+                }
+                guest.execute("human-monitor-command", java.util.Map.of("command-line", "qemu-io -d /machine/peripheral/vd0/virtio-backend flush"));
+            }
+            DiskReplicator.Stats incremental = replicateLive(replicator, qmpSocket, source, target, state, scratch);
+            check(source, target, "live incremental");
+            System.out.printf("live (running QEMU, fleecing + NBD + dirty bitmap):%n");
+            System.out.printf("full execution: %.2f s, %.0f MiB/s, %.1f MiB on the wire (%.1f%% of the disk)%n", full.millis() / 1000.0,
+                    size / 1048576.0 / (full.millis() / 1000.0), full.wireBytes() / 1048576.0, 100.0 * full.wireBytes() / size);
+            System.out.printf("incremental execution (%d blocks = %.2f%% changed): %.3f s, %d blocks read, %d sent, %.2f MiB on the wire (%.2f%% of the disk)%n",
+                    changed, 100.0 * changed / blocks, incremental.millis() / 1000.0, incremental.bytesRead() / BLOCK, incremental.blocksSent(),
+                    incremental.wireBytes() / 1048576.0, 100.0 * incremental.wireBytes() / size);
+            System.out.printf("full / incremental time: %.1fx%n", (double) full.millis() / Math.max(1, incremental.millis()));
+            System.out.println("checksums: destination equals source after both executions");
+        } finally {
+            qemu.destroy();
+            qemu.waitFor();
+        }
+    }
+
+    private static DiskReplicator.Stats replicateLive(DiskReplicator replicator, Path qmp, Path source, Path target, Path state, Path scratch)
+            throws IOException {
+        try (LiveQemuDisk from = LiveQemuDisk.open(qmp, source, "bench", scratch); RawDisk to = RawDisk.openForWriting(target)) {
+            return replicator.replicate(from, to, state, () -> false, (done, total) -> { });
+        }
+    }
+
+    private static DiskReplicator.Stats replicate(DiskReplicator replicator, Path source, Path target, Path state) throws IOException {
+        try (RawDisk from = RawDisk.openForReading(source); RawDisk to = RawDisk.openForWriting(target)) {
+            return replicator.replicate(from, to, state, () -> false, (done, total) -> { });
+        }
+    }
+
+    private static void fill(Path file, long size) throws IOException {
+        SplittableRandom random = new SplittableRandom(1);
+        byte[] pattern = "strata replication benchmark: a compressible line of a text file or a binary\n".getBytes();
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
+            for (long offset = 0; offset < size; offset += buffer.capacity()) {
+                buffer.clear();
+                if ((offset >> 20) % 2 == 0) {
+                    while (buffer.remaining() >= 8) {
+                        buffer.putLong(random.nextLong());
+                    }
+                } else {
+                    while (buffer.hasRemaining()) {
+                        buffer.put(pattern, 0, Math.min(pattern.length, buffer.remaining()));
+                    }
+                    // A counter every 4 KiB keeps blocks distinct, as real files are.
+                    for (int at = 0; at + 8 <= buffer.capacity(); at += 4096) {
+                        buffer.putLong(at, offset + at);
+                    }
+                }
+                buffer.flip();
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer, offset + buffer.position());
+                }
+            }
+        }
+    }
+
+    /** Overwrites {@code count} distinct random blocks with new random data. */
+    private static void change(Path file, int blocks, int count) throws IOException {
+        SplittableRandom random = new SplittableRandom(2);
+        BitSet chosen = new BitSet(blocks);
+        while (chosen.cardinality() < count) {
+            chosen.set(random.nextInt(blocks));
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ByteBuffer buffer = ByteBuffer.allocate(BLOCK);
+            for (int block = chosen.nextSetBit(0); block >= 0; block = chosen.nextSetBit(block + 1)) {
+                buffer.clear();
+                while (buffer.hasRemaining()) {
+                    buffer.putLong(random.nextLong());
+                }
+                buffer.flip();
+                channel.write(buffer, (long) block * BLOCK);
+            }
+        }
+    }
+
+    private static void check(Path source, Path target, String what) throws Exception {
+        String a = sha256(source);
+        String b = sha256(target);
+        if (!a.equals(b)) {
+            throw new IllegalStateException("after the " + what + " execution the destination differs from the source");
+        }
+    }
+
+    private static String sha256(Path file) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 20];
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+}

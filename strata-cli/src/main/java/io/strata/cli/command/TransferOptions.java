@@ -1,0 +1,78 @@
+package io.strata.cli.command;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.cli.client.CliException;
+import io.strata.cli.client.Json;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The options of {@code replica create} and {@code migration create}, as coriolisclient has them. */
+final class TransferOptions {
+    @Option(names = "--origin-endpoint", required = true, paramLabel = "<endpoint>", description = "Endpoint to export from (name or ID).")
+    String origin;
+
+    @Option(names = "--destination-endpoint", required = true, paramLabel = "<endpoint>", description = "Endpoint to import into (name or ID).")
+    String destination;
+
+    @Option(names = "--instance", required = true, paramLabel = "<instance>", description = "Instance to transfer (repeat for several).")
+    List<String> instances;
+
+    @Option(names = "--source-environment", paramLabel = "<json>", description = "Source environment (JSON or @file).")
+    String sourceEnvironment;
+
+    @Option(names = "--destination-environment", paramLabel = "<json>", description = "Destination environment (JSON or @file).")
+    String destinationEnvironment;
+
+    @Option(names = "--network-map", paramLabel = "<json>", description = "Source network to destination network (JSON or @file).")
+    String networkMap;
+
+    @Option(names = "--storage-backend-mapping", paramLabel = "<src=dst>", description = "Storage backend mapping (repeat).")
+    List<String> backendMappings;
+
+    @Option(names = "--default-storage-backend", paramLabel = "<backend>", description = "Storage backend of unmapped disks.")
+    String defaultBackend;
+
+    @Option(names = "--notes", paramLabel = "<text>", description = "Notes.")
+    String notes;
+
+    @Option(names = "--origin-minion-pool-id", paramLabel = "<pool>", description = "Source minion pool.")
+    String originPool;
+
+    @Option(names = "--destination-minion-pool-id", paramLabel = "<pool>", description = "Destination minion pool.")
+    String destinationPool;
+
+    ObjectNode body(Transfers transfers) {
+        ObjectNode body = Json.object();
+        body.put("origin_endpoint_id", transfers.endpoint(origin).path("id").asText());
+        body.put("destination_endpoint_id", transfers.endpoint(destination).path("id").asText());
+        ArrayNode list = body.putArray("instances");
+        instances.forEach(list::add);
+        body.set("source_environment", orEmpty(Transfers.jsonObject("--source-environment", sourceEnvironment)));
+        body.set("destination_environment", orEmpty(Transfers.jsonObject("--destination-environment", destinationEnvironment)));
+        body.set("network_map", orEmpty(Transfers.jsonObject("--network-map", networkMap)));
+        ObjectNode storage = Json.object();
+        if (defaultBackend != null) {
+            storage.put("default", defaultBackend);
+        }
+        if (backendMappings != null) {
+            ArrayNode mappings = storage.putArray("backend_mappings");
+            for (String mapping : backendMappings) {
+                int at = mapping.indexOf('=');
+                if (at <= 0 || at == mapping.length() - 1) {
+                    throw new CliException("--storage-backend-mapping must be SOURCE=DESTINATION, not '" + mapping + "'");
+                }
+                mappings.addObject().put("source", mapping.substring(0, at)).put("destination", mapping.substring(at + 1));
+            }
+        }
+        body.set("storage_mappings", storage);
+        Requests.putIfGiven(body, "notes", notes);
+        Requests.putIfGiven(body, "origin_minion_pool_id", originPool);
+        Requests.putIfGiven(body, "destination_minion_pool_id", destinationPool);
+        return body;
+    }
+
+    private static ObjectNode orEmpty(ObjectNode node) {
+        return node == null ? Json.object() : node;
+    }
+}

@@ -1,0 +1,95 @@
+package io.strata.migration;
+
+import static java.util.Objects.requireNonNull;
+
+import io.strata.identity.Catalog;
+import io.strata.identity.Policy;
+import io.strata.migration.disk.DiskReplicator;
+import io.strata.migration.provider.CloudApiProvider;
+import io.strata.migration.provider.ProviderRegistry;
+import io.strata.migration.provider.QemuHostProvider;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The migration service of a controller, wired in one place: store, secrets, providers, task
+ * engine, services, the schedule clock and the API. Starting it registers this controller's
+ * worker and resumes the executions a previous run left active.
+ */
+public final class MigrationModule implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MigrationModule.class);
+
+    /** The catalog entry: Coriolis' service type is "migration". */
+    public static final Catalog.Service CATALOG_SERVICE = new Catalog.Service("migration", "coriolis", MigrationApi.ROOT + "/v1/%(project_id)s");
+
+    private final TaskEngine engine;
+    private final ScheduledExecutorService clock;
+    private final MigrationApi api;
+
+    private MigrationModule(TaskEngine engine, ScheduledExecutorService clock, MigrationApi api) {
+        this.engine = engine;
+        this.clock = clock;
+        this.api = api;
+    }
+
+    public static MigrationModule start(Jdbi jdbi, Path dataDir, Policy policy, Clock clock) {
+        requireNonNull(dataDir, "dataDir is null");
+        Path root = dataDir.resolve("migration");
+        MigrationStore store = new MigrationStore(jdbi, clock);
+        SecretBox box = SecretBox.open(root.resolve("secret.key"));
+        ProviderRegistry providers = new ProviderRegistry(List.of(new QemuHostProvider(root.resolve("scratch")),
+                new CloudApiProvider("strata", root.resolve("staging")), new CloudApiProvider("openstack", root.resolve("staging"))));
+        EndpointService endpoints = new EndpointService(store, box, providers, clock);
+        WorkerRegistry workers = new WorkerRegistry(store, clock, hostName(), providers.platforms(), root.resolve("worker.id"));
+        TaskEngine engine = new TaskEngine(store, new TransferTasks(store, endpoints, new DiskReplicator(), root.resolve("state"), clock), clock);
+        TransferService transfers = new TransferService(store, endpoints, workers, engine, clock);
+        ScheduleService schedules = new ScheduleService(store, transfers, clock);
+        MinionPoolService pools = new MinionPoolService(store, endpoints, clock);
+        RegionService regions = new RegionService(store, workers, clock);
+        MigrationApi api = new MigrationApi(providers, endpoints, transfers, schedules, pools, regions, workers, policy);
+
+        workers.register();
+        int resumed = engine.adopt(workers.selfId(), workers::isDown);
+        if (resumed > 0) {
+            log.info("resumed {} migration execution(s)", resumed);
+        }
+        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("migration-clock").factory());
+        ticker.scheduleWithFixedDelay(() -> {
+            try {
+                workers.heartbeat();
+                engine.adopt(workers.selfId(), workers::isDown);
+                schedules.tick();
+            } catch (RuntimeException e) {
+                log.warn("migration clock tick failed: {}", e.getMessage());
+            }
+        }, 5, 5, TimeUnit.SECONDS);
+        return new MigrationModule(engine, ticker, api);
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
+    public MigrationApi api() {
+        return api;
+    }
+
+    @Override
+    public void close() {
+        clock.shutdownNow();
+        engine.close();
+    }
+}

@@ -1,0 +1,242 @@
+package io.strata.migration;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.core.CloudException;
+import io.strata.migration.MigrationStore.Kind;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.UUID;
+
+/** Replicas, migrations and their executions: creation, runs, cancellation, deletion. */
+public final class TransferService {
+    private final MigrationStore store;
+    private final EndpointService endpoints;
+    private final WorkerRegistry workers;
+    private final TaskEngine engine;
+    private final Clock clock;
+
+    public TransferService(MigrationStore store, EndpointService endpoints, WorkerRegistry workers, TaskEngine engine, Clock clock) {
+        this.store = requireNonNull(store, "store is null");
+        this.endpoints = requireNonNull(endpoints, "endpoints is null");
+        this.workers = requireNonNull(workers, "workers is null");
+        this.engine = requireNonNull(engine, "engine is null");
+        this.clock = requireNonNull(clock, "clock is null");
+    }
+
+    /** What a replica or migration is created from. */
+    public record Request(String originEndpointId, String destinationEndpointId, String originMinionPoolId, String destinationMinionPoolId,
+            List<String> instances, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment, ObjectNode networkMap,
+            ObjectNode storageMappings, String notes, boolean shutdownInstances) {}
+
+    public Transfer createReplica(String projectId, Request request) {
+        Transfer replica = newTransfer(projectId, Transfer.REPLICA, request, null, true);
+        store.insert(Kind.TRANSFER, replica);
+        return replica;
+    }
+
+    /** A migration straight from the source: copy, optionally shut down and copy again, deploy. */
+    public Transfer createMigration(String projectId, Request request) {
+        Transfer migration = newTransfer(projectId, Transfer.MIGRATION, request, null, false);
+        workers.pick(endpoint(projectId, migration.originEndpointId()), endpoint(projectId, migration.destinationEndpointId()));
+        store.insert(Kind.TRANSFER, migration);
+        start(migration, Execution.TYPE_MIGRATION, TaskPlans.migration(migration.instances(), migration.shutdownInstances(), clock.instant()),
+                migration.shutdownInstances());
+        return transfer(projectId, migration.id(), Transfer.MIGRATION);
+    }
+
+    /** Deploys a replica's latest copy as a migration of its own. */
+    public Transfer deployReplica(String projectId, String replicaId, boolean cloneDisks, ObjectNode destinationEnvironment, List<String> instances) {
+        Transfer replica = transfer(projectId, replicaId, Transfer.REPLICA);
+        if (executions(replica.id()).stream().anyMatch(Execution::isActive)) {
+            throw CloudException.conflict("Replica %s has a running execution; wait for it or cancel it", replicaId);
+        }
+        List<String> chosen = instances == null || instances.isEmpty() ? replica.instances() : instances;
+        for (String instance : chosen) {
+            if (!replica.instances().contains(instance)) {
+                throw CloudException.badRequest("Instance %s is not part of replica %s", instance, replicaId);
+            }
+            if (!replica.instanceInfo(instance).has("volumes_info") || replica.instanceInfo(instance).get("volumes_info").isEmpty()) {
+                throw CloudException.conflict("Replica %s has no replicated disks for %s; execute it first", replicaId, instance);
+            }
+        }
+        ObjectNode environment = replica.destinationEnvironment().deepCopy();
+        if (destinationEnvironment != null) {
+            environment.setAll(destinationEnvironment);
+        }
+        Request request = new Request(replica.originEndpointId(), replica.destinationEndpointId(), null, null, chosen, replica.sourceEnvironment(),
+                environment, replica.networkMap(), replica.storageMappings(), replica.notes(), false);
+        Transfer deployment = newTransfer(projectId, Transfer.MIGRATION, request, replica.id(), cloneDisks);
+        store.insert(Kind.TRANSFER, deployment);
+        start(deployment, Execution.TYPE_REPLICA_DEPLOY, TaskPlans.replicaDeploy(chosen, clock.instant()), false);
+        return transfer(projectId, deployment.id(), Transfer.MIGRATION);
+    }
+
+    private Transfer newTransfer(String projectId, String scenario, Request request, String replicaId, boolean cloneDisks) {
+        Endpoint origin = endpoint(projectId, request.originEndpointId());
+        Endpoint destination = endpoint(projectId, request.destinationEndpointId());
+        if (request.instances() == null || request.instances().isEmpty()) {
+            throw CloudException.badRequest("At least one instance is required");
+        }
+        if (new LinkedHashSet<>(request.instances()).size() != request.instances().size()) {
+            throw CloudException.badRequest("The instances list contains duplicates");
+        }
+        if (replicaId == null) {
+            endpoints.checkEnvironment(origin, request.sourceEnvironment() == null ? MigrationStore.MAPPER.createObjectNode()
+                    : request.sourceEnvironment(), false);
+            endpoints.checkEnvironment(destination, request.destinationEnvironment() == null ? MigrationStore.MAPPER.createObjectNode()
+                    : request.destinationEnvironment(), true);
+        }
+        checkPool(projectId, request.originMinionPoolId(), origin.id(), "source");
+        checkPool(projectId, request.destinationMinionPoolId(), destination.id(), "destination");
+        Instant now = clock.instant();
+        return new Transfer(UUID.randomUUID().toString(), projectId, scenario, origin.id(), destination.id(), request.originMinionPoolId(),
+                request.destinationMinionPoolId(), request.instances(), request.sourceEnvironment(), request.destinationEnvironment(),
+                request.networkMap(), request.storageMappings(), request.notes(), request.shutdownInstances(), replicaId, cloneDisks, null,
+                ExecutionStatus.UNEXECUTED, now, now);
+    }
+
+    private void checkPool(String projectId, String poolId, String endpointId, String platform) {
+        if (poolId == null) {
+            return;
+        }
+        MinionPool pool = store.find(Kind.MINION_POOL, poolId, MinionPool.class).filter(p -> p.projectId().equals(projectId))
+                .orElseThrow(() -> CloudException.badRequest("Minion pool %s could not be found", poolId));
+        if (!pool.endpointId().equals(endpointId) || !pool.platform().equals(platform)) {
+            throw CloudException.badRequest("Minion pool %s is not a %s pool of endpoint %s", poolId, platform, endpointId);
+        }
+        if (!pool.status().equals(MinionPoolService.ALLOCATED)) {
+            throw CloudException.conflict("Minion pool %s is %s, not ALLOCATED", poolId, pool.status());
+        }
+    }
+
+    private Endpoint endpoint(String projectId, String id) {
+        if (id == null) {
+            throw CloudException.badRequest("origin_endpoint_id and destination_endpoint_id are required");
+        }
+        try {
+            return endpoints.get(projectId, id);
+        } catch (CloudException e) {
+            throw CloudException.badRequest("Endpoint %s could not be found", id);
+        }
+    }
+
+    public Transfer transfer(String projectId, String id, String scenario) {
+        return store.find(Kind.TRANSFER, id, Transfer.class).filter(t -> t.projectId().equals(projectId) && t.scenario().equals(scenario))
+                .orElseThrow(() -> CloudException.notFound("%s with ID '%s' not found.", scenario.equals(Transfer.REPLICA) ? "Replica" : "Migration", id));
+    }
+
+    public List<Transfer> list(String projectId, String scenario) {
+        return store.list(Kind.TRANSFER, projectId, Transfer.class).stream().filter(t -> t.scenario().equals(scenario)).toList();
+    }
+
+    public Transfer updateReplica(String projectId, String id, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment,
+            ObjectNode networkMap, ObjectNode storageMappings, String notes) {
+        Transfer replica = transfer(projectId, id, Transfer.REPLICA);
+        if (executions(id).stream().anyMatch(Execution::isActive)) {
+            throw CloudException.conflict("Replica %s has a running execution", id);
+        }
+        if (sourceEnvironment != null) {
+            endpoints.checkEnvironment(endpoints.get(projectId, replica.originEndpointId()), sourceEnvironment, false);
+        }
+        if (destinationEnvironment != null) {
+            endpoints.checkEnvironment(endpoints.get(projectId, replica.destinationEndpointId()), destinationEnvironment, true);
+        }
+        return store.update(Kind.TRANSFER, id, Transfer.class, t -> t.withSettings(
+                sourceEnvironment == null ? t.sourceEnvironment() : sourceEnvironment,
+                destinationEnvironment == null ? t.destinationEnvironment() : destinationEnvironment,
+                networkMap == null ? t.networkMap() : networkMap, storageMappings == null ? t.storageMappings() : storageMappings,
+                notes == null ? t.notes() : notes, clock.instant())).orElseThrow();
+    }
+
+    public Execution execute(String projectId, String replicaId, boolean shutdownInstances) {
+        Transfer replica = transfer(projectId, replicaId, Transfer.REPLICA);
+        return start(replica, Execution.TYPE_REPLICA_EXECUTION, TaskPlans.replicaExecution(replica.instances(), shutdownInstances, clock.instant()),
+                shutdownInstances);
+    }
+
+    public Execution deleteDisks(String projectId, String replicaId) {
+        Transfer replica = transfer(projectId, replicaId, Transfer.REPLICA);
+        boolean anyDisks = replica.instances().stream().anyMatch(i -> replica.instanceInfo(i).has("volumes_info"));
+        if (!anyDisks) {
+            throw CloudException.conflict("Replica %s has no disks to delete", replicaId);
+        }
+        return start(replica, Execution.TYPE_REPLICA_DISKS_DELETE, TaskPlans.deleteReplicaDisks(replica.instances(), clock.instant()), false);
+    }
+
+    /** Stores and starts an execution; one active execution per transfer at a time. */
+    private synchronized Execution start(Transfer transfer, String type, List<Task> tasks, boolean shutdown) {
+        List<Execution> existing = executions(transfer.id());
+        if (existing.stream().anyMatch(Execution::isActive)) {
+            throw CloudException.conflict("Another execution of %s is already running", transfer.id());
+        }
+        WorkerService worker = workers.pick(endpoints.get(transfer.projectId(), transfer.originEndpointId()),
+                endpoints.get(transfer.projectId(), transfer.destinationEndpointId()));
+        int number = existing.stream().mapToInt(Execution::number).max().orElse(0) + 1;
+        Instant now = clock.instant();
+        Execution execution = new Execution(UUID.randomUUID().toString(), transfer.projectId(), transfer.id(), number, type,
+                ExecutionStatus.RUNNING, shutdown, tasks, worker.id(), now, now);
+        store.insert(Kind.EXECUTION, execution);
+        store.update(Kind.TRANSFER, transfer.id(), Transfer.class, t -> t.withStatus(ExecutionStatus.RUNNING, now));
+        if (worker.id().equals(workers.selfId())) {
+            engine.submit(execution.id());
+        }
+        // Otherwise the chosen worker (another controller) adopts it at its next tick.
+        return execution;
+    }
+
+    public List<Execution> executions(String transferId) {
+        return store.children(Kind.EXECUTION, transferId, Execution.class).stream().sorted(Comparator.comparingInt(Execution::number)).toList();
+    }
+
+    public Execution execution(String projectId, String replicaId, String executionId) {
+        transfer(projectId, replicaId, Transfer.REPLICA);
+        return store.find(Kind.EXECUTION, executionId, Execution.class).filter(e -> e.transferId().equals(replicaId))
+                .orElseThrow(() -> CloudException.notFound("Execution with ID '%s' for replica '%s' not found.", executionId, replicaId));
+    }
+
+    public void cancelExecution(String projectId, String replicaId, String executionId) {
+        Execution execution = execution(projectId, replicaId, executionId);
+        if (!execution.isActive()) {
+            throw CloudException.conflict("Execution %s is %s and cannot be cancelled", executionId, execution.status());
+        }
+        engine.cancel(executionId);
+    }
+
+    public void cancelMigration(String projectId, String migrationId) {
+        transfer(projectId, migrationId, Transfer.MIGRATION);
+        Execution active = executions(migrationId).stream().filter(Execution::isActive).findFirst()
+                .orElseThrow(() -> CloudException.conflict("Migration %s is not running", migrationId));
+        engine.cancel(active.id());
+    }
+
+    public void deleteExecution(String projectId, String replicaId, String executionId) {
+        Execution execution = execution(projectId, replicaId, executionId);
+        if (execution.isActive()) {
+            throw CloudException.conflict("Execution %s is running; cancel it first", executionId);
+        }
+        store.delete(Kind.EXECUTION, executionId);
+    }
+
+    /** Deletes a transfer that is not running; a replica must have had its disks deleted first. */
+    public void delete(String projectId, String id, String scenario) {
+        Transfer transfer = transfer(projectId, id, scenario);
+        List<Execution> executions = executions(id);
+        if (executions.stream().anyMatch(Execution::isActive)) {
+            throw CloudException.conflict("%s %s is running; cancel it first", scenario.equals(Transfer.REPLICA) ? "Replica" : "Migration", id);
+        }
+        if (transfer.isReplica()) {
+            boolean hasDisks = transfer.instances().stream().anyMatch(i -> transfer.instanceInfo(i).path("volumes_info").size() > 0);
+            if (hasDisks) {
+                throw CloudException.conflict("Replica %s still has disks on the destination; delete them first (replica delete-disks)", id);
+            }
+            store.children(Kind.SCHEDULE, id, Schedule.class).forEach(s -> store.delete(Kind.SCHEDULE, s.id()));
+        }
+        executions.forEach(e -> store.delete(Kind.EXECUTION, e.id()));
+        store.delete(Kind.TRANSFER, id);
+    }
+}

@@ -1,0 +1,220 @@
+package io.strata.migration.disk;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Copies a disk to a destination, moving only the blocks that differ from what the destination
+ * already holds. What it holds is known from the fingerprints the previous execution saved, so
+ * a later execution reads the source once and sends only changed blocks; the first execution
+ * reads only the source's data extents and sends only non-zero blocks. Blocks travel
+ * DEFLATE-compressed through a {@link BlockStream}, which a separate thread decodes into the
+ * destination, so compression and writing overlap. A source that tracks changes (a running
+ * QEMU's dirty bitmap) names the changed extents, and only those blocks are read at all. When
+ * the previous execution did not finish
+ * (cancelled, crashed), the destination's own blocks are fingerprinted instead, so it ends up
+ * equal to the source whatever mix of blocks the interrupted run left.
+ */
+public final class DiskReplicator {
+    public static final int BLOCK_SIZE = 64 * 1024;
+    private static final int PIPE_BUFFER = 4 << 20;
+
+    /** What one replication did. */
+    public record Stats(long diskBytes, int blocks, int blocksSent, int zeroBlocksSent, long bytesRead, long payloadBytes, long wireBytes,
+            long millis, boolean incremental) {}
+
+    /** Receives progress as bytes of the disk scanned out of its size. */
+    public interface Progress {
+        void report(long scanned, long total);
+    }
+
+    /** Where the encoded stream goes: by default a pipe into a thread applying it to the target. */
+    public interface Transport {
+        /** Starts the receiving side; returns the stream to write frames into and the receiver's completion. */
+        Channel open(BlockTarget target) throws IOException;
+
+        record Channel(OutputStream out, CompletableFuture<Long> received) {}
+    }
+
+    private final Transport transport;
+
+    public DiskReplicator() {
+        this(DiskReplicator::inProcess);
+    }
+
+    public DiskReplicator(Transport transport) {
+        this.transport = transport;
+    }
+
+    public Stats replicate(BlockSource source, BlockTarget target, Path stateFile, BooleanSupplier cancelled, Progress progress)
+            throws IOException {
+        long started = System.nanoTime();
+        long size = source.size();
+        int blocks = (int) ((size + BLOCK_SIZE - 1) / BLOCK_SIZE);
+        MessageDigest digest = BlockHashes.digest();
+
+        BlockHashes.Loaded saved = BlockHashes.load(stateFile);
+        BlockHashes previous;
+        boolean incremental;
+        long bytesRead = 0;
+        if (saved != null && saved.complete() && saved.hashes() != null && saved.hashes().blockSize() == BLOCK_SIZE) {
+            previous = saved.hashes().resized(blocks);
+            incremental = true;
+        } else if (target.size() == 0) {
+            previous = new BlockHashes(BLOCK_SIZE, blocks);
+            incremental = false;
+        } else {
+            previous = fingerprint(target, blocks, digest, cancelled);
+            bytesRead += target.size();
+            incremental = saved != null;
+        }
+        if (target.size() != size) {
+            target.resize(size);
+        }
+        BlockHashes.markIncomplete(stateFile, BLOCK_SIZE);
+
+        // With change tracking, only the changed blocks are read; the others keep their fingerprints.
+        List<BlockSource.Extent> changed = incremental && saved != null && saved.complete() ? source.changedExtents() : null;
+        BitSet toRead = changed != null ? dataBlocks(changed, blocks) : dataBlocks(source.dataExtents(), blocks);
+        BlockHashes current = changed != null ? previous.resized(blocks) : new BlockHashes(BLOCK_SIZE, blocks);
+        ByteBuffer buffer = ByteBuffer.allocateDirect(BLOCK_SIZE);
+        byte[] hash = new byte[BlockHashes.HASH_BYTES];
+        byte[] zeroHash = new byte[BlockHashes.HASH_BYTES];
+        int sent = 0;
+        int zerosSent = 0;
+        Transport.Channel channel = transport.open(target);
+        BlockStream.Writer writer = new BlockStream.Writer(channel.out());
+        boolean finished = false;
+        try {
+            for (int block = 0; block < blocks; block++) {
+                if (cancelled.getAsBoolean()) {
+                    throw new CancellationException("replication cancelled at block " + block + " of " + blocks);
+                }
+                long offset = (long) block * BLOCK_SIZE;
+                int length = (int) Math.min(BLOCK_SIZE, size - offset);
+                if (!toRead.get(block)) {
+                    if (changed == null && !previous.same(block, zeroHash)) {
+                        writer.zero(offset, length);
+                        zerosSent++;
+                    }
+                    continue;
+                }
+                buffer.clear().limit(length);
+                source.read(offset, buffer);
+                buffer.flip();
+                bytesRead += length;
+                BlockHashes.hash(digest, buffer, hash);
+                current.set(block, hash);
+                if (!previous.same(block, hash)) {
+                    if (java.util.Arrays.equals(hash, zeroHash)) {
+                        writer.zero(offset, length);
+                        zerosSent++;
+                    } else {
+                        writer.data(offset, buffer);
+                        sent++;
+                    }
+                }
+                if ((block & 255) == 0) {
+                    progress.report(offset, size);
+                }
+            }
+            writer.close();
+            finished = true;
+            await(channel.received());
+        } finally {
+            if (!finished) {
+                // Ends the receiver: it sees a broken stream and stops.
+                try {
+                    channel.out().close();
+                } catch (IOException ignored) {
+                    // Already closed by a failed receiver.
+                }
+                try {
+                    channel.received().get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (ExecutionException ignored) {
+                    // The original failure is what matters.
+                }
+            }
+        }
+        target.flush();
+        current.save(stateFile);
+        source.complete();
+        progress.report(size, size);
+        return new Stats(size, blocks, sent, zerosSent, bytesRead, writer.payloadBytes(), writer.wireBytes(),
+                (System.nanoTime() - started) / 1_000_000, incremental);
+    }
+
+    private static BlockHashes fingerprint(BlockTarget target, int blocks, MessageDigest digest, BooleanSupplier cancelled) throws IOException {
+        BlockHashes hashes = new BlockHashes(BLOCK_SIZE, blocks);
+        long size = target.size();
+        ByteBuffer buffer = ByteBuffer.allocateDirect(BLOCK_SIZE);
+        byte[] hash = new byte[BlockHashes.HASH_BYTES];
+        for (int block = 0; block < blocks && (long) block * BLOCK_SIZE < size; block++) {
+            if (cancelled.getAsBoolean()) {
+                throw new CancellationException("replication cancelled");
+            }
+            buffer.clear().limit((int) Math.min(BLOCK_SIZE, size - (long) block * BLOCK_SIZE));
+            target.read((long) block * BLOCK_SIZE, buffer);
+            buffer.flip();
+            hashes.set(block, BlockHashes.hash(digest, buffer, hash));
+        }
+        return hashes;
+    }
+
+    private static BitSet dataBlocks(List<BlockSource.Extent> extents, int blocks) {
+        BitSet bits = new BitSet(blocks);
+        for (BlockSource.Extent extent : extents) {
+            int first = (int) (extent.offset() / BLOCK_SIZE);
+            int last = (int) Math.min(blocks, (extent.end() + BLOCK_SIZE - 1) / BLOCK_SIZE);
+            bits.set(first, Math.max(first, last));
+        }
+        return bits;
+    }
+
+    private static void await(CompletableFuture<Long> received) throws IOException {
+        try {
+            received.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while the destination applied blocks", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof UncheckedIOException unchecked) {
+                throw unchecked.getCause();
+            }
+            throw new IOException("the destination failed to apply blocks: " + cause.getMessage(), cause);
+        }
+    }
+
+    /** A pipe into a virtual thread that applies the frames to the target. */
+    static Transport.Channel inProcess(BlockTarget target) throws IOException {
+        PipedInputStream in = new PipedInputStream(PIPE_BUFFER);
+        PipedOutputStream out = new PipedOutputStream(in);
+        CompletableFuture<Long> received = new CompletableFuture<>();
+        Thread.ofVirtual().name("block-receiver").start(() -> {
+            try (InputStream stream = in) {
+                received.complete(BlockStream.apply(stream, target));
+            } catch (IOException e) {
+                received.completeExceptionally(new UncheckedIOException(e));
+            } catch (RuntimeException e) {
+                received.completeExceptionally(e);
+            }
+        });
+        return new Transport.Channel(out, received);
+    }
+}

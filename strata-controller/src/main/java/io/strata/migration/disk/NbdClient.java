@@ -1,0 +1,146 @@
+package io.strata.migration.disk;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * A read-only NBD client (fixed newstyle handshake, NBD_OPT_GO, simple replies) over a Unix
+ * socket: enough to read an export QEMU serves. Block status is left to {@code qemu-img map},
+ * which speaks the structured replies it needs.
+ */
+final class NbdClient implements AutoCloseable {
+    private static final long NBDMAGIC = 0x4e42444d41474943L;
+    private static final long IHAVEOPT = 0x49484156454F5054L;
+    private static final long REPLY_MAGIC = 0x3e889045565a9L;
+    private static final int OPT_GO = 7;
+    private static final int REP_ACK = 1;
+    private static final int REP_INFO = 3;
+    private static final int REQUEST_MAGIC = 0x25609513;
+    private static final int SIMPLE_REPLY_MAGIC = 0x67446698;
+    private static final short CMD_READ = 0;
+    private static final short CMD_DISC = 2;
+    private static final int MAX_READ = 32 << 20;
+
+    private final SocketChannel channel;
+    private final long size;
+    private long handle;
+
+    private NbdClient(SocketChannel channel, long size) {
+        this.channel = channel;
+        this.size = size;
+    }
+
+    static NbdClient connect(Path socket, String export) throws IOException {
+        SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+        try {
+            ByteBuffer greeting = read(channel, 18);
+            if (greeting.getLong() != NBDMAGIC || greeting.getLong() != IHAVEOPT) {
+                throw new IOException("not an NBD newstyle server at " + socket);
+            }
+            short serverFlags = greeting.getShort();
+            if ((serverFlags & 1) == 0) {
+                throw new IOException("the NBD server at " + socket + " does not speak fixed newstyle");
+            }
+            write(channel, ByteBuffer.allocate(4).putInt(serverFlags & 3).flip());
+            byte[] name = export.getBytes(StandardCharsets.UTF_8);
+            ByteBuffer option = ByteBuffer.allocate(16 + 4 + name.length + 2);
+            option.putLong(IHAVEOPT).putInt(OPT_GO).putInt(4 + name.length + 2).putInt(name.length).put(name).putShort((short) 0).flip();
+            write(channel, option);
+            long size = -1;
+            while (true) {
+                ByteBuffer header = read(channel, 20);
+                if (header.getLong() != REPLY_MAGIC) {
+                    throw new IOException("bad NBD option reply");
+                }
+                header.getInt();
+                int type = header.getInt();
+                int length = header.getInt();
+                ByteBuffer data = read(channel, length);
+                if (type < 0) {
+                    throw new IOException("NBD export " + export + " refused: " + StandardCharsets.UTF_8.decode(data));
+                }
+                if (type == REP_INFO && length >= 12 && data.getShort() == 0) {
+                    size = data.getLong();
+                }
+                if (type == REP_ACK) {
+                    break;
+                }
+            }
+            if (size < 0) {
+                throw new IOException("NBD export " + export + " did not tell its size");
+            }
+            return new NbdClient(channel, size);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    long size() {
+        return size;
+    }
+
+    /** Reads {@code into.remaining()} bytes at {@code offset}. */
+    void read(long offset, ByteBuffer into) throws IOException {
+        while (into.hasRemaining()) {
+            int length = Math.min(into.remaining(), MAX_READ);
+            long id = ++handle;
+            ByteBuffer request = ByteBuffer.allocate(28);
+            request.putInt(REQUEST_MAGIC).putShort((short) 0).putShort(CMD_READ).putLong(id).putLong(offset).putInt(length).flip();
+            write(channel, request);
+            ByteBuffer reply = read(channel, 16);
+            if (reply.getInt() != SIMPLE_REPLY_MAGIC) {
+                throw new IOException("bad NBD reply");
+            }
+            int error = reply.getInt();
+            if (reply.getLong() != id) {
+                throw new IOException("NBD reply for another request");
+            }
+            if (error != 0) {
+                throw new IOException("NBD read of " + length + " bytes at " + offset + " failed with error " + error);
+            }
+            ByteBuffer slice = into.slice(into.position(), length);
+            while (slice.hasRemaining()) {
+                if (channel.read(slice) < 0) {
+                    throw new EOFException("NBD server closed the connection");
+                }
+            }
+            into.position(into.position() + length);
+            offset += length;
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            ByteBuffer request = ByteBuffer.allocate(28);
+            request.putInt(REQUEST_MAGIC).putShort((short) 0).putShort(CMD_DISC).putLong(++handle).putLong(0).putInt(0).flip();
+            write(channel, request);
+        } catch (IOException ignored) {
+            // Closing anyway.
+        } finally {
+            channel.close();
+        }
+    }
+
+    private static ByteBuffer read(SocketChannel channel, int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer) < 0) {
+                throw new EOFException("NBD server closed the connection");
+            }
+        }
+        return buffer.flip();
+    }
+
+    private static void write(SocketChannel channel, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            channel.write(buffer);
+        }
+    }
+}

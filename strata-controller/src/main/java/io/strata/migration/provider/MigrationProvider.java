@@ -1,0 +1,71 @@
+package io.strata.migration.provider;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.migration.disk.BlockSource;
+import io.strata.migration.disk.BlockTarget;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * A platform plugin: exports instances from it (source) and imports them into it (destination).
+ * Every call gets the endpoint's decrypted connection info; failures the user can fix throw
+ * {@link ProviderException} with a message in their terms. Destination calls are idempotent so
+ * that an execution resumed after a controller restart can repeat the task that was running.
+ */
+public interface MigrationProvider {
+    String platform();
+
+    /** Coriolis provider type bits this plugin implements (see {@link ProviderTypes}). */
+    List<Integer> types();
+
+    ObjectNode connectionInfoSchema();
+
+    ObjectNode sourceEnvironmentSchema();
+
+    ObjectNode destinationEnvironmentSchema();
+
+    void validateConnection(JsonNode connection);
+
+    /** Instances as Coriolis lists them: id, name, instance_name, num_cpu, memory_mb, os_type, flavor_name. */
+    List<ObjectNode> instances(JsonNode connection, JsonNode environment);
+
+    List<ObjectNode> networks(JsonNode connection, JsonNode environment);
+
+    /** {"storage_backends": [{"id", "name"}], "config_default": …}. */
+    ObjectNode storage(JsonNode connection, JsonNode environment);
+
+    /** Everything needed to export an instance: its hardware, user data, and disks ({"id", "size_bytes", "format"}). */
+    ObjectNode exportInfo(JsonNode connection, JsonNode environment, String instance) throws IOException;
+
+    /** Stops the instance so its disks stop changing; a no-op when already stopped. */
+    void shutdown(JsonNode connection, ObjectNode exportInfo) throws IOException;
+
+    /**
+     * A point-in-time view of one disk of the instance; closing it releases any snapshot taken.
+     * {@code tracking} names the replica, for sources that track changed blocks between its executions.
+     */
+    BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk, String tracking) throws IOException;
+
+    /** Creates (or finds, when repeated) the destination volume that replicates one source disk. */
+    ObjectNode deployDisk(JsonNode connection, JsonNode environment, String transferId, String instance, ObjectNode disk) throws IOException;
+
+    BlockTarget openVolume(JsonNode connection, ObjectNode volume) throws IOException;
+
+    void deleteVolume(JsonNode connection, ObjectNode volume) throws IOException;
+
+    /**
+     * Creates an instance on the destination from replicated volumes; {@code clone} keeps the
+     * volumes (a replica stays usable), otherwise they may be consumed. {@code deploymentId}
+     * tags what is created, so that cleanup finds it even when the deployment did not finish.
+     */
+    ObjectNode deployInstance(JsonNode connection, JsonNode environment, ObjectNode exportInfo, List<ObjectNode> volumes, String name,
+            String deploymentId, boolean clone) throws IOException;
+
+    /**
+     * Removes a deployed instance (cleanup of a failed or cancelled deployment); a no-op when gone.
+     * {@code deployment} is what deployInstance returned, or only {"instance_name", "deployment_id"}
+     * when it did not return.
+     */
+    void deleteInstance(JsonNode connection, ObjectNode deployment) throws IOException;
+}

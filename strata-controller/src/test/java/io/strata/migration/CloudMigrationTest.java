@@ -1,0 +1,168 @@
+package io.strata.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.testing.ApiClient;
+import io.strata.testing.Servers;
+import io.strata.testing.TestCloud;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two Strata clouds on loopback (fake driver): the first one's migration service moves a server
+ * to the second through both clouds' public APIs with the {@code strata} provider — a direct
+ * migration, and a replica executed twice and deployed — and a failed deployment leaves nothing
+ * behind on the destination.
+ */
+class CloudMigrationTest {
+    private static final String USER_DATA = "#cloud-config\nhostname: web\n";
+    private static TestCloud east;
+    private static TestCloud west;
+    private static ApiClient eastAdmin;
+    private static ApiClient westAdmin;
+    private static MigrationClient migration;
+    private static String origin;
+    private static String destination;
+
+    @BeforeAll
+    static void start() {
+        east = TestCloud.start();
+        west = TestCloud.start();
+        eastAdmin = east.admin();
+        westAdmin = west.admin();
+        migration = new MigrationClient(eastAdmin);
+        origin = endpoint("east", east);
+        destination = endpoint("west", west);
+    }
+
+    @AfterAll
+    static void stop() {
+        east.close();
+        west.close();
+    }
+
+    private static String endpoint(String name, TestCloud cloud) {
+        return migration.post("/endpoints", """
+                {"endpoint": {"name": "%s", "type": "strata", "connection_info": {"auth_url": "%s/identity/v3", "username": "admin",
+                 "password": "%s", "project_name": "admin", "user_domain_name": "Default", "project_domain_name": "Default"}}}
+                """.formatted(name, cloud.baseUrl(), TestCloud.ADMIN_PASSWORD)).expect(200).json().at("/endpoint/id").asText();
+    }
+
+    private static String sourceServer(String name) {
+        String image = Servers.uploadImage(eastAdmin, name + "-image");
+        String flavor = eastAdmin.get("/compute/v2.1/flavors").expect(200).json().at("/flavors/0/id").asText();
+        String id = Servers.create(eastAdmin, name, image, flavor, "\"user_data\": \""
+                + Base64.getEncoder().encodeToString(USER_DATA.getBytes(StandardCharsets.UTF_8)) + "\"");
+        Servers.waitFor(eastAdmin, id, "ACTIVE");
+        return id;
+    }
+
+    /** The disk of a server as its cloud snapshots it. */
+    private static byte[] snapshot(ApiClient client, String serverId) {
+        client.post("/compute/v2.1/servers/" + serverId + "/action", "{\"createImage\": {\"name\": \"probe\"}}").expect(202);
+        String imageId = org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+            for (JsonNode image : client.get("/image/v2/images?name=probe").expect(200).json().get("images")) {
+                if (image.get("status").asText().equals("active")) {
+                    return image.get("id").asText();
+                }
+            }
+            return null;
+        }, id -> id != null);
+        byte[] data = client.get("/image/v2/images/" + imageId + "/file").expect(200).body();
+        client.delete("/image/v2/images/" + imageId).expect(204);
+        return data;
+    }
+
+    /**
+     * The deployed image (qcow2) holds the source disk: the same bytes, then zeros up to the
+     * 512-byte sector its virtual size was rounded to.
+     */
+    private static void assertDiskEquals(String westImage, byte[] sourceDisk) throws Exception {
+        java.nio.file.Path qcow2 = java.nio.file.Files.createTempFile("deployed-", ".qcow2");
+        java.nio.file.Path raw = java.nio.file.Files.createTempFile("deployed-", ".raw");
+        try {
+            java.nio.file.Files.write(qcow2, westAdmin.get("/image/v2/images/" + westImage + "/file").expect(200).body());
+            Process convert = new ProcessBuilder("qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2.toString(), raw.toString()).start();
+            assertThat(convert.waitFor()).isZero();
+            byte[] copied = java.nio.file.Files.readAllBytes(raw);
+            assertThat(java.util.Arrays.copyOf(copied, sourceDisk.length)).isEqualTo(sourceDisk);
+            assertThat(java.util.Arrays.copyOfRange(copied, sourceDisk.length, copied.length)).containsOnly((byte) 0);
+            assertThat(copied.length).isLessThan(sourceDisk.length + 512);
+        } finally {
+            java.nio.file.Files.delete(qcow2);
+            java.nio.file.Files.delete(raw);
+        }
+    }
+
+    private static JsonNode westServer(String name) {
+        JsonNode servers = westAdmin.withHeader("OpenStack-API-Version", "compute 2.3").get("/compute/v2.1/servers/detail?name=" + name)
+                .expect(200).json().get("servers");
+        assertThat(servers).hasSize(1);
+        return servers.get(0);
+    }
+
+    @Test
+    void endpointsSeeTheOtherCloud() {
+        assertThat(migration.post("/endpoints/" + destination + "/actions", "{\"validate-connection\": null}").expect(200).json()
+                .at("/validate-connection/valid").asBoolean()).isTrue();
+        String wrong = migration.post("/endpoints", """
+                {"endpoint": {"name": "bad", "type": "openstack", "connection_info": {"auth_url": "%s/identity/v3", "username": "admin",
+                 "password": "wrong", "project_name": "admin"}}}""".formatted(west.baseUrl())).expect(200).json().at("/endpoint/id").asText();
+        JsonNode invalid = migration.post("/endpoints/" + wrong + "/actions", "{\"validate-connection\": null}").expect(200).json();
+        assertThat(invalid.at("/validate-connection/valid").asBoolean()).isFalse();
+        assertThat(invalid.at("/validate-connection/message").asText()).contains("refused the credentials");
+    }
+
+    @Test
+    void migrationBootsTheServerOnTheOtherCloud() throws Exception {
+        String source = sourceServer("web");
+        assertThat(migration.get("/endpoints/" + origin + "/instances").expect(200).json().get("instances"))
+                .anySatisfy(i -> assertThat(i.get("name").asText()).isEqualTo("web"));
+        String id = migration.post("/migrations", """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["web"], "shutdown_instances": true}}
+                """.formatted(origin, destination)).expect(200).json().at("/migration/id").asText();
+        JsonNode done = migration.awaitMigration(id);
+        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
+
+        assertThat(Servers.show(eastAdmin, source).get("status").asText()).isEqualTo("SHUTOFF");
+        JsonNode moved = westServer("web");
+        assertThat(moved.get("status").asText()).isEqualTo("ACTIVE");
+        assertThat(new String(Base64.getDecoder().decode(moved.get("OS-EXT-SRV-ATTR:user_data").asText()), StandardCharsets.UTF_8))
+                .isEqualTo(USER_DATA);
+        assertDiskEquals(done.at("/transfer_result/web/image_id").asText(), snapshot(eastAdmin, source));
+    }
+
+    @Test
+    void replicaExecutesTwiceAndDeploys() throws Exception {
+        String source = sourceServer("db");
+        String replica = migration.replica(origin, destination, "db");
+        MigrationClient.assertCompleted(migration.awaitExecution(replica, migration.execute(replica)));
+        JsonNode second = migration.awaitExecution(replica, migration.execute(replica));
+        MigrationClient.assertCompleted(second);
+        JsonNode stats = migration.get("/replicas/" + replica).expect(200).json().at("/replica/info/db/replication_stats/0");
+        assertThat(stats.get("incremental").asBoolean()).isTrue();
+        assertThat(stats.get("blocks_sent").asInt()).isZero();
+
+        String deploy = migration.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica
+                + "\", \"destination_environment\": {\"instance_name\": \"db-copy\"}}}").expect(200).json().at("/migration/id").asText();
+        JsonNode deployed = migration.awaitMigration(deploy);
+        assertThat(deployed.get("status").asText()).as(deployed.toPrettyString()).isEqualTo("COMPLETED");
+        assertThat(westServer("db-copy").get("status").asText()).isEqualTo("ACTIVE");
+        assertDiskEquals(deployed.at("/transfer_result/db/image_id").asText(), snapshot(eastAdmin, source));
+
+        // A deployment that cannot finish (no such flavor) removes the image it uploaded.
+        String failing = migration.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica
+                + "\", \"destination_environment\": {\"instance_name\": \"db-fail\", \"flavor_name\": \"no-such-flavor\"}}}").expect(200)
+                .json().at("/migration/id").asText();
+        JsonNode failed = migration.awaitMigration(failing);
+        assertThat(failed.get("status").asText()).isEqualTo("ERROR");
+        assertThat(failed.at("/tasks/0/exception_details").asText()).contains("no-such-flavor");
+        assertThat(westAdmin.get("/image/v2/images?name=db-fail-" + failing).expect(200).json().get("images")).isEmpty();
+        assertThat(westAdmin.get("/compute/v2.1/servers?name=db-fail").expect(200).json().get("servers")).isEmpty();
+    }
+}

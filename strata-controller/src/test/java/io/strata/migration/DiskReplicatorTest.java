@@ -1,0 +1,72 @@
+package io.strata.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.strata.migration.disk.DiskReplicator;
+import io.strata.migration.disk.RawDisk;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The replicator on raw files: what it sends, and that the destination always ends equal to the source. */
+class DiskReplicatorTest {
+    private static final long SIZE = 4L << 20;
+
+    @TempDir
+    Path dir;
+
+    private DiskReplicator.Stats replicate(Path source, Path target, Path state, java.util.function.BooleanSupplier cancelled) throws IOException {
+        try (RawDisk from = RawDisk.openForReading(source); RawDisk to = RawDisk.openForWriting(target)) {
+            return new DiskReplicator().replicate(from, to, state, cancelled, (done, total) -> { });
+        }
+    }
+
+    @Test
+    void anInterruptedExecutionIsRepairedFromTheDestinationItself() throws IOException {
+        Path source = HostDirs.sparseDisk(dir.resolve("src.raw"), SIZE, 1, 0, 1, 2, 3, 4, 5, 6, 7, 60);
+        Path original = Files.copy(source, dir.resolve("original.raw"));
+        Path target = dir.resolve("dst.raw");
+        Path state = dir.resolve("state");
+        DiskReplicator.Stats first = replicate(source, target, state, () -> false);
+        assertThat(first.blocksSent()).isEqualTo(9);
+
+        // Change everything, then interrupt the copy half-way: the destination holds a mix.
+        HostDirs.overwriteBlocks(source, 9, 0, 1, 2, 3, 4, 5, 6, 7, 60);
+        AtomicInteger checks = new AtomicInteger();
+        assertThatThrownBy(() -> replicate(source, target, state, () -> checks.incrementAndGet() > 5))
+                .isInstanceOf(CancellationException.class);
+        assertThat(HostDirs.checksum(target, SIZE)).isNotEqualTo(HostDirs.checksum(source, SIZE));
+
+        // The source goes back to what the last complete execution copied: saved fingerprints
+        // would say "nothing changed"; the destination's own blocks say otherwise.
+        Files.copy(original, source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        DiskReplicator.Stats repaired = replicate(source, target, state, () -> false);
+        assertThat(repaired.blocksSent()).isBetween(1, 5);
+        assertThat(HostDirs.checksum(target, SIZE)).isEqualTo(HostDirs.checksum(source, SIZE));
+    }
+
+    @Test
+    void aGrownOrShrunkSourceIsFollowedAndZeroedBlocksAreSentAsZeros() throws IOException {
+        Path source = HostDirs.sparseDisk(dir.resolve("src.raw"), SIZE, 2, 0, 10);
+        Path target = dir.resolve("dst.raw");
+        Path state = dir.resolve("state");
+        replicate(source, target, state, () -> false);
+
+        HostDirs.sparseDisk(source, 2 * SIZE, 2, 0, 100);
+        DiskReplicator.Stats grown = replicate(source, target, state, () -> false);
+        assertThat(Files.size(target)).isEqualTo(2 * SIZE);
+        assertThat(grown.blocksSent()).isEqualTo(1);
+        assertThat(grown.zeroBlocksSent()).isEqualTo(1);
+        assertThat(HostDirs.checksum(target, 2 * SIZE)).isEqualTo(HostDirs.checksum(source, 2 * SIZE));
+
+        HostDirs.sparseDisk(source, SIZE / 2, 2, 0);
+        replicate(source, target, state, () -> false);
+        assertThat(Files.size(target)).isEqualTo(SIZE / 2);
+        assertThat(HostDirs.checksum(target, SIZE / 2)).isEqualTo(HostDirs.checksum(source, SIZE / 2));
+    }
+}

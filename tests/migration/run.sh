@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The migration service through the strata CLI against `bin/strata up`, SIGKILLed in the middle of
+# disk copies: a replica execution resumes after the restart and ends with the destination equal
+# to the source; a migration interrupted the same way and then cancelled leaves nothing behind.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=../cli/lib.sh
+source "$root/tests/cli/lib.sh"
+data=$(mktemp -d /tmp/smg.XXXXXX)
+hosts=$(mktemp -d /tmp/smg-hosts.XXXXXX)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log="$data/strata.log"
+pid=
+
+start_cloud() {
+  STRATA_SKIP_BUILD=${STRATA_SKIP_BUILD:-} "$root/bin/strata" up --data-dir "$data" --port "$port" --bind 127.0.0.1 \
+    --admin-password migration-admin >>"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 240); do
+    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || { tail -50 "$log"; fail "strata up died"; }
+    sleep 0.5
+  done
+  fail "strata up did not start"
+}
+crash_cloud() { kill -9 "$pid"; wait "$pid" 2>/dev/null || true; }
+cleanup() {
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$data" "$hosts" 2>/dev/null || true
+}
+trap 'status=$?; if [ $status -ne 0 ]; then cp "$log" /tmp/strata-migration-test.log; echo "the cloud log is in /tmp/strata-migration-test.log" >&2; fi; cleanup; exit $status' EXIT
+strata() { STRATA_SKIP_BUILD=1 "$root/bin/strata" "$@"; }
+# wait_running TASKS_COMMAND...: until the output shows a REPLICATE_DISKS task running.
+wait_copying() {
+  for _ in $(seq 1 200); do
+    "$@" 2>/dev/null | grep -q "REPLICATE_DISKS big: RUNNING" && return 0
+    sleep 0.1
+  done
+  fail "the disk copy never started"
+}
+
+start_cloud
+# shellcheck disable=SC1091
+source "$data/openrc"
+mkdir -p "$hosts/src/big" "$hosts/dst"
+head -c $((768 << 20)) /dev/urandom >"$hosts/src/big/disk.raw"
+strata endpoint create --name src --provider qemu-host --connection "{\"path\": \"$hosts/src\"}" -f value -c id >/dev/null
+strata endpoint create --name dst --provider qemu-host --connection "{\"path\": \"$hosts/dst\"}" -f value -c id >/dev/null
+
+echo "-- a replica execution survives a SIGKILL of the controller"
+replica=$(strata replica create --origin-endpoint src --destination-endpoint dst --instance big -f value -c id)
+execution=$(strata replica execute "$replica" -f value -c id)
+wait_copying strata replica execution show "$replica" "$execution" -f value -c tasks
+crash_cloud
+start_cloud
+for _ in $(seq 1 240); do
+  status=$(strata replica execution show "$replica" "$execution" -f value -c status)
+  [ "$status" == RUNNING ] || break
+  sleep 0.5
+done
+expect_eq "$status" COMPLETED "execution after the restart"
+volume=$(strata replica show --show-instances-data "$replica" -f json | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["big"]["volumes_info"][0]["path"])')
+expect_eq "$(sha256sum <"$volume")" "$(sha256sum <"$hosts/src/big/disk.raw")" "destination checksum"
+strata replica delete-disks --wait "$replica" >/dev/null 2>&1
+[ ! -e "$volume" ] || fail "delete-disks left $volume"
+strata replica delete "$replica"
+
+echo "-- a migration SIGKILLed mid-copy and cancelled after the restart leaves nothing"
+migration=$(strata migration create --origin-endpoint src --destination-endpoint dst --instance big -f value -c id)
+wait_copying strata migration show "$migration" -f value -c tasks
+crash_cloud
+start_cloud
+strata migration cancel "$migration"
+for _ in $(seq 1 240); do
+  status=$(strata migration show "$migration" -f value -c status)
+  [ "$status" == RUNNING ] || [ "$status" == CANCELLING ] || break
+  sleep 0.5
+done
+expect_eq "$status" CANCELED "migration after cancel"
+leftover=$(find "$hosts/dst" -type f | wc -l)
+expect_eq "$leftover" 0 "files left on the destination"
+expect_eq "$(find "$data/migration/scratch" -type f 2>/dev/null | wc -l)" 0 "scratch files left"
+echo "OK"
