@@ -82,7 +82,8 @@ public final class ComputeManager implements AutoCloseable {
             }
             Host host;
             try {
-                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHostOf(server), tried));
+                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHostOf(server), tried,
+                        server.projectId(), server.id()));
             } catch (CloudException e) {
                 String message = attempt == 1 ? Scheduler.NO_VALID_HOST
                         : Scheduler.NO_VALID_HOST + " Exceeded max scheduling attempts " + (attempt - 1) + " for instance " + id

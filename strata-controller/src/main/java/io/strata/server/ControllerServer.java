@@ -12,6 +12,10 @@ import io.strata.api.ApiArea;
 import io.strata.api.ApiServer;
 import io.strata.agent.LocalController;
 import io.strata.compute.AddressPool;
+import io.strata.compute.AggregateFilters;
+import io.strata.compute.AggregateService;
+import io.strata.compute.AggregateStore;
+import io.strata.compute.AggregatesApi;
 import io.strata.compute.BootInputsResolver;
 import io.strata.compute.ComputeApi;
 import io.strata.compute.ComputeManager;
@@ -127,7 +131,8 @@ public final class ControllerServer implements AutoCloseable {
                 hosts.register(agent, null);
                 resources.add(agent);
             });
-            Scheduler scheduler = new Scheduler(hosts, serverStore, config.scheduler(), metrics);
+            AggregateService aggregates = new AggregateService(new AggregateStore(database.jdbi()), hosts, clock);
+            Scheduler scheduler = new Scheduler(hosts, serverStore, config.scheduler(), metrics, List.of(new AggregateFilters(aggregates)));
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs);
             ComputeManager manager = new ComputeManager(serverStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
             resources.add(manager);
@@ -159,6 +164,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
             areas.add(new KeypairsApi(keypairs, policy));
             areas.add(new HostsApi(hosts, serverStore, policy));
+            areas.add(new AggregatesApi(aggregates, policy));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The operator's toolbox with the real openstack CLI: aggregates and zones, quotas.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+host=$(openstack compute service list -f value -c Host | head -1)
+[ -n "$host" ] || fail "no compute host"
+head -c 100000 /dev/urandom > "$work/disk.img"
+image=$(openstack image create --file "$work/disk.img" --disk-format raw --container-format bare ops-image -f value -c id)
+
+echo "aggregates: create with a zone, add host, properties, show, hypervisor show"
+openstack aggregate create --zone ops-az ops-agg -f value -c id >/dev/null
+openstack aggregate add host ops-agg "$host" >/dev/null
+openstack aggregate set --property ssd=true --property rack=r1 ops-agg
+openstack aggregate show ops-agg -f json > "$work/agg.json"
+python3 - "$work/agg.json" "$host" <<'PY' || fail "aggregate show: $(cat "$work/agg.json")"
+import json, sys
+agg = json.load(open(sys.argv[1]))
+assert agg["availability_zone"] == "ops-az", agg
+assert agg["hosts"] == [sys.argv[2]], agg
+props = agg["properties"]
+assert props.get("ssd") == "true" and props.get("rack") == "r1", props
+PY
+openstack aggregate list -f value -c Name | grep -qx ops-agg || fail "aggregate not listed"
+openstack hypervisor show "$host" -f value -c aggregates | grep -q ops-agg || fail "hypervisor show lacks the aggregate"
+openstack availability zone list --compute -f value -c "Zone Name" | grep -qx ops-az || fail "zone ops-az not listed"
+openstack aggregate unset --property rack ops-agg
+openstack aggregate show ops-agg -f json | grep -q '"rack"' && fail "property rack not removed"
+openstack aggregate create ops-agg >/dev/null 2>&1 && fail "duplicate aggregate name accepted"
+
+echo "aggregates: a server booted into the zone lands there"
+server=$(openstack server create --image "$image" --flavor m1.tiny --availability-zone ops-az ops-az-vm -f value -c id)
+wait_status "$server" ACTIVE
+expect_eq "$(openstack server show "$server" -f value -c OS-EXT-AZ:availability_zone)" ops-az "server zone"
+expect_eq "$(openstack server show "$server" -f value -c OS-EXT-SRV-ATTR:host)" "$host" "server host"
+openstack server delete --wait "$server"
+
+openstack aggregate remove host ops-agg "$host" >/dev/null
+openstack aggregate delete ops-agg
+openstack availability zone list --compute -f value -c "Zone Name" | grep -qx ops-az && fail "zone ops-az still listed"
+openstack image delete "$image"
+echo "40-operator: ok"
