@@ -6,10 +6,10 @@ source "$here/lib.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-host=$(openstack compute service list -f value -c Host | head -1)
+host=$(openstack compute service list -f value -c Host | sed -n 1p)
 [ -n "$host" ] || fail "no compute host"
 head -c 100000 /dev/urandom > "$work/disk.img"
-image=$(openstack image create --file "$work/disk.img" --disk-format raw --container-format bare ops-image -f value -c id)
+image=$(openstack image create --file "$work/disk.img" --disk-format raw --container-format bare --public ops-image -f value -c id)
 
 echo "aggregates: create with a zone, add host, properties, show, hypervisor show"
 openstack aggregate create --zone ops-az ops-agg -f value -c id >/dev/null
@@ -41,5 +41,24 @@ openstack server delete --wait "$server"
 openstack aggregate remove host ops-agg "$host" >/dev/null
 openstack aggregate delete ops-agg
 openstack availability zone list --compute -f value -c "Zone Name" | grep -qx ops-az && fail "zone ops-az still listed"
+
+echo "quotas: set, show, enforced at create, limits"
+openstack project create ops-quota -f value -c id >/dev/null
+openstack role add --project ops-quota --user admin admin
+openstack quota set --instances 1 --cores 4 ops-quota
+openstack quota show ops-quota -f json > "$work/quota.json"
+python3 -c 'import json,sys; q=json.load(open(sys.argv[1])); assert q["instances"]==1 and q["cores"]==4, q' "$work/quota.json" \
+  || fail "quota show: $(cat "$work/quota.json")"
+openstack quota show --default -f value -c instances | grep -qx -- -1 || fail "default instances quota is not unlimited"
+inq=(--os-project-name ops-quota)
+first=$(openstack "${inq[@]}" server create --image "$image" --flavor m1.tiny ops-q1 -f value -c id)
+if openstack "${inq[@]}" server create --image "$image" --flavor m1.tiny ops-q2 >"$work/q2.out" 2>&1; then
+  fail "second server created beyond a quota of 1"
+fi
+grep -q "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances" "$work/q2.out" || fail "quota error: $(cat "$work/q2.out")"
+openstack "${inq[@]}" limits show --absolute -f value | grep -q "maxTotalInstances 1" || fail "limits lack maxTotalInstances 1"
+openstack "${inq[@]}" limits show --absolute -f value | grep -q "totalInstancesUsed 1" || fail "limits lack totalInstancesUsed 1"
+openstack "${inq[@]}" server delete --wait "$first"
+openstack project delete ops-quota
 openstack image delete "$image"
 echo "40-operator: ok"

@@ -48,9 +48,11 @@ public final class ServerService {
     private final Policy policy;
     private final Path scratchDir;
     private final Clock clock;
+    private final QuotaService quotas;
 
     public ServerService(ServerStore servers, FlavorService flavors, KeypairService keypairs, ImageCatalog images, HostRegistry hosts,
-            AddressPool addresses, ComputeManager manager, BootInputsResolver bootInputs, Policy policy, Path scratchDir, Clock clock) {
+            AddressPool addresses, ComputeManager manager, BootInputsResolver bootInputs, Policy policy, Path scratchDir, Clock clock,
+            QuotaService quotas) {
         this.servers = requireNonNull(servers, "servers is null");
         this.flavors = requireNonNull(flavors, "flavors is null");
         this.keypairs = requireNonNull(keypairs, "keypairs is null");
@@ -62,6 +64,7 @@ public final class ServerService {
         this.policy = requireNonNull(policy, "policy is null");
         this.scratchDir = requireNonNull(scratchDir, "scratchDir is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.quotas = requireNonNull(quotas, "quotas is null");
     }
 
     /** The owner's view, for work done on a server's behalf after the request (image lookups). */
@@ -121,30 +124,30 @@ public final class ServerService {
         if (request.userData() != null) {
             checkUserData(request.userData());
         }
-        if (request.metadata().size() > MAX_METADATA_ITEMS) {
-            throw CloudException.forbidden("Quota exceeded for metadata_items: Requested %d, but already used 0 of %d metadata_items",
-                    request.metadata().size(), MAX_METADATA_ITEMS);
-        }
+        quotas.checkMetadataItems(auth.projectId(), request.metadata().size());
         String requestedZone = checkZone(auth, request.availabilityZone());
 
         int count = request.maxCount();
         List<String> ips = addresses.allocate(count);
         Instant now = now();
         String reservationId = "r-" + randomToken(8).toLowerCase(Locale.ROOT);
-        List<Server> created = new ArrayList<>(count);
+        List<Server> candidates = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             String id = UUID.randomUUID().toString();
             String name = count > 1 ? request.name() + "-" + (i + 1) : request.name();
             String ip = ips.get(i);
-            created.add(new Server(id, name, auth.projectId(), auth.userId(), flavor, imageId, request.keyName(), null,
+            candidates.add(new Server(id, name, auth.projectId(), auth.userId(), flavor, imageId, request.keyName(), null,
                     zoneName(requestedZone), requestedZone, VmState.BUILDING, TaskState.SCHEDULING, io.strata.compute.PowerState.NOSTATE,
                     0, request.userData(), request.accessIpv4() == null ? "" : request.accessIpv4(),
                     request.accessIpv6() == null ? "" : request.accessIpv6(), request.configDrive() ? "True" : "",
                     false, request.description(), hostnameOf(name, id), reservationId, i, AddressPool.macFor(ip), ip, 0, null, now, now,
                     null, null, false, request.metadata(), request.tags()));
         }
+        List<Server> created;
         try {
-            servers.insertAll(created);
+            // As many as the project's quota allows (at least min_count), counted and inserted atomically.
+            created = quotas.insertWithinQuota(candidates, request.minCount());
+            ips.subList(created.size(), ips.size()).forEach(addresses::release);
         } catch (RuntimeException e) {
             ips.forEach(addresses::release);
             if (isUniqueViolation(e)) {
@@ -159,7 +162,7 @@ public final class ServerService {
         return created;
     }
 
-    private static boolean isUniqueViolation(Throwable e) {
+    static boolean isUniqueViolation(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) {
                 return true;
@@ -427,10 +430,7 @@ public final class ServerService {
         checkLocked(auth, server);
         Map<String, String> result = new LinkedHashMap<>(replace ? Map.of() : server.metadata());
         result.putAll(metadata);
-        if (result.size() > MAX_METADATA_ITEMS) {
-            throw CloudException.forbidden("Quota exceeded for metadata_items: Requested %d, but already used 0 of %d metadata_items",
-                    result.size(), MAX_METADATA_ITEMS);
-        }
+        quotas.checkMetadataItems(server.projectId(), result.size());
         if (replace) {
             servers.replaceMetadata(id, metadata, now());
         } else {

@@ -29,6 +29,9 @@ import io.strata.compute.ImageCatalog;
 import io.strata.compute.KeypairService;
 import io.strata.compute.KeypairStore;
 import io.strata.compute.KeypairsApi;
+import io.strata.compute.QuotaService;
+import io.strata.compute.QuotaStore;
+import io.strata.compute.QuotasApi;
 import io.strata.compute.Scheduler;
 import io.strata.compute.ServerService;
 import io.strata.compute.ServerStore;
@@ -136,8 +139,9 @@ public final class ControllerServer implements AutoCloseable {
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs);
             ComputeManager manager = new ComputeManager(serverStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
             resources.add(manager);
+            QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, config.quotas());
             ServerService servers = new ServerService(serverStore, flavors, keypairs, images, hosts, addresses, manager, bootInputs, policy,
-                    config.dataDir().resolve("scratch"), clock);
+                    config.dataDir().resolve("scratch"), clock, quotas);
             for (LocalController agent : agents) {
                 agent.subscribe(event -> manager.onVmEvent(agent.hostName(), event));
                 manager.reconcile(agent);
@@ -159,12 +163,13 @@ public final class ControllerServer implements AutoCloseable {
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
             areas.add(new IdentityApi(identity, policy, catalog));
-            areas.add(new ComputeApi(serverStore, policy, baseUrl));
+            areas.add(new ComputeApi(policy, baseUrl));
             areas.add(new ServersApi(servers, new ServerView(baseUrl, hosts), policy));
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
             areas.add(new KeypairsApi(keypairs, policy));
             areas.add(new HostsApi(hosts, serverStore, policy));
             areas.add(new AggregatesApi(aggregates, policy));
+            areas.add(new QuotasApi(quotas, policy));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);

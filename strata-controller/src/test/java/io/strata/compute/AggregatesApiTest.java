@@ -40,9 +40,7 @@ class AggregatesApiTest {
         admin = cloud.admin();
         member = cloud.newProjectUser("agg-tenant", "agnes", "member");
         memberProject = admin.get("/identity/v3/projects?name=agg-tenant").expect(200).json().at("/projects/0/id").asText();
-        image = Servers.uploadImage(admin, "cirros");
-        admin.patch("/image/v2/images/" + image, "[{\"op\": \"replace\", \"path\": \"/visibility\", \"value\": \"public\"}]",
-                "application/openstack-images-v2.1-json-patch").expect(200);
+        image = Servers.uploadPublicImage(admin, "cirros");
     }
 
     @AfterParameterizedClassInvocation
