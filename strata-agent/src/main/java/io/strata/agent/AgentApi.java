@@ -2,6 +2,8 @@ package io.strata.agent;
 
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.MigrationSource;
+import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
 import io.strata.hypervisor.VmInfo;
@@ -42,6 +44,21 @@ public interface AgentApi {
 
     /** Starts a clone of a live image. */
     VmInfo launch(LiveImageRef image, VmSpec spec);
+
+    /** Removes the files of the live image blessed as {@code liveImageId} (no VM may run from it any more). Absent is fine. */
+    void discardLiveImage(String liveImageId);
+
+    /** Live migration, source side: what the destination needs (see {@link io.strata.hypervisor.Hypervisor}). */
+    MigrationSource migrationSource(String vmId);
+
+    /** Live migration, destination side: fetches the boot images if needed and waits for the VM. */
+    MigrationTarget prepareIncoming(VmSpec spec, MigrationSource source, BootImages images);
+
+    /** Live migration, source side: streams the VM out; returns once it runs on the destination. */
+    void migrateOut(String vmId, MigrationTarget target);
+
+    /** Live migration, destination side: the VM runs here now. */
+    VmInfo completeIncoming(String vmId);
 
     /** Receives changes that happen on their own (guest powered off, process died). */
     void subscribe(Consumer<VmEvent> listener);

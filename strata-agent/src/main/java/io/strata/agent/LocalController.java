@@ -6,6 +6,8 @@ import io.strata.hypervisor.BootSource;
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.MigrationSource;
+import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
 import io.strata.hypervisor.VmInfo;
@@ -45,15 +47,39 @@ public final class LocalController implements AgentApi, AutoCloseable {
 
     @Override
     public VmInfo spawn(VmSpec spec, BootImages boot) {
+        return hypervisor.create(withLocalImages(spec, boot));
+    }
+
+    /** The spec with its boot images fetched onto this host. */
+    private VmSpec withLocalImages(VmSpec spec, BootImages boot) {
         BootSource source = new BootSource(
                 boot.disk() == null ? null : images.fetch(boot.disk()),
                 boot.disk() == null ? null : boot.disk().diskFormat(),
                 boot.kernel() == null ? null : images.fetch(boot.kernel()),
                 boot.ramdisk() == null ? null : images.fetch(boot.ramdisk()),
                 boot.commandLine());
-        VmSpec withBoot = new VmSpec(spec.id(), spec.name(), spec.hostname(), spec.vcpus(), spec.memoryMb(), spec.rootDiskGb(),
+        return new VmSpec(spec.id(), spec.name(), spec.hostname(), spec.vcpus(), spec.memoryMb(), spec.rootDiskGb(),
                 source, spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(), spec.targetMemoryMb());
-        return hypervisor.create(withBoot);
+    }
+
+    @Override
+    public MigrationSource migrationSource(String vmId) {
+        return hypervisor.migrationSource(vmId);
+    }
+
+    @Override
+    public MigrationTarget prepareIncoming(VmSpec spec, MigrationSource source, BootImages images) {
+        return hypervisor.prepareIncoming(images == null ? spec : withLocalImages(spec, images), source);
+    }
+
+    @Override
+    public void migrateOut(String vmId, MigrationTarget target) {
+        hypervisor.migrateOut(vmId, target);
+    }
+
+    @Override
+    public VmInfo completeIncoming(String vmId) {
+        return hypervisor.completeIncoming(vmId);
     }
 
     @Override
@@ -94,6 +120,26 @@ public final class LocalController implements AgentApi, AutoCloseable {
     @Override
     public VmInfo launch(LiveImageRef image, VmSpec spec) {
         return hypervisor.launch(image, spec);
+    }
+
+    @Override
+    public void discardLiveImage(String liveImageId) {
+        Path root = liveImageRoot.toAbsolutePath().normalize();
+        Path dir = root.resolve(liveImageId).normalize();
+        // The id came over the wire: never let it name anything outside this host's live images.
+        if (!dir.getParent().equals(root)) {
+            throw new IllegalArgumentException("not a live image id: " + liveImageId);
+        }
+        if (!java.nio.file.Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(dir)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(path);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot remove live image " + dir, e);
+        }
     }
 
     @Override

@@ -22,20 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * POST /servers latency, and GET /servers/detail latency with many servers in the project.
  */
 final class ApiLoad {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-    /** How often a client polls a server's status; real clients poll every second or more. */
-    private static final long POLL_MILLIS = Long.getLong("strata.bench.pollMillis", 20);
+    private final CloudClient cloud;
 
-    private final String url;
-    private final String password;
-    private final HttpClient http;
-    private String token;
-
-    private ApiLoad(String url, String password) {
-        this.url = url;
-        this.password = password;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(Executors.newVirtualThreadPerTaskExecutor())
-                .connectTimeout(Duration.ofSeconds(5)).build();
+    private ApiLoad(CloudClient cloud) {
+        this.cloud = cloud;
     }
 
     static void main(String[] args) throws Exception {
@@ -55,8 +45,7 @@ final class ApiLoad {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        ApiLoad load = new ApiLoad(args[0], args[1]);
-        load.token = load.issueToken();
+        ApiLoad load = new ApiLoad(new CloudClient(args[0], args[1]).login());
         System.out.printf(Locale.ROOT, "strata API load: url=%s clients=%d seconds=%d cpus=%d%n", args[0], clients, seconds,
                 Runtime.getRuntime().availableProcessors());
         String image = load.setUp();
@@ -77,7 +66,7 @@ final class ApiLoad {
         Latencies latencies = new Latencies();
         long elapsed = runFor(clients, seconds, () -> {
             long start = System.nanoTime();
-            issueToken();
+            cloud.issueToken();
             latencies.add(System.nanoTime() - start);
         });
         System.out.printf(Locale.ROOT, "token issue: %.1f /s (%s)%n", latencies.count() / (elapsed / 1e9), latencies.summary());
@@ -88,15 +77,13 @@ final class ApiLoad {
         Latencies cycles = new Latencies();
         long elapsed = runFor(clients, seconds, () -> {
             long start = System.nanoTime();
-            JsonNode created = send("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": \"bench-cycle\", \"imageRef\": \"" + image
+            JsonNode created = cloud.send("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": \"bench-cycle\", \"imageRef\": \"" + image
                     + "\", \"flavorRef\": \"bench.nano\"}}", 202);
             posts.add(System.nanoTime() - start);
             String id = created.at("/server/id").asText();
-            waitFor(id, "ACTIVE");
-            send("DELETE", "/compute/v2.1/servers/" + id, null, 204);
-            while (status("/compute/v2.1/servers/" + id) != 404) {
-                Thread.sleep(POLL_MILLIS);
-            }
+            cloud.waitFor(id, "ACTIVE");
+            cloud.send("DELETE", "/compute/v2.1/servers/" + id, null, 204);
+            cloud.waitGone(id);
             cycles.add(System.nanoTime() - start);
         });
         System.out.printf(Locale.ROOT, "create+delete cycles: %.1f /s with %d clients (cycle %s)%n", cycles.count() / (elapsed / 1e9),
@@ -109,11 +96,11 @@ final class ApiLoad {
         long fillStart = System.nanoTime();
         while (existing < target) {
             int batch = Math.min(500, target - existing);
-            send("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": \"bench-list\", \"imageRef\": \"" + image
+            cloud.send("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": \"bench-list\", \"imageRef\": \"" + image
                     + "\", \"flavorRef\": \"bench.nano\", \"min_count\": " + batch + "}}", 202);
             existing += batch;
         }
-        while (send("GET", "/compute/v2.1/servers?status=BUILD&limit=1", null, 200).get("servers").size() > 0) {
+        while (cloud.send("GET", "/compute/v2.1/servers?status=BUILD&limit=1", null, 200).get("servers").size() > 0) {
             Thread.sleep(200);
         }
         System.out.printf(Locale.ROOT, "filled the project to %d servers in %.1f s%n", countServers(), (System.nanoTime() - fillStart) / 1e9);
@@ -121,12 +108,12 @@ final class ApiLoad {
             for (String path : List.of("/compute/v2.1/servers/detail", "/compute/v2.1/servers")) {
                 Latencies latencies = new Latencies();
                 for (int warm = 0; warm < 20; warm++) {
-                    send("GET", path, null, 200);
+                    cloud.send("GET", path, null, 200);
                 }
                 AtomicLong bytes = new AtomicLong();
                 runCount(concurrency, 200, () -> {
                     long start = System.nanoTime();
-                    HttpResponse<byte[]> response = raw("GET", path, null);
+                    HttpResponse<byte[]> response = cloud.raw("GET", path, null);
                     latencies.add(System.nanoTime() - start);
                     bytes.set(response.body().length);
                 });
@@ -139,20 +126,17 @@ final class ApiLoad {
     // ------------------------------------------------------------------ set-up
 
     private String setUp() throws Exception {
-        if (status("/compute/v2.1/flavors/bench.nano") == 404) {
-            send("POST", "/compute/v2.1/flavors", "{\"flavor\": {\"name\": \"bench.nano\", \"id\": \"bench.nano\", \"ram\": 16, "
+        if (cloud.status("/compute/v2.1/flavors/bench.nano") == 404) {
+            cloud.send("POST", "/compute/v2.1/flavors", "{\"flavor\": {\"name\": \"bench.nano\", \"id\": \"bench.nano\", \"ram\": 16, "
                     + "\"vcpus\": 1, \"disk\": 0}}", 200);
         }
-        JsonNode images = send("GET", "/image/v2/images?name=bench-image", null, 200).get("images");
+        JsonNode images = cloud.send("GET", "/image/v2/images?name=bench-image", null, 200).get("images");
         if (images.size() > 0) {
             return images.get(0).get("id").asText();
         }
-        String id = send("POST", "/image/v2/images", "{\"name\": \"bench-image\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}",
+        String id = cloud.send("POST", "/image/v2/images", "{\"name\": \"bench-image\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}",
                 201).get("id").asText();
-        HttpRequest upload = HttpRequest.newBuilder(URI.create(url + "/image/v2/images/" + id + "/file"))
-                .header("X-Auth-Token", token).header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(new byte[4096])).build();
-        http.send(upload, HttpResponse.BodyHandlers.discarding());
+        cloud.upload(id, new byte[4096]);
         return id;
     }
 
@@ -160,7 +144,7 @@ final class ApiLoad {
         int count = 0;
         String marker = null;
         while (true) {
-            JsonNode page = send("GET", "/compute/v2.1/servers" + (marker == null ? "" : "?marker=" + marker), null, 200).get("servers");
+            JsonNode page = cloud.send("GET", "/compute/v2.1/servers" + (marker == null ? "" : "?marker=" + marker), null, 200).get("servers");
             count += page.size();
             if (page.size() < 1000) {
                 return count;
@@ -170,55 +154,6 @@ final class ApiLoad {
     }
 
     // ------------------------------------------------------------------ plumbing
-
-    private String issueToken() throws IOException, InterruptedException {
-        String body = """
-                {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"},
-                 "password": "%s"}}}, "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}""".formatted(password);
-        HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(url + "/identity/v3/auth/tokens"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        if (response.statusCode() != 201) {
-            throw new IllegalStateException("token issue answered " + response.statusCode() + ": " + new String(response.body()));
-        }
-        return response.headers().firstValue("X-Subject-Token").orElseThrow();
-    }
-
-    private void waitFor(String id, String wanted) throws Exception {
-        while (true) {
-            JsonNode server = send("GET", "/compute/v2.1/servers/" + id, null, 200).get("server");
-            String status = server.get("status").asText();
-            if (status.equals(wanted) && server.get("OS-EXT-STS:task_state").isNull()) {
-                return;
-            }
-            if (status.equals("ERROR")) {
-                throw new IllegalStateException("server " + id + " went to ERROR: " + server.get("fault"));
-            }
-            Thread.sleep(POLL_MILLIS);
-        }
-    }
-
-    private JsonNode send(String method, String path, String body, int expected) throws Exception {
-        HttpResponse<byte[]> response = raw(method, path, body);
-        if (response.statusCode() != expected) {
-            throw new IllegalStateException(method + " " + path + " answered " + response.statusCode() + ": " + new String(response.body()));
-        }
-        return response.body().length == 0 ? MAPPER.createObjectNode() : MAPPER.readTree(response.body());
-    }
-
-    private int status(String path) throws Exception {
-        return raw("GET", path, null).statusCode();
-    }
-
-    private HttpResponse<byte[]> raw(String method, String path, String body) throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url + path)).header("X-Auth-Token", token)
-                .header("Accept", "application/json").timeout(Duration.ofSeconds(60))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (body != null) {
-            request.header("Content-Type", "application/json");
-        }
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
-    }
 
     /** Runs {@code work} in a loop on {@code clients} virtual threads for {@code seconds}; returns the nanoseconds it ran. */
     private static long runFor(int clients, int seconds, Work work) throws Exception {

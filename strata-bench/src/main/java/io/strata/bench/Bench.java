@@ -8,6 +8,7 @@ import java.util.Arrays;
  *
  * <pre>
  *   java -jar strata-bench.jar api URL PASSWORD [options]   HTTP load against a running cloud
+ *   java -jar strata-bench.jar live-image URL PASSWORD IMAGE DATA_DIR [options]   live images on real guests
  *   java -jar strata-bench.jar jmh [JMH options]            micro-benchmarks
  * </pre>
  */
@@ -22,6 +23,7 @@ public final class Bench {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "api" -> ApiLoad.main(rest);
+            case "live-image" -> LiveImageLoad.main(rest);
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
                 System.err.println("unknown benchmark " + args[0]);

@@ -1,5 +1,6 @@
 package io.strata.cli;
 
+import io.strata.compute.SchedulerSettings;
 import io.strata.compute.QuotaDefaults;
 import io.strata.server.ControllerServer;
 import io.strata.server.StrataConfig;
@@ -31,6 +32,11 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--accel", description = "QEMU acceleration: auto, kvm or tcg (default ${DEFAULT-VALUE}).", defaultValue = "auto")
     String accel;
 
+    @Option(names = "--kvm-probe-image", description = "Directory with the test guest's vmlinuz and initrd.img that --accel auto "
+            + "boots once under KVM before trusting it (or STRATA_KVM_PROBE_IMAGE; bin/strata points it at tools/guest-image/out).",
+            defaultValue = "${env:STRATA_KVM_PROBE_IMAGE}")
+    Path kvmProbeImage;
+
     @Option(names = "--db", description = "JDBC URL of a PostgreSQL database (default: embedded H2 under the data dir).")
     String databaseUrl;
 
@@ -51,6 +57,17 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--quota", paramLabel = "NAME=VALUE", description = "Default quota of projects, e.g. instances=10 (repeatable; "
             + "-1 is unlimited).")
     java.util.List<String> quotas = new java.util.ArrayList<>();
+    @Option(names = "--qemu-hosts", description = "Number of QEMU hosts on this machine with --driver qemu, for live migration "
+            + "between them (default ${DEFAULT-VALUE}).", defaultValue = "1")
+    int qemuHosts;
+
+    @Option(names = "--cpu-allocation-ratio", description = "How many vCPUs the scheduler places per host CPU (Nova's "
+            + "cpu_allocation_ratio, default ${DEFAULT-VALUE}).", defaultValue = "16.0")
+    double cpuAllocationRatio;
+
+    @Option(names = "--ram-allocation-ratio", description = "How far host RAM may be overcommitted (Nova's ram_allocation_ratio, "
+            + "default ${DEFAULT-VALUE}).", defaultValue = "1.5")
+    double ramAllocationRatio;
 
     @Override
     public Integer call() throws Exception {
@@ -61,6 +78,10 @@ final class UpCommand implements Callable<Integer> {
                 .withPublicUrl(publicUrl)
                 .withDriver(driver)
                 .withAccel(accel)
+                .withKvmProbeImage(kvmProbeImage)
+                .withQemuHosts(qemuHosts)
+                .withScheduler(new SchedulerSettings(cpuAllocationRatio, ramAllocationRatio,
+                        SchedulerSettings.DEFAULT.diskAllocationRatio()))
                 .withAdminPassword(blankToNull(adminPassword))
                 .withDatabase(blankToNull(databaseUrl), blankToNull(databaseUser), blankToNull(databasePassword));
         config = config.withFakeHosts(fakeHosts, config.fakeHost());

@@ -21,16 +21,20 @@ public final class BootInputsResolver {
 
     private final ImageCatalog images;
     private final KeypairService keypairs;
+    private final LaunchSource.Lookup launches;
 
-    public BootInputsResolver(ImageCatalog images, KeypairService keypairs) {
+    public BootInputsResolver(ImageCatalog images, KeypairService keypairs, LaunchSource.Lookup launches) {
         this.images = requireNonNull(images, "images is null");
         this.keypairs = requireNonNull(keypairs, "keypairs is null");
+        this.launches = requireNonNull(launches, "launches is null");
     }
 
     /** The boot images and keys of a server, resolved when its build starts (the manager asks). */
     public ComputeManager.BuildInputs resolve(Server server) {
         BootImages boot = BootImages.none();
-        if (server.imageId() != null) {
+        LaunchSource launch = launches.find(server.id()).orElse(null);
+        // A clone needs no image files: it resumes from its live image, whatever became of the image.
+        if (launch == null && server.imageId() != null) {
             ImageCatalog.BootableImage image = images.find(ServerService.systemContext(server), server.imageId());
             Map<String, String> props = image.properties();
             ImageRef kernel = props.containsKey("kernel_id") ? ref(ServerService.systemContext(server), props.get("kernel_id")) : null;
@@ -51,7 +55,7 @@ public final class BootInputsResolver {
                 log.warn("keypair {} of server {} is gone; booting without it", server.keyName(), server.id());
             }
         }
-        return new ComputeManager.BuildInputs(boot, keys);
+        return new ComputeManager.BuildInputs(boot, keys, launch);
     }
 
     private ImageRef ref(AuthContext auth, String imageId) {

@@ -6,6 +6,8 @@ import io.strata.agent.AgentApi;
 import io.strata.agent.BootImages;
 import io.strata.core.CloudException;
 import io.strata.hypervisor.HypervisorException;
+import io.strata.hypervisor.MigrationSource;
+import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.NetworkSpec;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
@@ -48,8 +50,15 @@ public final class ComputeManager implements AutoCloseable {
     /** Set while stopping: interrupted tasks then leave their task state for recovery instead of failing. */
     private volatile boolean closing;
 
-    /** What a build needs beyond the server row: boot images and public keys (resolved by the service). */
-    public record BuildInputs(BootImages images, Map<String, String> publicKeys) {}
+    /**
+     * What a build needs beyond the server row: boot images and public keys (resolved by the
+     * service), or for a clone the live image it resumes from ({@code launch}, else null).
+     */
+    public record BuildInputs(BootImages images, Map<String, String> publicKeys, LaunchSource launch) {
+        public BuildInputs(BootImages images, Map<String, String> publicKeys) {
+            this(images, publicKeys, null);
+        }
+    }
 
     public ComputeManager(ServerStore servers, HostRegistry hosts, Scheduler scheduler, AddressPool addresses,
             Function<Server, BuildInputs> buildInputs, Clock clock) {
@@ -80,10 +89,20 @@ public final class ComputeManager implements AutoCloseable {
             if (server == null || server.deleted() || server.taskState() == TaskState.DELETING) {
                 return;
             }
+            BuildInputs inputs;
+            try {
+                inputs = resolved != null ? resolved : buildInputs.apply(server);
+            } catch (RuntimeException e) {
+                servers.fail(id, new Fault(400, e.getMessage(), null, now()), io.strata.compute.PowerState.NOSTATE, now());
+                return;
+            }
+            // Clones go wherever the scheduler puts them: every host of this process reads the
+            // image's files where its host wrote them (see LaunchSource).
+            String forcedHost = forcedHostOf(server);
             Host host;
             try {
-                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHostOf(server), tried,
-                        server.projectId(), server.id()));
+                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, tried, server.projectId(),
+                        server.id()));
             } catch (CloudException e) {
                 String message = attempt == 1 ? Scheduler.NO_VALID_HOST
                         : Scheduler.NO_VALID_HOST + " Exceeded max scheduling attempts " + (attempt - 1) + " for instance " + id
@@ -100,8 +119,10 @@ public final class ComputeManager implements AutoCloseable {
             }
             try {
                 AgentApi agent = hosts.agent(host.name());
-                BuildInputs inputs = resolved != null ? resolved : buildInputs.apply(server);
-                VmInfo vm = agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images());
+                LaunchSource launch = inputs.launch();
+                VmInfo vm = launch == null
+                        ? agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images())
+                        : agent.launch(launch.image(), specOf(server, inputs.publicKeys(), launch.guestParams(), launch.targetMemoryMb()));
                 recordDetails(id, vm);
                 if (!servers.finishTask(id, TaskState.SPAWNING, VmState.ACTIVE, vm.powerState(), now())) {
                     // Deleted while spawning: the delete could not see the VM yet, so remove it here.
@@ -158,7 +179,7 @@ public final class ComputeManager implements AutoCloseable {
     public VmSpec specOf(Server server, Map<String, String> publicKeys, Map<String, String> guestParams, int targetMemoryMb) {
         byte[] userData = server.userData() == null ? null : Base64.getMimeDecoder().decode(server.userData());
         NetworkSpec network = new NetworkSpec(server.macAddress(), server.ipAddress(), addresses.prefixLength(), addresses.gateway(),
-                List.of("10.0.2.3"), 0);
+                List.of("10.0.2.3"), server.sshPort() > 0 ? server.sshPort() : NetworkSpec.ANY_PORT);
         return new VmSpec(server.id(), server.name(), server.hostname(), server.flavor().vcpus(), server.flavor().ramMb(),
                 server.flavor().diskGb(), io.strata.hypervisor.BootSource.none(), userData, server.metadata(), publicKeys, network,
                 guestParams, targetMemoryMb);
@@ -213,6 +234,79 @@ public final class ComputeManager implements AutoCloseable {
             case SHUTDOWN, CRASHED -> VmState.STOPPED;
             case NOSTATE -> current;
         };
+    }
+
+    // ------------------------------------------------------------------ live migration
+
+    /**
+     * Moves a running server to {@code destination} (chosen by the caller, resources not yet
+     * claimed) with the hypervisor's live migration; the caller has set task MIGRATING. The guest
+     * keeps running on the source until the destination runs it; any failure leaves it there.
+     */
+    public void liveMigrate(Server server, String destination) {
+        submit(() -> runLiveMigration(server.id(), destination));
+    }
+
+    private void runLiveMigration(String id, String destination) {
+        Server server = servers.find(id).orElse(null);
+        if (server == null || server.deleted() || server.taskState() != TaskState.MIGRATING) {
+            return;
+        }
+        String source = server.host();
+        Host claimed;
+        try {
+            claimed = scheduler.select(new Scheduler.Request(server.flavor(), null, destination, Set.of(source)));
+        } catch (CloudException e) {
+            abortMigration(server, "no room on " + destination + ": " + e.getMessage());
+            return;
+        }
+        AgentApi from = hosts.agent(source);
+        AgentApi to;
+        try {
+            to = hosts.agent(claimed.name());
+        } catch (CloudException e) {
+            scheduler.release(claimed.name(), server.flavor());
+            abortMigration(server, e.getMessage());
+            return;
+        }
+        boolean incomingPrepared = false;
+        try {
+            BuildInputs inputs = buildInputs.apply(server);
+            MigrationSource described = from.migrationSource(id);
+            LaunchSource launch = inputs.launch();
+            VmSpec spec = specOf(server, inputs.publicKeys(), launch == null ? Map.of() : launch.guestParams(),
+                    launch == null ? 0 : launch.targetMemoryMb());
+            // The source still holds its SSH forward port; the destination picks its own.
+            spec = spec.withNetwork(spec.network().withSshHostPort(NetworkSpec.ANY_PORT));
+            MigrationTarget target = to.prepareIncoming(spec, described, launch == null ? inputs.images() : null);
+            incomingPrepared = true;
+            from.migrateOut(id, target);
+            VmInfo vm = to.completeIncoming(id);
+            servers.moveHost(id, claimed.name(), claimed.zone(), now());
+            recordDetails(id, vm);
+            servers.finishTask(id, TaskState.MIGRATING, VmState.ACTIVE, vm.powerState(), now());
+            scheduler.release(source, server.flavor());
+            log.info("server {} live-migrated from {} to {}", id, source, claimed.name());
+        } catch (RuntimeException e) {
+            if (closing) {
+                log.info("live migration of server {} interrupted by shutdown", id);
+                return;
+            }
+            log.warn("live migration of server {} from {} to {} failed: {}", id, source, claimed.name(), e.getMessage());
+            if (incomingPrepared) {
+                destroyQuietly(to, id);
+            }
+            scheduler.release(claimed.name(), server.flavor());
+            abortMigration(server, e.getMessage());
+        }
+    }
+
+    /** A migration that did not happen leaves the server where it runs, in the state its host reports. */
+    private void abortMigration(Server server, String reason) {
+        Optional<VmInfo> vm = hosts.findAgent(server.host()).flatMap(agent -> findQuietly(agent, server.id()));
+        VmState state = vm.map(v -> vmStateFor(v.powerState(), VmState.ACTIVE)).orElse(VmState.ACTIVE);
+        servers.finishTask(server.id(), TaskState.MIGRATING, state, vm.map(VmInfo::powerState).orElse(server.powerState()), now());
+        log.warn("server {} stays on {}: {}", server.id(), server.host(), reason);
     }
 
     // ------------------------------------------------------------------ delete
@@ -281,8 +375,8 @@ public final class ComputeManager implements AutoCloseable {
         for (Server server : servers.onHost(host)) {
             known.add(server.id());
             Optional<VmInfo> vm = onHost.stream().filter(v -> v.id().equals(server.id())).findFirst();
-            if (server.taskState() != null) {
-                continue;   // handled by recoverInFlight
+            if (server.taskState() != null || server.vmState() == VmState.BLESSED) {
+                continue;   // in flight: recoverInFlight's; a live image has files on the host, not a VM
             }
             if (vm.isEmpty() && server.vmState() != VmState.ERROR && server.vmState() != VmState.BUILDING) {
                 servers.fail(server.id(), new Fault(500, "The VM of this server vanished from host " + host + ".", null, now()),
@@ -295,6 +389,9 @@ public final class ComputeManager implements AutoCloseable {
         for (VmInfo vm : onHost) {
             if (!known.contains(vm.id())) {
                 Optional<Server> server = servers.find(vm.id());
+                if (server.isPresent() && !server.get().deleted() && server.get().taskState() == TaskState.MIGRATING) {
+                    continue;   // one half of an interrupted live migration: recoverInFlight decides which half lives
+                }
                 if (server.isEmpty() || server.get().deleted() || server.get().host() == null || !host.equals(server.get().host())) {
                     log.warn("removing VM {} from host {}: no live server owns it", vm.id(), host);
                     destroyQuietly(agent, vm.id());
@@ -307,6 +404,13 @@ public final class ComputeManager implements AutoCloseable {
     public void recoverInFlight() {
         for (Server server : servers.inFlight()) {
             TaskState task = server.taskState();
+            if (task == TaskState.BLESSING) {
+                continue;   // the live image service settles both the source and the image
+            }
+            if (task == TaskState.MIGRATING) {
+                settleMigration(server);
+                continue;
+            }
             if (task == TaskState.DELETING) {
                 log.info("resuming delete of server {}", server.id());
                 delete(server);
@@ -320,6 +424,42 @@ public final class ComputeManager implements AutoCloseable {
                 log.info("server {}: interrupted {} settled as {}", server.id(), task.wireName(), state.wireName());
             }
         }
+    }
+
+    /**
+     * A live migration the controller did not see finish: the copy that runs wins. The source's
+     * VM keeps the server unless it is gone or no longer running and another host runs it (the
+     * stream completed); the other half is removed.
+     */
+    private void settleMigration(Server server) {
+        String id = server.id();
+        Optional<VmInfo> onSource = hosts.findAgent(server.host()).flatMap(agent -> findQuietly(agent, id));
+        String winner = server.host();
+        VmInfo winnerVm = onSource.orElse(null);
+        if (onSource.isEmpty() || onSource.get().powerState() != io.strata.compute.PowerState.RUNNING) {
+            for (AgentApi agent : hosts.agents()) {
+                if (!agent.hostName().equals(server.host())) {
+                    Optional<VmInfo> vm = findQuietly(agent, id);
+                    if (vm.isPresent() && vm.get().powerState() == io.strata.compute.PowerState.RUNNING) {
+                        winner = agent.hostName();
+                        winnerVm = vm.get();
+                        break;
+                    }
+                }
+            }
+        }
+        for (AgentApi agent : hosts.agents()) {
+            if (!agent.hostName().equals(winner) && findQuietly(agent, id).isPresent()) {
+                log.info("server {}: removing the unfinished half of a live migration from {}", id, agent.hostName());
+                destroyQuietly(agent, id);
+            }
+        }
+        if (!winner.equals(server.host())) {
+            servers.moveHost(id, winner, null, now());
+            log.info("server {}: a live migration to {} finished while the controller was down", id, winner);
+        }
+        io.strata.compute.PowerState power = winnerVm == null ? io.strata.compute.PowerState.SHUTDOWN : winnerVm.powerState();
+        servers.finishTask(id, TaskState.MIGRATING, vmStateFor(power, VmState.ACTIVE), power, now());
     }
 
     private void resumeBuild(Server server) {

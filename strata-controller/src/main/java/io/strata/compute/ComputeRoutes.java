@@ -10,20 +10,20 @@ import java.util.List;
  * Helpers shared by the compute API classes: every route is served under both /compute/v2.1
  * and the legacy /compute/v2, and the negotiated microversion travels in the request.
  */
-final class ComputeRoutes {
+public final class ComputeRoutes {
     static final List<String> PREFIXES = List.of("/compute/v2.1", "/compute/v2");
     static final String VERSION = "strata.compute.version";
 
     private ComputeRoutes() {}
 
     /** Registers one group of routes under each compute prefix. */
-    static void each(RoutesConfig routes, java.util.function.BiConsumer<RoutesConfig, String> group) {
+    public static void each(RoutesConfig routes, java.util.function.BiConsumer<RoutesConfig, String> group) {
         for (String prefix : PREFIXES) {
             group.accept(routes, prefix);
         }
     }
 
-    static ApiVersion version(Context ctx) {
+    public static ApiVersion version(Context ctx) {
         ApiVersion version = ctx.attribute(VERSION);
         return version == null ? ApiVersion.MIN : version;
     }

@@ -23,7 +23,7 @@ public interface ImageCatalog {
     String reserveSnapshot(AuthContext auth, String name, Map<String, String> properties, String diskFormat);
 
     /** Uploads the snapshot's data; the image becomes active. */
-    void uploadSnapshot(AuthContext auth, String imageId, Path source);
+    void uploadSnapshot(AuthContext auth, String imageId, Path source, String diskFormat);
 
     /** Removes a reserved snapshot whose data could not be taken. */
     void abandonSnapshot(AuthContext auth, String imageId);

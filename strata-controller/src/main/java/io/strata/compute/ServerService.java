@@ -162,6 +162,57 @@ public final class ServerService {
         return created;
     }
 
+    /**
+     * One server row copied from another, for live images: the image itself (a copy of the
+     * blessed server) and its clones. Everything not named here comes from the template.
+     */
+    public record Copy(String name, String userData, String keyName, String requestedZone, String host, TaskState task,
+            Map<String, String> metadata) {}
+
+    /**
+     * Inserts copies of {@code template} owned by the caller, each with a fresh id and fixed
+     * address, in BUILDING with the copy's task; nothing is started (the caller decides how).
+     */
+    public List<Server> insertCopies(AuthContext auth, Server template, List<Copy> copies) {
+        if (copies.isEmpty()) {
+            return List.of();
+        }
+        List<String> ips = addresses.allocate(copies.size());
+        Instant now = now();
+        String reservationId = "r-" + randomToken(8).toLowerCase(Locale.ROOT);
+        List<Server> created = new ArrayList<>(copies.size());
+        for (int i = 0; i < copies.size(); i++) {
+            Copy copy = copies.get(i);
+            String id = UUID.randomUUID().toString();
+            String ip = ips.get(i);
+            String zone = copy.requestedZone() != null ? zoneName(copy.requestedZone()) : template.availabilityZone();
+            created.add(new Server(id, copy.name(), auth.projectId(), auth.userId(), template.flavor(), template.imageId(), copy.keyName(),
+                    copy.host(), zone, copy.requestedZone(), VmState.BUILDING, copy.task(), io.strata.compute.PowerState.NOSTATE, 0,
+                    copy.userData(), "", "", template.configDrive(), false, template.description(), hostnameOf(copy.name(), id),
+                    reservationId, i, AddressPool.macFor(ip), ip, 0, null, now, now, null, null, false, copy.metadata(), List.of()));
+        }
+        try {
+            servers.insertAll(created);
+        } catch (RuntimeException e) {
+            ips.forEach(addresses::release);
+            if (isUniqueViolation(e)) {
+                servers.takenAddresses().forEach(addresses::markTaken);
+                throw new CloudException(ErrorCode.CONFLICT, "Fixed IP addresses were taken concurrently; please retry the request.");
+            }
+            throw e;
+        }
+        return created;
+    }
+
+    /** Checks that the caller has the keypair (400 as Nova answers a bad key_name). */
+    public void checkKeyName(AuthContext auth, String keyName) {
+        try {
+            keypairs.get(auth.userId(), keyName);
+        } catch (CloudException e) {
+            throw CloudException.badRequest("Invalid key_name provided.");
+        }
+    }
+
     static boolean isUniqueViolation(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) {
@@ -171,7 +222,8 @@ public final class ServerService {
         return false;
     }
 
-    private static void checkUserData(String userData) {
+    /** Base64 and at most 64 KiB, as Nova checks a server's user data. */
+    public static void checkUserData(String userData) {
         byte[] decoded;
         try {
             decoded = Base64.getMimeDecoder().decode(userData);
@@ -183,7 +235,8 @@ public final class ServerService {
         }
     }
 
-    private String checkZone(AuthContext auth, String requested) {
+    /** Checks a requested availability zone ("zone", "zone:host"; a forced host is for admins). */
+    public String checkZone(AuthContext auth, String requested) {
         if (requested == null || requested.isEmpty()) {
             return null;
         }
@@ -273,6 +326,14 @@ public final class ServerService {
     public void delete(AuthContext auth, String id) {
         Server server = get(auth, id);
         checkLocked(auth, server);
+        // Cobalt's rules: a live image goes through its own discard, and a server being blessed
+        // stays until the bless is over.
+        if (server.vmState() == VmState.BLESSED) {
+            throw CloudException.badRequest("Cannot delete a live image. Please discard it instead.");
+        }
+        if (server.taskState() == TaskState.BLESSING) {
+            throw CloudException.conflict("Cannot delete while blessing. Please try again later.");
+        }
         if (!servers.beginDelete(id, now())) {
             return;     // already being deleted: DELETE is idempotent
         }
@@ -337,6 +398,48 @@ public final class ServerService {
                 server.vmState().wireName());
     }
 
+    /** Which API asks for a live migration: their rules and messages differ. */
+    public enum MigrationRules { NOVA, COBALT }
+
+    /**
+     * Live-migrates a running server to {@code host}, or to another host the scheduler picks
+     * when null. Answers once the move is under way (task MIGRATING); a move that fails leaves
+     * the server running where it was.
+     */
+    public void liveMigrate(AuthContext auth, String id, String host, MigrationRules rules) {
+        Server server = get(auth, id);
+        checkLocked(auth, server);
+        boolean cobalt = rules == MigrationRules.COBALT;
+        if (server.taskState() == TaskState.MIGRATING) {
+            throw cobalt ? CloudException.badRequest("Unable to migrate instance %s because it is already migrating.", id)
+                    : conflictState(server, "os-migrateLive");
+        }
+        if (server.vmState() != VmState.ACTIVE || server.host() == null) {
+            throw cobalt ? CloudException.badRequest("Unable to migrate instance %s because it is not active", id)
+                    : conflictState(server, "os-migrateLive");
+        }
+        List<Host> others = hosts.hosts().stream().filter(h -> !h.name().equals(server.host())).filter(hosts::isUp).toList();
+        if (host != null) {
+            if (host.equals(server.host())) {
+                throw cobalt ? CloudException.badRequest("Unable to migrate to the same host.")
+                        : CloudException.badRequest("Unable to migrate instance (%s) to current host (%s).", id, host);
+            }
+            if (hosts.find(host).isEmpty()) {
+                throw cobalt ? CloudException.badRequest("Cannot migrate to host %s because it is not running the cobalt service.", host)
+                        : CloudException.badRequest("Compute host %s could not be found.", host);
+            }
+        } else if (others.isEmpty()) {
+            throw cobalt ? CloudException.badRequest("There are no available hosts for the migration target.")
+                    : CloudException.badRequest("No valid host was found. There are not enough hosts available.");
+        }
+        // Cobalt picks a random other host; Nova lets the scheduler weigh them.
+        String destination = host != null || !cobalt ? host : others.get(RANDOM.nextInt(others.size())).name();
+        if (!servers.beginTask(id, TaskState.MIGRATING, Set.of(VmState.ACTIVE), now())) {
+            throw conflictState(servers.find(id).orElse(server), cobalt ? "co_migrate" : "os-migrateLive");
+        }
+        manager.liveMigrate(server, destination);
+    }
+
     public String consoleOutput(AuthContext auth, String id, int length) {
         Server server = get(auth, id);
         if (server.host() == null || server.vmState() == VmState.BUILDING) {
@@ -398,8 +501,8 @@ public final class ServerService {
         try {
             Files.createDirectories(scratchDir);
             servers.advanceTask(server.id(), TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING, now());
-            hosts.agent(server.host()).snapshotDisk(server.id(), file);
-            images.uploadSnapshot(auth, imageId, file);
+            String format = hosts.agent(server.host()).snapshotDisk(server.id(), file);
+            images.uploadSnapshot(auth, imageId, file, format);
         } catch (Exception e) {
             log.warn("snapshot of server {} failed: {}", server.id(), e.getMessage());
             try {

@@ -209,7 +209,7 @@ public final class ServerStore {
         return jdbi.withHandle(h -> {
             Map<String, HostUsage> usage = new HashMap<>();
             h.createQuery("select host, sum(vcpus) as v, sum(ram_mb) as r, sum(disk_gb + ephemeral_gb) as d, count(*) as n "
-                            + "from servers where deleted = false and host is not null group by host")
+                            + "from servers where deleted = false and host is not null and vm_state <> 'blessed' group by host")
                     .map((rs, ctx) -> new HostUsage(rs.getString("host"), rs.getLong("v"), rs.getLong("r"), rs.getLong("d"), rs.getLong("n")))
                     .forEach(u -> usage.put(u.host(), u));
             return usage;
@@ -280,6 +280,13 @@ public final class ServerStore {
         return jdbi.withHandle(h -> h.createUpdate("update servers set host = :host, availability_zone = :zone, task_state = 'spawning', "
                         + "progress = 50, updated_at = :now where id = :id and deleted = false and task_state = 'scheduling'")
                 .bind("host", host).bind("zone", zone).bind("id", id).bind("now", now).execute() == 1);
+    }
+
+    /** Records that a live migration moved the server to {@code host}. */
+    public void moveHost(String id, String host, String zone, Instant now) {
+        jdbi.useHandle(h -> h.createUpdate("update servers set host = :host, availability_zone = coalesce(:zone, availability_zone), "
+                        + "updated_at = :now where id = :id and deleted = false")
+                .bind("host", host).bind("zone", zone).bind("now", now).bind("id", id).execute());
     }
 
     public void setProgress(String id, int progress) {

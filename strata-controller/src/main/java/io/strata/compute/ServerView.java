@@ -50,6 +50,11 @@ public final class ServerView {
         n.put("user_id", s.userId());
         ObjectNode metadata = n.putObject("metadata");
         s.metadata().forEach(metadata::put);
+        // Nova's server object has no field for it, and users look for it where cloud-init
+        // users look for such things: the host port forwarded to the guest's SSH (user-mode NIC).
+        if (s.sshPort() > 0 && !s.metadata().containsKey("ssh_port")) {
+            metadata.put("ssh_port", Integer.toString(s.sshPort()));
+        }
         n.put("hostId", s.host() == null ? "" : sha224(s.projectId() + s.host()));
         if (s.imageId() == null) {
             n.put("image", "");

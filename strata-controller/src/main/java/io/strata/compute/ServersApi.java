@@ -460,6 +460,16 @@ public final class ServersApi implements ApiArea {
             service.act(auth, id, action);
             ctx.status(202);
         });
+        registerAction("os-migrateLive", (ctx, auth, id, body) -> {
+            policy.enforce(auth, "os_compute_api:os-migrate-server:migrate_live");
+            RequestBody.onlyKeys(body, Set.of("host", "block_migration", "disk_over_commit", "force"), "os-migrateLive");
+            if (!body.has("block_migration")) {
+                throw CloudException.badRequest("Invalid input for field/attribute os-migrateLive. Value: %s. 'block_migration' is a "
+                        + "required property", body.toString());
+            }
+            service.liveMigrate(auth, id, RequestBody.optionalString(body, "host", 1, 255), ServerService.MigrationRules.NOVA);
+            ctx.status(202);
+        });
         registerAction("os-getConsoleOutput", (ctx, auth, id, body) -> {
             policy.enforce(auth, "os_compute_api:os-console-output");
             Integer length = optionalInt(body, "length", -1, Integer.MAX_VALUE);

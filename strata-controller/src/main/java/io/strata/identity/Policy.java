@@ -60,6 +60,7 @@ public final class Policy {
                 Map.entry("os_compute_api:os-availability-zone:detail", Rule.ADMIN),
                 Map.entry("os_compute_api:os-hypervisors", Rule.ADMIN),
                 Map.entry("os_compute_api:os-services", Rule.ADMIN),
+                Map.entry("os_compute_api:os-migrate-server:migrate_live", Rule.ADMIN),
                 // The operator's toolbox: aggregates and quotas are admin matters; projects read their quotas.
                 Map.entry("os_compute_api:os-aggregates", Rule.ADMIN),
                 Map.entry("os_compute_api:os-quota-sets:show", Rule.READER),

@@ -38,7 +38,12 @@ public final class ImageServiceCatalog implements ImageCatalog {
     }
 
     @Override
-    public void uploadSnapshot(AuthContext auth, String imageId, Path source) {
+    public void uploadSnapshot(AuthContext auth, String imageId, Path source, String diskFormat) {
+        // The reservation guessed the format; the driver says what it wrote, and the image
+        // service checks uploaded data against the declared format.
+        if (diskFormat != null && !diskFormat.equals(images.get(auth, imageId).diskFormat())) {
+            images.update(auth, imageId, java.util.List.of(new ImageChange.SetDiskFormat(diskFormat)));
+        }
         try (InputStream in = Files.newInputStream(source)) {
             images.upload(auth, imageId, in);
         } catch (IOException e) {

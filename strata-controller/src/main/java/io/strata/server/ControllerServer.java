@@ -39,6 +39,10 @@ import io.strata.compute.ServerView;
 import io.strata.compute.ServersApi;
 import io.strata.identity.Catalog;
 import io.strata.image.ImageServiceCatalog;
+import io.strata.liveimage.LiveImageApi;
+import io.strata.liveimage.LiveImageLaunches;
+import io.strata.liveimage.LiveImageService;
+import io.strata.liveimage.LiveImageStore;
 import io.strata.identity.IdentityApi;
 import io.strata.identity.IdentityService;
 import io.strata.identity.IdentityStore;
@@ -136,7 +140,8 @@ public final class ControllerServer implements AutoCloseable {
             });
             AggregateService aggregates = new AggregateService(new AggregateStore(database.jdbi()), hosts, clock);
             Scheduler scheduler = new Scheduler(hosts, serverStore, config.scheduler(), metrics, List.of(new AggregateFilters(aggregates)));
-            BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs);
+            LiveImageStore liveImageStore = new LiveImageStore(database.jdbi());
+            BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs, new LiveImageLaunches(liveImageStore));
             ComputeManager manager = new ComputeManager(serverStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
             resources.add(manager);
             QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, config.quotas());
@@ -146,7 +151,11 @@ public final class ControllerServer implements AutoCloseable {
                 agent.subscribe(event -> manager.onVmEvent(agent.hostName(), event));
                 manager.reconcile(agent);
             }
+            LiveImageService liveImages = new LiveImageService(servers, serverStore, liveImageStore, hosts, addresses, manager, bootInputs,
+                    clock);
+            resources.add(liveImages);
             manager.recoverInFlight();
+            liveImages.start();
             scheduler.resync();
             ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("heartbeat").factory());
             resources.add(heartbeats::shutdownNow);
@@ -164,7 +173,9 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new RootApi(catalog));
             areas.add(new IdentityApi(identity, policy, catalog));
             areas.add(new ComputeApi(policy, baseUrl));
-            areas.add(new ServersApi(servers, new ServerView(baseUrl, hosts), policy));
+            ServersApi serversApi = new ServersApi(servers, new ServerView(baseUrl, hosts), policy);
+            areas.add(serversApi);
+            areas.add(new LiveImageApi(liveImages, serversApi));
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
             areas.add(new KeypairsApi(keypairs, policy));
             areas.add(new HostsApi(hosts, serverStore, policy));

@@ -4,6 +4,9 @@ import io.strata.agent.ImageFetcher;
 import io.strata.agent.LocalController;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.fake.FakeHypervisor;
+import io.strata.hypervisor.qemu.AccelMode;
+import io.strata.hypervisor.qemu.QemuConfig;
+import io.strata.hypervisor.qemu.QemuHypervisor;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -35,10 +38,32 @@ final class LocalAgents {
                     agents.add(new LocalController(name, hypervisor, images, dataDir.resolve("live-images")));
                 }
             }
-            case "qemu" -> throw new IllegalArgumentException("the qemu driver is not available in this build yet");
+            case "qemu" -> {
+                // Several QEMU hosts on one machine (live migration between them): each its own
+                // run and RAM directories, since a migrating VM has the same id on both.
+                for (int i = 1; i <= config.qemuHosts(); i++) {
+                    String name = i == 1 ? machineHostname() : machineHostname() + "-" + i;
+                    QemuConfig qemu = QemuConfig.defaults(dataDir, name, machineAddress())
+                            .withAccel(AccelMode.valueOf(config.accel().toUpperCase(Locale.ROOT)))
+                            .withProbeImageDir(config.kvmProbeImage());
+                    if (i > 1) {
+                        qemu = qemu.withRunRoot(dataDir.resolve("qemu-" + i)).withRamRoot(Path.of("/dev/shm/strata-" + i));
+                    }
+                    agents.add(new LocalController(name, new QemuHypervisor(qemu), images, dataDir.resolve("live-images")));
+                }
+            }
             default -> throw new IllegalArgumentException("unknown driver " + config.driver());
         }
         return agents;
+    }
+
+    /** The address other hosts would reach this one at, for os-hypervisors' host_ip. */
+    static String machineAddress() {
+        try {
+            return InetAddress.getLocalHost().getHostAddress();
+        } catch (UnknownHostException e) {
+            return "127.0.0.1";
+        }
     }
 
     static String machineHostname() {

@@ -23,11 +23,16 @@ public enum TaskState {
     LAUNCHING,
     REBUILDING;
 
+    /** Nova's spelling: underscores, except the power tasks, which Nova writes with hyphens. */
     public String wireName() {
-        return name().toLowerCase(Locale.ROOT);
+        return switch (this) {
+            case POWERING_OFF -> "powering-off";
+            case POWERING_ON -> "powering-on";
+            default -> name().toLowerCase(Locale.ROOT);
+        };
     }
 
     public static TaskState fromWireName(String name) {
-        return name == null ? null : valueOf(name.toUpperCase(Locale.ROOT));
+        return name == null ? null : valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
     }
 }

@@ -47,6 +47,24 @@ public interface Hypervisor extends AutoCloseable {
      */
     String snapshotDisk(String vmId, Path target);
 
+    // ------------------------------------------------------------------ live migration
+    // The controller drives it: migrationSource on the source, prepareIncoming on the destination,
+    // migrateOut on the source (returns once the VM runs on the destination and is gone here),
+    // then completeIncoming on the destination. On failure the source VM keeps running and the
+    // controller destroys the destination's half.
+
+    /** What a destination needs to receive this running VM. */
+    MigrationSource migrationSource(String vmId);
+
+    /** Starts a VM on this host that waits for {@code source}'s state; {@code spec} is its identity (same id, MAC, address). */
+    MigrationTarget prepareIncoming(VmSpec spec, MigrationSource source);
+
+    /** Streams the running VM's disk top layer and memory to {@code target}; the guest keeps running meanwhile. */
+    void migrateOut(String vmId, MigrationTarget target);
+
+    /** On the destination after migrateOut: the VM runs here; ends the disk export. */
+    VmInfo completeIncoming(String vmId);
+
     /** Every VM this host has, running or not, as found on the host itself (for reconciliation). */
     List<VmInfo> discover();
 

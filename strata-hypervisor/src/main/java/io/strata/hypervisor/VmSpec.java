@@ -41,4 +41,9 @@ public record VmSpec(
             throw new IllegalArgumentException("memoryMb must be at least 1");
         }
     }
+
+    public VmSpec withNetwork(NetworkSpec newNetwork) {
+        return new VmSpec(id, name, hostname, vcpus, memoryMb, rootDiskGb, boot, userData, metadata, publicKeys, newNetwork, guestParams,
+                targetMemoryMb);
+    }
 }

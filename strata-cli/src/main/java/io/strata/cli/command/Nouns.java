@@ -26,6 +26,8 @@ public final class Nouns {
         NOUNS.put("catalog", CatalogCommand::new);
         NOUNS.put("hypervisor", HypervisorCommand::new);
         NOUNS.put("compute", cli -> new ComputeCommand());
+        NOUNS.put("live-image", LiveImageCommand::new);
+        NOUNS.put("co-migrate", CoMigrateCommand::new);
     }
 
     private Nouns() {}

@@ -6,10 +6,13 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strata.compute.PowerState;
 import io.strata.core.ErrorCode;
+import io.strata.hypervisor.BootSource;
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.HypervisorException;
 import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.MigrationSource;
+import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
 import io.strata.hypervisor.VmInfo;
@@ -182,6 +185,47 @@ public final class FakeHypervisor implements Hypervisor {
             throw new HypervisorException("cannot write snapshot " + target, e);
         }
         return "raw";
+    }
+
+    /** The fake "streams" its console text: the destination's console continues the source's. */
+    @Override
+    public MigrationSource migrationSource(String vmId) {
+        FakeVm vm = require(vmId);
+        if (vm.powerState() != PowerState.RUNNING) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + vmId + " must be running to be migrated");
+        }
+        return new MigrationSource(vmId, vm.vcpus(), vm.memoryMb(), 0, BootSource.none(), null, null, 0,
+                Map.of("console", vm.console(), "name", vm.name()));
+    }
+
+    @Override
+    public MigrationTarget prepareIncoming(VmSpec spec, MigrationSource source) {
+        pause();
+        FakeVm vm = new FakeVm(spec.id(), spec.name(), PowerState.PAUSED, source.vcpus(), source.memoryMb(),
+                source.attributes().getOrDefault("console", ""), null);
+        if (vms.putIfAbsent(spec.id(), vm) != null) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + spec.id() + " already exists on " + host.hostname());
+        }
+        changed();
+        return new MigrationTarget(spec.id(), "fake:" + host.hostname(), null, Map.of());
+    }
+
+    @Override
+    public void migrateOut(String vmId, MigrationTarget target) {
+        require(vmId);
+        pause();
+        vms.remove(vmId);
+        changed();
+    }
+
+    @Override
+    public VmInfo completeIncoming(String vmId) {
+        FakeVm vm = require(vmId);
+        FakeVm running = new FakeVm(vm.id(), vm.name(), PowerState.RUNNING, vm.vcpus(), vm.memoryMb(),
+                vm.console() + "[strata] migrated to " + host.hostname() + "\n", vm.liveImage());
+        vms.put(vmId, running);
+        changed();
+        return info(running);
     }
 
     @Override

@@ -21,6 +21,10 @@ import org.slf4j.LoggerFactory;
 /** Live images (DESIGN, "Live images with QEMU"): bless a running VM, launch clones of it. */
 final class LiveImages {
     private static final Logger log = LoggerFactory.getLogger(LiveImages.class);
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    /** Where a clone finds its own config-drive files (the test guest's init links the original's there). */
+    static final Path CLONE_META_DATA = Path.of("/run/meta_data.json");
+    static final Path CLONE_USER_DATA = Path.of("/run/user_data");
 
     private final QemuConfig config;
     private final String accelerator;
@@ -118,9 +122,10 @@ final class LiveImages {
      * The clone's own identity (clock, hostname, MAC and address, guest params) is then given to
      * it through the guest agent; vCPUs and memory are the image's whatever the spec says.
      */
-    VmInfo launch(LiveImageRef image, VmSpec spec) {
+    VmInfo launch(LiveImageRef image, VmSpec requested) {
         requireNonNull(image, "image is null");
-        requireNonNull(spec, "spec is null");
+        requireNonNull(requested, "spec is null");
+        VmSpec spec = UserNetwork.withConcreteSshPort(requested);
         if (!VmTable.isValidId(spec.id())) {
             throw new HypervisorException(ErrorCode.BAD_REQUEST, "unusable VM id " + spec.id());
         }
@@ -138,6 +143,12 @@ final class LiveImages {
             throw new HypervisorException(ErrorCode.CONFLICT, "VM " + spec.id() + " already exists on this host");
         }
         long started = System.nanoTime();
+        // The clone's own memory target, else the one its original had.
+        int target = spec.targetMemoryMb() > 0 ? spec.targetMemoryMb() : manifest.targetMemoryMb();
+        if (target > manifest.memoryMb()) {
+            throw new HypervisorException(ErrorCode.BAD_REQUEST, "target memory " + target + " MB is more than the live image's "
+                    + manifest.memoryMb() + " MB");
+        }
         QemuVm vm;
         UserNetwork network;
         try {
@@ -145,7 +156,7 @@ final class LiveImages {
             network = UserNetwork.of(spec.network());
             VmSpec effective = new VmSpec(spec.id(), spec.name(), spec.hostname(), manifest.vcpus(), manifest.memoryMb(), 0,
                     manifest.boot(), spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(),
-                    manifest.targetMemoryMb());
+                    target);
             if (manifest.hasRootDisk()) {
                 disks.createOverlay(LiveImageManifest.disk(dir), "qcow2", run.rootDisk(), 0);
             }
@@ -154,7 +165,7 @@ final class LiveImages {
                     LiveImageManifest.configDrive(dir), LiveImageManifest.ram(dir), false);
             List<String> commandLine = QemuCommandLine.build(config, accelerator, effective, run, network, storage);
             VmDescriptor descriptor = new VmDescriptor(spec.id(), spec.name(), manifest.vcpus(), manifest.memoryMb(),
-                    manifest.targetMemoryMb(), accelerator, spec.network().sshHostPort(), network.address(), spec.network().mac(),
+                    target, accelerator, spec.network().sshHostPort(), network.address(), spec.network().mac(),
                     manifest.boot(), dir.toString(), commandLine);
             descriptor.write(run.descriptor());
             vm = new QemuVm(run, descriptor, vms::publish);
@@ -174,14 +185,35 @@ final class LiveImages {
             throw e instanceof HypervisorException h ? h : new HypervisorException("cannot launch " + spec.id() + ": " + e.getMessage(), e);
         }
         long running = System.nanoTime();
-        personalise(vm, spec, manifest, network);
-        log.info("launched {} from live image {}: running after {} ms, personalised after {} ms", spec.id(), image.id(),
-                (running - started) / 1_000_000, (System.nanoTime() - started) / 1_000_000);
+        log.info("launched {} from live image {}: running after {} ms", spec.id(), image.id(), (running - started) / 1_000_000);
+        // The clone runs from here on; its guest agent answers once the guest has been scheduled a
+        // few times, so its identity is given in the background instead of holding up the launch.
+        QemuVm launched = vm;
+        Thread.ofVirtual().name("personalise-" + spec.id()).start(() -> {
+            personalise(launched, spec, manifest, network, target);
+            log.info("clone {} personalised {} ms after its launch began", spec.id(), (System.nanoTime() - started) / 1_000_000);
+        });
         return vm.info();
     }
 
-    /** Tells a fresh clone who it is. A failure leaves it running as a copy of the original. */
-    private static void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network) {
+    /**
+     * Tells a fresh clone who it is (in the background, after launch returned). Its memory target goes to the balloon; its identity goes
+     * through the guest agent, because the config drive the guest has mounted is its original's
+     * and cannot change under it: the clone's own meta_data.json and user_data replace the
+     * original's in /run, where the image's init links them. A failure leaves it running as a
+     * copy of the original.
+     */
+    private static void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
+        if (targetMemoryMb > 0 && targetMemoryMb < manifest.memoryMb()) {
+            vm.lock.lock();
+            try {
+                vm.qmp().execute("balloon", java.util.Map.of("value", targetMemoryMb * 1024L * 1024));
+            } catch (RuntimeException e) {
+                log.warn("clone {} runs, but its balloon target of {} MB was not set: {}", spec.id(), targetMemoryMb, e.getMessage());
+            } finally {
+                vm.lock.unlock();
+            }
+        }
         try (GuestAgentClient agent = GuestAgentClient.connect(vm.run().agentSocket(), Duration.ofSeconds(15))) {
             agent.setTime(java.time.Instant.now());
             agent.setHostname(spec.hostname());
@@ -191,7 +223,12 @@ final class LiveImages {
             if (!spec.guestParams().isEmpty()) {
                 agent.writeParams(QemuHypervisor.GUEST_PARAMS, spec.guestParams());
             }
-        } catch (RuntimeException e) {
+            agent.shell("rm -f " + CLONE_META_DATA + " " + CLONE_USER_DATA);
+            agent.writeFile(CLONE_META_DATA, JSON.writeValueAsBytes(ConfigDrive.metaData(spec)));
+            if (spec.userData() != null) {
+                agent.writeFile(CLONE_USER_DATA, spec.userData());
+            }
+        } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
             log.warn("clone {} runs, but its guest agent could not give it its identity: {}", spec.id(), e.getMessage());
         }
     }

@@ -113,6 +113,11 @@ public record QemuConfig(
                 hostname, hostIp, vcpus, memoryMb, diskGb, stop, reboot, probe);
     }
 
+    public QemuConfig withRunRoot(Path dir) {
+        return new QemuConfig(qemuBinary, qemuImgBinary, dir, ramRoot, stateDir, accel, probeImageDir,
+                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout);
+    }
+
     public QemuConfig withRamRoot(Path dir) {
         return new QemuConfig(qemuBinary, qemuImgBinary, runRoot, dir, stateDir, accel, probeImageDir,
                 hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout);

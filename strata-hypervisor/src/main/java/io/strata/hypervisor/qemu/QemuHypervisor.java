@@ -9,6 +9,8 @@ import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.HypervisorException;
 import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.MigrationSource;
+import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
 import io.strata.hypervisor.VmInfo;
@@ -103,8 +105,9 @@ public final class QemuHypervisor implements Hypervisor {
     }
 
     @Override
-    public VmInfo create(VmSpec spec) {
-        requireNonNull(spec, "spec is null");
+    public VmInfo create(VmSpec requested) {
+        requireNonNull(requested, "spec is null");
+        VmSpec spec = UserNetwork.withConcreteSshPort(requested);
         if (!VmTable.isValidId(spec.id())) {
             throw new HypervisorException(ErrorCode.BAD_REQUEST, "unusable VM id " + spec.id());
         }
@@ -296,6 +299,26 @@ public final class QemuHypervisor implements Hypervisor {
         } finally {
             vm.lock.unlock();
         }
+    }
+
+    @Override
+    public MigrationSource migrationSource(String vmId) {
+        throw new HypervisorException(ErrorCode.CONFLICT, "live migration is not available with the QEMU driver yet");
+    }
+
+    @Override
+    public MigrationTarget prepareIncoming(VmSpec spec, MigrationSource source) {
+        throw new HypervisorException(ErrorCode.CONFLICT, "live migration is not available with the QEMU driver yet");
+    }
+
+    @Override
+    public void migrateOut(String vmId, MigrationTarget target) {
+        throw new HypervisorException(ErrorCode.CONFLICT, "live migration is not available with the QEMU driver yet");
+    }
+
+    @Override
+    public VmInfo completeIncoming(String vmId) {
+        throw new HypervisorException(ErrorCode.CONFLICT, "live migration is not available with the QEMU driver yet");
     }
 
     @Override

@@ -5,6 +5,10 @@ import static java.util.Objects.requireNonNull;
 import io.strata.core.ErrorCode;
 import io.strata.hypervisor.HypervisorException;
 import io.strata.hypervisor.NetworkSpec;
+import io.strata.hypervisor.VmSpec;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 
 /**
  * The user-mode (slirp) network that makes a guest see the address the cloud gave it: slirp's
@@ -39,6 +43,21 @@ record UserNetwork(String network, int prefixLength, String gateway, String addr
         }
         long dns = firstFree(net, broadcast, ip, gateway);
         return new UserNetwork(format(net), prefix, format(gateway), spec.ipAddress(), format(dns));
+    }
+
+    /**
+     * The spec with a concrete SSH forward: {@link NetworkSpec#ANY_PORT} becomes a port free on
+     * the loopback now (QEMU binds it a moment later; a lost race fails the start loudly).
+     */
+    static VmSpec withConcreteSshPort(VmSpec spec) {
+        if (spec.network().sshHostPort() != NetworkSpec.ANY_PORT) {
+            return spec;
+        }
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return spec.withNetwork(spec.network().withSshHostPort(socket.getLocalPort()));
+        } catch (IOException e) {
+            throw new HypervisorException("cannot find a free port for the SSH forward of VM " + spec.id() + ": " + e.getMessage(), e);
+        }
     }
 
     /** The {@code -netdev user,...} options for this network (without id and forwards). */

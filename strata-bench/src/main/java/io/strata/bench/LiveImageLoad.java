@@ -1,0 +1,193 @@
+package io.strata.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Live images on real guests, through the Compute API of a running cloud with the QEMU driver
+ * (bench/live-image.sh starts one): cold boot against clone start, p50/p99 of clone starts for
+ * several batch sizes, bless time against guest RAM, and the PSS of idle clones.
+ *
+ * <p>"Guest running" is, for a cold boot, the guest's ready marker on its console (the kernel
+ * booted and init ran); for a clone, the server turning ACTIVE, which the driver reports once QEMU
+ * has loaded the image's device state and resumed the vCPUs (its memory is the image's, so the
+ * guest is already past its boot). Both are timed from the API call.
+ */
+final class LiveImageLoad {
+    private static final String READY = "STRATA-GUEST-READY";
+
+    private final CloudClient cloud;
+    private final String image;
+    private final Path dataDir;
+
+    private LiveImageLoad(CloudClient cloud, String image, Path dataDir) {
+        this.cloud = cloud;
+        this.image = image;
+        this.dataDir = dataDir;
+    }
+
+    static void main(String[] args) throws Exception {
+        if (args.length < 4) {
+            throw new IllegalArgumentException("usage: live-image URL PASSWORD IMAGE_ID DATA_DIR [--boots N] [--counts 1,10,50] "
+                    + "[--ram 256,512,1024] [--settle SECONDS]");
+        }
+        int boots = 5;
+        String counts = "1,10,50";
+        String rams = "256,512,1024";
+        int settle = 10;
+        for (int i = 4; i < args.length; i += 2) {
+            switch (args[i]) {
+                case "--boots" -> boots = Integer.parseInt(args[i + 1]);
+                case "--counts" -> counts = args[i + 1];
+                case "--ram" -> rams = args[i + 1];
+                case "--settle" -> settle = Integer.parseInt(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        LiveImageLoad load = new LiveImageLoad(new CloudClient(args[0], args[1]).login(), args[2], Path.of(args[3]));
+        System.out.printf(Locale.ROOT, "strata live-image benchmark: url=%s cpus=%d%n", args[0], Runtime.getRuntime().availableProcessors());
+        String flavor = load.flavor(256);
+        Latencies cold = load.coldBoots(flavor, boots);
+        Latencies one = null;
+        String source = load.bootToReady(flavor, "li-source");
+        long blessStart = System.nanoTime();
+        String live = load.bless(source);
+        System.out.printf(Locale.ROOT, "bless of a 256 MB guest (API call to BLESSED): %.0f ms%n", (System.nanoTime() - blessStart) / 1e6);
+        for (String count : counts.split(",")) {
+            int n = Integer.parseInt(count.trim());
+            Latencies starts = new Latencies();
+            List<String> clones = load.launch(live, n, starts);
+            System.out.printf(Locale.ROOT, "clone start, %d at once (API call to ACTIVE, each): %s%n", n, starts.summary());
+            if (one == null) {
+                one = starts;
+            }
+            Thread.sleep(settle * 1000L);
+            load.reportPss(clones);
+            load.deleteAll(clones);
+        }
+        if (one != null) {
+            System.out.printf(Locale.ROOT, "speed-up of one clone start over a cold boot (p50): %.1fx%n",
+                    cold.percentileMillis(50) / one.percentileMillis(50));
+        }
+        load.deleteAll(List.of(source));
+        load.cloud.send("POST", "/compute/v2.1/servers/" + live + "/action", "{\"co_discard\": null}", 200);
+        for (String ram : rams.split(",")) {
+            int mb = Integer.parseInt(ram.trim());
+            String server = load.bootToReady(load.flavor(mb), "li-ram-" + mb);
+            long start = System.nanoTime();
+            String image = load.bless(server);
+            System.out.printf(Locale.ROOT, "bless of a %d MB guest (API call to BLESSED): %.0f ms%n", mb, (System.nanoTime() - start) / 1e6);
+            load.deleteAll(List.of(server));
+            load.cloud.send("POST", "/compute/v2.1/servers/" + image + "/action", "{\"co_discard\": null}", 200);
+        }
+        System.exit(0);
+    }
+
+    private String flavor(int ramMb) throws Exception {
+        String id = "bench.li." + ramMb;
+        if (cloud.status("/compute/v2.1/flavors/" + id) == 404) {
+            cloud.send("POST", "/compute/v2.1/flavors", "{\"flavor\": {\"name\": \"" + id + "\", \"id\": \"" + id + "\", \"ram\": " + ramMb
+                    + ", \"vcpus\": 1, \"disk\": 1}}", 200);
+        }
+        return id;
+    }
+
+    private Latencies coldBoots(String flavor, int boots) throws Exception {
+        Latencies ready = new Latencies();
+        for (int i = 0; i < boots; i++) {
+            long start = System.nanoTime();
+            String id = create(flavor, "li-cold-" + i);
+            awaitConsole(id);
+            ready.add(System.nanoTime() - start);
+            deleteAll(List.of(id));
+        }
+        System.out.printf(Locale.ROOT, "cold boot (API call to the guest's ready marker), one at a time: %s%n", ready.summary());
+        return ready;
+    }
+
+    private String bootToReady(String flavor, String name) throws Exception {
+        String id = create(flavor, name);
+        awaitConsole(id);
+        return id;
+    }
+
+    private String create(String flavor, String name) throws Exception {
+        return cloud.send("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": \"" + name + "\", \"imageRef\": \"" + image
+                + "\", \"flavorRef\": \"" + flavor + "\"}}", 202).at("/server/id").asText();
+    }
+
+    private void awaitConsole(String id) throws Exception {
+        cloud.waitFor(id, "ACTIVE");
+        while (!cloud.send("POST", "/compute/v2.1/servers/" + id + "/action", "{\"os-getConsoleOutput\": {\"length\": 50}}", 200)
+                .get("output").asText().contains(READY)) {
+            Thread.sleep(CloudClient.POLL_MILLIS);
+        }
+    }
+
+    private String bless(String server) throws Exception {
+        String live = cloud.send("POST", "/compute/v2.1/servers/" + server + "/action", "{\"co_bless\": {}}", 200).get(0).get("id").asText();
+        cloud.waitFor(live, "BLESSED");
+        return live;
+    }
+
+    /** Launches {@code n} clones in one call; each clone's time runs from the call to its ACTIVE. */
+    private List<String> launch(String live, int n, Latencies starts) throws Exception {
+        long start = System.nanoTime();
+        JsonNode launched = cloud.send("POST", "/compute/v2.1/servers/" + live + "/action",
+                "{\"co_launch\": {\"name\": \"li-clone\", \"num_instances\": " + n + "}}", 200);
+        List<String> ids = new ArrayList<>();
+        launched.forEach(c -> ids.add(c.get("id").asText()));
+        try (ExecutorService pollers = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> waits = new ArrayList<>();
+            for (String id : ids) {
+                waits.add(pollers.submit(() -> {
+                    cloud.waitFor(id, "ACTIVE");
+                    starts.add(System.nanoTime() - start);
+                    return null;
+                }));
+            }
+            for (Future<?> wait : waits) {
+                wait.get();
+            }
+        }
+        return ids;
+    }
+
+    private void reportPss(List<String> clones) throws IOException {
+        long totalKb = 0;
+        int counted = 0;
+        for (String id : clones) {
+            Path pidFile = dataDir.resolve("qemu").resolve(id).resolve("qemu.pid");
+            if (!Files.exists(pidFile)) {
+                continue;
+            }
+            String pid = Files.readString(pidFile).strip();
+            for (String line : Files.readAllLines(Path.of("/proc", pid, "smaps_rollup"))) {
+                if (line.startsWith("Pss:")) {
+                    totalKb += Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    counted++;
+                }
+            }
+        }
+        if (counted > 0) {
+            System.out.printf(Locale.ROOT, "PSS per idle clone (%d clones of a 256 MB guest): %.0f MB%n", counted, totalKb / 1024.0 / counted);
+        }
+    }
+
+    private void deleteAll(List<String> ids) throws Exception {
+        for (String id : ids) {
+            cloud.send("DELETE", "/compute/v2.1/servers/" + id, null, 204);
+        }
+        for (String id : ids) {
+            cloud.waitGone(id);
+        }
+    }
+}

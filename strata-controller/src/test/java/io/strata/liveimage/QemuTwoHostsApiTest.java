@@ -1,0 +1,98 @@
+package io.strata.liveimage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.store.TestDatabases;
+import io.strata.testing.ApiClient;
+import io.strata.testing.Servers;
+import io.strata.testing.TestCloud;
+import io.strata.testing.TestGuest;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two QEMU hosts in one cloud (strata up --qemu-hosts 2): a clone of a live image starts on the
+ * host that did not bless it, and its memory continues the blessed guest's.
+ */
+class QemuTwoHostsApiTest {
+    private static final Duration BOOT = Duration.ofSeconds(120);
+    private static final Pattern COUNTER = Pattern.compile("STRATA-COUNTER (\\d+)");
+    private static TestCloud cloud;
+    private static ApiClient admin;
+    private static String image;
+
+    @BeforeAll
+    static void start() {
+        cloud = TestCloud.start(TestDatabases.Kind.H2, config -> config.withDriver("qemu").withAccel("tcg").withQemuHosts(2));
+        admin = cloud.admin();
+        image = TestGuest.register(admin, "guest");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cloud != null) {
+            cloud.close();
+        }
+    }
+
+    @Test
+    void aCloneStartsOnTheOtherHost() {
+        String source = Servers.create(admin, "two-hosts", image, "1", null);
+        Servers.waitFor(admin, source, "ACTIVE", BOOT);
+        await().atMost(BOOT).until(() -> lastCounter(console(source)) >= 2);
+        String sourceHost = host(source);
+        String otherHost = otherHost(sourceHost);
+
+        String live = action(source, "{\"co_bless\": {}}").expect(200).json().get(0).get("id").asText();
+        Servers.waitFor(admin, live, "BLESSED", BOOT);
+        int atBless = lastCounter(console(source));
+
+        String clone = action(live, "{\"co_launch\": {\"availability_zone\": \"nova:" + otherHost + "\"}}").expect(200).json().get(0)
+                .get("id").asText();
+        Servers.waitFor(admin, clone, "ACTIVE", BOOT);
+        assertThat(host(clone)).isEqualTo(otherHost);
+        await().atMost(BOOT).until(() -> lastCounter(console(clone)) > atBless);
+        assertThat(console(clone)).doesNotContain(TestGuest.READY);
+
+        Servers.deleteAndWait(admin, clone);
+        Servers.deleteAndWait(admin, source);
+        action(live, "{\"co_discard\": null}").expect(200);
+    }
+
+    static ApiClient.Response action(String id, String body) {
+        return admin.post("/compute/v2.1/servers/" + id + "/action", body);
+    }
+
+    static String console(String id) {
+        return admin.post("/compute/v2.1/servers/" + id + "/action", "{\"os-getConsoleOutput\": {}}").expect(200).json().get("output")
+                .asText();
+    }
+
+    static String host(String id) {
+        return Servers.show(admin, id).get("OS-EXT-SRV-ATTR:host").asText();
+    }
+
+    static String otherHost(String host) {
+        for (JsonNode h : admin.get("/compute/v2.1/os-hypervisors").expect(200).json().get("hypervisors")) {
+            if (!h.get("hypervisor_hostname").asText().equals(host)) {
+                return h.get("hypervisor_hostname").asText();
+            }
+        }
+        throw new AssertionError("only one host");
+    }
+
+    static int lastCounter(String log) {
+        Matcher m = COUNTER.matcher(log);
+        int last = 0;
+        while (m.find()) {
+            last = Integer.parseInt(m.group(1));
+        }
+        return last;
+    }
+}

@@ -1,0 +1,46 @@
+package io.strata.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A process killed right after a commit must find the commit on restart: the embedded database
+ * is what {@code strata up} keeps every server and image record in.
+ */
+class EmbeddedCrashTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void committedRowsSurviveAProcessThatIsKilledRightAfterTheCommit() throws Exception {
+        Process writer = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), CrashingWriter.class.getName(), dir.toString())
+                .inheritIO().start();
+        assertThat(writer.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(writer.exitValue()).as("the writer halts itself with status 9").isEqualTo(9);
+
+        try (Database database = Database.open(DatabaseConfig.embedded(dir))) {
+            int rows = database.jdbi().withHandle(h -> h.createQuery("select count(*) from crash_probe").mapTo(Integer.class).one());
+            assertThat(rows).isEqualTo(CrashingWriter.ROWS);
+        }
+    }
+
+    /** Commits rows one transaction at a time and dies at once, as SIGKILL would. */
+    public static final class CrashingWriter {
+        static final int ROWS = 20;
+
+        public static void main(String[] args) {
+            Database database = Database.open(DatabaseConfig.embedded(Path.of(args[0])));
+            database.jdbi().useHandle(h -> h.execute("create table crash_probe (x int)"));
+            for (int i = 0; i < ROWS; i++) {
+                int row = i;
+                database.jdbi().useHandle(h -> h.execute("insert into crash_probe values (?)", row));
+            }
+            Runtime.getRuntime().halt(9);
+        }
+    }
+}
