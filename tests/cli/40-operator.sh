@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The operator's toolbox with the real openstack CLI: aggregates and zones, quotas.
+# The operator's toolbox with the real openstack CLI: aggregates and zones, server groups, quotas.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -41,6 +41,20 @@ openstack server delete --wait "$server"
 openstack aggregate remove host ops-agg "$host" >/dev/null
 openstack aggregate delete ops-agg
 openstack availability zone list --compute -f value -c "Zone Name" | grep -qx ops-az && fail "zone ops-az still listed"
+
+echo "server groups: create, boot members with --hint group=, members listed"
+group=$(openstack server group create --policy affinity ops-group -f value -c id)
+openstack server group list -f value -c Name | grep -qx ops-group || fail "server group not listed"
+m1=$(openstack server create --image "$image" --flavor m1.tiny --hint group="$group" ops-g1 -f value -c id)
+m2=$(openstack server create --image "$image" --flavor m1.tiny --hint group="$group" ops-g2 -f value -c id)
+wait_status "$m1" ACTIVE
+wait_status "$m2" ACTIVE
+members=$(openstack server group show ops-group -f json)
+echo "$members" | grep -q "$m1" && echo "$members" | grep -q "$m2" || fail "members not listed: $members"
+expect_eq "$(openstack server show "$m2" -f value -c OS-EXT-SRV-ATTR:host)" "$(openstack server show "$m1" -f value -c OS-EXT-SRV-ATTR:host)" \
+  "affinity host"
+openstack server delete --wait "$m1" "$m2"
+openstack server group delete ops-group
 
 echo "quotas: set, show, enforced at create, limits"
 openstack project create ops-quota -f value -c id >/dev/null

@@ -16,11 +16,13 @@ import java.util.Map;
 public final class QuotaService {
     private final QuotaStore store;
     private final ServerStore servers;
+    private final ServerGroupStore serverGroups;
     private final QuotaDefaults defaults;
 
-    public QuotaService(QuotaStore store, ServerStore servers, QuotaDefaults defaults) {
+    public QuotaService(QuotaStore store, ServerStore servers, ServerGroupStore serverGroups, QuotaDefaults defaults) {
         this.store = requireNonNull(store, "store is null");
         this.servers = requireNonNull(servers, "servers is null");
+        this.serverGroups = requireNonNull(serverGroups, "serverGroups is null");
         this.defaults = requireNonNull(defaults, "defaults is null");
     }
 
@@ -43,6 +45,7 @@ public final class QuotaService {
         usage.put(QuotaResource.INSTANCES, used[0]);
         usage.put(QuotaResource.CORES, used[1]);
         usage.put(QuotaResource.RAM, used[2]);
+        usage.put(QuotaResource.SERVER_GROUPS, (long) serverGroups.count(projectId));
         return usage;
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 
 /**
  * Nova's filter scheduler in small: filter the hosts (service enabled and up, availability zone,
@@ -85,8 +86,10 @@ public final class Scheduler {
             metrics.counter("strata.scheduler.decisions", "outcome", "no_valid_host").increment();
             throw new CloudException(ErrorCode.CONFLICT, NO_VALID_HOST);
         }
+        List<ToLongFunction<Host>> preferences = filters.stream().map(f -> f.preference(request)).toList();
         Host chosen = candidates.stream()
-                .max(Comparator.comparingLong((Host h) -> freeRamMb(h)).thenComparingLong(h -> -usageOf(h).instances()))
+                .max(Comparator.comparingLong((Host h) -> preferences.stream().mapToLong(p -> p.applyAsLong(h)).sum())
+                        .thenComparingLong(h -> freeRamMb(h)).thenComparingLong(h -> -usageOf(h).instances()))
                 .orElseThrow();
         usage.put(chosen.name(), usageOf(chosen).plus(request.flavor(), 1));
         filters.forEach(filter -> filter.selected(request, chosen));

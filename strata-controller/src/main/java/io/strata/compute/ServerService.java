@@ -49,10 +49,11 @@ public final class ServerService {
     private final Path scratchDir;
     private final Clock clock;
     private final QuotaService quotas;
+    private final ServerGroupService serverGroups;
 
     public ServerService(ServerStore servers, FlavorService flavors, KeypairService keypairs, ImageCatalog images, HostRegistry hosts,
             AddressPool addresses, ComputeManager manager, BootInputsResolver bootInputs, Policy policy, Path scratchDir, Clock clock,
-            QuotaService quotas) {
+            QuotaService quotas, ServerGroupService serverGroups) {
         this.servers = requireNonNull(servers, "servers is null");
         this.flavors = requireNonNull(flavors, "flavors is null");
         this.keypairs = requireNonNull(keypairs, "keypairs is null");
@@ -65,6 +66,7 @@ public final class ServerService {
         this.scratchDir = requireNonNull(scratchDir, "scratchDir is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.quotas = requireNonNull(quotas, "quotas is null");
+        this.serverGroups = requireNonNull(serverGroups, "serverGroups is null");
     }
 
     /** The owner's view, for work done on a server's behalf after the request (image lookups). */
@@ -126,6 +128,7 @@ public final class ServerService {
         }
         quotas.checkMetadataItems(auth.projectId(), request.metadata().size());
         String requestedZone = checkZone(auth, request.availabilityZone());
+        ServerGroup group = request.serverGroup() == null ? null : serverGroups.checkJoin(auth, request.serverGroup(), request.minCount());
 
         int count = request.maxCount();
         List<String> ips = addresses.allocate(count);
@@ -156,6 +159,10 @@ public final class ServerService {
                 throw new CloudException(ErrorCode.CONFLICT, "Fixed IP addresses were taken concurrently; please retry the request.");
             }
             throw e;
+        }
+        if (group != null) {
+            // Members before building: the scheduler reads the group of each server it places.
+            serverGroups.addMembers(group, created);
         }
         ComputeManager.BuildInputs inputs = bootInputs.resolve(created.get(0));
         created.forEach(server -> manager.build(server, inputs));

@@ -325,7 +325,7 @@ public final class ServersApi implements ApiArea {
 
         List<Server> created = service.create(auth, new CreateServerRequest(name, imageRef, flavorRef, keyName, userData,
                 metadata == null ? Map.of() : metadata, zone, min, max, description, List.of(), adminPass, accessIpv4, accessIpv6,
-                Boolean.TRUE.equals(configDrive), attachNetwork));
+                Boolean.TRUE.equals(configDrive), attachNetwork, serverGroupHint(body)));
         if (returnReservation) {
             ctx.status(202).json(Json.object().put("reservation_id", created.get(0).reservationId()));
             return;
@@ -339,6 +339,22 @@ public final class ServersApi implements ApiArea {
         server.put("adminPass", adminPass == null ? ServerService.generatePassword() : adminPass);
         ctx.header("Location", view.computeUrl() + "/servers/" + first.id());
         ctx.status(202).json(Json.object().set("server", server));
+    }
+
+    /** The {@code group} scheduler hint (a server group's uuid), or null. */
+    private static String serverGroupHint(ObjectNode body) {
+        ObjectNode hints = RequestBody.optionalObject(body, "os:scheduler_hints");
+        if (hints == null) {
+            hints = RequestBody.optionalObject(body, "OS-SCH-HNT:scheduler_hints");
+        }
+        if (hints == null || hints.get("group") == null || hints.get("group").isNull()) {
+            return null;
+        }
+        String group = hints.get("group").asText();
+        if (!group.matches("[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")) {
+            throw CloudException.badRequest("Invalid input for field/attribute group. Value: %s. '%s' is not a 'uuid'", group, group);
+        }
+        return group;
     }
 
     private static void checkPersonality(JsonNode personality) {

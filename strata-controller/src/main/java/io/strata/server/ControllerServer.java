@@ -30,6 +30,10 @@ import io.strata.compute.KeypairService;
 import io.strata.compute.KeypairStore;
 import io.strata.compute.KeypairsApi;
 import io.strata.compute.QuotaService;
+import io.strata.compute.ServerGroupFilter;
+import io.strata.compute.ServerGroupService;
+import io.strata.compute.ServerGroupStore;
+import io.strata.compute.ServerGroupsApi;
 import io.strata.compute.QuotaStore;
 import io.strata.compute.QuotasApi;
 import io.strata.compute.Scheduler;
@@ -139,14 +143,17 @@ public final class ControllerServer implements AutoCloseable {
                 resources.add(agent);
             });
             AggregateService aggregates = new AggregateService(new AggregateStore(database.jdbi()), hosts, clock);
-            Scheduler scheduler = new Scheduler(hosts, serverStore, config.scheduler(), metrics, List.of(new AggregateFilters(aggregates)));
+            ServerGroupStore serverGroupStore = new ServerGroupStore(database.jdbi());
+            Scheduler scheduler = new Scheduler(hosts, serverStore, config.scheduler(), metrics,
+                    List.of(new AggregateFilters(aggregates), new ServerGroupFilter(serverGroupStore)));
             LiveImageStore liveImageStore = new LiveImageStore(database.jdbi());
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs, new LiveImageLaunches(liveImageStore));
             ComputeManager manager = new ComputeManager(serverStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
             resources.add(manager);
-            QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, config.quotas());
+            QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, serverGroupStore, config.quotas());
+            ServerGroupService serverGroups = new ServerGroupService(serverGroupStore, quotas, clock);
             ServerService servers = new ServerService(serverStore, flavors, keypairs, images, hosts, addresses, manager, bootInputs, policy,
-                    config.dataDir().resolve("scratch"), clock, quotas);
+                    config.dataDir().resolve("scratch"), clock, quotas, serverGroups);
             for (LocalController agent : agents) {
                 agent.subscribe(event -> manager.onVmEvent(agent.hostName(), event));
                 manager.reconcile(agent);
@@ -181,6 +188,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new HostsApi(hosts, serverStore, policy));
             areas.add(new AggregatesApi(aggregates, policy));
             areas.add(new QuotasApi(quotas, policy));
+            areas.add(new ServerGroupsApi(serverGroups, policy));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
