@@ -9,6 +9,7 @@ import java.util.Map;
  *
  * @param userData base64 as the API receives it, or null
  * @param availabilityZone "zone", "zone:host" or "zone::node"
+ * @param securityGroups names (or ids) of the security groups to attach; empty means the project's default
  * @param serverGroup the scheduler hint {@code group}: the server group the servers join, or null
  */
 public record CreateServerRequest(
@@ -28,4 +29,9 @@ public record CreateServerRequest(
         String accessIpv6,
         boolean configDrive,
         boolean attachNetwork,
-        String serverGroup) {}
+        String serverGroup,
+        List<String> securityGroups) {
+    public CreateServerRequest {
+        securityGroups = List.copyOf(securityGroups);
+    }
+}

@@ -17,12 +17,15 @@ public final class QuotaService {
     private final QuotaStore store;
     private final ServerStore servers;
     private final ServerGroupStore serverGroups;
+    private final SecurityGroupStore securityGroups;
     private final QuotaDefaults defaults;
 
-    public QuotaService(QuotaStore store, ServerStore servers, ServerGroupStore serverGroups, QuotaDefaults defaults) {
+    public QuotaService(QuotaStore store, ServerStore servers, ServerGroupStore serverGroups, SecurityGroupStore securityGroups,
+            QuotaDefaults defaults) {
         this.store = requireNonNull(store, "store is null");
         this.servers = requireNonNull(servers, "servers is null");
         this.serverGroups = requireNonNull(serverGroups, "serverGroups is null");
+        this.securityGroups = requireNonNull(securityGroups, "securityGroups is null");
         this.defaults = requireNonNull(defaults, "defaults is null");
     }
 
@@ -46,6 +49,7 @@ public final class QuotaService {
         usage.put(QuotaResource.CORES, used[1]);
         usage.put(QuotaResource.RAM, used[2]);
         usage.put(QuotaResource.SERVER_GROUPS, (long) serverGroups.count(projectId));
+        usage.put(QuotaResource.SECURITY_GROUPS, (long) securityGroups.count(projectId));
         return usage;
     }
 

@@ -50,10 +50,11 @@ public final class ServerService {
     private final Clock clock;
     private final QuotaService quotas;
     private final ServerGroupService serverGroups;
+    private final SecurityGroupService securityGroups;
 
     public ServerService(ServerStore servers, FlavorService flavors, KeypairService keypairs, ImageCatalog images, HostRegistry hosts,
             AddressPool addresses, ComputeManager manager, BootInputsResolver bootInputs, Policy policy, Path scratchDir, Clock clock,
-            QuotaService quotas, ServerGroupService serverGroups) {
+            QuotaService quotas, ServerGroupService serverGroups, SecurityGroupService securityGroups) {
         this.servers = requireNonNull(servers, "servers is null");
         this.flavors = requireNonNull(flavors, "flavors is null");
         this.keypairs = requireNonNull(keypairs, "keypairs is null");
@@ -67,6 +68,7 @@ public final class ServerService {
         this.clock = requireNonNull(clock, "clock is null");
         this.quotas = requireNonNull(quotas, "quotas is null");
         this.serverGroups = requireNonNull(serverGroups, "serverGroups is null");
+        this.securityGroups = requireNonNull(securityGroups, "securityGroups is null");
     }
 
     /** The owner's view, for work done on a server's behalf after the request (image lookups). */
@@ -129,6 +131,7 @@ public final class ServerService {
         quotas.checkMetadataItems(auth.projectId(), request.metadata().size());
         String requestedZone = checkZone(auth, request.availabilityZone());
         ServerGroup group = request.serverGroup() == null ? null : serverGroups.checkJoin(auth, request.serverGroup(), request.minCount());
+        List<String> securityGroupIds = securityGroups.resolve(auth.projectId(), request.securityGroups());
 
         int count = request.maxCount();
         List<String> ips = addresses.allocate(count);
@@ -160,6 +163,7 @@ public final class ServerService {
             }
             throw e;
         }
+        securityGroups.attach(created, securityGroupIds);
         if (group != null) {
             // Members before building: the scheduler reads the group of each server it places.
             serverGroups.addMembers(group, created);

@@ -74,6 +74,8 @@ public final class Policy {
                 Map.entry("os_compute_api:os-server-groups:show", Rule.READER),
                 Map.entry("os_compute_api:os-server-groups:create", Rule.MEMBER),
                 Map.entry("os_compute_api:os-server-groups:delete", Rule.MEMBER),
+                Map.entry("os_compute_api:os-security-groups:list", Rule.READER),
+                Map.entry("os_compute_api:os-security-groups:manage", Rule.MEMBER),
                 // Identity: admins manage; users read themselves and their projects.
                 Map.entry("identity:admin", Rule.ADMIN),
                 Map.entry("identity:list_roles", Rule.ADMIN),

@@ -30,6 +30,9 @@ import io.strata.compute.KeypairService;
 import io.strata.compute.KeypairStore;
 import io.strata.compute.KeypairsApi;
 import io.strata.compute.QuotaService;
+import io.strata.compute.SecurityGroupService;
+import io.strata.compute.SecurityGroupStore;
+import io.strata.compute.SecurityGroupsApi;
 import io.strata.compute.ServerGroupFilter;
 import io.strata.compute.ServerGroupService;
 import io.strata.compute.ServerGroupStore;
@@ -150,10 +153,13 @@ public final class ControllerServer implements AutoCloseable {
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs, new LiveImageLaunches(liveImageStore));
             ComputeManager manager = new ComputeManager(serverStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
             resources.add(manager);
-            QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, serverGroupStore, config.quotas());
+            SecurityGroupStore securityGroupStore = new SecurityGroupStore(database.jdbi());
+            QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, serverGroupStore, securityGroupStore,
+                    config.quotas());
+            SecurityGroupService securityGroups = new SecurityGroupService(securityGroupStore, quotas, clock);
             ServerGroupService serverGroups = new ServerGroupService(serverGroupStore, quotas, clock);
             ServerService servers = new ServerService(serverStore, flavors, keypairs, images, hosts, addresses, manager, bootInputs, policy,
-                    config.dataDir().resolve("scratch"), clock, quotas, serverGroups);
+                    config.dataDir().resolve("scratch"), clock, quotas, serverGroups, securityGroups);
             for (LocalController agent : agents) {
                 agent.subscribe(event -> manager.onVmEvent(agent.hostName(), event));
                 manager.reconcile(agent);
@@ -180,7 +186,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new RootApi(catalog));
             areas.add(new IdentityApi(identity, policy, catalog));
             areas.add(new ComputeApi(policy, baseUrl));
-            ServersApi serversApi = new ServersApi(servers, new ServerView(baseUrl, hosts), policy);
+            ServersApi serversApi = new ServersApi(servers, new ServerView(baseUrl, hosts, securityGroups::namesOfServer), policy);
             areas.add(serversApi);
             areas.add(new LiveImageApi(liveImages, serversApi));
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
@@ -189,6 +195,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new AggregatesApi(aggregates, policy));
             areas.add(new QuotasApi(quotas, policy));
             areas.add(new ServerGroupsApi(serverGroups, policy));
+            areas.add(new SecurityGroupsApi(securityGroups, servers, serversApi, policy));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
