@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The operator's toolbox with the real openstack CLI: aggregates and zones, server groups, quotas.
+# The operator's toolbox with the real openstack CLI: aggregates and zones, server groups, security
+# groups, quotas.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -24,11 +25,11 @@ assert agg["hosts"] == [sys.argv[2]], agg
 props = agg["properties"]
 assert props.get("ssd") == "true" and props.get("rack") == "r1", props
 PY
-openstack aggregate list -f value -c Name | grep -qx ops-agg || fail "aggregate not listed"
-openstack hypervisor show "$host" -f value -c aggregates | grep -q ops-agg || fail "hypervisor show lacks the aggregate"
-openstack availability zone list --compute -f value -c "Zone Name" | grep -qx ops-az || fail "zone ops-az not listed"
+grep -qx ops-agg <<<"$(openstack aggregate list -f value -c Name)" || fail "aggregate not listed"
+grep -q ops-agg <<<"$(openstack hypervisor show "$host" -f value -c aggregates)" || fail "hypervisor show lacks the aggregate"
+grep -qx ops-az <<<"$(openstack availability zone list --compute -f value -c "Zone Name")" || fail "zone ops-az not listed"
 openstack aggregate unset --property rack ops-agg
-openstack aggregate show ops-agg -f json | grep -q '"rack"' && fail "property rack not removed"
+grep -q '"rack"' <<<"$(openstack aggregate show ops-agg -f json)" && fail "property rack not removed"
 openstack aggregate create ops-agg >/dev/null 2>&1 && fail "duplicate aggregate name accepted"
 
 echo "aggregates: a server booted into the zone lands there"
@@ -40,11 +41,11 @@ openstack server delete --wait "$server"
 
 openstack aggregate remove host ops-agg "$host" >/dev/null
 openstack aggregate delete ops-agg
-openstack availability zone list --compute -f value -c "Zone Name" | grep -qx ops-az && fail "zone ops-az still listed"
+grep -qx ops-az <<<"$(openstack availability zone list --compute -f value -c "Zone Name")" && fail "zone ops-az still listed"
 
 echo "server groups: create, boot members with --hint group=, members listed"
 group=$(openstack server group create --policy affinity ops-group -f value -c id)
-openstack server group list -f value -c Name | grep -qx ops-group || fail "server group not listed"
+grep -qx ops-group <<<"$(openstack server group list -f value -c Name)" || fail "server group not listed"
 m1=$(openstack server create --image "$image" --flavor m1.tiny --hint group="$group" ops-g1 -f value -c id)
 m2=$(openstack server create --image "$image" --flavor m1.tiny --hint group="$group" ops-g2 -f value -c id)
 wait_status "$m1" ACTIVE
@@ -56,6 +57,21 @@ expect_eq "$(openstack server show "$m2" -f value -c OS-EXT-SRV-ATTR:host)" "$(o
 openstack server delete --wait "$m1" "$m2"
 openstack server group delete ops-group
 
+echo "security groups: create, rules, attach at create, add/remove on a server"
+openstack security group create --description "ssh in" ops-sg -f value -c id >/dev/null
+openstack security group rule create --protocol tcp --dst-port 22 --remote-ip 10.0.0.0/8 ops-sg -f value -c id >/dev/null
+grep -q "10.0.0.0/8" <<<"$(openstack security group rule list ops-sg -f value)" || fail "rule not listed"
+grep -qx default <<<"$(openstack security group list -f value -c Name)" || fail "no default security group"
+sgvm=$(openstack server create --image "$image" --flavor m1.tiny --security-group ops-sg ops-sg-vm -f value -c id)
+wait_status "$sgvm" ACTIVE
+grep -q ops-sg <<<"$(openstack server show "$sgvm" -f value -c security_groups)" || fail "server lacks ops-sg"
+openstack server add security group "$sgvm" default
+grep -q default <<<"$(openstack server show "$sgvm" -f value -c security_groups)" || fail "default not added"
+openstack server remove security group "$sgvm" ops-sg
+grep -q ops-sg <<<"$(openstack server show "$sgvm" -f value -c security_groups)" && fail "ops-sg not removed"
+openstack server delete --wait "$sgvm"
+openstack security group delete ops-sg
+
 echo "quotas: set, show, enforced at create, limits"
 openstack project create ops-quota -f value -c id >/dev/null
 openstack role add --project ops-quota --user admin admin
@@ -63,15 +79,16 @@ openstack quota set --instances 1 --cores 4 ops-quota
 openstack quota show ops-quota -f json > "$work/quota.json"
 python3 -c 'import json,sys; q=json.load(open(sys.argv[1])); assert q["instances"]==1 and q["cores"]==4, q' "$work/quota.json" \
   || fail "quota show: $(cat "$work/quota.json")"
-openstack quota show --default -f value -c instances | grep -qx -- -1 || fail "default instances quota is not unlimited"
+grep -qx -- -1 <<<"$(openstack quota show --default -f value -c instances)" || fail "default instances quota is not unlimited"
 inq=(--os-project-name ops-quota)
 first=$(openstack "${inq[@]}" server create --image "$image" --flavor m1.tiny ops-q1 -f value -c id)
 if openstack "${inq[@]}" server create --image "$image" --flavor m1.tiny ops-q2 >"$work/q2.out" 2>&1; then
   fail "second server created beyond a quota of 1"
 fi
 grep -q "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances" "$work/q2.out" || fail "quota error: $(cat "$work/q2.out")"
-openstack "${inq[@]}" limits show --absolute -f value | grep -q "maxTotalInstances 1" || fail "limits lack maxTotalInstances 1"
-openstack "${inq[@]}" limits show --absolute -f value | grep -q "totalInstancesUsed 1" || fail "limits lack totalInstancesUsed 1"
+limits=$(openstack "${inq[@]}" limits show --absolute -f value)
+grep -q "maxTotalInstances 1" <<<"$limits" || fail "limits lack maxTotalInstances 1"
+grep -q "totalInstancesUsed 1" <<<"$limits" || fail "limits lack totalInstancesUsed 1"
 openstack "${inq[@]}" server delete --wait "$first"
 openstack project delete ops-quota
 openstack image delete "$image"

@@ -165,7 +165,8 @@ public final class SecurityGroupService {
 
     private String groupByName(Server server, String name) {
         ensureDefault(server.projectId());
-        return store.findByName(server.projectId(), name)
+        // Clients send a name or, like openstackclient, the id they resolved it to.
+        return store.findByName(server.projectId(), name).or(() -> store.find(name).filter(g -> g.projectId().equals(server.projectId())))
                 .orElseThrow(() -> CloudException.notFound("Security group %s not found for project %s.", name, server.projectId())).id();
     }
 
