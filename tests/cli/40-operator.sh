@@ -72,6 +72,18 @@ grep -q ops-sg <<<"$(openstack server show "$sgvm" -f value -c security_groups)"
 openstack server delete --wait "$sgvm"
 openstack security group delete ops-sg
 
+echo "admin actions: lock/unlock, reset state"
+avm=$(openstack server create --image "$image" --flavor m1.tiny ops-admin-vm -f value -c id)
+wait_status "$avm" ACTIVE
+openstack server lock "$avm"
+expect_eq "$(openstack server show "$avm" -f value -c locked)" True "locked"
+openstack server unlock "$avm"
+openstack server set --state error "$avm"
+expect_eq "$(openstack server show "$avm" -f value -c status)" ERROR "status after reset to error"
+openstack server set --state active "$avm"
+expect_eq "$(openstack server show "$avm" -f value -c status)" ACTIVE "status after reset to active"
+openstack server delete --wait "$avm"
+
 echo "quotas: set, show, enforced at create, limits"
 openstack project create ops-quota -f value -c id >/dev/null
 openstack role add --project ops-quota --user admin admin

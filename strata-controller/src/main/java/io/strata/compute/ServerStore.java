@@ -320,6 +320,16 @@ public final class ServerStore {
                 .bind("vm", vmState.wireName()).bind("power", power.code()).bind("now", now).bind("id", id).execute());
     }
 
+    public void setLocked(String id, boolean locked, Instant now) {
+        jdbi.useHandle(h -> h.execute("update servers set locked = ?, updated_at = ? where id = ? and deleted = false", locked, now, id));
+    }
+
+    /** An admin's os-resetState: the state is set as told and any task forgotten. */
+    public void resetState(String id, VmState vmState, Instant now) {
+        jdbi.useHandle(h -> h.execute("update servers set vm_state = ?, task_state = null, updated_at = ? where id = ? and deleted = false",
+                vmState.wireName(), now, id));
+    }
+
     /** The server is gone from its host: soft-delete the row (for history) and free its address. */
     public void markDeleted(String id, Instant now) {
         jdbi.useTransaction(h -> {

@@ -75,6 +75,9 @@ public final class Policy {
                 Map.entry("os_compute_api:os-server-groups:create", Rule.MEMBER),
                 Map.entry("os_compute_api:os-server-groups:delete", Rule.MEMBER),
                 Map.entry("os_compute_api:os-security-groups:list", Rule.READER),
+                Map.entry("os_compute_api:os-lock-server:lock", Rule.MEMBER),
+                Map.entry("os_compute_api:os-lock-server:unlock", Rule.MEMBER),
+                Map.entry("os_compute_api:os-admin-actions:reset_state", Rule.ADMIN),
                 Map.entry("os_compute_api:os-security-groups:manage", Rule.MEMBER),
                 // Identity: admins manage; users read themselves and their projects.
                 Map.entry("identity:admin", Rule.ADMIN),
