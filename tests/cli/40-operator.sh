@@ -82,7 +82,16 @@ openstack server set --state error "$avm"
 expect_eq "$(openstack server show "$avm" -f value -c status)" ERROR "status after reset to error"
 openstack server set --state active "$avm"
 expect_eq "$(openstack server show "$avm" -f value -c status)" ACTIVE "status after reset to active"
+
+echo "admin actions: backups with rotation"
+for n in 1 2 3; do
+  openstack server backup create --name "ops-daily-$n" --type daily --rotate 2 --wait "$avm" >/dev/null
+  wait_status "$avm" ACTIVE
+done
+backups=$(openstack image list --property image_type=backup -f value -c Name | sort | tr '\n' ' ')
+expect_eq "$backups" "ops-daily-2 ops-daily-3 " "daily backups kept by rotation 2"
 openstack server delete --wait "$avm"
+for b in ops-daily-2 ops-daily-3; do openstack image delete "$b"; done
 
 echo "quotas: set, show, enforced at create, limits"
 openstack project create ops-quota -f value -c id >/dev/null

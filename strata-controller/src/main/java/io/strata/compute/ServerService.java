@@ -472,6 +472,11 @@ public final class ServerService {
      * and upload it in the background while the server shows task_state image_snapshot.
      */
     public String createImage(AuthContext auth, String id, String name, Map<String, String> metadata) {
+        return createImage(auth, id, name, metadata, () -> {});
+    }
+
+    /** createImage that runs {@code uploaded} once the image is active (createBackup rotates then). */
+    public String createImage(AuthContext auth, String id, String name, Map<String, String> metadata, Runnable uploaded) {
         Server server = get(auth, id);
         Set<VmState> allowed = Set.of(VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED);
         if (server.host() == null) {
@@ -482,7 +487,7 @@ public final class ServerService {
         }
         Map<String, String> properties = new HashMap<>(metadata);
         properties.put("instance_uuid", server.id());
-        properties.put("image_type", "snapshot");
+        properties.putIfAbsent("image_type", "snapshot");
         if (server.imageId() != null) {
             properties.put("base_image_ref", server.imageId());
             try {
@@ -503,17 +508,18 @@ public final class ServerService {
             servers.finishTask(id, TaskState.IMAGE_SNAPSHOT, server.vmState(), server.powerState(), now());
             throw e;
         }
-        Thread.ofVirtual().name("snapshot-" + imageId).start(() -> takeSnapshot(auth, server, imageId));
+        Thread.ofVirtual().name("snapshot-" + imageId).start(() -> takeSnapshot(auth, server, imageId, uploaded));
         return imageId;
     }
 
-    private void takeSnapshot(AuthContext auth, Server server, String imageId) {
+    private void takeSnapshot(AuthContext auth, Server server, String imageId, Runnable uploaded) {
         Path file = scratchDir.resolve("snapshot-" + imageId);
         try {
             Files.createDirectories(scratchDir);
             servers.advanceTask(server.id(), TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING, now());
             String format = hosts.agent(server.host()).snapshotDisk(server.id(), file);
             images.uploadSnapshot(auth, imageId, file, format);
+            uploaded.run();
         } catch (Exception e) {
             log.warn("snapshot of server {} failed: {}", server.id(), e.getMessage());
             try {

@@ -34,6 +34,7 @@ import io.strata.compute.SecurityGroupService;
 import io.strata.compute.SecurityGroupStore;
 import io.strata.compute.SecurityGroupsApi;
 import io.strata.compute.ServerAdminActions;
+import io.strata.compute.ServerBackups;
 import io.strata.compute.ServerGroupFilter;
 import io.strata.compute.ServerGroupService;
 import io.strata.compute.ServerGroupStore;
@@ -198,6 +199,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new ServerGroupsApi(serverGroups, policy));
             areas.add(new SecurityGroupsApi(securityGroups, servers, serversApi, policy));
             new ServerAdminActions(servers, serverStore, policy, clock, serversApi); // registers lock, unlock, os-resetState
+            new ServerBackups(servers, images, policy, serversApi); // registers createBackup
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);

@@ -7,6 +7,8 @@ import io.strata.store.TestDatabases;
 import io.strata.testing.ApiClient;
 import io.strata.testing.Servers;
 import io.strata.testing.TestCloud;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.AfterParameterizedClassInvocation;
 import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
@@ -14,7 +16,7 @@ import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** lock / unlock and os-resetState. */
+/** lock / unlock, os-resetState and createBackup with rotation. */
 @ParameterizedClass
 @EnumSource(TestDatabases.Kind.class)
 class ServerAdminActionsTest {
@@ -74,5 +76,52 @@ class ServerAdminActionsTest {
         assertThat(active.get("OS-EXT-STS:task_state").isNull()).isTrue();
         admin.post("/compute/v2.1/servers/nope/action", "{\"os-resetState\": {\"state\": \"active\"}}").expect(404);
         Servers.deleteAndWait(member, id);
+    }
+
+    @Test
+    void createBackupKeepsTheNewestOfEachType() {
+        String id = Servers.create(member, "backed-up", image, "1", null);
+        Servers.waitFor(member, id, "ACTIVE");
+        List<String> daily = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            daily.add(backup(id, "daily-" + i, "daily", 2));
+        }
+        String weekly = backup(id, "weekly-1", "weekly", 1);
+        assertThat(backupsOf(id, "daily")).containsExactlyInAnyOrder(daily.get(1), daily.get(2));
+        assertThat(backupsOf(id, "weekly")).containsExactly(weekly);
+        JsonNode image = member.get("/image/v2/images/" + weekly).expect(200).json();
+        assertThat(image.get("image_type").asText()).isEqualTo("backup");
+        assertThat(image.get("backup_type").asText()).isEqualTo("weekly");
+
+        member.post("/compute/v2.1/servers/" + id + "/action", "{\"createBackup\": {\"name\": \"b\", \"backup_type\": \"daily\"}}")
+                .expect(400);
+        member.post("/compute/v2.1/servers/" + id + "/action", "{\"createBackup\": {\"name\": \"b\", \"backup_type\": \"daily\", "
+                + "\"rotation\": -1}}").expect(400);
+        // Rotation 0 makes no backup and deletes those of the type.
+        member.post("/compute/v2.1/servers/" + id + "/action", "{\"createBackup\": {\"name\": \"b\", \"backup_type\": \"daily\", "
+                + "\"rotation\": 0}}").expect(202);
+        assertThat(backupsOf(id, "daily")).isEmpty();
+        assertThat(backupsOf(id, "weekly")).containsExactly(weekly);
+        Servers.deleteAndWait(member, id);
+    }
+
+    private static String backup(String server, String name, String type, int rotation) {
+        String imageId = member.withHeader("OpenStack-API-Version", "compute 2.45").post("/compute/v2.1/servers/" + server + "/action",
+                "{\"createBackup\": {\"name\": \"" + name + "\", \"backup_type\": \"" + type + "\", \"rotation\": " + rotation + "}}")
+                .expect(202).json().get("image_id").asText();
+        // The task clears after the upload and the rotation.
+        Servers.waitFor(member, server, "ACTIVE");
+        return imageId;
+    }
+
+    private static List<String> backupsOf(String server, String type) {
+        List<String> ids = new ArrayList<>();
+        for (JsonNode image : member.get("/image/v2/images?limit=1000").expect(200).json().get("images")) {
+            if (server.equals(image.path("instance_uuid").asText()) && "backup".equals(image.path("image_type").asText())
+                    && type.equals(image.path("backup_type").asText())) {
+                ids.add(image.get("id").asText());
+            }
+        }
+        return ids;
     }
 }
