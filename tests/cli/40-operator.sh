@@ -76,8 +76,10 @@ echo "admin actions: lock/unlock, reset state"
 avm=$(openstack server create --image "$image" --flavor m1.tiny ops-admin-vm -f value -c id)
 wait_status "$avm" ACTIVE
 openstack server lock "$avm"
-expect_eq "$(openstack server show "$avm" -f value -c locked)" True "locked"
+expect_eq "$(openstack --os-compute-api-version 2.9 server show "$avm" -f value -c locked)" True "locked"
 openstack server unlock "$avm"
+events=$(openstack server event list "$avm" -f value -c Action | tr '\n' ' ')
+expect_eq "$events" "unlock lock create " "server event list"
 openstack server set --state error "$avm"
 expect_eq "$(openstack server show "$avm" -f value -c status)" ERROR "status after reset to error"
 openstack server set --state active "$avm"

@@ -79,6 +79,9 @@ public final class Policy {
                 Map.entry("os_compute_api:os-lock-server:unlock", Rule.MEMBER),
                 Map.entry("os_compute_api:os-admin-actions:reset_state", Rule.ADMIN),
                 Map.entry("os_compute_api:os-create-backup", Rule.MEMBER),
+                Map.entry("os_compute_api:os-instance-actions:list", Rule.READER),
+                Map.entry("os_compute_api:os-instance-actions:show", Rule.READER),
+                Map.entry("os_compute_api:os-instance-actions:events", Rule.ADMIN),
                 Map.entry("os_compute_api:os-security-groups:manage", Rule.MEMBER),
                 // Identity: admins manage; users read themselves and their projects.
                 Map.entry("identity:admin", Rule.ADMIN),

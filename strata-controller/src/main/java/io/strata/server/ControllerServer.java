@@ -33,6 +33,8 @@ import io.strata.compute.QuotaService;
 import io.strata.compute.SecurityGroupService;
 import io.strata.compute.SecurityGroupStore;
 import io.strata.compute.SecurityGroupsApi;
+import io.strata.compute.InstanceActionStore;
+import io.strata.compute.InstanceActionsApi;
 import io.strata.compute.ServerAdminActions;
 import io.strata.compute.ServerBackups;
 import io.strata.compute.ServerGroupFilter;
@@ -200,6 +202,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new SecurityGroupsApi(securityGroups, servers, serversApi, policy));
             new ServerAdminActions(servers, serverStore, policy, clock, serversApi); // registers lock, unlock, os-resetState
             new ServerBackups(servers, images, policy, serversApi); // registers createBackup
+            areas.add(new InstanceActionsApi(new InstanceActionStore(database.jdbi()), servers, policy, clock));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);

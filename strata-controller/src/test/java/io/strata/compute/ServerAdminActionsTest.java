@@ -16,7 +16,7 @@ import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** lock / unlock, os-resetState and createBackup with rotation. */
+/** lock / unlock, os-resetState, createBackup with rotation, and the os-instance-actions history. */
 @ParameterizedClass
 @EnumSource(TestDatabases.Kind.class)
 class ServerAdminActionsTest {
@@ -102,6 +102,38 @@ class ServerAdminActionsTest {
                 + "\"rotation\": 0}}").expect(202);
         assertThat(backupsOf(id, "daily")).isEmpty();
         assertThat(backupsOf(id, "weekly")).containsExactly(weekly);
+        Servers.deleteAndWait(member, id);
+    }
+
+    @Test
+    void instanceActionsRecordWhatWasAsked() {
+        String id = Servers.create(member, "audited", image, "1", null);
+        Servers.waitFor(member, id, "ACTIVE");
+        String stopRequest = member.post("/compute/v2.1/servers/" + id + "/action", "{\"os-stop\": null}").expect(202)
+                .header("x-openstack-request-id");
+        Servers.waitFor(member, id, "SHUTOFF");
+        member.post("/compute/v2.1/servers/" + id + "/action", "{\"os-getConsoleOutput\": {}}").expect(200);
+        Servers.action(member, id, "{\"os-start\": null}");
+        Servers.waitFor(member, id, "ACTIVE");
+        // Refused requests are not history.
+        member.post("/compute/v2.1/servers/" + id + "/action", "{\"os-start\": null}").expect(409);
+        Servers.action(member, id, "{\"lock\": null}");
+        Servers.action(member, id, "{\"unlock\": null}");
+
+        JsonNode actions = member.get("/compute/v2.1/servers/" + id + "/os-instance-actions").expect(200).json().get("instanceActions");
+        assertThat(actions).extracting(a -> a.get("action").asText()).containsExactly("unlock", "lock", "start", "stop", "create");
+        JsonNode stop = actions.get(3);
+        assertThat(stop.get("request_id").asText()).isEqualTo(stopRequest);
+        assertThat(stop.get("instance_uuid").asText()).isEqualTo(id);
+        assertThat(stop.get("start_time").asText()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}");
+
+        JsonNode shown = member.get("/compute/v2.1/servers/" + id + "/os-instance-actions/" + stopRequest).expect(200).json()
+                .get("instanceAction");
+        assertThat(shown.get("action").asText()).isEqualTo("stop");
+        assertThat(shown.has("events")).isFalse();
+        assertThat(admin.get("/compute/v2.1/servers/" + id + "/os-instance-actions/" + stopRequest).expect(200).json()
+                .at("/instanceAction").has("events")).isTrue();
+        member.get("/compute/v2.1/servers/" + id + "/os-instance-actions/req-nope").expect(404).json().at("/itemNotFound/message");
         Servers.deleteAndWait(member, id);
     }
 
