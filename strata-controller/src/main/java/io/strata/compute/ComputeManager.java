@@ -76,6 +76,17 @@ public final class ComputeManager implements AutoCloseable {
         submit(() -> runBuild(server.id(), null));
     }
 
+    /** Rebuilds an evacuated server (already reset to scheduling) away from the host it held. */
+    public void evacuate(Server server, String fromHost) {
+        scheduler.release(fromHost, server.flavor());
+        submit(() -> {
+            // A host forced down may still run the old VM: remove it if its agent answers; a host
+            // that is really gone has it removed by the reconciliation when it returns.
+            hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, server.id()));
+            runBuild(server.id(), null);
+        });
+    }
+
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
     public void build(Server server, BuildInputs inputs) {
         submit(() -> runBuild(server.id(), inputs));

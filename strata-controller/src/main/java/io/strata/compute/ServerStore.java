@@ -324,6 +324,16 @@ public final class ServerStore {
         jdbi.useHandle(h -> h.execute("update servers set locked = ?, updated_at = ? where id = ? and deleted = false", locked, now, id));
     }
 
+    /**
+     * Evacuate: the server leaves its failed host and is built again elsewhere; false when its
+     * state changed meanwhile (a task started, or it was deleted).
+     */
+    public boolean beginEvacuate(String id, String fromHost, Instant now) {
+        return jdbi.withHandle(h -> h.createUpdate("update servers set host = null, vm_state = 'building', task_state = 'scheduling', "
+                        + "progress = 0, updated_at = :now where id = :id and deleted = false and task_state is null and host = :host")
+                .bind("now", now).bind("id", id).bind("host", fromHost).execute() == 1);
+    }
+
     /** An admin's os-resetState: the state is set as told and any task forgotten. */
     public void resetState(String id, VmState vmState, Instant now) {
         jdbi.useHandle(h -> h.execute("update servers set vm_state = ?, task_state = null, updated_at = ? where id = ? and deleted = false",

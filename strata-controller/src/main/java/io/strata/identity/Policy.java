@@ -79,6 +79,7 @@ public final class Policy {
                 Map.entry("os_compute_api:os-lock-server:unlock", Rule.MEMBER),
                 Map.entry("os_compute_api:os-admin-actions:reset_state", Rule.ADMIN),
                 Map.entry("os_compute_api:os-create-backup", Rule.MEMBER),
+                Map.entry("os_compute_api:os-evacuate", Rule.ADMIN),
                 Map.entry("os_compute_api:os-instance-actions:list", Rule.READER),
                 Map.entry("os_compute_api:os-instance-actions:show", Rule.READER),
                 Map.entry("os_compute_api:os-instance-actions:events", Rule.ADMIN),

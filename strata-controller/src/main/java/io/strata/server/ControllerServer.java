@@ -37,6 +37,7 @@ import io.strata.compute.InstanceActionStore;
 import io.strata.compute.InstanceActionsApi;
 import io.strata.compute.ServerAdminActions;
 import io.strata.compute.ServerBackups;
+import io.strata.compute.ServerEvacuation;
 import io.strata.compute.ServerGroupFilter;
 import io.strata.compute.ServerGroupService;
 import io.strata.compute.ServerGroupStore;
@@ -202,6 +203,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new SecurityGroupsApi(securityGroups, servers, serversApi, policy));
             new ServerAdminActions(servers, serverStore, policy, clock, serversApi); // registers lock, unlock, os-resetState
             new ServerBackups(servers, images, policy, serversApi); // registers createBackup
+            new ServerEvacuation(servers, serverStore, hosts, manager, policy, clock, serversApi); // registers evacuate
             areas.add(new InstanceActionsApi(new InstanceActionStore(database.jdbi()), servers, policy, clock));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
