@@ -8,16 +8,16 @@ trap 'rm -rf "$work"' EXIT
 
 echo "identity: token, catalog, project/user/role"
 [ -n "$(openstack token issue -f value -c id)" ] || fail "no token"
-openstack catalog list -f value -c Type | sort | tr '\n' ' ' | grep -q "compute identity image" || fail "catalog lacks services"
+openstack catalog list -f value -c Type | sort | tr '\n' ' ' | matches "compute identity image" || fail "catalog lacks services"
 openstack project create conformance-demo -f value -c id >/dev/null
 openstack user create --password demo-secret --project conformance-demo conformance-demo -f value -c id >/dev/null
 openstack role add --project conformance-demo --user conformance-demo member
-openstack role assignment list --project conformance-demo --names -f value | grep -q "member conformance-demo@Default" \
+openstack role assignment list --project conformance-demo --names -f value | matches "member conformance-demo@Default" \
   || fail "role assignment not listed"
 
 echo "compute: flavors"
 openstack flavor create --ram 128 --disk 1 --vcpus 1 conformance.tiny -f value -c id >/dev/null
-openstack flavor list -f value -c Name | grep -qx conformance.tiny || fail "flavor not listed"
+openstack flavor list -f value -c Name | matches -x conformance.tiny || fail "flavor not listed"
 
 echo "image: create --file, list, download with matching checksum"
 head -c 3000000 /dev/urandom > "$work/disk.img"
@@ -25,7 +25,7 @@ openstack image create --file "$work/disk.img" --disk-format raw --container-for
   conformance-image -f value -c id > "$work/image-id"
 image_id=$(cat "$work/image-id")
 expect_eq "$(openstack image show "$image_id" -f value -c status)" active "image status"
-openstack image list -f value -c Name | grep -qx conformance-image || fail "image not listed"
+openstack image list -f value -c Name | matches -x conformance-image || fail "image not listed"
 openstack image save --file "$work/downloaded.img" "$image_id"
 expect_eq "$(md5sum < "$work/downloaded.img")" "$(md5sum < "$work/disk.img")" "downloaded image checksum"
 expect_eq "$(openstack image show "$image_id" -f value -c checksum)" "$(md5sum "$work/disk.img" | cut -d' ' -f1)" "image checksum"
@@ -37,8 +37,8 @@ grep -q "BEGIN RSA PRIVATE KEY" "$work/key.pem" || fail "no private key"
 openstack server create --flavor conformance.tiny --image conformance-image --key-name conformance-key --wait conformance-vm >/dev/null
 server=$(openstack server show conformance-vm -f value -c id)
 expect_eq "$(openstack server show "$server" -f value -c status)" ACTIVE "status after create --wait"
-openstack server list -f value -c Name | grep -qx conformance-vm || fail "server not listed"
-openstack server show "$server" -f value -c addresses | grep -q "private.*10\.0\." || fail "server has no address"
+openstack server list -f value -c Name | matches -x conformance-vm || fail "server not listed"
+openstack server show "$server" -f value -c addresses | matches "private.*10\.0\." || fail "server has no address"
 
 echo "compute: stop/start, reboot, console log"
 openstack server stop "$server"
@@ -47,7 +47,7 @@ openstack server start "$server"
 wait_status "$server" ACTIVE
 openstack server reboot --wait "$server"
 expect_eq "$(openstack server show "$server" -f value -c status)" ACTIVE "status after reboot"
-openstack console log show --lines 5 "$server" | grep -q . || fail "empty console log"
+openstack console log show --lines 5 "$server" | matches . || fail "empty console log"
 
 echo "tenancy: another project's member sees none of admin's servers"
 (

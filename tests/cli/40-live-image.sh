@@ -25,7 +25,7 @@ strata live-image start li-live --name li-clone --num-instances 3 --user_data "$
 expect_eq "$(wc -l < "$work/clones")" 3 "clones started"
 grep -q "3 server(s) started from the live image" "$work/progress" || fail "no progress line: $(cat "$work/progress")"
 expect_eq "$(strata live-image servers li-live -f value -c ID | sort)" "$(sort "$work/clones")" "live-image servers"
-strata server show "$(head -1 "$work/clones")" -f json | grep -q '"launched_from": "'"$live"'"' || fail "clone not linked"
+strata server show "$(head -1 "$work/clones")" -f json | matches '"launched_from": "'"$live"'"' || fail "clone not linked"
 
 # Refusals: one readable line, non-zero status.
 if strata live-image delete li-live 2>"$work/err"; then fail "deleting a live image with clones succeeded"; fi

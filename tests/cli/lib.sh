@@ -1,4 +1,7 @@
 # Helpers for the conformance scripts (sourced).
+# matches GREP-ARGS...: grep that reads all of its input. `cmd | grep -q` stops reading at the
+# first match, the writer then dies of SIGPIPE, and with pipefail the pipeline fails anyway.
+matches() { grep "$@" >/dev/null; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
 # wait_status SERVER STATUS [TIMEOUT]: polls `openstack server show` until the status matches.

@@ -27,7 +27,10 @@ start_cloud() {
 crash_cloud() { kill -9 "$pid"; wait "$pid" 2>/dev/null || true; }
 qemu_pids() { pgrep -f "qemu-system.*$1" || true; }
 cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
   pkill -9 -f "qemu-system.*$data" 2>/dev/null || true
   rm -rf "$data" 2>/dev/null || true
 }
@@ -57,7 +60,7 @@ openstack server create --flavor m1.tiny --image guest --wait vm1 -f value -c id
 expect_eq "$(openstack server show vm1 -f value -c status)" ACTIVE "vm1 status"
 wait_console vm1 STRATA-GUEST-READY 1
 [ "$(openstack console log show --lines 3 vm1 | wc -l)" -le 3 ] || fail "console log --lines 3 printed more"
-openstack hypervisor list -f value -c "Hypervisor Type" | grep -qx QEMU || fail "hypervisor type is not QEMU"
+openstack hypervisor list -f value -c "Hypervisor Type" | matches -x QEMU || fail "hypervisor type is not QEMU"
 openstack server stop vm1 && wait_status vm1 SHUTOFF
 openstack server start vm1 && wait_status vm1 ACTIVE
 wait_console vm1 STRATA-GUEST-READY 2

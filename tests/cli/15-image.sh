@@ -2,7 +2,7 @@
 # The Image API checked with the real `openstack` CLI against a running Strata cloud:
 #
 #   bin/strata up --data-dir /tmp/cloud --port 18775 &
-#   tests/cli/image.sh /tmp/cloud/openrc        # or: source /tmp/cloud/openrc; tests/cli/image.sh
+#   tests/cli/15-image.sh /tmp/cloud/openrc        # or: source /tmp/cloud/openrc; tests/cli/15-image.sh
 #
 # Creates an image from a real qcow2 file (POST then PUT file, as the CLI does), lists, shows,
 # sets properties and tags, downloads it and compares checksums, checks that another project
@@ -35,6 +35,9 @@ fail() {
   echo "not ok - $*" >&2
   exit 1
 }
+
+# grep that reads all of its input (`| grep -q` would SIGPIPE the writer under pipefail).
+matches() { grep "$@" >/dev/null; }
 
 ok() {
   echo "ok - $*"
@@ -72,7 +75,7 @@ image_id=$(openstack image create --file "$file" --disk-format "$format" --conta
 [ -n "$image_id" ] || fail "image create printed no id"
 ok "image create --file ($format, $size bytes) -> $image_id"
 
-openstack image list -f value -c ID -c Name | grep -q "^$image_id $name\$" || fail "image list does not show $name"
+openstack image list -f value -c ID -c Name | matches "^$image_id $name\$" || fail "image list does not show $name"
 ok "image list shows the image"
 
 shown=$(openstack image show "$image_id" -f json)
@@ -99,8 +102,8 @@ tags=$(openstack image show "$image_id" -f json | json_get tags)
 [[ "$tags" == *'"blue"'* && "$tags" == *'"green"'* ]] || fail "image set --tag: tags are $tags"
 ok "image set --tag"
 
-openstack image list --tag blue -f value -c ID | grep -q "^$image_id\$" || fail "image list --tag blue misses the image"
-openstack image list --property os_distro=cirros -f value -c ID | grep -q "^$image_id\$" || fail "image list --property misses the image"
+openstack image list --tag blue -f value -c ID | matches "^$image_id\$" || fail "image list --tag blue misses the image"
+openstack image list --property os_distro=cirros -f value -c ID | matches "^$image_id\$" || fail "image list --property misses the image"
 ok "image list filtered by tag and by property"
 
 openstack image unset --tag green --property os_distro "$image_id"
@@ -120,7 +123,7 @@ openstack project create "$project" >/dev/null
 openstack user create --project "$project" --password "pw-$suffix" "$user" >/dev/null
 openstack role add --project "$project" --user "$user" member
 other=(--os-username "$user" --os-password "pw-$suffix" --os-project-name "$project")
-if openstack "${other[@]}" image list -f value -c ID | grep -q "^$image_id\$"; then
+if openstack "${other[@]}" image list -f value -c ID | matches "^$image_id\$"; then
   fail "another project lists the private image"
 fi
 if openstack "${other[@]}" image show "$image_id" >/dev/null 2>&1; then
@@ -134,7 +137,7 @@ image_id=""
 if openstack image show "$deleted" >/dev/null 2>&1; then
   fail "image show still finds the deleted image"
 fi
-if openstack image list -f value -c ID | grep -q "^$deleted\$"; then
+if openstack image list -f value -c ID | matches "^$deleted\$"; then
   fail "image list still shows the deleted image"
 fi
 ok "image delete"
