@@ -28,6 +28,7 @@ public final class Nouns {
         NOUNS.put("compute", cli -> new ComputeCommand());
         NOUNS.put("live-image", LiveImageCommand::new);
         NOUNS.put("co-migrate", CoMigrateCommand::new);
+        NOUNS.put("status", StatusCommand::new);
     }
 
     private Nouns() {}
