@@ -80,6 +80,8 @@ public final class Policy {
                 Map.entry("os_compute_api:os-admin-actions:reset_state", Rule.ADMIN),
                 Map.entry("os_compute_api:os-create-backup", Rule.MEMBER),
                 Map.entry("os_compute_api:os-evacuate", Rule.ADMIN),
+                Map.entry("os_compute_api:os-deferred-delete:force", Rule.MEMBER),
+                Map.entry("os_compute_api:os-deferred-delete:restore", Rule.MEMBER),
                 Map.entry("os_compute_api:os-instance-actions:list", Rule.READER),
                 Map.entry("os_compute_api:os-instance-actions:show", Rule.READER),
                 Map.entry("os_compute_api:os-instance-actions:events", Rule.ADMIN),

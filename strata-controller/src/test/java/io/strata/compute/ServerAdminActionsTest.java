@@ -75,6 +75,10 @@ class ServerAdminActionsTest {
         assertThat(active.get("status").asText()).isEqualTo("ACTIVE");
         assertThat(active.get("OS-EXT-STS:task_state").isNull()).isTrue();
         admin.post("/compute/v2.1/servers/nope/action", "{\"os-resetState\": {\"state\": \"active\"}}").expect(404);
+        // Deletes are immediate, so nothing is ever soft-deleted: forceDelete and restore are refused as Nova refuses them.
+        assertThat(member.post("/compute/v2.1/servers/" + id + "/action", "{\"forceDelete\": null}").expect(409).json()
+                .at("/conflictingRequest/message").asText()).isEqualTo("Cannot 'forceDelete' instance " + id + " while it is in vm_state active");
+        member.post("/compute/v2.1/servers/" + id + "/action", "{\"restore\": null}").expect(409);
         Servers.deleteAndWait(member, id);
     }
 
