@@ -509,11 +509,19 @@ public final class ComputeManager implements AutoCloseable {
     }
 
     private void submit(Runnable task) {
+        // The request's logging context (its request id) follows the work it started, so the
+        // build's and the agents' log lines carry the id the client saw.
+        Map<String, String> context = org.slf4j.MDC.getCopyOfContextMap();
         tasks.submit(() -> {
+            if (context != null) {
+                org.slf4j.MDC.setContextMap(context);
+            }
             try {
                 task.run();
             } catch (RuntimeException e) {
                 log.error("compute task failed", e);
+            } finally {
+                org.slf4j.MDC.clear();
             }
         });
     }
