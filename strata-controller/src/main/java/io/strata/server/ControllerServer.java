@@ -195,7 +195,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(serversApi);
             areas.add(new LiveImageApi(liveImages, serversApi));
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
-            areas.add(new KeypairsApi(keypairs, policy));
+            areas.add(new KeypairsApi(keypairs, policy, quotas));
             areas.add(new HostsApi(hosts, serverStore, policy));
             areas.add(new AggregatesApi(aggregates, policy));
             areas.add(new QuotasApi(quotas, policy));

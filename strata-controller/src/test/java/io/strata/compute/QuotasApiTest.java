@@ -128,7 +128,10 @@ class QuotasApiTest {
         assertThat(member.post("/compute/v2.1/servers", "{\"server\": {\"name\": \"q-d\", \"imageRef\": \"" + image + "\", \"flavorRef\": "
                 + "\"1\", \"metadata\": {\"a\": \"1\", \"b\": \"2\", \"c\": \"3\"}}}").expect(403).json().at("/forbidden/message").asText())
                 .startsWith("Quota exceeded for metadata_items");
-        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"cores\": 1}}").expect(200);
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"cores\": 1, \"key_pairs\": 1}}").expect(200);
+        member.post("/compute/v2.1/os-keypairs", "{\"keypair\": {\"name\": \"k1\"}}").expect(200);
+        assertThat(member.post("/compute/v2.1/os-keypairs", "{\"keypair\": {\"name\": \"k2\"}}").expect(403).json()
+                .at("/forbidden/message").asText()).isEqualTo("Quota exceeded, too many key pairs.");
         assertThat(member.post("/compute/v2.1/servers", "{\"server\": {\"name\": \"q-e\", \"imageRef\": \"" + image
                 + "\", \"flavorRef\": \"3\"}}").expect(403).json().at("/forbidden/message").asText())
                 .isEqualTo("Quota exceeded for cores: Requested 2, but already used 0 of 1 cores");
