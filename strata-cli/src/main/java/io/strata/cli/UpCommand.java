@@ -1,6 +1,7 @@
 package io.strata.cli;
 
 import io.strata.compute.SchedulerSettings;
+import io.strata.compute.QuotaDefaults;
 import io.strata.server.ControllerServer;
 import io.strata.server.StrataConfig;
 import java.nio.file.Path;
@@ -53,6 +54,9 @@ final class UpCommand implements Callable<Integer> {
             defaultValue = "1")
     int fakeHosts;
 
+    @Option(names = "--quota", paramLabel = "NAME=VALUE", description = "Default quota of projects, e.g. instances=10 (repeatable; "
+            + "-1 is unlimited).")
+    java.util.List<String> quotas = new java.util.ArrayList<>();
     @Option(names = "--qemu-hosts", description = "Number of QEMU hosts on this machine with --driver qemu, for live migration "
             + "between them (default ${DEFAULT-VALUE}).", defaultValue = "1")
     int qemuHosts;
@@ -81,6 +85,11 @@ final class UpCommand implements Callable<Integer> {
                 .withAdminPassword(blankToNull(adminPassword))
                 .withDatabase(blankToNull(databaseUrl), blankToNull(databaseUser), blankToNull(databasePassword));
         config = config.withFakeHosts(fakeHosts, config.fakeHost());
+        QuotaDefaults quotaDefaults = config.quotas();
+        for (String quota : quotas) {
+            quotaDefaults = quotaDefaults.with(quota);
+        }
+        config = config.withQuotas(quotaDefaults);
         ControllerServer server = ControllerServer.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -186,4 +186,24 @@ class ComputeCommandsTest {
                 .failsWith(1, "Cannot specify option --disable-reason without --disable specified.");
         admin.run("compute", "service", "set", "--enable", "--disable", host, "nova-compute").failsWith(2, "mutually exclusive");
     }
+
+    @Test
+    void statusReportsEachPartAndFailsWhenAnAgentIsDown() {
+        JsonNode rows = admin.json("status");
+        assertThat(rows).extracting(r -> r.path("Component").asText()).startsWith("api", "store", "image service", "coordinator");
+        assertThat(rows).extracting(r -> r.path("State").asText()).containsOnly("up");
+        String host = rows.get(4).path("Component").asText().substring("agent ".length());
+
+        forceDown(host, true);
+        StrataCli.Run down = admin.run("status", "-f", "value");
+        assertThat(down.exit()).isEqualTo(1);
+        assertThat(down.out()).contains("agent " + host + " down");
+        forceDown(host, false);
+        assertThat(admin.run("status").exit()).isZero();
+    }
+
+    private static void forceDown(String host, boolean down) {
+        cloud.admin().withHeader("OpenStack-API-Version", "compute 2.11").put("/compute/v2.1/os-services/force-down",
+                "{\"host\": \"" + host + "\", \"binary\": \"nova-compute\", \"forced_down\": " + down + "}").expect(200);
+    }
 }

@@ -8,22 +8,18 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.strata.api.ApiArea;
 import io.strata.api.Json;
-import io.strata.api.Requests;
-import io.strata.identity.AuthContext;
 import io.strata.identity.Policy;
 import java.util.Set;
 
 /**
  * The compute API's root: version documents, microversion negotiation for every compute request,
- * limits and the (empty) extension list.
+ * and the (empty) extension list; limits are served with the quotas (QuotasApi).
  */
 public final class ComputeApi implements ApiArea {
-    private final ServerStore servers;
     private final Policy policy;
     private final String baseUrl;
 
-    public ComputeApi(ServerStore servers, Policy policy, String baseUrl) {
-        this.servers = requireNonNull(servers, "servers is null");
+    public ComputeApi(Policy policy, String baseUrl) {
         this.policy = requireNonNull(policy, "policy is null");
         this.baseUrl = requireNonNull(baseUrl, "baseUrl is null");
     }
@@ -49,7 +45,6 @@ public final class ComputeApi implements ApiArea {
         routes.get("/compute/v2", ctx -> ctx.json(Json.object().set("version", document("v2.0", "SUPPORTED", "", "",
                 "2011-01-21T11:33:21Z", "/compute/v2/"))));
         ComputeRoutes.each(routes, (r, p) -> {
-            r.get(p + "/limits", this::limits);
             r.get(p + "/extensions", ctx -> ctx.json(Json.object().set("extensions", Json.array())));
         });
     }
@@ -86,40 +81,5 @@ public final class ComputeApi implements ApiArea {
         v.putArray("media-types").addObject().put("base", "application/json")
                 .put("type", "application/vnd.openstack.compute+json;version=2.1");
         return v;
-    }
-
-    /** Absolute limits and usage; quotas are not enforced yet, so maxima are -1 (unlimited) but keypairs and metadata. */
-    private void limits(Context ctx) {
-        AuthContext auth = Requests.auth(ctx);
-        policy.enforce(auth, "os_compute_api:limits");
-        String projectId = auth.projectId();
-        if (auth.isAdmin() && ctx.queryParam("tenant_id") != null) {
-            projectId = ctx.queryParam("tenant_id");
-        }
-        long[] used = projectId == null ? new long[3] : servers.projectUsage(projectId);
-        ObjectNode absolute = Json.object();
-        absolute.put("maxServerMeta", ServerService.MAX_METADATA_ITEMS);
-        absolute.put("maxImageMeta", 128);
-        absolute.put("maxPersonality", 5);
-        absolute.put("maxPersonalitySize", 10240);
-        absolute.put("maxTotalKeypairs", KeypairService.MAX_PER_USER);
-        absolute.put("maxServerGroups", 10);
-        absolute.put("maxServerGroupMembers", 10);
-        absolute.put("maxTotalCores", -1);
-        absolute.put("maxTotalInstances", -1);
-        absolute.put("maxTotalRAMSize", -1);
-        absolute.put("maxSecurityGroups", 10);
-        absolute.put("maxSecurityGroupRules", 20);
-        absolute.put("maxTotalFloatingIps", 10);
-        absolute.put("totalCoresUsed", used[1]);
-        absolute.put("totalInstancesUsed", used[0]);
-        absolute.put("totalRAMUsed", used[2]);
-        absolute.put("totalServerGroupsUsed", 0);
-        absolute.put("totalSecurityGroupsUsed", 1);
-        absolute.put("totalFloatingIpsUsed", 0);
-        ObjectNode limits = Json.object();
-        limits.putArray("rate");
-        limits.set("absolute", absolute);
-        ctx.json(Json.object().set("limits", limits));
     }
 }

@@ -76,6 +76,17 @@ public final class ComputeManager implements AutoCloseable {
         submit(() -> runBuild(server.id(), null));
     }
 
+    /** Rebuilds an evacuated server (already reset to scheduling) away from the host it held. */
+    public void evacuate(Server server, String fromHost) {
+        scheduler.release(fromHost, server.flavor());
+        submit(() -> {
+            // A host forced down may still run the old VM: remove it if its agent answers; a host
+            // that is really gone has it removed by the reconciliation when it returns.
+            hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, server.id()));
+            runBuild(server.id(), null);
+        });
+    }
+
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
     public void build(Server server, BuildInputs inputs) {
         submit(() -> runBuild(server.id(), inputs));
@@ -101,7 +112,8 @@ public final class ComputeManager implements AutoCloseable {
             String forcedHost = forcedHostOf(server);
             Host host;
             try {
-                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, tried));
+                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, tried, server.projectId(),
+                        server.id()));
             } catch (CloudException e) {
                 String message = attempt == 1 ? Scheduler.NO_VALID_HOST
                         : Scheduler.NO_VALID_HOST + " Exceeded max scheduling attempts " + (attempt - 1) + " for instance " + id
@@ -497,11 +509,19 @@ public final class ComputeManager implements AutoCloseable {
     }
 
     private void submit(Runnable task) {
+        // The request's logging context (its request id) follows the work it started, so the
+        // build's and the agents' log lines carry the id the client saw.
+        Map<String, String> context = org.slf4j.MDC.getCopyOfContextMap();
         tasks.submit(() -> {
+            if (context != null) {
+                org.slf4j.MDC.setContextMap(context);
+            }
             try {
                 task.run();
             } catch (RuntimeException e) {
                 log.error("compute task failed", e);
+            } finally {
+                org.slf4j.MDC.clear();
             }
         });
     }

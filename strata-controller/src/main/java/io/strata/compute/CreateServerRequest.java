@@ -9,6 +9,8 @@ import java.util.Map;
  *
  * @param userData base64 as the API receives it, or null
  * @param availabilityZone "zone", "zone:host" or "zone::node"
+ * @param securityGroups names (or ids) of the security groups to attach; empty means the project's default
+ * @param serverGroup the scheduler hint {@code group}: the server group the servers join, or null
  */
 public record CreateServerRequest(
         String name,
@@ -26,4 +28,10 @@ public record CreateServerRequest(
         String accessIpv4,
         String accessIpv6,
         boolean configDrive,
-        boolean attachNetwork) {}
+        boolean attachNetwork,
+        String serverGroup,
+        List<String> securityGroups) {
+    public CreateServerRequest {
+        securityGroups = List.copyOf(securityGroups);
+    }
+}

@@ -91,6 +91,12 @@ public final class HostRegistry {
         refresh();
     }
 
+    /** The availability zone a host's aggregates put it in. */
+    public void setZone(String host, String zone) {
+        store.setZone(host, zone, clock.instant());
+        refresh();
+    }
+
     public void setForcedDown(String host, boolean forcedDown) {
         store.setForcedDown(host, forcedDown, clock.instant());
         refresh();

@@ -28,6 +28,12 @@ public interface ImageCatalog {
     /** Removes a reserved snapshot whose data could not be taken. */
     void abandonSnapshot(AuthContext auth, String imageId);
 
+    /** The ids of a server's backup images of one type (createBackup's daily, weekly …), newest first. */
+    java.util.List<String> backups(AuthContext auth, String serverId, String backupType);
+
+    /** Deletes an image (a backup rotated out). */
+    void delete(AuthContext auth, String imageId);
+
     /** An image as compute sees it. Properties hold kernel_id, ramdisk_id, os_command_line and the like. */
     record BootableImage(String id, String name, String status, String diskFormat, String containerFormat, int minDiskGb, int minRamMb,
             String checksum, Map<String, String> properties) {

@@ -43,10 +43,15 @@ public final class KeypairService {
     }
 
     public Created create(String userId, String name, String type, String publicKey) {
+        return create(userId, MAX_PER_USER, name, type, publicKey);
+    }
+
+    /** Creates within a key_pairs quota ({@code limit} per user, -1 unlimited). */
+    public Created create(String userId, long limit, String name, String type, String publicKey) {
         if (name.isEmpty() || name.length() > 255 || !NAME.matcher(name).matches()) {
             throw CloudException.badRequest("Keypair data is invalid: Keypair name contains unsafe characters");
         }
-        if (store.count(userId) >= MAX_PER_USER) {
+        if (limit >= 0 && store.count(userId) >= limit) {
             throw CloudException.forbidden("Quota exceeded, too many key pairs.");
         }
         String privateKey = null;

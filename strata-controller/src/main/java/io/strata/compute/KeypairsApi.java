@@ -21,10 +21,12 @@ import java.util.Set;
 public final class KeypairsApi implements ApiArea {
     private final KeypairService keypairs;
     private final Policy policy;
+    private final QuotaService quotas;
 
-    public KeypairsApi(KeypairService keypairs, Policy policy) {
+    public KeypairsApi(KeypairService keypairs, Policy policy, QuotaService quotas) {
         this.keypairs = requireNonNull(keypairs, "keypairs is null");
         this.policy = requireNonNull(policy, "policy is null");
+        this.quotas = requireNonNull(quotas, "quotas is null");
     }
 
     @Override
@@ -91,7 +93,9 @@ public final class KeypairsApi implements ApiArea {
             throw CloudException.badRequest("Invalid input for field/attribute type. Value: %s. '%s' is not one of ['ssh', 'x509']", type, type);
         }
         String user = userOf(ctx, RequestBody.optionalString(k, "user_id", 1, 255));
-        KeypairService.Created created = keypairs.create(user, name, type, RequestBody.optionalString(k, "public_key", 1, 65535));
+        // The key_pairs quota of the caller's project applies to each of its users.
+        long limit = quotas.limits(Requests.auth(ctx).projectId()).get(QuotaResource.KEY_PAIRS);
+        KeypairService.Created created = keypairs.create(user, limit, name, type, RequestBody.optionalString(k, "public_key", 1, 65535));
         ObjectNode item = Json.object();
         Keypair keypair = created.keypair();
         item.put("name", keypair.name());

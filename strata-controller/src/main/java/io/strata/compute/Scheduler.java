@@ -10,6 +10,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 
 /**
  * Nova's filter scheduler in small: filter the hosts (service enabled and up, availability zone,
@@ -35,10 +37,24 @@ public final class Scheduler {
         }
     }
 
-    /** What to place and where it may go. */
-    public record Request(Flavor flavor, String zone, String forcedHost, Set<String> excludedHosts) {}
+    /**
+     * What to place and where it may go; {@code projectId} and {@code serverId} (null when not
+     * known) let filters apply tenant isolation and server-group policies.
+     */
+    public record Request(Flavor flavor, String zone, String forcedHost, Set<String> excludedHosts, String projectId, String serverId) {
+        public Request(Flavor flavor, String zone, String forcedHost, Set<String> excludedHosts) {
+            this(flavor, zone, forcedHost, excludedHosts, null, null);
+        }
+    }
+
+    private final List<HostFilter> filters;
 
     public Scheduler(HostRegistry hosts, ServerStore servers, SchedulerSettings settings, MeterRegistry metrics) {
+        this(hosts, servers, settings, metrics, List.of());
+    }
+
+    public Scheduler(HostRegistry hosts, ServerStore servers, SchedulerSettings settings, MeterRegistry metrics, List<HostFilter> filters) {
+        this.filters = List.copyOf(filters);
         this.hosts = requireNonNull(hosts, "hosts is null");
         this.servers = requireNonNull(servers, "servers is null");
         this.settings = requireNonNull(settings, "settings is null");
@@ -54,6 +70,7 @@ public final class Scheduler {
 
     /** Picks a host and claims the flavor's resources on it; NoValidHost as a CloudException otherwise. */
     public synchronized Host select(Request request) {
+        Predicate<Host> filtered = filters.stream().map(f -> f.forRequest(request)).reduce(host -> true, Predicate::and);
         List<Host> candidates = hosts.hosts().stream()
                 .filter(h -> !request.excludedHosts().contains(h.name()))
                 .filter(h -> request.forcedHost() == null || h.name().equals(request.forcedHost()))
@@ -62,15 +79,20 @@ public final class Scheduler {
                 .filter(hosts::isUp)
                 .filter(h -> request.zone() == null || h.zone().equals(request.zone()))
                 .filter(h -> fits(h, request.flavor()))
+                // A forced host bypasses the filters too.
+                .filter(h -> request.forcedHost() != null || filtered.test(h))
                 .toList();
         if (candidates.isEmpty()) {
             metrics.counter("strata.scheduler.decisions", "outcome", "no_valid_host").increment();
             throw new CloudException(ErrorCode.CONFLICT, NO_VALID_HOST);
         }
+        List<ToLongFunction<Host>> preferences = filters.stream().map(f -> f.preference(request)).toList();
         Host chosen = candidates.stream()
-                .max(Comparator.comparingLong((Host h) -> freeRamMb(h)).thenComparingLong(h -> -usageOf(h).instances()))
+                .max(Comparator.comparingLong((Host h) -> preferences.stream().mapToLong(p -> p.applyAsLong(h)).sum())
+                        .thenComparingLong(h -> freeRamMb(h)).thenComparingLong(h -> -usageOf(h).instances()))
                 .orElseThrow();
         usage.put(chosen.name(), usageOf(chosen).plus(request.flavor(), 1));
+        filters.forEach(filter -> filter.selected(request, chosen));
         metrics.counter("strata.scheduler.decisions", "outcome", "selected").increment();
         return chosen;
     }

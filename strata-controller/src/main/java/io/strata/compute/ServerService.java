@@ -48,9 +48,13 @@ public final class ServerService {
     private final Policy policy;
     private final Path scratchDir;
     private final Clock clock;
+    private final QuotaService quotas;
+    private final ServerGroupService serverGroups;
+    private final SecurityGroupService securityGroups;
 
     public ServerService(ServerStore servers, FlavorService flavors, KeypairService keypairs, ImageCatalog images, HostRegistry hosts,
-            AddressPool addresses, ComputeManager manager, BootInputsResolver bootInputs, Policy policy, Path scratchDir, Clock clock) {
+            AddressPool addresses, ComputeManager manager, BootInputsResolver bootInputs, Policy policy, Path scratchDir, Clock clock,
+            QuotaService quotas, ServerGroupService serverGroups, SecurityGroupService securityGroups) {
         this.servers = requireNonNull(servers, "servers is null");
         this.flavors = requireNonNull(flavors, "flavors is null");
         this.keypairs = requireNonNull(keypairs, "keypairs is null");
@@ -62,6 +66,9 @@ public final class ServerService {
         this.policy = requireNonNull(policy, "policy is null");
         this.scratchDir = requireNonNull(scratchDir, "scratchDir is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.quotas = requireNonNull(quotas, "quotas is null");
+        this.serverGroups = requireNonNull(serverGroups, "serverGroups is null");
+        this.securityGroups = requireNonNull(securityGroups, "securityGroups is null");
     }
 
     /** The owner's view, for work done on a server's behalf after the request (image lookups). */
@@ -121,30 +128,32 @@ public final class ServerService {
         if (request.userData() != null) {
             checkUserData(request.userData());
         }
-        if (request.metadata().size() > MAX_METADATA_ITEMS) {
-            throw CloudException.forbidden("Quota exceeded for metadata_items: Requested %d, but already used 0 of %d metadata_items",
-                    request.metadata().size(), MAX_METADATA_ITEMS);
-        }
+        quotas.checkMetadataItems(auth.projectId(), request.metadata().size());
         String requestedZone = checkZone(auth, request.availabilityZone());
+        ServerGroup group = request.serverGroup() == null ? null : serverGroups.checkJoin(auth, request.serverGroup(), request.minCount());
+        List<String> securityGroupIds = securityGroups.resolve(auth.projectId(), request.securityGroups());
 
         int count = request.maxCount();
         List<String> ips = addresses.allocate(count);
         Instant now = now();
         String reservationId = "r-" + randomToken(8).toLowerCase(Locale.ROOT);
-        List<Server> created = new ArrayList<>(count);
+        List<Server> candidates = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             String id = UUID.randomUUID().toString();
             String name = count > 1 ? request.name() + "-" + (i + 1) : request.name();
             String ip = ips.get(i);
-            created.add(new Server(id, name, auth.projectId(), auth.userId(), flavor, imageId, request.keyName(), null,
+            candidates.add(new Server(id, name, auth.projectId(), auth.userId(), flavor, imageId, request.keyName(), null,
                     zoneName(requestedZone), requestedZone, VmState.BUILDING, TaskState.SCHEDULING, io.strata.compute.PowerState.NOSTATE,
                     0, request.userData(), request.accessIpv4() == null ? "" : request.accessIpv4(),
                     request.accessIpv6() == null ? "" : request.accessIpv6(), request.configDrive() ? "True" : "",
                     false, request.description(), hostnameOf(name, id), reservationId, i, AddressPool.macFor(ip), ip, 0, null, now, now,
                     null, null, false, request.metadata(), request.tags()));
         }
+        List<Server> created;
         try {
-            servers.insertAll(created);
+            // As many as the project's quota allows (at least min_count), counted and inserted atomically.
+            created = quotas.insertWithinQuota(candidates, request.minCount());
+            ips.subList(created.size(), ips.size()).forEach(addresses::release);
         } catch (RuntimeException e) {
             ips.forEach(addresses::release);
             if (isUniqueViolation(e)) {
@@ -153,6 +162,11 @@ public final class ServerService {
                 throw new CloudException(ErrorCode.CONFLICT, "Fixed IP addresses were taken concurrently; please retry the request.");
             }
             throw e;
+        }
+        securityGroups.attach(created, securityGroupIds);
+        if (group != null) {
+            // Members before building: the scheduler reads the group of each server it places.
+            serverGroups.addMembers(group, created);
         }
         ComputeManager.BuildInputs inputs = bootInputs.resolve(created.get(0));
         created.forEach(server -> manager.build(server, inputs));
@@ -210,7 +224,7 @@ public final class ServerService {
         }
     }
 
-    private static boolean isUniqueViolation(Throwable e) {
+    static boolean isUniqueViolation(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) {
                 return true;
@@ -458,6 +472,11 @@ public final class ServerService {
      * and upload it in the background while the server shows task_state image_snapshot.
      */
     public String createImage(AuthContext auth, String id, String name, Map<String, String> metadata) {
+        return createImage(auth, id, name, metadata, () -> {});
+    }
+
+    /** createImage that runs {@code uploaded} once the image is active (createBackup rotates then). */
+    public String createImage(AuthContext auth, String id, String name, Map<String, String> metadata, Runnable uploaded) {
         Server server = get(auth, id);
         Set<VmState> allowed = Set.of(VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED);
         if (server.host() == null) {
@@ -468,7 +487,7 @@ public final class ServerService {
         }
         Map<String, String> properties = new HashMap<>(metadata);
         properties.put("instance_uuid", server.id());
-        properties.put("image_type", "snapshot");
+        properties.putIfAbsent("image_type", "snapshot");
         if (server.imageId() != null) {
             properties.put("base_image_ref", server.imageId());
             try {
@@ -489,17 +508,18 @@ public final class ServerService {
             servers.finishTask(id, TaskState.IMAGE_SNAPSHOT, server.vmState(), server.powerState(), now());
             throw e;
         }
-        Thread.ofVirtual().name("snapshot-" + imageId).start(() -> takeSnapshot(auth, server, imageId));
+        Thread.ofVirtual().name("snapshot-" + imageId).start(() -> takeSnapshot(auth, server, imageId, uploaded));
         return imageId;
     }
 
-    private void takeSnapshot(AuthContext auth, Server server, String imageId) {
+    private void takeSnapshot(AuthContext auth, Server server, String imageId, Runnable uploaded) {
         Path file = scratchDir.resolve("snapshot-" + imageId);
         try {
             Files.createDirectories(scratchDir);
             servers.advanceTask(server.id(), TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_UPLOADING, now());
             String format = hosts.agent(server.host()).snapshotDisk(server.id(), file);
             images.uploadSnapshot(auth, imageId, file, format);
+            uploaded.run();
         } catch (Exception e) {
             log.warn("snapshot of server {} failed: {}", server.id(), e.getMessage());
             try {
@@ -530,10 +550,7 @@ public final class ServerService {
         checkLocked(auth, server);
         Map<String, String> result = new LinkedHashMap<>(replace ? Map.of() : server.metadata());
         result.putAll(metadata);
-        if (result.size() > MAX_METADATA_ITEMS) {
-            throw CloudException.forbidden("Quota exceeded for metadata_items: Requested %d, but already used 0 of %d metadata_items",
-                    result.size(), MAX_METADATA_ITEMS);
-        }
+        quotas.checkMetadataItems(server.projectId(), result.size());
         if (replace) {
             servers.replaceMetadata(id, metadata, now());
         } else {

@@ -50,36 +50,39 @@ public final class ServerStore {
 
     /** Inserts servers with their metadata and fixed IPs in one transaction: all or none. */
     public void insertAll(List<Server> servers) {
-        jdbi.useTransaction(h -> {
-            for (Server s : servers) {
-                h.createUpdate("""
-                        insert into servers (id, name, project_id, user_id, flavor_id, flavor_name, vcpus, ram_mb, disk_gb, ephemeral_gb,
-                          swap_mb, flavor_extra_specs, image_id, key_name, host, availability_zone, requested_zone, vm_state, task_state,
-                          power_state, progress, user_data, access_ipv4, access_ipv6, config_drive, locked, description, hostname,
-                          reservation_id, launch_index, mac_address, ip_address, ssh_port, created_at, updated_at, metadata, tags, deleted)
-                        values (:id, :name, :projectId, :userId, :flavorId, :flavorName, :vcpus, :ramMb, :diskGb, :ephemeralGb,
-                          :swapMb, :extraSpecs, :imageId, :keyName, :host, :az, :requestedZone, :vmState, :taskState,
-                          :powerState, :progress, :userData, :accessIpv4, :accessIpv6, :configDrive, :locked, :description, :hostname,
-                          :reservationId, :launchIndex, :mac, :ip, :sshPort, :createdAt, :updatedAt, :metadata, :tags, false)""")
-                        .bind("id", s.id()).bind("name", s.name()).bind("projectId", s.projectId()).bind("userId", s.userId())
-                        .bind("flavorId", s.flavor().id()).bind("flavorName", s.flavor().name()).bind("vcpus", s.flavor().vcpus())
-                        .bind("ramMb", s.flavor().ramMb()).bind("diskGb", s.flavor().diskGb())
-                        .bind("ephemeralGb", s.flavor().ephemeralGb()).bind("swapMb", s.flavor().swapMb())
-                        .bind("extraSpecs", toJson(s.flavor().extraSpecs())).bind("imageId", s.imageId())
-                        .bind("keyName", s.keyName()).bind("host", s.host()).bind("az", s.availabilityZone())
-                        .bind("requestedZone", s.requestedZone()).bind("vmState", s.vmState().wireName())
-                        .bind("taskState", s.taskState() == null ? null : s.taskState().wireName())
-                        .bind("powerState", s.powerState().code()).bind("progress", s.progress()).bind("userData", s.userData())
-                        .bind("accessIpv4", s.accessIpv4()).bind("accessIpv6", s.accessIpv6()).bind("configDrive", s.configDrive())
-                        .bind("locked", s.locked()).bind("description", s.description()).bind("hostname", s.hostname())
-                        .bind("reservationId", s.reservationId()).bind("launchIndex", s.launchIndex()).bind("mac", s.macAddress())
-                        .bind("ip", s.ipAddress()).bind("sshPort", s.sshPort()).bind("createdAt", s.createdAt())
-                        .bind("updatedAt", s.updatedAt()).bind("metadata", toJson(s.metadata())).bind("tags", toJson(s.tags()))
-                        .execute();
-                h.createUpdate("insert into fixed_ips (address, server_id) values (:a, :s)").bind("a", s.ipAddress()).bind("s", s.id())
-                        .execute();
-            }
-        });
+        jdbi.useTransaction(h -> insertAll(h, servers));
+    }
+
+    /** Inserts within the caller's transaction (the quota check's, which must cover the insert). */
+    void insertAll(org.jdbi.v3.core.Handle h, List<Server> servers) {
+        for (Server s : servers) {
+            h.createUpdate("""
+                    insert into servers (id, name, project_id, user_id, flavor_id, flavor_name, vcpus, ram_mb, disk_gb, ephemeral_gb,
+                      swap_mb, flavor_extra_specs, image_id, key_name, host, availability_zone, requested_zone, vm_state, task_state,
+                      power_state, progress, user_data, access_ipv4, access_ipv6, config_drive, locked, description, hostname,
+                      reservation_id, launch_index, mac_address, ip_address, ssh_port, created_at, updated_at, metadata, tags, deleted)
+                    values (:id, :name, :projectId, :userId, :flavorId, :flavorName, :vcpus, :ramMb, :diskGb, :ephemeralGb,
+                      :swapMb, :extraSpecs, :imageId, :keyName, :host, :az, :requestedZone, :vmState, :taskState,
+                      :powerState, :progress, :userData, :accessIpv4, :accessIpv6, :configDrive, :locked, :description, :hostname,
+                      :reservationId, :launchIndex, :mac, :ip, :sshPort, :createdAt, :updatedAt, :metadata, :tags, false)""")
+                    .bind("id", s.id()).bind("name", s.name()).bind("projectId", s.projectId()).bind("userId", s.userId())
+                    .bind("flavorId", s.flavor().id()).bind("flavorName", s.flavor().name()).bind("vcpus", s.flavor().vcpus())
+                    .bind("ramMb", s.flavor().ramMb()).bind("diskGb", s.flavor().diskGb())
+                    .bind("ephemeralGb", s.flavor().ephemeralGb()).bind("swapMb", s.flavor().swapMb())
+                    .bind("extraSpecs", toJson(s.flavor().extraSpecs())).bind("imageId", s.imageId())
+                    .bind("keyName", s.keyName()).bind("host", s.host()).bind("az", s.availabilityZone())
+                    .bind("requestedZone", s.requestedZone()).bind("vmState", s.vmState().wireName())
+                    .bind("taskState", s.taskState() == null ? null : s.taskState().wireName())
+                    .bind("powerState", s.powerState().code()).bind("progress", s.progress()).bind("userData", s.userData())
+                    .bind("accessIpv4", s.accessIpv4()).bind("accessIpv6", s.accessIpv6()).bind("configDrive", s.configDrive())
+                    .bind("locked", s.locked()).bind("description", s.description()).bind("hostname", s.hostname())
+                    .bind("reservationId", s.reservationId()).bind("launchIndex", s.launchIndex()).bind("mac", s.macAddress())
+                    .bind("ip", s.ipAddress()).bind("sshPort", s.sshPort()).bind("createdAt", s.createdAt())
+                    .bind("updatedAt", s.updatedAt()).bind("metadata", toJson(s.metadata())).bind("tags", toJson(s.tags()))
+                    .execute();
+            h.createUpdate("insert into fixed_ips (address, server_id) values (:a, :s)").bind("a", s.ipAddress()).bind("s", s.id())
+                    .execute();
+        }
     }
 
     /** True if some live server holds the address (the allocator retries with the next one). */
@@ -191,10 +194,14 @@ public final class ServerStore {
 
     /** What a project's live servers use: instances, vcpus, ram. */
     public long[] projectUsage(String projectId) {
-        return jdbi.withHandle(h -> h.createQuery("select count(*) as n, coalesce(sum(vcpus), 0) as v, coalesce(sum(ram_mb), 0) as r "
+        return jdbi.withHandle(h -> projectUsage(h, projectId));
+    }
+
+    long[] projectUsage(org.jdbi.v3.core.Handle h, String projectId) {
+        return h.createQuery("select count(*) as n, coalesce(sum(vcpus), 0) as v, coalesce(sum(ram_mb), 0) as r "
                         + "from servers where deleted = false and project_id = :p")
                 .bind("p", projectId)
-                .map((rs, ctx) -> new long[] {rs.getLong("n"), rs.getLong("v"), rs.getLong("r")}).one());
+                .map((rs, ctx) -> new long[] {rs.getLong("n"), rs.getLong("v"), rs.getLong("r")}).one();
     }
 
     /** Usage per host of the servers placed there: vcpus, ram and disk, and how many. */
@@ -311,6 +318,26 @@ public final class ServerStore {
         jdbi.useHandle(h -> h.createUpdate("update servers set vm_state = :vm, power_state = :power, updated_at = :now "
                         + "where id = :id and deleted = false")
                 .bind("vm", vmState.wireName()).bind("power", power.code()).bind("now", now).bind("id", id).execute());
+    }
+
+    public void setLocked(String id, boolean locked, Instant now) {
+        jdbi.useHandle(h -> h.execute("update servers set locked = ?, updated_at = ? where id = ? and deleted = false", locked, now, id));
+    }
+
+    /**
+     * Evacuate: the server leaves its failed host and is built again elsewhere; false when its
+     * state changed meanwhile (a task started, or it was deleted).
+     */
+    public boolean beginEvacuate(String id, String fromHost, Instant now) {
+        return jdbi.withHandle(h -> h.createUpdate("update servers set host = null, vm_state = 'building', task_state = 'scheduling', "
+                        + "progress = 0, updated_at = :now where id = :id and deleted = false and task_state is null and host = :host")
+                .bind("now", now).bind("id", id).bind("host", fromHost).execute() == 1);
+    }
+
+    /** An admin's os-resetState: the state is set as told and any task forgotten. */
+    public void resetState(String id, VmState vmState, Instant now) {
+        jdbi.useHandle(h -> h.execute("update servers set vm_state = ?, task_state = null, updated_at = ? where id = ? and deleted = false",
+                vmState.wireName(), now, id));
     }
 
     /** The server is gone from its host: soft-delete the row (for history) and free its address. */

@@ -10,7 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A server as Nova's API shows it, key for key, for a given microversion and caller. Nova's
@@ -23,12 +25,19 @@ public final class ServerView {
     private final String computeUrl;
     private final String bookmarkUrl;
     private final HostRegistry hosts;
+    private final Function<String, List<String>> securityGroupNames;
 
     /** @param baseUrl the public base URL of this cloud (e.g. http://127.0.0.1:8774) */
     public ServerView(String baseUrl, HostRegistry hosts) {
+        this(baseUrl, hosts, serverId -> List.of());
+    }
+
+    /** @param securityGroupNames the names of a server's security groups, by server id */
+    public ServerView(String baseUrl, HostRegistry hosts, Function<String, List<String>> securityGroupNames) {
         this.computeUrl = requireNonNull(baseUrl, "baseUrl is null") + "/compute/v2.1";
         this.bookmarkUrl = baseUrl + "/compute";
         this.hosts = requireNonNull(hosts, "hosts is null");
+        this.securityGroupNames = requireNonNull(securityGroupNames, "securityGroupNames is null");
     }
 
     public ObjectNode summary(Server s) {
@@ -104,7 +113,10 @@ public final class ServerView {
         n.put("OS-EXT-STS:vm_state", s.vmState().wireName());
         n.put("OS-EXT-STS:power_state", s.powerState().code());
         n.putArray("os-extended-volumes:volumes_attached");
-        n.putArray("security_groups").addObject().put("name", "default");
+        ArrayNode groups = n.putArray("security_groups");
+        List<String> names = securityGroupNames.apply(s.id());
+        // Servers made without groups (live-image clones) are in the project's default, as Cobalt launches them.
+        (names.isEmpty() ? List.of(SecurityGroup.DEFAULT) : names).forEach(name -> groups.addObject().put("name", name));
         if (s.fault() != null && (status.equals("ERROR") || status.equals("DELETED") || status.equals("SHUTOFF"))) {
             ObjectNode fault = n.putObject("fault");
             fault.put("code", s.fault().code());

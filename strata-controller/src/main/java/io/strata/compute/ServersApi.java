@@ -320,12 +320,12 @@ public final class ServersApi implements ApiArea {
             throw CloudException.badRequest("OS-DCF:diskConfig must be either 'MANUAL' or 'AUTO'.");
         }
         checkPersonality(s.get("personality"));
-        checkSecurityGroups(s.get("security_groups"));
+        List<String> securityGroups = securityGroupNames(s.get("security_groups"));
         boolean attachNetwork = checkNetworks(s.get("networks"), v);
 
         List<Server> created = service.create(auth, new CreateServerRequest(name, imageRef, flavorRef, keyName, userData,
                 metadata == null ? Map.of() : metadata, zone, min, max, description, List.of(), adminPass, accessIpv4, accessIpv6,
-                Boolean.TRUE.equals(configDrive), attachNetwork));
+                Boolean.TRUE.equals(configDrive), attachNetwork, serverGroupHint(body), securityGroups));
         if (returnReservation) {
             ctx.status(202).json(Json.object().put("reservation_id", created.get(0).reservationId()));
             return;
@@ -335,10 +335,27 @@ public final class ServersApi implements ApiArea {
         server.put("id", first.id());
         server.set("links", view.links("servers", first.id()));
         server.put("OS-DCF:diskConfig", diskConfig == null ? "MANUAL" : diskConfig);
-        server.putArray("security_groups").addObject().put("name", "default");
+        ArrayNode groupNames = server.putArray("security_groups");
+        (securityGroups.isEmpty() ? List.of(SecurityGroup.DEFAULT) : securityGroups).forEach(g -> groupNames.addObject().put("name", g));
         server.put("adminPass", adminPass == null ? ServerService.generatePassword() : adminPass);
         ctx.header("Location", view.computeUrl() + "/servers/" + first.id());
         ctx.status(202).json(Json.object().set("server", server));
+    }
+
+    /** The {@code group} scheduler hint (a server group's uuid), or null. */
+    private static String serverGroupHint(ObjectNode body) {
+        ObjectNode hints = RequestBody.optionalObject(body, "os:scheduler_hints");
+        if (hints == null) {
+            hints = RequestBody.optionalObject(body, "OS-SCH-HNT:scheduler_hints");
+        }
+        if (hints == null || hints.get("group") == null || hints.get("group").isNull()) {
+            return null;
+        }
+        String group = hints.get("group").asText();
+        if (!group.matches("[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")) {
+            throw CloudException.badRequest("Invalid input for field/attribute group. Value: %s. '%s' is not a 'uuid'", group, group);
+        }
+        return group;
     }
 
     private static void checkPersonality(JsonNode personality) {
@@ -347,22 +364,23 @@ public final class ServersApi implements ApiArea {
         }
     }
 
-    private static void checkSecurityGroups(JsonNode groups) {
+    /** The names in a create's security_groups ([{"name": …}, …]); empty when absent. */
+    private static List<String> securityGroupNames(JsonNode groups) {
         if (groups == null || groups.isNull()) {
-            return;
+            return List.of();
         }
         if (!groups.isArray()) {
             throw RequestBody.invalid("security_groups", groups, "is not of type 'array'");
         }
+        List<String> names = new java.util.ArrayList<>();
         for (JsonNode group : groups) {
             String name = group.isObject() && group.get("name") != null ? group.get("name").asText() : null;
-            if (name == null) {
+            if (name == null || name.isEmpty()) {
                 throw RequestBody.invalid("security_groups", group, "is not a valid security group (an object with a name)");
             }
-            if (!name.equals("default")) {
-                throw CloudException.badRequest("Security group %s not found for project.", name);
-            }
+            names.add(name);
         }
+        return names;
     }
 
     /** Nova's networks: "auto", "none" or a list (required from 2.37); returns whether to attach the NIC. */

@@ -56,6 +56,19 @@ public final class ImageServiceCatalog implements ImageCatalog {
         images.delete(auth, imageId);
     }
 
+    @Override
+    public java.util.List<String> backups(AuthContext auth, String serverId, String backupType) {
+        ImageQuery all = ImageQuery.all();
+        ImageQuery query = new ImageQuery(all.visibility(), all.memberStatus(), all.osHidden(), all.conditions(), all.tags(),
+                Map.of("instance_uuid", serverId, "image_type", "backup", "backup_type", backupType), all.sort(), null, ImageQuery.MAX_LIMIT);
+        return images.list(auth, query).stream().map(Image::id).toList();
+    }
+
+    @Override
+    public void delete(AuthContext auth, String imageId) {
+        images.delete(auth, imageId);
+    }
+
     /** The controller's own view, for reading image files it already decided to use. */
     private static final class Internal {
         static final AuthContext ADMIN = new AuthContext("strata", "strata", null, null, null, null, null, null, null, null,

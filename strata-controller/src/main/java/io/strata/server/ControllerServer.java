@@ -12,6 +12,10 @@ import io.strata.api.ApiArea;
 import io.strata.api.ApiServer;
 import io.strata.agent.LocalController;
 import io.strata.compute.AddressPool;
+import io.strata.compute.AggregateFilters;
+import io.strata.compute.AggregateService;
+import io.strata.compute.AggregateStore;
+import io.strata.compute.AggregatesApi;
 import io.strata.compute.BootInputsResolver;
 import io.strata.compute.ComputeApi;
 import io.strata.compute.ComputeManager;
@@ -25,6 +29,21 @@ import io.strata.compute.ImageCatalog;
 import io.strata.compute.KeypairService;
 import io.strata.compute.KeypairStore;
 import io.strata.compute.KeypairsApi;
+import io.strata.compute.QuotaService;
+import io.strata.compute.SecurityGroupService;
+import io.strata.compute.SecurityGroupStore;
+import io.strata.compute.SecurityGroupsApi;
+import io.strata.compute.InstanceActionStore;
+import io.strata.compute.InstanceActionsApi;
+import io.strata.compute.ServerAdminActions;
+import io.strata.compute.ServerBackups;
+import io.strata.compute.ServerEvacuation;
+import io.strata.compute.ServerGroupFilter;
+import io.strata.compute.ServerGroupService;
+import io.strata.compute.ServerGroupStore;
+import io.strata.compute.ServerGroupsApi;
+import io.strata.compute.QuotaStore;
+import io.strata.compute.QuotasApi;
 import io.strata.compute.Scheduler;
 import io.strata.compute.ServerService;
 import io.strata.compute.ServerStore;
@@ -132,13 +151,21 @@ public final class ControllerServer implements AutoCloseable {
                 hosts.register(agent, null);
                 resources.add(agent);
             });
-            Scheduler scheduler = new Scheduler(hosts, serverStore, config.scheduler(), metrics);
+            AggregateService aggregates = new AggregateService(new AggregateStore(database.jdbi()), hosts, clock);
+            ServerGroupStore serverGroupStore = new ServerGroupStore(database.jdbi());
+            Scheduler scheduler = new Scheduler(hosts, serverStore, config.scheduler(), metrics,
+                    List.of(new AggregateFilters(aggregates), new ServerGroupFilter(serverGroupStore)));
             LiveImageStore liveImageStore = new LiveImageStore(database.jdbi());
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs, new LiveImageLaunches(liveImageStore));
             ComputeManager manager = new ComputeManager(serverStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
             resources.add(manager);
+            SecurityGroupStore securityGroupStore = new SecurityGroupStore(database.jdbi());
+            QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, serverGroupStore, securityGroupStore,
+                    config.quotas());
+            SecurityGroupService securityGroups = new SecurityGroupService(securityGroupStore, quotas, clock);
+            ServerGroupService serverGroups = new ServerGroupService(serverGroupStore, quotas, clock);
             ServerService servers = new ServerService(serverStore, flavors, keypairs, images, hosts, addresses, manager, bootInputs, policy,
-                    config.dataDir().resolve("scratch"), clock);
+                    config.dataDir().resolve("scratch"), clock, quotas, serverGroups, securityGroups);
             for (LocalController agent : agents) {
                 agent.subscribe(event -> manager.onVmEvent(agent.hostName(), event));
                 manager.reconcile(agent);
@@ -165,13 +192,21 @@ public final class ControllerServer implements AutoCloseable {
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
             areas.add(new IdentityApi(identity, policy, catalog));
-            areas.add(new ComputeApi(serverStore, policy, baseUrl));
-            ServersApi serversApi = new ServersApi(servers, new ServerView(baseUrl, hosts), policy);
+            areas.add(new ComputeApi(policy, baseUrl));
+            ServersApi serversApi = new ServersApi(servers, new ServerView(baseUrl, hosts, securityGroups::namesOfServer), policy);
             areas.add(serversApi);
             areas.add(new LiveImageApi(liveImages, serversApi));
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
-            areas.add(new KeypairsApi(keypairs, policy));
+            areas.add(new KeypairsApi(keypairs, policy, quotas));
             areas.add(new HostsApi(hosts, serverStore, policy));
+            areas.add(new AggregatesApi(aggregates, policy));
+            areas.add(new QuotasApi(quotas, policy));
+            areas.add(new ServerGroupsApi(serverGroups, policy));
+            areas.add(new SecurityGroupsApi(securityGroups, servers, serversApi, policy));
+            new ServerAdminActions(servers, serverStore, policy, clock, serversApi); // registers lock, unlock, os-resetState
+            new ServerBackups(servers, images, policy, serversApi); // registers createBackup
+            new ServerEvacuation(servers, serverStore, hosts, manager, policy, clock, serversApi); // registers evacuate
+            areas.add(new InstanceActionsApi(new InstanceActionStore(database.jdbi()), servers, policy, clock));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
             areas.add(migration.api());
 

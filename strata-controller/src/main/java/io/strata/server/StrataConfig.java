@@ -2,6 +2,7 @@ package io.strata.server;
 
 import static java.util.Objects.requireNonNull;
 
+import io.strata.compute.QuotaDefaults;
 import io.strata.compute.SchedulerSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,6 +21,7 @@ import java.time.Duration;
  * @param fakeHosts number of simulated hosts the fake driver provides (scale tests)
  * @param accel QEMU acceleration: auto (probe KVM, fall back to TCG), kvm or tcg
  * @param qemuHosts number of QEMU hosts the all-in-one runs (more than one for live migration on one machine)
+ * @param quotas the quota of projects an admin has not given their own (Nova's [quota] defaults)
  * @param kvmProbeImage directory with the test guest's vmlinuz and initrd.img that {@code auto}
  *        boots once under KVM to trust it; null means auto cannot probe and uses TCG
  */
@@ -41,7 +43,8 @@ public record StrataConfig(
         SchedulerSettings scheduler,
         String accel,
         Path kvmProbeImage,
-        int qemuHosts) {
+        int qemuHosts,
+        QuotaDefaults quotas) {
     public StrataConfig {
         requireNonNull(bindHost, "bindHost is null");
         requireNonNull(dataDir, "dataDir is null");
@@ -49,6 +52,7 @@ public record StrataConfig(
         requireNonNull(tokenTtl, "tokenTtl is null");
         requireNonNull(fakeHost, "fakeHost is null");
         requireNonNull(scheduler, "scheduler is null");
+        requireNonNull(quotas, "quotas is null");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be within 0..65535, not " + port);
         }
@@ -72,67 +76,73 @@ public record StrataConfig(
     /** Defaults of {@code strata up}: port 8774, data under ~/.strata, fake driver. */
     public static StrataConfig defaults(Path dataDir) {
         return new StrataConfig("0.0.0.0", 8774, null, dataDir, null, null, null, "fake", null, "RegionOne",
-                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto", null, 1);
+                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto", null, 1, QuotaDefaults.DEFAULT);
     }
 
     public StrataConfig withPort(int newPort) {
         return new StrataConfig(bindHost, newPort, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas);
     }
 
     public StrataConfig withDatabase(String url, String user, String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, url, user, password, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas);
     }
 
     public StrataConfig withAdminPassword(String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts);
+                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas);
     }
 
     public StrataConfig withDriver(String newDriver) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, newDriver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas);
     }
 
     public StrataConfig withPasswordHashCost(int cost) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts);
+                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas);
     }
 
     public StrataConfig withFakeHosts(int count, FakeHostSpec spec) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel, kvmProbeImage, qemuHosts);
+                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel, kvmProbeImage, qemuHosts, quotas);
     }
 
     public StrataConfig withPublicUrl(String url) {
         return new StrataConfig(bindHost, port, url, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas);
     }
 
     public StrataConfig withBindHost(String host) {
         return new StrataConfig(host, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas);
     }
 
     public StrataConfig withAccel(String newAccel) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel, kvmProbeImage, qemuHosts);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel, kvmProbeImage, qemuHosts, quotas);
     }
 
     public StrataConfig withQemuHosts(int count) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, count);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, count, quotas);
     }
 
     public StrataConfig withKvmProbeImage(Path dir) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, dir, qemuHosts);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, dir, qemuHosts, quotas);
     }
 
     public StrataConfig withScheduler(SchedulerSettings settings) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel, kvmProbeImage, qemuHosts);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel, kvmProbeImage, qemuHosts, quotas);
+    }
+
+    public StrataConfig withQuotas(QuotaDefaults defaults) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                defaults);
     }
 
     /**

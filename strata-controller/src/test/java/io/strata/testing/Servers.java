@@ -25,6 +25,14 @@ public final class Servers {
         return uploadImage(client, name, ("disk of " + name).getBytes(StandardCharsets.UTF_8), null);
     }
 
+    /** Uploads an image every project can boot (admin only). */
+    public static String uploadPublicImage(ApiClient admin, String name) {
+        String id = uploadImage(admin, name);
+        admin.patch("/image/v2/images/" + id, "[{\"op\": \"replace\", \"path\": \"/visibility\", \"value\": \"public\"}]",
+                "application/openstack-images-v2.1-json-patch").expect(200);
+        return id;
+    }
+
     /** Creates a server and returns its id (202 expected). */
     public static String create(ApiClient client, String name, String imageId, String flavorId, String extraJson) {
         String body = "{\"server\": {\"name\": \"" + name + "\", \"imageRef\": \"" + imageId + "\", \"flavorRef\": \"" + flavorId + "\""

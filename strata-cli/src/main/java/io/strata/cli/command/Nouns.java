@@ -35,6 +35,7 @@ public final class Nouns {
         NOUNS.put("worker", WorkerCommand::new);
         NOUNS.put("live-image", LiveImageCommand::new);
         NOUNS.put("co-migrate", CoMigrateCommand::new);
+        NOUNS.put("status", StatusCommand::new);
     }
 
     private Nouns() {}

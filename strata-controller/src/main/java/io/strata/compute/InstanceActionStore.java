@@ -1,0 +1,45 @@
+package io.strata.compute;
+
+import static java.util.Objects.requireNonNull;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.jdbi.v3.core.Jdbi;
+
+/** Rows of the instance action history. */
+public final class InstanceActionStore {
+    /** One recorded action. */
+    public record InstanceAction(String serverId, String action, String requestId, String userId, String projectId, Instant startTime,
+            String message) {}
+
+    private final Jdbi jdbi;
+
+    public InstanceActionStore(Jdbi jdbi) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+    }
+
+    public void insert(InstanceAction a) {
+        jdbi.useHandle(h -> h.execute("insert into instance_actions (server_id, action, request_id, user_id, project_id, start_time, message) "
+                + "values (?, ?, ?, ?, ?, ?, ?)", a.serverId(), a.action(), a.requestId(), a.userId(), a.projectId(), a.startTime(),
+                a.message()));
+    }
+
+    /** A server's actions, newest first. */
+    public List<InstanceAction> list(String serverId) {
+        return jdbi.withHandle(h -> h.createQuery("select * from instance_actions where server_id = :s order by start_time desc, id desc")
+                .bind("s", serverId).map((rs, c) -> row(rs)).list());
+    }
+
+    public Optional<InstanceAction> find(String serverId, String requestId) {
+        return jdbi.withHandle(h -> h.createQuery("select * from instance_actions where server_id = :s and request_id = :r order by id")
+                .bind("s", serverId).bind("r", requestId).map((rs, c) -> row(rs)).findFirst());
+    }
+
+    private static InstanceAction row(ResultSet rs) throws SQLException {
+        return new InstanceAction(rs.getString("server_id"), rs.getString("action"), rs.getString("request_id"), rs.getString("user_id"),
+                rs.getString("project_id"), ServerStore.instant(rs, "start_time"), rs.getString("message"));
+    }
+}

@@ -1,0 +1,77 @@
+package io.strata.compute;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.server.StrataConfig;
+import io.strata.store.TestDatabases;
+import io.strata.testing.ApiClient;
+import io.strata.testing.Servers;
+import io.strata.testing.TestCloud;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** evacuate: a server on a host whose service is down is rebuilt from its image on another host. */
+@ParameterizedClass
+@EnumSource(TestDatabases.Kind.class)
+class ServerEvacuationTest {
+    @Parameter
+    TestDatabases.Kind kind;
+
+    private static TestCloud cloud;
+    private static ApiClient admin;
+    private static String image;
+
+    @BeforeParameterizedClassInvocation
+    static void start(TestDatabases.Kind kind) {
+        cloud = TestCloud.start(kind, config -> config.withFakeHosts(2, StrataConfig.FakeHostSpec.DEFAULT));
+        admin = cloud.admin();
+        image = Servers.uploadPublicImage(admin, "cirros");
+    }
+
+    @AfterParameterizedClassInvocation
+    static void stop() {
+        cloud.close();
+    }
+
+    @Test
+    void evacuateRebuildsElsewhereOnlyWhenTheHostIsDown() {
+        ApiClient member = cloud.newProjectUser("evac", "eve", "member");
+        String id = Servers.create(member, "evacuee", image, "1", null);
+        Servers.waitFor(member, id, "ACTIVE");
+        String failed = Servers.show(admin, id).get("OS-EXT-SRV-ATTR:host").asText();
+        ApiClient v214 = admin.withHeader("OpenStack-API-Version", "compute 2.14");
+
+        member.post("/compute/v2.1/servers/" + id + "/action", "{\"evacuate\": {}}").expect(403);
+        assertThat(v214.post("/compute/v2.1/servers/" + id + "/action", "{\"evacuate\": {}}").expect(400).json()
+                .at("/badRequest/message").asText()).isEqualTo("Compute service of " + failed + " is still in use.");
+
+        forceDown(failed, true);
+        v214.post("/compute/v2.1/servers/" + id + "/action", "{\"evacuate\": {}}").expect(200);
+        JsonNode rebuilt = Servers.waitFor(admin, id, "ACTIVE");
+        assertThat(rebuilt.get("OS-EXT-SRV-ATTR:host").asText()).isNotEqualTo(failed);
+        assertThat(rebuilt.at("/addresses/private/0/addr").asText()).startsWith("10.0.");
+        JsonNode actions = admin.get("/compute/v2.1/servers/" + id + "/os-instance-actions").expect(200).json().get("instanceActions");
+        assertThat(actions.get(0).get("action").asText()).isEqualTo("evacuate");
+
+        // Before 2.14 the answer carries the admin password.
+        String other = rebuilt.get("OS-EXT-SRV-ATTR:host").asText();
+        forceDown(failed, false);
+        forceDown(other, true);
+        JsonNode legacy = admin.post("/compute/v2.1/servers/" + id + "/action", "{\"evacuate\": {\"onSharedStorage\": false, "
+                + "\"adminPass\": \"s3cret\"}}").expect(200).json();
+        assertThat(legacy.get("adminPass").asText()).isEqualTo("s3cret");
+        assertThat(Servers.waitFor(admin, id, "ACTIVE").get("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(failed);
+        forceDown(other, false);
+        Servers.deleteAndWait(member, id);
+    }
+
+    private static void forceDown(String host, boolean down) {
+        admin.withHeader("OpenStack-API-Version", "compute 2.11").put("/compute/v2.1/os-services/force-down",
+                "{\"host\": \"" + host + "\", \"binary\": \"nova-compute\", \"forced_down\": " + down + "}").expect(200);
+    }
+}
