@@ -31,6 +31,11 @@ import io.strata.compute.ServerStore;
 import io.strata.compute.ServerView;
 import io.strata.compute.ServersApi;
 import io.strata.identity.Catalog;
+import io.strata.hierarchy.GroupManagers;
+import io.strata.hierarchy.Operator;
+import io.strata.hierarchy.SnoozeApi;
+import io.strata.hierarchy.SnoozeService;
+import io.strata.hierarchy.SubmissionStore;
 import io.strata.image.ImageServiceCatalog;
 import io.strata.liveimage.LiveImageApi;
 import io.strata.liveimage.LiveImageLaunches;
@@ -69,6 +74,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControllerServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControllerServer.class);
+    private static final int HOSTS_PER_GROUP_MANAGER = 100;
 
     private final StrataConfig config;
     private final List<AutoCloseable> resources;
@@ -159,6 +165,11 @@ public final class ControllerServer implements AutoCloseable {
                 }
             }, 10, 10, TimeUnit.SECONDS);
             ServerStateGauges.register(metrics, serverStore);
+            // Snooze: virtual clusters become Compute servers of the cloud admin; the hierarchy is
+            // one group manager per HOSTS_PER_GROUP_MANAGER hosts, the first leading.
+            SnoozeService snooze = new SnoozeService(new SubmissionStore(database.jdbi()), servers, serverStore, flavors, hosts,
+                    new GroupManagers(HOSTS_PER_GROUP_MANAGER), Operator.cloudAdmin(identityStore), clock);
+            snooze.resumeUnfinished();
 
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
@@ -170,6 +181,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
             areas.add(new KeypairsApi(keypairs, policy));
             areas.add(new HostsApi(hosts, serverStore, policy));
+            areas.add(new SnoozeApi(snooze, baseUrl));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
