@@ -43,7 +43,7 @@ public final class SnoozeApi implements ApiArea {
     public SnoozeApi(SnoozeService snooze, String baseUrl) {
         this.snooze = requireNonNull(snooze, "snooze is null");
         URI base = URI.create(requireNonNull(baseUrl, "baseUrl is null"));
-        this.json = new SnoozeJson(base.getHost(), base.getPort() < 0 ? 80 : base.getPort());
+        this.json = new SnoozeJson(base.getHost(), base.getPort() < 0 ? 80 : base.getPort(), snooze.wakeupDriver(), snooze::timeOff);
     }
 
     @Override

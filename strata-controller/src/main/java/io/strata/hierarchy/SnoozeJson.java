@@ -21,10 +21,14 @@ final class SnoozeJson {
 
     private final String controllerAddress;
     private final int controllerPort;
+    private final String wakeupDriver;
+    private final java.util.function.Function<String, java.time.Duration> timeOff;
 
-    SnoozeJson(String controllerAddress, int controllerPort) {
+    SnoozeJson(String controllerAddress, int controllerPort, String wakeupDriver, java.util.function.Function<String, java.time.Duration> timeOff) {
         this.controllerAddress = controllerAddress;
         this.controllerPort = controllerPort;
+        this.wakeupDriver = wakeupDriver;
+        this.timeOff = timeOff;
     }
 
     ObjectNode localControllerList(HierarchyView view) {
@@ -64,20 +68,23 @@ final class SnoozeJson {
         gm.set("listenSettings", listen);
         gm.set("heartbeatAddress", address(controllerAddress, controllerPort));
         Capacity active = Capacity.ZERO;
+        Capacity passive = Capacity.ZERO;
         Capacity used = Capacity.ZERO;
         int vms = 0;
         int up = 0;
         for (HierarchyView.LocalController lc : group.localControllers()) {
-            if (lc.up()) {
+            if (lc.up() && lc.poweredOn()) {
                 active = active.plus(lc.total());
                 up++;
+            } else if (!lc.poweredOn()) {
+                passive = passive.plus(lc.total());
             }
             used = used.plus(lc.used());
             vms += lc.vms().size();
         }
         ObjectNode summary = Json.object();
         summary.set("activeCapacity", vector(active));
-        summary.set("passiveCapacity", vector(Capacity.ZERO));
+        summary.set("passiveCapacity", vector(passive));
         summary.set("usedCapacity", vector(used));
         summary.put("numberOfLocalControllers", group.localControllers().size());
         summary.put("numberOfActiveLocalControllers", up);
@@ -98,7 +105,8 @@ final class SnoozeJson {
         ObjectNode node = Json.object();
         node.put("id", host.uuid());
         node.set("controlDataAddress", localControllerAddress(host));
-        node.put("status", lc.up() ? "ACTIVE" : "UNKNOWN");
+        // Snooze: PASSIVE is a host its energy saver powered down.
+        node.put("status", !lc.poweredOn() ? "PASSIVE" : lc.up() ? "ACTIVE" : "UNKNOWN");
         ObjectNode hypervisor = Json.object();
         hypervisor.put("port", LIBVIRT_PORT);
         hypervisor.put("driver", host.hypervisorType() == null ? "qemu" : host.hypervisorType().toLowerCase(Locale.ROOT));
@@ -112,26 +120,28 @@ final class SnoozeJson {
         node.set("usedCapacity", vector(lc.used()));
         ObjectNode metadata = Json.object();
         ArrayNode assigned = Json.array();
-        for (Server vm : lc.vms()) {
+        for (HierarchyView.Vm load : lc.vms()) {
+            Server vm = load.server();
             ObjectNode meta = Json.object();
             meta.put("status", VmStatus.of(vm).name());
             meta.put("ipAddress", vm.ipAddress());
-            meta.set("requestedCapacity", vector(new Capacity(vm.flavor().vcpus(), vm.flavor().ramMb() * 1024.0, 0, 0)));
+            meta.set("requestedCapacity", vector(load.demand()));
             metadata.set(vm.id(), meta);
             assigned.add(vm.id());
         }
         node.set("virtualMachineMetaData", metadata);
         ObjectNode wakeup = Json.object();
-        wakeup.put("driver", "test");
+        wakeup.put("driver", wakeupDriver);
         wakeup.put("options", "");
         node.set("wakeupSettings", wakeup);
         node.put("hostname", host.name());
         node.set("assignedVirtualMachines", assigned);
+        node.put("timeSpentOffSeconds", timeOff.apply(host.name()).toMillis() / 1000.0);
         return node;
     }
 
     ObjectNode clusterResponse(SnoozeService.ClusterResponse response, SnoozeService snooze) {
-        Map<String, SnoozeService.Placement> placements = snooze.placements();
+        Map<String, HierarchyReader.Placement> placements = snooze.placements();
         ObjectNode body = Json.object();
         body.put("taskIdentifier", response.taskId());
         body.put("errorCode", response.errorCode());
@@ -143,10 +153,10 @@ final class SnoozeJson {
         return body;
     }
 
-    private ObjectNode vmMetaData(SnoozeService.VmReport report, Map<String, SnoozeService.Placement> placements) {
+    private ObjectNode vmMetaData(SnoozeService.VmReport report, Map<String, HierarchyReader.Placement> placements) {
         Server server = report.server();
         SubmissionStore.SubmittedVm submitted = report.submitted();
-        SnoozeService.Placement placement = server == null || server.host() == null ? null : placements.get(server.host());
+        HierarchyReader.Placement placement = server == null || server.host() == null ? null : placements.get(server.host());
         ObjectNode vm = Json.object();
         vm.put("status", report.status().name());
         ObjectNode location = Json.object();

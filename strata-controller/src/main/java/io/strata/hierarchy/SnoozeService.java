@@ -41,18 +41,20 @@ public final class SnoozeService {
     private final ServerStore serverStore;
     private final FlavorService flavors;
     private final HostRegistry hosts;
-    private final GroupManagers groupManagers;
+    private final HierarchyReader reader;
+    private final HierarchyCoordinator coordinator;
     private final AuthContext operator;
     private final Clock clock;
 
     public SnoozeService(SubmissionStore submissions, ServerService servers, ServerStore serverStore, FlavorService flavors,
-            HostRegistry hosts, GroupManagers groupManagers, AuthContext operator, Clock clock) {
+            HostRegistry hosts, HierarchyReader reader, HierarchyCoordinator coordinator, AuthContext operator, Clock clock) {
         this.submissions = requireNonNull(submissions, "submissions is null");
         this.servers = requireNonNull(servers, "servers is null");
         this.serverStore = requireNonNull(serverStore, "serverStore is null");
         this.flavors = requireNonNull(flavors, "flavors is null");
         this.hosts = requireNonNull(hosts, "hosts is null");
-        this.groupManagers = requireNonNull(groupManagers, "groupManagers is null");
+        this.reader = requireNonNull(reader, "reader is null");
+        this.coordinator = requireNonNull(coordinator, "coordinator is null");
         this.operator = requireNonNull(operator, "operator is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
@@ -89,14 +91,29 @@ public final class SnoozeService {
     }
 
     private void start(String taskId, List<VmTemplate> templates) {
-        List<GroupManagers.GroupManager> groups = groupManagers.of(hosts.hosts());
+        List<GroupManagers.GroupManager> groups = reader.groupManagers();
+        // The leader dispatches the whole cluster at once; pinned VMs go where they are pinned.
+        List<Capacity> free = templates.stream().filter(t -> t != null && (t.hostId() == null || t.hostId().isEmpty()))
+                .map(VmTemplate::demand).toList();
+        java.util.Iterator<Optional<String>> placed = coordinator.placeAll(free).iterator();
         for (int i = 0; i < templates.size(); i++) {
             VmTemplate template = templates.get(i);
             if (template == null) {
                 continue;
             }
             try {
-                String zone = pinnedZone(template.hostId(), groups, template);
+                String zone;
+                if (template.hostId() == null || template.hostId().isEmpty()) {
+                    Optional<String> host = placed.next();
+                    if (host.isEmpty()) {
+                        submissions.setVmError(taskId, i, VmErrorCode.NOT_ENOUGH_LOCAL_CONTROLLER_CAPACITY.name());
+                        continue;
+                    }
+                    Host target = hosts.find(host.get()).orElseThrow();
+                    zone = target.zone() + ":" + target.name();
+                } else {
+                    zone = pinnedZone(template.hostId(), groups, template);
+                }
                 Flavor flavor = flavorFor(template);
                 CreateServerRequest request = new CreateServerRequest(template.name(), template.imageId(), flavor.id(), null, null,
                         Map.of("snooze_task", taskId), zone, 1, 1, "Snooze virtual cluster " + taskId, List.of(), null, null, null,
@@ -229,68 +246,23 @@ public final class SnoozeService {
 
     // ------------------------------------------------------------------ hierarchy
 
-    public Optional<Host> findLocalController(String idOrName) {
-        return hosts.hosts().stream().filter(h -> h.uuid().equals(idOrName) || h.name().equals(idOrName)).findFirst();
-    }
-
-    /** The hierarchy as it stands: group managers, their local controllers, and the VMs on each. */
     public HierarchyView hierarchy() {
-        List<Host> all = hosts.hosts();
-        Map<String, List<Server>> vmsByHost = new HashMap<>();
-        ServerQuery everything = new ServerQuery(null, null, null, null, null, null, null, null, false, null, "created_at", true, null,
-                Integer.MAX_VALUE);
-        for (Server server : serverStore.list(everything)) {
-            if (server.host() != null && server.vmState() != VmState.BLESSED) {
-                vmsByHost.computeIfAbsent(server.host(), h -> new ArrayList<>()).add(server);
-            }
-        }
-        List<HierarchyView.Group> groups = new ArrayList<>();
-        for (GroupManagers.GroupManager gm : groupManagers.of(all)) {
-            List<HierarchyView.LocalController> lcs = new ArrayList<>();
-            for (Host host : gm.localControllers()) {
-                List<Server> vms = vmsByHost.getOrDefault(host.name(), List.of());
-                lcs.add(new HierarchyView.LocalController(host, hosts.isUp(host), vms, usedOf(vms)));
-            }
-            groups.add(new HierarchyView.Group(gm.id(), gm.leader(), lcs));
-        }
-        return new HierarchyView(groups);
+        return reader.view();
     }
 
-    /** What a host's VMs ask for, network demand included when they came through Snooze. */
-    private Capacity usedOf(List<Server> vms) {
-        Capacity used = Capacity.ZERO;
-        for (Server vm : vms) {
-            used = used.plus(requestedOf(vm));
-        }
-        return used;
+    public Map<String, HierarchyReader.Placement> placements() {
+        return reader.placements();
     }
 
-    public Capacity requestedOf(Server server) {
-        double rx = 0;
-        double tx = 0;
-        if (server.metadata().containsKey("snooze_task")) {
-            Optional<SubmissionStore.SubmittedVm> submitted = submissions.findByServer(server.id());
-            if (submitted.isPresent()) {
-                rx = submitted.get().rxKb();
-                tx = submitted.get().txKb();
-            }
-        }
-        return new Capacity(server.flavor().vcpus(), server.flavor().ramMb() * 1024.0, rx, tx);
+    public Optional<Host> findLocalController(String idOrName) {
+        return reader.findLocalController(idOrName);
     }
 
-    /** Where a local controller sits: its host and its group manager's id. */
-    public record Placement(Host host, String groupManagerId) {}
-
-    /** Host name → placement, for locating VMs without reading every server. */
-    public Map<String, Placement> placements() {
-        Map<String, Placement> index = new HashMap<>();
-        for (GroupManagers.GroupManager gm : groupManagers.of(hosts.hosts())) {
-            gm.localControllers().forEach(h -> index.put(h.name(), new Placement(h, gm.id())));
-        }
-        return index;
+    public String wakeupDriver() {
+        return coordinator.energy().driverName();
     }
 
-    public Optional<SubmissionStore.SubmittedVm> submittedVm(String serverId) {
-        return submissions.findByServer(serverId);
+    public java.time.Duration timeOff(String host) {
+        return coordinator.energy().timeOff().getOrDefault(host, java.time.Duration.ZERO);
     }
 }

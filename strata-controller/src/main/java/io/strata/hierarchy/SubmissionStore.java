@@ -74,6 +74,15 @@ public final class SubmissionStore {
                 .bind("server", serverId).map((rs, ctx) -> vm(rs)).findFirst());
     }
 
+    /** Server id → {rx KB, tx KB} of every VM started through Snooze. */
+    public java.util.Map<String, double[]> networkDemandByServer() {
+        java.util.Map<String, double[]> demand = new java.util.HashMap<>();
+        jdbi.useHandle(h -> h.createQuery("select server_id, rx_kb, tx_kb from snooze_submission_vms where server_id is not null")
+                .map((rs, ctx) -> java.util.Map.entry(rs.getString(1), new double[] {rs.getDouble(2), rs.getDouble(3)}))
+                .forEach(e -> demand.put(e.getKey(), e.getValue())));
+        return demand;
+    }
+
     /** Submissions with VMs not yet handed to Compute: what a new leader finishes after a crash. */
     public List<String> unfinished() {
         return jdbi.withHandle(h -> h.createQuery("select distinct v.task_id from snooze_submission_vms v join snooze_submissions s "

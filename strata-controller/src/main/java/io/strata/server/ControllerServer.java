@@ -32,7 +32,12 @@ import io.strata.compute.ServerView;
 import io.strata.compute.ServersApi;
 import io.strata.identity.Catalog;
 import io.strata.hierarchy.GroupManagers;
+import io.strata.hierarchy.HierarchyCoordinator;
+import io.strata.hierarchy.HierarchyReader;
+import io.strata.hierarchy.HierarchySettings;
 import io.strata.hierarchy.Operator;
+import io.strata.hierarchy.energy.EnergySaver;
+import io.strata.hierarchy.energy.WakeupDrivers;
 import io.strata.hierarchy.SnoozeApi;
 import io.strata.hierarchy.SnoozeService;
 import io.strata.hierarchy.SubmissionStore;
@@ -74,7 +79,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControllerServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControllerServer.class);
-    private static final int HOSTS_PER_GROUP_MANAGER = 100;
 
     private final StrataConfig config;
     private final List<AutoCloseable> resources;
@@ -165,10 +169,21 @@ public final class ControllerServer implements AutoCloseable {
                 }
             }, 10, 10, TimeUnit.SECONDS);
             ServerStateGauges.register(metrics, serverStore);
-            // Snooze: virtual clusters become Compute servers of the cloud admin; the hierarchy is
-            // one group manager per HOSTS_PER_GROUP_MANAGER hosts, the first leading.
-            SnoozeService snooze = new SnoozeService(new SubmissionStore(database.jdbi()), servers, serverStore, flavors, hosts,
-                    new GroupManagers(HOSTS_PER_GROUP_MANAGER), Operator.cloudAdmin(identityStore), clock);
+            // Snooze: virtual clusters become Compute servers of the cloud admin; in one process the
+            // hierarchy is one group manager per hostsPerGroupManager hosts, the first leading.
+            HierarchySettings hierarchySettings = HierarchySettings.load(config.dataDir());
+            EnergySaver energy = new EnergySaver(WakeupDrivers.named(hierarchySettings.wakeupDriver()), hierarchySettings.idleThreshold(),
+                    hierarchySettings.reservedNodes(), clock);
+            HierarchyCoordinator coordinator = new HierarchyCoordinator(hierarchySettings, hosts, energy);
+            resources.add(coordinator);
+            SubmissionStore submissions = new SubmissionStore(database.jdbi());
+            HierarchyReader hierarchy = new HierarchyReader(hosts, serverStore, submissions,
+                    new GroupManagers(hierarchySettings.hostsPerGroupManager()), energy::poweredOff);
+            io.strata.identity.AuthContext snoozeOperator = Operator.cloudAdmin(identityStore);
+            SnoozeService snooze = new SnoozeService(submissions, servers, serverStore, flavors, hosts, hierarchy, coordinator,
+                    snoozeOperator, clock);
+            coordinator.start(hierarchy, (server, host) -> servers.liveMigrate(snoozeOperator, server, host,
+                    ServerService.MigrationRules.NOVA));
             snooze.resumeUnfinished();
 
             List<ApiArea> areas = new ArrayList<>();

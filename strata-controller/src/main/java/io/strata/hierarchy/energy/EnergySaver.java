@@ -102,6 +102,11 @@ public final class EnergySaver {
         return Optional.empty();
     }
 
+    /** A host found powered off at start (its service disabled by an earlier run of the saver). */
+    public synchronized void assumeOff(String host) {
+        offSince.putIfAbsent(host, clock.instant());
+    }
+
     public synchronized boolean isOff(String host) {
         return offSince.containsKey(host);
     }

@@ -10,7 +10,7 @@ import java.util.function.Consumer;
 /**
  * Wake-on-LAN: the magic packet (6 × 0xFF, then the MAC 16 times) by UDP broadcast. A packet
  * cannot power a host off, so that is done by {@code shutdown} (the local controller shuts its
- * host down, as Snooze's shutdownNode).
+ * host down, as Snooze's shutdownNode); without it, hosts are only woken.
  */
 public final class WakeOnLanDriver implements WakeupDriver {
     private final InetAddress broadcast;
@@ -29,7 +29,10 @@ public final class WakeOnLanDriver implements WakeupDriver {
     }
 
     @Override
-    public void powerOff(String host, String options) {
+    public void powerOff(String host, String options) throws PowerException {
+        if (shutdown == null) {
+            throw new PowerException("Wake-on-LAN cannot power " + host + " off, and no shutdown is configured for it");
+        }
         shutdown.accept(host);
     }
 
