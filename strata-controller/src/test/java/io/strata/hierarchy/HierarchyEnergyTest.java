@@ -130,15 +130,6 @@ class HierarchyEnergyTest {
     }
 
     private static JsonNode awaitResponse(String taskId) {
-        JsonNode[] response = new JsonNode[1];
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
-            ApiClient.Response r = snooze.post("/groupmanager?getVirtualClusterResponse", taskId).expect(200);
-            if (r.body().length == 0) {
-                return false;
-            }
-            response[0] = r.json();
-            return true;
-        });
-        return response[0];
+        return SnoozeResponses.await(snooze, taskId);
     }
 }
