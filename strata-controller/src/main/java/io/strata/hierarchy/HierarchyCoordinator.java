@@ -54,6 +54,7 @@ public final class HierarchyCoordinator implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private HierarchyReader reader;
     private Migrator migrator;
+    private java.util.function.BooleanSupplier leading = () -> true;
 
     public HierarchyCoordinator(HierarchySettings settings, HostRegistry hosts, EnergySaver energy) {
         this.settings = requireNonNull(settings, "settings is null");
@@ -72,6 +73,12 @@ public final class HierarchyCoordinator implements AutoCloseable {
 
     /** Starts the periodic rounds; the reader and migrator exist only once Compute is wired. */
     public void start(HierarchyReader hierarchy, Migrator migrate) {
+        start(hierarchy, migrate, () -> true);
+    }
+
+    /** As above; in a distributed hierarchy only the group leader runs the rounds ({@code isLeader}). */
+    public void start(HierarchyReader hierarchy, Migrator migrate, java.util.function.BooleanSupplier isLeader) {
+        this.leading = requireNonNull(isLeader, "isLeader is null");
         this.reader = requireNonNull(hierarchy, "hierarchy is null");
         this.migrator = requireNonNull(migrate, "migrate is null");
         // Hosts the saver powered off before a restart are still off: it must know to wake them.
@@ -87,6 +94,9 @@ public final class HierarchyCoordinator implements AutoCloseable {
     }
 
     private void guarded(String what, Runnable round) {
+        if (!leading.getAsBoolean()) {
+            return;
+        }
         try {
             round.run();
         } catch (RuntimeException e) {

@@ -13,7 +13,9 @@ import java.util.Properties;
  * {@code <data dir>/hierarchy.properties} when present (keys as the record's components, e.g.
  * {@code placement=BestFit}, {@code thresholds.cpu=0.2,0.9,1.0}); Snooze's defaults otherwise,
  * with relocation, consolidation and energy saving off (they move and power off what Compute
- * users run, so an operator turns them on).
+ * users run, so an operator turns them on). With {@code zookeeper=host:2181} the controller is
+ * one group manager of a distributed hierarchy: it competes for leadership through ZooKeeper, and
+ * only the leader runs the periodic rounds and finishes submissions a dead leader left.
  */
 public record HierarchySettings(
         int hostsPerGroupManager,
@@ -27,9 +29,11 @@ public record HierarchySettings(
         boolean energySaver,
         String wakeupDriver,
         Duration idleThreshold,
-        int reservedNodes) {
+        int reservedNodes,
+        String zookeeper,
+        Duration zookeeperSessionTimeout) {
     public static final HierarchySettings DEFAULT = new HierarchySettings(100, "RoundRobin", "FirstFit", Thresholds.DEFAULT,
-            Duration.ofSeconds(3), false, Duration.ZERO, 50, false, "test", Duration.ofSeconds(120), 1);
+            Duration.ofSeconds(3), false, Duration.ZERO, 50, false, "test", Duration.ofSeconds(120), 1, null, Duration.ofSeconds(10));
 
     public static final String FILE = "hierarchy.properties";
 
@@ -68,7 +72,9 @@ public record HierarchySettings(
                     Boolean.parseBoolean(p.getProperty("energySaver", "" + d.energySaver)),
                     p.getProperty("wakeupDriver", d.wakeupDriver),
                     Duration.parse(p.getProperty("idleThreshold", d.idleThreshold.toString())),
-                    Integer.parseInt(p.getProperty("reservedNodes", "" + d.reservedNodes)));
+                    Integer.parseInt(p.getProperty("reservedNodes", "" + d.reservedNodes)),
+                    p.getProperty("zookeeper"),
+                    Duration.parse(p.getProperty("zookeeperSessionTimeout", d.zookeeperSessionTimeout.toString())));
             // Fail at start, not at the first submission, on an unknown policy name.
             io.strata.hierarchy.policy.DispatchPolicy.named(s.dispatching);
             io.strata.hierarchy.policy.PlacementPolicy.named(s.placement);

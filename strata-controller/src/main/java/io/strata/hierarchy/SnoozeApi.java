@@ -9,6 +9,7 @@ import io.javalin.http.Context;
 import io.strata.api.ApiArea;
 import io.strata.api.Json;
 import io.strata.core.CloudException;
+import io.strata.hierarchy.zk.DistributedLeadership;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,9 +42,14 @@ public final class SnoozeApi implements ApiArea {
     private final SnoozeJson json;
 
     public SnoozeApi(SnoozeService snooze, String baseUrl) {
+        this(snooze, baseUrl, Optional::empty);
+    }
+
+    /** {@code leader}: the elected group leader when the hierarchy is distributed over ZooKeeper, else empty. */
+    public SnoozeApi(SnoozeService snooze, String baseUrl, java.util.function.Supplier<Optional<DistributedLeadership.Leader>> leader) {
         this.snooze = requireNonNull(snooze, "snooze is null");
         URI base = URI.create(requireNonNull(baseUrl, "baseUrl is null"));
-        this.json = new SnoozeJson(base.getHost(), base.getPort() < 0 ? 80 : base.getPort(), snooze.wakeupDriver(), snooze::timeOff);
+        this.json = new SnoozeJson(base.getHost(), base.getPort() < 0 ? 80 : base.getPort(), snooze.wakeupDriver(), snooze::timeOff, leader);
     }
 
     @Override

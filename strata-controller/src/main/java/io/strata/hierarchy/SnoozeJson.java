@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.strata.api.Json;
 import io.strata.compute.Host;
 import io.strata.compute.Server;
+import io.strata.hierarchy.zk.DistributedLeadership;
 import java.net.URI;
 import java.util.Locale;
 import java.util.Map;
@@ -24,7 +25,11 @@ final class SnoozeJson {
     private final String wakeupDriver;
     private final java.util.function.Function<String, java.time.Duration> timeOff;
 
-    SnoozeJson(String controllerAddress, int controllerPort, String wakeupDriver, java.util.function.Function<String, java.time.Duration> timeOff) {
+    private final java.util.function.Supplier<java.util.Optional<DistributedLeadership.Leader>> elected;
+
+    SnoozeJson(String controllerAddress, int controllerPort, String wakeupDriver, java.util.function.Function<String, java.time.Duration> timeOff,
+            java.util.function.Supplier<java.util.Optional<DistributedLeadership.Leader>> elected) {
+        this.elected = elected;
         this.controllerAddress = controllerAddress;
         this.controllerPort = controllerPort;
         this.wakeupDriver = wakeupDriver;
@@ -41,9 +46,21 @@ final class SnoozeJson {
         return body;
     }
 
+    /** The leader: the one ZooKeeper elected when distributed, else this controller's first group manager. */
     ObjectNode groupLeader(HierarchyView view) {
         HierarchyView.Group leader = view.groups().stream().filter(HierarchyView.Group::leader).findFirst().orElseThrow();
-        return groupManager(leader, false);
+        ObjectNode gm = groupManager(leader, false);
+        elected.get().ifPresent(l -> {
+            gm.put("id", l.id());
+            gm.put("hostname", l.address());
+            ObjectNode listen = Json.object();
+            listen.set("controlDataAddress", address(l.address(), l.port()));
+            listen.set("monitoringDataAddress", address(l.address(), l.port()));
+            gm.set("listenSettings", listen);
+            gm.set("heartbeatAddress", address(l.address(), l.port()));
+            gm.put("leaderElection", "zookeeper");
+        });
+        return gm;
     }
 
     /** The leader, then every group manager with its local controllers and their VMs. */

@@ -38,6 +38,7 @@ import io.strata.hierarchy.HierarchySettings;
 import io.strata.hierarchy.Operator;
 import io.strata.hierarchy.energy.EnergySaver;
 import io.strata.hierarchy.energy.WakeupDrivers;
+import io.strata.hierarchy.zk.DistributedLeadership;
 import io.strata.hierarchy.SnoozeApi;
 import io.strata.hierarchy.SnoozeService;
 import io.strata.hierarchy.SubmissionStore;
@@ -182,9 +183,27 @@ public final class ControllerServer implements AutoCloseable {
             io.strata.identity.AuthContext snoozeOperator = Operator.cloudAdmin(identityStore);
             SnoozeService snooze = new SnoozeService(submissions, servers, serverStore, flavors, hosts, hierarchy, coordinator,
                     snoozeOperator, clock);
-            coordinator.start(hierarchy, (server, host) -> servers.liveMigrate(snoozeOperator, server, host,
-                    ServerService.MigrationRules.NOVA));
-            snooze.resumeUnfinished();
+            HierarchyCoordinator.Migrator migrator = (server, host) -> servers.liveMigrate(snoozeOperator, server, host,
+                    ServerService.MigrationRules.NOVA);
+            DistributedLeadership leadership = null;
+            if (hierarchySettings.zookeeper() != null) {
+                // Distributed: this controller is one group manager; the elected leader runs the
+                // rounds and, on taking over, starts what a dead leader accepted but had not started.
+                leadership = DistributedLeadership.join(hierarchySettings.zookeeper(), hierarchySettings.zookeeperSessionTimeout(),
+                        java.util.UUID.nameUUIDFromBytes(baseUrl.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString(),
+                        publicHost(config.bindHost()), port);
+                resources.add(leadership);
+                leadership.election().onLeadership(leading -> {
+                    if (leading) {
+                        Thread.ofVirtual().name("snooze-takeover").start(snooze::resumeUnfinished);
+                    }
+                });
+                coordinator.start(hierarchy, migrator, leadership::isLeader);
+            } else {
+                coordinator.start(hierarchy, migrator);
+                snooze.resumeUnfinished();
+            }
+            DistributedLeadership elected = leadership;
 
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
@@ -196,7 +215,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
             areas.add(new KeypairsApi(keypairs, policy));
             areas.add(new HostsApi(hosts, serverStore, policy));
-            areas.add(new SnoozeApi(snooze, baseUrl));
+            areas.add(new SnoozeApi(snooze, baseUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader()));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
 
             ApiServer api = new ApiServer(config.bindHost(), port, areas, identity::validate, metrics);
