@@ -7,7 +7,7 @@ import io.strata.core.CloudException;
 import io.strata.hierarchy.energy.EnergySaver;
 import io.strata.hierarchy.policy.Consolidation;
 import io.strata.hierarchy.policy.DispatchPolicy;
-import io.strata.hierarchy.policy.GmSummary;
+import io.strata.hierarchy.policy.ClusterPlacement;
 import io.strata.hierarchy.policy.LcState;
 import io.strata.hierarchy.policy.LoadHistory;
 import io.strata.hierarchy.policy.Move;
@@ -46,8 +46,7 @@ public final class HierarchyCoordinator implements AutoCloseable {
     private final HierarchySettings settings;
     private final HostRegistry hosts;
     private final EnergySaver energy;
-    private final DispatchPolicy dispatching;
-    private final PlacementPolicy placement;
+    private final ClusterPlacement clusterPlacement;
     private final Relocation relocation;
     private final Consolidation consolidation;
     private final LoadHistory history = new LoadHistory(LoadHistory.SNOOZE_WINDOW);
@@ -60,8 +59,8 @@ public final class HierarchyCoordinator implements AutoCloseable {
         this.settings = requireNonNull(settings, "settings is null");
         this.hosts = requireNonNull(hosts, "hosts is null");
         this.energy = requireNonNull(energy, "energy is null");
-        this.dispatching = DispatchPolicy.named(settings.dispatching());
-        this.placement = PlacementPolicy.named(settings.placement());
+        this.clusterPlacement = new ClusterPlacement(DispatchPolicy.named(settings.dispatching()), PlacementPolicy.named(settings.placement()),
+                settings.thresholds());
         this.relocation = new Relocation(settings.thresholds());
         this.consolidation = new Consolidation(settings.thresholds(), settings.maxMigrationsPerRound());
         this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("hierarchy").factory());
@@ -135,36 +134,7 @@ public final class HierarchyCoordinator implements AutoCloseable {
     }
 
     private Optional<LcState> place(Map<String, LcState> lcs, Capacity demand) {
-        Map<String, List<LcState>> byGroup = new LinkedHashMap<>();
-        lcs.values().forEach(lc -> byGroup.computeIfAbsent(lc.groupManagerId(), g -> new ArrayList<>()).add(lc));
-        List<GmSummary> summaries = byGroup.entrySet().stream().map(e -> summary(e.getKey(), e.getValue())).toList();
-        // Try each candidate group manager in turn: a summary may promise room the placement cannot find.
-        for (GmSummary gm : dispatching.candidates(summaries, demand)) {
-            Optional<LcState> lc = placement.place(byGroup.get(gm.id()), demand, settings.thresholds());
-            if (lc.isPresent()) {
-                return lc;
-            }
-        }
-        return Optional.empty();
-    }
-
-    static GmSummary summary(String id, List<LcState> lcs) {
-        Capacity active = Capacity.ZERO;
-        Capacity passive = Capacity.ZERO;
-        Capacity used = Capacity.ZERO;
-        Capacity largest = Capacity.ZERO;
-        for (LcState lc : lcs) {
-            if (lc.poweredOn()) {
-                active = active.plus(lc.total());
-                used = used.plus(lc.used());
-                Capacity free = lc.total().minus(lc.used());
-                largest = new Capacity(Math.max(largest.cpu(), free.cpu()), Math.max(largest.memoryKb(), free.memoryKb()),
-                        Math.max(largest.rxKb(), free.rxKb()), Math.max(largest.txKb(), free.txKb()));
-            } else {
-                passive = passive.plus(lc.total());
-            }
-        }
-        return new GmSummary(id, active, passive, used, largest, lcs.size());
+        return clusterPlacement.place(lcs, demand);
     }
 
     // ------------------------------------------------------------------ energy
