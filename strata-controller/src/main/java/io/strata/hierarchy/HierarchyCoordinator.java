@@ -84,7 +84,10 @@ public final class HierarchyCoordinator implements AutoCloseable {
         hosts.hosts().stream().filter(h -> !h.serviceEnabled() && h.disabledReason() != null
                 && h.disabledReason().startsWith(POWERED_OFF_REASON)).forEach(h -> energy.assumeOff(h.name()));
         long monitor = settings.monitoringInterval().toMillis();
-        timer.scheduleWithFixedDelay(() -> guarded("monitoring", this::monitoringRound), monitor, monitor, TimeUnit.MILLISECONDS);
+        // Sampling only feeds relocation and the energy saver: with both off, no round reads every server.
+        if (settings.relocation() || settings.energySaver()) {
+            timer.scheduleWithFixedDelay(() -> guarded("monitoring", this::monitoringRound), monitor, monitor, TimeUnit.MILLISECONDS);
+        }
         Duration consolidate = settings.consolidationInterval();
         if (!consolidate.isZero()) {
             timer.scheduleWithFixedDelay(() -> guarded("consolidation", this::consolidationRound), consolidate.toMillis(),
