@@ -50,6 +50,17 @@ import io.strata.compute.ServerStore;
 import io.strata.compute.ServerView;
 import io.strata.compute.ServersApi;
 import io.strata.identity.Catalog;
+import io.strata.hierarchy.GroupManagers;
+import io.strata.hierarchy.HierarchyCoordinator;
+import io.strata.hierarchy.HierarchyReader;
+import io.strata.hierarchy.HierarchySettings;
+import io.strata.hierarchy.Operator;
+import io.strata.hierarchy.energy.EnergySaver;
+import io.strata.hierarchy.energy.WakeupDrivers;
+import io.strata.hierarchy.zk.DistributedLeadership;
+import io.strata.hierarchy.SnoozeApi;
+import io.strata.hierarchy.SnoozeService;
+import io.strata.hierarchy.SubmissionStore;
 import io.strata.image.ImageServiceCatalog;
 import io.strata.liveimage.LiveImageApi;
 import io.strata.liveimage.LiveImageLaunches;
@@ -188,6 +199,40 @@ public final class ControllerServer implements AutoCloseable {
             }, 10, 10, TimeUnit.SECONDS);
             ServerStateGauges.register(metrics, serverStore);
             MigrationModule migration = MigrationModule.start(database.jdbi(), config.dataDir(), policy, clock);
+            // Snooze: virtual clusters become Compute servers of the cloud admin; in one process the
+            // hierarchy is one group manager per hostsPerGroupManager hosts, the first leading.
+            HierarchySettings hierarchySettings = HierarchySettings.load(config.dataDir());
+            EnergySaver energy = new EnergySaver(WakeupDrivers.named(hierarchySettings.wakeupDriver()), hierarchySettings.idleThreshold(),
+                    hierarchySettings.reservedNodes(), clock);
+            HierarchyCoordinator coordinator = new HierarchyCoordinator(hierarchySettings, hosts, energy);
+            resources.add(coordinator);
+            SubmissionStore submissions = new SubmissionStore(database.jdbi());
+            HierarchyReader hierarchy = new HierarchyReader(hosts, serverStore, submissions,
+                    new GroupManagers(hierarchySettings.hostsPerGroupManager()), energy::poweredOff);
+            io.strata.identity.AuthContext snoozeOperator = Operator.cloudAdmin(identityStore);
+            SnoozeService snooze = new SnoozeService(submissions, servers, serverStore, flavors, hosts, hierarchy, coordinator,
+                    snoozeOperator, clock);
+            HierarchyCoordinator.Migrator migrator = (server, host) -> servers.liveMigrate(snoozeOperator, server, host,
+                    ServerService.MigrationRules.NOVA);
+            DistributedLeadership leadership = null;
+            if (hierarchySettings.zookeeper() != null) {
+                // Distributed: this controller is one group manager; the elected leader runs the
+                // rounds and, on taking over, starts what a dead leader accepted but had not started.
+                leadership = DistributedLeadership.join(hierarchySettings.zookeeper(), hierarchySettings.zookeeperSessionTimeout(),
+                        java.util.UUID.nameUUIDFromBytes(baseUrl.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString(),
+                        publicHost(config.bindHost()), port);
+                resources.add(leadership);
+                leadership.election().onLeadership(leading -> {
+                    if (leading) {
+                        Thread.ofVirtual().name("snooze-takeover").start(snooze::resumeUnfinished);
+                    }
+                });
+                coordinator.start(hierarchy, migrator, leadership::isLeader);
+            } else {
+                coordinator.start(hierarchy, migrator);
+                snooze.resumeUnfinished();
+            }
+            DistributedLeadership elected = leadership;
 
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
@@ -207,6 +252,7 @@ public final class ControllerServer implements AutoCloseable {
             new ServerBackups(servers, images, policy, serversApi); // registers createBackup
             new ServerEvacuation(servers, serverStore, hosts, manager, policy, clock, serversApi); // registers evacuate
             areas.add(new InstanceActionsApi(new InstanceActionStore(database.jdbi()), servers, policy, clock));
+            areas.add(new SnoozeApi(snooze, baseUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader()));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
             areas.add(migration.api());
 

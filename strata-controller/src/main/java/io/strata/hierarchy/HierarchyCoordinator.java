@@ -1,0 +1,217 @@
+package io.strata.hierarchy;
+
+import static java.util.Objects.requireNonNull;
+
+import io.strata.compute.HostRegistry;
+import io.strata.core.CloudException;
+import io.strata.hierarchy.energy.EnergySaver;
+import io.strata.hierarchy.policy.Consolidation;
+import io.strata.hierarchy.policy.DispatchPolicy;
+import io.strata.hierarchy.policy.ClusterPlacement;
+import io.strata.hierarchy.policy.LcState;
+import io.strata.hierarchy.policy.LoadHistory;
+import io.strata.hierarchy.policy.Move;
+import io.strata.hierarchy.policy.PlacementPolicy;
+import io.strata.hierarchy.policy.Relocation;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The in-process group leader and group managers of {@code strata up}: dispatches VMs to group
+ * managers from their summaries and places them on local controllers, samples the local
+ * controllers' load, relocates VMs off overloaded and underloaded ones, consolidates on a
+ * schedule, and has the energy saver power idle hosts off (a powered-off host's compute service
+ * is disabled, so os-services shows it and Compute's scheduler leaves it alone).
+ */
+public final class HierarchyCoordinator implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HierarchyCoordinator.class);
+    static final String POWERED_OFF_REASON = "powered off by the energy saver";
+
+    /** Live-migrates a VM to a host; throws CloudException when Compute refuses. */
+    @FunctionalInterface
+    public interface Migrator {
+        void migrate(String serverId, String host);
+    }
+
+    private final HierarchySettings settings;
+    private final HostRegistry hosts;
+    private final EnergySaver energy;
+    private final ClusterPlacement clusterPlacement;
+    private final Relocation relocation;
+    private final Consolidation consolidation;
+    private final LoadHistory history = new LoadHistory(LoadHistory.SNOOZE_WINDOW);
+    private final ScheduledExecutorService timer;
+    private HierarchyReader reader;
+    private Migrator migrator;
+    private java.util.function.BooleanSupplier leading = () -> true;
+
+    public HierarchyCoordinator(HierarchySettings settings, HostRegistry hosts, EnergySaver energy) {
+        this.settings = requireNonNull(settings, "settings is null");
+        this.hosts = requireNonNull(hosts, "hosts is null");
+        this.energy = requireNonNull(energy, "energy is null");
+        this.clusterPlacement = new ClusterPlacement(DispatchPolicy.named(settings.dispatching()), PlacementPolicy.named(settings.placement()),
+                settings.thresholds());
+        this.relocation = new Relocation(settings.thresholds());
+        this.consolidation = new Consolidation(settings.thresholds(), settings.maxMigrationsPerRound());
+        this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("hierarchy").factory());
+    }
+
+    public EnergySaver energy() {
+        return energy;
+    }
+
+    /** Starts the periodic rounds; the reader and migrator exist only once Compute is wired. */
+    public void start(HierarchyReader hierarchy, Migrator migrate) {
+        start(hierarchy, migrate, () -> true);
+    }
+
+    /** As above; in a distributed hierarchy only the group leader runs the rounds ({@code isLeader}). */
+    public void start(HierarchyReader hierarchy, Migrator migrate, java.util.function.BooleanSupplier isLeader) {
+        this.leading = requireNonNull(isLeader, "isLeader is null");
+        this.reader = requireNonNull(hierarchy, "hierarchy is null");
+        this.migrator = requireNonNull(migrate, "migrate is null");
+        // Hosts the saver powered off before a restart are still off: it must know to wake them.
+        hosts.hosts().stream().filter(h -> !h.serviceEnabled() && h.disabledReason() != null
+                && h.disabledReason().startsWith(POWERED_OFF_REASON)).forEach(h -> energy.assumeOff(h.name()));
+        long monitor = settings.monitoringInterval().toMillis();
+        // Sampling only feeds relocation and the energy saver: with both off, no round reads every server.
+        if (settings.relocation() || settings.energySaver()) {
+            timer.scheduleWithFixedDelay(() -> guarded("monitoring", this::monitoringRound), monitor, monitor, TimeUnit.MILLISECONDS);
+        }
+        Duration consolidate = settings.consolidationInterval();
+        if (!consolidate.isZero()) {
+            timer.scheduleWithFixedDelay(() -> guarded("consolidation", this::consolidationRound), consolidate.toMillis(),
+                    consolidate.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void guarded(String what, Runnable round) {
+        if (!leading.getAsBoolean()) {
+            return;
+        }
+        try {
+            round.run();
+        } catch (RuntimeException e) {
+            log.warn("{} round failed: {}", what, e.toString());
+        }
+    }
+
+    // ------------------------------------------------------------------ dispatch and placement
+
+    /**
+     * Chooses a local controller (host name) for each demand, in order, as if the earlier ones
+     * were already there; empty where none fits even after waking a powered-off host.
+     */
+    public synchronized List<Optional<String>> placeAll(List<Capacity> demands) {
+        HierarchyView view = reader.view();
+        Map<String, LcState> lcs = new LinkedHashMap<>();
+        view.states().forEach(lc -> lcs.put(lc.id(), lc));
+        List<Optional<String>> chosen = new ArrayList<>();
+        int n = 0;
+        for (Capacity demand : demands) {
+            Optional<LcState> lc = place(lcs, demand);
+            if (lc.isEmpty() && settings.energySaver()) {
+                Optional<String> woken = wake(demand, view);
+                if (woken.isPresent()) {
+                    lcs.replaceAll((id, state) -> state.host().equals(woken.get()) ? state.poweredOn(true) : state);
+                    lc = place(lcs, demand);
+                }
+            }
+            if (lc.isPresent()) {
+                LcState target = lc.get();
+                lcs.put(target.id(), target.with(new LcState.VmLoad("pending-" + n++, demand)));
+            }
+            chosen.add(lc.map(LcState::host));
+        }
+        return chosen;
+    }
+
+    private Optional<LcState> place(Map<String, LcState> lcs, Capacity demand) {
+        return clusterPlacement.place(lcs, demand);
+    }
+
+    // ------------------------------------------------------------------ energy
+
+    private Optional<String> wake(Capacity demand, HierarchyView view) {
+        // Only hosts the saver itself turned off: a host an operator disabled or a dead one stays as it is.
+        List<LcState> off = view.states().stream().filter(lc -> energy.isOff(lc.host())).map(lc -> lc.poweredOn(false)).toList();
+        Optional<String> woken = energy.wakeFor(demand, off, settings.thresholds(), Map.of());
+        woken.ifPresent(host -> hosts.setEnabled(host, true, null));
+        return woken;
+    }
+
+    // ------------------------------------------------------------------ periodic rounds
+
+    /** Samples every local controller's load; relocates off those overloaded or underloaded over the window; powers off idle hosts. */
+    public void monitoringRound() {
+        HierarchyView view = reader.view();
+        List<LcState> lcs = view.states();
+        lcs.stream().filter(LcState::poweredOn).forEach(history::record);
+        if (settings.relocation()) {
+            for (LcState lc : lcs) {
+                Optional<Capacity> average = history.average(lc.id());
+                if (average.isEmpty() || !lc.poweredOn()) {
+                    continue;
+                }
+                List<Move> moves = List.of();
+                if (settings.thresholds().overloaded(average.get())) {
+                    moves = relocation.overload(lc, lcs);
+                } else if (settings.energySaver() && !lc.idle() && settings.thresholds().underloaded(average.get())) {
+                    // Emptying an underloaded host only pays when the saver can then switch it off.
+                    moves = relocation.underload(lc, lcs);
+                }
+                if (!moves.isEmpty()) {
+                    execute(moves, lcs, "relocation");
+                    return;     // one relocation per round: the next round samples the new state
+                }
+            }
+        }
+        if (settings.energySaver()) {
+            for (String host : energy.tick(lcs, Map.of())) {
+                hosts.setEnabled(host, false, POWERED_OFF_REASON + " (" + energy.driverName() + ")");
+            }
+        }
+    }
+
+    /** Plans a consolidation and runs its migrations. Returns how many were started. */
+    public int consolidationRound() {
+        List<LcState> lcs = reader.view().states();
+        List<Move> moves = consolidation.plan(lcs);
+        return execute(moves, lcs, "consolidation");
+    }
+
+    private int execute(List<Move> moves, List<LcState> lcs, String why) {
+        Map<String, String> hostOf = new HashMap<>();
+        lcs.forEach(lc -> hostOf.put(lc.id(), lc.host()));
+        int started = 0;
+        for (Move move : moves) {
+            try {
+                migrator.migrate(move.vmId(), hostOf.get(move.to()));
+                started++;
+                history.reset(move.from());
+                history.reset(move.to());
+            } catch (CloudException e) {
+                log.info("{}: cannot move {} to {}: {}", why, move.vmId(), hostOf.get(move.to()), e.getMessage());
+            }
+        }
+        if (started > 0) {
+            log.info("{}: {} live migration(s) started", why, started);
+        }
+        return started;
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

@@ -1,0 +1,50 @@
+package io.strata.hierarchy;
+
+import io.strata.compute.Host;
+import io.strata.compute.Server;
+import io.strata.hierarchy.policy.LcState;
+import java.util.List;
+
+/** A snapshot of the hierarchy: group managers (the first is the leader), their local controllers and VMs. */
+public record HierarchyView(List<Group> groups) {
+    public HierarchyView {
+        groups = List.copyOf(groups);
+    }
+
+    public record Group(String id, boolean leader, List<LocalController> localControllers) {
+        public Group {
+            localControllers = List.copyOf(localControllers);
+        }
+    }
+
+    /** A VM on a local controller and what it asks for. */
+    public record Vm(Server server, Capacity demand) {}
+
+    /**
+     * A local controller: its host, whether its heartbeat is current, whether it is powered on
+     * (the energy saver may have turned it off), its VMs and what they use.
+     */
+    public record LocalController(Host host, boolean up, boolean poweredOn, List<Vm> vms, Capacity used) {
+        public LocalController {
+            vms = List.copyOf(vms);
+        }
+
+        public Capacity total() {
+            return new Capacity(host.vcpus(), host.memoryMb() * 1024.0, Capacity.DEFAULT_NETWORK_KB, Capacity.DEFAULT_NETWORK_KB);
+        }
+
+        /** As the policies see it; a host that is down counts as powered off (nothing goes there). */
+        public LcState state(String groupManagerId) {
+            return new LcState(host.uuid(), host.name(), groupManagerId, total(), used,
+                    vms.stream().map(vm -> new LcState.VmLoad(vm.server().id(), vm.demand())).toList(), poweredOn && up && host.serviceEnabled());
+        }
+    }
+
+    public List<LocalController> localControllers() {
+        return groups.stream().flatMap(g -> g.localControllers().stream()).toList();
+    }
+
+    public List<LcState> states() {
+        return groups.stream().flatMap(g -> g.localControllers().stream().map(lc -> lc.state(g.id()))).toList();
+    }
+}

@@ -1,0 +1,13 @@
+package io.strata.hierarchy;
+
+/** Snooze's VirtualMachineErrorCode; UNKNOWN is what a VM without error carries. */
+public enum VmErrorCode {
+    UNKNOWN,
+    NOT_ENOUGH_IP_ADDRESSES,
+    NOT_ENOUGH_LOCAL_CONTROLLER_CAPACITY,
+    UNABLE_TO_START_ON_LOCAL_CONTROLLER,
+    NOT_ENOUGH_GROUP_MANAGER_CAPACITY,
+    LOCAL_CONTROLLER_WAKEUP_FAILED,
+    FAILED_TO_START_ON_HYPERVISOR,
+    INVALID_HOST_ID
+}

@@ -1,0 +1,94 @@
+package io.strata.hierarchy.zk;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+
+/**
+ * This controller as one group manager of a distributed hierarchy: its ZooKeeper session, its
+ * place in the election, and who leads (with the address the leader announced, for
+ * getGroupLeaderDescription).
+ */
+public final class DistributedLeadership implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    public static final String ROOT = "/strata/snooze";
+
+    /** The leader as it announced itself. */
+    public record Leader(String id, String address, int port) {}
+
+    private final CuratorFramework zk;
+    private final GroupLeaderElection election;
+
+    private DistributedLeadership(CuratorFramework zk, GroupLeaderElection election) {
+        this.zk = zk;
+        this.election = election;
+    }
+
+    /** Connects (waiting up to the session timeout), announces this group manager and joins the election. */
+    public static DistributedLeadership join(String connectString, Duration sessionTimeout, String groupManagerId, String address,
+            int port) {
+        CuratorFramework zk = CuratorFrameworkFactory.builder().connectString(connectString)
+                .sessionTimeoutMs((int) sessionTimeout.toMillis()).connectionTimeoutMs((int) Math.min(sessionTimeout.toMillis(), 15_000))
+                .retryPolicy(new ExponentialBackoffRetry(250, 5)).build();
+        zk.start();
+        try {
+            if (!zk.blockUntilConnected((int) sessionTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new IllegalStateException("cannot reach ZooKeeper at " + connectString + " within " + sessionTimeout.toSeconds() + " s");
+            }
+            ObjectNode description = JSON.createObjectNode().put("id", groupManagerId).put("address", address).put("port", port);
+            GroupLeaderElection election = new GroupLeaderElection(zk, ROOT, groupManagerId, description.toString());
+            election.start();
+            return new DistributedLeadership(zk, election);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            zk.close();
+            throw new IllegalStateException("interrupted while connecting to ZooKeeper");
+        } catch (Exception e) {
+            zk.close();
+            if (e instanceof IllegalStateException illegal) {
+                throw illegal;
+            }
+            throw new IllegalStateException("cannot join the election at " + connectString + ": " + e.getMessage(), e);
+        }
+    }
+
+    public GroupLeaderElection election() {
+        return election;
+    }
+
+    public boolean isLeader() {
+        return election.isLeader();
+    }
+
+    public Optional<Leader> leader() {
+        try {
+            Optional<String> id = election.leader();
+            if (id.isEmpty()) {
+                return Optional.empty();
+            }
+            Optional<String> description = election.describe(id.get());
+            if (description.isEmpty()) {
+                return Optional.empty();
+            }
+            JsonNode node = JSON.readTree(description.get());
+            return Optional.of(new Leader(id.get(), node.path("address").asText(), node.path("port").asInt()));
+        } catch (Exception e) {
+            return Optional.empty();    // ZooKeeper unreachable: no leader known right now
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            election.close();
+        } finally {
+            zk.close();
+        }
+    }
+}
