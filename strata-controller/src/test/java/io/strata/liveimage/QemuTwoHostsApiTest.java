@@ -60,6 +60,21 @@ class QemuTwoHostsApiTest {
         await().atMost(BOOT).until(() -> lastCounter(console(clone)) > atBless);
         assertThat(console(clone)).doesNotContain(TestGuest.READY);
 
+        // co_migrate with memory streaming: the clone moves back to the blessing host and its
+        // counter keeps counting there; then os-migrateLive moves it once more.
+        int beforeMigration = lastCounter(console(clone));
+        action(clone, "{\"co_migrate\": {\"dest\": \"" + sourceHost + "\"}}").expect(200);
+        Servers.waitFor(admin, clone, "ACTIVE", BOOT);
+        assertThat(host(clone)).isEqualTo(sourceHost);
+        await().atMost(BOOT).until(() -> lastCounter(console(clone)) > beforeMigration);
+        assertThat(console(clone)).doesNotContain(TestGuest.READY);
+        admin.post("/compute/v2.1/servers/" + clone + "/action", "{\"os-migrateLive\": {\"host\": null, \"block_migration\": \"auto\"}}")
+                .expect(202);
+        Servers.waitFor(admin, clone, "ACTIVE", BOOT);
+        assertThat(host(clone)).isEqualTo(otherHost);
+        int afterTwo = lastCounter(console(clone));
+        await().atMost(BOOT).until(() -> lastCounter(console(clone)) > afterTwo);
+
         Servers.deleteAndWait(admin, clone);
         Servers.deleteAndWait(admin, source);
         action(live, "{\"co_discard\": null}").expect(200);
