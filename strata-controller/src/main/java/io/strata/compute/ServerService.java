@@ -203,7 +203,8 @@ public final class ServerService {
                     reservationId, i, AddressPool.macFor(ip), ip, 0, null, now, now, null, null, false, copy.metadata(), List.of()));
         }
         try {
-            servers.insertAll(created);
+            // Live images and their clones count against the project's quotas like any server (all or none).
+            quotas.insertWithinQuota(created, created.size());
         } catch (RuntimeException e) {
             ips.forEach(addresses::release);
             if (isUniqueViolation(e)) {

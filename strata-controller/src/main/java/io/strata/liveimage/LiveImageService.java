@@ -101,7 +101,7 @@ public final class LiveImageService implements AutoCloseable {
         Server image;
         try {
             String imageName = name != null ? name : source.name() + "-" + store.blessedCount(serverId);
-            image = servers.insertCopies(auth, source, List.of(new ServerService.Copy(imageName, null, source.keyName(), null, source.host(),
+            image = insertCopies(auth, source, List.of(new ServerService.Copy(imageName, null, source.keyName(), null, source.host(),
                     TaskState.BLESSING, Map.of(BLESSED_FROM, serverId)))).get(0);
             store.insertBlessing(image.id(), serverId, auth.projectId(), source.host(), now());
         } catch (RuntimeException e) {
@@ -148,6 +148,18 @@ public final class LiveImageService implements AutoCloseable {
         if (vm.isPresent() && imageId.equals(vm.get().details().get("live_image"))) {
             // The host finished the freeze: the source now runs from the image's files.
             store.linkSource(imageId, source.id(), now());
+        }
+    }
+
+    /** Cobalt answers a quota error with 413 (Nova's create answers 403). */
+    private List<Server> insertCopies(AuthContext auth, Server template, List<ServerService.Copy> copies) {
+        try {
+            return servers.insertCopies(auth, template, copies);
+        } catch (CloudException e) {
+            if (e.code() == io.strata.core.ErrorCode.FORBIDDEN && e.getMessage() != null && e.getMessage().startsWith("Quota exceeded")) {
+                throw new CloudException(io.strata.core.ErrorCode.OVER_LIMIT, e.getMessage());
+            }
+            throw e;
         }
     }
 
@@ -204,7 +216,7 @@ public final class LiveImageService implements AutoCloseable {
             for (int i = 0; i < request.numInstances(); i++) {
                 copies.add(new ServerService.Copy(name, request.userData(), keyName, zone, null, TaskState.SCHEDULING, metadata));
             }
-            clones = servers.insertCopies(auth, imageRow, copies);
+            clones = insertCopies(auth, imageRow, copies);
             List<LiveImageStore.Launch> launches = clones.stream()
                     .map(c -> new LiveImageStore.Launch(c.id(), liveImageId, false, request.guestParams(), request.targetMemoryMb()))
                     .toList();

@@ -144,6 +144,28 @@ class LiveImageApiTest {
     }
 
     @Test
+    void quotasCountLiveImagesAndClones() {
+        ApiClient quotaUser = cloud.newProjectUser("theta-" + kind.name().toLowerCase(), "tom-" + kind.name().toLowerCase(), "member");
+        ApiClient admin = cloud.admin();
+        String project = admin.get("/identity/v3/projects?name=theta-" + kind.name().toLowerCase()).expect(200).json()
+                .at("/projects/0/id").asText();
+        String base = Servers.uploadImage(quotaUser, "quota-base");
+        String server = Servers.create(quotaUser, "quota-origin", base, "1", null);
+        Servers.waitFor(quotaUser, server, "ACTIVE");
+        // The server and its live image use two instances; room for one clone, not two.
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"instances\": 3}}").expect(200);
+        String live = action(quotaUser, server, "{\"co_bless\": {}}").expect(200).json().get(0).get("id").asText();
+        Servers.waitFor(quotaUser, live, "BLESSED");
+        assertThat(action(quotaUser, live, "{\"co_launch\": {\"num_instances\": 2}}").expect(413).text()).contains("Quota exceeded");
+        assertThat(action(quotaUser, live, "{\"co_list_launched\": null}").expect(200).json()).isEmpty();
+        String clone = action(quotaUser, live, "{\"co_launch\": {}}").expect(200).json().get(0).get("id").asText();
+        Servers.waitFor(quotaUser, clone, "ACTIVE");
+        Servers.deleteAndWait(quotaUser, clone);
+        Servers.deleteAndWait(quotaUser, server);
+        action(quotaUser, live, "{\"co_discard\": null}").expect(200);
+    }
+
+    @Test
     void cobaltInfoListsCapabilities() {
         JsonNode info = member.get("/compute/v2.1/cobaltinfo").expect(200).json();
         assertThat(ids(info.get("capabilities"), "")).contains("user-data", "num-instances", "bless-name", "launch-name");
