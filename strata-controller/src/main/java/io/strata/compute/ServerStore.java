@@ -138,6 +138,10 @@ public final class ServerStore {
                 sql.append(" and image_id = :imageId");
                 args.put("imageId", q.imageId());
             }
+            if (q.reservationId() != null) {
+                sql.append(" and reservation_id = :reservationId");
+                args.put("reservationId", q.reservationId());
+            }
             if (q.changesSince() != null) {
                 sql.append(" and updated_at >= :changesSince");
                 args.put("changesSince", q.changesSince());

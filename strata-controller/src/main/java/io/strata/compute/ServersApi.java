@@ -191,7 +191,7 @@ public final class ServersApi implements ApiArea {
         ServerQuery query = new ServerQuery(projectId, regex(ctx.queryParam("name"), "name"), states,
                 auth.isAdmin() ? ctx.queryParam("host") : null, ctx.queryParam("flavor"), lastSegment(ctx.queryParam("image")),
                 regex(ctx.queryParam("ip"), "ip"), changesSince(ctx), includeDeleted, null, sortKey, ComputeRoutes.ascending(ctx),
-                ctx.queryParam("marker"), limit);
+                ctx.queryParam("marker"), limit, ctx.queryParam("reservation_id"));
         ctx.json(listBody(service.list(query), detail, auth, v, ctx, limit));
     }
 

@@ -41,7 +41,7 @@ public final class HierarchyReader {
         List<Host> all = hosts.hosts();
         Map<String, List<Server>> vmsByHost = new HashMap<>();
         ServerQuery everything = new ServerQuery(null, null, null, null, null, null, null, null, false, null, "created_at", true, null,
-                Integer.MAX_VALUE);
+                Integer.MAX_VALUE, null);
         for (Server server : servers.list(everything)) {
             if (server.host() != null && server.vmState() != VmState.BLESSED) {
                 vmsByHost.computeIfAbsent(server.host(), h -> new ArrayList<>()).add(server);

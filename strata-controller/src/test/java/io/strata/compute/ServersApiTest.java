@@ -147,8 +147,12 @@ class ServersApiTest {
     @Test
     void multiCreateUserDataMetadataAndUpdate() {
         String userData = Base64.getEncoder().encodeToString("#!/bin/sh\necho hello\n".getBytes(StandardCharsets.UTF_8));
-        member.post("/compute/v2.1/servers", "{\"server\": {\"name\": \"multi\", \"imageRef\": \"" + image + "\", \"flavorRef\": \"1\", "
-                + "\"min_count\": 3, \"user_data\": \"" + userData + "\", \"metadata\": {\"role\": \"web\"}}}").expect(202);
+        String reservation = member.post("/compute/v2.1/servers", "{\"server\": {\"name\": \"multi\", \"imageRef\": \"" + image
+                + "\", \"flavorRef\": \"1\", \"min_count\": 3, \"return_reservation_id\": true, \"user_data\": \"" + userData
+                + "\", \"metadata\": {\"role\": \"web\"}}}").expect(202).json().get("reservation_id").asText();
+        // Nova's reservation_id filter finds exactly the servers of that one request.
+        assertThat(member.get("/compute/v2.1/servers?reservation_id=" + reservation).expect(200).json().get("servers")).hasSize(3);
+        assertThat(member.get("/compute/v2.1/servers?reservation_id=r-none").expect(200).json().get("servers")).isEmpty();
         JsonNode servers = member.get("/compute/v2.1/servers/detail?name=%5Emulti-").expect(200).json().get("servers");
         assertThat(servers).extracting(s -> s.get("name").asText()).containsExactlyInAnyOrder("multi-1", "multi-2", "multi-3");
         Set<String> ips = new TreeSet<>();
