@@ -126,18 +126,8 @@ final class ApiLoad {
     // ------------------------------------------------------------------ set-up
 
     private String setUp() throws Exception {
-        if (cloud.status("/compute/v2.1/flavors/bench.nano") == 404) {
-            cloud.send("POST", "/compute/v2.1/flavors", "{\"flavor\": {\"name\": \"bench.nano\", \"id\": \"bench.nano\", \"ram\": 16, "
-                    + "\"vcpus\": 1, \"disk\": 0}}", 200);
-        }
-        JsonNode images = cloud.send("GET", "/image/v2/images?name=bench-image", null, 200).get("images");
-        if (images.size() > 0) {
-            return images.get(0).get("id").asText();
-        }
-        String id = cloud.send("POST", "/image/v2/images", "{\"name\": \"bench-image\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}",
-                201).get("id").asText();
-        cloud.upload(id, new byte[4096]);
-        return id;
+        cloud.nanoFlavor();
+        return cloud.benchImage();
     }
 
     private int countServers() throws Exception {

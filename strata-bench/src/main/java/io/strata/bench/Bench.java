@@ -10,6 +10,7 @@ import java.util.Arrays;
  *   java -jar strata-bench.jar api URL PASSWORD [options]   HTTP load against a running cloud
  *   java -jar strata-bench.jar live-image URL PASSWORD IMAGE DATA_DIR [options]   live images on real guests
  *   java -jar strata-bench.jar hierarchy [options]           Snooze hierarchy policies at scale, in memory
+ *   java -jar strata-bench.jar cluster-api URL PASSWORD [options]   virtual clusters through the Snooze or Compute API
  *   java -jar strata-bench.jar jmh [JMH options]            micro-benchmarks
  *   java -jar strata-bench.jar replication [options]        full vs incremental disk replication
  * </pre>
@@ -27,6 +28,7 @@ public final class Bench {
             case "api" -> ApiLoad.main(rest);
             case "live-image" -> LiveImageLoad.main(rest);
             case "hierarchy" -> HierarchySimulation.main(rest);
+            case "cluster-api" -> ClusterLoad.main(rest);
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             case "replication" -> ReplicationBench.main(rest);
             default -> {

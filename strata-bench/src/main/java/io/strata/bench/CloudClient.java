@@ -98,4 +98,24 @@ final class CloudClient {
             throw new IllegalStateException("upload of image " + imageId + " answered " + response.statusCode());
         }
     }
+
+    /** Flavor {@code bench.nano} (16 MB, 1 vCPU, no disk), so that capacity never runs out first. */
+    void nanoFlavor() throws Exception {
+        if (status("/compute/v2.1/flavors/bench.nano") == 404) {
+            send("POST", "/compute/v2.1/flavors", "{\"flavor\": {\"name\": \"bench.nano\", \"id\": \"bench.nano\", \"ram\": 16, "
+                    + "\"vcpus\": 1, \"disk\": 0}}", 200);
+        }
+    }
+
+    /** The id of image {@code bench-image} (4 KiB of zeros), uploaded on first use. */
+    String benchImage() throws Exception {
+        JsonNode images = send("GET", "/image/v2/images?name=bench-image", null, 200).get("images");
+        if (images.size() > 0) {
+            return images.get(0).get("id").asText();
+        }
+        String id = send("POST", "/image/v2/images", "{\"name\": \"bench-image\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}",
+                201).get("id").asText();
+        upload(id, new byte[4096]);
+        return id;
+    }
 }

@@ -96,10 +96,16 @@ public final class QuotaService {
         Map<QuotaResource, Long> perServer = Map.of(QuotaResource.INSTANCES, 1L, QuotaResource.CORES, (long) first.flavor().vcpus(),
                 QuotaResource.RAM, (long) first.flavor().ramMb());
         return store.underProjectLock(projectId, h -> {
+            Map<QuotaResource, Long> limits = merge(QuotaStore.limits(h, projectId));
+            if (limits.get(QuotaResource.INSTANCES) < 0 && limits.get(QuotaResource.CORES) < 0 && limits.get(QuotaResource.RAM) < 0) {
+                // Nothing to count against (Strata's default): counting the project's servers would
+                // make every create read all of them.
+                servers.insertAll(h, candidates);
+                return List.copyOf(candidates);
+            }
             long[] counted = servers.projectUsage(h, projectId);
             Map<QuotaResource, Long> used = Map.of(QuotaResource.INSTANCES, counted[0], QuotaResource.CORES, counted[1], QuotaResource.RAM,
                     counted[2]);
-            Map<QuotaResource, Long> limits = merge(QuotaStore.limits(h, projectId));
             long fits = candidates.size();
             List<QuotaResource> overs = new ArrayList<>();
             for (QuotaResource resource : List.of(QuotaResource.CORES, QuotaResource.INSTANCES, QuotaResource.RAM)) {

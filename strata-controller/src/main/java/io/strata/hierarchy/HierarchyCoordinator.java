@@ -54,6 +54,17 @@ public final class HierarchyCoordinator implements AutoCloseable {
     private HierarchyReader reader;
     private Migrator migrator;
     private java.util.function.BooleanSupplier leading = () -> true;
+    /**
+     * What the leader dispatches from: Snooze's group leader works from the group managers'
+     * periodic summaries, not from a fresh count of every VM per submission (which made each
+     * submission read all servers: quadratic at 20,000 VMs). The summary is re-read from the
+     * store when older than {@link #SUMMARY_MAX_AGE} and in between carries what this
+     * coordinator placed itself, so back-to-back submissions do not pile onto one host.
+     */
+    private Map<String, LcState> summary;
+    private long summaryNanos;
+    private long pending;
+    static final Duration SUMMARY_MAX_AGE = Duration.ofSeconds(1);
 
     public HierarchyCoordinator(HierarchySettings settings, HostRegistry hosts, EnergySaver energy) {
         this.settings = requireNonNull(settings, "settings is null");
@@ -113,15 +124,18 @@ public final class HierarchyCoordinator implements AutoCloseable {
      * were already there; empty where none fits even after waking a powered-off host.
      */
     public synchronized List<Optional<String>> placeAll(List<Capacity> demands) {
-        HierarchyView view = reader.view();
-        Map<String, LcState> lcs = new LinkedHashMap<>();
-        view.states().forEach(lc -> lcs.put(lc.id(), lc));
+        long now = System.nanoTime();
+        if (summary == null || now - summaryNanos > SUMMARY_MAX_AGE.toNanos()) {
+            summary = new LinkedHashMap<>();
+            reader.view().states().forEach(lc -> summary.put(lc.id(), lc));
+            summaryNanos = now;
+        }
+        Map<String, LcState> lcs = summary;
         List<Optional<String>> chosen = new ArrayList<>();
-        int n = 0;
         for (Capacity demand : demands) {
             Optional<LcState> lc = place(lcs, demand);
             if (lc.isEmpty() && settings.energySaver()) {
-                Optional<String> woken = wake(demand, view);
+                Optional<String> woken = wake(demand, List.copyOf(lcs.values()));
                 if (woken.isPresent()) {
                     lcs.replaceAll((id, state) -> state.host().equals(woken.get()) ? state.poweredOn(true) : state);
                     lc = place(lcs, demand);
@@ -129,11 +143,16 @@ public final class HierarchyCoordinator implements AutoCloseable {
             }
             if (lc.isPresent()) {
                 LcState target = lc.get();
-                lcs.put(target.id(), target.with(new LcState.VmLoad("pending-" + n++, demand)));
+                lcs.put(target.id(), target.with(new LcState.VmLoad("pending-" + pending++, demand)));
             }
             chosen.add(lc.map(LcState::host));
         }
         return chosen;
+    }
+
+    /** Forgets the placement summary, so that the next dispatch reads the hierarchy afresh (after an operator's change). */
+    public synchronized void refreshSummary() {
+        summary = null;
     }
 
     private Optional<LcState> place(Map<String, LcState> lcs, Capacity demand) {
@@ -142,9 +161,9 @@ public final class HierarchyCoordinator implements AutoCloseable {
 
     // ------------------------------------------------------------------ energy
 
-    private Optional<String> wake(Capacity demand, HierarchyView view) {
+    private Optional<String> wake(Capacity demand, List<LcState> states) {
         // Only hosts the saver itself turned off: a host an operator disabled or a dead one stays as it is.
-        List<LcState> off = view.states().stream().filter(lc -> energy.isOff(lc.host())).map(lc -> lc.poweredOn(false)).toList();
+        List<LcState> off = states.stream().filter(lc -> energy.isOff(lc.host())).map(lc -> lc.poweredOn(false)).toList();
         Optional<String> woken = energy.wakeFor(demand, off, settings.thresholds(), Map.of());
         woken.ifPresent(host -> hosts.setEnabled(host, true, null));
         return woken;
@@ -179,6 +198,7 @@ public final class HierarchyCoordinator implements AutoCloseable {
         if (settings.energySaver()) {
             for (String host : energy.tick(lcs, Map.of())) {
                 hosts.setEnabled(host, false, POWERED_OFF_REASON + " (" + energy.driverName() + ")");
+                refreshSummary();
             }
         }
     }
@@ -206,6 +226,7 @@ public final class HierarchyCoordinator implements AutoCloseable {
         }
         if (started > 0) {
             log.info("{}: {} live migration(s) started", why, started);
+            refreshSummary();
         }
         return started;
     }
