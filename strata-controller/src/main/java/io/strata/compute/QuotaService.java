@@ -88,6 +88,12 @@ public final class QuotaService {
      * inserted. Nova does the same with min_count/max_count: it builds fewer rather than fail.
      */
     public List<Server> insertWithinQuota(List<Server> candidates, int minCount) {
+        return insertWithinQuota(candidates, minCount, (h, inserted) -> {});
+    }
+
+    /** As above, and {@code alsoInserting} writes what belongs with the inserted servers (their security groups) in the same transaction. */
+    public List<Server> insertWithinQuota(List<Server> candidates, int minCount,
+            java.util.function.BiConsumer<org.jdbi.v3.core.Handle, List<Server>> alsoInserting) {
         if (candidates.isEmpty()) {
             return candidates;
         }
@@ -101,6 +107,7 @@ public final class QuotaService {
                 // Nothing to count against (Strata's default): counting the project's servers would
                 // make every create read all of them.
                 servers.insertAll(h, candidates);
+                alsoInserting.accept(h, candidates);
                 return List.copyOf(candidates);
             }
             long[] counted = servers.projectUsage(h, projectId);
@@ -128,6 +135,7 @@ public final class QuotaService {
             }
             List<Server> inserted = candidates.subList(0, (int) fits);
             servers.insertAll(h, inserted);
+            alsoInserting.accept(h, inserted);
             return List.copyOf(inserted);
         });
     }

@@ -141,6 +141,10 @@ public final class SecurityGroupService {
         store.attach(servers.stream().map(Server::id).toList(), groupIds);
     }
 
+    public void attach(org.jdbi.v3.core.Handle h, List<Server> servers, List<String> groupIds) {
+        store.attach(h, servers.stream().map(Server::id).toList(), groupIds);
+    }
+
     public void addToServer(Server server, String name) {
         String groupId = groupByName(server, name);
         if (!store.attachOne(server.id(), groupId)) {

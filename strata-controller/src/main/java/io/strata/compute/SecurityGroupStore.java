@@ -90,8 +90,17 @@ public final class SecurityGroupStore {
     }
 
     public void attach(List<String> serverIds, List<String> groupIds) {
-        jdbi.useTransaction(h -> serverIds.forEach(server -> groupIds.forEach(group ->
-                h.execute("insert into server_security_groups (server_id, group_id) values (?, ?)", server, group))));
+        jdbi.useTransaction(h -> attach(h, serverIds, groupIds));
+    }
+
+    /** Within the caller's transaction (a create inserts its servers and their groups together). */
+    public void attach(org.jdbi.v3.core.Handle h, List<String> serverIds, List<String> groupIds) {
+        if (serverIds.isEmpty() || groupIds.isEmpty()) {
+            return;
+        }
+        org.jdbi.v3.core.statement.PreparedBatch batch = h.prepareBatch("insert into server_security_groups (server_id, group_id) values (?, ?)");
+        serverIds.forEach(server -> groupIds.forEach(group -> batch.add(server, group)));
+        batch.execute();
     }
 
     /** Attaches one group; false when the server already has it. */

@@ -96,6 +96,10 @@ public final class SnoozeService {
         List<Capacity> free = templates.stream().filter(t -> t != null && (t.hostId() == null || t.hostId().isEmpty()))
                 .map(VmTemplate::demand).toList();
         java.util.Iterator<Optional<String>> placed = coordinator.placeAll(free).iterator();
+        // VMs of one shape and image are created together (one insert, one quota count), each on its host.
+        Map<List<String>, List<Integer>> byShape = new java.util.LinkedHashMap<>();
+        Map<Integer, String> zones = new HashMap<>();
+        Map<Integer, String> errors = new java.util.TreeMap<>();
         for (int i = 0; i < templates.size(); i++) {
             VmTemplate template = templates.get(i);
             if (template == null) {
@@ -106,7 +110,7 @@ public final class SnoozeService {
                 if (template.hostId() == null || template.hostId().isEmpty()) {
                     Optional<String> host = placed.next();
                     if (host.isEmpty()) {
-                        submissions.setVmError(taskId, i, VmErrorCode.NOT_ENOUGH_LOCAL_CONTROLLER_CAPACITY.name());
+                        errors.put(i, VmErrorCode.NOT_ENOUGH_LOCAL_CONTROLLER_CAPACITY.name());
                         continue;
                     }
                     Host target = hosts.find(host.get()).orElseThrow();
@@ -114,20 +118,40 @@ public final class SnoozeService {
                 } else {
                     zone = pinnedZone(template.hostId(), groups, template);
                 }
-                Flavor flavor = flavorFor(template);
-                CreateServerRequest request = new CreateServerRequest(template.name(), template.imageId(), flavor.id(), null, null,
-                        Map.of("snooze_task", taskId), zone, 1, 1, "Snooze virtual cluster " + taskId, List.of(), null, null, null,
-                        false, true, null, List.of());
-                Server server = servers.create(operator, request).get(0);
-                submissions.setServer(taskId, i, server.id());
+                zones.put(i, zone);
+                byShape.computeIfAbsent(java.util.Arrays.asList(flavorFor(template).id(), template.imageId()), k -> new ArrayList<>()).add(i);
             } catch (InvalidHostId e) {
-                submissions.setVmError(taskId, i, VmErrorCode.INVALID_HOST_ID.name());
+                errors.put(i, VmErrorCode.INVALID_HOST_ID.name());
             } catch (CloudException e) {
                 log.warn("virtual cluster {}: VM {} could not be started: {}", taskId, template.name(), e.getMessage());
-                submissions.setVmError(taskId, i, e.code() == ErrorCode.CONFLICT || e.code() == ErrorCode.FORBIDDEN
-                        ? VmErrorCode.NOT_ENOUGH_GROUP_MANAGER_CAPACITY.name() : VmErrorCode.UNABLE_TO_START_ON_LOCAL_CONTROLLER.name());
+                errors.put(i, errorCodeOf(e));
             }
         }
+        for (Map.Entry<List<String>, List<Integer>> shape : byShape.entrySet()) {
+            List<Integer> positions = shape.getValue();
+            List<ServerService.Slot> slots = positions.stream().map(i -> new ServerService.Slot(templates.get(i).name(), zones.get(i))).toList();
+            CreateServerRequest request = new CreateServerRequest(slots.get(0).name(), shape.getKey().get(1), shape.getKey().get(0), null, null,
+                    Map.of("snooze_task", taskId), null, slots.size(), slots.size(), "Snooze virtual cluster " + taskId, List.of(), null, null,
+                    null, false, true, null, List.of());
+            try {
+                List<Server> created = servers.create(operator, request, slots);
+                Map<Integer, String> started = new java.util.TreeMap<>();
+                for (int k = 0; k < created.size(); k++) {
+                    started.put(positions.get(k), created.get(k).id());
+                }
+                // Recorded at once, as each VM was before: a restart must not start them a second time.
+                submissions.record(taskId, started, Map.of());
+            } catch (CloudException e) {
+                log.warn("virtual cluster {}: {} VM(s) could not be started: {}", taskId, positions.size(), e.getMessage());
+                positions.forEach(i -> errors.put(i, errorCodeOf(e)));
+            }
+        }
+        submissions.record(taskId, Map.of(), errors);
+    }
+
+    private static String errorCodeOf(CloudException e) {
+        return e.code() == ErrorCode.CONFLICT || e.code() == ErrorCode.FORBIDDEN ? VmErrorCode.NOT_ENOUGH_GROUP_MANAGER_CAPACITY.name()
+                : VmErrorCode.UNABLE_TO_START_ON_LOCAL_CONTROLLER.name();
     }
 
     /** A template's hostId pins it to a local controller (id or host name) or to a group manager. */

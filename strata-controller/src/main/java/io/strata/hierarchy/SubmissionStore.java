@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 
@@ -48,6 +49,27 @@ public final class SubmissionStore {
     public void setServer(String taskId, int position, String serverId) {
         jdbi.useHandle(h -> h.createUpdate("update snooze_submission_vms set server_id = :server where task_id = :task and position = :position")
                 .bind("server", serverId).bind("task", taskId).bind("position", position).execute());
+    }
+
+    /** The servers started and the errors of a submission's VMs (by position), written together. */
+    public void record(String taskId, Map<Integer, String> serverIds, Map<Integer, String> errorCodes) {
+        if (serverIds.isEmpty() && errorCodes.isEmpty()) {
+            return;
+        }
+        jdbi.useTransaction(h -> {
+            if (!serverIds.isEmpty()) {
+                org.jdbi.v3.core.statement.PreparedBatch batch = h.prepareBatch(
+                        "update snooze_submission_vms set server_id = :server where task_id = :task and position = :position");
+                serverIds.forEach((position, server) -> batch.bind("server", server).bind("task", taskId).bind("position", position).add());
+                batch.execute();
+            }
+            if (!errorCodes.isEmpty()) {
+                org.jdbi.v3.core.statement.PreparedBatch batch = h.prepareBatch(
+                        "update snooze_submission_vms set error_code = :code where task_id = :task and position = :position");
+                errorCodes.forEach((position, code) -> batch.bind("code", code).bind("task", taskId).bind("position", position).add());
+                batch.execute();
+            }
+        });
     }
 
     public void setVmError(String taskId, int position, String errorCode) {
