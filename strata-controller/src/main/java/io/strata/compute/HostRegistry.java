@@ -58,10 +58,7 @@ public final class HostRegistry {
     }
 
     public void heartbeat(Collection<String> hosts) {
-        Instant now = clock.instant();
-        for (String host : hosts) {
-            store.heartbeat(host, now);
-        }
+        store.heartbeat(hosts, clock.instant());
         refresh();
     }
 

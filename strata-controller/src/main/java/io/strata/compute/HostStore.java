@@ -45,6 +45,18 @@ public final class HostStore {
         jdbi.useHandle(h -> h.execute("update hosts set last_heartbeat_at = ? where host = ?", now, host));
     }
 
+    /** One transaction for all the hosts of this process (2,000 simulated ones would otherwise be 2,000 commits a beat). */
+    public void heartbeat(java.util.Collection<String> hosts, Instant now) {
+        if (hosts.isEmpty()) {
+            return;
+        }
+        jdbi.useTransaction(h -> {
+            org.jdbi.v3.core.statement.PreparedBatch batch = h.prepareBatch("update hosts set last_heartbeat_at = ? where host = ?");
+            hosts.forEach(host -> batch.add(now, host));
+            batch.execute();
+        });
+    }
+
     public List<Host> list() {
         return jdbi.withHandle(h -> h.createQuery("select * from hosts order by id").map((rs, c) -> row(rs)).list());
     }

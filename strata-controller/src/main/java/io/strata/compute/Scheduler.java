@@ -70,7 +70,9 @@ public final class Scheduler {
 
     /** Picks a host and claims the flavor's resources on it; NoValidHost as a CloudException otherwise. */
     public synchronized Host select(Request request) {
-        Predicate<Host> filtered = filters.stream().map(f -> f.forRequest(request)).reduce(host -> true, Predicate::and);
+        // A forced host bypasses the filters, so their per-request look-ups (server groups, aggregates) are not made.
+        Predicate<Host> filtered = request.forcedHost() != null ? host -> true
+                : filters.stream().map(f -> f.forRequest(request)).reduce(host -> true, Predicate::and);
         List<Host> candidates = hosts.hosts().stream()
                 .filter(h -> !request.excludedHosts().contains(h.name()))
                 .filter(h -> request.forcedHost() == null || h.name().equals(request.forcedHost()))
@@ -86,7 +88,7 @@ public final class Scheduler {
             metrics.counter("strata.scheduler.decisions", "outcome", "no_valid_host").increment();
             throw new CloudException(ErrorCode.CONFLICT, NO_VALID_HOST);
         }
-        List<ToLongFunction<Host>> preferences = filters.stream().map(f -> f.preference(request)).toList();
+        List<ToLongFunction<Host>> preferences = candidates.size() == 1 ? List.of() : filters.stream().map(f -> f.preference(request)).toList();
         Host chosen = candidates.stream()
                 .max(Comparator.comparingLong((Host h) -> preferences.stream().mapToLong(p -> p.applyAsLong(h)).sum())
                         .thenComparingLong(h -> freeRamMb(h)).thenComparingLong(h -> -usageOf(h).instances()))

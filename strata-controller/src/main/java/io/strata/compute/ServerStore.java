@@ -208,6 +208,17 @@ public final class ServerStore {
                 .map((rs, ctx) -> new long[] {rs.getLong("n"), rs.getLong("v"), rs.getLong("r")}).one();
     }
 
+    /** A placed server as the hierarchy's placement sees it. */
+    public record PlacedDemand(String serverId, String host, int vcpus, long ramMb) {}
+
+    /** Every placed, running-or-stopped server's host and size (live images excluded: they run nowhere). */
+    public List<PlacedDemand> placedDemands() {
+        return jdbi.withHandle(h -> h.createQuery("select id, host, vcpus, ram_mb from servers where deleted = false and host is not null "
+                        + "and vm_state <> 'blessed'")
+                .map((rs, ctx) -> new PlacedDemand(rs.getString("id"), rs.getString("host"), rs.getInt("vcpus"), rs.getLong("ram_mb")))
+                .list());
+    }
+
     /** Usage per host of the servers placed there: vcpus, ram and disk, and how many. */
     public Map<String, HostUsage> usageByHost() {
         return jdbi.withHandle(h -> {

@@ -127,7 +127,7 @@ public final class HierarchyCoordinator implements AutoCloseable {
         long now = System.nanoTime();
         if (summary == null || now - summaryNanos > SUMMARY_MAX_AGE.toNanos()) {
             summary = new LinkedHashMap<>();
-            reader.view().states().forEach(lc -> summary.put(lc.id(), lc));
+            reader.placementStates().forEach(lc -> summary.put(lc.id(), lc));
             summaryNanos = now;
         }
         Map<String, LcState> lcs = summary;

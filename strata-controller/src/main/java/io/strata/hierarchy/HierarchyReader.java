@@ -8,6 +8,7 @@ import io.strata.compute.Server;
 import io.strata.compute.ServerQuery;
 import io.strata.compute.ServerStore;
 import io.strata.compute.VmState;
+import io.strata.hierarchy.policy.LcState;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -66,6 +67,37 @@ public final class HierarchyReader {
             groups.add(new HierarchyView.Group(gm.id(), gm.leader(), lcs));
         }
         return new HierarchyView(groups);
+    }
+
+    /**
+     * The local controllers as the placement policies see them, read without loading whole
+     * servers (the leader's dispatching needs each VM's id and demand, not its metadata).
+     */
+    public List<LcState> placementStates() {
+        List<Host> all = hosts.hosts();
+        Map<String, List<LcState.VmLoad>> loadsByHost = new HashMap<>();
+        Map<String, double[]> network = submissions.networkDemandByServer();
+        for (ServerStore.PlacedDemand vm : servers.placedDemands()) {
+            double[] net = network.get(vm.serverId());
+            loadsByHost.computeIfAbsent(vm.host(), h -> new ArrayList<>()).add(new LcState.VmLoad(vm.serverId(),
+                    new Capacity(vm.vcpus(), vm.ramMb() * 1024.0, net == null ? 0 : net[0], net == null ? 0 : net[1])));
+        }
+        Set<String> off = poweredOff.get();
+        List<LcState> states = new ArrayList<>();
+        for (GroupManagers.GroupManager gm : groupManagers.of(all)) {
+            for (Host host : gm.localControllers()) {
+                List<LcState.VmLoad> loads = loadsByHost.getOrDefault(host.name(), List.of());
+                Capacity used = Capacity.ZERO;
+                for (LcState.VmLoad load : loads) {
+                    used = used.plus(load.demand());
+                }
+                HierarchyView.LocalController lc = new HierarchyView.LocalController(host, hosts.isUp(host), !off.contains(host.name()),
+                        List.of(), used);
+                LcState state = lc.state(gm.id());
+                states.add(new LcState(state.id(), state.host(), state.groupManagerId(), state.total(), used, loads, state.poweredOn()));
+            }
+        }
+        return states;
     }
 
     private static Capacity requestedOf(Server server, double[] network) {
