@@ -1,5 +1,6 @@
 package io.strata.agent;
 
+import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.LiveImageRef;
 import io.strata.hypervisor.MigrationSource;
@@ -47,6 +48,12 @@ public interface AgentApi {
 
     /** Removes the files of the live image blessed as {@code liveImageId} (no VM may run from it any more). Absent is fine. */
     void discardLiveImage(String liveImageId);
+
+    /** Cold migration / resize, source side: the powered-off VM's disk to carry over (see {@link io.strata.hypervisor.Hypervisor}). */
+    ColdDisk coldDisk(String vmId);
+
+    /** Cold migration / resize, destination side: fetches the boot images if needed and creates the VM from {@code disk}. */
+    VmInfo createFrom(VmSpec spec, BootImages images, ColdDisk disk, boolean start);
 
     /** Live migration, source side: what the destination needs (see {@link io.strata.hypervisor.Hypervisor}). */
     MigrationSource migrationSource(String vmId);

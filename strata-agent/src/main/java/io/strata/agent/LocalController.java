@@ -3,6 +3,7 @@ package io.strata.agent;
 import static java.util.Objects.requireNonNull;
 
 import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.LiveImageRef;
@@ -60,6 +61,16 @@ public final class LocalController implements AgentApi, AutoCloseable {
                 boot.commandLine());
         return new VmSpec(spec.id(), spec.name(), spec.hostname(), spec.vcpus(), spec.memoryMb(), spec.rootDiskGb(),
                 source, spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(), spec.targetMemoryMb());
+    }
+
+    @Override
+    public ColdDisk coldDisk(String vmId) {
+        return hypervisor.coldDisk(vmId);
+    }
+
+    @Override
+    public VmInfo createFrom(VmSpec spec, BootImages boot, ColdDisk disk, boolean start) {
+        return hypervisor.createFrom(withLocalImages(spec, boot), disk, start);
     }
 
     @Override

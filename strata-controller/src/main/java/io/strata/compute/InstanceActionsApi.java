@@ -32,7 +32,8 @@ public final class InstanceActionsApi implements ApiArea {
             Map.entry("unpause", "unpause"), Map.entry("suspend", "suspend"), Map.entry("resume", "resume"), Map.entry("lock", "lock"),
             Map.entry("unlock", "unlock"), Map.entry("createImage", "createImage"), Map.entry("createBackup", "createBackup"),
             Map.entry("os-migrateLive", "live-migration"), Map.entry("migrate", "migrate"), Map.entry("evacuate", "evacuate"),
-            Map.entry("rebuild", "rebuild"), Map.entry("resize", "resize"));
+            Map.entry("rebuild", "rebuild"), Map.entry("resize", "resize"),
+            Map.entry("confirmResize", "confirmResize"), Map.entry("revertResize", "revertResize"));
 
     private final InstanceActionStore store;
     private final ServerService servers;

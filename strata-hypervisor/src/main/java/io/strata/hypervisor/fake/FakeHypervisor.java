@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strata.compute.PowerState;
 import io.strata.core.ErrorCode;
 import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.HypervisorException;
@@ -185,6 +186,30 @@ public final class FakeHypervisor implements Hypervisor {
             throw new HypervisorException("cannot write snapshot " + target, e);
         }
         return "raw";
+    }
+
+    /** The fake's "disk" is its console text: the destination's console continues the source's. */
+    @Override
+    public ColdDisk coldDisk(String vmId) {
+        FakeVm vm = require(vmId);
+        if (vm.powerState() != PowerState.SHUTDOWN && vm.powerState() != PowerState.CRASHED) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + vmId + " must be powered off before its disk can move");
+        }
+        return new ColdDisk(vmId, null, Map.of("console", vm.console()));
+    }
+
+    @Override
+    public VmInfo createFrom(VmSpec spec, ColdDisk disk, boolean start) {
+        pause();
+        String console = disk.attributes().getOrDefault("console", "") + "[strata] moved to " + host.hostname() + " with "
+                + spec.vcpus() + " vCPUs and " + spec.memoryMb() + " MB\n";
+        FakeVm vm = new FakeVm(spec.id(), spec.name(), start ? PowerState.RUNNING : PowerState.SHUTDOWN, spec.vcpus(), spec.memoryMb(),
+                console, null);
+        if (vms.putIfAbsent(spec.id(), vm) != null) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + spec.id() + " already exists on " + host.hostname());
+        }
+        changed();
+        return info(vm);
     }
 
     /** The fake "streams" its console text: the destination's console continues the source's. */
