@@ -7,6 +7,7 @@ import io.strata.hypervisor.MigrationSource;
 import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmDiagnostics;
 import io.strata.hypervisor.VmInfo;
 import io.strata.hypervisor.VmSpec;
 import java.util.List;
@@ -48,6 +49,9 @@ public interface AgentApi {
 
     /** Removes the files of the live image blessed as {@code liveImageId} (no VM may run from it any more). Absent is fine. */
     void discardLiveImage(String liveImageId);
+
+    /** The VM's resource use now (server diagnostics). */
+    VmDiagnostics diagnostics(String vmId);
 
     /** Cold migration / resize, source side: the powered-off VM's disk to carry over (see {@link io.strata.hypervisor.Hypervisor}). */
     ColdDisk coldDisk(String vmId);

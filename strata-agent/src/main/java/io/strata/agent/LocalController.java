@@ -11,6 +11,7 @@ import io.strata.hypervisor.MigrationSource;
 import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmDiagnostics;
 import io.strata.hypervisor.VmInfo;
 import io.strata.hypervisor.VmSpec;
 import java.nio.file.Path;
@@ -61,6 +62,11 @@ public final class LocalController implements AgentApi, AutoCloseable {
                 boot.commandLine());
         return new VmSpec(spec.id(), spec.name(), spec.hostname(), spec.vcpus(), spec.memoryMb(), spec.rootDiskGb(),
                 source, spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(), spec.targetMemoryMb());
+    }
+
+    @Override
+    public VmDiagnostics diagnostics(String vmId) {
+        return hypervisor.diagnostics(vmId);
     }
 
     @Override

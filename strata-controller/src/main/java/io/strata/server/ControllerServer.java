@@ -15,6 +15,7 @@ import io.strata.compute.AddressPool;
 import io.strata.compute.MigrationsApi;
 import io.strata.compute.ServerMigrationStore;
 import io.strata.compute.ServerMoves;
+import io.strata.compute.ServerDiagnosticsApi;
 import io.strata.compute.AggregateFilters;
 import io.strata.compute.AggregateService;
 import io.strata.compute.AggregateStore;
@@ -258,6 +259,7 @@ public final class ControllerServer implements AutoCloseable {
             // registers migrate, resize, confirmResize, revertResize
             new ServerMoves(servers, serverStore, migrationStore, flavors, quotas, hosts, manager, policy, clock, serversApi);
             areas.add(new MigrationsApi(migrationStore, hosts, policy));
+            areas.add(new ServerDiagnosticsApi(servers, hosts, policy));
             areas.add(new InstanceActionsApi(new InstanceActionStore(database.jdbi()), servers, policy, clock));
             areas.add(new SnoozeApi(snooze, baseUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader()));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));

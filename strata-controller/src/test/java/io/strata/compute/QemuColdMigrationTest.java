@@ -58,6 +58,14 @@ class QemuColdMigrationTest {
             assertThat(guest.shell("nproc").strip()).isEqualTo("1");
         }
 
+        // Diagnostics read from QMP and /proc: the guest has used CPU and read its disk.
+        JsonNode diagnostics = admin.get("/compute/v2.1/servers/" + id + "/diagnostics").expect(200).json();
+        assertThat(diagnostics.get("memory").asLong()).isEqualTo(512 * 1024);
+        assertThat(diagnostics.get("cpu0_time").asLong()).isPositive();
+        assertThat(diagnostics.get("memory-rss").asLong()).isPositive();
+        assertThat(diagnostics.get("vda_read").asLong()).isPositive();
+        assertThat(diagnostics.get("vda_write_req").asLong()).isPositive();
+
         Servers.action(admin, id, "{\"resize\": {\"flavorRef\": \"grow\"}}");
         Servers.waitFor(admin, id, "VERIFY_RESIZE", BOOT);
         String destination = host(id);
@@ -65,6 +73,7 @@ class QemuColdMigrationTest {
         try (GuestAgentClient guest = guestAgent(id)) {
             assertThat(readMark(guest)).startsWith(mark);
             assertThat(guest.shell("nproc").strip()).isEqualTo("2");
+            assertThat(admin.get("/compute/v2.1/servers/" + id + "/diagnostics").expect(200).json().has("cpu1_time")).isTrue();
             long sectors = Long.parseLong(guest.shell("cat /sys/block/vda/size").strip());
             assertThat(sectors * 512).isEqualTo(2L * 1024 * 1024 * 1024);
             long memKb = Long.parseLong(guest.shell("awk '/MemTotal/ {print $2}' /proc/meminfo").strip());

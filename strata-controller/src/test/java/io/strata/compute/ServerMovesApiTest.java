@@ -203,6 +203,31 @@ class ServerMovesApiTest {
         Servers.deleteAndWait(member, id);
     }
 
+    @Test
+    void diagnosticsForAdmins() throws InterruptedException {
+        String id = Servers.create(member, "diagnosed", image, "1", null);
+        Servers.waitFor(member, id, "ACTIVE");
+        member.get("/compute/v2.1/servers/" + id + "/diagnostics").expect(403);
+        JsonNode first = admin.get("/compute/v2.1/servers/" + id + "/diagnostics").expect(200).json();
+        assertThat(first.get("memory").asLong()).isEqualTo(512 * 1024);
+        assertThat(first.get("cpu0_time").asLong()).isPositive();
+        assertThat(first.has("cpu1_time")).isFalse();
+        assertThat(first.get("vda_read").asLong()).isPositive();
+        assertThat(first.get("vnet0_rx_packets").asLong()).isPositive();
+        Thread.sleep(1_100);
+        JsonNode later = admin.get("/compute/v2.1/servers/" + id + "/diagnostics").expect(200).json();
+        assertThat(later.get("cpu0_time").asLong()).isGreaterThan(first.get("cpu0_time").asLong());
+        assertThat(later.get("vda_write").asLong()).isGreaterThan(first.get("vda_write").asLong());
+
+        Servers.action(member, id, "{\"os-stop\": null}");
+        Servers.waitFor(member, id, "SHUTOFF");
+        JsonNode stopped = admin.get("/compute/v2.1/servers/" + id + "/diagnostics").expect(200).json();
+        assertThat(stopped.get("cpu0_time").asLong()).isZero();
+        assertThat(stopped.get("memory-actual").asLong()).isZero();
+        admin.get("/compute/v2.1/servers/no-such-server/diagnostics").expect(404);
+        Servers.deleteAndWait(member, id);
+    }
+
     private static JsonNode migrationOf(String id, String type) {
         ApiClient v223 = admin.withHeader("OpenStack-API-Version", "compute 2.23");
         JsonNode all = v223.get("/compute/v2.1/os-migrations?instance_uuid=" + id + "&migration_type=" + type).expect(200).json()

@@ -80,6 +80,9 @@ public interface Hypervisor extends AutoCloseable {
      */
     VmInfo createFrom(VmSpec spec, ColdDisk disk, boolean start);
 
+    /** The VM's resource use now (Nova's diagnostics); zero counters when it does not run. */
+    VmDiagnostics diagnostics(String vmId);
+
     /** Every VM this host has, running or not, as found on the host itself (for reconciliation). */
     List<VmInfo> discover();
 

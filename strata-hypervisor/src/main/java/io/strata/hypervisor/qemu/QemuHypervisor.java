@@ -14,6 +14,7 @@ import io.strata.hypervisor.MigrationSource;
 import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmDiagnostics;
 import io.strata.hypervisor.VmInfo;
 import io.strata.hypervisor.VmSpec;
 import java.io.IOException;
@@ -352,6 +353,17 @@ public final class QemuHypervisor implements Hypervisor {
             disks.growTo(partial, s.rootDiskGb());
             Files.move(partial, run.rootDisk(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }, start);
+    }
+
+    @Override
+    public VmDiagnostics diagnostics(String vmId) {
+        QemuVm vm = lookup(vmId).orElseThrow(() -> HypervisorException.noSuchVm(vmId));
+        vm.lock.lock();
+        try {
+            return QemuDiagnostics.of(vm, vm.powerState());
+        } finally {
+            vm.lock.unlock();
+        }
     }
 
     @Override
