@@ -43,6 +43,7 @@ public final class ComputeManager implements AutoCloseable {
 
     private final ServerStore servers;
     private final ServerMigrationStore migrations;
+    private final InstanceActionStore actions;
     private final HostRegistry hosts;
     private final Scheduler scheduler;
     private final AddressPool addresses;
@@ -62,10 +63,11 @@ public final class ComputeManager implements AutoCloseable {
         }
     }
 
-    public ComputeManager(ServerStore servers, ServerMigrationStore migrations, HostRegistry hosts, Scheduler scheduler, AddressPool addresses,
+    public ComputeManager(ServerStore servers, ServerMigrationStore migrations, InstanceActionStore actions, HostRegistry hosts, Scheduler scheduler, AddressPool addresses,
             Function<Server, BuildInputs> buildInputs, Clock clock) {
         this.servers = requireNonNull(servers, "servers is null");
         this.migrations = requireNonNull(migrations, "migrations is null");
+        this.actions = requireNonNull(actions, "actions is null");
         this.hosts = requireNonNull(hosts, "hosts is null");
         this.scheduler = requireNonNull(scheduler, "scheduler is null");
         this.addresses = requireNonNull(addresses, "addresses is null");
@@ -76,7 +78,7 @@ public final class ComputeManager implements AutoCloseable {
     // ------------------------------------------------------------------ build
 
     public void build(Server server) {
-        submit(() -> runBuild(server.id(), null));
+        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null), () -> isActive(server.id()));
     }
 
     /** Rebuilds an evacuated server (already reset to scheduling) away from the host it held. */
@@ -84,7 +86,7 @@ public final class ComputeManager implements AutoCloseable {
         ServerMigration migration = migrations.insert(server, ServerMigration.EVACUATION, "accepted", fromHost, forcedHost, server.flavor(),
                 server.flavor(), false, userId, now());
         scheduler.release(fromHost, server.flavor());
-        submit(() -> {
+        submitEvent(server.id(), "compute_rebuild_instance", () -> {
             // A host forced down may still run the old VM: remove it if its agent answers; a host
             // that is really gone has it removed by the reconciliation when it returns.
             hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, server.id()));
@@ -93,12 +95,12 @@ public final class ComputeManager implements AutoCloseable {
             Server after = servers.find(server.id()).orElse(null);
             boolean done = after != null && after.vmState() == VmState.ACTIVE && after.host() != null;
             migrations.update(migration.uuid(), done ? "done" : "failed", done ? after.host() : null, now());
-        });
+        }, () -> migrationEndedAs(migration.uuid(), "done"));
     }
 
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
     public void build(Server server, BuildInputs inputs) {
-        submit(() -> runBuild(server.id(), inputs));
+        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), inputs), () -> isActive(server.id()));
     }
 
     private void runBuild(String id, BuildInputs resolved) {
@@ -229,7 +231,17 @@ public final class ComputeManager implements AutoCloseable {
      * reports, and the task is cleared.
      */
     public void act(Server server, TaskState task, VmAction action, VmState onSuccess) {
-        submit(() -> {
+        String event = switch (action) {
+            case STOP -> "compute_stop_instance";
+            case START -> "compute_start_instance";
+            case REBOOT_SOFT, REBOOT_HARD -> "compute_reboot_instance";
+            case PAUSE -> "compute_pause_instance";
+            case UNPAUSE -> "compute_unpause_instance";
+            case SUSPEND -> "compute_suspend_instance";
+            case RESUME -> "compute_resume_instance";
+        };
+        boolean[] succeeded = new boolean[1];
+        submitEvent(server.id(), event, () -> {
             AgentApi agent;
             try {
                 agent = hosts.agent(server.host());
@@ -242,6 +254,7 @@ public final class ComputeManager implements AutoCloseable {
                 VmInfo vm = agent.act(server.id(), action);
                 recordDetails(server.id(), vm);
                 servers.finishTask(server.id(), task, onSuccess, vm.powerState(), now());
+                succeeded[0] = true;
             } catch (RuntimeException e) {
                 if (closing) {
                     return;
@@ -251,7 +264,7 @@ public final class ComputeManager implements AutoCloseable {
                 servers.finishTask(server.id(), task, actual.map(vm -> vmStateFor(vm.powerState(), server.vmState())).orElse(server.vmState()),
                         actual.map(VmInfo::powerState).orElse(server.powerState()), now());
             }
-        });
+        }, () -> succeeded[0]);
     }
 
     /** The vm_state that matches what a hypervisor reports. */
@@ -278,7 +291,7 @@ public final class ComputeManager implements AutoCloseable {
     public void liveMigrate(Server server, String destination, String userId) {
         ServerMigration migration = migrations.insert(server, ServerMigration.LIVE, "queued", server.host(), destination, server.flavor(),
                 server.flavor(), true, userId, now());
-        submit(() -> {
+        submitEvent(server.id(), "compute_live_migration", () -> {
             runLiveMigration(server.id(), destination, migration);
             // The outcome, as Nova's statuses for live migrations say it.
             Server after = servers.find(server.id()).orElse(null);
@@ -286,7 +299,7 @@ public final class ComputeManager implements AutoCloseable {
             if (!closing) {
                 migrations.update(migration.uuid(), moved ? "completed" : "failed", moved ? after.host() : null, now());
             }
-        });
+        }, () -> migrationEndedAs(migration.uuid(), "completed"));
     }
 
     private void runLiveMigration(String id, String destination, ServerMigration migration) {
@@ -363,7 +376,8 @@ public final class ComputeManager implements AutoCloseable {
      * to it. Any failure on the way puts the server back on its source as it was.
      */
     public void coldMove(Server server, ServerMigration migration, String forcedHost) {
-        submit(() -> runColdMove(server.id(), migration.uuid(), forcedHost));
+        submitEvent(server.id(), "compute_resize_instance", () -> runColdMove(server.id(), migration.uuid(), forcedHost),
+                () -> migrationEndedAs(migration.uuid(), "finished"));
     }
 
     private void runColdMove(String id, String migrationUuid, String forcedHost) {
@@ -473,7 +487,8 @@ public final class ComputeManager implements AutoCloseable {
 
     /** Confirms a move (the caller set task RESIZE_CONFIRMING): the source VM goes, the server stays where it now runs. */
     public void confirmResize(Server server, ServerMigration migration) {
-        submit(() -> runConfirm(server.id(), migration, true));
+        submitEvent(server.id(), "compute_confirm_resize", () -> runConfirm(server.id(), migration, true),
+                () -> migrationEndedAs(migration.uuid(), "confirmed"));
     }
 
     private void runConfirm(String id, ServerMigration migration, boolean claimed) {
@@ -496,7 +511,8 @@ public final class ComputeManager implements AutoCloseable {
 
     /** Reverts a move (the caller set task RESIZE_REVERTING): the new VM goes, the source VM runs again with the old flavor. */
     public void revertResize(Server server, ServerMigration migration) {
-        submit(() -> runRevert(server.id(), migration, true));
+        submitEvent(server.id(), "compute_revert_resize", () -> runRevert(server.id(), migration, true),
+                () -> migrationEndedAs(migration.uuid(), "reverted"));
     }
 
     private void runRevert(String id, ServerMigration migration, boolean claimed) {
@@ -560,7 +576,8 @@ public final class ComputeManager implements AutoCloseable {
     // ------------------------------------------------------------------ delete
 
     public void delete(Server server) {
-        submit(() -> runDelete(server.id()));
+        submitEvent(server.id(), "compute_terminate_instance", () -> runDelete(server.id()),
+                () -> servers.find(server.id()).map(Server::deleted).orElse(true));
     }
 
     private void runDelete(String id) {
@@ -756,6 +773,53 @@ public final class ComputeManager implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("could not remove VM {} from {}: {}", id, agent.hostName(), e.getMessage());
         }
+    }
+
+    /**
+     * Runs {@code task} as one event of the instance action the current request recorded (Nova's
+     * instance action events): started before, finished after with Success when {@code succeeded}
+     * says so, Error with the exception's trace otherwise. Work without a request (recovery at
+     * start-up) records no event; work a stop interrupts keeps its event unfinished.
+     */
+    private void submitEvent(String serverId, String event, Runnable task, java.util.function.BooleanSupplier succeeded) {
+        submit(() -> {
+            String requestId = org.slf4j.MDC.get("request_id");
+            Long eventId = null;
+            if (requestId != null) {
+                try {
+                    eventId = actions.startEvent(serverId, requestId, event, servers.find(serverId).map(Server::host).orElse(null), now());
+                } catch (RuntimeException e) {
+                    log.warn("could not record event {} of server {}: {}", event, serverId, e.getMessage());
+                }
+            }
+            String traceback = null;
+            boolean ok = false;
+            try {
+                task.run();
+                ok = succeeded.getAsBoolean();
+            } catch (RuntimeException e) {
+                java.io.StringWriter trace = new java.io.StringWriter();
+                e.printStackTrace(new java.io.PrintWriter(trace));
+                traceback = trace.toString();
+                throw e;
+            } finally {
+                if (eventId != null && !closing) {
+                    try {
+                        actions.finishEvent(eventId, ok ? "Success" : "Error", traceback, now());
+                    } catch (RuntimeException e) {
+                        log.warn("could not finish event {} of server {}: {}", event, serverId, e.getMessage());
+                    }
+                }
+            }
+        });
+    }
+
+    private boolean isActive(String id) {
+        return servers.find(id).map(s -> !s.deleted() && s.vmState() == VmState.ACTIVE).orElse(false);
+    }
+
+    private boolean migrationEndedAs(String uuid, String status) {
+        return migrations.findByUuid(uuid).map(m -> m.status().equals(status)).orElse(false);
     }
 
     private void submit(Runnable task) {

@@ -173,7 +173,9 @@ public final class ControllerServer implements AutoCloseable {
             LiveImageStore liveImageStore = new LiveImageStore(database.jdbi());
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs, new LiveImageLaunches(liveImageStore));
             ServerMigrationStore migrationStore = new ServerMigrationStore(database.jdbi());
-            ComputeManager manager = new ComputeManager(serverStore, migrationStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
+            InstanceActionStore instanceActions = new InstanceActionStore(database.jdbi());
+            ComputeManager manager = new ComputeManager(serverStore, migrationStore, instanceActions, hosts, scheduler, addresses,
+                    bootInputs::resolve, clock);
             resources.add(manager);
             SecurityGroupStore securityGroupStore = new SecurityGroupStore(database.jdbi());
             QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, serverGroupStore, securityGroupStore,
@@ -260,7 +262,7 @@ public final class ControllerServer implements AutoCloseable {
             new ServerMoves(servers, serverStore, migrationStore, flavors, quotas, hosts, manager, policy, clock, serversApi);
             areas.add(new MigrationsApi(migrationStore, hosts, policy));
             areas.add(new ServerDiagnosticsApi(servers, hosts, policy));
-            areas.add(new InstanceActionsApi(new InstanceActionStore(database.jdbi()), servers, policy, clock));
+            areas.add(new InstanceActionsApi(instanceActions, servers, policy, clock));
             areas.add(new SnoozeApi(snooze, baseUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader()));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
             areas.add(migration.api());

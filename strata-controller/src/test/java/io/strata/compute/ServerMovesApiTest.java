@@ -69,6 +69,21 @@ class ServerMovesApiTest {
         assertThat(migration.get("old_instance_type_id").asInt()).isEqualTo(1);
         assertThat(migration.get("new_instance_type_id").asInt()).isEqualTo(2);
 
+        // The action history shows the steps the compute service ran, to admins.
+        JsonNode resizeAction = actionNamed(id, "resize");
+        JsonNode events = admin.get("/compute/v2.1/servers/" + id + "/os-instance-actions/" + resizeAction.get("request_id").asText())
+                .expect(200).json().at("/instanceAction/events");
+        assertThat(events).hasSize(1);
+        assertThat(events.get(0).get("event").asText()).isEqualTo("compute_resize_instance");
+        assertThat(events.get(0).get("result").asText()).isEqualTo("Success");
+        assertThat(events.get(0).get("finish_time").asText()).isGreaterThanOrEqualTo(events.get(0).get("start_time").asText());
+        assertThat(member.get("/compute/v2.1/servers/" + id + "/os-instance-actions/" + resizeAction.get("request_id").asText())
+                .expect(200).json().at("/instanceAction").has("events")).isFalse();
+        JsonNode createEvents = admin.get("/compute/v2.1/servers/" + id + "/os-instance-actions/"
+                + actionNamed(id, "create").get("request_id").asText()).expect(200).json().at("/instanceAction/events");
+        assertThat(createEvents.get(0).get("event").asText()).isEqualTo("compute__do_build_and_run_instance");
+        assertThat(createEvents.get(0).get("result").asText()).isEqualTo("Success");
+
         member.post(action(id), "{\"confirmResize\": null}").expect(204);
         JsonNode confirmed = Servers.waitFor(member, id, "ACTIVE");
         assertThat(confirmed.at("/flavor/id").asText()).isEqualTo("2");
@@ -134,6 +149,18 @@ class ServerMovesApiTest {
         member.post(action(id), "{\"revertResize\": null}").expect(409);
         assertThat(message(admin.post(action(id), "{\"migrate\": {\"host\": \"nowhere\"}}").expect(404))).contains("could not be found");
         admin.post(action(id), "{\"migrate\": {\"host\": \"" + host(id) + "\"}}").expect(400);
+        // A flavor no host has room for: accepted, then NoValidHost; the server stays where it runs and the event says Error.
+        admin.post("/compute/v2.1/flavors", "{\"flavor\": {\"name\": \"huge\", \"id\": \"huge\", \"ram\": 100000000, "
+                + "\"vcpus\": 1, \"disk\": 1}}").expect(200);
+        String before = host(id);
+        admin.post(action(id), "{\"resize\": {\"flavorRef\": \"huge\"}}").expect(202);
+        Servers.waitFor(member, id, "ACTIVE");
+        assertThat(host(id)).isEqualTo(before);
+        assertThat(migrationOf(id, "resize").get("status").asText()).isEqualTo("error");
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(admin.get("/compute/v2.1/servers/"
+                + id + "/os-instance-actions/" + actionNamed(id, "resize").get("request_id").asText()).expect(200).json()
+                .at("/instanceAction/events/0/result").asText()).isEqualTo("Error"));
+
         Servers.action(member, id, "{\"pause\": null}");
         Servers.waitFor(member, id, "PAUSED");
         member.post(action(id), "{\"resize\": {\"flavorRef\": \"2\"}}").expect(409);
@@ -226,6 +253,15 @@ class ServerMovesApiTest {
         assertThat(stopped.get("memory-actual").asLong()).isZero();
         admin.get("/compute/v2.1/servers/no-such-server/diagnostics").expect(404);
         Servers.deleteAndWait(member, id);
+    }
+
+    private static JsonNode actionNamed(String id, String name) {
+        for (JsonNode a : admin.get("/compute/v2.1/servers/" + id + "/os-instance-actions").expect(200).json().get("instanceActions")) {
+            if (a.get("action").asText().equals(name)) {
+                return a;
+            }
+        }
+        throw new AssertionError("no action " + name + " on " + id);
     }
 
     private static JsonNode migrationOf(String id, String type) {
