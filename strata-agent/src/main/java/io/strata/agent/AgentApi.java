@@ -1,11 +1,13 @@
 package io.strata.agent;
 
+import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.LiveImageRef;
 import io.strata.hypervisor.MigrationSource;
 import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmDiagnostics;
 import io.strata.hypervisor.VmInfo;
 import io.strata.hypervisor.VmSpec;
 import java.util.List;
@@ -47,6 +49,15 @@ public interface AgentApi {
 
     /** Removes the files of the live image blessed as {@code liveImageId} (no VM may run from it any more). Absent is fine. */
     void discardLiveImage(String liveImageId);
+
+    /** The VM's resource use now (server diagnostics). */
+    VmDiagnostics diagnostics(String vmId);
+
+    /** Cold migration / resize, source side: the powered-off VM's disk to carry over (see {@link io.strata.hypervisor.Hypervisor}). */
+    ColdDisk coldDisk(String vmId);
+
+    /** Cold migration / resize, destination side: fetches the boot images if needed and creates the VM from {@code disk}. */
+    VmInfo createFrom(VmSpec spec, BootImages images, ColdDisk disk, boolean start);
 
     /** Live migration, source side: what the destination needs (see {@link io.strata.hypervisor.Hypervisor}). */
     MigrationSource migrationSource(String vmId);

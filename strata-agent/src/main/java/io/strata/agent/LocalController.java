@@ -3,6 +3,7 @@ package io.strata.agent;
 import static java.util.Objects.requireNonNull;
 
 import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.LiveImageRef;
@@ -10,6 +11,7 @@ import io.strata.hypervisor.MigrationSource;
 import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmDiagnostics;
 import io.strata.hypervisor.VmInfo;
 import io.strata.hypervisor.VmSpec;
 import java.nio.file.Path;
@@ -60,6 +62,21 @@ public final class LocalController implements AgentApi, AutoCloseable {
                 boot.commandLine());
         return new VmSpec(spec.id(), spec.name(), spec.hostname(), spec.vcpus(), spec.memoryMb(), spec.rootDiskGb(),
                 source, spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(), spec.targetMemoryMb());
+    }
+
+    @Override
+    public VmDiagnostics diagnostics(String vmId) {
+        return hypervisor.diagnostics(vmId);
+    }
+
+    @Override
+    public ColdDisk coldDisk(String vmId) {
+        return hypervisor.coldDisk(vmId);
+    }
+
+    @Override
+    public VmInfo createFrom(VmSpec spec, BootImages boot, ColdDisk disk, boolean start) {
+        return hypervisor.createFrom(withLocalImages(spec, boot), disk, start);
     }
 
     @Override

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.strata.agent.AgentApi;
 import io.strata.agent.BootImages;
 import io.strata.core.CloudException;
+import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HypervisorException;
 import io.strata.hypervisor.MigrationSource;
 import io.strata.hypervisor.MigrationTarget;
@@ -41,6 +42,8 @@ public final class ComputeManager implements AutoCloseable {
     private static final int MAX_BUILD_ATTEMPTS = 3;
 
     private final ServerStore servers;
+    private final ServerMigrationStore migrations;
+    private final InstanceActionStore actions;
     private final HostRegistry hosts;
     private final Scheduler scheduler;
     private final AddressPool addresses;
@@ -60,9 +63,11 @@ public final class ComputeManager implements AutoCloseable {
         }
     }
 
-    public ComputeManager(ServerStore servers, HostRegistry hosts, Scheduler scheduler, AddressPool addresses,
+    public ComputeManager(ServerStore servers, ServerMigrationStore migrations, InstanceActionStore actions, HostRegistry hosts, Scheduler scheduler, AddressPool addresses,
             Function<Server, BuildInputs> buildInputs, Clock clock) {
         this.servers = requireNonNull(servers, "servers is null");
+        this.migrations = requireNonNull(migrations, "migrations is null");
+        this.actions = requireNonNull(actions, "actions is null");
         this.hosts = requireNonNull(hosts, "hosts is null");
         this.scheduler = requireNonNull(scheduler, "scheduler is null");
         this.addresses = requireNonNull(addresses, "addresses is null");
@@ -73,26 +78,37 @@ public final class ComputeManager implements AutoCloseable {
     // ------------------------------------------------------------------ build
 
     public void build(Server server) {
-        submit(() -> runBuild(server.id(), null));
+        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null), () -> isActive(server.id()));
     }
 
     /** Rebuilds an evacuated server (already reset to scheduling) away from the host it held. */
-    public void evacuate(Server server, String fromHost) {
+    public void evacuate(Server server, String fromHost, String forcedHost, String userId) {
+        ServerMigration migration = migrations.insert(server, ServerMigration.EVACUATION, "accepted", fromHost, forcedHost, server.flavor(),
+                server.flavor(), false, userId, now());
         scheduler.release(fromHost, server.flavor());
-        submit(() -> {
+        submitEvent(server.id(), "compute_rebuild_instance", () -> {
             // A host forced down may still run the old VM: remove it if its agent answers; a host
             // that is really gone has it removed by the reconciliation when it returns.
             hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, server.id()));
-            runBuild(server.id(), null);
-        });
+            migrations.update(migration.uuid(), "pre-migrating", forcedHost, now());
+            runBuild(server.id(), null, forcedHost);
+            Server after = servers.find(server.id()).orElse(null);
+            boolean done = after != null && after.vmState() == VmState.ACTIVE && after.host() != null;
+            migrations.update(migration.uuid(), done ? "done" : "failed", done ? after.host() : null, now());
+        }, () -> migrationEndedAs(migration.uuid(), "done"));
     }
 
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
     public void build(Server server, BuildInputs inputs) {
-        submit(() -> runBuild(server.id(), inputs));
+        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), inputs), () -> isActive(server.id()));
     }
 
     private void runBuild(String id, BuildInputs resolved) {
+        runBuild(id, resolved, null);
+    }
+
+    /** {@code hostOverride}: the host an admin named (evacuate to a host), over the one the server's zone may force. */
+    private void runBuild(String id, BuildInputs resolved, String hostOverride) {
         Set<String> tried = new HashSet<>();
         String lastError = null;
         for (int attempt = 1; attempt <= MAX_BUILD_ATTEMPTS; attempt++) {
@@ -109,7 +125,7 @@ public final class ComputeManager implements AutoCloseable {
             }
             // Clones go wherever the scheduler puts them: every host of this process reads the
             // image's files where its host wrote them (see LaunchSource).
-            String forcedHost = forcedHostOf(server);
+            String forcedHost = hostOverride != null ? hostOverride : forcedHostOf(server);
             Host host;
             try {
                 host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, tried, server.projectId(),
@@ -188,11 +204,15 @@ public final class ComputeManager implements AutoCloseable {
 
     /** The VM a server asks for, as the hypervisor SPI describes it. */
     public VmSpec specOf(Server server, Map<String, String> publicKeys, Map<String, String> guestParams, int targetMemoryMb) {
+        return specOf(server, server.flavor(), publicKeys, guestParams, targetMemoryMb);
+    }
+
+    private VmSpec specOf(Server server, Flavor flavor, Map<String, String> publicKeys, Map<String, String> guestParams, int targetMemoryMb) {
         byte[] userData = server.userData() == null ? null : Base64.getMimeDecoder().decode(server.userData());
         NetworkSpec network = new NetworkSpec(server.macAddress(), server.ipAddress(), addresses.prefixLength(), addresses.gateway(),
                 List.of("10.0.2.3"), server.sshPort() > 0 ? server.sshPort() : NetworkSpec.ANY_PORT);
-        return new VmSpec(server.id(), server.name(), server.hostname(), server.flavor().vcpus(), server.flavor().ramMb(),
-                server.flavor().diskGb(), io.strata.hypervisor.BootSource.none(), userData, server.metadata(), publicKeys, network,
+        return new VmSpec(server.id(), server.name(), server.hostname(), flavor.vcpus(), flavor.ramMb(), flavor.diskGb(),
+                io.strata.hypervisor.BootSource.none(), userData, server.metadata(), publicKeys, network,
                 guestParams, targetMemoryMb);
     }
 
@@ -211,7 +231,17 @@ public final class ComputeManager implements AutoCloseable {
      * reports, and the task is cleared.
      */
     public void act(Server server, TaskState task, VmAction action, VmState onSuccess) {
-        submit(() -> {
+        String event = switch (action) {
+            case STOP -> "compute_stop_instance";
+            case START -> "compute_start_instance";
+            case REBOOT_SOFT, REBOOT_HARD -> "compute_reboot_instance";
+            case PAUSE -> "compute_pause_instance";
+            case UNPAUSE -> "compute_unpause_instance";
+            case SUSPEND -> "compute_suspend_instance";
+            case RESUME -> "compute_resume_instance";
+        };
+        boolean[] succeeded = new boolean[1];
+        submitEvent(server.id(), event, () -> {
             AgentApi agent;
             try {
                 agent = hosts.agent(server.host());
@@ -224,6 +254,7 @@ public final class ComputeManager implements AutoCloseable {
                 VmInfo vm = agent.act(server.id(), action);
                 recordDetails(server.id(), vm);
                 servers.finishTask(server.id(), task, onSuccess, vm.powerState(), now());
+                succeeded[0] = true;
             } catch (RuntimeException e) {
                 if (closing) {
                     return;
@@ -233,11 +264,14 @@ public final class ComputeManager implements AutoCloseable {
                 servers.finishTask(server.id(), task, actual.map(vm -> vmStateFor(vm.powerState(), server.vmState())).orElse(server.vmState()),
                         actual.map(VmInfo::powerState).orElse(server.powerState()), now());
             }
-        });
+        }, () -> succeeded[0]);
     }
 
     /** The vm_state that matches what a hypervisor reports. */
     static VmState vmStateFor(io.strata.compute.PowerState power, VmState current) {
+        if (current == VmState.RESIZED) {
+            return current;   // waiting for confirm or revert whatever the guest does meanwhile
+        }
         return switch (power) {
             case RUNNING -> VmState.ACTIVE;
             case PAUSED -> VmState.PAUSED;
@@ -254,11 +288,21 @@ public final class ComputeManager implements AutoCloseable {
      * claimed) with the hypervisor's live migration; the caller has set task MIGRATING. The guest
      * keeps running on the source until the destination runs it; any failure leaves it there.
      */
-    public void liveMigrate(Server server, String destination) {
-        submit(() -> runLiveMigration(server.id(), destination));
+    public void liveMigrate(Server server, String destination, String userId) {
+        ServerMigration migration = migrations.insert(server, ServerMigration.LIVE, "queued", server.host(), destination, server.flavor(),
+                server.flavor(), true, userId, now());
+        submitEvent(server.id(), "compute_live_migration", () -> {
+            runLiveMigration(server.id(), destination, migration);
+            // The outcome, as Nova's statuses for live migrations say it.
+            Server after = servers.find(server.id()).orElse(null);
+            boolean moved = after != null && after.host() != null && !after.host().equals(server.host());
+            if (!closing) {
+                migrations.update(migration.uuid(), moved ? "completed" : "failed", moved ? after.host() : null, now());
+            }
+        }, () -> migrationEndedAs(migration.uuid(), "completed"));
     }
 
-    private void runLiveMigration(String id, String destination) {
+    private void runLiveMigration(String id, String destination, ServerMigration migration) {
         Server server = servers.find(id).orElse(null);
         if (server == null || server.deleted() || server.taskState() != TaskState.MIGRATING) {
             return;
@@ -271,6 +315,7 @@ public final class ComputeManager implements AutoCloseable {
             abortMigration(server, "no room on " + destination + ": " + e.getMessage());
             return;
         }
+        migrations.update(migration.uuid(), "running", claimed.name(), now());
         AgentApi from = hosts.agent(source);
         AgentApi to;
         try {
@@ -320,10 +365,219 @@ public final class ComputeManager implements AutoCloseable {
         log.warn("server {} stays on {}: {}", server.id(), server.host(), reason);
     }
 
+    // ------------------------------------------------------------------ cold migration and resize
+
+    /**
+     * Nova's cold migrate and resize: the caller has set task RESIZE_PREP and recorded
+     * {@code migration}. The guest is powered off on its host, its disk is carried to a host
+     * the scheduler picks (or {@code forcedHost}) and the VM is created there with the new flavor,
+     * running again if it ran before. The server then waits in VERIFY_RESIZE with the source VM
+     * kept, powered off, until {@link #confirmResize} removes it or {@link #revertResize} goes back
+     * to it. Any failure on the way puts the server back on its source as it was.
+     */
+    public void coldMove(Server server, ServerMigration migration, String forcedHost) {
+        submitEvent(server.id(), "compute_resize_instance", () -> runColdMove(server.id(), migration.uuid(), forcedHost),
+                () -> migrationEndedAs(migration.uuid(), "finished"));
+    }
+
+    private void runColdMove(String id, String migrationUuid, String forcedHost) {
+        Server server = servers.find(id).orElse(null);
+        ServerMigration migration = migrations.findByUuid(migrationUuid).orElse(null);
+        if (server == null || server.deleted() || server.taskState() != TaskState.RESIZE_PREP || migration == null) {
+            return;
+        }
+        String source = server.host();
+        Host destination;
+        try {
+            // Nova's allow_resize_to_same_host = False: the move always goes to another host.
+            destination = scheduler.select(new Scheduler.Request(migration.newFlavor(), zoneOf(server), forcedHost, Set.of(source),
+                    server.projectId(), server.id()));
+        } catch (CloudException e) {
+            rollBackColdMove(id, migration, false, Scheduler.NO_VALID_HOST + " " + e.getMessage());
+            return;
+        }
+        migrations.update(migrationUuid, "migrating", destination.name(), now());
+        migration = migrations.findByUuid(migrationUuid).orElseThrow();
+        if (!servers.advanceTask(id, TaskState.RESIZE_PREP, TaskState.RESIZE_MIGRATING, now())) {
+            scheduler.release(destination.name(), migration.newFlavor());
+            return;
+        }
+        try {
+            AgentApi from = hosts.agent(source);
+            AgentApi to = hosts.agent(destination.name());
+            VmInfo before = from.find(id).orElseThrow(() -> CloudException.conflict("The VM of server %s is not on %s", id, source));
+            if (before.powerState() != io.strata.compute.PowerState.SHUTDOWN) {
+                from.act(id, VmAction.STOP);
+            }
+            ColdDisk disk = from.coldDisk(id);
+            advance(id, TaskState.RESIZE_MIGRATING, TaskState.RESIZE_MIGRATED);
+            migrations.update(migrationUuid, "post-migrating", null, now());
+            BuildInputs inputs = buildInputs.apply(server);
+            if (inputs.launch() != null) {
+                throw CloudException.conflict("Server %s is a live-image clone; move it with co_migrate instead", id);
+            }
+            VmSpec spec = specOf(server, migration.newFlavor(), inputs.publicKeys(), Map.of(), 0);
+            spec = spec.withNetwork(spec.network().withSshHostPort(NetworkSpec.ANY_PORT));
+            // Written before the destination VM exists: a restart that finds this step looks for it there.
+            advance(id, TaskState.RESIZE_MIGRATED, TaskState.RESIZE_FINISH);
+            VmInfo vm = to.createFrom(spec, inputs.images(), disk, migration.wasRunning());
+            recordDetails(id, vm);
+            if (!servers.settleColdMove(id, TaskState.RESIZE_FINISH, destination.name(), migration.newFlavor(), VmState.RESIZED,
+                    vm.powerState(), migrationUuid, "finished", now())) {
+                log.info("server {} was deleted during its move; removing the new VM on {}", id, destination.name());
+                destroyQuietly(to, id);
+                scheduler.release(destination.name(), migration.newFlavor());
+                return;
+            }
+            log.info("server {} moved from {} to {} as {}: VERIFY_RESIZE", id, source, destination.name(), migration.newFlavor().name());
+        } catch (RuntimeException e) {
+            if (closing) {
+                log.info("move of server {} interrupted by shutdown; it is settled at the next start", id);
+                return;
+            }
+            log.warn("move of server {} from {} to {} failed: {}", id, source, destination.name(), e.getMessage());
+            rollBackColdMove(id, migration, true, e.getMessage());
+        }
+    }
+
+    private void advance(String id, TaskState from, TaskState to) {
+        if (!servers.advanceTask(id, from, to, now())) {
+            throw CloudException.conflict("server %s left task %s (deleted meanwhile?)", id, from.wireName());
+        }
+    }
+
+    /**
+     * Puts a server whose move did not finish back on its source: removes any VM made on the
+     * destination, starts the source VM again if the guest ran, and ends the migration in error.
+     * {@code claimed}: the destination's resources were claimed by this process (not after a restart).
+     */
+    private void rollBackColdMove(String id, ServerMigration migration, boolean claimed, String reason) {
+        Server server = servers.find(id).orElse(null);
+        if (migration.destCompute() != null) {
+            hosts.findAgent(migration.destCompute()).ifPresent(agent -> destroyQuietly(agent, id));
+            if (claimed) {
+                scheduler.release(migration.destCompute(), migration.newFlavor());
+            }
+        }
+        if (server == null || server.deleted() || server.taskState() == null || server.taskState() == TaskState.DELETING) {
+            migrations.update(migration.uuid(), "error", null, now());
+            return;
+        }
+        Optional<VmInfo> vm = startSourceIfItRan(id, migration);
+        io.strata.compute.PowerState power = vm.map(VmInfo::powerState).orElse(io.strata.compute.PowerState.SHUTDOWN);
+        VmState state = vm.isEmpty() ? VmState.ERROR : vmStateFor(power, VmState.ACTIVE);
+        servers.settleColdMove(id, server.taskState(), migration.sourceCompute(), migration.oldFlavor(), state, power, migration.uuid(),
+                "error", now());
+        log.warn("server {} stays on {}: {}", id, migration.sourceCompute(), reason);
+    }
+
+    /** The source VM of a cold move, running again if the guest ran before the move. */
+    private Optional<VmInfo> startSourceIfItRan(String id, ServerMigration migration) {
+        Optional<AgentApi> source = hosts.findAgent(migration.sourceCompute());
+        Optional<VmInfo> vm = source.flatMap(agent -> findQuietly(agent, id));
+        if (source.isPresent() && vm.isPresent() && migration.wasRunning() && vm.get().powerState() == io.strata.compute.PowerState.SHUTDOWN) {
+            try {
+                vm = Optional.of(source.get().act(id, VmAction.START));
+            } catch (RuntimeException e) {
+                log.warn("could not start server {} again on {}: {}", id, migration.sourceCompute(), e.getMessage());
+            }
+        }
+        return vm;
+    }
+
+    /** Confirms a move (the caller set task RESIZE_CONFIRMING): the source VM goes, the server stays where it now runs. */
+    public void confirmResize(Server server, ServerMigration migration) {
+        submitEvent(server.id(), "compute_confirm_resize", () -> runConfirm(server.id(), migration, true),
+                () -> migrationEndedAs(migration.uuid(), "confirmed"));
+    }
+
+    private void runConfirm(String id, ServerMigration migration, boolean claimed) {
+        Server server = servers.find(id).orElse(null);
+        if (server == null || server.deleted() || server.taskState() != TaskState.RESIZE_CONFIRMING) {
+            return;
+        }
+        migrations.update(migration.uuid(), "confirming", null, now());
+        // A source host that is gone keeps its VM until its reconciliation removes it (no live server owns it there).
+        hosts.findAgent(migration.sourceCompute()).ifPresent(agent -> destroyQuietly(agent, id));
+        if (claimed) {
+            scheduler.release(migration.sourceCompute(), migration.oldFlavor());
+        }
+        Optional<VmInfo> vm = hosts.findAgent(server.host()).flatMap(agent -> findQuietly(agent, id));
+        io.strata.compute.PowerState power = vm.map(VmInfo::powerState).orElse(server.powerState());
+        servers.settleColdMove(id, TaskState.RESIZE_CONFIRMING, server.host(), server.flavor(), vmStateFor(power, VmState.ACTIVE), power,
+                migration.uuid(), "confirmed", now());
+        log.info("server {}: move to {} confirmed", id, server.host());
+    }
+
+    /** Reverts a move (the caller set task RESIZE_REVERTING): the new VM goes, the source VM runs again with the old flavor. */
+    public void revertResize(Server server, ServerMigration migration) {
+        submitEvent(server.id(), "compute_revert_resize", () -> runRevert(server.id(), migration, true),
+                () -> migrationEndedAs(migration.uuid(), "reverted"));
+    }
+
+    private void runRevert(String id, ServerMigration migration, boolean claimed) {
+        Server server = servers.find(id).orElse(null);
+        if (server == null || server.deleted() || server.taskState() != TaskState.RESIZE_REVERTING) {
+            return;
+        }
+        migrations.update(migration.uuid(), "reverting", null, now());
+        hosts.findAgent(migration.destCompute()).ifPresent(agent -> destroyQuietly(agent, id));
+        if (claimed) {
+            scheduler.release(migration.destCompute(), migration.newFlavor());
+        }
+        Optional<VmInfo> vm = startSourceIfItRan(id, migration);
+        io.strata.compute.PowerState power = vm.map(VmInfo::powerState).orElse(io.strata.compute.PowerState.SHUTDOWN);
+        VmState state = vm.isEmpty() ? VmState.ERROR : vmStateFor(power, VmState.ACTIVE);
+        servers.settleColdMove(id, TaskState.RESIZE_REVERTING, migration.sourceCompute(), migration.oldFlavor(), state, power,
+                migration.uuid(), "reverted", now());
+        log.info("server {}: move reverted to {}", id, migration.sourceCompute());
+    }
+
+    /**
+     * A cold move the controller did not see finish. Before the destination VM was asked for,
+     * the move is undone; at its last step the destination VM decides: there, the move is kept
+     * (VERIFY_RESIZE), absent, undone. An interrupted confirm or revert is run again. Either way
+     * one VM runs the server and the other half is removed or kept powered off for a revert.
+     */
+    private void settleColdMove(Server server) {
+        String id = server.id();
+        ServerMigration migration = migrations.inFlight(id).filter(ServerMigration::isColdMove).orElse(null);
+        if (migration == null) {
+            Optional<VmInfo> vm = hosts.findAgent(server.host()).flatMap(agent -> findQuietly(agent, id));
+            servers.finishTask(id, server.taskState(), vm.map(v -> vmStateFor(v.powerState(), VmState.ACTIVE)).orElse(VmState.ERROR),
+                    vm.map(VmInfo::powerState).orElse(io.strata.compute.PowerState.SHUTDOWN), now());
+            return;
+        }
+        switch (server.taskState()) {
+            case RESIZE_CONFIRMING -> runConfirm(id, migration, false);
+            case RESIZE_REVERTING -> runRevert(id, migration, false);
+            case RESIZE_FINISH -> {
+                Optional<VmInfo> moved = migration.destCompute() == null ? Optional.empty()
+                        : hosts.findAgent(migration.destCompute()).flatMap(agent -> findQuietly(agent, id));
+                if (moved.isPresent()) {
+                    servers.settleColdMove(id, TaskState.RESIZE_FINISH, migration.destCompute(), migration.newFlavor(), VmState.RESIZED,
+                            moved.get().powerState(), migration.uuid(), "finished", now());
+                    log.info("server {}: its move to {} finished while the controller was down: VERIFY_RESIZE", id, migration.destCompute());
+                } else {
+                    rollBackColdMove(id, migration, false, "interrupted before the destination VM existed");
+                }
+            }
+            default -> rollBackColdMove(id, migration, false, "interrupted at " + server.taskState().wireName());
+        }
+    }
+
+    /** A VM that belongs to a server whose host is elsewhere because a move is in flight or unconfirmed. */
+    private static boolean isOneHalfOfAMove(Server server) {
+        TaskState task = server.taskState();
+        return server.vmState() == VmState.RESIZED || task == TaskState.MIGRATING
+                || (task != null && (task.isColdMoveStep() || task == TaskState.RESIZE_CONFIRMING || task == TaskState.RESIZE_REVERTING));
+    }
+
     // ------------------------------------------------------------------ delete
 
     public void delete(Server server) {
-        submit(() -> runDelete(server.id()));
+        submitEvent(server.id(), "compute_terminate_instance", () -> runDelete(server.id()),
+                () -> servers.find(server.id()).map(Server::deleted).orElse(true));
     }
 
     private void runDelete(String id) {
@@ -348,6 +602,15 @@ public final class ComputeManager implements AutoCloseable {
                 log.warn("server {} deleted while its host {} is not connected", id, server.host());
             }
         }
+        migrations.inFlight(id).filter(ServerMigration::isColdMove).ifPresent(m -> {
+            // The other half of a cold move (the kept source, or a destination being built) goes too.
+            for (String other : new String[] {m.sourceCompute(), m.destCompute()}) {
+                if (other != null && !other.equals(server.host())) {
+                    hosts.findAgent(other).ifPresent(agent -> destroyQuietly(agent, id));
+                }
+            }
+            migrations.update(m.uuid(), "error", null, now());
+        });
         servers.markDeleted(id, now());
         addresses.release(server.ipAddress());
         scheduler.release(server.host(), server.flavor());
@@ -400,8 +663,8 @@ public final class ComputeManager implements AutoCloseable {
         for (VmInfo vm : onHost) {
             if (!known.contains(vm.id())) {
                 Optional<Server> server = servers.find(vm.id());
-                if (server.isPresent() && !server.get().deleted() && server.get().taskState() == TaskState.MIGRATING) {
-                    continue;   // one half of an interrupted live migration: recoverInFlight decides which half lives
+                if (server.isPresent() && !server.get().deleted() && isOneHalfOfAMove(server.get())) {
+                    continue;   // one half of a move: recoverInFlight (or confirm / revert) decides which half lives
                 }
                 if (server.isEmpty() || server.get().deleted() || server.get().host() == null || !host.equals(server.get().host())) {
                     log.warn("removing VM {} from host {}: no live server owns it", vm.id(), host);
@@ -420,6 +683,10 @@ public final class ComputeManager implements AutoCloseable {
             }
             if (task == TaskState.MIGRATING) {
                 settleMigration(server);
+                continue;
+            }
+            if (task != null && (task.isColdMoveStep() || task == TaskState.RESIZE_CONFIRMING || task == TaskState.RESIZE_REVERTING)) {
+                settleColdMove(server);
                 continue;
             }
             if (task == TaskState.DELETING) {
@@ -506,6 +773,53 @@ public final class ComputeManager implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("could not remove VM {} from {}: {}", id, agent.hostName(), e.getMessage());
         }
+    }
+
+    /**
+     * Runs {@code task} as one event of the instance action the current request recorded (Nova's
+     * instance action events): started before, finished after with Success when {@code succeeded}
+     * says so, Error with the exception's trace otherwise. Work without a request (recovery at
+     * start-up) records no event; work a stop interrupts keeps its event unfinished.
+     */
+    private void submitEvent(String serverId, String event, Runnable task, java.util.function.BooleanSupplier succeeded) {
+        submit(() -> {
+            String requestId = org.slf4j.MDC.get("request_id");
+            Long eventId = null;
+            if (requestId != null) {
+                try {
+                    eventId = actions.startEvent(serverId, requestId, event, servers.find(serverId).map(Server::host).orElse(null), now());
+                } catch (RuntimeException e) {
+                    log.warn("could not record event {} of server {}: {}", event, serverId, e.getMessage());
+                }
+            }
+            String traceback = null;
+            boolean ok = false;
+            try {
+                task.run();
+                ok = succeeded.getAsBoolean();
+            } catch (RuntimeException e) {
+                java.io.StringWriter trace = new java.io.StringWriter();
+                e.printStackTrace(new java.io.PrintWriter(trace));
+                traceback = trace.toString();
+                throw e;
+            } finally {
+                if (eventId != null && !closing) {
+                    try {
+                        actions.finishEvent(eventId, ok ? "Success" : "Error", traceback, now());
+                    } catch (RuntimeException e) {
+                        log.warn("could not finish event {} of server {}: {}", event, serverId, e.getMessage());
+                    }
+                }
+            }
+        });
+    }
+
+    private boolean isActive(String id) {
+        return servers.find(id).map(s -> !s.deleted() && s.vmState() == VmState.ACTIVE).orElse(false);
+    }
+
+    private boolean migrationEndedAs(String uuid, String status) {
+        return migrations.findByUuid(uuid).map(m -> m.status().equals(status)).orElse(false);
     }
 
     private void submit(Runnable task) {

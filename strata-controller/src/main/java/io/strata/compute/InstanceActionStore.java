@@ -15,6 +15,9 @@ public final class InstanceActionStore {
     public record InstanceAction(String serverId, String action, String requestId, String userId, String projectId, Instant startTime,
             String message) {}
 
+    /** One step of an action; finishTime and result are null while it runs. */
+    public record Event(String event, String host, Instant startTime, Instant finishTime, String result, String traceback) {}
+
     private final Jdbi jdbi;
 
     public InstanceActionStore(Jdbi jdbi) {
@@ -36,6 +39,27 @@ public final class InstanceActionStore {
     public Optional<InstanceAction> find(String serverId, String requestId) {
         return jdbi.withHandle(h -> h.createQuery("select * from instance_actions where server_id = :s and request_id = :r order by id")
                 .bind("s", serverId).bind("r", requestId).map((rs, c) -> row(rs)).findFirst());
+    }
+
+    /** Records that a step started; returns its id for {@link #finishEvent}. */
+    public long startEvent(String serverId, String requestId, String event, String host, Instant start) {
+        return jdbi.withHandle(h -> h.createUpdate("insert into instance_action_events (server_id, request_id, event, host, start_time) "
+                        + "values (:s, :r, :e, :h, :t)")
+                .bind("s", serverId).bind("r", requestId).bind("e", event).bind("h", host).bind("t", start)
+                .executeAndReturnGeneratedKeys("id").mapTo(Long.class).one());
+    }
+
+    public void finishEvent(long id, String result, String traceback, Instant finish) {
+        jdbi.useHandle(h -> h.execute("update instance_action_events set finish_time = ?, result = ?, traceback = ? where id = ?", finish,
+                result, traceback, id));
+    }
+
+    /** The steps of the action {@code requestId} on a server, in the order they started. */
+    public List<Event> events(String serverId, String requestId) {
+        return jdbi.withHandle(h -> h.createQuery("select * from instance_action_events where server_id = :s and request_id = :r order by id")
+                .bind("s", serverId).bind("r", requestId)
+                .map((rs, c) -> new Event(rs.getString("event"), rs.getString("host"), ServerStore.instant(rs, "start_time"),
+                        ServerStore.instant(rs, "finish_time"), rs.getString("result"), rs.getString("traceback"))).list());
     }
 
     private static InstanceAction row(ResultSet rs) throws SQLException {

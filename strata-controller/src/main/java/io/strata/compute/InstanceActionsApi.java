@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * os-instance-actions: the history of what was asked of a server. Each accepted create, delete
  * and server action is recorded after its handler answered (with the request id clients saw),
  * named as Nova names them; read-only actions (console output) are not recorded, as in Nova.
- * Per-action events (the compute steps and their results) are not tracked yet: admins see an
- * empty {@code events} list.
+ * Admins also see each action's {@code events}: the compute steps it ran (named as Nova names
+ * them, e.g. compute_resize_instance), when they started and finished, and their result.
  */
 public final class InstanceActionsApi implements ApiArea {
     private static final Logger log = LoggerFactory.getLogger(InstanceActionsApi.class);
@@ -32,7 +32,8 @@ public final class InstanceActionsApi implements ApiArea {
             Map.entry("unpause", "unpause"), Map.entry("suspend", "suspend"), Map.entry("resume", "resume"), Map.entry("lock", "lock"),
             Map.entry("unlock", "unlock"), Map.entry("createImage", "createImage"), Map.entry("createBackup", "createBackup"),
             Map.entry("os-migrateLive", "live-migration"), Map.entry("migrate", "migrate"), Map.entry("evacuate", "evacuate"),
-            Map.entry("rebuild", "rebuild"), Map.entry("resize", "resize"));
+            Map.entry("rebuild", "rebuild"), Map.entry("resize", "resize"),
+            Map.entry("confirmResize", "confirmResize"), Map.entry("revertResize", "revertResize"));
 
     private final InstanceActionStore store;
     private final ServerService servers;
@@ -91,7 +92,15 @@ public final class InstanceActionsApi implements ApiArea {
                 .orElseThrow(() -> io.strata.core.CloudException.notFound("Action %s not found", ctx.pathParam("request")));
         ObjectNode n = view(action);
         if (policy.allows(auth, "os_compute_api:os-instance-actions:events")) {
-            n.putArray("events");
+            ArrayNode events = n.putArray("events");
+            for (InstanceActionStore.Event e : store.events(server.id(), action.requestId())) {
+                ObjectNode event = events.addObject();
+                event.put("event", e.event());
+                event.put("start_time", Json.isoMicrosNoZone(e.startTime()));
+                event.put("finish_time", e.finishTime() == null ? null : Json.isoMicrosNoZone(e.finishTime()));
+                event.put("result", e.result());
+                event.put("traceback", e.traceback());
+            }
         }
         ctx.json(Json.object().set("instanceAction", n));
     }

@@ -13,7 +13,7 @@ import java.util.Set;
 /**
  * Nova's evacuate: when a server's host is down (its agent stopped heartbeating, or an admin
  * forced its service down), the server is built again from its image on a host the scheduler
- * picks. The VM left on the failed host is removed when that host's agent comes back (the
+ * picks, or on the host the admin names (which must be up and enabled). The VM left on the failed host is removed when that host's agent comes back (the
  * reconciliation removes VMs no live server owns there).
  */
 public final class ServerEvacuation {
@@ -36,11 +36,9 @@ public final class ServerEvacuation {
         serversApi.registerAction("evacuate", (ctx, auth, id, body) -> {
             policy.enforce(auth, "os_compute_api:os-evacuate");
             RequestBody.onlyKeys(body, Set.of("host", "adminPass", "onSharedStorage", "force"), "evacuate");
-            if (RequestBody.optionalString(body, "host", 1, 255) != null) {
-                throw CloudException.badRequest("Evacuating to a named host is not supported yet; leave host out to let the scheduler choose.");
-            }
+            String target = RequestBody.optionalString(body, "host", 1, 255);
             String adminPass = RequestBody.optionalString(body, "adminPass", 0, 255);
-            evacuate(auth, id);
+            evacuate(auth, id, target);
             if (ComputeRoutes.version(ctx).atLeast(2, 14)) {
                 ctx.status(200);
             } else {
@@ -49,7 +47,7 @@ public final class ServerEvacuation {
         });
     }
 
-    private void evacuate(AuthContext auth, String id) {
+    private void evacuate(AuthContext auth, String id, String target) {
         Server server = servers.get(auth, id);
         if (server.host() == null) {
             throw CloudException.conflict("Cannot 'evacuate' instance %s while it is in vm_state %s", id, server.vmState().wireName());
@@ -59,10 +57,23 @@ public final class ServerEvacuation {
         if (hosts.isUp(host)) {
             throw CloudException.badRequest("Compute service of %s is still in use.", host.name());
         }
+        if (target != null) {
+            // As Nova's API checks a named destination before anything moves.
+            Host destination = hosts.find(target).orElseThrow(() -> CloudException.notFound("Compute host %s not found.", target));
+            if (destination.name().equals(host.name())) {
+                throw CloudException.badRequest("The target host can't be the same one.");
+            }
+            if (!hosts.isUp(destination)) {
+                throw CloudException.badRequest("Compute service of %s is unavailable at this time.", target);
+            }
+            if (!destination.serviceEnabled()) {
+                throw CloudException.badRequest("Compute service of %s is disabled.", target);
+            }
+        }
         if (!EVACUABLE.contains(server.vmState()) || server.taskState() != null
                 || !store.beginEvacuate(id, host.name(), clock.instant())) {
             throw CloudException.conflict("Cannot 'evacuate' instance %s while it is in vm_state %s", id, server.vmState().wireName());
         }
-        manager.evacuate(store.find(id).orElseThrow(), host.name());
+        manager.evacuate(store.find(id).orElseThrow(), host.name(), target, auth.userId());
     }
 }

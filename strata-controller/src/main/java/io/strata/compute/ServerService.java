@@ -380,6 +380,11 @@ public final class ServerService {
         manager.delete(server);
     }
 
+    /** 409 when a non-admin acts on a locked server. */
+    public void checkNotLocked(AuthContext auth, Server server) {
+        checkLocked(auth, server);
+    }
+
     private static void checkLocked(AuthContext auth, Server server) {
         if (server.locked() && !auth.isAdmin()) {
             throw CloudException.conflict("Instance %s is locked", server.id());
@@ -477,7 +482,7 @@ public final class ServerService {
         if (!servers.beginTask(id, TaskState.MIGRATING, Set.of(VmState.ACTIVE), now())) {
             throw conflictState(servers.find(id).orElse(server), cobalt ? "co_migrate" : "os-migrateLive");
         }
-        manager.liveMigrate(server, destination);
+        manager.liveMigrate(server, destination, auth.userId());
     }
 
     public String consoleOutput(AuthContext auth, String id, int length) {

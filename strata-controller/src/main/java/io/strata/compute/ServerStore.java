@@ -304,6 +304,32 @@ public final class ServerStore {
                 .bind("host", host).bind("zone", zone).bind("now", now).bind("id", id).execute());
     }
 
+    /**
+     * Ends a step of a cold move in one transaction with its migration row: the server takes
+     * {@code host} and {@code flavor} (the destination's after a migrate or resize, the source's
+     * after a revert), leaves {@code expectedTask} for {@code vmState}, and the migration takes
+     * {@code migrationStatus}. False (and nothing written) if the server left that task meanwhile.
+     */
+    public boolean settleColdMove(String id, TaskState expectedTask, String host, Flavor flavor, VmState vmState, PowerState power,
+            String migrationUuid, String migrationStatus, Instant now) {
+        return jdbi.inTransaction(h -> {
+            int updated = h.createUpdate("update servers set host = :host, flavor_id = :fid, flavor_name = :fname, vcpus = :vcpus, "
+                            + "ram_mb = :ram, disk_gb = :disk, ephemeral_gb = :eph, swap_mb = :swap, flavor_extra_specs = :specs, "
+                            + "vm_state = :vm, task_state = null, power_state = :power, progress = :progress, updated_at = :now "
+                            + "where id = :id and deleted = false and task_state = :task")
+                    .bind("host", host).bind("fid", flavor.id()).bind("fname", flavor.name()).bind("vcpus", flavor.vcpus())
+                    .bind("ram", flavor.ramMb()).bind("disk", flavor.diskGb()).bind("eph", flavor.ephemeralGb()).bind("swap", flavor.swapMb())
+                    .bind("specs", toJson(flavor.extraSpecs())).bind("vm", vmState.wireName()).bind("power", power.code())
+                    .bind("progress", vmState == VmState.STOPPED ? 0 : 100).bind("now", now).bind("id", id)
+                    .bind("task", expectedTask.wireName()).execute();
+            if (updated != 1) {
+                return false;
+            }
+            h.execute("update migrations set status = ?, updated_at = ? where uuid = ?", migrationStatus, now, migrationUuid);
+            return true;
+        });
+    }
+
     public void setProgress(String id, int progress) {
         jdbi.useHandle(h -> h.execute("update servers set progress = ? where id = ?", progress, id));
     }

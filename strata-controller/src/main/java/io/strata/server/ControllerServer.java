@@ -12,6 +12,10 @@ import io.strata.api.ApiArea;
 import io.strata.api.ApiServer;
 import io.strata.agent.LocalController;
 import io.strata.compute.AddressPool;
+import io.strata.compute.MigrationsApi;
+import io.strata.compute.ServerMigrationStore;
+import io.strata.compute.ServerMoves;
+import io.strata.compute.ServerDiagnosticsApi;
 import io.strata.compute.AggregateFilters;
 import io.strata.compute.AggregateService;
 import io.strata.compute.AggregateStore;
@@ -168,7 +172,10 @@ public final class ControllerServer implements AutoCloseable {
                     List.of(new AggregateFilters(aggregates), new ServerGroupFilter(serverGroupStore)));
             LiveImageStore liveImageStore = new LiveImageStore(database.jdbi());
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs, new LiveImageLaunches(liveImageStore));
-            ComputeManager manager = new ComputeManager(serverStore, hosts, scheduler, addresses, bootInputs::resolve, clock);
+            ServerMigrationStore migrationStore = new ServerMigrationStore(database.jdbi());
+            InstanceActionStore instanceActions = new InstanceActionStore(database.jdbi());
+            ComputeManager manager = new ComputeManager(serverStore, migrationStore, instanceActions, hosts, scheduler, addresses,
+                    bootInputs::resolve, clock);
             resources.add(manager);
             SecurityGroupStore securityGroupStore = new SecurityGroupStore(database.jdbi());
             QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, serverGroupStore, securityGroupStore,
@@ -251,7 +258,11 @@ public final class ControllerServer implements AutoCloseable {
             new ServerAdminActions(servers, serverStore, policy, clock, serversApi); // registers lock, unlock, os-resetState
             new ServerBackups(servers, images, policy, serversApi); // registers createBackup
             new ServerEvacuation(servers, serverStore, hosts, manager, policy, clock, serversApi); // registers evacuate
-            areas.add(new InstanceActionsApi(new InstanceActionStore(database.jdbi()), servers, policy, clock));
+            // registers migrate, resize, confirmResize, revertResize
+            new ServerMoves(servers, serverStore, migrationStore, flavors, quotas, hosts, manager, policy, clock, serversApi);
+            areas.add(new MigrationsApi(migrationStore, hosts, policy));
+            areas.add(new ServerDiagnosticsApi(servers, hosts, policy));
+            areas.add(new InstanceActionsApi(instanceActions, servers, policy, clock));
             areas.add(new SnoozeApi(snooze, baseUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader()));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
             areas.add(migration.api());

@@ -12,7 +12,9 @@ public final class ServerStatus {
         return switch (vmState) {
             case BUILDING -> "BUILD";
             case ACTIVE -> activeStatus(taskState);
-            case STOPPED -> taskState == TaskState.REBUILDING ? "REBUILD" : "SHUTOFF";
+            case STOPPED -> taskState == TaskState.REBUILDING ? "REBUILD"
+                    : taskState != null && taskState.isColdMoveStep() ? "RESIZE" : "SHUTOFF";
+            case RESIZED -> taskState == TaskState.RESIZE_REVERTING ? "REVERT_RESIZE" : "VERIFY_RESIZE";
             case PAUSED -> "PAUSED";
             case SUSPENDED -> "SUSPENDED";
             case ERROR -> taskState == TaskState.REBUILDING ? "REBUILD" : "ERROR";
@@ -30,6 +32,7 @@ public final class ServerStatus {
             case REBOOTING_HARD -> "HARD_REBOOT";
             case MIGRATING -> "MIGRATING";
             case REBUILDING -> "REBUILD";
+            case RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH -> "RESIZE";
             default -> "ACTIVE";
         };
     }
@@ -38,7 +41,8 @@ public final class ServerStatus {
     public static VmState vmStateFor(String status) {
         return switch (status.toUpperCase(java.util.Locale.ROOT)) {
             case "BUILD" -> VmState.BUILDING;
-            case "ACTIVE", "REBOOT", "HARD_REBOOT", "MIGRATING", "REBUILD" -> VmState.ACTIVE;
+            case "ACTIVE", "REBOOT", "HARD_REBOOT", "MIGRATING", "REBUILD", "RESIZE" -> VmState.ACTIVE;
+            case "VERIFY_RESIZE", "REVERT_RESIZE" -> VmState.RESIZED;
             case "SHUTOFF" -> VmState.STOPPED;
             case "PAUSED" -> VmState.PAUSED;
             case "SUSPENDED" -> VmState.SUSPENDED;

@@ -21,7 +21,19 @@ public enum TaskState {
     MIGRATING,
     BLESSING,
     LAUNCHING,
-    REBUILDING;
+    REBUILDING,
+    // cold migration and resize, in Nova's order
+    RESIZE_PREP,
+    RESIZE_MIGRATING,
+    RESIZE_MIGRATED,
+    RESIZE_FINISH,
+    RESIZE_CONFIRMING,
+    RESIZE_REVERTING;
+
+    /** The steps of a cold move before it reaches VERIFY_RESIZE, while the server's host is still the source. */
+    public boolean isColdMoveStep() {
+        return this == RESIZE_PREP || this == RESIZE_MIGRATING || this == RESIZE_MIGRATED || this == RESIZE_FINISH;
+    }
 
     /** Nova's spelling: underscores, except the power tasks, which Nova writes with hyphens. */
     public String wireName() {

@@ -14,6 +14,8 @@ public enum VmState {
     SUSPENDED,
     ERROR,
     DELETED,
+    /** Moved or resized by a cold migration and waiting to be confirmed or reverted (VERIFY_RESIZE); the source VM is kept powered off. */
+    RESIZED,
     /** A live image: the frozen memory and disk of a running server, from which clones start. */
     BLESSED;
 

@@ -65,6 +65,24 @@ public interface Hypervisor extends AutoCloseable {
     /** On the destination after migrateOut: the VM runs here; ends the disk export. */
     VmInfo completeIncoming(String vmId);
 
+    // ------------------------------------------------------------------ cold migration and resize
+    // The controller powers the VM off on the source, asks the source for its ColdDisk, then has
+    // the destination create the VM from it (with the new flavor for a resize). The source VM is
+    // kept, powered off, until the move is confirmed (destroyed) or reverted (started again).
+
+    /** The root disk top layer of a powered-off VM, for another host to take over. */
+    ColdDisk coldDisk(String vmId);
+
+    /**
+     * Creates the VM on this host from {@code disk} (copied: the source keeps its own), booting
+     * the image {@code spec.boot()} names underneath it, the disk grown to {@code spec.rootDiskGb()}
+     * if larger; starts it when {@code start}, else leaves it powered off.
+     */
+    VmInfo createFrom(VmSpec spec, ColdDisk disk, boolean start);
+
+    /** The VM's resource use now (Nova's diagnostics); zero counters when it does not run. */
+    VmDiagnostics diagnostics(String vmId);
+
     /** Every VM this host has, running or not, as found on the host itself (for reconciliation). */
     List<VmInfo> discover();
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strata.compute.PowerState;
 import io.strata.core.ErrorCode;
 import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.HypervisorException;
@@ -15,6 +16,7 @@ import io.strata.hypervisor.MigrationSource;
 import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmDiagnostics;
 import io.strata.hypervisor.VmInfo;
 import io.strata.hypervisor.VmSpec;
 import java.io.IOException;
@@ -56,6 +58,8 @@ public final class FakeHypervisor implements Hypervisor {
     private final Map<String, FakeVm> vms = new ConcurrentHashMap<>();
     private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean dirty = new AtomicBoolean();
+    /** When each VM last started in this process, for the diagnostics' uptime and counters. */
+    private final Map<String, java.time.Instant> started = new ConcurrentHashMap<>();
 
     /** What the fake remembers of a VM; public for JSON persistence. */
     public record FakeVm(String id, String name, PowerState powerState, int vcpus, int memoryMb, String console, String liveImage) {}
@@ -115,6 +119,9 @@ public final class FakeHypervisor implements Hypervisor {
         }
         FakeVm updated = new FakeVm(vm.id(), vm.name(), to, vm.vcpus(), vm.memoryMb(), console, vm.liveImage());
         vms.put(vmId, updated);
+        if (to == PowerState.RUNNING && from != PowerState.RUNNING && from != PowerState.PAUSED) {
+            started.put(vmId, java.time.Instant.now());
+        }
         changed();
         return info(updated);
     }
@@ -131,6 +138,7 @@ public final class FakeHypervisor implements Hypervisor {
     @Override
     public void destroy(String vmId) {
         pause();
+        started.remove(vmId);
         if (vms.remove(vmId) != null) {
             changed();
         }
@@ -185,6 +193,59 @@ public final class FakeHypervisor implements Hypervisor {
             throw new HypervisorException("cannot write snapshot " + target, e);
         }
         return "raw";
+    }
+
+    /**
+     * Synthetic figures that grow with the time the VM has been known to this process, as a
+     * lightly loaded guest's would: about 2% of a CPU per vCPU, a boot's worth of disk reads, a
+     * trickle of writes and network traffic. Zero counters when it does not run.
+     */
+    @Override
+    public VmDiagnostics diagnostics(String vmId) {
+        FakeVm vm = require(vmId);
+        boolean running = vm.powerState() == PowerState.RUNNING || vm.powerState() == PowerState.PAUSED;
+        long upMillis = running ? Duration.between(started.computeIfAbsent(vmId, id -> java.time.Instant.now()), java.time.Instant.now())
+                .toMillis() : 0;
+        long up = upMillis / 100;   // the counters below move every tenth of a second
+        List<VmDiagnostics.Cpu> cpus = new ArrayList<>();
+        for (int i = 0; i < vm.vcpus(); i++) {
+            cpus.add(new VmDiagnostics.Cpu(i, running ? 300_000_000L + up * 2_000_000L : 0));
+        }
+        long memoryKb = vm.memoryMb() * 1024L;
+        List<VmDiagnostics.Disk> disks = running
+                ? List.of(new VmDiagnostics.Disk("vda", 30_000_000L + up * 1_024, 1_800 + up / 10, 4_000_000L + up * 8_192, 300 + up, 0))
+                : List.of();
+        String mac = String.format("fa:16:3e:%02x:%02x:%02x", vmId.hashCode() & 0xff, (vmId.hashCode() >> 8) & 0xff,
+                (vmId.hashCode() >> 16) & 0xff);
+        List<VmDiagnostics.Nic> nics = List.of(running
+                ? new VmDiagnostics.Nic("vnet0", mac, 2_000 + up * 120, 20 + up, 0, 0, 1_500 + up * 80, 15 + up, 0, 0)
+                : new VmDiagnostics.Nic("vnet0", mac, 0, 0, 0, 0, 0, 0, 0, 0));
+        return new VmDiagnostics(vm.powerState(), "fake", upMillis / 1000, memoryKb, running ? memoryKb : 0, running ? memoryKb / 4 : 0, cpus, disks,
+                nics);
+    }
+
+    /** The fake's "disk" is its console text: the destination's console continues the source's. */
+    @Override
+    public ColdDisk coldDisk(String vmId) {
+        FakeVm vm = require(vmId);
+        if (vm.powerState() != PowerState.SHUTDOWN && vm.powerState() != PowerState.CRASHED) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + vmId + " must be powered off before its disk can move");
+        }
+        return new ColdDisk(vmId, null, Map.of("console", vm.console()));
+    }
+
+    @Override
+    public VmInfo createFrom(VmSpec spec, ColdDisk disk, boolean start) {
+        pause();
+        String console = disk.attributes().getOrDefault("console", "") + "[strata] moved to " + host.hostname() + " with "
+                + spec.vcpus() + " vCPUs and " + spec.memoryMb() + " MB\n";
+        FakeVm vm = new FakeVm(spec.id(), spec.name(), start ? PowerState.RUNNING : PowerState.SHUTDOWN, spec.vcpus(), spec.memoryMb(),
+                console, null);
+        if (vms.putIfAbsent(spec.id(), vm) != null) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "VM " + spec.id() + " already exists on " + host.hostname());
+        }
+        changed();
+        return info(vm);
     }
 
     /** The fake "streams" its console text: the destination's console continues the source's. */

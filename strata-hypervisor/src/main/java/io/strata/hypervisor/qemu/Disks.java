@@ -82,6 +82,20 @@ final class Disks {
                 "-F", baseFormat == null || baseFormat.isBlank() ? "raw" : baseFormat, overlay.toString(), Long.toString(virtualSize)), TIMEOUT);
     }
 
+    /** Points {@code overlay} at {@code base} without copying data: only for a base with the same content (the same image elsewhere). */
+    void rebase(Path overlay, Path base, String baseFormat) {
+        Processes.run(List.of(qemuImg.toString(), "rebase", "-q", "-u", "-f", "qcow2", "-b", base.toAbsolutePath().toString(),
+                "-F", baseFormat == null || baseFormat.isBlank() ? "raw" : baseFormat, overlay.toString()), TIMEOUT);
+    }
+
+    /** Grows a qcow2 file to {@code sizeGb} if it is smaller; never shrinks (Nova refuses smaller disks on resize). */
+    void growTo(Path qcow2, int sizeGb) {
+        long wanted = sizeGb * 1024L * 1024 * 1024;
+        if (sizeGb > 0 && wanted > virtualSize(qcow2, "qcow2")) {
+            Processes.run(List.of(qemuImg.toString(), "resize", "-q", "-f", "qcow2", qcow2.toString(), Long.toString(wanted)), TIMEOUT);
+        }
+    }
+
     long virtualSize(Path file, String format) {
         String json = Processes.run(List.of(qemuImg.toString(), "info", "--output=json", "-f", format, file.toString()), TIMEOUT);
         try {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.strata.compute.PowerState;
 import io.strata.core.ErrorCode;
 import io.strata.hypervisor.BootSource;
+import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HostInfo;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.HypervisorException;
@@ -13,6 +14,7 @@ import io.strata.hypervisor.MigrationSource;
 import io.strata.hypervisor.MigrationTarget;
 import io.strata.hypervisor.VmAction;
 import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmDiagnostics;
 import io.strata.hypervisor.VmInfo;
 import io.strata.hypervisor.VmSpec;
 import java.io.IOException;
@@ -22,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
@@ -109,6 +112,16 @@ public final class QemuHypervisor implements Hypervisor {
     @Override
     public VmInfo create(VmSpec requested) {
         requireNonNull(requested, "spec is null");
+        return create(requested, (boot, run, spec) -> disks.createOverlay(boot.disk(), boot.diskFormat(), run.rootDisk(), spec.rootDiskGb()),
+                true);
+    }
+
+    /** How a new VM's root disk comes to be: a fresh overlay on its image, or a copy of another host's. */
+    private interface RootDiskMaker {
+        void make(BootSource boot, RunDir run, VmSpec spec) throws IOException;
+    }
+
+    private VmInfo create(VmSpec requested, RootDiskMaker rootDisk, boolean start) {
         VmSpec spec = UserNetwork.withConcreteSshPort(requested);
         if (!VmTable.isValidId(spec.id())) {
             throw new HypervisorException(ErrorCode.BAD_REQUEST, "unusable VM id " + spec.id());
@@ -125,7 +138,7 @@ public final class QemuHypervisor implements Hypervisor {
             Files.createDirectories(run.dir());
             UserNetwork network = UserNetwork.of(spec.network());
             if (boot.disk() != null) {
-                disks.createOverlay(boot.disk(), boot.diskFormat(), run.rootDisk(), spec.rootDiskGb());
+                rootDisk.make(boot, run, spec);
             }
             configDrive.write(spec, network, run.configDrive());
             List<String> commandLine = QemuCommandLine.build(config, accelerator, spec, run, network, boot.disk() != null, true);
@@ -136,7 +149,9 @@ public final class QemuHypervisor implements Hypervisor {
             vms.put(vm);
             vm.lock.lock();
             try {
-                vm.start(false);
+                if (start) {
+                    vm.start(false);
+                }
                 return vm.info();
             } finally {
                 vm.lock.unlock();
@@ -298,6 +313,54 @@ public final class QemuHypervisor implements Hypervisor {
                 }
             }
             return "qcow2";
+        } finally {
+            vm.lock.unlock();
+        }
+    }
+
+    @Override
+    public ColdDisk coldDisk(String vmId) {
+        QemuVm vm = lookup(vmId).orElseThrow(() -> HypervisorException.noSuchVm(vmId));
+        vm.lock.lock();
+        try {
+            // A running guest would go on writing under the copy; the controller powers it off first.
+            if (vm.isProcessAlive()) {
+                throw new HypervisorException(ErrorCode.CONFLICT, "VM " + vmId + " must be powered off before its disk can move");
+            }
+            Path disk = vm.run().rootDisk();
+            return new ColdDisk(vmId, Files.isRegularFile(disk) ? disk : null, Map.of());
+        } finally {
+            vm.lock.unlock();
+        }
+    }
+
+    /**
+     * The source's overlay is copied into this host's run directory and rebased (unsafely: the
+     * content is the same image) onto this host's copy of the image, so the two hosts need not
+     * share a cache path; then grown for a larger flavor.
+     */
+    @Override
+    public VmInfo createFrom(VmSpec spec, ColdDisk disk, boolean start) {
+        requireNonNull(disk, "disk is null");
+        return create(spec, (boot, run, s) -> {
+            if (disk.rootDisk() == null) {
+                disks.createOverlay(boot.disk(), boot.diskFormat(), run.rootDisk(), s.rootDiskGb());
+                return;
+            }
+            Path partial = run.dir().resolve("disk.qcow2.part");
+            Files.copy(disk.rootDisk(), partial, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            disks.rebase(partial, boot.disk(), boot.diskFormat());
+            disks.growTo(partial, s.rootDiskGb());
+            Files.move(partial, run.rootDisk(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }, start);
+    }
+
+    @Override
+    public VmDiagnostics diagnostics(String vmId) {
+        QemuVm vm = lookup(vmId).orElseThrow(() -> HypervisorException.noSuchVm(vmId));
+        vm.lock.lock();
+        try {
+            return QemuDiagnostics.of(vm, vm.powerState());
         } finally {
             vm.lock.unlock();
         }
