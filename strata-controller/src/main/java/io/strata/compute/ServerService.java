@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * and hands the work to the {@link ComputeManager}.
  */
 public final class ServerService {
+    /** Tries at fresh addresses when other controllers took the proposed ones meanwhile. */
+    private static final int ADDRESS_ATTEMPTS = 5;
     private static final Logger log = LoggerFactory.getLogger(ServerService.class);
     public static final int MAX_SERVERS_PER_REQUEST = 1000;
     public static final int MAX_METADATA_ITEMS = 128;
@@ -134,34 +136,40 @@ public final class ServerService {
         List<String> securityGroupIds = securityGroups.resolve(auth.projectId(), request.securityGroups());
 
         int count = request.maxCount();
-        List<String> ips = addresses.allocate(count);
-        Instant now = now();
-        String reservationId = "r-" + randomToken(8).toLowerCase(Locale.ROOT);
-        List<Server> candidates = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            String id = UUID.randomUUID().toString();
-            String name = count > 1 ? request.name() + "-" + (i + 1) : request.name();
-            String ip = ips.get(i);
-            candidates.add(new Server(id, name, auth.projectId(), auth.userId(), flavor, imageId, request.keyName(), null,
-                    zoneName(requestedZone), requestedZone, VmState.BUILDING, TaskState.SCHEDULING, io.strata.compute.PowerState.NOSTATE,
-                    0, request.userData(), request.accessIpv4() == null ? "" : request.accessIpv4(),
-                    request.accessIpv6() == null ? "" : request.accessIpv6(), request.configDrive() ? "True" : "",
-                    false, request.description(), hostnameOf(name, id), reservationId, i, AddressPool.macFor(ip), ip, 0, null, now, now,
-                    null, null, false, request.metadata(), request.tags()));
-        }
-        List<Server> created;
-        try {
-            // As many as the project's quota allows (at least min_count), counted and inserted atomically.
-            created = quotas.insertWithinQuota(candidates, request.minCount());
-            ips.subList(created.size(), ips.size()).forEach(addresses::release);
-        } catch (RuntimeException e) {
-            ips.forEach(addresses::release);
-            if (isUniqueViolation(e)) {
-                // Another controller took one of the addresses; remember them all and ask the client to retry.
-                servers.takenAddresses().forEach(addresses::markTaken);
-                throw new CloudException(ErrorCode.CONFLICT, "Fixed IP addresses were taken concurrently; please retry the request.");
+        List<Server> created = null;
+        for (int attempt = 1; created == null; attempt++) {
+            List<String> ips = addresses.allocate(count);
+            Instant now = now();
+            String reservationId = "r-" + randomToken(8).toLowerCase(Locale.ROOT);
+            List<Server> candidates = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                String id = UUID.randomUUID().toString();
+                String name = count > 1 ? request.name() + "-" + (i + 1) : request.name();
+                String ip = ips.get(i);
+                candidates.add(new Server(id, name, auth.projectId(), auth.userId(), flavor, imageId, request.keyName(), null,
+                        zoneName(requestedZone), requestedZone, VmState.BUILDING, TaskState.SCHEDULING, io.strata.compute.PowerState.NOSTATE,
+                        0, request.userData(), request.accessIpv4() == null ? "" : request.accessIpv4(),
+                        request.accessIpv6() == null ? "" : request.accessIpv6(), request.configDrive() ? "True" : "",
+                        false, request.description(), hostnameOf(name, id), reservationId, i, AddressPool.macFor(ip), ip, 0, null, now, now,
+                        null, null, false, request.metadata(), request.tags()));
             }
-            throw e;
+            try {
+                // As many as the project's quota allows (at least min_count), counted and inserted atomically.
+                created = quotas.insertWithinQuota(candidates, request.minCount());
+                ips.subList(created.size(), ips.size()).forEach(addresses::release);
+            } catch (RuntimeException e) {
+                ips.forEach(addresses::release);
+                if (isUniqueViolation(e)) {
+                    // Another controller took one of the addresses: remember them all and try fresh ones.
+                    servers.takenAddresses().forEach(addresses::markTaken);
+                    if (attempt < ADDRESS_ATTEMPTS) {
+                        continue;
+                    }
+                    throw new CloudException(ErrorCode.CONFLICT, "Fixed IP addresses were taken concurrently; please retry the request.");
+                }
+                throw e;
+            }
+            break;
         }
         securityGroups.attach(created, securityGroupIds);
         if (group != null) {
