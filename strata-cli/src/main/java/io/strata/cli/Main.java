@@ -51,11 +51,11 @@ public final class Main {
         CommandLine strata = new CommandLine(new Main(global), new CliFactory(cli));
         strata.getCommandSpec().usageMessage().abbreviateSynopsis(true);
         String noun = firstWord(args);
-        if (noun != null && (Nouns.names().contains(noun) || noun.equals("up"))) {
+        if (noun != null && (Nouns.names().contains(noun) || SERVERS.containsKey(noun))) {
             register(strata, noun, cli);
         } else {
             // Help, or a word we do not know: everything, for the usage text and suggestions.
-            register(strata, "up", cli);
+            SERVERS.keySet().stream().sorted().forEach(name -> register(strata, name, cli));
             Nouns.names().forEach(name -> register(strata, name, cli));
             strata.addSubcommand("help", new HelpCommand());
         }
@@ -82,10 +82,14 @@ public final class Main {
         return strata.execute(args);
     }
 
+    /** The long-running processes: they take no client options. */
+    private static final Map<String, java.util.function.Supplier<Object>> SERVERS = Map.of(
+            "up", UpCommand::new, "controller", ControllerCommand::new, "agent", AgentCommand::new);
+
     private static void register(CommandLine strata, String noun, Cli cli) {
-        if (noun.equals("up")) {
-            CommandLine up = new CommandLine(new UpCommand());
-            strata.addSubcommand("up", up);
+        if (SERVERS.containsKey(noun)) {
+            CommandLine up = new CommandLine(SERVERS.get(noun).get());
+            strata.addSubcommand(noun, up);
             // The client options mean nothing to the server: keep them out of its --help.
             List.copyOf(up.getCommandSpec().options()).stream().filter(option -> option.inherited() && !option.usageHelp())
                     .forEach(option -> up.getCommandSpec().remove(option));

@@ -124,7 +124,16 @@ public final class ApiServer implements AutoCloseable {
             path = path.substring(0, path.length() - 1);
         }
         String method = ctx.method() == HandlerType.HEAD ? "GET" : ctx.method().name();
-        return publicRoutes.contains(method + " " + path);
+        if (publicRoutes.contains(method + " " + path)) {
+            return true;
+        }
+        // "METHOD /prefix/*" entries: routes that authenticate on their own (agents' shared token).
+        for (String route : publicRoutes) {
+            if (route.endsWith("/*") && (method + " " + path).startsWith(route.substring(0, route.length() - 1))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void renderError(Context ctx, ErrorCode code, String message, Exception cause) {

@@ -50,6 +50,9 @@ public final class ComputeManager implements AutoCloseable {
     private final Function<Server, BuildInputs> buildInputs;
     private final Clock clock;
     private final ExecutorService tasks = Executors.newVirtualThreadPerTaskExecutor();
+    /** Distributed mode: who runs each operation (null in the all-in-one, where this process runs them all). */
+    private final OperationOwners owners;
+    private final String controllerId;
     /** Set while stopping: interrupted tasks then leave their task state for recovery instead of failing. */
     private volatile boolean closing;
 
@@ -63,8 +66,24 @@ public final class ComputeManager implements AutoCloseable {
         }
     }
 
-    public ComputeManager(ServerStore servers, ServerMigrationStore migrations, InstanceActionStore actions, HostRegistry hosts, Scheduler scheduler, AddressPool addresses,
-            Function<Server, BuildInputs> buildInputs, Clock clock) {
+    public ComputeManager(ServerStore servers, ServerMigrationStore migrations, InstanceActionStore actions, HostRegistry hosts,
+            Scheduler scheduler, AddressPool addresses, Function<Server, BuildInputs> buildInputs, Clock clock) {
+        this(servers, migrations, actions, hosts, scheduler, addresses, buildInputs, clock, null, null);
+    }
+
+    /**
+     * @param owners where this controller records the operations it runs, so that the leader can
+     *        finish them if it dies; null in the all-in-one
+     * @param controllerId this process's incarnation id (new at every start)
+     */
+    public ComputeManager(ServerStore servers, ServerMigrationStore migrations, InstanceActionStore actions, HostRegistry hosts,
+            Scheduler scheduler, AddressPool addresses, Function<Server, BuildInputs> buildInputs, Clock clock, OperationOwners owners,
+            String controllerId) {
+        if ((owners == null) != (controllerId == null)) {
+            throw new IllegalArgumentException("owners and controllerId go together");
+        }
+        this.owners = owners;
+        this.controllerId = controllerId;
         this.servers = requireNonNull(servers, "servers is null");
         this.migrations = requireNonNull(migrations, "migrations is null");
         this.actions = requireNonNull(actions, "actions is null");
@@ -78,6 +97,7 @@ public final class ComputeManager implements AutoCloseable {
     // ------------------------------------------------------------------ build
 
     public void build(Server server) {
+        claim(server.id());
         submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null), () -> isActive(server.id()));
     }
 
@@ -86,12 +106,13 @@ public final class ComputeManager implements AutoCloseable {
         ServerMigration migration = migrations.insert(server, ServerMigration.EVACUATION, "accepted", fromHost, forcedHost, server.flavor(),
                 server.flavor(), false, userId, now());
         scheduler.release(fromHost, server.flavor());
+        claim(server.id());
         submitEvent(server.id(), "compute_rebuild_instance", () -> {
             // A host forced down may still run the old VM: remove it if its agent answers; a host
             // that is really gone has it removed by the reconciliation when it returns.
             hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, server.id()));
             migrations.update(migration.uuid(), "pre-migrating", forcedHost, now());
-            runBuild(server.id(), null, forcedHost);
+            runBuild(server.id(), null, forcedHost, true);
             Server after = servers.find(server.id()).orElse(null);
             boolean done = after != null && after.vmState() == VmState.ACTIVE && after.host() != null;
             migrations.update(migration.uuid(), done ? "done" : "failed", done ? after.host() : null, now());
@@ -100,15 +121,19 @@ public final class ComputeManager implements AutoCloseable {
 
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
     public void build(Server server, BuildInputs inputs) {
+        claim(server.id());
         submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), inputs), () -> isActive(server.id()));
     }
 
     private void runBuild(String id, BuildInputs resolved) {
-        runBuild(id, resolved, null);
+        runBuild(id, resolved, null, false);
     }
 
-    /** {@code hostOverride}: the host an admin named (evacuate to a host), over the one the server's zone may force. */
-    private void runBuild(String id, BuildInputs resolved, String hostOverride) {
+    /**
+     * @param hostOverride the host an admin named (evacuate to a host), over the one the server's zone may force
+     * @param evacuating a host the server was forced onto (az:host) is the dead one: let the scheduler choose
+     */
+    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating) {
         Set<String> tried = new HashSet<>();
         String lastError = null;
         for (int attempt = 1; attempt <= MAX_BUILD_ATTEMPTS; attempt++) {
@@ -125,7 +150,7 @@ public final class ComputeManager implements AutoCloseable {
             }
             // Clones go wherever the scheduler puts them: every host of this process reads the
             // image's files where its host wrote them (see LaunchSource).
-            String forcedHost = hostOverride != null ? hostOverride : forcedHostOf(server);
+            String forcedHost = hostOverride != null ? hostOverride : evacuating ? null : forcedHostOf(server);
             Host host;
             try {
                 host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, tried, server.projectId(),
@@ -231,6 +256,7 @@ public final class ComputeManager implements AutoCloseable {
      * reports, and the task is cleared.
      */
     public void act(Server server, TaskState task, VmAction action, VmState onSuccess) {
+        claim(server.id());
         String event = switch (action) {
             case STOP -> "compute_stop_instance";
             case START -> "compute_start_instance";
@@ -291,6 +317,7 @@ public final class ComputeManager implements AutoCloseable {
     public void liveMigrate(Server server, String destination, String userId) {
         ServerMigration migration = migrations.insert(server, ServerMigration.LIVE, "queued", server.host(), destination, server.flavor(),
                 server.flavor(), true, userId, now());
+        claim(server.id());
         submitEvent(server.id(), "compute_live_migration", () -> {
             runLiveMigration(server.id(), destination, migration);
             // The outcome, as Nova's statuses for live migrations say it.
@@ -576,6 +603,7 @@ public final class ComputeManager implements AutoCloseable {
     // ------------------------------------------------------------------ delete
 
     public void delete(Server server) {
+        claim(server.id());
         submitEvent(server.id(), "compute_terminate_instance", () -> runDelete(server.id()),
                 () -> servers.find(server.id()).map(Server::deleted).orElse(true));
     }
@@ -677,30 +705,60 @@ public final class ComputeManager implements AutoCloseable {
     /** Finishes or rolls back the operations that were in flight when the controller stopped. */
     public void recoverInFlight() {
         for (Server server : servers.inFlight()) {
-            TaskState task = server.taskState();
-            if (task == TaskState.BLESSING) {
-                continue;   // the live image service settles both the source and the image
+            recover(server);
+        }
+    }
+
+    /**
+     * Distributed mode, on the leader: takes over and finishes the operations of controllers that
+     * are gone ({@code liveControllers} are the incarnations holding a ZooKeeper session).
+     * Operations nobody claimed are taken only once older than {@code unownedBefore}, since their
+     * controller may be between accepting them and claiming them. Returns how many it took.
+     */
+    public int recoverOrphans(java.util.Set<String> liveControllers, Instant unownedBefore) {
+        if (owners == null) {
+            return 0;
+        }
+        Map<String, String> owner = owners.all();
+        int taken = 0;
+        for (Server server : servers.inFlight()) {
+            String current = owner.get(server.id());
+            boolean orphan = current == null ? server.updatedAt() != null && server.updatedAt().isBefore(unownedBefore)
+                    : !current.equals(controllerId) && !liveControllers.contains(current);
+            if (orphan && owners.takeOver(server.id(), current, controllerId, now())) {
+                log.info("server {}: taking over its {} from controller {}, which is gone", server.id(),
+                        server.taskState() == null ? "build" : server.taskState().wireName(), current);
+                recover(server);
+                taken++;
             }
-            if (task == TaskState.MIGRATING) {
-                settleMigration(server);
-                continue;
-            }
-            if (task != null && (task.isColdMoveStep() || task == TaskState.RESIZE_CONFIRMING || task == TaskState.RESIZE_REVERTING)) {
-                settleColdMove(server);
-                continue;
-            }
-            if (task == TaskState.DELETING) {
-                log.info("resuming delete of server {}", server.id());
-                delete(server);
-            } else if (server.vmState() == VmState.BUILDING) {
-                resumeBuild(server);
-            } else if (task != null) {
-                Optional<VmInfo> vm = server.host() == null ? Optional.empty()
-                        : hosts.findAgent(server.host()).flatMap(agent -> findQuietly(agent, server.id()));
-                VmState state = vm.map(v -> vmStateFor(v.powerState(), server.vmState())).orElse(server.vmState());
-                servers.finishTask(server.id(), task, state, vm.map(VmInfo::powerState).orElse(server.powerState()), now());
-                log.info("server {}: interrupted {} settled as {}", server.id(), task.wireName(), state.wireName());
-            }
+        }
+        return taken;
+    }
+
+    private void recover(Server server) {
+        TaskState task = server.taskState();
+        if (task == TaskState.BLESSING) {
+            return;   // the live image service settles both the source and the image
+        }
+        if (task == TaskState.MIGRATING) {
+            settleMigration(server);
+            return;
+        }
+        if (task != null && (task.isColdMoveStep() || task == TaskState.RESIZE_CONFIRMING || task == TaskState.RESIZE_REVERTING)) {
+            settleColdMove(server);
+            return;
+        }
+        if (task == TaskState.DELETING) {
+            log.info("resuming delete of server {}", server.id());
+            delete(server);
+        } else if (server.vmState() == VmState.BUILDING) {
+            resumeBuild(server);
+        } else if (task != null) {
+            Optional<VmInfo> vm = server.host() == null ? Optional.empty()
+                    : hosts.findAgent(server.host()).flatMap(agent -> findQuietly(agent, server.id()));
+            VmState state = vm.map(v -> vmStateFor(v.powerState(), server.vmState())).orElse(server.vmState());
+            servers.finishTask(server.id(), task, state, vm.map(VmInfo::powerState).orElse(server.powerState()), now());
+            log.info("server {}: interrupted {} settled as {}", server.id(), task.wireName(), state.wireName());
         }
     }
 
@@ -757,6 +815,12 @@ public final class ComputeManager implements AutoCloseable {
         }
         log.info("server {}: restarting an interrupted build", server.id());
         build(server);
+    }
+
+    private void claim(String serverId) {
+        if (owners != null) {
+            owners.claim(serverId, controllerId, now());
+        }
     }
 
     private static Optional<VmInfo> findQuietly(AgentApi agent, String id) {

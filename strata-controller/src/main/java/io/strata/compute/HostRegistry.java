@@ -24,12 +24,43 @@ public final class HostRegistry {
     private final Clock clock;
     private final Duration downAfter;
     private final Map<String, AgentApi> agents = new ConcurrentHashMap<>();
+    /** Handles on agents of other hosts, made from the URL their host row carries. */
+    private final Map<String, AgentApi> remotes = new ConcurrentHashMap<>();
+    private final RemoteAgents remoteAgents;
     private volatile List<Host> cached;
 
+    /** Makes the handle on an agent that registered from another host (see io.strata.agent.remote.RemoteAgent). */
+    @FunctionalInterface
+    public interface RemoteAgents {
+        AgentApi connect(String host, String agentUrl);
+    }
+
     public HostRegistry(HostStore store, Clock clock, Duration downAfter) {
+        this(store, clock, downAfter, null);
+    }
+
+    /**
+     * @param remoteAgents how to reach agents that registered over HTTP (with any controller: the
+     *        host row is shared), or null when only this process's own agents exist
+     */
+    public HostRegistry(HostStore store, Clock clock, Duration downAfter, RemoteAgents remoteAgents) {
         this.store = requireNonNull(store, "store is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.downAfter = requireNonNull(downAfter, "downAfter is null");
+        this.remoteAgents = remoteAgents;
+    }
+
+    /** An agent on another host joined (or rejoined) through any controller. */
+    public Host registerRemote(io.strata.hypervisor.HostInfo info, String agentUrl) {
+        requireNonNull(agentUrl, "agentUrl is null");
+        Host host = store.upsert(info, agentUrl, clock.instant());
+        remotes.remove(host.name());
+        refresh();
+        return host;
+    }
+
+    public Duration downAfter() {
+        return downAfter;
     }
 
     /** An agent joined (or rejoined): record what it reports and remember how to reach it. */
@@ -40,13 +71,47 @@ public final class HostRegistry {
         return host;
     }
 
+    /** Every agent this controller can reach: its own and those of registered remote hosts. */
     public Collection<AgentApi> agents() {
-        return agents.values();
+        if (remoteAgents == null) {
+            return agents.values();
+        }
+        List<AgentApi> all = new java.util.ArrayList<>(agents.values());
+        for (Host host : hosts()) {
+            if (!agents.containsKey(host.name())) {
+                remote(host.name()).ifPresent(all::add);
+            }
+        }
+        return all;
+    }
+
+    private Optional<AgentApi> remote(String name) {
+        if (remoteAgents == null) {
+            return Optional.empty();
+        }
+        Optional<Host> host = find(name);
+        if (host.isEmpty() || host.get().agentUrl() == null) {
+            host = store.find(name);     // registered through another controller since the last refresh
+        }
+        if (host.isEmpty() || host.get().agentUrl() == null) {
+            return Optional.empty();
+        }
+        String url = host.get().agentUrl();
+        AgentApi agent = remotes.compute(name, (n, known) -> known != null && url.equals(urlOf(known)) ? known
+                : remoteAgents.connect(n, url));
+        return Optional.of(agent);
+    }
+
+    private static String urlOf(AgentApi agent) {
+        return agent instanceof io.strata.agent.remote.RemoteAgent remote ? remote.agentUrl() : null;
     }
 
     /** The agent of a host; 503-style error when it is not connected to this controller. */
     public AgentApi agent(String host) {
         AgentApi agent = agents.get(host);
+        if (agent == null) {
+            agent = remote(host).orElse(null);
+        }
         if (agent == null) {
             throw new CloudException(ErrorCode.SERVICE_UNAVAILABLE, "Compute host " + host + " is not connected.");
         }
@@ -54,12 +119,20 @@ public final class HostRegistry {
     }
 
     public Optional<AgentApi> findAgent(String host) {
-        return Optional.ofNullable(agents.get(host));
+        AgentApi agent = agents.get(host);
+        return agent != null ? Optional.of(agent) : remote(host);
     }
 
     public void heartbeat(Collection<String> hosts) {
         store.heartbeat(hosts, clock.instant());
         refresh();
+    }
+
+    /** A remote agent's heartbeat; false when its host is not registered (it should register again). */
+    public boolean heartbeat(String host) {
+        boolean known = store.heartbeat(host, clock.instant());
+        refresh();
+        return known;
     }
 
     public List<Host> hosts() {

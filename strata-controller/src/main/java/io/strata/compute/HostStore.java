@@ -41,8 +41,9 @@ public final class HostStore {
         });
     }
 
-    public void heartbeat(String host, Instant now) {
-        jdbi.useHandle(h -> h.execute("update hosts set last_heartbeat_at = ? where host = ?", now, host));
+    /** Records a heartbeat; false when no such host is registered. */
+    public boolean heartbeat(String host, Instant now) {
+        return jdbi.withHandle(h -> h.execute("update hosts set last_heartbeat_at = ? where host = ?", now, host)) > 0;
     }
 
     /** One transaction for all the hosts of this process (2,000 simulated ones would otherwise be 2,000 commits a beat). */

@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * and hands the work to the {@link ComputeManager}.
  */
 public final class ServerService {
+    /** Tries at fresh addresses when other controllers took the proposed ones meanwhile. */
+    private static final int ADDRESS_ATTEMPTS = 5;
     private static final Logger log = LoggerFactory.getLogger(ServerService.class);
     public static final int MAX_SERVERS_PER_REQUEST = 1000;
     public static final int MAX_METADATA_ITEMS = 128;
@@ -156,41 +158,47 @@ public final class ServerService {
         List<String> securityGroupIds = securityGroups.resolve(auth.projectId(), request.securityGroups());
 
         int count = request.maxCount();
-        List<String> ips = addresses.allocate(count);
-        Instant now = now();
-        String reservationId = "r-" + randomToken(8).toLowerCase(Locale.ROOT);
-        List<Server> candidates = new ArrayList<>(count);
+        List<Server> created = null;
         Map<String, String> checkedZones = new HashMap<>();
-        for (int i = 0; i < count; i++) {
-            String id = UUID.randomUUID().toString();
-            String name = slots != null ? slots.get(i).name() : count > 1 ? request.name() + "-" + (i + 1) : request.name();
-            String zone = requestedZone;
-            if (slots != null && slots.get(i).availabilityZone() != null) {
-                zone = checkedZones.computeIfAbsent(slots.get(i).availabilityZone(), z -> checkZone(auth, z));
+        for (int attempt = 1; created == null; attempt++) {
+            List<String> ips = addresses.allocate(count);
+            Instant now = now();
+            String reservationId = "r-" + randomToken(8).toLowerCase(Locale.ROOT);
+            List<Server> candidates = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                String id = UUID.randomUUID().toString();
+                String name = slots != null ? slots.get(i).name() : count > 1 ? request.name() + "-" + (i + 1) : request.name();
+                String zone = requestedZone;
+                if (slots != null && slots.get(i).availabilityZone() != null) {
+                    zone = checkedZones.computeIfAbsent(slots.get(i).availabilityZone(), z -> checkZone(auth, z));
+                }
+                String ip = ips.get(i);
+                candidates.add(new Server(id, name, auth.projectId(), auth.userId(), flavor, imageId, request.keyName(), null,
+                        zoneName(zone), zone, VmState.BUILDING, TaskState.SCHEDULING, io.strata.compute.PowerState.NOSTATE,
+                        0, request.userData(), request.accessIpv4() == null ? "" : request.accessIpv4(),
+                        request.accessIpv6() == null ? "" : request.accessIpv6(), request.configDrive() ? "True" : "",
+                        false, request.description(), hostnameOf(name, id), reservationId, i, AddressPool.macFor(ip), ip, 0, null, now, now,
+                        null, null, false, request.metadata(), request.tags()));
             }
-            String ip = ips.get(i);
-            candidates.add(new Server(id, name, auth.projectId(), auth.userId(), flavor, imageId, request.keyName(), null,
-                    zoneName(zone), zone, VmState.BUILDING, TaskState.SCHEDULING, io.strata.compute.PowerState.NOSTATE,
-                    0, request.userData(), request.accessIpv4() == null ? "" : request.accessIpv4(),
-                    request.accessIpv6() == null ? "" : request.accessIpv6(), request.configDrive() ? "True" : "",
-                    false, request.description(), hostnameOf(name, id), reservationId, i, AddressPool.macFor(ip), ip, 0, null, now, now,
-                    null, null, false, request.metadata(), request.tags()));
-        }
-        List<Server> created;
-        try {
-            // As many as the project's quota allows (at least min_count), counted and inserted atomically.
-            // Their security groups go in the same transaction: a crash cannot leave a server without them.
-            created = quotas.insertWithinQuota(candidates, request.minCount(), (h, inserted) -> securityGroups.attach(h, inserted,
-                    securityGroupIds));
-            ips.subList(created.size(), ips.size()).forEach(addresses::release);
-        } catch (RuntimeException e) {
-            ips.forEach(addresses::release);
-            if (isUniqueViolation(e)) {
-                // Another controller took one of the addresses; remember them all and ask the client to retry.
-                servers.takenAddresses().forEach(addresses::markTaken);
-                throw new CloudException(ErrorCode.CONFLICT, "Fixed IP addresses were taken concurrently; please retry the request.");
+            try {
+                // As many as the project's quota allows (at least min_count), counted and inserted atomically.
+                // Their security groups go in the same transaction: a crash cannot leave a server without them.
+                created = quotas.insertWithinQuota(candidates, request.minCount(), (h, inserted) -> securityGroups.attach(h, inserted,
+                        securityGroupIds));
+                ips.subList(created.size(), ips.size()).forEach(addresses::release);
+            } catch (RuntimeException e) {
+                ips.forEach(addresses::release);
+                if (isUniqueViolation(e)) {
+                    // Another controller took one of the addresses: remember them all and try fresh ones.
+                    servers.takenAddresses().forEach(addresses::markTaken);
+                    if (attempt < ADDRESS_ATTEMPTS) {
+                        continue;
+                    }
+                    throw new CloudException(ErrorCode.CONFLICT, "Fixed IP addresses were taken concurrently; please retry the request.");
+                }
+                throw e;
             }
-            throw e;
+            break;
         }
         if (group != null) {
             // Members before building: the scheduler reads the group of each server it places.

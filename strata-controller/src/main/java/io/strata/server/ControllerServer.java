@@ -26,7 +26,11 @@ import io.strata.compute.ComputeManager;
 import io.strata.compute.FlavorService;
 import io.strata.compute.FlavorStore;
 import io.strata.compute.FlavorsApi;
+import io.strata.agent.remote.RemoteAgent;
+import io.strata.compute.AgentLinkApi;
+import io.strata.compute.HostMonitor;
 import io.strata.compute.HostRegistry;
+import io.strata.compute.OperationOwners;
 import io.strata.compute.HostStore;
 import io.strata.compute.HostsApi;
 import io.strata.compute.ImageCatalog;
@@ -125,6 +129,15 @@ public final class ControllerServer implements AutoCloseable {
         try {
             Files.createDirectories(config.dataDir());
             Clock clock = Clock.systemUTC();
+            ClusterSettings cluster = config.cluster();
+            String agentToken = agentToken(config);
+            // Distributed when a ZooKeeper is named (on the command line, or in hierarchy.properties).
+            HierarchySettings hierarchySettings = HierarchySettings.load(config.dataDir());
+            String zookeeper = cluster.zookeeper() != null ? cluster.zookeeper() : hierarchySettings.zookeeper();
+            Duration zookeeperSessionTimeout = cluster.zookeeper() != null ? cluster.zookeeperSessionTimeout()
+                    : hierarchySettings.zookeeperSessionTimeout();
+            // New at every start: the operations of a dead incarnation are orphans, even if it comes back at the same address.
+            String incarnation = java.util.UUID.randomUUID().toString();
             DatabaseConfig databaseConfig = config.databaseUrl() == null
                     ? DatabaseConfig.embedded(config.dataDir())
                     : new DatabaseConfig(config.databaseUrl(), config.databaseUser(), config.databasePassword(), 16, 5_000);
@@ -152,7 +165,8 @@ public final class ControllerServer implements AutoCloseable {
 
             // Compute: stores, hosts and their agents, scheduler, manager, services.
             ServerStore serverStore = new ServerStore(database.jdbi(), database.dialect());
-            HostRegistry hosts = new HostRegistry(new HostStore(database.jdbi()), clock, Duration.ofSeconds(60));
+            HostRegistry hosts = new HostRegistry(new HostStore(database.jdbi()), clock, cluster.downAfter(),
+                    (host, url) -> new RemoteAgent(host, url, agentToken));
             FlavorService flavors = new FlavorService(new FlavorStore(database.jdbi()), clock);
             flavors.bootstrap();
             KeypairService keypairs = new KeypairService(new KeypairStore(database.jdbi()), clock);
@@ -174,8 +188,10 @@ public final class ControllerServer implements AutoCloseable {
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs, new LiveImageLaunches(liveImageStore));
             ServerMigrationStore migrationStore = new ServerMigrationStore(database.jdbi());
             InstanceActionStore instanceActions = new InstanceActionStore(database.jdbi());
-            ComputeManager manager = new ComputeManager(serverStore, migrationStore, instanceActions, hosts, scheduler, addresses,
-                    bootInputs::resolve, clock);
+            ComputeManager manager = zookeeper == null
+                    ? new ComputeManager(serverStore, migrationStore, instanceActions, hosts, scheduler, addresses, bootInputs::resolve, clock)
+                    : new ComputeManager(serverStore, migrationStore, instanceActions, hosts, scheduler, addresses, bootInputs::resolve, clock,
+                            new OperationOwners(database.jdbi()), incarnation);
             resources.add(manager);
             SecurityGroupStore securityGroupStore = new SecurityGroupStore(database.jdbi());
             QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, serverGroupStore, securityGroupStore,
@@ -191,7 +207,9 @@ public final class ControllerServer implements AutoCloseable {
             LiveImageService liveImages = new LiveImageService(servers, serverStore, liveImageStore, hosts, addresses, manager, bootInputs,
                     clock);
             resources.add(liveImages);
-            manager.recoverInFlight();
+            if (zookeeper == null) {
+                manager.recoverInFlight();
+            }   // else the leader takes over what dead controllers left (below), never what a live one runs
             liveImages.start();
             scheduler.resync();
             ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("heartbeat").factory());
@@ -203,12 +221,11 @@ public final class ControllerServer implements AutoCloseable {
                 } catch (RuntimeException e) {
                     log.warn("heartbeat failed: {}", e.getMessage());
                 }
-            }, 10, 10, TimeUnit.SECONDS);
+            }, cluster.heartbeatInterval().toMillis(), cluster.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
             ServerStateGauges.register(metrics, serverStore);
             MigrationModule migration = MigrationModule.start(database.jdbi(), config.dataDir(), policy, clock);
             // Snooze: virtual clusters become Compute servers of the cloud admin; in one process the
             // hierarchy is one group manager per hostsPerGroupManager hosts, the first leading.
-            HierarchySettings hierarchySettings = HierarchySettings.load(config.dataDir());
             EnergySaver energy = new EnergySaver(WakeupDrivers.named(hierarchySettings.wakeupDriver()), hierarchySettings.idleThreshold(),
                     hierarchySettings.reservedNodes(), clock);
             HierarchyCoordinator coordinator = new HierarchyCoordinator(hierarchySettings, hosts, energy);
@@ -222,12 +239,12 @@ public final class ControllerServer implements AutoCloseable {
             HierarchyCoordinator.Migrator migrator = (server, host) -> servers.liveMigrate(snoozeOperator, server, host,
                     ServerService.MigrationRules.NOVA);
             DistributedLeadership leadership = null;
-            if (hierarchySettings.zookeeper() != null) {
+            if (zookeeper != null) {
                 // Distributed: this controller is one group manager; the elected leader runs the
                 // rounds and, on taking over, starts what a dead leader accepted but had not started.
-                leadership = DistributedLeadership.join(hierarchySettings.zookeeper(), hierarchySettings.zookeeperSessionTimeout(),
+                leadership = DistributedLeadership.join(zookeeper, zookeeperSessionTimeout,
                         java.util.UUID.nameUUIDFromBytes(baseUrl.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString(),
-                        publicHost(config.bindHost()), port);
+                        publicHost(config.bindHost()), port, incarnation);
                 resources.add(leadership);
                 leadership.election().onLeadership(leading -> {
                     if (leading) {
@@ -240,6 +257,31 @@ public final class ControllerServer implements AutoCloseable {
                 snooze.resumeUnfinished();
             }
             DistributedLeadership elected = leadership;
+            // Host monitoring and the takeover of dead controllers' operations: every controller
+            // refreshes its view of the hosts, only the leader acts (all of it, in one process).
+            HostMonitor monitor = new HostMonitor(hosts, serverStore, manager, evacuationPolicy(cluster.evacuate()),
+                    elected == null ? () -> true : elected::isLeader, clock);
+            Runnable leaderRound = () -> {
+                try {
+                    monitor.check();
+                    if (elected != null && elected.isLeader()) {
+                        manager.recoverOrphans(elected.liveIncarnations(), clock.instant().minus(UNOWNED_GRACE));
+                    }
+                } catch (Exception e) {
+                    // ZooKeeper unreachable: judge nobody this round rather than take live controllers' work.
+                    log.warn("leader round skipped: {}", e.toString());
+                }
+            };
+            heartbeats.scheduleWithFixedDelay(leaderRound, cluster.heartbeatInterval().toMillis(), cluster.heartbeatInterval().toMillis(),
+                    TimeUnit.MILLISECONDS);
+            if (elected != null) {
+                elected.election().onLeadership(leading -> {
+                    if (leading) {
+                        log.info("this controller leads now");
+                        heartbeats.execute(leaderRound);
+                    }
+                });
+            }
 
             List<ApiArea> areas = new ArrayList<>();
             areas.add(new RootApi(catalog));
@@ -263,7 +305,9 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new MigrationsApi(migrationStore, hosts, policy));
             areas.add(new ServerDiagnosticsApi(servers, hosts, policy));
             areas.add(new InstanceActionsApi(instanceActions, servers, policy, clock));
-            areas.add(new SnoozeApi(snooze, baseUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader()));
+            SnoozeApi snoozeApi = new SnoozeApi(snooze, baseUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader());
+            areas.add(snoozeApi);
+            areas.add(new AgentLinkApi(hosts, manager, images, agentToken));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
             areas.add(migration.api());
 
@@ -272,6 +316,15 @@ public final class ControllerServer implements AutoCloseable {
             // Closed before the API (resources close in reverse): running executions stop at once, to resume on the next start.
             resources.add(migration);
             api.start();
+            // Snooze-style separate ports (its bootstrap and group manager listen on their own).
+            for (int snoozePort : new int[] {cluster.snoozeBootstrapPort(), cluster.snoozeGroupManagerPort()}) {
+                if (snoozePort > 0) {
+                    ApiServer snoozeServer = new ApiServer(config.bindHost(), snoozePort, List.of(snoozeApi), identity::validate, metrics);
+                    snoozeServer.start();
+                    resources.add(snoozeServer);
+                    log.info("Snooze API also on port {}", snoozePort);
+                }
+            }
             writeOpenrc(config.dataDir(), baseUrl, config.region(), adminPassword);
             log.info("Strata is up at {} (data in {}, database {})", baseUrl, config.dataDir(),
                     config.databaseUrl() == null ? "embedded H2" : "PostgreSQL");
@@ -283,6 +336,44 @@ public final class ControllerServer implements AutoCloseable {
             }
             throw new IllegalStateException("cannot start: " + e.getMessage(), e);
         }
+    }
+
+    /** How long an in-flight operation nobody claimed may be its controller's, between accepting and claiming it. */
+    private static final Duration UNOWNED_GRACE = Duration.ofSeconds(10);
+
+    private static HostMonitor.EvacuationPolicy evacuationPolicy(ClusterSettings.Evacuate evacuate) {
+        return switch (evacuate) {
+            case ALWAYS -> (host, server) -> true;
+            case NEVER -> (host, server) -> false;
+            // A fake host's VMs have nothing to lose; a live-image clone restarts from its image,
+            // which is on the image's host. Anything else would lose its local disk.
+            case AUTO -> (host, server) -> "fake".equals(host.hypervisorType())
+                    || server.metadata().containsKey(LiveImageService.LAUNCHED_FROM);
+        };
+    }
+
+    /** The secret agents and controllers share: configured, else the one in the data directory (created on first start). */
+    private static String agentToken(StrataConfig config) throws IOException {
+        if (config.cluster().agentToken() != null) {
+            return config.cluster().agentToken();
+        }
+        Path file = config.dataDir().resolve("agent-token");
+        if (Files.exists(file)) {
+            String token = Files.readString(file).strip();
+            if (!token.isEmpty()) {
+                return token;
+            }
+        }
+        byte[] secret = new byte[24];
+        new SecureRandom().nextBytes(secret);
+        String token = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        Files.writeString(file, token + "\n");
+        try {
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system
+        }
+        return token;
     }
 
     /**

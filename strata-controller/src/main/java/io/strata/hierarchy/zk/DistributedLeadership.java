@@ -33,6 +33,15 @@ public final class DistributedLeadership implements AutoCloseable {
     /** Connects (waiting up to the session timeout), announces this group manager and joins the election. */
     public static DistributedLeadership join(String connectString, Duration sessionTimeout, String groupManagerId, String address,
             int port) {
+        return join(connectString, sessionTimeout, groupManagerId, address, port, groupManagerId);
+    }
+
+    /**
+     * As {@link #join(String, Duration, String, String, int)}, announcing also this process's
+     * {@code incarnation} (new at every start), by which others tell whose operations are orphaned.
+     */
+    public static DistributedLeadership join(String connectString, Duration sessionTimeout, String groupManagerId, String address,
+            int port, String incarnation) {
         CuratorFramework zk = CuratorFrameworkFactory.builder().connectString(connectString)
                 .sessionTimeoutMs((int) sessionTimeout.toMillis()).connectionTimeoutMs((int) Math.min(sessionTimeout.toMillis(), 15_000))
                 .retryPolicy(new ExponentialBackoffRetry(250, 5)).build();
@@ -41,7 +50,8 @@ public final class DistributedLeadership implements AutoCloseable {
             if (!zk.blockUntilConnected((int) sessionTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new IllegalStateException("cannot reach ZooKeeper at " + connectString + " within " + sessionTimeout.toSeconds() + " s");
             }
-            ObjectNode description = JSON.createObjectNode().put("id", groupManagerId).put("address", address).put("port", port);
+            ObjectNode description = JSON.createObjectNode().put("id", groupManagerId).put("address", address).put("port", port)
+                    .put("incarnation", incarnation);
             GroupLeaderElection election = new GroupLeaderElection(zk, ROOT, groupManagerId, description.toString());
             election.start();
             return new DistributedLeadership(zk, election);
@@ -81,6 +91,18 @@ public final class DistributedLeadership implements AutoCloseable {
         } catch (Exception e) {
             return Optional.empty();    // ZooKeeper unreachable: no leader known right now
         }
+    }
+
+    /** The incarnations of the controllers holding a session now; throws when ZooKeeper cannot tell. */
+    public java.util.Set<String> liveIncarnations() throws Exception {
+        java.util.Set<String> live = new java.util.HashSet<>();
+        for (String id : election.groupManagers()) {
+            Optional<String> description = election.describe(id);
+            if (description.isPresent()) {
+                live.add(JSON.readTree(description.get()).path("incarnation").asText(id));
+            }
+        }
+        return live;
     }
 
     @Override

@@ -1,0 +1,93 @@
+package io.strata.agent.remote;
+
+import static java.util.Objects.requireNonNull;
+
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.strata.agent.AgentApi;
+import io.strata.hypervisor.VmAction;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The {@link AgentApi} of one host as HTTP routes under {@code /agent/v1}: one route per
+ * method, bodies are the domain records in JSON. {@link RemoteAgent} is the client side.
+ */
+public final class AgentHttpApi {
+    private final AgentApi agent;
+
+    public AgentHttpApi(AgentApi agent) {
+        this.agent = requireNonNull(agent, "agent is null");
+    }
+
+    public void addRoutes(RoutesConfig routes) {
+        String p = AgentWire.AGENT_PREFIX;
+        routes.get(p + "/host", ctx -> json(ctx, agent.describe()));
+        routes.get(p + "/vms", ctx -> json(ctx, agent.discover()));
+        routes.post(p + "/vms", ctx -> {
+            AgentWire.SpawnRequest request = read(ctx, AgentWire.SpawnRequest.class);
+            json(ctx, agent.spawn(request.spec(), request.images()));
+        });
+        routes.get(p + "/vms/{id}", ctx -> {
+            Optional<?> vm = agent.find(ctx.pathParam("id"));
+            if (vm.isEmpty()) {
+                ctx.status(404);
+                json(ctx, new AgentWire.Error("NOT_FOUND", "no VM " + ctx.pathParam("id") + " on this host"));
+                return;
+            }
+            json(ctx, vm.get());
+        });
+        routes.delete(p + "/vms/{id}", ctx -> {
+            agent.destroy(ctx.pathParam("id"));
+            ctx.status(204);
+        });
+        routes.post(p + "/vms/{id}/action", ctx -> {
+            String action = read(ctx, AgentWire.ActionRequest.class).action();
+            json(ctx, agent.act(ctx.pathParam("id"), VmAction.valueOf(action.toUpperCase(Locale.ROOT))));
+        });
+        routes.get(p + "/vms/{id}/console", ctx -> {
+            int lines = Integer.parseInt(Optional.ofNullable(ctx.queryParam("lines")).orElse("100"));
+            ctx.contentType("text/plain; charset=utf-8").result(agent.consoleLog(ctx.pathParam("id"), lines));
+        });
+        routes.post(p + "/vms/{id}/snapshot", ctx -> {
+            String path = read(ctx, AgentWire.SnapshotRequest.class).path();
+            json(ctx, new AgentWire.SnapshotResponse(agent.snapshotDisk(ctx.pathParam("id"), Path.of(path))));
+        });
+        routes.post(p + "/vms/{id}/bless", ctx -> {
+            json(ctx, agent.bless(ctx.pathParam("id"), read(ctx, AgentWire.BlessRequest.class).liveImageId()));
+        });
+        routes.post(p + "/launch", ctx -> {
+            AgentWire.LaunchRequest request = read(ctx, AgentWire.LaunchRequest.class);
+            json(ctx, agent.launch(request.image(), request.spec()));
+        });
+        routes.delete(p + "/live-images/{id}", ctx -> {
+            agent.discardLiveImage(ctx.pathParam("id"));
+            ctx.status(204);
+        });
+        routes.get(p + "/vms/{id}/migration-source", ctx -> json(ctx, agent.migrationSource(ctx.pathParam("id"))));
+        routes.post(p + "/incoming", ctx -> {
+            AgentWire.IncomingRequest request = read(ctx, AgentWire.IncomingRequest.class);
+            json(ctx, agent.prepareIncoming(request.spec(), request.source(), request.images()));
+        });
+        routes.post(p + "/vms/{id}/migrate-out", ctx -> {
+            agent.migrateOut(ctx.pathParam("id"), read(ctx, AgentWire.MigrateOut.class).target());
+            ctx.status(204);
+        });
+        routes.post(p + "/vms/{id}/complete-incoming", ctx -> json(ctx, agent.completeIncoming(ctx.pathParam("id"))));
+        routes.get(p + "/vms/{id}/diagnostics", ctx -> json(ctx, agent.diagnostics(ctx.pathParam("id"))));
+        routes.get(p + "/vms/{id}/cold-disk", ctx -> json(ctx, agent.coldDisk(ctx.pathParam("id"))));
+        routes.post(p + "/cold-incoming", ctx -> {
+            AgentWire.CreateFromRequest request = read(ctx, AgentWire.CreateFromRequest.class);
+            json(ctx, agent.createFrom(request.spec(), request.images(), request.disk(), request.start()));
+        });
+    }
+
+    private static <T> T read(Context ctx, Class<T> type) throws java.io.IOException {
+        return AgentWire.MAPPER.readValue(ctx.bodyAsBytes(), type);
+    }
+
+    private static void json(Context ctx, Object value) throws java.io.IOException {
+        ctx.contentType("application/json").result(AgentWire.MAPPER.writeValueAsBytes(value));
+    }
+}

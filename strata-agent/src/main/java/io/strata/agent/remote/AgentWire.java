@@ -1,0 +1,58 @@
+package io.strata.agent.remote;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.agent.BootImages;
+import io.strata.hypervisor.HostInfo;
+import io.strata.hypervisor.LiveImageRef;
+import io.strata.hypervisor.MigrationSource;
+import io.strata.hypervisor.MigrationTarget;
+import io.strata.hypervisor.VmEvent;
+import io.strata.hypervisor.VmSpec;
+
+/**
+ * The messages agents and controllers exchange over HTTP. The domain records travel as they are
+ * (Jackson reads records); these wrap the calls that take more than one of them.
+ */
+public final class AgentWire {
+    /** Header carrying the shared secret, in both directions. */
+    public static final String TOKEN_HEADER = "X-Strata-Agent-Token";
+    /** Prefix of the agent's own API. */
+    public static final String AGENT_PREFIX = "/agent/v1";
+    /** Prefix of the controller's endpoints for agents. */
+    public static final String CONTROLLER_PREFIX = "/internal/agents";
+
+    public static final ObjectMapper MAPPER = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    private AgentWire() {}
+
+    public record SpawnRequest(VmSpec spec, BootImages images) {}
+
+    public record LaunchRequest(LiveImageRef image, VmSpec spec) {}
+
+    public record IncomingRequest(VmSpec spec, MigrationSource source, BootImages images) {}
+
+    public record ActionRequest(String action) {}
+
+    public record BlessRequest(String liveImageId) {}
+
+    public record SnapshotRequest(String path) {}
+
+    public record SnapshotResponse(String diskFormat) {}
+
+    /** An agent joining: what its host offers and the URL controllers reach it at. */
+    public record Registration(String hostName, String agentUrl, HostInfo host) {}
+
+    public record Heartbeat(String hostName) {}
+
+    public record Event(String hostName, VmEvent event) {}
+
+    public record MigrateOut(MigrationTarget target) {}
+
+    /** Cold move, destination side: the disk path is the source host's, so both hosts must see it (shared storage). */
+    public record CreateFromRequest(VmSpec spec, BootImages images, io.strata.hypervisor.ColdDisk disk, boolean start) {}
+
+    /** Error body of both sides: the {@link io.strata.core.ErrorCode} name and the message. */
+    public record Error(String code, String message) {}
+}

@@ -1,0 +1,102 @@
+package io.strata.agent.remote;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.strata.agent.BootImages;
+import io.strata.compute.PowerState;
+import io.strata.core.ErrorCode;
+import io.strata.hypervisor.HypervisorException;
+import io.strata.hypervisor.NetworkSpec;
+import io.strata.hypervisor.VmAction;
+import io.strata.hypervisor.VmInfo;
+import io.strata.hypervisor.VmSpec;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A real agent server (fake driver) on a free port, driven through the controller's {@link RemoteAgent}. */
+class RemoteAgentTest {
+    private static final String TOKEN = "test-token";
+
+    @TempDir
+    Path dir;
+
+    private AgentServer server;
+
+    @BeforeEach
+    void start() throws Exception {
+        // No controller listens there: the agent keeps trying to register, which this test does not need.
+        int nobody;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            nobody = socket.getLocalPort();
+        }
+        server = AgentServer.start(new AgentServer.Settings(List.of("http://127.0.0.1:" + nobody), "remote-1", "fake", dir, "127.0.0.1", 0,
+                null, TOKEN, Duration.ofSeconds(5), 8, 16_384, 100, Duration.ZERO, "auto"));
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    private static VmSpec spec(String id) {
+        return new VmSpec(id, "vm-" + id, "vm-" + id, 2, 512, 1, null, "#cloud-config".getBytes(StandardCharsets.UTF_8),
+                Map.of("k", "v"), Map.of(), new NetworkSpec("fa:16:3e:00:00:02", "10.0.0.2", 16, "10.0.0.1", List.of("10.0.2.3"), 0),
+                Map.of(), 0);
+    }
+
+    @Test
+    void theAgentApiWorksOverHttp() {
+        RemoteAgent agent = new RemoteAgent("remote-1", server.url(), TOKEN);
+        assertThat(agent.describe().hostname()).isEqualTo("remote-1");
+        assertThat(agent.describe().vcpus()).isEqualTo(8);
+
+        VmInfo spawned = agent.spawn(spec("a1"), BootImages.none());
+        assertThat(spawned.id()).isEqualTo("a1");
+        assertThat(spawned.powerState()).isEqualTo(PowerState.RUNNING);
+        assertThat(agent.find("a1")).map(VmInfo::powerState).contains(PowerState.RUNNING);
+        assertThat(agent.discover()).extracting(VmInfo::id).containsExactly("a1");
+        assertThat(agent.consoleLog("a1", 10)).contains("vm-a1");
+
+        assertThat(agent.act("a1", VmAction.STOP).powerState()).isEqualTo(PowerState.SHUTDOWN);
+        // The agent's own errors come back as the same exceptions a local agent throws.
+        assertThatThrownBy(() -> agent.act("a1", VmAction.STOP)).isInstanceOfSatisfying(HypervisorException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
+        assertThatThrownBy(() -> agent.act("nope", VmAction.START)).isInstanceOfSatisfying(HypervisorException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+
+        agent.destroy("a1");
+        assertThat(agent.find("a1")).isEmpty();
+        assertThat(agent.discover()).isEmpty();
+    }
+
+    @Test
+    void aWrongTokenIsRefused() {
+        RemoteAgent intruder = new RemoteAgent("remote-1", server.url(), "wrong");
+        assertThatThrownBy(intruder::describe).isInstanceOfSatisfying(HypervisorException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAUTHORIZED));
+        assertThatThrownBy(() -> intruder.spawn(spec("x"), BootImages.none())).isInstanceOf(HypervisorException.class);
+        assertThat(new RemoteAgent("remote-1", server.url(), TOKEN).discover()).isEmpty();
+    }
+
+    @Test
+    void anUnreachableAgentIsServiceUnavailable() throws Exception {
+        int closed;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closed = socket.getLocalPort();
+        }
+        RemoteAgent gone = new RemoteAgent("gone", "http://127.0.0.1:" + closed, TOKEN);
+        assertThatThrownBy(gone::discover).isInstanceOfSatisfying(HypervisorException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.SERVICE_UNAVAILABLE);
+            assertThat(e.getMessage()).contains("gone").contains("cannot be reached");
+        });
+    }
+}

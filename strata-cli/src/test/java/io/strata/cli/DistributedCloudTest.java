@@ -1,0 +1,254 @@
+package io.strata.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.store.DatabaseConfig;
+import io.strata.store.TestDatabases;
+import io.strata.testing.ApiClient;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.curator.test.InstanceSpec;
+import org.apache.curator.test.TestingServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Strata in its distributed form, every part its own JVM: a real ZooKeeper, two
+ * {@code strata controller}s on a fresh PostgreSQL database, three {@code strata agent}s with
+ * the fake driver. Kills the leader and an agent with SIGKILL and checks what must survive.
+ */
+class DistributedCloudTest {
+    private static final String ADMIN_PASSWORD = "distributed-secret";
+    private static final Duration BOOT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    private final List<Process> processes = new ArrayList<>();
+    private final Map<Process, Path> logs = new HashMap<>();
+    private TestingServer zookeeper;
+
+    @AfterEach
+    void stop() throws IOException {
+        processes.forEach(Process::destroyForcibly);
+        for (Process process : processes) {
+            try {
+                process.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (zookeeper != null) {
+            zookeeper.close();
+        }
+    }
+
+    @Test
+    void survivesTheDeathOfTheLeaderAndOfAnAgent() throws Exception {
+        // Tick 500 ms: ZooKeeper then allows sessions as short as 1 s.
+        zookeeper = new TestingServer(new InstanceSpec(null, -1, -1, -1, true, -1, 500, -1), true);
+        DatabaseConfig database = TestDatabases.config(TestDatabases.Kind.POSTGRESQL);
+        String token = UUID.randomUUID().toString();
+        // One data directory for both controllers stands for the shared image storage a real
+        // deployment mounts (agents download images from whichever controller answers).
+        Path shared = dir.resolve("controllers");
+        int portA = freePort();
+        int portB = freePort();
+        String urlA = "http://127.0.0.1:" + portA;
+        String urlB = "http://127.0.0.1:" + portB;
+        Process controllerA = controller(portA, shared, database, token);
+        awaitHealthy(urlA, controllerA);
+        Process controllerB = controller(portB, shared, database, token);
+        List<String> hostNames = List.of("lc-1", "lc-2", "lc-3");
+        Map<String, Process> agents = new HashMap<>();
+        for (String host : hostNames) {
+            agents.put(host, agent(host, urlA + "," + urlB, token));
+        }
+        awaitHealthy(urlB, controllerB);
+
+        ApiClient admin = ApiClient.login(urlA, "admin", ADMIN_PASSWORD, "admin");
+        await().atMost(BOOT).pollInterval(Duration.ofMillis(300)).until(() -> upHosts(admin).containsAll(hostNames));
+        assertThat(leaderPort(urlA)).isEqualTo(portA);
+
+        String image = createImage(admin);
+        List<String> servers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            servers.add(createServer(admin, image, "vm-" + i));
+        }
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
+                .until(() -> servers.stream().allMatch(id -> "ACTIVE".equals(server(admin, id).path("status").asText())));
+
+        // A submission the leader accepted, then the leader dies at once.
+        String late = createServer(admin, image, "accepted-before-the-crash");
+        long killed = System.nanoTime();
+        controllerA.destroyForcibly().waitFor();
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100)).until(() -> leaderPort(urlB) == portB);
+        System.out.printf("failover: controller B leads %d ms after SIGKILL of leader A%n", (System.nanoTime() - killed) / 1_000_000);
+
+        // The API keeps working on B (tokens live in the shared database) and nothing accepted is lost.
+        ApiClient viaB = new ApiClient(urlB, admin.token());
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
+                .until(() -> "ACTIVE".equals(server(viaB, late).path("status").asText()));
+        servers.add(late);
+        String created = createServer(viaB, image, "after-failover");
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
+                .until(() -> "ACTIVE".equals(server(viaB, created).path("status").asText()));
+        servers.add(created);
+
+        // An agent dies: its host goes down, its servers are faulted and rebuilt on the others.
+        Map<String, String> hostOf = hostsOf(viaB, servers);
+        String victim = hostOf.values().stream().filter(h -> hostNames.contains(h)).findFirst().orElseThrow();
+        List<String> onVictim = servers.stream().filter(id -> victim.equals(hostOf.get(id))).toList();
+        agents.get(victim).destroyForcibly().waitFor();
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> !upHosts(viaB).contains(victim));
+        assertThat(serviceState(viaB, victim)).isEqualTo("down");
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> onVictim.stream().allMatch(id -> {
+            JsonNode server = server(viaB, id);
+            String host = server.path("OS-EXT-SRV-ATTR:host").asText();
+            return "ACTIVE".equals(server.path("status").asText()) && !host.isEmpty() && !host.equals(victim) && !host.equals("null");
+        }));
+
+        // It comes back with the VMs it had: those of evacuated servers are removed, none runs twice.
+        agents.put(victim, agent(victim, urlA + "," + urlB, token));
+        await().atMost(BOOT).pollInterval(Duration.ofMillis(300)).until(() -> upHosts(viaB).contains(victim));
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> vmsOn(victim).stream().noneMatch(onVictim::contains));
+        Map<String, String> finalHosts = hostsOf(viaB, servers);
+        Set<String> seen = new HashSet<>();
+        for (String host : hostNames) {
+            for (String vm : vmsOn(host)) {
+                assertThat(seen.add(vm)).as("VM %s runs only once", vm).isTrue();
+                assertThat(finalHosts.get(vm)).as("VM %s runs where its server says", vm).isEqualTo(host);
+            }
+        }
+        assertThat(seen).containsExactlyInAnyOrderElementsOf(servers);
+    }
+
+    // ------------------------------------------------------------------ processes
+
+    private Process controller(int port, Path dataDir, DatabaseConfig database, String token) throws IOException {
+        return start("controller-" + port, "controller", "--port", Integer.toString(port), "--bind", "127.0.0.1", "--data-dir",
+                dataDir.toString(), "--db", database.url(), "--db-user", database.user(), "--db-password", database.password(),
+                "--admin-password", ADMIN_PASSWORD, "--zookeeper", zookeeper.getConnectString(), "--zookeeper-session-timeout", "2",
+                "--heartbeat-interval", "0.5", "--missed-heartbeats", "4", "--agent-token", token, "--evacuate", "auto");
+    }
+
+    private Process agent(String host, String controllers, String token) throws IOException {
+        return start("agent-" + host + "-" + System.nanoTime(), "agent", "--controller", controllers, "--host-name", host, "--listen",
+                "127.0.0.1:0", "--data-dir", dir.resolve(host).toString(), "--token", token, "--heartbeat-interval", "0.5",
+                "--fake-action-delay", "0.3");
+    }
+
+    private Process start(String name, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
+        command.addAll(List.of(args));
+        Path log = dir.resolve(name + ".log");
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        processes.add(process);
+        logs.put(process, log);
+        return process;
+    }
+
+    private void awaitHealthy(String url, Process process) {
+        await().atMost(BOOT).pollInterval(Duration.ofMillis(200)).until(() -> {
+            if (!process.isAlive()) {
+                throw new AssertionError("process exited: " + Files.readString(logs.get(process), StandardCharsets.UTF_8));
+            }
+            try {
+                return new ApiClient(url, null).get("/healthz").status() == 200;
+            } catch (RuntimeException e) {
+                return false;
+            }
+        });
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    // ------------------------------------------------------------------ API
+
+    private static int leaderPort(String url) {
+        try {
+            JsonNode leader = new ApiClient(url, null).get("/bootstrap?getGroupLeaderDescription").json();
+            return leader.path("listenSettings").path("controlDataAddress").path("port").asInt(-1);
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private static Set<String> upHosts(ApiClient api) {
+        Set<String> up = new HashSet<>();
+        for (JsonNode hypervisor : api.get("/compute/v2.1/os-hypervisors/detail").expect(200).json().path("hypervisors")) {
+            if ("up".equals(hypervisor.path("state").asText())) {
+                up.add(hypervisor.path("hypervisor_hostname").asText());
+            }
+        }
+        return up;
+    }
+
+    private static String serviceState(ApiClient api, String host) {
+        for (JsonNode service : api.get("/compute/v2.1/os-services").expect(200).json().path("services")) {
+            if (host.equals(service.path("host").asText())) {
+                return service.path("state").asText();
+            }
+        }
+        return null;
+    }
+
+    private static String createImage(ApiClient api) {
+        String id = api.post("/image/v2/images", "{\"name\": \"tiny\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}")
+                .expect(201).json().path("id").asText();
+        api.sendBytes("PUT", "/image/v2/images/" + id + "/file", new byte[64 * 1024],
+                Map.of("Content-Type", "application/octet-stream")).expect(204);
+        return id;
+    }
+
+    private static String createServer(ApiClient api, String image, String name) {
+        return api.post("/compute/v2.1/servers", """
+                {"server": {"name": "%s", "flavorRef": "1", "imageRef": "%s"}}""".formatted(name, image))
+                .expect(202).json().path("server").path("id").asText();
+    }
+
+    private static JsonNode server(ApiClient api, String id) {
+        return api.get("/compute/v2.1/servers/" + id).expect(200).json().path("server");
+    }
+
+    private static Map<String, String> hostsOf(ApiClient api, List<String> ids) {
+        Map<String, String> hosts = new HashMap<>();
+        for (String id : ids) {
+            hosts.put(id, server(api, id).path("OS-EXT-SRV-ATTR:host").asText());
+        }
+        return hosts;
+    }
+
+    /** The VMs a fake host has, from the state file its hypervisor keeps. */
+    private List<String> vmsOn(String host) throws IOException {
+        Path state = dir.resolve(host).resolve("fake").resolve(host + ".json");
+        if (!Files.exists(state)) {
+            return List.of();
+        }
+        List<String> ids = new ArrayList<>();
+        for (JsonNode vm : io.strata.api.Json.MAPPER.readTree(state.toFile())) {
+            ids.add(vm.path("id").asText());
+        }
+        return ids;
+    }
+}

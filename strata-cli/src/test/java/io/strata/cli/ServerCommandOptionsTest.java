@@ -1,0 +1,109 @@
+package io.strata.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.strata.agent.remote.AgentServer;
+import io.strata.server.ClusterSettings;
+import io.strata.server.StrataConfig;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** How {@code strata controller} and {@code strata agent} read their options, and what they refuse. */
+class ServerCommandOptionsTest {
+    private static AgentServer.Settings agent(String... args) {
+        AgentCommand command = new AgentCommand();
+        new CommandLine(command).parseArgs(args);
+        return command.settings();
+    }
+
+    private static StrataConfig controller(String... args) {
+        ControllerCommand command = new ControllerCommand();
+        new CommandLine(command).parseArgs(args);
+        return command.config();
+    }
+
+    @Test
+    void agentOptions() {
+        AgentServer.Settings settings = agent("--controller", "http://c1:8774, http://c2:8774/", "--host-name", "node-7", "--token", "t0k",
+                "--listen", "10.1.2.3:9000", "--heartbeat-interval", "500ms", "--advertise-url", "http://node-7:9000", "--data-dir", "/tmp/a");
+        assertThat(settings.controllers()).containsExactly("http://c1:8774", "http://c2:8774/");
+        assertThat(settings.hostName()).isEqualTo("node-7");
+        assertThat(settings.listenHost()).isEqualTo("10.1.2.3");
+        assertThat(settings.listenPort()).isEqualTo(9000);
+        assertThat(settings.advertiseUrl()).isEqualTo("http://node-7:9000");
+        assertThat(settings.heartbeatInterval()).isEqualTo(Duration.ofMillis(500));
+        assertThat(settings.driver()).isEqualTo("fake");
+
+        AgentServer.Settings defaults = agent("--controller", "http://c1:8774", "--host-name", "n", "--token", "t");
+        assertThat(defaults.heartbeatInterval()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(defaults.listenPort()).isEqualTo(8775);
+    }
+
+    @Test
+    void agentRefusesBadOptionsWithOneClearMessage() {
+        assertThatThrownBy(() -> agent("--controller", "http://c:1", "--host-name", "n", "--token", " "))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--token is required");
+        assertThatThrownBy(() -> agent("--controller", "c1:8774", "--host-name", "n", "--token", "t"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("not an http(s) URL: c1:8774");
+        assertThatThrownBy(() -> agent("--controller", "http://c:1", "--host-name", "n", "--token", "t", "--listen", "9000"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("HOST:PORT");
+        assertThatThrownBy(() -> agent("--controller", "http://c:1", "--host-name", "bad name", "--token", "t"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("host name");
+        assertThatThrownBy(() -> agent("--controller", "http://c:1", "--host-name", "n", "--token", "t", "--driver", "xen"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("fake or qemu");
+        assertThatThrownBy(() -> agent("--controller", "http://c:1", "--host-name", "n", "--token", "t", "--heartbeat-interval", "-1"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("not a positive duration");
+        assertThatThrownBy(() -> agent("--host-name", "n", "--token", "t"))
+                .isInstanceOf(CommandLine.MissingParameterException.class).hasMessageContaining("--controller");
+    }
+
+    @Test
+    void controllerOptions() {
+        StrataConfig config = controller("--db", "jdbc:postgresql://db/strata", "--zookeeper", "zk1:2181,zk2:2181", "--port", "9774",
+                "--zookeeper-session-timeout", "4", "--heartbeat-interval", "2", "--missed-heartbeats", "5", "--evacuate", "never",
+                "--agent-token", "secret", "--snooze-bootstrap-port", "5000", "--snooze-gm-port", "5001");
+        ClusterSettings cluster = config.cluster();
+        assertThat(config.driver()).as("a controller runs no local agent").isNull();
+        assertThat(config.databaseUrl()).isEqualTo("jdbc:postgresql://db/strata");
+        assertThat(config.port()).isEqualTo(9774);
+        assertThat(cluster.zookeeper()).isEqualTo("zk1:2181,zk2:2181");
+        assertThat(cluster.zookeeperSessionTimeout()).isEqualTo(Duration.ofSeconds(4));
+        assertThat(cluster.heartbeatInterval()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(cluster.missedHeartbeats()).isEqualTo(5);
+        assertThat(cluster.downAfter()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(cluster.evacuate()).isEqualTo(ClusterSettings.Evacuate.NEVER);
+        assertThat(cluster.agentToken()).isEqualTo("secret");
+        assertThat(List.of(cluster.snoozeBootstrapPort(), cluster.snoozeGroupManagerPort())).containsExactly(5000, 5001);
+
+        ClusterSettings defaults = controller("--db", "jdbc:postgresql://db/strata", "--zookeeper", "zk:2181").cluster();
+        assertThat(defaults.heartbeatInterval()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(defaults.missedHeartbeats()).isEqualTo(3);
+        assertThat(defaults.zookeeperSessionTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(defaults.evacuate()).isEqualTo(ClusterSettings.Evacuate.AUTO);
+    }
+
+    @Test
+    void controllerNeedsPostgresAndZookeeper() {
+        assertThatThrownBy(() -> controller("--zookeeper", "zk:2181"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("PostgreSQL");
+        assertThatThrownBy(() -> controller("--zookeeper", "zk:2181", "--db", "jdbc:h2:mem:x"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("PostgreSQL");
+        assertThatThrownBy(() -> controller("--db", "jdbc:postgresql://db/strata"))
+                .isInstanceOf(CommandLine.MissingParameterException.class).hasMessageContaining("--zookeeper");
+        assertThatThrownBy(() -> controller("--db", "jdbc:postgresql://db/s", "--zookeeper", "zk:2181", "--evacuate", "sometimes"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("auto, always or never");
+    }
+
+    @Test
+    void upKeepsTheAllInOneDefaults() {
+        UpCommand up = new UpCommand();
+        new CommandLine(up).parseArgs("--heartbeat-interval", "1");
+        StrataConfig config = up.server.config(ClusterSettings.ALL_IN_ONE);
+        assertThat(config.cluster().zookeeper()).isNull();
+        assertThat(config.cluster().heartbeatInterval()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(config.cluster().evacuate()).isEqualTo(ClusterSettings.Evacuate.NEVER);
+    }
+}

@@ -1,0 +1,100 @@
+package io.strata.compute;
+
+import static java.util.Objects.requireNonNull;
+
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.strata.agent.remote.AgentWire;
+import io.strata.api.ApiArea;
+import io.strata.core.CloudException;
+import io.strata.core.ErrorCode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The controller's endpoints for agents on other hosts ({@code /internal/agents}): register,
+ * heartbeat, VM events, and the image files VMs boot from. No Keystone token here: agents prove
+ * themselves with the cloud's shared agent token instead.
+ */
+public final class AgentLinkApi implements ApiArea {
+    private static final Logger log = LoggerFactory.getLogger(AgentLinkApi.class);
+    private static final String PREFIX = AgentWire.CONTROLLER_PREFIX;
+
+    private final HostRegistry hosts;
+    private final ComputeManager manager;
+    private final ImageCatalog images;
+    private final byte[] token;
+
+    public AgentLinkApi(HostRegistry hosts, ComputeManager manager, ImageCatalog images, String token) {
+        this.hosts = requireNonNull(hosts, "hosts is null");
+        this.manager = requireNonNull(manager, "manager is null");
+        this.images = requireNonNull(images, "images is null");
+        this.token = requireNonNull(token, "token is null").getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public Set<String> publicRoutes() {
+        return Set.of("POST " + PREFIX + "/*", "GET " + PREFIX + "/*");
+    }
+
+    @Override
+    public void addRoutes(RoutesConfig routes) {
+        routes.post(PREFIX + "/register", ctx -> {
+            authenticate(ctx);
+            AgentWire.Registration registration = read(ctx, AgentWire.Registration.class);
+            if (registration.host() == null || registration.agentUrl() == null
+                    || !registration.host().hostname().equals(registration.hostName())) {
+                throw CloudException.badRequest("a registration needs hostName, agentUrl and host (describing the same host)");
+            }
+            Host host = hosts.registerRemote(registration.host(), registration.agentUrl());
+            log.info("host {} registered from {}", host.name(), registration.agentUrl());
+            // Make the store and the host agree (VMs evacuated while it was away are removed there).
+            Thread.ofVirtual().name("reconcile-" + host.name()).start(() -> manager.reconcile(hosts.agent(host.name())));
+            ctx.status(204);
+        });
+        routes.post(PREFIX + "/heartbeat", ctx -> {
+            authenticate(ctx);
+            AgentWire.Heartbeat heartbeat = read(ctx, AgentWire.Heartbeat.class);
+            if (heartbeat.hostName() == null || !hosts.heartbeat(heartbeat.hostName())) {
+                throw CloudException.notFound("Compute host %s is not registered.", heartbeat.hostName());
+            }
+            ctx.status(204);
+        });
+        routes.post(PREFIX + "/events", ctx -> {
+            authenticate(ctx);
+            AgentWire.Event event = read(ctx, AgentWire.Event.class);
+            if (event.hostName() == null || event.event() == null) {
+                throw CloudException.badRequest("an event needs hostName and event");
+            }
+            manager.onVmEvent(event.hostName(), event.event());
+            ctx.status(204);
+        });
+        routes.get(PREFIX + "/image/{id}", ctx -> {
+            authenticate(ctx);
+            Path file = images.file(ctx.pathParam("id"));
+            ctx.header("Content-Length", Long.toString(Files.size(file)));
+            ctx.contentType("application/octet-stream").result(Files.newInputStream(file));
+        });
+    }
+
+    private void authenticate(Context ctx) {
+        String given = ctx.header(AgentWire.TOKEN_HEADER);
+        if (given == null || !MessageDigest.isEqual(token, given.getBytes(StandardCharsets.UTF_8))) {
+            throw new CloudException(ErrorCode.UNAUTHORIZED, "missing or wrong " + AgentWire.TOKEN_HEADER);
+        }
+    }
+
+    private static <T> T read(Context ctx, Class<T> type) {
+        try {
+            return AgentWire.MAPPER.readValue(ctx.bodyAsBytes(), type);
+        } catch (IOException e) {
+            throw CloudException.badRequest("Malformed request body: %s", e.getMessage());
+        }
+    }
+}
