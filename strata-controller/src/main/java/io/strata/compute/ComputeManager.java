@@ -50,6 +50,9 @@ public final class ComputeManager implements AutoCloseable {
     private final Function<Server, BuildInputs> buildInputs;
     private final Clock clock;
     private final ExecutorService tasks = Executors.newVirtualThreadPerTaskExecutor();
+    private final java.util.concurrent.ScheduledExecutorService eventTimer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofVirtual().name("action-events").factory());
+    static final java.time.Duration EVENT_START_DELAY = java.time.Duration.ofSeconds(1);
     /** Distributed mode: who runs each operation (null in the all-in-one, where this process runs them all). */
     private final OperationOwners owners;
     private final String controllerId;
@@ -844,18 +847,29 @@ public final class ComputeManager implements AutoCloseable {
      * instance action events): started before, finished after with Success when {@code succeeded}
      * says so, Error with the exception's trace otherwise. Work without a request (recovery at
      * start-up) records no event; work a stop interrupts keeps its event unfinished.
+     *
+     * <p>A step that ends within {@link #EVENT_START_DELAY} is written once, start and finish
+     * together: two commits per step were a third of a create-and-delete cycle's database work on
+     * the embedded store. A longer step shows as started (no finish time) once the delay passed.
      */
     private void submitEvent(String serverId, String event, Runnable task, java.util.function.BooleanSupplier succeeded) {
         submit(() -> {
             String requestId = org.slf4j.MDC.get("request_id");
-            Long eventId = null;
-            if (requestId != null) {
-                try {
-                    eventId = actions.startEvent(serverId, requestId, event, servers.find(serverId).map(Server::host).orElse(null), now());
-                } catch (RuntimeException e) {
-                    log.warn("could not record event {} of server {}: {}", event, serverId, e.getMessage());
-                }
+            if (requestId == null) {
+                task.run();
+                return;
             }
+            Instant start = now();
+            Object lock = new Object();
+            Long[] eventId = new Long[1];
+            boolean[] ended = new boolean[1];
+            java.util.concurrent.ScheduledFuture<?> early = eventTimer.schedule(() -> {
+                synchronized (lock) {
+                    if (!ended[0]) {
+                        eventId[0] = recordQuietly(serverId, event, () -> actions.startEvent(serverId, requestId, event, hostOf(serverId), start));
+                    }
+                }
+            }, EVENT_START_DELAY.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
             String traceback = null;
             boolean ok = false;
             try {
@@ -867,11 +881,21 @@ public final class ComputeManager implements AutoCloseable {
                 traceback = trace.toString();
                 throw e;
             } finally {
-                if (eventId != null && !closing) {
-                    try {
-                        actions.finishEvent(eventId, ok ? "Success" : "Error", traceback, now());
-                    } catch (RuntimeException e) {
-                        log.warn("could not finish event {} of server {}: {}", event, serverId, e.getMessage());
+                early.cancel(false);
+                if (!closing) {
+                    String result = ok ? "Success" : "Error";
+                    String trace = traceback;
+                    synchronized (lock) {
+                        ended[0] = true;
+                        if (eventId[0] != null) {
+                            recordQuietly(serverId, event, () -> {
+                                actions.finishEvent(eventId[0], result, trace, now());
+                                return 0L;
+                            });
+                        } else {
+                            recordQuietly(serverId, event, () -> actions.recordEvent(serverId, requestId, event, hostOf(serverId), start,
+                                    now(), result, trace));
+                        }
                     }
                 }
             }
@@ -884,6 +908,19 @@ public final class ComputeManager implements AutoCloseable {
 
     private boolean migrationEndedAs(String uuid, String status) {
         return migrations.findByUuid(uuid).map(m -> m.status().equals(status)).orElse(false);
+    }
+
+    private String hostOf(String serverId) {
+        return servers.find(serverId).map(Server::host).orElse(null);
+    }
+
+    private static Long recordQuietly(String serverId, String event, java.util.function.Supplier<Long> write) {
+        try {
+            return write.get();
+        } catch (RuntimeException e) {
+            log.warn("could not record event {} of server {}: {}", event, serverId, e.getMessage());
+            return null;
+        }
     }
 
     private void submit(Runnable task) {
@@ -912,6 +949,7 @@ public final class ComputeManager implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        eventTimer.shutdownNow();
         tasks.shutdown();
         try {
             if (!tasks.awaitTermination(5, TimeUnit.SECONDS)) {

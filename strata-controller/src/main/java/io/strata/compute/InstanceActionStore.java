@@ -49,6 +49,16 @@ public final class InstanceActionStore {
                 .executeAndReturnGeneratedKeys("id").mapTo(Long.class).one());
     }
 
+    /** A step that already ended, in one row. */
+    public long recordEvent(String serverId, String requestId, String event, String host, Instant start, Instant finish, String result,
+            String traceback) {
+        return jdbi.withHandle(h -> h.createUpdate("insert into instance_action_events (server_id, request_id, event, host, start_time, "
+                        + "finish_time, result, traceback) values (:s, :r, :e, :h, :t, :f, :result, :tb)")
+                .bind("s", serverId).bind("r", requestId).bind("e", event).bind("h", host).bind("t", start).bind("f", finish)
+                .bind("result", result).bind("tb", traceback)
+                .executeAndReturnGeneratedKeys("id").mapTo(Long.class).one());
+    }
+
     public void finishEvent(long id, String result, String traceback, Instant finish) {
         jdbi.useHandle(h -> h.execute("update instance_action_events set finish_time = ?, result = ?, traceback = ? where id = ?", finish,
                 result, traceback, id));
