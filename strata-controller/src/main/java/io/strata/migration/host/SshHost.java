@@ -1,0 +1,282 @@
+package io.strata.migration.host;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.jcraft.jsch.ChannelExec;
+import com.jcraft.jsch.HostKey;
+import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.Session;
+import io.strata.migration.disk.BlockSource;
+import io.strata.migration.disk.BlockTarget;
+import io.strata.migration.disk.QemuImg;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Another Linux host reached over SSH (JSch): every operation is a command run in an exec
+ * channel of one session ({@code test}, {@code find}, {@code cat}, {@code qemu-img}, {@code dd}),
+ * so the host needs only a shell, coreutils and qemu-utils, no SFTP subsystem and no agent.
+ * Disk bytes stream through long-lived {@code dd} channels (see {@link SshRawDisk}).
+ */
+public final class SshHost implements HostAccess {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final int CONNECT_TIMEOUT_MILLIS = 15_000;
+
+    /** Where and how to log in; {@code hostKey} ("ssh-ed25519 AAAA…") pins the host's key when given. */
+    public record Login(String host, int port, String username, String password, String privateKey, String passphrase, String hostKey) {
+        @Override
+        public String toString() {
+            // Never print the password or the key.
+            return username + "@" + host + ":" + port;
+        }
+    }
+
+    private final Login login;
+    private final Session session;
+
+    private SshHost(Login login, Session session) {
+        this.login = login;
+        this.session = session;
+    }
+
+    /** Logs in; failures (unreachable, refused key, wrong password, unknown host key) say which. */
+    public static SshHost connect(Login login) throws IOException {
+        JSch jsch = new JSch();
+        try {
+            if (login.privateKey() != null) {
+                byte[] passphrase = login.passphrase() == null ? null : login.passphrase().getBytes(StandardCharsets.UTF_8);
+                jsch.addIdentity("endpoint-key", login.privateKey().getBytes(StandardCharsets.UTF_8), null, passphrase);
+            }
+            Session session = jsch.getSession(login.username(), login.host(), login.port());
+            if (login.password() != null) {
+                session.setPassword(login.password());
+            }
+            if (login.hostKey() != null) {
+                String[] parts = login.hostKey().trim().split("\\s+");
+                if (parts.length < 2) {
+                    throw new IOException("host_key must read like an authorized_keys line: TYPE BASE64 [COMMENT]");
+                }
+                byte[] key = Base64.getDecoder().decode(parts[1]);
+                // JSch looks a non-standard port up as "[host]:port", as OpenSSH's known_hosts does.
+                String known = login.port() == 22 ? login.host() : "[" + login.host() + "]:" + login.port();
+                jsch.getHostKeyRepository().add(new HostKey(known, key), null);
+                session.setConfig("StrictHostKeyChecking", "yes");
+            } else {
+                // Without a pinned key the first key seen is trusted (documented in docs/migration.md).
+                session.setConfig("StrictHostKeyChecking", "no");
+            }
+            session.setConfig("PreferredAuthentications", "publickey,password,keyboard-interactive");
+            session.setServerAliveInterval(30_000);
+            session.connect(CONNECT_TIMEOUT_MILLIS);
+            return new SshHost(login, session);
+        } catch (JSchException e) {
+            throw new IOException("cannot log in to " + login + " over SSH: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("host_key is not valid base64: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String name() {
+        return login.toString();
+    }
+
+    /** Single-quotes a word for the remote shell. */
+    static String quote(String word) {
+        return "'" + word.replace("'", "'\\''") + "'";
+    }
+
+    static String quote(Path path) {
+        return quote(path.toString());
+    }
+
+    /** Runs a command and returns its standard output; a non-zero exit is an IOException with its stderr. */
+    String run(String command) throws IOException {
+        try (Exec exec = start(command)) {
+            exec.stdin().close();
+            byte[] out = exec.stdout().readAllBytes();
+            exec.finish();
+            return new String(out, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Whether a command exits 0 (for tests such as {@code test -d}). */
+    private boolean succeeds(String command) throws IOException {
+        try (Exec exec = start(command)) {
+            exec.stdin().close();
+            exec.stdout().readAllBytes();
+            return exec.awaitExit() == 0;
+        }
+    }
+
+    Exec start(String command) throws IOException {
+        try {
+            ChannelExec channel = (ChannelExec) session.openChannel("exec");
+            channel.setCommand(command);
+            ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+            channel.setErrStream(stderr, true);
+            InputStream stdout = channel.getInputStream();
+            OutputStream stdin = channel.getOutputStream();
+            channel.connect(CONNECT_TIMEOUT_MILLIS);
+            return new Exec(command, channel, stdin, stdout, stderr);
+        } catch (JSchException e) {
+            throw new IOException("cannot run a command on " + login + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** One remote command with its streams. */
+    record Exec(String command, ChannelExec channel, OutputStream stdin, InputStream stdout, ByteArrayOutputStream stderr)
+            implements AutoCloseable {
+        int awaitExit() throws IOException {
+            // The exit status arrives just before the channel closes, after stdout's end.
+            long deadline = System.nanoTime() + 600_000_000_000L;
+            while (!channel.isClosed()) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("'" + command + "' did not finish");
+                }
+                try {
+                    Thread.sleep(2);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for '" + command + "'", e);
+                }
+            }
+            return channel.getExitStatus();
+        }
+
+        void finish() throws IOException {
+            int status = awaitExit();
+            if (status != 0) {
+                throw new IOException("'" + command + "' failed (" + status + "): " + stderr.toString(StandardCharsets.UTF_8).strip());
+            }
+        }
+
+        @Override
+        public void close() {
+            channel.disconnect();
+        }
+    }
+
+    @Override
+    public boolean isDirectory(Path path) throws IOException {
+        return succeeds("test -d " + quote(path));
+    }
+
+    @Override
+    public boolean isWritable(Path path) throws IOException {
+        return succeeds("test -w " + quote(path));
+    }
+
+    @Override
+    public boolean exists(Path path) throws IOException {
+        return succeeds("test -e " + quote(path));
+    }
+
+    @Override
+    public List<String> list(Path dir, boolean directories) throws IOException {
+        String output = run("find " + quote(dir) + " -mindepth 1 -maxdepth 1 -type " + (directories ? "d" : "f") + " -printf '%f\\n'");
+        return Arrays.stream(output.split("\n")).filter(name -> !name.isEmpty()).sorted().toList();
+    }
+
+    @Override
+    public String readString(Path file) throws IOException {
+        return run("cat " + quote(file));
+    }
+
+    @Override
+    public void writeString(Path file, String text) throws IOException {
+        try (Exec exec = start("cat > " + quote(file))) {
+            exec.stdin().write(text.getBytes(StandardCharsets.UTF_8));
+            exec.stdin().close();
+            exec.stdout().readAllBytes();
+            exec.finish();
+        }
+    }
+
+    @Override
+    public void createDirectories(Path dir) throws IOException {
+        run("mkdir -p " + quote(dir));
+    }
+
+    @Override
+    public void touch(Path file) throws IOException {
+        run("touch " + quote(file));
+    }
+
+    @Override
+    public void deleteIfExists(Path path) throws IOException {
+        run("rm -f " + quote(path) + " 2>/dev/null || rmdir " + quote(path));
+    }
+
+    @Override
+    public void deleteTree(Path dir) throws IOException {
+        run("rm -rf -- " + quote(dir));
+    }
+
+    @Override
+    public boolean isEmptyDirectory(Path dir) throws IOException {
+        return run("find " + quote(dir) + " -mindepth 1 -maxdepth 1 -print -quit").isBlank();
+    }
+
+    @Override
+    public void move(Path from, Path to) throws IOException {
+        run("mv -T -- " + quote(from) + " " + quote(to));
+    }
+
+    @Override
+    public Path createTempFile(Path dir, String prefix, String suffix) throws IOException {
+        createDirectories(dir);
+        Path file = dir.resolve(prefix + UUID.randomUUID() + suffix);
+        touch(file);
+        return file;
+    }
+
+    @Override
+    public JsonNode imageInfo(Path image) throws IOException {
+        return MAPPER.readTree(run("qemu-img info -U --output=json " + quote(image)));
+    }
+
+    @Override
+    public void convert(Path from, String fromFormat, Path to, String toFormat) throws IOException {
+        run("qemu-img convert -f " + quote(fromFormat) + " -O " + quote(toFormat) + " " + quote(from) + " " + quote(to));
+    }
+
+    List<BlockSource.Extent> dataExtents(Path file) throws IOException {
+        return QemuImg.parseMap(run("qemu-img map --output=json -f raw " + quote(file)));
+    }
+
+    long size(Path file) throws IOException {
+        return Long.parseLong(run("stat -c %s " + quote(file)).strip());
+    }
+
+    @Override
+    public BlockSource openRawSource(Path file, boolean deleteOnClose) throws IOException {
+        return new SshRawDisk(this, file, deleteOnClose);
+    }
+
+    @Override
+    public BlockTarget openRawTarget(Path file) throws IOException {
+        touch(file);
+        return new SshRawDisk(this, file, false);
+    }
+
+    @Override
+    public void stopProcess(long pid) throws IOException {
+        run("kill " + pid + " 2>/dev/null || exit 0; i=0; while kill -0 " + pid + " 2>/dev/null; do i=$((i+1)); "
+                + "if [ $i -gt 600 ]; then kill -9 " + pid + "; exit 0; fi; sleep 0.1; done");
+    }
+
+    @Override
+    public void close() {
+        session.disconnect();
+    }
+}
