@@ -22,10 +22,12 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * Another Linux host reached over SSH (JSch): every operation is a command run in an exec
- * channel of one session ({@code test}, {@code find}, {@code cat}, {@code qemu-img}, {@code dd}),
- * so the host needs only a shell, coreutils and qemu-utils, no SFTP subsystem and no agent.
- * Disk bytes stream through long-lived {@code dd} channels (see {@link SshRawDisk}).
+ * Another Linux host reached over SSH (JSch). The host needs only a POSIX shell, coreutils and
+ * qemu-utils: no SFTP subsystem, no agent. Small operations ({@code test}, {@code find},
+ * {@code qemu-img}…) are commands sent to one long-lived remote {@code sh}, each followed by a
+ * marker line carrying its exit status and the size of its stderr, because starting a channel
+ * per command costs an sshd fork and a round trip or two (about half a second on a loaded host).
+ * Disk bytes stream through long-lived {@code dd} channels of their own (see {@link SshRawDisk}).
  */
 public final class SshHost implements HostAccess {
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -42,6 +44,10 @@ public final class SshHost implements HostAccess {
 
     private final Login login;
     private final Session session;
+    /** Ends each command's output; random, so that no output can fake it. */
+    private final String marker = "@@strata-" + UUID.randomUUID() + "@@";
+    private Exec shell;
+    private InputStream shellOut;
 
     private SshHost(Login login, Session session) {
         this.login = login;
@@ -101,20 +107,72 @@ public final class SshHost implements HostAccess {
 
     /** Runs a command and returns its standard output; a non-zero exit is an IOException with its stderr. */
     String run(String command) throws IOException {
-        try (Exec exec = start(command)) {
-            exec.stdin().close();
-            byte[] out = exec.stdout().readAllBytes();
-            exec.finish();
-            return new String(out, StandardCharsets.UTF_8);
+        Result result = shell(command);
+        if (result.status() != 0) {
+            throw new IOException("'" + command + "' failed (" + result.status() + ") on " + login + ": " + result.stderr().strip());
         }
+        return result.stdout();
     }
 
     /** Whether a command exits 0 (for tests such as {@code test -d}). */
     private boolean succeeds(String command) throws IOException {
-        try (Exec exec = start(command)) {
-            exec.stdin().close();
-            exec.stdout().readAllBytes();
-            return exec.awaitExit() == 0;
+        return shell(command).status() == 0;
+    }
+
+    private record Result(int status, String stdout, String stderr) {}
+
+    private synchronized Result shell(String command) throws IOException {
+        if (shell == null) {
+            shell = start("sh");
+            shellOut = new java.io.BufferedInputStream(shell.stdout(), 1 << 16);
+            send("e=$(mktemp) || exit 1; trap 'rm -f \"$e\"' EXIT\n");
+        }
+        // The command reads nothing (the shell's stdin carries the next commands); its stderr goes
+        // to a file that follows the marker, so stdout stays exactly what the command printed.
+        send("{ " + command + "\n} </dev/null 2>\"$e\"; s=$?; printf '\\n%s %d %d\\n' '" + marker
+                + "' \"$s\" \"$(wc -c <\"$e\")\"; cat \"$e\"\n");
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        while (true) {
+            int b = shellOut.read();
+            if (b < 0) {
+                closeShell();
+                throw new IOException("the shell on " + login + " ended while running '" + command + "'");
+            }
+            if (b != '\n') {
+                line.write(b);
+                continue;
+            }
+            String text = line.toString(StandardCharsets.UTF_8);
+            if (text.startsWith(marker + " ")) {
+                String[] fields = text.substring(marker.length() + 1).trim().split(" ");
+                int status = Integer.parseInt(fields[0]);
+                byte[] stderr = shellOut.readNBytes(Integer.parseInt(fields[1]));
+                byte[] out = stdout.toByteArray();
+                // The newline printed before the marker is not the command's.
+                String output = new String(out, 0, Math.max(0, out.length - 1), StandardCharsets.UTF_8);
+                return new Result(status, output, new String(stderr, StandardCharsets.UTF_8));
+            }
+            line.writeTo(stdout);
+            stdout.write('\n');
+            line.reset();
+        }
+    }
+
+    private void send(String text) throws IOException {
+        try {
+            shell.stdin().write(text.getBytes(StandardCharsets.UTF_8));
+            shell.stdin().flush();
+        } catch (IOException e) {
+            closeShell();
+            throw new IOException("the shell on " + login + " is gone: " + e.getMessage(), e);
+        }
+    }
+
+    private synchronized void closeShell() {
+        if (shell != null) {
+            shell.close();
+            shell = null;
         }
     }
 
@@ -194,12 +252,9 @@ public final class SshHost implements HostAccess {
 
     @Override
     public void writeString(Path file, String text) throws IOException {
-        try (Exec exec = start("cat > " + quote(file))) {
-            exec.stdin().write(text.getBytes(StandardCharsets.UTF_8));
-            exec.stdin().close();
-            exec.stdout().readAllBytes();
-            exec.finish();
-        }
+        // Small files (instance descriptors) travel inside the command, base64 so that no quoting matters.
+        String encoded = Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+        run("printf %s " + quote(encoded) + " | base64 -d > " + quote(file));
     }
 
     @Override
@@ -277,6 +332,7 @@ public final class SshHost implements HostAccess {
 
     @Override
     public void close() {
+        closeShell();
         session.disconnect();
     }
 }
