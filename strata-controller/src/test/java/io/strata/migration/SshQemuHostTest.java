@@ -86,7 +86,10 @@ class SshQemuHostTest {
         ObjectNode originConnection = ssh(source);
         originConnection.put("host_key", sshd.hostKey);
         String origin = endpoint("origin", originConnection);
-        String target = endpoint("destination", ssh(destination));
+        // The destination's connection is zlib-compressed (what a slow link would use).
+        ObjectNode destinationConnection = ssh(destination);
+        destinationConnection.put("compression", true);
+        String target = endpoint("destination", destinationConnection);
         assertThat(validate(origin).get("valid").asBoolean()).as(validate(origin).toString()).isTrue();
         assertThat(validate(target).get("valid").asBoolean()).isTrue();
         JsonNode instances = admin.get("/endpoints/" + origin + "/instances").expect(200).json().get("instances");

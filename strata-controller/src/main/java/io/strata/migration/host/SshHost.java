@@ -34,7 +34,8 @@ public final class SshHost implements HostAccess {
     private static final int CONNECT_TIMEOUT_MILLIS = 15_000;
 
     /** Where and how to log in; {@code hostKey} ("ssh-ed25519 AAAA…") pins the host's key when given. */
-    public record Login(String host, int port, String username, String password, String privateKey, String passphrase, String hostKey) {
+    public record Login(String host, int port, String username, String password, String privateKey, String passphrase, String hostKey,
+            boolean compression) {
         @Override
         public String toString() {
             // Never print the password or the key.
@@ -81,6 +82,15 @@ public final class SshHost implements HostAccess {
                 session.setConfig("StrictHostKeyChecking", "no");
             }
             session.setConfig("PreferredAuthentications", "publickey,password,keyboard-interactive");
+            if (login.compression()) {
+                // For slow links: zlib at the SSH layer (java.util.zip's, level 1), so disk bytes travel
+                // compressed both ways. Off by default: on a fast network it costs more CPU than it saves.
+                session.setConfig("compression.s2c", "zlib@openssh.com,zlib,none");
+                session.setConfig("compression.c2s", "zlib@openssh.com,zlib,none");
+                session.setConfig("zlib@openssh.com", "com.jcraft.jsch.juz.Compression");
+                session.setConfig("zlib", "com.jcraft.jsch.juz.Compression");
+                session.setConfig("compression_level", "1");
+            }
             session.setServerAliveInterval(30_000);
             session.connect(CONNECT_TIMEOUT_MILLIS);
             return new SshHost(login, session);
