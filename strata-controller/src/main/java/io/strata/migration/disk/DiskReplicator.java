@@ -92,6 +92,7 @@ public final class DiskReplicator {
         List<BlockSource.Extent> changed = incremental && saved != null && saved.complete() ? source.changedExtents() : null;
         BitSet toRead = changed != null ? dataBlocks(changed, blocks) : dataBlocks(source.dataExtents(), blocks);
         BlockHashes current = changed != null ? previous.resized(blocks) : new BlockHashes(BLOCK_SIZE, blocks);
+        source.willRead(runs(toRead, size));
         ByteBuffer buffer = ByteBuffer.allocateDirect(BLOCK_SIZE);
         byte[] hash = new byte[BlockHashes.HASH_BYTES];
         byte[] zeroHash = new byte[BlockHashes.HASH_BYTES];
@@ -172,6 +173,18 @@ public final class DiskReplicator {
             bits.set(first, Math.max(first, last));
         }
         return bits;
+    }
+
+    /** The blocks to read as byte ranges, adjacent blocks merged, the last one clipped to the disk's size. */
+    private static List<BlockSource.Extent> runs(BitSet blocks, long size) {
+        List<BlockSource.Extent> runs = new java.util.ArrayList<>();
+        for (int first = blocks.nextSetBit(0); first >= 0; first = blocks.nextSetBit(first)) {
+            int end = blocks.nextClearBit(first);
+            long offset = (long) first * BLOCK_SIZE;
+            runs.add(new BlockSource.Extent(offset, Math.min(size, (long) end * BLOCK_SIZE) - offset));
+            first = end;
+        }
+        return runs;
     }
 
     private static void await(CompletableFuture<Long> received) throws IOException {
