@@ -46,6 +46,10 @@ class DiskReplicatorTest {
         Path state = dir.resolve("state");
         DiskReplicator.Stats first = replicate(source, target, state, () -> false);
         assertThat(first.blocksSent()).isEqualTo(9);
+        assertThat(first.payloadBytes()).isEqualTo(9L * HostDirs.BLOCK);
+        // Random blocks do not compress: encoded, each is a raw frame (17 bytes of header, 1 for the end);
+        // in one process nothing is added.
+        assertThat(first.wireBytes()).isEqualTo(encoded ? 9L * (HostDirs.BLOCK + 17) + 1 : 9L * HostDirs.BLOCK);
 
         // Change everything, then interrupt the copy half-way: the destination holds a mix.
         HostDirs.overwriteBlocks(source, 9, 0, 1, 2, 3, 4, 5, 6, 7, 60);

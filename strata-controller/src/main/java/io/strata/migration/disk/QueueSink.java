@@ -61,9 +61,11 @@ final class QueueSink implements BlockSink {
         ByteBuffer copy = take(free);
         copy.clear();
         copy.put(block.duplicate()).flip();
-        put(new Frame(offset, copy.remaining(), copy, false));
-        wireBytes += copy.remaining();
-        payloadBytes += copy.remaining();
+        // Counted before the hand-off: from then on the writer thread consumes the buffer.
+        int length = copy.remaining();
+        wireBytes += length;
+        payloadBytes += length;
+        put(new Frame(offset, length, copy, false));
     }
 
     @Override
