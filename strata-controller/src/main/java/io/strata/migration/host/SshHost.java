@@ -45,18 +45,86 @@ public final class SshHost implements HostAccess {
 
     private final Login login;
     private final Session session;
+    /** Where close() returns this connection; null: close() disconnects. */
+    private final Pool pool;
     /** Ends each command's output; random, so that no output can fake it. */
     private final String marker = "@@strata-" + UUID.randomUUID() + "@@";
     private Exec shell;
     private InputStream shellOut;
 
-    private SshHost(Login login, Session session) {
+    private SshHost(Login login, Session session, Pool pool) {
         this.login = login;
         this.session = session;
+        this.pool = pool;
+    }
+
+    /**
+     * Logged-in connections kept for reuse: a provider call costs a key exchange and a new remote
+     * shell (about a second on a loaded host) otherwise, and an execution makes dozens of calls.
+     * A connection is lent to one user at a time; idle ones are closed after {@code keep}.
+     */
+    public static final class Pool {
+        private record Idle(SshHost host, long since) {}
+
+        private final java.util.Map<Login, java.util.ArrayDeque<Idle>> idle = new java.util.HashMap<>();
+        private final long keepNanos;
+
+        public Pool(java.time.Duration keep) {
+            this.keepNanos = keep.toNanos();
+        }
+
+        public SshHost acquire(Login login) throws IOException {
+            while (true) {
+                SshHost host = take(login);
+                if (host == null) {
+                    return connect(login, this);
+                }
+                if (host.session.isConnected()) {
+                    return host;
+                }
+                host.disconnect();
+            }
+        }
+
+        private synchronized SshHost take(Login login) {
+            evict();
+            java.util.ArrayDeque<Idle> hosts = idle.get(login);
+            Idle entry = hosts == null ? null : hosts.pollLast();
+            return entry == null ? null : entry.host();
+        }
+
+        synchronized void release(SshHost host) {
+            if (!host.session.isConnected()) {
+                host.disconnect();
+                return;
+            }
+            idle.computeIfAbsent(host.login, l -> new java.util.ArrayDeque<>()).addLast(new Idle(host, System.nanoTime()));
+            evict();
+        }
+
+        private void evict() {
+            long now = System.nanoTime();
+            for (java.util.ArrayDeque<Idle> hosts : idle.values()) {
+                while (!hosts.isEmpty() && now - hosts.peekFirst().since() > keepNanos) {
+                    hosts.pollFirst().host().disconnect();
+                }
+            }
+            idle.values().removeIf(java.util.ArrayDeque::isEmpty);
+        }
+
+        /** Closes every idle connection. */
+        public synchronized void close() {
+            idle.values().forEach(hosts -> hosts.forEach(entry -> entry.host().disconnect()));
+            idle.clear();
+        }
     }
 
     /** Logs in; failures (unreachable, refused key, wrong password, unknown host key) say which. */
     public static SshHost connect(Login login) throws IOException {
+        return connect(login, null);
+    }
+
+    private static SshHost connect(Login login, Pool pool) throws IOException {
         JSch jsch = new JSch();
         try {
             if (login.privateKey() != null) {
@@ -92,8 +160,10 @@ public final class SshHost implements HostAccess {
                 session.setConfig("compression_level", "1");
             }
             session.setServerAliveInterval(30_000);
+            // An idle pooled connection must not keep the process alive at shutdown.
+            session.setDaemonThread(true);
             session.connect(CONNECT_TIMEOUT_MILLIS);
-            return new SshHost(login, session);
+            return new SshHost(login, session, pool);
         } catch (JSchException e) {
             throw new IOException("cannot log in to " + login + " over SSH: " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {
@@ -342,6 +412,14 @@ public final class SshHost implements HostAccess {
 
     @Override
     public void close() {
+        if (pool != null) {
+            pool.release(this);
+        } else {
+            disconnect();
+        }
+    }
+
+    private void disconnect() {
         closeShell();
         session.disconnect();
     }

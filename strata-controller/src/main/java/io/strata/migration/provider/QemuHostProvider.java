@@ -47,6 +47,7 @@ public final class QemuHostProvider implements MigrationProvider {
     private static final String REMOTE_SCRATCH = ".strata-scratch";
 
     private final Path scratch;
+    private final SshHost.Pool sshPool = new SshHost.Pool(Duration.ofSeconds(60));
 
     /** {@code scratch} holds raw copies of qcow2 source disks while they are read. */
     public QemuHostProvider(Path scratch) {
@@ -101,7 +102,7 @@ public final class QemuHostProvider implements MigrationProvider {
     }
 
     /** The endpoint's host: SSH when the connection names a host, this machine otherwise. */
-    static HostAccess open(JsonNode connection) {
+    private HostAccess open(JsonNode connection) {
         if (!connection.hasNonNull("host")) {
             return new LocalHost();
         }
@@ -123,7 +124,7 @@ public final class QemuHostProvider implements MigrationProvider {
                 connection.hasNonNull("passphrase") ? connection.get("passphrase").asText() : null,
                 connection.hasNonNull("host_key") ? connection.get("host_key").asText() : null, connection.path("compression").asBoolean(false));
         try {
-            return SshHost.connect(login);
+            return sshPool.acquire(login);
         } catch (IOException e) {
             throw new ProviderException(e.getMessage(), e);
         }
