@@ -2,10 +2,12 @@ package io.strata.migration;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.strata.core.CloudException;
 import io.strata.migration.MigrationStore.Kind;
+import io.strata.migration.provider.MigrationProvider;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,14 +15,22 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * Minion pools with Coriolis' life cycle: DEALLOCATED → allocate → ALLOCATED (with at least the
- * minimum number of machines) → deallocate → DEALLOCATED. Strata's providers read and write
- * disks directly from the worker, so a pool's machines are bookkeeping entries (no helper VM is
- * booted); transfers that name a pool require it to be allocated.
+ * Minion pools with Coriolis' life cycle: DEALLOCATED → allocate → ALLOCATING → ALLOCATED (with
+ * the minimum number of machines) → deallocate → DEALLOCATING → DEALLOCATED, ERROR when the
+ * endpoint failed (the machines made so far stay listed; a forced deallocation removes them).
+ * On platforms whose provider boots minions (strata, openstack) each machine is a real server on
+ * the pool's endpoint, booted and deleted in the background and tagged with the pool's id;
+ * refresh deletes minions in ERROR, forgets vanished ones and boots the missing. On qemu-host,
+ * whose disks the worker reads and writes itself, machines are records only and every action
+ * completes at once. Transfers that name a pool require it to be allocated.
  */
 public final class MinionPoolService {
     public static final String DEALLOCATED = "DEALLOCATED";
+    public static final String ALLOCATING = "ALLOCATING";
     public static final String ALLOCATED = "ALLOCATED";
+    public static final String DEALLOCATING = "DEALLOCATING";
+    public static final String ERROR = "ERROR";
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MinionPoolService.class);
 
     private final MigrationStore store;
     private final EndpointService endpoints;
@@ -71,27 +81,116 @@ public final class MinionPoolService {
         if (!pool.status().equals(DEALLOCATED)) {
             throw CloudException.conflict("Minion pool %s is %s; only a DEALLOCATED pool can be allocated", id, pool.status());
         }
-        return setMachines(pool, ALLOCATED, machines(pool, pool.minimumMinions()));
+        Endpoint endpoint = endpoints.get(projectId, pool.endpointId());
+        MigrationProvider provider = endpoints.provider(endpoint);
+        if (!provider.bootsMinions()) {
+            return setMachines(pool, ALLOCATED, machines(pool, pool.minimumMinions()));
+        }
+        MinionPool allocating = setMachines(pool, ALLOCATING, pool.minionMachines());
+        inBackground(pool.id(), ALLOCATED, () -> topUp(pool.id(), provider, endpoints.connection(endpoint)));
+        return allocating;
     }
 
     public MinionPool deallocate(String projectId, String id, boolean force) {
         MinionPool pool = get(projectId, id);
+        if (pool.status().equals(ALLOCATING) || pool.status().equals(DEALLOCATING)) {
+            throw CloudException.conflict("Minion pool %s is %s; wait until it is done", id, pool.status());
+        }
         if (!pool.status().equals(ALLOCATED) && !force) {
             throw CloudException.conflict("Minion pool %s is %s; only an ALLOCATED pool can be deallocated", id, pool.status());
         }
         if (!force && inUse(pool)) {
             throw CloudException.conflict("Minion pool %s is used by a running transfer", id);
         }
-        return setMachines(pool, DEALLOCATED, List.of());
+        Endpoint endpoint = endpoints.get(projectId, pool.endpointId());
+        MigrationProvider provider = endpoints.provider(endpoint);
+        if (!provider.bootsMinions()) {
+            return setMachines(pool, DEALLOCATED, List.of());
+        }
+        MinionPool deallocating = setMachines(pool, DEALLOCATING, pool.minionMachines());
+        inBackground(pool.id(), DEALLOCATED, () -> {
+            JsonNode connection = endpoints.connection(endpoint);
+            for (ObjectNode machine : current(pool.id()).minionMachines()) {
+                if (machine.has("provider_properties")) {
+                    provider.deleteMinion(connection, (ObjectNode) machine.get("provider_properties"));
+                }
+                // Saved one by one: a failure leaves exactly the minions still there listed.
+                store.update(Kind.MINION_POOL, pool.id(), MinionPool.class, p -> p.withStatus(p.status(),
+                        p.minionMachines().stream().filter(m -> !m.get("id").equals(machine.get("id"))).toList(), clock.instant()));
+            }
+        });
+        return deallocating;
     }
 
-    /** Brings the pool back to its minimum: missing machines are added, extra idle ones removed. */
+    /** Brings the pool back to its minimum: missing machines are added (vanished or failed minions replaced). */
     public MinionPool refresh(String projectId, String id) {
         MinionPool pool = get(projectId, id);
         if (!pool.status().equals(ALLOCATED)) {
             throw CloudException.conflict("Minion pool %s is %s; only an ALLOCATED pool can be refreshed", id, pool.status());
         }
-        return setMachines(pool, ALLOCATED, machines(pool, pool.minimumMinions()));
+        Endpoint endpoint = endpoints.get(projectId, pool.endpointId());
+        MigrationProvider provider = endpoints.provider(endpoint);
+        if (!provider.bootsMinions()) {
+            return setMachines(pool, ALLOCATED, machines(pool, pool.minimumMinions()));
+        }
+        MinionPool refreshing = setMachines(pool, ALLOCATING, pool.minionMachines());
+        inBackground(pool.id(), ALLOCATED, () -> topUp(pool.id(), provider, endpoints.connection(endpoint)));
+        return refreshing;
+    }
+
+    private interface Work {
+        void run() throws Exception;
+    }
+
+    /** Runs slow endpoint work off the request; the pool ends in {@code done}, or ERROR with what it has. */
+    private void inBackground(String poolId, String done, Work work) {
+        Thread.ofVirtual().name("minion-pool-" + poolId).start(() -> {
+            try {
+                work.run();
+                store.update(Kind.MINION_POOL, poolId, MinionPool.class, p -> p.withStatus(done, p.minionMachines(), clock.instant()));
+            } catch (Exception e) {
+                LOG.error("minion pool {} failed: {}", poolId, e.getMessage(), e);
+                store.update(Kind.MINION_POOL, poolId, MinionPool.class, p -> p.withStatus(ERROR, p.minionMachines(), clock.instant()));
+            }
+        });
+    }
+
+    private MinionPool current(String poolId) {
+        return store.find(Kind.MINION_POOL, poolId, MinionPool.class).orElseThrow();
+    }
+
+    /** Forgets vanished minions, deletes failed ones, and boots new ones up to the pool's minimum. */
+    private void topUp(String poolId, MigrationProvider provider, JsonNode connection) throws Exception {
+        MinionPool pool = current(poolId);
+        List<ObjectNode> machines = new ArrayList<>();
+        for (ObjectNode machine : pool.minionMachines()) {
+            ObjectNode properties = (ObjectNode) machine.get("provider_properties");
+            String status = properties == null ? null : provider.minionStatus(connection, properties);
+            if (status == null) {
+                continue;
+            }
+            if (status.equals("ERROR")) {
+                provider.deleteMinion(connection, properties);
+                continue;
+            }
+            ObjectNode updated = machine.deepCopy();
+            updated.put("power_status", status);
+            machines.add(updated);
+        }
+        save(poolId, machines);
+        int next = machines.size();
+        while (machines.size() < pool.minimumMinions()) {
+            ObjectNode machine = machine(pool);
+            String name = "coriolis-minion-" + pool.id().substring(0, 8) + "-" + next++;
+            machine.set("provider_properties", provider.createMinion(connection, pool.environmentOptions(), pool.id(), name));
+            machines.add(machine);
+            save(poolId, machines);
+        }
+    }
+
+    private void save(String poolId, List<ObjectNode> machines) {
+        List<ObjectNode> copy = List.copyOf(machines);
+        store.update(Kind.MINION_POOL, poolId, MinionPool.class, p -> p.withStatus(p.status(), copy, clock.instant()));
     }
 
     public MinionPool update(String projectId, String id, String name, ObjectNode options, Integer minimum, Integer maximum, Integer maxIdle,
@@ -130,16 +229,20 @@ public final class MinionPoolService {
             }
         }
         while (machines.size() < count) {
-            ObjectNode machine = JsonNodeFactory.instance.objectNode();
-            machine.put("id", UUID.randomUUID().toString());
-            machine.put("pool_id", pool.id());
-            machine.put("allocation_status", "AVAILABLE");
-            machine.put("power_status", "POWERED_ON");
-            machine.putNull("allocated_action");
-            machine.put("created_at", clock.instant().toString());
-            machines.add(machine);
+            machines.add(machine(pool));
         }
         return machines;
+    }
+
+    private ObjectNode machine(MinionPool pool) {
+        ObjectNode machine = JsonNodeFactory.instance.objectNode();
+        machine.put("id", UUID.randomUUID().toString());
+        machine.put("pool_id", pool.id());
+        machine.put("allocation_status", "AVAILABLE");
+        machine.put("power_status", "POWERED_ON");
+        machine.putNull("allocated_action");
+        machine.put("created_at", clock.instant().toString());
+        return machine;
     }
 
     private MinionPool setMachines(MinionPool pool, String status, List<ObjectNode> machines) {

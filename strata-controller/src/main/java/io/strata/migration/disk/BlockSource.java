@@ -23,6 +23,12 @@ public interface BlockSource extends Closeable {
         return null;
     }
 
+    /**
+     * The ranges the following reads will cover, ascending: a source that can fetch ahead (NBD)
+     * does. Reads elsewhere stay correct, only slower.
+     */
+    default void willRead(List<Extent> extents) throws IOException {}
+
     /** Called once the destination holds this view of the disk: change tracking moves on. */
     default void complete() {}
 

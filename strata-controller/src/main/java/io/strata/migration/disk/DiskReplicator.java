@@ -20,9 +20,10 @@ import java.util.function.BooleanSupplier;
  * Copies a disk to a destination, moving only the blocks that differ from what the destination
  * already holds. What it holds is known from the fingerprints the previous execution saved, so
  * a later execution reads the source once and sends only changed blocks; the first execution
- * reads only the source's data extents and sends only non-zero blocks. Blocks travel
- * DEFLATE-compressed through a {@link BlockStream}, which a separate thread decodes into the
- * destination, so compression and writing overlap. A source that tracks changes (a running
+ * reads only the source's data extents and sends only non-zero blocks. With both ends in this
+ * process (the default) blocks go through a bounded queue to a writer thread ({@link QueueSink}),
+ * uncompressed, so reading and hashing overlap with writing; through a {@link Transport} they
+ * travel DEFLATE-compressed as a {@link BlockStream}. A source that tracks changes (a running
  * QEMU's dirty bitmap) names the changed extents, and only those blocks are read at all. When
  * the previous execution did not finish
  * (cancelled, crashed), the destination's own blocks are fingerprinted instead, so it ends up
@@ -49,14 +50,15 @@ public final class DiskReplicator {
         record Channel(OutputStream out, CompletableFuture<Long> received) {}
     }
 
+    /** Null: both ends in this process, through a {@link QueueSink}. */
     private final Transport transport;
 
     public DiskReplicator() {
-        this(DiskReplicator::inProcess);
+        this.transport = null;
     }
 
     public DiskReplicator(Transport transport) {
-        this.transport = transport;
+        this.transport = java.util.Objects.requireNonNull(transport, "transport is null");
     }
 
     public Stats replicate(BlockSource source, BlockTarget target, Path stateFile, BooleanSupplier cancelled, Progress progress)
@@ -90,13 +92,13 @@ public final class DiskReplicator {
         List<BlockSource.Extent> changed = incremental && saved != null && saved.complete() ? source.changedExtents() : null;
         BitSet toRead = changed != null ? dataBlocks(changed, blocks) : dataBlocks(source.dataExtents(), blocks);
         BlockHashes current = changed != null ? previous.resized(blocks) : new BlockHashes(BLOCK_SIZE, blocks);
+        source.willRead(runs(toRead, size));
         ByteBuffer buffer = ByteBuffer.allocateDirect(BLOCK_SIZE);
         byte[] hash = new byte[BlockHashes.HASH_BYTES];
         byte[] zeroHash = new byte[BlockHashes.HASH_BYTES];
         int sent = 0;
         int zerosSent = 0;
-        Transport.Channel channel = transport.open(target);
-        BlockStream.Writer writer = new BlockStream.Writer(channel.out());
+        BlockSink writer = transport == null ? new QueueSink(target, BLOCK_SIZE) : new StreamSink(transport.open(target));
         boolean finished = false;
         try {
             for (int block = 0; block < blocks; block++) {
@@ -131,24 +133,11 @@ public final class DiskReplicator {
                     progress.report(offset, size);
                 }
             }
-            writer.close();
+            writer.finish();
             finished = true;
-            await(channel.received());
         } finally {
             if (!finished) {
-                // Ends the receiver: it sees a broken stream and stops.
-                try {
-                    channel.out().close();
-                } catch (IOException ignored) {
-                    // Already closed by a failed receiver.
-                }
-                try {
-                    channel.received().get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } catch (ExecutionException ignored) {
-                    // The original failure is what matters.
-                }
+                writer.abort();
             }
         }
         target.flush();
@@ -186,6 +175,18 @@ public final class DiskReplicator {
         return bits;
     }
 
+    /** The blocks to read as byte ranges, adjacent blocks merged, the last one clipped to the disk's size. */
+    private static List<BlockSource.Extent> runs(BitSet blocks, long size) {
+        List<BlockSource.Extent> runs = new java.util.ArrayList<>();
+        for (int first = blocks.nextSetBit(0); first >= 0; first = blocks.nextSetBit(first)) {
+            int end = blocks.nextClearBit(first);
+            long offset = (long) first * BLOCK_SIZE;
+            runs.add(new BlockSource.Extent(offset, Math.min(size, (long) end * BLOCK_SIZE) - offset));
+            first = end;
+        }
+        return runs;
+    }
+
     private static void await(CompletableFuture<Long> received) throws IOException {
         try {
             received.get();
@@ -201,8 +202,62 @@ public final class DiskReplicator {
         }
     }
 
-    /** A pipe into a virtual thread that applies the frames to the target. */
-    static Transport.Channel inProcess(BlockTarget target) throws IOException {
+    /** The encoded stream over a transport: DEFLATE-compressed frames. */
+    private static final class StreamSink implements BlockSink {
+        private final Transport.Channel channel;
+        private final BlockStream.Writer writer;
+
+        StreamSink(Transport.Channel channel) {
+            this.channel = channel;
+            this.writer = new BlockStream.Writer(channel.out());
+        }
+
+        @Override
+        public void data(long offset, ByteBuffer block) throws IOException {
+            writer.data(offset, block);
+        }
+
+        @Override
+        public void zero(long offset, int length) throws IOException {
+            writer.zero(offset, length);
+        }
+
+        @Override
+        public void finish() throws IOException {
+            writer.close();
+            await(channel.received());
+        }
+
+        @Override
+        public void abort() {
+            // Ends the receiver: it sees a broken stream and stops.
+            try {
+                channel.out().close();
+            } catch (IOException ignored) {
+                // Already closed by a failed receiver.
+            }
+            try {
+                channel.received().get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException ignored) {
+                // The original failure is what matters.
+            }
+        }
+
+        @Override
+        public long wireBytes() {
+            return writer.wireBytes();
+        }
+
+        @Override
+        public long payloadBytes() {
+            return writer.payloadBytes();
+        }
+    }
+
+    /** A pipe into a virtual thread that applies the encoded frames to the target (the stream format without a network). */
+    public static Transport.Channel pipe(BlockTarget target) throws IOException {
         PipedInputStream in = new PipedInputStream(PIPE_BUFFER);
         PipedOutputStream out = new PipedOutputStream(in);
         CompletableFuture<Long> received = new CompletableFuture<>();

@@ -230,6 +230,19 @@ public final class LiveQemuDisk implements BlockSource {
         return extents;
     }
 
+    /** Planned reads are fetched ahead over NBD (several requests in flight). */
+    @Override
+    public void willRead(List<Extent> extents) throws IOException {
+        List<Extent> clipped = new ArrayList<>();
+        for (Extent extent : extents) {
+            long end = Math.min(extent.end(), size());
+            if (end > extent.offset()) {
+                clipped.add(new Extent(extent.offset(), end - extent.offset()));
+            }
+        }
+        nbd.plan(clipped);
+    }
+
     @Override
     public void read(long offset, ByteBuffer into) throws IOException {
         int wanted = into.remaining();

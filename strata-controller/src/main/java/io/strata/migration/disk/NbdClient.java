@@ -11,7 +11,10 @@ import java.nio.file.Path;
 /**
  * A read-only NBD client (fixed newstyle handshake, NBD_OPT_GO, simple replies) over a Unix
  * socket: enough to read an export QEMU serves. Block status is left to {@code qemu-img map},
- * which speaks the structured replies it needs.
+ * which speaks the structured replies it needs. Given a {@link #plan} of what will be read, it
+ * keeps {@value #WINDOW} requests of up to {@value #CHUNK} bytes in flight ahead of the reader, so
+ * the server works while the caller hashes; replies are matched by handle, since QEMU may answer
+ * out of order.
  */
 final class NbdClient implements AutoCloseable {
     private static final long NBDMAGIC = 0x4e42444d41474943L;
@@ -25,6 +28,34 @@ final class NbdClient implements AutoCloseable {
     private static final short CMD_READ = 0;
     private static final short CMD_DISC = 2;
     private static final int MAX_READ = 32 << 20;
+    static final int CHUNK = 128 * 1024;
+    static final int WINDOW = 8;
+
+    /** One read-ahead request and, once its reply came, its bytes. */
+    private static final class Chunk {
+        final long handle;
+        final long offset;
+        final int length;
+        final ByteBuffer data;
+        boolean ready;
+
+        Chunk(long handle, long offset, int length) {
+            this.handle = handle;
+            this.offset = offset;
+            this.length = length;
+            this.data = ByteBuffer.allocate(length);
+        }
+
+        long end() {
+            return offset + length;
+        }
+    }
+
+    private final java.util.ArrayDeque<Chunk> inFlight = new java.util.ArrayDeque<>();
+    private final java.util.Map<Long, Chunk> byHandle = new java.util.HashMap<>();
+    private java.util.Iterator<BlockSource.Extent> plan;
+    private long planOffset;
+    private BlockSource.Extent planExtent;
 
     private final SocketChannel channel;
     private final long size;
@@ -85,8 +116,18 @@ final class NbdClient implements AutoCloseable {
         return size;
     }
 
+    /** Ascending extents that the next reads will ask for, in order; reads outside them end the plan. */
+    void plan(java.util.List<BlockSource.Extent> extents) throws IOException {
+        drain();
+        plan = extents.iterator();
+        planExtent = null;
+    }
+
     /** Reads {@code into.remaining()} bytes at {@code offset}. */
     void read(long offset, ByteBuffer into) throws IOException {
+        if (plan != null && readAhead(offset, into)) {
+            return;
+        }
         while (into.hasRemaining()) {
             int length = Math.min(into.remaining(), MAX_READ);
             long id = ++handle;
@@ -113,6 +154,91 @@ final class NbdClient implements AutoCloseable {
             into.position(into.position() + length);
             offset += length;
         }
+    }
+
+    /** Serves a read from the read-ahead window; false (plan dropped) when the read is not where the plan goes. */
+    private boolean readAhead(long offset, ByteBuffer into) throws IOException {
+        int length = into.remaining();
+        while (true) {
+            while (inFlight.size() < WINDOW && sendNext()) {
+                // Keeps the window full.
+            }
+            Chunk head = inFlight.peek();
+            if (head == null) {
+                break;
+            }
+            if (head.end() <= offset) {
+                // Planned but skipped by the reader: its reply still has to be read off the socket.
+                await(head);
+                inFlight.poll();
+                continue;
+            }
+            if (head.offset <= offset && offset + length <= head.end()) {
+                await(head);
+                into.put(head.data.slice((int) (offset - head.offset), length));
+                if (offset + length == head.end()) {
+                    inFlight.poll();
+                }
+                return true;
+            }
+            break;
+        }
+        drain();
+        return false;
+    }
+
+    /** Sends the next planned request; false when the plan is done. */
+    private boolean sendNext() throws IOException {
+        while (planExtent == null || planOffset >= planExtent.end()) {
+            if (!plan.hasNext()) {
+                return false;
+            }
+            planExtent = plan.next();
+            planOffset = planExtent.offset();
+        }
+        int length = (int) Math.min(CHUNK, planExtent.end() - planOffset);
+        Chunk chunk = new Chunk(++handle, planOffset, length);
+        planOffset += length;
+        ByteBuffer request = ByteBuffer.allocate(28);
+        request.putInt(REQUEST_MAGIC).putShort((short) 0).putShort(CMD_READ).putLong(chunk.handle).putLong(chunk.offset).putInt(length).flip();
+        write(channel, request);
+        inFlight.add(chunk);
+        byHandle.put(chunk.handle, chunk);
+        return true;
+    }
+
+    /** Reads replies (in whatever order they come) until this chunk's has arrived. */
+    private void await(Chunk chunk) throws IOException {
+        while (!chunk.ready) {
+            ByteBuffer reply = read(channel, 16);
+            if (reply.getInt() != SIMPLE_REPLY_MAGIC) {
+                throw new IOException("bad NBD reply");
+            }
+            int error = reply.getInt();
+            Chunk answered = byHandle.remove(reply.getLong());
+            if (answered == null) {
+                throw new IOException("NBD reply for an unknown request");
+            }
+            if (error != 0) {
+                throw new IOException("NBD read of " + answered.length + " bytes at " + answered.offset + " failed with error " + error);
+            }
+            while (answered.data.hasRemaining()) {
+                if (channel.read(answered.data) < 0) {
+                    throw new EOFException("NBD server closed the connection");
+                }
+            }
+            answered.data.flip();
+            answered.ready = true;
+        }
+    }
+
+    /** Ends the plan: replies still due are read and dropped, so the next request's reply is next. */
+    private void drain() throws IOException {
+        for (Chunk chunk : inFlight) {
+            await(chunk);
+        }
+        inFlight.clear();
+        plan = null;
     }
 
     @Override

@@ -17,7 +17,12 @@ public final class QemuImg {
 
     /** Extents that hold data, merged where adjacent. */
     public static List<BlockSource.Extent> dataExtents(Path file, String format) throws IOException {
-        JsonNode map = MAPPER.readTree(run("qemu-img", "map", "--output=json", "-f", format, file.toString()));
+        return parseMap(run("qemu-img", "map", "--output=json", "-f", format, file.toString()));
+    }
+
+    /** Data extents from {@code qemu-img map --output=json} output (run here or on another host). */
+    public static List<BlockSource.Extent> parseMap(String json) throws IOException {
+        JsonNode map = MAPPER.readTree(json);
         List<BlockSource.Extent> extents = new ArrayList<>();
         for (JsonNode entry : map) {
             if (!entry.path("data").asBoolean(false)) {
@@ -38,6 +43,11 @@ public final class QemuImg {
     /** The image's format as qemu-img detects it (raw, qcow2…); -U: the image may be in use by a running QEMU. */
     public static String format(Path file) throws IOException {
         return MAPPER.readTree(run("qemu-img", "info", "-U", "--output=json", file.toString())).path("format").asText("raw");
+    }
+
+    /** {@code qemu-img info -U --output=json}: format, virtual-size… */
+    public static String info(Path file) throws IOException {
+        return run("qemu-img", "info", "-U", "--output=json", file.toString());
     }
 
     public static long virtualSize(Path file) throws IOException {

@@ -375,6 +375,71 @@ public final class CloudApiProvider implements MigrationProvider {
     }
 
     @Override
+    public boolean bootsMinions() {
+        return true;
+    }
+
+    @Override
+    public ObjectNode createMinion(JsonNode connection, JsonNode options, String poolId, String name) throws IOException {
+        String image = options.path("image_id").asText("");
+        if (image.isEmpty()) {
+            throw new ProviderException("minion pools on " + platform() + " endpoints need environment_options.image_id (the minions' image)");
+        }
+        OpenStackClient client = OpenStackClient.login(connection);
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        ObjectNode server = body.putObject("server");
+        server.put("name", name);
+        server.put("imageRef", image);
+        ObjectNode size = JsonNodeFactory.instance.objectNode().put("num_cpu", 1).put("memory_mb", 0);
+        server.put("flavorRef", flavor(client, options, size));
+        if (options.hasNonNull("network_id")) {
+            server.putArray("networks").addObject().put("uuid", options.get("network_id").asText());
+        }
+        server.putObject("metadata").put("coriolis_minion_pool_id", poolId);
+        String id = OpenStackClient.expect(client.post(client.compute("/servers"), body), "minion create", 202).at("/server/id").asText();
+        ObjectNode properties = JsonNodeFactory.instance.objectNode();
+        properties.put("server_id", id);
+        properties.put("name", name);
+        try {
+            waitForServer(client, id, "ACTIVE");
+        } catch (ProviderException | IOException e) {
+            // A minion that did not boot is not left behind.
+            deleteMinion(connection, properties);
+            throw e;
+        }
+        return properties;
+    }
+
+    @Override
+    public void deleteMinion(JsonNode connection, ObjectNode properties) throws IOException {
+        OpenStackClient client = OpenStackClient.login(connection);
+        String id = properties.get("server_id").asText();
+        OpenStackClient.expect(client.delete(client.compute("/servers/" + id)), "minion delete", 204, 404);
+        Instant deadline = Instant.now().plus(WAIT);
+        while (client.get(client.compute("/servers/" + id)).status() != 404) {
+            if (Instant.now().isAfter(deadline)) {
+                throw new ProviderException("minion " + id + " was not deleted within " + WAIT.toMinutes() + " minutes");
+            }
+            sleep();
+        }
+    }
+
+    @Override
+    public String minionStatus(JsonNode connection, ObjectNode properties) throws IOException {
+        OpenStackClient client = OpenStackClient.login(connection);
+        OpenStackClient.Answer answer = client.get(client.compute("/servers/" + properties.get("server_id").asText()));
+        if (answer.status() == 404) {
+            return null;
+        }
+        return switch (OpenStackClient.expect(answer, "minion", 200).at("/server/status").asText()) {
+            case "ACTIVE" -> "POWERED_ON";
+            case "SHUTOFF", "SUSPENDED", "PAUSED" -> "POWERED_OFF";
+            case "ERROR" -> "ERROR";
+            default -> "POWERING_ON";
+        };
+    }
+
+    @Override
     public void deleteInstance(JsonNode connection, ObjectNode deployment) throws IOException {
         OpenStackClient client = OpenStackClient.login(connection);
         removeTagged(client, deployment.get("instance_name").asText(), deployment.get("deployment_id").asText());

@@ -68,4 +68,28 @@ public interface MigrationProvider {
      * when it did not return.
      */
     void deleteInstance(JsonNode connection, ObjectNode deployment) throws IOException;
+
+    /**
+     * Whether minion pools on this platform boot real helper servers. Platforms whose disks the
+     * worker reads and writes itself (qemu-host) keep a pool's machines as records only.
+     */
+    default boolean bootsMinions() {
+        return false;
+    }
+
+    /**
+     * Boots one minion of a pool from the pool's environment options and waits until it runs;
+     * returns its provider properties (at least "server_id"). Tagged with the pool's id.
+     */
+    default ObjectNode createMinion(JsonNode connection, JsonNode environmentOptions, String poolId, String name) throws IOException {
+        throw new ProviderException(platform() + " endpoints have no minion servers");
+    }
+
+    /** Deletes a minion and waits until it is gone; a no-op when it already is. */
+    default void deleteMinion(JsonNode connection, ObjectNode properties) throws IOException {}
+
+    /** The minion's power status as Coriolis names it (POWERED_ON, POWERED_OFF, ERROR), or null when it is gone. */
+    default String minionStatus(JsonNode connection, ObjectNode properties) throws IOException {
+        return "POWERED_ON";
+    }
 }

@@ -10,17 +10,16 @@ import io.strata.hypervisor.qemu.QmpClient;
 import io.strata.hypervisor.qemu.QmpException;
 import io.strata.migration.disk.BlockTarget;
 import io.strata.migration.disk.LiveQemuDisk;
-import io.strata.migration.disk.QemuImg;
-import io.strata.migration.disk.RawDisk;
+import io.strata.migration.host.HostAccess;
+import io.strata.migration.host.LocalHost;
+import io.strata.migration.host.SshHost;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * {@code qemu-host}: a directory of a Linux host where each instance is a subdirectory holding
@@ -31,8 +30,12 @@ import java.util.stream.Stream;
  * only changed blocks; shutdown quits that QEMU. A {@code pid} file, if present, names the QEMU
  * process, which shutdown stops and waits for.
  * Replica volumes live under {@code .strata-replicas/} of the destination directory; a deployed
- * instance is a new subdirectory in the same layout. The directory must be local to the worker
- * (SSH access is not implemented; validation says so).
+ * instance is a new subdirectory in the same layout.
+ * <p>The directory is on the worker itself, or, when the connection info names a {@code host},
+ * on another Linux host reached over SSH ({@link SshHost}: password or private key, optionally a
+ * pinned host key) that has a shell, coreutils and qemu-img. Over SSH a running instance (one
+ * with a {@code qmp.sock}) cannot be read live: it is read after shutdown, which stops its
+ * {@code pid}.
  */
 public final class QemuHostProvider implements MigrationProvider {
     public static final String PLATFORM = "qemu-host";
@@ -41,7 +44,10 @@ public final class QemuHostProvider implements MigrationProvider {
     private static final String REPLICAS = ".strata-replicas";
     private static final String DEPLOYING = ".strata-deploying";
 
+    private static final String REMOTE_SCRATCH = ".strata-scratch";
+
     private final Path scratch;
+    private final SshHost.Pool sshPool = new SshHost.Pool(Duration.ofSeconds(60));
 
     /** {@code scratch} holds raw copies of qcow2 source disks while they are read. */
     public QemuHostProvider(Path scratch) {
@@ -62,9 +68,14 @@ public final class QemuHostProvider implements MigrationProvider {
     public ObjectNode connectionInfoSchema() {
         return Schemas.object()
                 .property("path", "string", "Directory holding one subdirectory per instance", true)
-                .property("ssh_host", "string", "Host to reach the directory over SSH (not supported by this worker yet)", false)
-                .property("ssh_user", "string", "SSH user", false)
-                .property("ssh_port", "integer", "SSH port", false)
+                .property("host", "string", "Host to reach the directory over SSH (absent: the directory is on the worker)", false)
+                .property("port", "integer", "SSH port (default 22)", false)
+                .property("username", "string", "SSH user (needed with host)", false)
+                .property("password", "string", "SSH password (or private_key)", false)
+                .property("private_key", "string", "SSH private key, PEM or OpenSSH format (or password)", false)
+                .property("passphrase", "string", "Passphrase of the private key", false)
+                .property("host_key", "string", "The host's public key as 'TYPE BASE64'; when given, any other key is refused", false)
+                .property("compression", "boolean", "Compress the SSH connection (zlib; for slow links, default false)", false)
                 .build();
     }
 
@@ -85,43 +96,78 @@ public final class QemuHostProvider implements MigrationProvider {
 
     @Override
     public void validateConnection(JsonNode connection) {
-        root(connection);
+        try (HostAccess host = open(connection)) {
+            root(host, connection);
+        }
     }
 
-    private static Path root(JsonNode connection) {
-        if (connection.hasNonNull("ssh_host")) {
-            throw new ProviderException("qemu-host over SSH is not supported by this worker; give a local path");
+    /** The endpoint's host: SSH when the connection names a host, this machine otherwise. */
+    private HostAccess open(JsonNode connection) {
+        if (!connection.hasNonNull("host")) {
+            return new LocalHost();
         }
+        String host = connection.get("host").asText("");
+        String username = connection.path("username").asText("");
+        if (host.isEmpty() || username.isEmpty()) {
+            throw new ProviderException("qemu-host over SSH needs a 'host' and a 'username'");
+        }
+        String password = connection.hasNonNull("password") ? connection.get("password").asText() : null;
+        String privateKey = connection.hasNonNull("private_key") ? connection.get("private_key").asText() : null;
+        if (password == null && privateKey == null) {
+            throw new ProviderException("qemu-host over SSH needs a 'password' or a 'private_key'");
+        }
+        int port = connection.path("port").asInt(22);
+        if (port < 1 || port > 65535) {
+            throw new ProviderException("qemu-host SSH port " + port + " is out of range");
+        }
+        SshHost.Login login = new SshHost.Login(host, port, username, password, privateKey,
+                connection.hasNonNull("passphrase") ? connection.get("passphrase").asText() : null,
+                connection.hasNonNull("host_key") ? connection.get("host_key").asText() : null, connection.path("compression").asBoolean(false));
+        try {
+            return sshPool.acquire(login);
+        } catch (IOException e) {
+            throw new ProviderException(e.getMessage(), e);
+        }
+    }
+
+    private static Path root(HostAccess host, JsonNode connection) {
         String path = connection.path("path").asText("");
         if (path.isEmpty()) {
             throw new ProviderException("qemu-host connection info needs a 'path'");
         }
-        Path root = Path.of(path);
-        if (!Files.isDirectory(root)) {
-            throw new ProviderException("qemu-host path " + path + " is not a directory");
+        if (!path.startsWith("/")) {
+            throw new ProviderException("qemu-host path " + path + " must be absolute");
         }
-        if (!Files.isWritable(root)) {
-            throw new ProviderException("qemu-host path " + path + " is not writable");
+        Path root = Path.of(path);
+        try {
+            if (!host.isDirectory(root)) {
+                throw new ProviderException("qemu-host path " + path + " is not a directory on " + host.name());
+            }
+            if (!host.isWritable(root)) {
+                throw new ProviderException("qemu-host path " + path + " is not writable on " + host.name());
+            }
+        } catch (IOException e) {
+            throw new ProviderException("cannot check " + path + " on " + host.name() + ": " + e.getMessage(), e);
         }
         return root;
     }
 
     @Override
     public List<ObjectNode> instances(JsonNode connection, JsonNode environment) {
-        Path root = root(connection);
-        List<ObjectNode> instances = new ArrayList<>();
-        try (Stream<Path> dirs = Files.list(root)) {
-            for (Path dir : dirs.filter(Files::isDirectory).sorted().toList()) {
-                String name = dir.getFileName().toString();
-                if (name.startsWith(".") || Files.exists(dir.resolve(DEPLOYING)) || disks(dir).isEmpty()) {
+        try (HostAccess host = open(connection)) {
+            Path root = root(host, connection);
+            List<ObjectNode> instances = new ArrayList<>();
+            for (String name : host.list(root, true)) {
+                Path dir = root.resolve(name);
+                if (name.startsWith(".") || host.exists(dir.resolve(DEPLOYING)) || disks(host, dir).isEmpty()) {
                     continue;
                 }
-                instances.add(summary(name, descriptor(dir)));
+                instances.add(summary(name, descriptor(host, dir)));
             }
+            return instances;
         } catch (IOException e) {
-            throw new ProviderException("cannot list " + root + ": " + e.getMessage(), e);
+            throw new ProviderException("cannot list " + connection.path("path").asText() + ": " + e.getMessage(), e);
         }
-        return instances;
     }
 
     private static ObjectNode summary(String name, JsonNode descriptor) {
@@ -138,7 +184,7 @@ public final class QemuHostProvider implements MigrationProvider {
 
     @Override
     public List<ObjectNode> networks(JsonNode connection, JsonNode environment) {
-        root(connection);
+        validateConnection(connection);
         ObjectNode network = JsonNodeFactory.instance.objectNode();
         network.put("id", "default");
         network.put("name", "default");
@@ -147,7 +193,7 @@ public final class QemuHostProvider implements MigrationProvider {
 
     @Override
     public ObjectNode storage(JsonNode connection, JsonNode environment) {
-        root(connection);
+        validateConnection(connection);
         ObjectNode storage = JsonNodeFactory.instance.objectNode();
         ArrayNode backends = storage.putArray("storage_backends");
         backends.addObject().put("id", "raw").put("name", "raw");
@@ -158,38 +204,46 @@ public final class QemuHostProvider implements MigrationProvider {
 
     @Override
     public ObjectNode exportInfo(JsonNode connection, JsonNode environment, String instance) throws IOException {
-        Path dir = instanceDir(root(connection), instance);
-        JsonNode descriptor = descriptor(dir);
-        ObjectNode info = summary(instance, descriptor);
-        info.put("path", dir.toString());
-        Path qmp = dir.resolve("qmp.sock");
-        info.put("running", Files.exists(qmp));
-        if (Files.exists(qmp)) {
-            info.put("qmp_socket", qmp.toString());
+        try (HostAccess host = open(connection)) {
+            Path dir = instanceDir(host, root(host, connection), instance);
+            JsonNode descriptor = descriptor(host, dir);
+            ObjectNode info = summary(instance, descriptor);
+            info.put("path", dir.toString());
+            Path qmp = dir.resolve("qmp.sock");
+            boolean running = host.exists(qmp);
+            info.put("running", running);
+            if (running) {
+                info.put("qmp_socket", qmp.toString());
+            }
+            if (descriptor.hasNonNull("user_data")) {
+                info.put("user_data", descriptor.get("user_data").asText());
+            }
+            ObjectNode devices = info.putObject("devices");
+            ArrayNode disks = devices.putArray("disks");
+            for (Path disk : disks(host, dir)) {
+                JsonNode image = host.imageInfo(disk);
+                ObjectNode entry = disks.addObject();
+                entry.put("id", disk.getFileName().toString());
+                entry.put("path", disk.toString());
+                entry.put("format", image.path("format").asText("raw"));
+                entry.put("size_bytes", image.path("virtual-size").asLong());
+            }
+            devices.putArray("nics").addObject().put("id", "eth0").put("network_name", "default");
+            return info;
         }
-        if (descriptor.hasNonNull("user_data")) {
-            info.put("user_data", descriptor.get("user_data").asText());
-        }
-        ObjectNode devices = info.putObject("devices");
-        ArrayNode disks = devices.putArray("disks");
-        for (Path disk : disks(dir)) {
-            ObjectNode entry = disks.addObject();
-            entry.put("id", disk.getFileName().toString());
-            entry.put("path", disk.toString());
-            entry.put("format", QemuImg.format(disk));
-            entry.put("size_bytes", QemuImg.virtualSize(disk));
-        }
-        devices.putArray("nics").addObject().put("id", "eth0").put("network_name", "default");
-        return info;
     }
 
-    private static Path instanceDir(Path root, String instance) {
+    private static Path instanceDir(HostAccess host, Path root, String instance) {
         if (instance.isEmpty() || instance.startsWith(".") || instance.contains("/")) {
             throw new ProviderException("invalid instance name '" + instance + "'");
         }
         Path dir = root.resolve(instance);
-        if (!Files.isDirectory(dir) || disks(dir).isEmpty()) {
-            throw new ProviderException("instance " + instance + " not found in " + root);
+        try {
+            if (!host.isDirectory(dir) || disks(host, dir).isEmpty()) {
+                throw new ProviderException("instance " + instance + " not found in " + root + " on " + host.name());
+            }
+        } catch (IOException e) {
+            throw new ProviderException("cannot read " + dir + " on " + host.name() + ": " + e.getMessage(), e);
         }
         return dir;
     }
@@ -199,166 +253,174 @@ public final class QemuHostProvider implements MigrationProvider {
         Path dir = Path.of(exportInfo.get("path").asText());
         Path qmp = dir.resolve("qmp.sock");
         Path pidFile = dir.resolve("pid");
-        if (Files.exists(qmp) && !Files.exists(pidFile)) {
-            try (QmpClient client = QmpClient.connect(qmp, "migration", Duration.ofSeconds(10))) {
-                client.execute("quit");
-            } catch (QmpException e) {
-                // Already gone (the socket is stale).
+        try (HostAccess host = open(connection)) {
+            boolean local = host instanceof LocalHost;
+            if (local && Files.exists(qmp) && !Files.exists(pidFile)) {
+                try (QmpClient client = QmpClient.connect(qmp, "migration", Duration.ofSeconds(10))) {
+                    client.execute("quit");
+                } catch (QmpException e) {
+                    // Already gone (the socket is stale).
+                }
+                Files.deleteIfExists(qmp);
+                return;
             }
-            Files.deleteIfExists(qmp);
-            return;
-        }
-        if (!Files.exists(pidFile)) {
-            return;
-        }
-        long pid = Long.parseLong(Files.readString(pidFile).trim());
-        ProcessHandle.of(pid).ifPresent(process -> {
-            process.destroy();
-            try {
-                process.onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (Exception e) {
-                process.destroyForcibly();
+            if (!host.exists(pidFile)) {
+                if (!local && host.exists(qmp)) {
+                    throw new ProviderException("instance " + dir.getFileName() + " on " + host.name()
+                            + " runs without a pid file; over SSH only its pid can stop it");
+                }
+                return;
             }
-        });
-        Files.deleteIfExists(pidFile);
+            host.stopProcess(Long.parseLong(host.readString(pidFile).trim()));
+            host.deleteIfExists(pidFile);
+            if (!local) {
+                host.deleteIfExists(qmp);
+            }
+        }
     }
 
     @Override
     public BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk, String tracking) throws IOException {
         Path path = Path.of(disk.get("path").asText());
         Path qmp = Path.of(exportInfo.get("path").asText()).resolve("qmp.sock");
-        if (Files.exists(qmp)) {
-            return LiveQemuDisk.open(qmp, path, tracking, scratch);
+        // The disk closes this access (an SSH session of its own) when it is closed.
+        HostAccess host = open(connection);
+        try {
+            if (host.exists(qmp)) {
+                if (host instanceof LocalHost) {
+                    return LiveQemuDisk.open(qmp, path, tracking, scratch);
+                }
+                throw new ProviderException("instance " + exportInfo.path("name").asText() + " on " + host.name()
+                        + " is running; over SSH its disks are read once it is shut down (shutdown_instances)");
+            }
+            if (disk.path("format").asText("raw").equals("raw")) {
+                return host.openRawSource(path, false);
+            }
+            // A qcow2 disk is read through a sparse raw copy (made on its host); the copy goes when the source is closed.
+            Path copyDir = host instanceof LocalHost ? scratch : root(host, connection).resolve(REMOTE_SCRATCH);
+            Path copy = host.createTempFile(copyDir, "export-", ".raw");
+            host.convert(path, disk.get("format").asText(), copy, "raw");
+            return host.openRawSource(copy, true);
+        } catch (IOException | RuntimeException e) {
+            host.close();
+            throw e;
         }
-        if (disk.path("format").asText("raw").equals("raw")) {
-            return RawDisk.openForReading(path);
-        }
-        // A qcow2 disk is read through a sparse raw copy; the copy goes when the source is closed.
-        Files.createDirectories(scratch);
-        Path copy = Files.createTempFile(scratch, "export-", ".raw");
-        QemuImg.convert(path, disk.get("format").asText(), copy, "raw");
-        return RawDisk.openTemporary(copy);
     }
 
     @Override
     public ObjectNode deployDisk(JsonNode connection, JsonNode environment, String transferId, String instance, ObjectNode disk)
             throws IOException {
-        Path dir = root(connection).resolve(REPLICAS).resolve(transferId).resolve(instance);
-        Files.createDirectories(dir);
-        String diskId = disk.get("id").asText();
-        Path volume = dir.resolve(diskId + ".raw");
-        if (!Files.exists(volume)) {
-            Files.createFile(volume);
+        try (HostAccess host = open(connection)) {
+            Path dir = root(host, connection).resolve(REPLICAS).resolve(transferId).resolve(instance);
+            host.createDirectories(dir);
+            String diskId = disk.get("id").asText();
+            Path volume = dir.resolve(diskId + ".raw");
+            host.touch(volume);
+            ObjectNode info = JsonNodeFactory.instance.objectNode();
+            info.put("volume_id", transferId + "/" + instance + "/" + diskId);
+            info.put("disk_id", diskId);
+            info.put("path", volume.toString());
+            info.put("format", disk.path("format").asText("raw"));
+            info.put("size_bytes", disk.path("size_bytes").asLong());
+            return info;
         }
-        ObjectNode info = JsonNodeFactory.instance.objectNode();
-        info.put("volume_id", transferId + "/" + instance + "/" + diskId);
-        info.put("disk_id", diskId);
-        info.put("path", volume.toString());
-        info.put("format", disk.path("format").asText("raw"));
-        info.put("size_bytes", disk.path("size_bytes").asLong());
-        return info;
     }
 
     @Override
     public BlockTarget openVolume(JsonNode connection, ObjectNode volume) throws IOException {
-        return RawDisk.openForWriting(Path.of(volume.get("path").asText()));
+        HostAccess host = open(connection);
+        try {
+            return host.openRawTarget(Path.of(volume.get("path").asText()));
+        } catch (IOException | RuntimeException e) {
+            host.close();
+            throw e;
+        }
     }
 
     @Override
     public void deleteVolume(JsonNode connection, ObjectNode volume) throws IOException {
         Path path = Path.of(volume.get("path").asText());
-        Files.deleteIfExists(path);
-        // Empty instance and transfer directories go too.
-        for (Path dir = path.getParent(); dir != null && !dir.getFileName().toString().equals(REPLICAS); dir = dir.getParent()) {
-            try (Stream<Path> entries = Files.list(dir)) {
-                if (entries.findAny().isPresent()) {
+        try (HostAccess host = open(connection)) {
+            host.deleteIfExists(path);
+            // Empty instance and transfer directories go too.
+            for (Path dir = path.getParent(); dir != null && !dir.getFileName().toString().equals(REPLICAS); dir = dir.getParent()) {
+                if (!host.exists(dir) || !host.isEmptyDirectory(dir)) {
                     break;
                 }
+                host.deleteIfExists(dir);
             }
-            Files.delete(dir);
         }
     }
 
     @Override
     public ObjectNode deployInstance(JsonNode connection, JsonNode environment, ObjectNode exportInfo, List<ObjectNode> volumes, String name,
             String deploymentId, boolean clone) throws IOException {
-        Path dir = root(connection).resolve(name);
-        if (Files.exists(dir) && !Files.exists(dir.resolve(DEPLOYING))) {
-            throw new ProviderException("an instance named " + name + " already exists in " + dir.getParent());
-        }
-        // A repeated deployment (after a restart) starts over from the marker it left.
-        deleteTree(dir);
-        Files.createDirectories(dir);
-        Files.createFile(dir.resolve(DEPLOYING));
-        String wanted = environment.path("disk_format").asText("");
-        for (ObjectNode volume : volumes) {
-            String format = wanted.isEmpty() ? volume.path("format").asText("raw") : wanted;
-            String diskId = volume.get("disk_id").asText();
-            String base = diskId.contains(".") ? diskId.substring(0, diskId.lastIndexOf('.')) : diskId;
-            Path target = dir.resolve(base + (format.equals("qcow2") ? ".qcow2" : ".raw"));
-            Path source = Path.of(volume.get("path").asText());
-            if (!clone && format.equals("raw")) {
-                Files.move(source, target);
-            } else {
-                QemuImg.convert(source, "raw", target, format);
+        try (HostAccess host = open(connection)) {
+            Path dir = root(host, connection).resolve(name);
+            if (host.exists(dir) && !host.exists(dir.resolve(DEPLOYING))) {
+                throw new ProviderException("an instance named " + name + " already exists in " + dir.getParent() + " on " + host.name());
             }
+            // A repeated deployment (after a restart) starts over from the marker it left.
+            host.deleteTree(dir);
+            host.createDirectories(dir);
+            host.touch(dir.resolve(DEPLOYING));
+            String wanted = environment.path("disk_format").asText("");
+            for (ObjectNode volume : volumes) {
+                String format = wanted.isEmpty() ? volume.path("format").asText("raw") : wanted;
+                String diskId = volume.get("disk_id").asText();
+                String base = diskId.contains(".") ? diskId.substring(0, diskId.lastIndexOf('.')) : diskId;
+                Path target = dir.resolve(base + (format.equals("qcow2") ? ".qcow2" : ".raw"));
+                Path source = Path.of(volume.get("path").asText());
+                if (!clone && format.equals("raw")) {
+                    host.move(source, target);
+                } else {
+                    host.convert(source, "raw", target, format);
+                }
+            }
+            ObjectNode descriptor = JsonNodeFactory.instance.objectNode();
+            descriptor.put("num_cpu", exportInfo.path("num_cpu").asInt(1));
+            descriptor.put("memory_mb", exportInfo.path("memory_mb").asInt(512));
+            descriptor.put("os_type", exportInfo.path("os_type").asText("linux"));
+            if (exportInfo.hasNonNull("user_data")) {
+                descriptor.put("user_data", exportInfo.get("user_data").asText());
+            }
+            descriptor.put("migrated_from", exportInfo.path("name").asText());
+            host.writeString(dir.resolve("instance.json"), MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(descriptor));
+            host.deleteIfExists(dir.resolve(DEPLOYING));
+            ObjectNode deployment = JsonNodeFactory.instance.objectNode();
+            deployment.put("instance_id", name);
+            deployment.put("instance_name", name);
+            deployment.put("path", dir.toString());
+            return deployment;
         }
-        ObjectNode descriptor = JsonNodeFactory.instance.objectNode();
-        descriptor.put("num_cpu", exportInfo.path("num_cpu").asInt(1));
-        descriptor.put("memory_mb", exportInfo.path("memory_mb").asInt(512));
-        descriptor.put("os_type", exportInfo.path("os_type").asText("linux"));
-        if (exportInfo.hasNonNull("user_data")) {
-            descriptor.put("user_data", exportInfo.get("user_data").asText());
-        }
-        descriptor.put("migrated_from", exportInfo.path("name").asText());
-        Files.writeString(dir.resolve("instance.json"), MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(descriptor));
-        Files.delete(dir.resolve(DEPLOYING));
-        ObjectNode deployment = JsonNodeFactory.instance.objectNode();
-        deployment.put("instance_id", name);
-        deployment.put("instance_name", name);
-        deployment.put("path", dir.toString());
-        return deployment;
     }
 
     @Override
     public void deleteInstance(JsonNode connection, ObjectNode deployment) throws IOException {
-        Path dir = root(connection).resolve(deployment.get("instance_name").asText());
-        // Only what this deployment made: a finished one (it has a path) or one that left its marker.
-        if (deployment.has("path") || Files.exists(dir.resolve(DEPLOYING))) {
-            deleteTree(dir);
+        try (HostAccess host = open(connection)) {
+            Path dir = root(host, connection).resolve(deployment.get("instance_name").asText());
+            // Only what this deployment made: a finished one (it has a path) or one that left its marker.
+            if (deployment.has("path") || host.exists(dir.resolve(DEPLOYING))) {
+                host.deleteTree(dir);
+            }
         }
     }
 
-    private static List<Path> disks(Path dir) {
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(Files::isRegularFile)
-                    .filter(f -> DISK_SUFFIXES.stream().anyMatch(s -> f.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(s)))
-                    .sorted(Comparator.comparing(Path::toString)).toList();
-        } catch (IOException e) {
-            return List.of();
-        }
+    private static List<Path> disks(HostAccess host, Path dir) throws IOException {
+        return host.list(dir, false).stream()
+                .filter(name -> DISK_SUFFIXES.stream().anyMatch(s -> name.toLowerCase(Locale.ROOT).endsWith(s)))
+                .map(dir::resolve).toList();
     }
 
-    private static JsonNode descriptor(Path dir) {
+    private static JsonNode descriptor(HostAccess host, Path dir) throws IOException {
         Path file = dir.resolve("instance.json");
-        if (!Files.exists(file)) {
+        if (!host.exists(file)) {
             return JsonNodeFactory.instance.objectNode();
         }
         try {
-            return MAPPER.readTree(file.toFile());
+            return MAPPER.readTree(host.readString(file));
         } catch (IOException e) {
-            throw new ProviderException("unreadable " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
+            throw new ProviderException("unreadable " + file + " on " + host.name() + ": " + e.getMessage(), e);
         }
     }
 }

@@ -1,0 +1,66 @@
+package io.strata.migration.host;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.migration.disk.BlockSource;
+import io.strata.migration.disk.BlockTarget;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The file and command access a {@code qemu-host} endpoint needs on its host: this machine
+ * ({@link LocalHost}) or another one over SSH ({@link SshHost}). Paths are the host's own
+ * POSIX paths; a remote path is never touched locally.
+ */
+public interface HostAccess extends Closeable {
+    /** How messages name the host: "local" or "user@host:port". */
+    String name();
+
+    boolean isDirectory(Path path) throws IOException;
+
+    boolean isWritable(Path path) throws IOException;
+
+    boolean exists(Path path) throws IOException;
+
+    /** Names of the subdirectories ({@code directories}) or of the regular files of {@code dir}, sorted. */
+    List<String> list(Path dir, boolean directories) throws IOException;
+
+    String readString(Path file) throws IOException;
+
+    void writeString(Path file, String text) throws IOException;
+
+    void createDirectories(Path dir) throws IOException;
+
+    /** Creates an empty file unless it exists. */
+    void touch(Path file) throws IOException;
+
+    void deleteIfExists(Path path) throws IOException;
+
+    /** Removes a directory and everything under it; a no-op when it does not exist. */
+    void deleteTree(Path dir) throws IOException;
+
+    boolean isEmptyDirectory(Path dir) throws IOException;
+
+    void move(Path from, Path to) throws IOException;
+
+    /** A new empty file in {@code dir} (created if needed). */
+    Path createTempFile(Path dir, String prefix, String suffix) throws IOException;
+
+    /** {@code qemu-img info --output=json} of an image (which may be in use). */
+    JsonNode imageInfo(Path image) throws IOException;
+
+    void convert(Path from, String fromFormat, Path to, String toFormat) throws IOException;
+
+    /** A raw image as a block source; {@code deleteOnClose} for scratch copies. */
+    BlockSource openRawSource(Path file, boolean deleteOnClose) throws IOException;
+
+    /** A raw image as a replication target, created empty when missing. */
+    BlockTarget openRawTarget(Path file) throws IOException;
+
+    /** Stops a process (TERM, then KILL after a minute) and waits for it to go. */
+    void stopProcess(long pid) throws IOException;
+
+    @Override
+    void close();
+}

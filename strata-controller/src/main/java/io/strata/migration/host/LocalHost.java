@@ -1,0 +1,141 @@
+package io.strata.migration.host;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.migration.disk.BlockSource;
+import io.strata.migration.disk.BlockTarget;
+import io.strata.migration.disk.QemuImg;
+import io.strata.migration.disk.RawDisk;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+/** The worker's own file system and processes. */
+public final class LocalHost implements HostAccess {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    @Override
+    public String name() {
+        return "local";
+    }
+
+    @Override
+    public boolean isDirectory(Path path) {
+        return Files.isDirectory(path);
+    }
+
+    @Override
+    public boolean isWritable(Path path) {
+        return Files.isWritable(path);
+    }
+
+    @Override
+    public boolean exists(Path path) {
+        return Files.exists(path);
+    }
+
+    @Override
+    public List<String> list(Path dir, boolean directories) throws IOException {
+        Predicate<Path> kind = directories ? Files::isDirectory : Files::isRegularFile;
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.filter(kind).map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Override
+    public String readString(Path file) throws IOException {
+        return Files.readString(file);
+    }
+
+    @Override
+    public void writeString(Path file, String text) throws IOException {
+        Files.writeString(file, text);
+    }
+
+    @Override
+    public void createDirectories(Path dir) throws IOException {
+        Files.createDirectories(dir);
+    }
+
+    @Override
+    public void touch(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            Files.createFile(file);
+        }
+    }
+
+    @Override
+    public void deleteIfExists(Path path) throws IOException {
+        Files.deleteIfExists(path);
+    }
+
+    @Override
+    public void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+
+    @Override
+    public boolean isEmptyDirectory(Path dir) throws IOException {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
+    }
+
+    @Override
+    public void move(Path from, Path to) throws IOException {
+        Files.move(from, to);
+    }
+
+    @Override
+    public Path createTempFile(Path dir, String prefix, String suffix) throws IOException {
+        Files.createDirectories(dir);
+        return Files.createTempFile(dir, prefix, suffix);
+    }
+
+    @Override
+    public JsonNode imageInfo(Path image) throws IOException {
+        return MAPPER.readTree(QemuImg.info(image));
+    }
+
+    @Override
+    public void convert(Path from, String fromFormat, Path to, String toFormat) throws IOException {
+        QemuImg.convert(from, fromFormat, to, toFormat);
+    }
+
+    @Override
+    public BlockSource openRawSource(Path file, boolean deleteOnClose) throws IOException {
+        return deleteOnClose ? RawDisk.openTemporary(file) : RawDisk.openForReading(file);
+    }
+
+    @Override
+    public BlockTarget openRawTarget(Path file) throws IOException {
+        return RawDisk.openForWriting(file);
+    }
+
+    @Override
+    public void stopProcess(long pid) {
+        ProcessHandle.of(pid).ifPresent(process -> {
+            process.destroy();
+            try {
+                process.onExit().get(60, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                process.destroyForcibly();
+            }
+        });
+    }
+
+    @Override
+    public void close() {}
+}

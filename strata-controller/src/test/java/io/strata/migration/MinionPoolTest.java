@@ -1,0 +1,128 @@
+package io.strata.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.testing.ApiClient;
+import io.strata.testing.Servers;
+import io.strata.testing.TestCloud;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Minion pools on a {@code strata} endpoint (the cloud's own public API, fake driver): allocation
+ * boots the minimum number of minion servers, refresh replaces a vanished one and follows a
+ * raised minimum, deallocation deletes them all, and a pool that cannot boot ends in ERROR with
+ * nothing left behind after a forced deallocation.
+ */
+class MinionPoolTest {
+    private static TestCloud cloud;
+    private static ApiClient admin;
+    private static MigrationClient migration;
+    private static String endpoint;
+
+    @BeforeAll
+    static void start() {
+        cloud = TestCloud.start();
+        admin = cloud.admin();
+        migration = new MigrationClient(admin);
+        endpoint = migration.post("/endpoints", """
+                {"endpoint": {"name": "self", "type": "strata", "connection_info": {"auth_url": "%s/identity/v3", "username": "admin",
+                 "password": "%s", "project_name": "admin", "user_domain_name": "Default", "project_domain_name": "Default"}}}
+                """.formatted(cloud.baseUrl(), TestCloud.ADMIN_PASSWORD)).expect(200).json().at("/endpoint/id").asText();
+    }
+
+    @AfterAll
+    static void stop() {
+        cloud.close();
+    }
+
+    /** Servers of the cloud tagged as minions of the pool. */
+    private static List<JsonNode> minionServers(String poolId) {
+        List<JsonNode> servers = new ArrayList<>();
+        for (JsonNode server : admin.get("/compute/v2.1/servers/detail").expect(200).json().get("servers")) {
+            if (poolId.equals(server.at("/metadata/coriolis_minion_pool_id").asText(null))) {
+                servers.add(server);
+            }
+        }
+        return servers;
+    }
+
+    private static JsonNode awaitPool(String poolId, String status) {
+        AtomicReference<JsonNode> last = new AtomicReference<>();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            last.set(migration.get("/minion_pools/" + poolId).expect(200).json().get("minion_pool"));
+            return last.get().get("status").asText().equals(status);
+        });
+        return last.get();
+    }
+
+    private static List<String> serverIds(JsonNode pool) {
+        List<String> ids = new ArrayList<>();
+        for (JsonNode machine : pool.get("minion_machines")) {
+            ids.add(machine.at("/provider_properties/server_id").asText());
+        }
+        return ids;
+    }
+
+    @Test
+    void poolsBootRefreshAndDeleteMinionServers() {
+        String image = Servers.uploadImage(admin, "minion-image");
+        JsonNode created = migration.post("/minion_pools", """
+                {"minion_pool": {"name": "workers", "endpoint_id": "%s", "platform": "destination", "os_type": "linux",
+                 "environment_options": {"image_id": "%s"}, "minimum_minions": 2, "maximum_minions": 3}}""".formatted(endpoint, image))
+                .expect(200).json().get("minion_pool");
+        String poolId = created.get("id").asText();
+        assertThat(created.get("status").asText()).isIn("ALLOCATING", "ALLOCATED");
+
+        JsonNode pool = awaitPool(poolId, "ALLOCATED");
+        List<String> minions = serverIds(pool);
+        assertThat(minions).hasSize(2).doesNotContain("");
+        List<JsonNode> servers = minionServers(poolId);
+        assertThat(servers).extracting(s -> s.get("id").asText()).containsExactlyInAnyOrderElementsOf(minions);
+        assertThat(servers).allSatisfy(s -> assertThat(s.get("status").asText()).isEqualTo("ACTIVE"));
+        assertThat(servers).allSatisfy(s -> assertThat(s.get("name").asText()).startsWith("coriolis-minion-"));
+        migration.delete("/minion_pools/" + poolId).expect(409);
+
+        // One minion vanishes behind the pool's back and the minimum goes up: refresh boots two.
+        admin.delete("/compute/v2.1/servers/" + minions.get(0)).expect(204);
+        await().atMost(Duration.ofSeconds(30)).until(() -> admin.get("/compute/v2.1/servers/" + minions.get(0)).status() == 404);
+        migration.put("/minion_pools/" + poolId, "{\"minion_pool\": {\"minimum_minions\": 3}}").expect(200);
+        migration.post("/minion_pools/" + poolId + "/actions", "{\"refresh\": null}").expect(200);
+        pool = awaitPool(poolId, "ALLOCATED");
+        List<String> refreshed = serverIds(pool);
+        assertThat(refreshed).hasSize(3).contains(minions.get(1)).doesNotContain(minions.get(0));
+        assertThat(minionServers(poolId)).extracting(s -> s.get("id").asText()).containsExactlyInAnyOrderElementsOf(refreshed);
+
+        migration.post("/minion_pools/" + poolId + "/actions", "{\"deallocate\": {\"force\": false}}").expect(200);
+        pool = awaitPool(poolId, "DEALLOCATED");
+        assertThat(pool.get("minion_machines")).isEmpty();
+        assertThat(minionServers(poolId)).isEmpty();
+        for (String id : refreshed) {
+            admin.get("/compute/v2.1/servers/" + id).expect(404);
+        }
+        migration.delete("/minion_pools/" + poolId).expect(204);
+    }
+
+    @Test
+    void aPoolThatCannotBootEndsInErrorAndForcedDeallocationCleansUp() {
+        JsonNode created = migration.post("/minion_pools", """
+                {"minion_pool": {"name": "broken", "endpoint_id": "%s", "platform": "source", "os_type": "linux",
+                 "environment_options": {"image_id": "no-such-image"}, "minimum_minions": 1, "maximum_minions": 1}}""".formatted(endpoint))
+                .expect(200).json().get("minion_pool");
+        String poolId = created.get("id").asText();
+        JsonNode pool = awaitPool(poolId, "ERROR");
+        assertThat(pool.get("minion_machines")).isEmpty();
+        assertThat(minionServers(poolId)).isEmpty();
+        migration.post("/minion_pools/" + poolId + "/actions", "{\"deallocate\": {\"force\": false}}").expect(409);
+        migration.post("/minion_pools/" + poolId + "/actions", "{\"deallocate\": {\"force\": true}}").expect(200);
+        awaitPool(poolId, "DEALLOCATED");
+        migration.delete("/minion_pools/" + poolId).expect(204);
+    }
+}

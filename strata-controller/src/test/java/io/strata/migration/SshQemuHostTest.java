@@ -1,0 +1,167 @@
+package io.strata.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.store.TestDatabases;
+import io.strata.testing.TestCloud;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * qemu-host endpoints whose directories are reached over SSH: a real sshd on loopback (temporary
+ * host key, authorized client key) serves both the origin and the destination directory; a
+ * replica of a raw and a qcow2 disk is executed, changed, executed again (only changed blocks
+ * move) and deployed, all through SSH, and the copies equal the source by checksum.
+ */
+class SshQemuHostTest {
+    private static final long DISK_SIZE = 16L << 20;
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    @TempDir
+    static Path dir;
+
+    private static Sshd sshd;
+    private static TestCloud cloud;
+    private static MigrationClient admin;
+
+    @BeforeAll
+    static void start() {
+        sshd = Sshd.start(dir);
+        cloud = TestCloud.start(TestDatabases.Kind.H2);
+        admin = new MigrationClient(cloud.admin());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cloud != null) {
+            cloud.close();
+        }
+        if (sshd != null) {
+            sshd.close();
+        }
+    }
+
+    private static ObjectNode ssh(Path path) {
+        ObjectNode connection = MAPPER.createObjectNode();
+        connection.put("path", path.toString());
+        connection.put("host", "127.0.0.1");
+        connection.put("port", sshd.port);
+        connection.put("username", sshd.user);
+        connection.put("private_key", sshd.clientKey);
+        return connection;
+    }
+
+    private static String endpoint(String name, ObjectNode connection) {
+        ObjectNode body = MAPPER.createObjectNode();
+        ObjectNode endpoint = body.putObject("endpoint");
+        endpoint.put("name", name);
+        endpoint.put("type", "qemu-host");
+        endpoint.set("connection_info", connection);
+        return admin.post("/endpoints", body.toString()).expect(200).json().at("/endpoint/id").asText();
+    }
+
+    private static JsonNode validate(String endpoint) {
+        return admin.post("/endpoints/" + endpoint + "/actions", "{\"validate-connection\": null}").expect(200).json().get("validate-connection");
+    }
+
+    @Test
+    void aReplicaMovesDisksThroughSshAndDeploys() throws Exception {
+        Path source = Files.createDirectories(dir.resolve("origin"));
+        Path destination = Files.createDirectories(dir.resolve("destination"));
+        Path raw = HostDirs.sparseDisk(source.resolve("vm1/disk.raw"), DISK_SIZE, 1, 0, 1, 7, 100, 255);
+        Path qcow2Data = HostDirs.sparseDisk(dir.resolve("data.raw"), DISK_SIZE, 5, 3, 50);
+        qemuImg("convert", "-f", "raw", "-O", "qcow2", qcow2Data.toString(), source.resolve("vm1/data.qcow2").toString());
+        HostDirs.descriptor(source.resolve("vm1"), "{\"num_cpu\": 2, \"memory_mb\": 1024, \"user_data\": \"#cloud-config\\nhostname: vm1\\n\"}");
+
+        // The origin pins the sshd's host key; the destination trusts the first key it sees.
+        ObjectNode originConnection = ssh(source);
+        originConnection.put("host_key", sshd.hostKey);
+        String origin = endpoint("origin", originConnection);
+        // The destination's connection is zlib-compressed (what a slow link would use).
+        ObjectNode destinationConnection = ssh(destination);
+        destinationConnection.put("compression", true);
+        String target = endpoint("destination", destinationConnection);
+        assertThat(validate(origin).get("valid").asBoolean()).as(validate(origin).toString()).isTrue();
+        assertThat(validate(target).get("valid").asBoolean()).isTrue();
+        JsonNode instances = admin.get("/endpoints/" + origin + "/instances").expect(200).json().get("instances");
+        assertThat(instances).extracting(i -> i.get("name").asText()).containsExactly("vm1");
+
+        String replica = admin.replica(origin, target, "vm1");
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        JsonNode info = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1");
+        Path dataVolume = Path.of(info.at("/volumes_info/0/path").asText());
+        Path rawVolume = Path.of(info.at("/volumes_info/1/path").asText());
+        assertThat(rawVolume.toString()).startsWith(destination.toString()).endsWith("disk.raw.raw");
+        assertThat(HostDirs.checksum(rawVolume, DISK_SIZE)).isEqualTo(HostDirs.checksum(raw, DISK_SIZE));
+        assertThat(HostDirs.checksum(dataVolume, DISK_SIZE)).isEqualTo(HostDirs.checksum(qcow2Data, DISK_SIZE));
+        assertThat(info.at("/replication_stats/1/blocks_sent").asInt()).isEqualTo(5);
+        // The qcow2 disk was read through a scratch copy on its host, which is gone again.
+        try (var left = Files.list(source.resolve(".strata-scratch"))) {
+            assertThat(left).isEmpty();
+        }
+
+        HostDirs.overwriteBlocks(raw, 2, 7, 30, 200);
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        JsonNode stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/replication_stats/1");
+        assertThat(stats.get("incremental").asBoolean()).isTrue();
+        assertThat(stats.get("blocks_sent").asInt()).isEqualTo(3);
+        assertThat(HostDirs.checksum(rawVolume, DISK_SIZE)).isEqualTo(HostDirs.checksum(raw, DISK_SIZE));
+
+        String deployment = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\", \"clone_disks\": true}}")
+                .expect(200).json().at("/migration/id").asText();
+        JsonNode deployed = admin.awaitMigration(deployment);
+        assertThat(deployed.get("status").asText()).as(deployed.toPrettyString()).isEqualTo("COMPLETED");
+        assertThat(HostDirs.checksum(destination.resolve("vm1/disk.raw"), DISK_SIZE)).isEqualTo(HostDirs.checksum(raw, DISK_SIZE));
+        assertThat(Files.readString(destination.resolve("vm1/instance.json"))).contains("hostname: vm1").contains("\"num_cpu\" : 2");
+
+        JsonNode deleteDisks = admin.post("/replicas/" + replica + "/actions", "{\"delete-disks\": null}").expect(200).json().get("execution");
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, deleteDisks.get("id").asText()));
+        assertThat(rawVolume).doesNotExist();
+        assertThat(dataVolume).doesNotExist();
+    }
+
+    @Test
+    void wrongCredentialsAndHostKeysAreExplained() {
+        Path path = dir;
+        ObjectNode otherKey = ssh(path);
+        // A different ed25519 key than the server's: the login must be refused.
+        otherKey.put("host_key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ");
+        JsonNode pinned = validate(endpoint("wrong-host-key", otherKey));
+        assertThat(pinned.get("valid").asBoolean()).isFalse();
+        assertThat(pinned.get("message").asText()).contains("cannot log in to " + sshd.user + "@127.0.0.1:" + sshd.port);
+
+        ObjectNode password = ssh(path);
+        password.remove("private_key");
+        password.put("password", "not-the-password");
+        JsonNode refused = validate(endpoint("wrong-password", password));
+        assertThat(refused.get("valid").asBoolean()).isFalse();
+        assertThat(refused.get("message").asText()).contains("Auth fail").doesNotContain("not-the-password");
+
+        ObjectNode missing = ssh(path.resolve("nowhere"));
+        JsonNode notThere = validate(endpoint("missing-dir", missing));
+        assertThat(notThere.get("message").asText()).contains("is not a directory on " + sshd.user + "@127.0.0.1");
+
+        ObjectNode noCredentials = ssh(path);
+        noCredentials.remove("private_key");
+        assertThat(validate(endpoint("no-credentials", noCredentials)).get("message").asText()).contains("'password' or a 'private_key'");
+    }
+
+    private static void qemuImg(String... args) throws IOException, InterruptedException {
+        String[] command = new String[args.length + 1];
+        command[0] = "qemu-img";
+        System.arraycopy(args, 0, command, 1, args.length);
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as(output).isZero();
+    }
+}
