@@ -117,6 +117,13 @@ public final class AgentServer implements AutoCloseable {
             config.startup.showOldJavalinVersionWarning = false;
             config.http.maxRequestSize = 16L * 1024 * 1024;
             config.routes.before(ctx -> {
+                // The controller's request id, so that this agent's log lines of a call carry the id the API client saw.
+                String requestId = ctx.header(AgentWire.REQUEST_ID_HEADER);
+                if (requestId != null && requestId.matches("req-[0-9a-f-]{1,64}")) {
+                    org.slf4j.MDC.put("request_id", requestId);
+                } else {
+                    org.slf4j.MDC.remove("request_id");
+                }
                 String given = ctx.header(AgentWire.TOKEN_HEADER);
                 // Constant-time comparison: the token is the only thing between the network and the VMs.
                 if (given == null || !MessageDigest.isEqual(expected, given.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
@@ -124,6 +131,7 @@ public final class AgentServer implements AutoCloseable {
                 }
             });
             api.addRoutes(config.routes);
+            config.routes.after(ctx -> org.slf4j.MDC.remove("request_id"));
             config.routes.exception(CloudException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage()));
             config.routes.exception(IllegalArgumentException.class, (e, ctx) -> error(ctx, ErrorCode.BAD_REQUEST, e.getMessage()));
             config.routes.exception(com.fasterxml.jackson.core.JacksonException.class,

@@ -17,6 +17,8 @@ import io.strata.hypervisor.VmSpec;
 public final class AgentWire {
     /** Header carrying the shared secret, in both directions. */
     public static final String TOKEN_HEADER = "X-Strata-Agent-Token";
+    /** The API request an agent call serves (x-openstack-request-id), for the agent's logs. */
+    public static final String REQUEST_ID_HEADER = "X-OpenStack-Request-Id";
     /** Prefix of the agent's own API. */
     public static final String AGENT_PREFIX = "/agent/v1";
     /** Prefix of the controller's endpoints for agents. */

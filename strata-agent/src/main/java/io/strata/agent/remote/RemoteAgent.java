@@ -179,12 +179,16 @@ public final class RemoteAgent implements AgentApi {
         try {
             HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
                     : HttpRequest.BodyPublishers.ofByteArray(AgentWire.MAPPER.writeValueAsBytes(body));
-            HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + AgentWire.AGENT_PREFIX + path))
+            HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + AgentWire.AGENT_PREFIX + path))
                     .timeout(CALL_TIMEOUT)
                     .header(AgentWire.TOKEN_HEADER, token)
                     .header("Content-Type", "application/json")
-                    .method(method, publisher)
-                    .build();
+                    .method(method, publisher);
+            String requestId = org.slf4j.MDC.get("request_id");
+            if (requestId != null) {
+                builder.header(AgentWire.REQUEST_ID_HEADER, requestId);
+            }
+            HttpRequest request = builder.build();
             response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
             throw new HypervisorException(ErrorCode.SERVICE_UNAVAILABLE, "agent of host " + hostName + " at " + baseUrl

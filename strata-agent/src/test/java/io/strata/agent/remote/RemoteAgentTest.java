@@ -99,4 +99,30 @@ class RemoteAgentTest {
             assertThat(e.getMessage()).contains("gone").contains("cannot be reached");
         });
     }
+
+    @Test
+    void callsCarryTheRequestIdOfTheApiCallTheyServe() throws Exception {
+        com.sun.net.httpserver.HttpServer stub = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        java.util.concurrent.atomic.AtomicReference<String> seen = new java.util.concurrent.atomic.AtomicReference<>();
+        stub.createContext("/", exchange -> {
+            seen.set(exchange.getRequestHeaders().getFirst(AgentWire.REQUEST_ID_HEADER));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        stub.start();
+        try {
+            RemoteAgent agent = new RemoteAgent("stub", "http://127.0.0.1:" + stub.getAddress().getPort(), TOKEN);
+            org.slf4j.MDC.put("request_id", "req-4f1c2a3b-0000-4000-8000-000000000001");
+            try {
+                agent.destroy("vm-1");
+            } finally {
+                org.slf4j.MDC.remove("request_id");
+            }
+            assertThat(seen.get()).isEqualTo("req-4f1c2a3b-0000-4000-8000-000000000001");
+            agent.destroy("vm-1");
+            assertThat(seen.get()).isNull();
+        } finally {
+            stub.stop(0);
+        }
+    }
 }
