@@ -202,6 +202,27 @@ public final class SshHost implements HostAccess {
     private record Result(int status, String stdout, String stderr) {}
 
     private synchronized Result shell(String command) throws IOException {
+        boolean reused = shell != null;
+        try {
+            return shellOnce(command);
+        } catch (ShellEnded e) {
+            if (!reused) {
+                throw e;
+            }
+            // A shell kept from an earlier use (a pooled connection) can be gone without our
+            // knowing; the command is sent once more to a new one. Every command sent here is
+            // safe to repeat or fails with its own message when it is not (mv of a moved file).
+            return shellOnce(command);
+        }
+    }
+
+    private static final class ShellEnded extends IOException {
+        ShellEnded(String message) {
+            super(message);
+        }
+    }
+
+    private Result shellOnce(String command) throws IOException {
         if (shell == null) {
             shell = start("sh");
             shellOut = new java.io.BufferedInputStream(shell.stdout(), 1 << 16);
@@ -209,15 +230,17 @@ public final class SshHost implements HostAccess {
         }
         // The command reads nothing (the shell's stdin carries the next commands); its stderr goes
         // to a file that follows the marker, so stdout stays exactly what the command printed.
-        send("{ " + command + "\n} </dev/null 2>\"$e\"; s=$?; printf '\\n%s %d %d\\n' '" + marker
+        // A subshell, so that nothing a command does (exit, cd, variables) reaches the long-lived shell.
+        send("( " + command + "\n) </dev/null 2>\"$e\"; s=$?; printf '\\n%s %d %d\\n' '" + marker
                 + "' \"$s\" \"$(wc -c <\"$e\")\"; cat \"$e\"\n");
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream line = new ByteArrayOutputStream();
         while (true) {
             int b = shellOut.read();
             if (b < 0) {
+                String why = shell.stderr().toString(StandardCharsets.UTF_8).strip() + " (exit " + shell.channel().getExitStatus() + ")";
                 closeShell();
-                throw new IOException("the shell on " + login + " ended while running '" + command + "'");
+                throw new ShellEnded("the shell on " + login + " ended while running '" + command + "': " + why);
             }
             if (b != '\n') {
                 line.write(b);
@@ -245,7 +268,7 @@ public final class SshHost implements HostAccess {
             shell.stdin().flush();
         } catch (IOException e) {
             closeShell();
-            throw new IOException("the shell on " + login + " is gone: " + e.getMessage(), e);
+            throw new ShellEnded("the shell on " + login + " is gone: " + e.getMessage());
         }
     }
 
