@@ -259,11 +259,16 @@ public final class ControllerServer implements AutoCloseable {
             Runnable leaderRound = () -> {
                 try {
                     monitor.check();
+                    if (elected != null && rounds.get() % RECONCILE_EVERY_ROUNDS == RECONCILE_EVERY_ROUNDS - 1) {
+                        // Other controllers place servers too: re-read what every host holds now and then,
+                        // so that this one's capacity claims do not drift from theirs.
+                        scheduler.resync();
+                    }
                     if (elected != null && elected.isLeader()) {
                         manager.recoverOrphans(elected.liveIncarnations(), clock.instant().minus(UNOWNED_GRACE));
                         // Now and then, make every remote host agree with the store: a spawn a dead
                         // controller had asked for may finish after its build was taken over elsewhere.
-                        if (rounds.incrementAndGet() % RECONCILE_EVERY_ROUNDS == 0) {
+                        if (rounds.get() % RECONCILE_EVERY_ROUNDS == 0) {
                             for (io.strata.compute.Host host : hosts.hosts()) {
                                 if (host.agentUrl() != null && hosts.isUp(host)) {
                                     hosts.findAgent(host.name()).ifPresent(manager::reconcile);
@@ -274,6 +279,8 @@ public final class ControllerServer implements AutoCloseable {
                 } catch (Exception e) {
                     // ZooKeeper unreachable: judge nobody this round rather than take live controllers' work.
                     log.warn("leader round skipped: {}", e.toString());
+                } finally {
+                    rounds.incrementAndGet();
                 }
             };
             heartbeats.scheduleWithFixedDelay(leaderRound, cluster.heartbeatInterval().toMillis(), cluster.heartbeatInterval().toMillis(),
