@@ -71,5 +71,7 @@ class AgentLinkApiTest {
         assertThat(hypervisors).contains("remote-7").contains("192.0.2.7");
         assertThat(post("heartbeat", "{\"hostName\": \"remote-7\"}", token).status()).isEqualTo(204);
         assertThat(cloud.admin().get("/compute/v2.1/os-services").expect(200).text()).contains("remote-7");
+        // and a local controller of the Snooze hierarchy
+        assertThat(cloud.anonymous().get("/bootstrap?getLocalControllerList").expect(200).text()).contains("remote-7");
     }
 }
