@@ -27,6 +27,9 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "${db:-}" ]; then
+    PGPASSWORD=$pg_password psql -q -h "${pg_hostport%%:*}" -p "${pg_hostport##*:}" -U "$pg_user" -d postgres -c "drop database if exists $db" || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
