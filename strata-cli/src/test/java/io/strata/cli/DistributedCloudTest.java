@@ -9,6 +9,7 @@ import io.strata.store.TestDatabases;
 import io.strata.testing.ApiClient;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,7 +73,8 @@ class DistributedCloudTest {
         String urlB = "http://127.0.0.1:" + portB;
         Process controllerA = controller(portA, shared, database, token);
         awaitHealthy(urlA, controllerA);
-        Process controllerB = controller(portB, shared, database, token);
+        int snoozePort = freePort();
+        Process controllerB = controller(portB, shared, database, token, "--snooze-bootstrap-port", Integer.toString(snoozePort));
         List<String> hostNames = List.of("lc-1", "lc-2", "lc-3");
         Map<String, Process> agents = new HashMap<>();
         for (String host : hostNames) {
@@ -83,6 +85,8 @@ class DistributedCloudTest {
         ApiClient admin = ApiClient.login(urlA, "admin", ADMIN_PASSWORD, "admin");
         await().atMost(BOOT).pollInterval(Duration.ofMillis(300)).until(() -> upHosts(admin).containsAll(hostNames));
         assertThat(leaderPort(urlA)).isEqualTo(portA);
+        // Controller B also serves the Snooze bootstrap on a port of its own; every controller names the same leader.
+        assertThat(leaderPort("http://127.0.0.1:" + snoozePort)).isEqualTo(portA);
 
         String image = createImage(admin);
         List<String> servers = new ArrayList<>();
@@ -104,6 +108,10 @@ class DistributedCloudTest {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
                 .until(() -> "ACTIVE".equals(server(viaB, late).path("status").asText()));
         servers.add(late);
+        // Each spawn takes 0.3 s on the agents, so A's build was still in flight when it died: B took it over.
+        List<String> takeover = Files.readAllLines(logs.get(controllerB)).stream().filter(line -> line.contains(late)).toList();
+        takeover.forEach(System.out::println);
+        assertThat(takeover).anyMatch(line -> line.contains("taking over"));
         String created = createServer(viaB, image, "after-failover");
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
                 .until(() -> "ACTIVE".equals(server(viaB, created).path("status").asText()));
@@ -139,11 +147,13 @@ class DistributedCloudTest {
 
     // ------------------------------------------------------------------ processes
 
-    private Process controller(int port, Path dataDir, DatabaseConfig database, String token) throws IOException {
-        return start("controller-" + port, "controller", "--port", Integer.toString(port), "--bind", "127.0.0.1", "--data-dir",
+    private Process controller(int port, Path dataDir, DatabaseConfig database, String token, String... extra) throws IOException {
+        List<String> args = new ArrayList<>(List.of("controller", "--port", Integer.toString(port), "--bind", "127.0.0.1", "--data-dir",
                 dataDir.toString(), "--db", database.url(), "--db-user", database.user(), "--db-password", database.password(),
                 "--admin-password", ADMIN_PASSWORD, "--zookeeper", zookeeper.getConnectString(), "--zookeeper-session-timeout", "2",
-                "--heartbeat-interval", "0.5", "--missed-heartbeats", "4", "--agent-token", token, "--evacuate", "auto");
+                "--heartbeat-interval", "0.5", "--missed-heartbeats", "4", "--agent-token", token, "--evacuate", "auto"));
+        args.addAll(List.of(extra));
+        return start("controller-" + port, args.toArray(String[]::new));
     }
 
     private Process agent(String host, String controllers, String token) throws IOException {
@@ -154,7 +164,9 @@ class DistributedCloudTest {
 
     private Process start(String name, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m", "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
+                "-Dlogback.configurationFile=" + Path.of(URI.create(DistributedCloudTest.class.getResource("/process-logback.xml").toString())),
+                "-cp", System.getProperty("java.class.path"),
                 Main.class.getName()));
         command.addAll(List.of(args));
         Path log = dir.resolve(name + ".log");

@@ -261,15 +261,32 @@ public final class ControllerServer implements AutoCloseable {
             // refreshes its view of the hosts, only the leader acts (all of it, in one process).
             HostMonitor monitor = new HostMonitor(hosts, serverStore, manager, evacuationPolicy(cluster.evacuate()),
                     elected == null ? () -> true : elected::isLeader, clock);
+            java.util.concurrent.atomic.AtomicLong rounds = new java.util.concurrent.atomic.AtomicLong();
             Runnable leaderRound = () -> {
                 try {
                     monitor.check();
+                    if (elected != null && rounds.get() % RECONCILE_EVERY_ROUNDS == RECONCILE_EVERY_ROUNDS - 1) {
+                        // Other controllers place servers too: re-read what every host holds now and then,
+                        // so that this one's capacity claims do not drift from theirs.
+                        scheduler.resync();
+                    }
                     if (elected != null && elected.isLeader()) {
                         manager.recoverOrphans(elected.liveIncarnations(), clock.instant().minus(UNOWNED_GRACE));
+                        // Now and then, make every remote host agree with the store: a spawn a dead
+                        // controller had asked for may finish after its build was taken over elsewhere.
+                        if (rounds.get() % RECONCILE_EVERY_ROUNDS == 0) {
+                            for (io.strata.compute.Host host : hosts.hosts()) {
+                                if (host.agentUrl() != null && hosts.isUp(host)) {
+                                    hosts.findAgent(host.name()).ifPresent(manager::reconcile);
+                                }
+                            }
+                        }
                     }
                 } catch (Exception e) {
                     // ZooKeeper unreachable: judge nobody this round rather than take live controllers' work.
                     log.warn("leader round skipped: {}", e.toString());
+                } finally {
+                    rounds.incrementAndGet();
                 }
             };
             heartbeats.scheduleWithFixedDelay(leaderRound, cluster.heartbeatInterval().toMillis(), cluster.heartbeatInterval().toMillis(),
@@ -340,6 +357,8 @@ public final class ControllerServer implements AutoCloseable {
 
     /** How long an in-flight operation nobody claimed may be its controller's, between accepting and claiming it. */
     private static final Duration UNOWNED_GRACE = Duration.ofSeconds(10);
+    /** How many leader rounds (heartbeat intervals) between reconciliations of the remote hosts. */
+    private static final long RECONCILE_EVERY_ROUNDS = 10;
 
     private static HostMonitor.EvacuationPolicy evacuationPolicy(ClusterSettings.Evacuate evacuate) {
         return switch (evacuate) {
