@@ -51,11 +51,12 @@ public final class Main {
         CommandLine strata = new CommandLine(new Main(global), new CliFactory(cli));
         strata.getCommandSpec().usageMessage().abbreviateSynopsis(true);
         String noun = firstWord(args);
-        if (noun != null && (Nouns.names().contains(noun) || noun.equals("up"))) {
+        if (noun != null && (Nouns.names().contains(noun) || noun.equals("up") || noun.equals("manage"))) {
             register(strata, noun, cli);
         } else {
             // Help, or a word we do not know: everything, for the usage text and suggestions.
             register(strata, "up", cli);
+            register(strata, "manage", cli);
             Nouns.names().forEach(name -> register(strata, name, cli));
             strata.addSubcommand("help", new HelpCommand());
         }
@@ -89,6 +90,10 @@ public final class Main {
             // The client options mean nothing to the server: keep them out of its --help.
             List.copyOf(up.getCommandSpec().options()).stream().filter(option -> option.inherited() && !option.usageHelp())
                     .forEach(option -> up.getCommandSpec().remove(option));
+            return;
+        }
+        if (noun.equals("manage")) {
+            strata.addSubcommand("manage", new CommandLine(new ManageCommand(), new CliFactory(cli)));
             return;
         }
         strata.addSubcommand(noun, new CommandLine(Nouns.create(noun, cli), new CliFactory(cli)));

@@ -90,6 +90,7 @@ final class UpCommand implements Callable<Integer> {
             quotaDefaults = quotaDefaults.with(quota);
         }
         config = config.withQuotas(quotaDefaults);
+        Path logFile = LogFiles.writeTo(config.dataDir().resolve("logs"));
         ControllerServer server = ControllerServer.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -98,6 +99,7 @@ final class UpCommand implements Callable<Integer> {
         }, "strata-shutdown"));
         System.out.printf("Strata is up at %s%n", server.baseUrl());
         System.out.printf("  credentials: source %s%n", dir.toAbsolutePath().resolve("openrc"));
+        System.out.printf("  log file:    %s%n", logFile);
         System.out.printf("  then try:    openstack server list%n");
         System.out.flush();
         stopped.await();
