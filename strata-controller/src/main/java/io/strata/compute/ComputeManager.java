@@ -63,7 +63,8 @@ public final class ComputeManager implements AutoCloseable {
         }
     }
 
-    public ComputeManager(ServerStore servers, ServerMigrationStore migrations, InstanceActionStore actions, HostRegistry hosts, Scheduler scheduler, AddressPool addresses,
+    public ComputeManager(ServerStore servers, ServerMigrationStore migrations, InstanceActionStore actions, HostRegistry hosts,
+            Scheduler scheduler, AddressPool addresses,
             Function<Server, BuildInputs> buildInputs, Clock clock) {
         this.servers = requireNonNull(servers, "servers is null");
         this.migrations = requireNonNull(migrations, "migrations is null");
