@@ -194,6 +194,7 @@ public final class ControllerServer implements AutoCloseable {
             manager.recoverInFlight();
             liveImages.start();
             scheduler.resync();
+            manager.claimKeptSources();
             ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("heartbeat").factory());
             resources.add(heartbeats::shutdownNow);
             List<String> localHosts = agents.stream().map(LocalController::hostName).toList();
