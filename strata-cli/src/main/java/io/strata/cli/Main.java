@@ -51,11 +51,12 @@ public final class Main {
         CommandLine strata = new CommandLine(new Main(global), new CliFactory(cli));
         strata.getCommandSpec().usageMessage().abbreviateSynopsis(true);
         String noun = firstWord(args);
-        if (noun != null && (Nouns.names().contains(noun) || SERVERS.containsKey(noun))) {
+        if (noun != null && (Nouns.names().contains(noun) || SERVERS.containsKey(noun) || noun.equals("manage"))) {
             register(strata, noun, cli);
         } else {
             // Help, or a word we do not know: everything, for the usage text and suggestions.
             SERVERS.keySet().stream().sorted().forEach(name -> register(strata, name, cli));
+            register(strata, "manage", cli);
             Nouns.names().forEach(name -> register(strata, name, cli));
             strata.addSubcommand("help", new HelpCommand());
         }
@@ -87,6 +88,10 @@ public final class Main {
             "up", UpCommand::new, "controller", ControllerCommand::new, "agent", AgentCommand::new);
 
     private static void register(CommandLine strata, String noun, Cli cli) {
+        if (noun.equals("manage")) {
+            strata.addSubcommand("manage", new CommandLine(new ManageCommand(), new CliFactory(cli)));
+            return;
+        }
         if (SERVERS.containsKey(noun)) {
             CommandLine up = new CommandLine(SERVERS.get(noun).get());
             strata.addSubcommand(noun, up);

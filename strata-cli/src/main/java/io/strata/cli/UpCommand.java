@@ -49,6 +49,7 @@ final class UpCommand implements Callable<Integer> {
 
     /** Starts the controller and blocks until the process is told to stop. */
     static int serve(StrataConfig config) throws InterruptedException {
+        Path logFile = LogFiles.writeTo(config.dataDir().resolve("logs"));
         ControllerServer server = ControllerServer.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -57,6 +58,7 @@ final class UpCommand implements Callable<Integer> {
         }, "strata-shutdown"));
         System.out.printf("Strata is up at %s%n", server.baseUrl());
         System.out.printf("  credentials: source %s%n", config.dataDir().resolve("openrc"));
+        System.out.printf("  log file:    %s%n", logFile);
         System.out.printf("  then try:    openstack server list%n");
         System.out.flush();
         stopped.await();

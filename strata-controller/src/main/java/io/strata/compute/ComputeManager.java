@@ -596,6 +596,20 @@ public final class ComputeManager implements AutoCloseable {
         }
     }
 
+    /**
+     * The source host of a move waiting in VERIFY_RESIZE keeps its VM (powered off, for a revert)
+     * and so its resources, though the server's row names the destination. The scheduler's usage,
+     * rebuilt from the rows at start, learns those claims here.
+     */
+    public void claimKeptSources() {
+        for (ServerMigration migration : migrations.coldMovesInFlight()) {
+            Server server = servers.find(migration.serverId()).orElse(null);
+            if (server != null && !server.deleted() && server.vmState() == VmState.RESIZED && migration.status().equals("finished")) {
+                scheduler.claim(migration.sourceCompute(), migration.oldFlavor());
+            }
+        }
+    }
+
     /** A VM that belongs to a server whose host is elsewhere because a move is in flight or unconfirmed. */
     private static boolean isOneHalfOfAMove(Server server) {
         TaskState task = server.taskState();

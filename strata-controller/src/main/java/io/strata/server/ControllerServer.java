@@ -212,6 +212,7 @@ public final class ControllerServer implements AutoCloseable {
             }   // else the leader takes over what dead controllers left (below), never what a live one runs
             liveImages.start();
             scheduler.resync();
+            manager.claimKeptSources();
             ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("heartbeat").factory());
             resources.add(heartbeats::shutdownNow);
             List<String> localHosts = agents.stream().map(LocalController::hostName).toList();

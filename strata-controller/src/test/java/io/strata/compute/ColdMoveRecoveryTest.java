@@ -84,6 +84,39 @@ class ColdMoveRecoveryTest {
         }
     }
 
+    @Test
+    void aSourceKeptForARevertStillHoldsItsRoomAfterARestart() {
+        // Two hosts with room for one m1.tiny each (768 MB usable): while a migrated server waits
+        // in VERIFY_RESIZE, its source VM still takes the room on the source host.
+        TestCloud cloud = TestCloud.start(TestDatabases.Kind.H2, config -> config.withFakeHosts(2,
+                new StrataConfig.FakeHostSpec(4, 512, 100, Duration.ZERO)));
+        try {
+            ApiClient admin = cloud.admin();
+            String image = Servers.uploadImage(admin, "img");
+            String first = Servers.create(admin, "first", image, "1", null);
+            Servers.waitFor(admin, first, "ACTIVE");
+            String source = Servers.show(admin, first).get("OS-EXT-SRV-ATTR:host").asText();
+            admin.post("/compute/v2.1/servers/" + first + "/action", "{\"migrate\": null}").expect(202);
+            Servers.waitFor(admin, first, "VERIFY_RESIZE");
+
+            cloud = cloud.restart();
+            admin = cloud.admin();
+            assertThat(Servers.show(admin, first).get("status").asText()).isEqualTo("VERIFY_RESIZE");
+            String second = Servers.create(admin, "second", image, "1", null);
+            JsonNode refused = Servers.waitFor(admin, second, "ERROR");
+            assertThat(refused.at("/fault/message").asText()).contains("No valid host");
+
+            // Reverted, the server is back on its source and the other host has room again.
+            admin.post("/compute/v2.1/servers/" + first + "/action", "{\"revertResize\": null}").expect(202);
+            Servers.waitFor(admin, first, "ACTIVE");
+            assertThat(Servers.show(admin, first).get("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(source);
+            String third = Servers.create(admin, "third", image, "1", null);
+            assertThat(Servers.waitFor(admin, third, "ACTIVE").get("OS-EXT-SRV-ATTR:host").asText()).isNotEqualTo(source);
+        } finally {
+            cloud.close();
+        }
+    }
+
     private static TestCloud start() {
         return TestCloud.start(TestDatabases.Kind.H2, config -> config.withFakeHosts(2, new StrataConfig.FakeHostSpec(16, 65_536, 1_000, ACTION)));
     }

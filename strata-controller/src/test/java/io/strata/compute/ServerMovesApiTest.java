@@ -13,29 +13,37 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Cold migrate and resize across simulated hosts: VERIFY_RESIZE, confirm and revert, the refusals
- * Nova's API answers, and the os-migrations records of every kind of move.
+ * Nova's API answers, and the os-migrations records of every kind of move, on H2 and PostgreSQL.
  */
+@ParameterizedClass
+@EnumSource(TestDatabases.Kind.class)
 class ServerMovesApiTest {
+    @Parameter
+    TestDatabases.Kind kind;
+
     private static TestCloud cloud;
     private static ApiClient admin;
     private static ApiClient member;
     private static String image;
 
-    @BeforeAll
-    static void start() {
-        cloud = TestCloud.start(TestDatabases.Kind.H2, config -> config.withFakeHosts(3, StrataConfig.FakeHostSpec.DEFAULT));
+    @BeforeParameterizedClassInvocation
+    static void start(TestDatabases.Kind kind) {
+        cloud = TestCloud.start(kind, config -> config.withFakeHosts(3, StrataConfig.FakeHostSpec.DEFAULT));
         admin = cloud.admin();
         member = cloud.newProjectUser("movers", "max", "member");
         image = Servers.uploadImage(member, "movable");
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() {
         cloud.close();
     }

@@ -25,6 +25,11 @@ public final class Database implements AutoCloseable {
     }
 
     public static Database open(DatabaseConfig config) {
+        return open(config, new int[1]);
+    }
+
+    /** Opens and migrates; {@code applied[0]} receives how many migrations ran. */
+    private static Database open(DatabaseConfig config, int[] applied) {
         requireNonNull(config, "config is null");
         Dialect dialect = Dialect.of(config.url());
         HikariConfig hikari = new HikariConfig();
@@ -48,20 +53,53 @@ public final class Database implements AutoCloseable {
             throw new StoreException("cannot connect to " + redact(config.url()) + ": " + rootMessage(e), e);
         }
         try {
-            Flyway.configure()
-                    .dataSource(dataSource)
-                    .locations("classpath:db/migration")
-                    // Each domain owns a range of versions (compute/live images 4-19, hierarchy 20-29,
-                    // migration 30-39, operator toolbox 40-49), so one area's later-landing script
-                    // may sort below another's already applied one.
-                    .outOfOrder(true)
-                    .load()
-                    .migrate();
+            applied[0] = migrate(dataSource);
         } catch (RuntimeException e) {
             dataSource.close();
             throw new StoreException("cannot migrate " + redact(config.url()) + ": " + rootMessage(e), e);
         }
         return new Database(dataSource, dialect);
+    }
+
+    /** What {@link #sync} did: how many migrations it applied and the schema version the database is at now. */
+    public record SyncResult(int applied, String version) {}
+
+    /** Brings the database's schema up to date and closes it again (nova-manage db sync). */
+    public static SyncResult sync(DatabaseConfig config) {
+        int[] applied = new int[1];
+        try (Database database = open(config, applied)) {
+            return database.jdbi.withHandle(h -> {
+                String version = h.createQuery("select version from flyway_schema_history where success = true and version is not null")
+                        .mapTo(String.class).list().stream().max(java.util.Comparator.comparing(Database::versionKey)).orElse("0");
+                return new SyncResult(applied[0], version);
+            });
+        }
+    }
+
+    /** Runs the pending migrations; returns how many. */
+    private static int migrate(HikariDataSource dataSource) {
+        return Flyway.configure()
+                .dataSource(dataSource)
+                .locations("classpath:db/migration")
+                // Each domain owns a range of versions (compute/live images 4-19, hierarchy 20-29,
+                // migration 30-39, operator toolbox 40-49), so one area's later-landing script
+                // may sort below another's already applied one.
+                .outOfOrder(true)
+                .load()
+                .migrate().migrationsExecuted;
+    }
+
+    private static long versionKey(String version) {
+        try {
+            return Long.parseLong(version.replaceAll("[^0-9].*$", ""));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The URL with any password in it masked, for messages. */
+    public static String redactUrl(String url) {
+        return redact(url);
     }
 
     /**

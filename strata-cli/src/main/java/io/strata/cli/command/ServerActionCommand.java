@@ -64,8 +64,8 @@ abstract class ServerActionCommand implements Callable<Integer> {
 
         private final String action;
 
-        Simple(Cli cli, String action, String target) {
-            super(cli, target);
+        Simple(Cli cli, String action, String... targets) {
+            super(cli, targets);
             this.action = action;
         }
 
@@ -152,6 +152,81 @@ abstract class ServerActionCommand implements Callable<Integer> {
             ObjectNode body = Json.object();
             body.putObject("reboot").put("type", kind != null && kind.hard ? "HARD" : "SOFT");
             return body;
+        }
+    }
+
+    @Command(name = "migrate", description = "Cold-migrate a server to another host (admin); confirm or revert it afterwards.")
+    static final class Migrate extends ServerActionCommand {
+        @Option(names = "--host", description = "Destination host (default: the scheduler's choice).")
+        String host;
+
+        @Parameters(paramLabel = "<server>", description = "Server (name or ID).")
+        String server;
+
+        Migrate(Cli cli) {
+            super(cli, "VERIFY_RESIZE");
+        }
+
+        @Override
+        List<String> servers() {
+            return List.of(server);
+        }
+
+        @Override
+        ObjectNode action() {
+            if (host == null) {
+                return simple("migrate");
+            }
+            ObjectNode body = Json.object();
+            body.putObject("migrate").put("host", host);
+            return body;
+        }
+    }
+
+    @Command(name = "resize", description = "Resize a server to a new flavor; then 'resize confirm' or 'resize revert'.",
+            subcommands = {Resize.Confirm.class, Resize.Revert.class})
+    static final class Resize extends ServerActionCommand {
+        // Neither is required by picocli: "resize confirm S" parses this command with neither.
+        @Option(names = "--flavor", description = "The new flavor (name or ID).")
+        String flavor;
+
+        @Parameters(paramLabel = "<server>", arity = "0..1", description = "Server (name or ID).")
+        String server;
+
+        private final Cli cli;
+
+        Resize(Cli cli) {
+            super(cli, "VERIFY_RESIZE");
+            this.cli = cli;
+        }
+
+        @Override
+        List<String> servers() {
+            if (server == null || flavor == null) {
+                throw new IllegalArgumentException("server resize needs --flavor FLAVOR and a server (or 'resize confirm|revert SERVER')");
+            }
+            return List.of(server);
+        }
+
+        @Override
+        ObjectNode action() {
+            ObjectNode body = Json.object();
+            body.putObject("resize").put("flavorRef", cli.find().flavor(flavor).path("id").asText());
+            return body;
+        }
+
+        @Command(name = "confirm", description = "Confirm a resize or migration: the server stays where it now runs.")
+        static final class Confirm extends Simple {
+            Confirm(Cli cli) {
+                super(cli, "confirmResize", "ACTIVE", "SHUTOFF");
+            }
+        }
+
+        @Command(name = "revert", description = "Revert a resize or migration: the server goes back to its old host and flavor.")
+        static final class Revert extends Simple {
+            Revert(Cli cli) {
+                super(cli, "revertResize", "ACTIVE", "SHUTOFF");
+            }
         }
     }
 }

@@ -19,7 +19,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "server", description = "Servers (Compute).",
         subcommands = {ServerActionCommand.Start.class, ServerActionCommand.Stop.class, ServerActionCommand.Pause.class,
                 ServerActionCommand.Unpause.class, ServerActionCommand.Suspend.class, ServerActionCommand.Resume.class,
-                ServerActionCommand.Reboot.class, ServerCreateCommand.class, ServerImageCommand.class, ConsoleCommand.class})
+                ServerActionCommand.Reboot.class, ServerActionCommand.Migrate.class, ServerActionCommand.Resize.class,
+                ServerCreateCommand.class, ServerImageCommand.class, ConsoleCommand.class})
 final class ServerCommand {
     private final Cli cli;
 

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Cold migrate, resize (confirm and revert), migration list, diagnostics and instance action events
+# with the real openstack and nova clients. Moves need a second host: this script starts its own
+# cloud with three simulated hosts on a free port (the shared one of run-all.sh has one).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+source "$here/lib.sh"
+data=$(mktemp -d /tmp/strata-migrate.XXXXXX)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$root/bin/strata" up --data-dir "$data" --port "$port" --bind 127.0.0.1 --admin-password migrate-admin --fake-hosts 3 \
+  >"$data/up.log" 2>&1 &
+pid=$!
+cleanup() {
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { cat "$data/up.log"; fail "strata up died"; }
+  sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$data/up.log"; fail "strata up did not start"; }
+# shellcheck disable=SC1091
+source "$data/openrc"
+
+head -c 100000 /dev/urandom > "$data/disk.img"
+image=$(openstack image create --file "$data/disk.img" --disk-format raw --container-format bare mig-image -f value -c id)
+server=$(openstack server create --image "$image" --flavor m1.tiny mig-vm -f value -c id)
+wait_status "$server" ACTIVE
+source_host=$(openstack server show "$server" -f value -c OS-EXT-SRV-ATTR:host)
+
+echo "resize to m1.small, then confirm"
+openstack server resize --flavor m1.small "$server"
+wait_status "$server" VERIFY_RESIZE
+grep -q m1.small <<<"$(openstack server show "$server" -f value -c flavor)" || fail "flavor after resize: $(openstack server show "$server" -f value -c flavor)"
+moved_to=$(openstack server show "$server" -f value -c OS-EXT-SRV-ATTR:host)
+[ "$moved_to" != "$source_host" ] || fail "resize stayed on $source_host"
+openstack server resize confirm "$server"
+wait_status "$server" ACTIVE
+expect_eq "$(openstack server show "$server" -f value -c OS-EXT-SRV-ATTR:host)" "$moved_to" "host after confirm"
+
+echo "cold migrate, then revert"
+openstack server migrate "$server"
+wait_status "$server" VERIFY_RESIZE
+[ "$(openstack server show "$server" -f value -c OS-EXT-SRV-ATTR:host)" != "$moved_to" ] || fail "migrate stayed on $moved_to"
+openstack server resize revert "$server"
+wait_status "$server" ACTIVE
+expect_eq "$(openstack server show "$server" -f value -c OS-EXT-SRV-ATTR:host)" "$moved_to" "host after revert"
+grep -q m1.small <<<"$(openstack server show "$server" -f value -c flavor)" || fail "flavor after revert"
+
+echo "refusals: same flavor, confirm without a resize"
+openstack server resize --flavor m1.small "$server" >/dev/null 2>&1 && fail "resize to the same flavor accepted"
+openstack server resize confirm "$server" >/dev/null 2>&1 && fail "confirm of an ACTIVE server accepted"
+
+echo "migration lists: openstack and nova"
+openstack server migration list --server "$server" -f json > "$data/migrations.json"
+python3 - "$data/migrations.json" "$server" <<'PY' || fail "server migration list: $(cat "$data/migrations.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == 2, rows
+statuses = sorted(r["Status"] for r in rows)
+assert statuses == ["confirmed", "reverted"], statuses
+assert all(r["Server UUID"] == sys.argv[2] for r in rows), rows
+PY
+types=$(OS_COMPUTE_API_VERSION=2.23 openstack server migration list --server "$server" -f value -c Type | sort | tr '\n' ' ')
+expect_eq "$types" "migration resize " "migration types"
+nova migration-list > "$data/nova-migrations.txt" 2>/dev/null
+grep -q "$server" "$data/nova-migrations.txt" || fail "nova migration-list: $(cat "$data/nova-migrations.txt")"
+grep -q confirmed "$data/nova-migrations.txt" || fail "nova migration-list lacks the confirmed resize"
+
+echo "diagnostics and instance action events"
+nova diagnostics "$server" > "$data/diag.txt" 2>/dev/null
+grep -q cpu0_time "$data/diag.txt" || fail "nova diagnostics: $(cat "$data/diag.txt")"
+grep -q vda_read "$data/diag.txt" || fail "nova diagnostics lacks disk figures"
+actions=$(openstack server event list "$server" -f value -c Action | tr '\n' ' ')
+expect_eq "$actions" "revertResize migrate confirmResize resize create " "server event list"
+request=$(openstack server event list "$server" -f value -c "Request ID" -c Action | awk '$2 == "resize" {print $1}')
+openstack server event show "$server" "$request" -f json > "$data/event.json"
+python3 - "$data/event.json" <<'PY' || fail "server event show: $(cat "$data/event.json")"
+import json, sys
+action = json.load(open(sys.argv[1]))
+events = action["events"]
+assert [e["event"] for e in events] == ["compute_resize_instance"], events
+assert events[0]["result"] == "Success", events
+PY
+
+openstack server delete --wait "$server"
+echo "ok"
