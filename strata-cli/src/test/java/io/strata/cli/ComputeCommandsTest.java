@@ -192,6 +192,7 @@ class ComputeCommandsTest {
         JsonNode rows = admin.json("status");
         assertThat(rows).extracting(r -> r.path("Component").asText()).startsWith("api", "store", "image service", "coordinator");
         assertThat(rows).extracting(r -> r.path("State").asText()).containsOnly("up");
+        assertThat(rows.get(3).path("Detail").asText()).isEqualTo("in-process (all-in-one)");
         String host = rows.get(4).path("Component").asText().substring("agent ".length());
 
         forceDown(host, true);

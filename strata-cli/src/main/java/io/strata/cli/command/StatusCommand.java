@@ -37,8 +37,9 @@ final class StatusCommand implements Callable<Integer> {
         Response images = cli.image().tryGet("/images?limit=1");
         rows.add(List.of("image service", images.isError() ? "error" : "up", images.isError() ? "HTTP " + images.status() : ""));
         healthy &= !images.isError();
-        // The all-in-one process coordinates its hosts itself; there is no ZooKeeper to ask.
-        rows.add(List.of("coordinator", "up", "in-process"));
+        List<Object> coordinator = coordinator(cli.session().endpoint("compute"));
+        healthy &= coordinator.get(1).equals("up");
+        rows.add(coordinator);
         for (JsonNode service : cli.compute().get("/os-services?binary=nova-compute").path("services")) {
             boolean up = service.path("state").asText().equals("up");
             healthy &= up;
@@ -48,5 +49,34 @@ final class StatusCommand implements Callable<Integer> {
         }
         cli.list(format, List.of("Component", "State", "Detail"), rows);
         return healthy ? 0 : 1;
+    }
+
+    /**
+     * Who coordinates the hosts, as the Snooze bootstrap answers (no token needed): the elected
+     * group leader when the controllers run on ZooKeeper, the process itself in the all-in-one.
+     */
+    private static List<Object> coordinator(String computeEndpoint) {
+        String base = computeEndpoint.replaceFirst("/compute(/.*)?$", "");
+        try {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build();
+            java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(base + "/bootstrap?getGroupLeaderDescription")).timeout(java.time.Duration.ofSeconds(10)).GET().build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                return List.of("coordinator", "error", "bootstrap answered HTTP " + response.statusCode());
+            }
+            JsonNode leader = new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body());
+            if (leader.path("leaderElection").asText().equals("zookeeper")) {
+                JsonNode address = leader.path("listenSettings").path("controlDataAddress");
+                return List.of("coordinator", "up", "ZooKeeper; group leader " + address.path("address").asText() + ":"
+                        + address.path("port").asText());
+            }
+            return List.of("coordinator", "up", "in-process (all-in-one)");
+        } catch (java.io.IOException | RuntimeException e) {
+            return List.of("coordinator", "error", "bootstrap at " + base + " did not answer: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of("coordinator", "error", "interrupted");
+        }
     }
 }
