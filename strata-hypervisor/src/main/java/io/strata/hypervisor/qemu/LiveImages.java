@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,12 +32,14 @@ final class LiveImages {
     private final String accelerator;
     private final Disks disks;
     private final VmTable vms;
+    private final WarmPool pool;
 
-    LiveImages(QemuConfig config, String accelerator, Disks disks, VmTable vms) {
+    LiveImages(QemuConfig config, String accelerator, Disks disks, VmTable vms, WarmPool pool) {
         this.config = requireNonNull(config, "config is null");
         this.accelerator = requireNonNull(accelerator, "accelerator is null");
         this.disks = requireNonNull(disks, "disks is null");
         this.vms = requireNonNull(vms, "vms is null");
+        this.pool = requireNonNull(pool, "pool is null");
     }
 
     /**
@@ -79,7 +83,7 @@ final class LiveImages {
             }
             Files.copy(run.configDrive(), LiveImageManifest.configDrive(image));
             LiveImageManifest manifest = new LiveImageManifest(vmId, source.vcpus(), source.memoryMb(), source.targetMemoryMb(),
-                    source.accelerator(), source.boot(), hasRootDisk, source.mac(), source.ipAddress());
+                    source.accelerator(), source.boot(), hasRootDisk, source.mac(), source.ipAddress(), netdevWithoutForwards(source.commandLine()));
             manifest.write(image);
 
             // The source comes back as a clone of its image: same identity, so nothing to fix in it.
@@ -102,6 +106,7 @@ final class LiveImages {
                 restarted.lock.unlock();
             }
             long resumed = System.nanoTime();
+            pool.keepWarm(image);
             log.info("blessed VM {} into {}: frozen in {} ms, source running again after {} ms", vmId, image,
                     (frozen - started) / 1_000_000, (resumed - started) / 1_000_000);
             return new LiveImageRef(image.getFileName().toString(), image, source.vcpus(), source.memoryMb(), Map.of(
@@ -151,15 +156,12 @@ final class LiveImages {
         }
         QemuVm vm;
         UserNetwork network;
+        boolean warm = false;
         try {
-            Files.createDirectories(run.dir());
             network = UserNetwork.of(spec.network());
             VmSpec effective = new VmSpec(spec.id(), spec.name(), spec.hostname(), manifest.vcpus(), manifest.memoryMb(), 0,
                     manifest.boot(), spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(),
                     target);
-            if (manifest.hasRootDisk()) {
-                disks.createOverlay(LiveImageManifest.disk(dir), "qcow2", run.rootDisk(), 0);
-            }
             // The image's own config drive: the guest has it mounted, so its content must not change.
             QemuCommandLine.Storage storage = new QemuCommandLine.Storage(manifest.hasRootDisk() ? run.rootDisk() : null,
                     LiveImageManifest.configDrive(dir), LiveImageManifest.ram(dir), false);
@@ -167,14 +169,24 @@ final class LiveImages {
             VmDescriptor descriptor = new VmDescriptor(spec.id(), spec.name(), manifest.vcpus(), manifest.memoryMb(),
                     target, accelerator, spec.network().sshHostPort(), network.address(), spec.network().mac(),
                     manifest.boot(), dir.toString(), commandLine);
-            descriptor.write(run.descriptor());
-            vm = new QemuVm(run, descriptor, vms::publish);
-            vms.put(vm);
-            vm.lock.lock();
-            try {
-                vm.startIncoming(LiveImageManifest.state(dir), true);
-            } finally {
-                vm.lock.unlock();
+            Optional<WarmPool.Warm> ready = pool.take(dir, commandLine.get(commandLine.indexOf("-netdev") + 1));
+            if (ready.isPresent()) {
+                vm = takeOver(ready.get(), run, descriptor, spec.network().sshHostPort());
+                warm = true;
+            } else {
+                Files.createDirectories(run.dir());
+                if (manifest.hasRootDisk()) {
+                    disks.createOverlay(LiveImageManifest.disk(dir), "qcow2", run.rootDisk(), 0);
+                }
+                descriptor.write(run.descriptor());
+                vm = new QemuVm(run, descriptor, vms::publish);
+                vms.put(vm);
+                vm.lock.lock();
+                try {
+                    vm.startIncoming(LiveImageManifest.state(dir), true);
+                } finally {
+                    vm.lock.unlock();
+                }
             }
         } catch (RuntimeException | IOException e) {
             try {
@@ -185,7 +197,8 @@ final class LiveImages {
             throw e instanceof HypervisorException h ? h : new HypervisorException("cannot launch " + spec.id() + ": " + e.getMessage(), e);
         }
         long running = System.nanoTime();
-        log.info("launched {} from live image {}: running after {} ms", spec.id(), image.id(), (running - started) / 1_000_000);
+        log.info("launched {} from live image {} ({}): running after {} ms", spec.id(), image.id(), warm ? "warm process" : "cold start",
+                (running - started) / 1_000_000);
         // The clone runs from here on; its guest agent answers once the guest has been scheduled a
         // few times, so its identity is given in the background instead of holding up the launch.
         QemuVm launched = vm;
@@ -194,6 +207,65 @@ final class LiveImages {
             log.info("clone {} personalised {} ms after its launch began", spec.id(), (System.nanoTime() - started) / 1_000_000);
         });
         return vm.info();
+    }
+
+    /**
+     * Makes a warm pool's loaded, paused process the VM {@code run} names: its run and RAM
+     * directories are renamed to the VM's (the process keeps its open files, and its sockets are
+     * reached under the new names), the VM's descriptor (with the command line a cold start would
+     * have used, for later restarts) is written, and the guest runs. The SSH forward, which the
+     * warm process could not know, is added through the monitor.
+     */
+    private QemuVm takeOver(WarmPool.Warm warm, RunDir run, VmDescriptor descriptor, int sshPort) throws IOException {
+        QemuVm waiting = warm.vm();
+        waiting.detach();
+        try {
+            Files.move(waiting.run().dir(), run.dir(), StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // Still all the pool's: end it here rather than leave a process nobody owns.
+            waiting.kill();
+            WarmPool.deleteTree(waiting.run().dir());
+            WarmPool.deleteTree(waiting.run().ramDir());
+            throw e;
+        }
+        Files.createDirectories(run.ramDir().getParent());
+        if (Files.exists(waiting.run().ramDir())) {
+            Files.move(waiting.run().ramDir(), run.ramDir(), StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.writeString(run.startedIn(), waiting.run().dir().toString());
+        descriptor.write(run.descriptor());
+        QemuVm vm = new QemuVm(run, descriptor, vms::publish);
+        vms.put(vm);
+        vm.lock.lock();
+        try {
+            vm.adopt();
+            if (!vm.isProcessAlive()) {
+                throw new HypervisorException("the warm QEMU for VM " + descriptor.id() + " is gone", null);
+            }
+            if (sshPort > 0) {
+                String added = vm.qmp().execute("human-monitor-command",
+                        Map.of("command-line", "hostfwd_add net0 tcp:127.0.0.1:" + sshPort + "-:22")).asText();
+                if (!added.isBlank()) {
+                    throw new HypervisorException("cannot forward port " + sshPort + " to VM " + descriptor.id() + ": " + added.strip(), null);
+                }
+            }
+            vm.resumeCpus();
+        } catch (RuntimeException e) {
+            vm.kill();
+            throw e;
+        } finally {
+            vm.lock.unlock();
+        }
+        return vm;
+    }
+
+    /** The -netdev value of a command line without its forwards (they are per VM). */
+    static String netdevWithoutForwards(List<String> commandLine) {
+        int at = commandLine.indexOf("-netdev");
+        if (at < 0 || at + 1 >= commandLine.size()) {
+            return null;
+        }
+        return commandLine.get(at + 1).replaceAll(",hostfwd=[^,]*", "");
     }
 
     /**

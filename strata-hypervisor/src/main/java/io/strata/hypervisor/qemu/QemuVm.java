@@ -78,8 +78,12 @@ final class QemuVm {
             return;
         }
         long candidate = found.getAsLong();
+        // A clone that took a warm pool's process runs with that process's original directory in its
+        // command line (the directory was renamed under it); run.startedIn() remembers which.
+        String startedIn = startedIn();
         boolean ours = Processes.commandLine(candidate)
-                .map(args -> args.stream().anyMatch(arg -> arg.contains(id())) && args.stream().anyMatch(arg -> arg.contains(run.dir().toString())))
+                .map(args -> (args.stream().anyMatch(arg -> arg.contains(id())) && args.stream().anyMatch(arg -> arg.contains(run.dir().toString())))
+                        || (startedIn != null && args.stream().anyMatch(arg -> arg.contains(startedIn))))
                 .orElse(false);
         if (!ours) {
             log.warn("pid file of VM {} names process {}, which is not its QEMU; treating the VM as shut down", id(), candidate);
@@ -87,6 +91,16 @@ final class QemuVm {
         }
         pid = candidate;
         connect();
+    }
+
+    /** The directory the running process was started in, if not this VM's own (a warm pool's), else null. */
+    private String startedIn() {
+        try {
+            return Files.isRegularFile(run.startedIn()) ? Files.readString(run.startedIn()).strip() : null;
+        } catch (IOException e) {
+            log.warn("cannot read {}: {}", run.startedIn(), e.toString());
+            return null;
+        }
     }
 
     boolean isProcessAlive() {
@@ -195,7 +209,7 @@ final class QemuVm {
             throw new HypervisorException("VM " + id() + " already has a QEMU process " + pid, null);
         }
         try {
-            for (Path stale : List.of(run.qmpSocket(), run.agentSocket(), run.pidFile(), run.ramFile())) {
+            for (Path stale : List.of(run.qmpSocket(), run.agentSocket(), run.pidFile(), run.ramFile(), run.startedIn())) {
                 Files.deleteIfExists(stale);
             }
             Files.createDirectories(run.ramDir());
@@ -363,6 +377,20 @@ final class QemuVm {
      * carries no RAM: the guest's memory is the file the command line maps (a live image's).
      */
     void startIncoming(Path state, boolean ignoreShared) {
+        loadIncoming(state, ignoreShared);
+        try {
+            qmp().execute("cont");
+        } catch (RuntimeException e) {
+            kill();
+            throw e;
+        }
+    }
+
+    /**
+     * {@link #startIncoming} without the final {@code cont}: the process has loaded {@code state}
+     * and waits (paused if its command line has -S, as a warm pool's processes do).
+     */
+    void loadIncoming(Path state, boolean ignoreShared) {
         start(true);
         try {
             if (ignoreShared) {
@@ -381,7 +409,6 @@ final class QemuVm {
             if (migration.path("status").asText().equals("failed")) {
                 throw new HypervisorException("loading VM " + id() + " failed: " + migration.path("error-desc").asText(), null);
             }
-            qmp().execute("cont");
         } catch (RuntimeException e) {
             kill();
             String why = tail(run.qemuLog(), 3);
