@@ -61,6 +61,10 @@ final class UpCommand implements Callable<Integer> {
             + "between them (default ${DEFAULT-VALUE}).", defaultValue = "1")
     int qemuHosts;
 
+    @Option(names = "--live-image-warm", description = "QEMU processes kept loaded and paused per live image with --driver qemu, "
+            + "so that a clone need not start one (0 turns this off; default ${DEFAULT-VALUE}).", defaultValue = "1")
+    int liveImageWarm;
+
     @Option(names = "--cpu-allocation-ratio", description = "How many vCPUs the scheduler places per host CPU (Nova's "
             + "cpu_allocation_ratio, default ${DEFAULT-VALUE}).", defaultValue = "16.0")
     double cpuAllocationRatio;
@@ -80,6 +84,7 @@ final class UpCommand implements Callable<Integer> {
                 .withAccel(accel)
                 .withKvmProbeImage(kvmProbeImage)
                 .withQemuHosts(qemuHosts)
+                .withLiveImageWarm(liveImageWarm)
                 .withScheduler(new SchedulerSettings(cpuAllocationRatio, ramAllocationRatio,
                         SchedulerSettings.DEFAULT.diskAllocationRatio()))
                 .withAdminPassword(blankToNull(adminPassword))

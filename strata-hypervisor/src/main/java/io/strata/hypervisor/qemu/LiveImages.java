@@ -259,6 +259,41 @@ final class LiveImages {
         return vm;
     }
 
+    /**
+     * Takes the highest online memory blocks of the guest offline until what stays online is the
+     * fewest whole blocks that hold {@code targetMb}. A block the guest cannot free (unmovable
+     * kernel pages in it) stays online, and the target is then only partly applied or not at all.
+     */
+    static int offlineAboveTarget(GuestAgentClient agent, String vmId, int targetMb) {
+        long blockBytes = agent.execute("guest-get-memory-block-info", null).path("size").asLong();
+        if (blockBytes <= 0) {
+            log.warn("clone {}: the guest reports no memory block size; its memory target of {} MB is not applied", vmId, targetMb);
+            return 0;
+        }
+        List<Long> online = new java.util.ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode block : agent.execute("guest-get-memory-blocks", null)) {
+            if (block.path("online").asBoolean()) {
+                online.add(block.path("phys-index").asLong());
+            }
+        }
+        online.sort(java.util.Comparator.reverseOrder());
+        long keep = (targetMb * 1024L * 1024 + blockBytes - 1) / blockBytes;
+        int offlined = 0;
+        // Only blocks above the lowest `keep` ones: a failure does not move the cut further down.
+        for (long index : online.subList(0, (int) Math.max(0, online.size() - keep))) {
+            com.fasterxml.jackson.databind.JsonNode result = agent.execute("guest-set-memory-blocks",
+                    Map.of("mem-blks", List.of(Map.of("phys-index", index, "online", false))));
+            String response = result.path(0).path("response").asText();
+            if (response.equals("success")) {
+                offlined++;
+            } else {
+                log.info("clone {}: memory block {} stays online ({})", vmId, index, response);
+            }
+        }
+        log.info("clone {}: {} memory blocks of {} MB offline for its target of {} MB", vmId, offlined, blockBytes >> 20, targetMb);
+        return offlined;
+    }
+
     /** The -netdev value of a command line without its forwards (they are per VM). */
     static String netdevWithoutForwards(List<String> commandLine) {
         int at = commandLine.indexOf("-netdev");
@@ -269,23 +304,19 @@ final class LiveImages {
     }
 
     /**
-     * Tells a fresh clone who it is (in the background, after launch returned). Its memory target goes to the balloon; its identity goes
-     * through the guest agent, because the config drive the guest has mounted is its original's
-     * and cannot change under it: the clone's own meta_data.json and user_data replace the
-     * original's in /run, where the image's init links them. A failure leaves it running as a
-     * copy of the original.
+     * Tells a fresh clone who it is (in the background, after launch returned), through the guest
+     * agent, because the config drive the guest has mounted is its original's and cannot change
+     * under it: the clone's own meta_data.json and user_data replace the original's in /run, where
+     * the image's init links them. A failure leaves it running as a copy of the original.
+     *
+     * <p>Its memory target is applied by the guest taking whole memory blocks offline, not by the
+     * balloon: the clone's RAM is a private mapping of the live image's RAM file, and QEMU (7.2
+     * here) discards a ballooned page of file-backed RAM by punching a hole into the file, which
+     * would zero that page of the live image under its other clones and its source (see
+     * WarmLiveImageTest). Offlining gives the guest less memory without QEMU discarding anything;
+     * the host keeps what the clone already copied, and blocks are coarse (128 MB on x86-64).
      */
     private static void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
-        if (targetMemoryMb > 0 && targetMemoryMb < manifest.memoryMb()) {
-            vm.lock.lock();
-            try {
-                vm.qmp().execute("balloon", java.util.Map.of("value", targetMemoryMb * 1024L * 1024));
-            } catch (RuntimeException e) {
-                log.warn("clone {} runs, but its balloon target of {} MB was not set: {}", spec.id(), targetMemoryMb, e.getMessage());
-            } finally {
-                vm.lock.unlock();
-            }
-        }
         try (GuestAgentClient agent = GuestAgentClient.connect(vm.run().agentSocket(), Duration.ofSeconds(15))) {
             agent.setTime(java.time.Instant.now());
             agent.setHostname(spec.hostname());
@@ -299,6 +330,13 @@ final class LiveImages {
             agent.writeFile(CLONE_META_DATA, JSON.writeValueAsBytes(ConfigDrive.metaData(spec)));
             if (spec.userData() != null) {
                 agent.writeFile(CLONE_USER_DATA, spec.userData());
+            }
+            if (targetMemoryMb > 0 && targetMemoryMb < manifest.memoryMb()) {
+                try {
+                    offlineAboveTarget(agent, spec.id(), targetMemoryMb);
+                } catch (RuntimeException e) {
+                    log.warn("clone {} runs, but its memory target of {} MB was not applied: {}", spec.id(), targetMemoryMb, e.getMessage());
+                }
             }
         } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
             log.warn("clone {} runs, but its guest agent could not give it its identity: {}", spec.id(), e.getMessage());

@@ -245,7 +245,9 @@ final class QemuVm {
                 .orElseThrow(() -> new HypervisorException("QEMU for VM " + id() + " started but wrote no pid file", null));
         connect();
         int target = descriptor.targetMemoryMb();
-        if (!incoming && target > 0 && target < descriptor.memoryMb()) {
+        // Never for a live image's clone: its RAM maps the image's file, and QEMU would discard
+        // ballooned pages by punching holes into that file (see LiveImages.personalise).
+        if (!incoming && descriptor.liveImage() == null && target > 0 && target < descriptor.memoryMb()) {
             // The guest's balloon driver inflates once it loads; until then QEMU keeps the target.
             qmp().execute("balloon", Map.of("value", target * 1024L * 1024));
         }

@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * image's device state and waits paused ({@code -S}): a clone takes one by renaming its run and RAM
  * directories to the VM's (open files and listening sockets move with them), resuming it, and
  * the pool starts a replacement in the background. Clones are taken only when the clone's
- * user-mode network has the same subnet, gateway and DNS proxy as the warm process (its address
- * is set by the guest agent afterwards, as for any clone).
+ * user-mode network has the same subnet and gateway as the warm process (its address is set by
+ * the guest agent afterwards, as for any clone).
  *
  * <p>Warm processes die with the pool: on {@link #forget} of their live image, on {@link #close}
  * (agent shutdown), and, for those a crashed agent left behind, on {@link #sweep} at the next start.
@@ -52,11 +52,25 @@ final class WarmPool implements AutoCloseable {
     private static final Duration FORGET_TIMEOUT = Duration.ofSeconds(60);
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** A loaded, paused process for one live image, and the -netdev it was started with. */
-    record Warm(QemuVm vm, String netdev) {
+    /**
+     * A loaded, paused process for one live image, the -netdev it was started with, and the
+     * image's state file as it was when loaded (size and modification time).
+     */
+    record Warm(QemuVm vm, String netdev, String loadedState) {
         Warm {
             requireNonNull(vm, "vm is null");
             requireNonNull(netdev, "netdev is null");
+            requireNonNull(loadedState, "loadedState is null");
+        }
+    }
+
+    /** Size and modification time of a live image's state file: a changed file makes warm processes stale. */
+    private static String stateVersion(Path image) {
+        try {
+            Path state = LiveImageManifest.state(image);
+            return Files.size(state) + "@" + Files.getLastModifiedTime(state).toMillis();
+        } catch (IOException e) {
+            return "missing: " + e.getMessage();
         }
     }
 
@@ -157,18 +171,27 @@ final class WarmPool implements AutoCloseable {
             log.warn("warm QEMU {} for {} died while waiting; starting cold", taken.vm().id(), image);
             discard(taken);
             taken = null;
+        } else if (taken != null && !taken.loadedState().equals(stateVersion(image))) {
+            // The image's state was rewritten after this process loaded it: clones must see the file as it is.
+            log.warn("warm QEMU {} loaded an earlier state of {}; starting cold", taken.vm().id(), image);
+            discard(taken);
+            taken = null;
         }
         refillLater(image);
         return Optional.ofNullable(taken);
     }
 
-    /** Same subnet, gateway and DNS proxy: only the DHCP address may differ. */
+    /**
+     * Same subnet and gateway. The DHCP address and the DNS proxy (the first address that is
+     * neither gateway nor the VM's) may differ: a clone's guest keeps the lease and resolver its
+     * original got, whichever process it runs in, and the guest agent sets its address.
+     */
     static boolean sameNetwork(String a, String b) {
-        return withoutDhcpStart(a).equals(withoutDhcpStart(b));
+        return subnetAndGateway(a).equals(subnetAndGateway(b));
     }
 
-    private static String withoutDhcpStart(String netdev) {
-        return netdev.replaceAll(",dhcpstart=[^,]*", "").replaceAll(",hostfwd=[^,]*", "");
+    private static String subnetAndGateway(String netdev) {
+        return netdev.replaceAll(",(dhcpstart|dns|hostfwd)=[^,]*", "");
     }
 
     /**
@@ -270,6 +293,7 @@ final class WarmPool implements AutoCloseable {
         String name = PREFIX + HexFormat.of().formatHex(randomBytes());
         RunDir run = new RunDir(config.runRoot().resolve(name), config.ramRoot().resolve(name));
         long began = System.nanoTime();
+        String loadedState = stateVersion(image);
         try {
             Files.createDirectories(run.dir());
             if (manifest.hasRootDisk()) {
@@ -298,7 +322,7 @@ final class WarmPool implements AutoCloseable {
                 vm.lock.unlock();
             }
             log.info("warm QEMU {} for live image {} loaded in {} ms", name, image.getFileName(), (System.nanoTime() - began) / 1_000_000);
-            return new Warm(vm, manifest.netdev());
+            return new Warm(vm, manifest.netdev(), loadedState);
         } catch (RuntimeException | IOException e) {
             killIfOurs(run.dir());
             deleteTree(run.dir());
