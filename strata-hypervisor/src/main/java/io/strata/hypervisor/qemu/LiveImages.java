@@ -206,7 +206,8 @@ final class LiveImages {
             personalise(launched, spec, manifest, network, target);
             log.info("clone {} personalised {} ms after its launch began", spec.id(), (System.nanoTime() - started) / 1_000_000);
         });
-        return vm.info();
+        // Both paths end with a successful `cont`.
+        return vm.infoAfter(PowerState.RUNNING);
     }
 
     /**

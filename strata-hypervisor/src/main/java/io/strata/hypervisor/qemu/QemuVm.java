@@ -164,6 +164,16 @@ final class QemuVm {
         }
     }
 
+    /**
+     * What the VM is right after an operation of ours left it in {@code state}, without asking QEMU:
+     * a guest that TCG has just resumed answers QMP slowly (tens of ms), which a clone's launch
+     * should not wait for.
+     */
+    VmInfo infoAfter(PowerState state) {
+        lastKnown = requireNonNull(state, "state is null");
+        return info(false);
+    }
+
     private VmInfo info(boolean locked) {
         PowerState state = lastKnown;
         if (locked) {
