@@ -37,6 +37,22 @@ public final class LocalController implements AgentApi, AutoCloseable {
         this.liveImageRoot = requireNonNull(liveImageRoot, "liveImageRoot is null");
     }
 
+    /**
+     * Asks the hypervisor to keep clones ready for the live images this host already has (after
+     * an agent restart; new ones are kept warm from their bless on).
+     */
+    public void warmUpLiveImages() {
+        Path root = liveImageRoot.toAbsolutePath().normalize();
+        if (!java.nio.file.Files.isDirectory(root)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> dirs = java.nio.file.Files.list(root)) {
+            dirs.filter(java.nio.file.Files::isDirectory).sorted().forEach(hypervisor::keepWarm);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot list live images in " + root, e);
+        }
+    }
+
     @Override
     public String hostName() {
         return hostName;
@@ -147,6 +163,7 @@ public final class LocalController implements AgentApi, AutoCloseable {
         if (!dir.getParent().equals(root)) {
             throw new IllegalArgumentException("not a live image id: " + liveImageId);
         }
+        hypervisor.forgetLiveImage(dir);
         if (!java.nio.file.Files.exists(dir)) {
             return;
         }

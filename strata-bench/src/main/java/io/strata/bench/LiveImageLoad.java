@@ -37,18 +37,20 @@ final class LiveImageLoad {
     static void main(String[] args) throws Exception {
         if (args.length < 4) {
             throw new IllegalArgumentException("usage: live-image URL PASSWORD IMAGE_ID DATA_DIR [--boots N] [--counts 1,10,50] "
-                    + "[--ram 256,512,1024] [--settle SECONDS]");
+                    + "[--ram 256,512,1024] [--settle SECONDS] [--singles N]");
         }
         int boots = 5;
         String counts = "1,10,50";
         String rams = "256,512,1024";
         int settle = 10;
+        int singles = 10;
         for (int i = 4; i < args.length; i += 2) {
             switch (args[i]) {
                 case "--boots" -> boots = Integer.parseInt(args[i + 1]);
                 case "--counts" -> counts = args[i + 1];
                 case "--ram" -> rams = args[i + 1];
                 case "--settle" -> settle = Integer.parseInt(args[i + 1]);
+                case "--singles" -> singles = Integer.parseInt(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -61,6 +63,22 @@ final class LiveImageLoad {
         long blessStart = System.nanoTime();
         String live = load.bless(source);
         System.out.printf(Locale.ROOT, "bless of a 256 MB guest (API call to BLESSED): %.0f ms%n", (System.nanoTime() - blessStart) / 1e6);
+        // One clone at a time, as a user would start them: each finds the live image's warm QEMU
+        // process (strata up --live-image-warm, default 1) refilled since the previous one.
+        if (singles > 0) {
+            Latencies single = new Latencies();
+            List<String> started = new ArrayList<>();
+            for (int i = 0; i < singles; i++) {
+                Thread.sleep(3000); // the pool refills in the background (about 1-2 s of QEMU start and load)
+                started.addAll(load.launch(live, 1, single));
+            }
+            System.out.printf(Locale.ROOT, "clone start, one at a time, 3 s apart (API call to ACTIVE): %s%n", single.summary());
+            one = single;
+            Thread.sleep(settle * 1000L);
+            load.reportPss(started);
+            load.deleteAll(started);
+            Thread.sleep(3000);
+        }
         for (String count : counts.split(",")) {
             int n = Integer.parseInt(count.trim());
             Latencies starts = new Latencies();

@@ -36,13 +36,18 @@ final class UpCommand implements Callable<Integer> {
             + "between them (default ${DEFAULT-VALUE}).", defaultValue = "1")
     int qemuHosts;
 
+    @Option(names = "--live-image-warm", description = "QEMU processes kept loaded and paused per live image with --driver qemu, "
+            + "so that a clone need not start one (0 turns this off; default ${DEFAULT-VALUE}).", defaultValue = "1")
+    int liveImageWarm;
+
     @Override
     public Integer call() throws Exception {
         StrataConfig config = server.config(ClusterSettings.ALL_IN_ONE)
                 .withDriver(driver)
                 .withAccel(accel)
                 .withKvmProbeImage(kvmProbeImage)
-                .withQemuHosts(qemuHosts);
+                .withQemuHosts(qemuHosts)
+                .withLiveImageWarm(liveImageWarm);
         config = config.withFakeHosts(fakeHosts, config.fakeHost());
         return serve(config);
     }

@@ -49,7 +49,11 @@ final class LocalAgents {
                     if (i > 1) {
                         qemu = qemu.withRunRoot(dataDir.resolve("qemu-" + i)).withRamRoot(Path.of("/dev/shm/strata-" + i));
                     }
-                    agents.add(new LocalController(name, new QemuHypervisor(qemu), images, dataDir.resolve("live-images")));
+                    LocalController agent = new LocalController(name, new QemuHypervisor(qemu, config.liveImageWarm()), images,
+                            dataDir.resolve("live-images"));
+                    // Live images blessed before this start get their warm processes again.
+                    agent.warmUpLiveImages();
+                    agents.add(agent);
                 }
             }
             default -> throw new IllegalArgumentException("unknown driver " + config.driver());

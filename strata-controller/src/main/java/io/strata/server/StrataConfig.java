@@ -21,6 +21,8 @@ import java.time.Duration;
  * @param fakeHosts number of simulated hosts the fake driver provides (scale tests)
  * @param accel QEMU acceleration: auto (probe KVM, fall back to TCG), kvm or tcg
  * @param qemuHosts number of QEMU hosts the all-in-one runs (more than one for live migration on one machine)
+ * @param liveImageWarm QEMU processes kept loaded and paused per live image, so that a clone need not
+ *        start one (0 turns this off; default 1)
  * @param quotas the quota of projects an admin has not given their own (Nova's [quota] defaults)
  * @param cluster how this controller works with others (ZooKeeper, host monitoring, agents on other hosts)
  * @param kvmProbeImage directory with the test guest's vmlinuz and initrd.img that {@code auto}
@@ -45,6 +47,7 @@ public record StrataConfig(
         String accel,
         Path kvmProbeImage,
         int qemuHosts,
+        int liveImageWarm,
         QuotaDefaults quotas,
         ClusterSettings cluster) {
     public StrataConfig {
@@ -65,6 +68,9 @@ public record StrataConfig(
         if (qemuHosts < 1) {
             throw new IllegalArgumentException("qemuHosts must be at least 1");
         }
+        if (liveImageWarm < 0) {
+            throw new IllegalArgumentException("liveImageWarm must be 0 or more");
+        }
         if (fakeHosts < 1) {
             throw new IllegalArgumentException("fakeHosts must be at least 1");
         }
@@ -79,79 +85,85 @@ public record StrataConfig(
     /** Defaults of {@code strata up}: port 8774, data under ~/.strata, fake driver. */
     public static StrataConfig defaults(Path dataDir) {
         return new StrataConfig("0.0.0.0", 8774, null, dataDir, null, null, null, "fake", null, "RegionOne",
-                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto", null, 1, QuotaDefaults.DEFAULT, ClusterSettings.ALL_IN_ONE);
+                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto", null, 1, 1, QuotaDefaults.DEFAULT, ClusterSettings.ALL_IN_ONE);
     }
 
     public StrataConfig withPort(int newPort) {
         return new StrataConfig(bindHost, newPort, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withDatabase(String url, String user, String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, url, user, password, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withAdminPassword(String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas, cluster);
+                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withDriver(String newDriver) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, newDriver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withPasswordHashCost(int cost) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withFakeHosts(int count, FakeHostSpec spec) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel, kvmProbeImage, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withPublicUrl(String url) {
         return new StrataConfig(bindHost, port, url, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withBindHost(String host) {
         return new StrataConfig(host, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withAccel(String newAccel) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel, kvmProbeImage, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withQemuHosts(int count) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, count, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, count, liveImageWarm, quotas, cluster);
+    }
+
+    public StrataConfig withLiveImageWarm(int count) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, count, quotas,
+                cluster);
     }
 
     public StrataConfig withKvmProbeImage(Path dir) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, dir, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, dir, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withScheduler(SchedulerSettings settings) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel, kvmProbeImage, qemuHosts, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
     }
 
     public StrataConfig withCluster(ClusterSettings settings) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, quotas,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas,
                 settings);
     }
 
     public StrataConfig withQuotas(QuotaDefaults defaults) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
                 adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
-                defaults, cluster);
+                liveImageWarm, defaults, cluster);
     }
 
     /**

@@ -42,6 +42,21 @@ public interface Hypervisor extends AutoCloseable {
     VmInfo launch(LiveImageRef image, VmSpec spec);
 
     /**
+     * Keeps clones of the live image in {@code liveImageDir} ready to start (e.g. processes started
+     * ahead of demand); called after a bless and, for existing live images, when the agent starts.
+     * Drivers without such a thing ignore it.
+     */
+    default void keepWarm(Path liveImageDir) {
+    }
+
+    /**
+     * The live image in {@code liveImageDir} is being discarded: ends whatever this driver keeps
+     * ready for it, before the caller removes its files.
+     */
+    default void forgetLiveImage(Path liveImageDir) {
+    }
+
+    /**
      * Writes a standalone copy of the VM's root disk (its image base merged with what the guest
      * wrote) to {@code target}, for snapshots; returns the disk format written ("qcow2", "raw").
      */

@@ -19,6 +19,9 @@ import java.nio.file.StandardCopyOption;
  * carries no RAM), {@code ram} (the guest's memory, mapped copy-on-write by every clone),
  * {@code config.iso} and, for disk-backed VMs, {@code disk.qcow2} (a read-only base for the
  * clones' overlays).
+ *
+ * <p>{@code netdev} is the blessed VM's {@code -netdev} value without its forwards: what a warm
+ * process (see {@link WarmPool}) starts with; null in images blessed before warm processes.
  */
 record LiveImageManifest(
         String blessedFrom,
@@ -29,7 +32,8 @@ record LiveImageManifest(
         BootSource boot,
         boolean hasRootDisk,
         String mac,
-        String ipAddress) {
+        String ipAddress,
+        String netdev) {
     /** Unknown fields are skipped: files written by a newer driver (or derived getters) still read. */
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);

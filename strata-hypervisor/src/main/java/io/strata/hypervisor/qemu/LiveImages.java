@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,12 +32,14 @@ final class LiveImages {
     private final String accelerator;
     private final Disks disks;
     private final VmTable vms;
+    private final WarmPool pool;
 
-    LiveImages(QemuConfig config, String accelerator, Disks disks, VmTable vms) {
+    LiveImages(QemuConfig config, String accelerator, Disks disks, VmTable vms, WarmPool pool) {
         this.config = requireNonNull(config, "config is null");
         this.accelerator = requireNonNull(accelerator, "accelerator is null");
         this.disks = requireNonNull(disks, "disks is null");
         this.vms = requireNonNull(vms, "vms is null");
+        this.pool = requireNonNull(pool, "pool is null");
     }
 
     /**
@@ -79,7 +83,7 @@ final class LiveImages {
             }
             Files.copy(run.configDrive(), LiveImageManifest.configDrive(image));
             LiveImageManifest manifest = new LiveImageManifest(vmId, source.vcpus(), source.memoryMb(), source.targetMemoryMb(),
-                    source.accelerator(), source.boot(), hasRootDisk, source.mac(), source.ipAddress());
+                    source.accelerator(), source.boot(), hasRootDisk, source.mac(), source.ipAddress(), netdevWithoutForwards(source.commandLine()));
             manifest.write(image);
 
             // The source comes back as a clone of its image: same identity, so nothing to fix in it.
@@ -102,6 +106,7 @@ final class LiveImages {
                 restarted.lock.unlock();
             }
             long resumed = System.nanoTime();
+            pool.keepWarm(image);
             log.info("blessed VM {} into {}: frozen in {} ms, source running again after {} ms", vmId, image,
                     (frozen - started) / 1_000_000, (resumed - started) / 1_000_000);
             return new LiveImageRef(image.getFileName().toString(), image, source.vcpus(), source.memoryMb(), Map.of(
@@ -151,15 +156,12 @@ final class LiveImages {
         }
         QemuVm vm;
         UserNetwork network;
+        boolean warm = false;
         try {
-            Files.createDirectories(run.dir());
             network = UserNetwork.of(spec.network());
             VmSpec effective = new VmSpec(spec.id(), spec.name(), spec.hostname(), manifest.vcpus(), manifest.memoryMb(), 0,
                     manifest.boot(), spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(),
                     target);
-            if (manifest.hasRootDisk()) {
-                disks.createOverlay(LiveImageManifest.disk(dir), "qcow2", run.rootDisk(), 0);
-            }
             // The image's own config drive: the guest has it mounted, so its content must not change.
             QemuCommandLine.Storage storage = new QemuCommandLine.Storage(manifest.hasRootDisk() ? run.rootDisk() : null,
                     LiveImageManifest.configDrive(dir), LiveImageManifest.ram(dir), false);
@@ -167,14 +169,24 @@ final class LiveImages {
             VmDescriptor descriptor = new VmDescriptor(spec.id(), spec.name(), manifest.vcpus(), manifest.memoryMb(),
                     target, accelerator, spec.network().sshHostPort(), network.address(), spec.network().mac(),
                     manifest.boot(), dir.toString(), commandLine);
-            descriptor.write(run.descriptor());
-            vm = new QemuVm(run, descriptor, vms::publish);
-            vms.put(vm);
-            vm.lock.lock();
-            try {
-                vm.startIncoming(LiveImageManifest.state(dir), true);
-            } finally {
-                vm.lock.unlock();
+            Optional<WarmPool.Warm> ready = pool.take(dir, commandLine.get(commandLine.indexOf("-netdev") + 1));
+            if (ready.isPresent()) {
+                vm = takeOver(ready.get(), run, descriptor, spec.network().sshHostPort());
+                warm = true;
+            } else {
+                Files.createDirectories(run.dir());
+                if (manifest.hasRootDisk()) {
+                    disks.createOverlay(LiveImageManifest.disk(dir), "qcow2", run.rootDisk(), 0);
+                }
+                descriptor.write(run.descriptor());
+                vm = new QemuVm(run, descriptor, vms::publish);
+                vms.put(vm);
+                vm.lock.lock();
+                try {
+                    vm.startIncoming(LiveImageManifest.state(dir), true);
+                } finally {
+                    vm.lock.unlock();
+                }
             }
         } catch (RuntimeException | IOException e) {
             try {
@@ -185,7 +197,8 @@ final class LiveImages {
             throw e instanceof HypervisorException h ? h : new HypervisorException("cannot launch " + spec.id() + ": " + e.getMessage(), e);
         }
         long running = System.nanoTime();
-        log.info("launched {} from live image {}: running after {} ms", spec.id(), image.id(), (running - started) / 1_000_000);
+        log.info("launched {} from live image {} ({}): running after {} ms", spec.id(), image.id(), warm ? "warm process" : "cold start",
+                (running - started) / 1_000_000);
         // The clone runs from here on; its guest agent answers once the guest has been scheduled a
         // few times, so its identity is given in the background instead of holding up the launch.
         QemuVm launched = vm;
@@ -193,27 +206,118 @@ final class LiveImages {
             personalise(launched, spec, manifest, network, target);
             log.info("clone {} personalised {} ms after its launch began", spec.id(), (System.nanoTime() - started) / 1_000_000);
         });
-        return vm.info();
+        // Both paths end with a successful `cont`.
+        return vm.infoAfter(PowerState.RUNNING);
     }
 
     /**
-     * Tells a fresh clone who it is (in the background, after launch returned). Its memory target goes to the balloon; its identity goes
-     * through the guest agent, because the config drive the guest has mounted is its original's
-     * and cannot change under it: the clone's own meta_data.json and user_data replace the
-     * original's in /run, where the image's init links them. A failure leaves it running as a
-     * copy of the original.
+     * Makes a warm pool's loaded, paused process the VM {@code run} names: its run and RAM
+     * directories are renamed to the VM's (the process keeps its open files, and its sockets are
+     * reached under the new names), the VM's descriptor (with the command line a cold start would
+     * have used, for later restarts) is written, and the guest runs. The SSH forward, which the
+     * warm process could not know, is added through the monitor.
      */
-    private static void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
-        if (targetMemoryMb > 0 && targetMemoryMb < manifest.memoryMb()) {
-            vm.lock.lock();
-            try {
-                vm.qmp().execute("balloon", java.util.Map.of("value", targetMemoryMb * 1024L * 1024));
-            } catch (RuntimeException e) {
-                log.warn("clone {} runs, but its balloon target of {} MB was not set: {}", spec.id(), targetMemoryMb, e.getMessage());
-            } finally {
-                vm.lock.unlock();
+    private QemuVm takeOver(WarmPool.Warm warm, RunDir run, VmDescriptor descriptor, int sshPort) throws IOException {
+        QemuVm waiting = warm.vm();
+        waiting.detach();
+        try {
+            Files.move(waiting.run().dir(), run.dir(), StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // Still all the pool's: end it here rather than leave a process nobody owns.
+            waiting.kill();
+            WarmPool.deleteTree(waiting.run().dir());
+            WarmPool.deleteTree(waiting.run().ramDir());
+            throw e;
+        }
+        Files.createDirectories(run.ramDir().getParent());
+        if (Files.exists(waiting.run().ramDir())) {
+            Files.move(waiting.run().ramDir(), run.ramDir(), StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.writeString(run.startedIn(), waiting.run().dir().toString());
+        descriptor.write(run.descriptor());
+        QemuVm vm = new QemuVm(run, descriptor, vms::publish);
+        vms.put(vm);
+        vm.lock.lock();
+        try {
+            vm.adopt();
+            if (!vm.isProcessAlive()) {
+                throw new HypervisorException("the warm QEMU for VM " + descriptor.id() + " is gone", null);
+            }
+            if (sshPort > 0) {
+                String added = vm.qmp().execute("human-monitor-command",
+                        Map.of("command-line", "hostfwd_add net0 tcp:127.0.0.1:" + sshPort + "-:22")).asText();
+                if (!added.isBlank()) {
+                    throw new HypervisorException("cannot forward port " + sshPort + " to VM " + descriptor.id() + ": " + added.strip(), null);
+                }
+            }
+            vm.resumeCpus();
+        } catch (RuntimeException e) {
+            vm.kill();
+            throw e;
+        } finally {
+            vm.lock.unlock();
+        }
+        return vm;
+    }
+
+    /**
+     * Takes the highest online memory blocks of the guest offline until what stays online is the
+     * fewest whole blocks that hold {@code targetMb}. A block the guest cannot free (unmovable
+     * kernel pages in it) stays online, and the target is then only partly applied or not at all.
+     */
+    static int offlineAboveTarget(GuestAgentClient agent, String vmId, int targetMb) {
+        long blockBytes = agent.execute("guest-get-memory-block-info", null).path("size").asLong();
+        if (blockBytes <= 0) {
+            log.warn("clone {}: the guest reports no memory block size; its memory target of {} MB is not applied", vmId, targetMb);
+            return 0;
+        }
+        List<Long> online = new java.util.ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode block : agent.execute("guest-get-memory-blocks", null)) {
+            if (block.path("online").asBoolean()) {
+                online.add(block.path("phys-index").asLong());
             }
         }
+        online.sort(java.util.Comparator.reverseOrder());
+        long keep = (targetMb * 1024L * 1024 + blockBytes - 1) / blockBytes;
+        int offlined = 0;
+        // Only blocks above the lowest `keep` ones: a failure does not move the cut further down.
+        for (long index : online.subList(0, (int) Math.max(0, online.size() - keep))) {
+            com.fasterxml.jackson.databind.JsonNode result = agent.execute("guest-set-memory-blocks",
+                    Map.of("mem-blks", List.of(Map.of("phys-index", index, "online", false))));
+            String response = result.path(0).path("response").asText();
+            if (response.equals("success")) {
+                offlined++;
+            } else {
+                log.info("clone {}: memory block {} stays online ({})", vmId, index, response);
+            }
+        }
+        log.info("clone {}: {} memory blocks of {} MB offline for its target of {} MB", vmId, offlined, blockBytes >> 20, targetMb);
+        return offlined;
+    }
+
+    /** The -netdev value of a command line without its forwards (they are per VM). */
+    static String netdevWithoutForwards(List<String> commandLine) {
+        int at = commandLine.indexOf("-netdev");
+        if (at < 0 || at + 1 >= commandLine.size()) {
+            return null;
+        }
+        return commandLine.get(at + 1).replaceAll(",hostfwd=[^,]*", "");
+    }
+
+    /**
+     * Tells a fresh clone who it is (in the background, after launch returned), through the guest
+     * agent, because the config drive the guest has mounted is its original's and cannot change
+     * under it: the clone's own meta_data.json and user_data replace the original's in /run, where
+     * the image's init links them. A failure leaves it running as a copy of the original.
+     *
+     * <p>Its memory target is applied by the guest taking whole memory blocks offline, not by the
+     * balloon: the clone's RAM is a private mapping of the live image's RAM file, and QEMU (7.2
+     * here) discards a ballooned page of file-backed RAM by punching a hole into the file, which
+     * would zero that page of the live image under its other clones and its source (see
+     * WarmLiveImageTest). Offlining gives the guest less memory without QEMU discarding anything;
+     * the host keeps what the clone already copied, and blocks are coarse (128 MB on x86-64).
+     */
+    private static void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
         try (GuestAgentClient agent = GuestAgentClient.connect(vm.run().agentSocket(), Duration.ofSeconds(15))) {
             agent.setTime(java.time.Instant.now());
             agent.setHostname(spec.hostname());
@@ -227,6 +331,13 @@ final class LiveImages {
             agent.writeFile(CLONE_META_DATA, JSON.writeValueAsBytes(ConfigDrive.metaData(spec)));
             if (spec.userData() != null) {
                 agent.writeFile(CLONE_USER_DATA, spec.userData());
+            }
+            if (targetMemoryMb > 0 && targetMemoryMb < manifest.memoryMb()) {
+                try {
+                    offlineAboveTarget(agent, spec.id(), targetMemoryMb);
+                } catch (RuntimeException e) {
+                    log.warn("clone {} runs, but its memory target of {} MB was not applied: {}", spec.id(), targetMemoryMb, e.getMessage());
+                }
             }
         } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
             log.warn("clone {} runs, but its guest agent could not give it its identity: {}", spec.id(), e.getMessage());

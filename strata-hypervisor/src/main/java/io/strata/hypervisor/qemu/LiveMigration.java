@@ -283,7 +283,9 @@ final class LiveMigration {
                 }
             }
             int target = vm.descriptor().targetMemoryMb();
-            if (target > 0 && target < vm.descriptor().memoryMb()) {
+            // Not for a live image's clone: it may map the image's RAM file, into which QEMU would
+            // punch the ballooned pages (see LiveImages.personalise).
+            if (vm.descriptor().liveImage() == null && target > 0 && target < vm.descriptor().memoryMb()) {
                 vm.qmp().execute("balloon", Map.of("value", target * 1024L * 1024));
             }
             return vm.info();

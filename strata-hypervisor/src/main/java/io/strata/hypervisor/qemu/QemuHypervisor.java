@@ -54,11 +54,21 @@ public final class QemuHypervisor implements Hypervisor {
     private final ConfigDrive configDrive;
     private final VmTable vms;
     private final LiveImages liveImages;
+    private final WarmPool warmPool;
     private final LiveMigration migration;
     private final Thread monitor;
     private volatile boolean closed;
 
+    /** A host without warm processes for its live images (clones start cold). */
     public QemuHypervisor(QemuConfig config) {
+        this(config, 0);
+    }
+
+    /**
+     * @param liveImageWarm how many QEMU processes to keep loaded and paused per live image, so
+     *                      that a clone takes one instead of starting QEMU (see {@link WarmPool})
+     */
+    public QemuHypervisor(QemuConfig config, int liveImageWarm) {
         this.config = requireNonNull(config, "config is null");
         String versionText = Processes.run(List.of(config.qemuBinary().toString(), "--version"), Duration.ofSeconds(10));
         this.version = parseVersion(versionText);
@@ -68,7 +78,10 @@ public final class QemuHypervisor implements Hypervisor {
         this.disks = new Disks(config.qemuImgBinary());
         this.configDrive = ConfigDrive.fromPath();
         this.vms = new VmTable(config);
-        this.liveImages = new LiveImages(config, accelerator, disks, vms);
+        // Warm processes never outlive their agent: those of a crashed one go before any new start.
+        WarmPool.sweep(config);
+        this.warmPool = new WarmPool(config, accelerator, disks, liveImageWarm);
+        this.liveImages = new LiveImages(config, accelerator, disks, vms, warmPool);
         this.migration = new LiveMigration(config, accelerator, disks, configDrive, vms);
         try {
             Files.createDirectories(config.runRoot());
@@ -288,6 +301,23 @@ public final class QemuHypervisor implements Hypervisor {
         return liveImages.launch(image, spec);
     }
 
+    @Override
+    public void keepWarm(Path liveImageDir) {
+        if (Files.isRegularFile(LiveImageManifest.file(liveImageDir.toAbsolutePath().normalize()))) {
+            warmPool.keepWarm(liveImageDir);
+        }
+    }
+
+    @Override
+    public void forgetLiveImage(Path liveImageDir) {
+        warmPool.forget(liveImageDir);
+    }
+
+    /** How many warm processes wait for the live image in {@code liveImageDir} (for tests and status). */
+    public int warmProcesses(Path liveImageDir) {
+        return warmPool.readyCount(liveImageDir);
+    }
+
     /**
      * Pauses a running guest for the copy, so the snapshot is one point in time (what Nova's cold
      * snapshot does), and merges overlay and image into one standalone qcow2.
@@ -411,11 +441,15 @@ public final class QemuHypervisor implements Hypervisor {
         vms.subscribe(listener);
     }
 
-    /** Lets go of the VMs without stopping them: they outlive the agent and are re-adopted later. */
+    /**
+     * Lets go of the VMs without stopping them: they outlive the agent and are re-adopted later.
+     * Warm processes are ended: they are nobody's VM, and the next agent starts its own.
+     */
     @Override
     public void close() {
         closed = true;
         monitor.interrupt();
+        warmPool.close();
         vms.detachAll();
     }
 

@@ -78,8 +78,12 @@ final class QemuVm {
             return;
         }
         long candidate = found.getAsLong();
+        // A clone that took a warm pool's process runs with that process's original directory in its
+        // command line (the directory was renamed under it); run.startedIn() remembers which.
+        String startedIn = startedIn();
         boolean ours = Processes.commandLine(candidate)
-                .map(args -> args.stream().anyMatch(arg -> arg.contains(id())) && args.stream().anyMatch(arg -> arg.contains(run.dir().toString())))
+                .map(args -> (args.stream().anyMatch(arg -> arg.contains(id())) && args.stream().anyMatch(arg -> arg.contains(run.dir().toString())))
+                        || (startedIn != null && args.stream().anyMatch(arg -> arg.contains(startedIn))))
                 .orElse(false);
         if (!ours) {
             log.warn("pid file of VM {} names process {}, which is not its QEMU; treating the VM as shut down", id(), candidate);
@@ -87,6 +91,16 @@ final class QemuVm {
         }
         pid = candidate;
         connect();
+    }
+
+    /** The directory the running process was started in, if not this VM's own (a warm pool's), else null. */
+    private String startedIn() {
+        try {
+            return Files.isRegularFile(run.startedIn()) ? Files.readString(run.startedIn()).strip() : null;
+        } catch (IOException e) {
+            log.warn("cannot read {}: {}", run.startedIn(), e.toString());
+            return null;
+        }
     }
 
     boolean isProcessAlive() {
@@ -150,6 +164,16 @@ final class QemuVm {
         }
     }
 
+    /**
+     * What the VM is right after an operation of ours left it in {@code state}, without asking QEMU:
+     * a guest that TCG has just resumed answers QMP slowly (tens of ms), which a clone's launch
+     * should not wait for.
+     */
+    VmInfo infoAfter(PowerState state) {
+        lastKnown = requireNonNull(state, "state is null");
+        return info(false);
+    }
+
     private VmInfo info(boolean locked) {
         PowerState state = lastKnown;
         if (locked) {
@@ -195,7 +219,7 @@ final class QemuVm {
             throw new HypervisorException("VM " + id() + " already has a QEMU process " + pid, null);
         }
         try {
-            for (Path stale : List.of(run.qmpSocket(), run.agentSocket(), run.pidFile(), run.ramFile())) {
+            for (Path stale : List.of(run.qmpSocket(), run.agentSocket(), run.pidFile(), run.ramFile(), run.startedIn())) {
                 Files.deleteIfExists(stale);
             }
             Files.createDirectories(run.ramDir());
@@ -231,7 +255,9 @@ final class QemuVm {
                 .orElseThrow(() -> new HypervisorException("QEMU for VM " + id() + " started but wrote no pid file", null));
         connect();
         int target = descriptor.targetMemoryMb();
-        if (!incoming && target > 0 && target < descriptor.memoryMb()) {
+        // Never for a live image's clone: its RAM maps the image's file, and QEMU would discard
+        // ballooned pages by punching holes into that file (see LiveImages.personalise).
+        if (!incoming && descriptor.liveImage() == null && target > 0 && target < descriptor.memoryMb()) {
             // The guest's balloon driver inflates once it loads; until then QEMU keeps the target.
             qmp().execute("balloon", Map.of("value", target * 1024L * 1024));
         }
@@ -363,6 +389,20 @@ final class QemuVm {
      * carries no RAM: the guest's memory is the file the command line maps (a live image's).
      */
     void startIncoming(Path state, boolean ignoreShared) {
+        loadIncoming(state, ignoreShared);
+        try {
+            qmp().execute("cont");
+        } catch (RuntimeException e) {
+            kill();
+            throw e;
+        }
+    }
+
+    /**
+     * {@link #startIncoming} without the final {@code cont}: the process has loaded {@code state}
+     * and waits (paused if its command line has -S, as a warm pool's processes do).
+     */
+    void loadIncoming(Path state, boolean ignoreShared) {
         start(true);
         try {
             if (ignoreShared) {
@@ -381,7 +421,6 @@ final class QemuVm {
             if (migration.path("status").asText().equals("failed")) {
                 throw new HypervisorException("loading VM " + id() + " failed: " + migration.path("error-desc").asText(), null);
             }
-            qmp().execute("cont");
         } catch (RuntimeException e) {
             kill();
             String why = tail(run.qemuLog(), 3);

@@ -58,6 +58,14 @@ record RunDir(Path dir, Path ramDir) {
         return dir.resolve("suspend.state");
     }
 
+    /**
+     * For a clone that took a warm process: the run directory that process was started in (its
+     * command line still names it), so that adoption after an agent restart recognises it.
+     */
+    Path startedIn() {
+        return dir.resolve("started-in");
+    }
+
     Path ramFile() {
         return ramDir.resolve("ram");
     }
