@@ -47,7 +47,9 @@ start_cloud
 # shellcheck disable=SC1091
 source "$data/openrc"
 mkdir -p "$hosts/src/big" "$hosts/dst"
-head -c $((768 << 20)) /dev/urandom >"$hosts/src/big/disk.raw"
+# Big enough that the copy outlasts a few polls of the CLI (a JVM start each): in-process copies run at
+# about 300 MiB/s since the pipelined replicator, so 768 MiB was often done before the first poll.
+head -c $((3072 << 20)) /dev/urandom >"$hosts/src/big/disk.raw"
 strata endpoint create --name src --provider qemu-host --connection "{\"path\": \"$hosts/src\"}" -f value -c id >/dev/null
 strata endpoint create --name dst --provider qemu-host --connection "{\"path\": \"$hosts/dst\"}" -f value -c id >/dev/null
 
