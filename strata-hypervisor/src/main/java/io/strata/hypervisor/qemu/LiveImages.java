@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
 /** Live images (DESIGN, "Live images with QEMU"): bless a running VM, launch clones of it. */
 final class LiveImages {
     private static final Logger log = LoggerFactory.getLogger(LiveImages.class);
+    /** How long a clone's personalisation waits for its guest agent to take a connection. */
+    private static final Duration PERSONALISE_DEADLINE = Duration.ofMinutes(2);
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     /** Where a clone finds its own config-drive files (the test guest's init links the original's there). */
     static final Path CLONE_META_DATA = Path.of("/run/meta_data.json");
@@ -317,8 +319,29 @@ final class LiveImages {
      * WarmLiveImageTest). Offlining gives the guest less memory without QEMU discarding anything;
      * the host keeps what the clone already copied, and blocks are coarse (128 MB on x86-64).
      */
+    /**
+     * The guest agent serves one connection at a time: while someone else holds it (an operator's
+     * tool, a test, a diagnostics call), our connection waits in the socket's backlog and its sync
+     * times out. Connecting is therefore retried until {@link #PERSONALISE_DEADLINE}; the steps after
+     * it are not, because renaming the NIC cannot be repeated.
+     */
+    private static GuestAgentClient connectForPersonalisation(QemuVm vm, String id) {
+        long deadline = System.nanoTime() + PERSONALISE_DEADLINE.toNanos();
+        while (true) {
+            try {
+                return GuestAgentClient.connect(vm.run().agentSocket(), Duration.ofSeconds(15));
+            } catch (HypervisorException e) {
+                if (System.nanoTime() > deadline || !vm.isProcessAlive()) {
+                    throw e;
+                }
+                log.info("clone {}: guest agent not answering yet ({}), trying again", id, e.getMessage());
+                Processes.sleep(Duration.ofMillis(500));
+            }
+        }
+    }
+
     private static void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
-        try (GuestAgentClient agent = GuestAgentClient.connect(vm.run().agentSocket(), Duration.ofSeconds(15))) {
+        try (GuestAgentClient agent = connectForPersonalisation(vm, spec.id())) {
             agent.setTime(java.time.Instant.now());
             agent.setHostname(spec.hostname());
             if (manifest.mac() != null) {

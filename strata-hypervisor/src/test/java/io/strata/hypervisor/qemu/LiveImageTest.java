@@ -97,9 +97,13 @@ class LiveImageTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> lastCounter(hypervisor.consoleLog(clone, 20)) > blessedAt);
         String cloneConsole = hypervisor.consoleLog(clone, 0);
         assertThat(cloneConsole).doesNotContain(READY).doesNotContain("STRATA-COUNTER 1\n");
+        // The guest agent serves one connection at a time: hold none while the driver personalises it.
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            try (GuestAgentClient agent = GuestAgentClient.connect(config.runRoot().resolve(clone).resolve("qga.sock"), Duration.ofSeconds(20))) {
+                return !agent.shell("cat " + QemuHypervisor.GUEST_PARAMS + " 2>/dev/null; true").isEmpty();
+            }
+        });
         try (GuestAgentClient agent = GuestAgentClient.connect(config.runRoot().resolve(clone).resolve("qga.sock"), Duration.ofSeconds(20))) {
-            await().atMost(Duration.ofSeconds(30)).until(() -> agent.shell("cat " + QemuHypervisor.GUEST_PARAMS + " 2>/dev/null; true"),
-                    params -> !params.isEmpty());
             assertThat(agent.shell("hostname").strip()).isEqualTo("clone-one");
             assertThat(agent.networkInterfaces().toString()).contains("fa:16:3e:77:00:01").contains("10.30.0.44");
             assertThat(new String(agent.readFile(QemuHypervisor.GUEST_PARAMS), StandardCharsets.UTF_8)).isEqualTo("role=worker\nshard=7\n");

@@ -166,8 +166,13 @@ class LiveMigrationTest {
         NetworkSpec network = new NetworkSpec("fa:16:3e:77:00:02", "10.30.0.45", 24, "10.30.0.1", List.of(), 0);
         VmSpec spec = new VmSpec(clone, "clone", "clone-two", 1, 256, 0, null, null, Map.of(), Map.of(), network, Map.of(), 0);
         hostA.launch(image, spec);
+        // The guest agent serves one connection at a time: hold none while the driver personalises it.
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            try (GuestAgentClient agent = agent(configA, clone)) {
+                return agent.shell("hostname").strip().equals("clone-two");
+            }
+        });
         try (GuestAgentClient agent = agent(configA, clone)) {
-            await().atMost(Duration.ofSeconds(30)).until(() -> agent.shell("hostname").strip().equals("clone-two"));
             agent.shell("echo moved > /tmp/mark");
         }
 

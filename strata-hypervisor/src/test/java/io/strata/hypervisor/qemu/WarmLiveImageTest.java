@@ -90,9 +90,13 @@ class WarmLiveImageTest {
         // Its memory continued from the blessed moment, and it got its own identity.
         await().atMost(Duration.ofSeconds(15)).until(() -> lastCounter(hypervisor.consoleLog(warmClone, 20)) > blessedAt);
         assertThat(hypervisor.consoleLog(warmClone, 0)).doesNotContain(READY);
+        // The guest agent serves one connection at a time: hold none while the driver personalises it.
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            try (GuestAgentClient agent = GuestAgentClient.connect(run.resolve("qga.sock"), Duration.ofSeconds(20))) {
+                return agent.shell("cat " + QemuHypervisor.GUEST_PARAMS + " 2>/dev/null; true").contains("pool=warm");
+            }
+        });
         try (GuestAgentClient agent = GuestAgentClient.connect(run.resolve("qga.sock"), Duration.ofSeconds(20))) {
-            await().atMost(Duration.ofSeconds(30)).until(() -> agent.shell("cat " + QemuHypervisor.GUEST_PARAMS + " 2>/dev/null; true"),
-                    params -> params.contains("pool=warm"));
             assertThat(agent.shell("hostname").strip()).isEqualTo("warm-clone");
             assertThat(agent.networkInterfaces().toString()).contains("fa:16:3e:00:00:77").contains("10.20.0.77");
         }
