@@ -899,17 +899,22 @@ public final class ComputeManager implements AutoCloseable {
                 if (!closing) {
                     String result = ok ? "Success" : "Error";
                     String trace = traceback;
+                    Long started;
                     synchronized (lock) {
+                        // From here on the timer writes nothing; if it wrote the start, we finish that row.
                         ended[0] = true;
-                        if (eventId[0] != null) {
-                            recordQuietly(serverId, event, () -> {
-                                actions.finishEvent(eventId[0], result, trace, now());
-                                return 0L;
-                            });
-                        } else {
-                            recordQuietly(serverId, event, () -> actions.recordEvent(serverId, requestId, event, hostOf(serverId), start,
-                                    now(), result, trace));
-                        }
+                        started = eventId[0];
+                    }
+                    if (started != null) {
+                        recordQuietly(serverId, event, () -> {
+                            actions.finishEvent(started, result, trace, now());
+                            return 0L;
+                        });
+                    } else {
+                        recordQuietly(serverId, event, () -> {
+                            actions.recordEvent(serverId, requestId, event, hostOf(serverId), start, now(), result, trace);
+                            return 0L;
+                        });
                     }
                 }
             }

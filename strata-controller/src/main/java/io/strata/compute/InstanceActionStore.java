@@ -7,10 +7,13 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import io.strata.store.GroupCommitWriter;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.PreparedBatch;
 
 /** Rows of the instance action history. */
-public final class InstanceActionStore {
+public final class InstanceActionStore implements AutoCloseable {
     /** One recorded action. */
     public record InstanceAction(String serverId, String action, String requestId, String userId, String projectId, Instant startTime,
             String message) {}
@@ -19,15 +22,36 @@ public final class InstanceActionStore {
     public record Event(String event, String host, Instant startTime, Instant finishTime, String result, String traceback) {}
 
     private final Jdbi jdbi;
+    private final GroupCommitWriter<EndedEvent> endedEvents;
 
     public InstanceActionStore(Jdbi jdbi) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.endedEvents = new GroupCommitWriter<>("action-events-writer", jdbi, InstanceActionStore::insertEnded, 256);
+    }
+
+    @Override
+    public void close() {
+        endedEvents.close();
     }
 
     public void insert(InstanceAction a) {
         jdbi.useHandle(h -> h.execute("insert into instance_actions (server_id, action, request_id, user_id, project_id, start_time, message) "
                 + "values (?, ?, ?, ?, ?, ?, ?)", a.serverId(), a.action(), a.requestId(), a.userId(), a.projectId(), a.startTime(),
                 a.message()));
+    }
+
+    /** Inserts {@code rows} in the caller's transaction. */
+    public void insertAll(Handle h, List<InstanceAction> rows) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        PreparedBatch batch = h.prepareBatch("insert into instance_actions (server_id, action, request_id, user_id, project_id, start_time, "
+                + "message) values (:s, :a, :r, :u, :p, :t, :m)");
+        for (InstanceAction a : rows) {
+            batch.bind("s", a.serverId()).bind("a", a.action()).bind("r", a.requestId()).bind("u", a.userId()).bind("p", a.projectId())
+                    .bind("t", a.startTime()).bind("m", a.message()).add();
+        }
+        batch.execute();
     }
 
     /** A server's actions, newest first. */
@@ -49,14 +73,26 @@ public final class InstanceActionStore {
                 .executeAndReturnGeneratedKeys("id").mapTo(Long.class).one());
     }
 
-    /** A step that already ended, in one row. */
-    public long recordEvent(String serverId, String requestId, String event, String host, Instant start, Instant finish, String result,
+    /**
+     * A step that already ended, in one row. Builds and deletes of many servers end at once, so
+     * these rows share commits (see GroupCommitWriter); the call returns once its row is committed.
+     */
+    public void recordEvent(String serverId, String requestId, String event, String host, Instant start, Instant finish, String result,
             String traceback) {
-        return jdbi.withHandle(h -> h.createUpdate("insert into instance_action_events (server_id, request_id, event, host, start_time, "
-                        + "finish_time, result, traceback) values (:s, :r, :e, :h, :t, :f, :result, :tb)")
-                .bind("s", serverId).bind("r", requestId).bind("e", event).bind("h", host).bind("t", start).bind("f", finish)
-                .bind("result", result).bind("tb", traceback)
-                .executeAndReturnGeneratedKeys("id").mapTo(Long.class).one());
+        endedEvents.write(new EndedEvent(serverId, requestId, event, host, start, finish, result, traceback));
+    }
+
+    private record EndedEvent(String serverId, String requestId, String event, String host, Instant start, Instant finish, String result,
+            String traceback) {}
+
+    private static void insertEnded(Handle h, List<EndedEvent> rows) {
+        PreparedBatch batch = h.prepareBatch("insert into instance_action_events (server_id, request_id, event, host, start_time, "
+                + "finish_time, result, traceback) values (:s, :r, :e, :h, :t, :f, :result, :tb)");
+        for (EndedEvent e : rows) {
+            batch.bind("s", e.serverId()).bind("r", e.requestId()).bind("e", e.event()).bind("h", e.host()).bind("t", e.start())
+                    .bind("f", e.finish()).bind("result", e.result()).bind("tb", e.traceback()).add();
+        }
+        batch.execute();
     }
 
     public void finishEvent(long id, String result, String traceback, Instant finish) {

@@ -19,8 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * os-instance-actions: the history of what was asked of a server. Each accepted create, delete
- * and server action is recorded after its handler answered (with the request id clients saw),
+ * os-instance-actions: the history of what was asked of a server. Each accepted server action is
+ * recorded after its handler answered (with the request id clients saw; creates and deletes are
+ * recorded by ServerService in their own transactions),
  * named as Nova names them; read-only actions (console output) are not recorded, as in Nova.
  * Admins also see each action's {@code events}: the compute steps it ran (named as Nova names
  * them, e.g. compute_resize_instance), when they started and finished, and their result.
@@ -52,17 +53,8 @@ public final class InstanceActionsApi implements ApiArea {
         ComputeRoutes.each(routes, (r, p) -> {
             r.get(p + "/servers/{id}/os-instance-actions", this::list);
             r.get(p + "/servers/{id}/os-instance-actions/{request}", this::show);
-            r.after(p + "/servers", ctx -> {
-                String location = ctx.res().getHeader("Location");
-                if (ctx.method().name().equals("POST") && ctx.status().getCode() == 202 && location != null) {
-                    record(ctx, location.substring(location.lastIndexOf('/') + 1), "create");
-                }
-            });
-            r.after(p + "/servers/{id}", ctx -> {
-                if (ctx.method().name().equals("DELETE") && ctx.status().getCode() == 204) {
-                    record(ctx, ctx.pathParam("id"), "delete");
-                }
-            });
+            // "create" and "delete" are written by ServerService in the transactions that insert
+            // and begin deleting the servers (one commit fewer each on the hot path).
             r.after(p + "/servers/{id}/action", ctx -> {
                 int status = ctx.status().getCode();
                 if (ctx.method().name().equals("POST") && status >= 200 && status < 300) {

@@ -101,11 +101,20 @@ public final class QuotaService {
         String projectId = first.projectId();
         Map<QuotaResource, Long> perServer = Map.of(QuotaResource.INSTANCES, 1L, QuotaResource.CORES, (long) first.flavor().vcpus(),
                 QuotaResource.RAM, (long) first.flavor().ramMb());
+        if (countsNothing(merge(store.limits(projectId)))) {
+            // Nothing to count against (Strata's default): counting the project's servers would
+            // make every create read all of them, and the project's lock would make its creates
+            // wait for each other's commits. A create that read "unlimited" just before an admin
+            // set a limit is ordered before that change, as if it had come a moment earlier.
+            return store.inTransaction(h -> {
+                servers.insertAll(h, candidates);
+                alsoInserting.accept(h, candidates);
+                return List.copyOf(candidates);
+            });
+        }
         return store.underProjectLock(projectId, h -> {
             Map<QuotaResource, Long> limits = merge(QuotaStore.limits(h, projectId));
-            if (limits.get(QuotaResource.INSTANCES) < 0 && limits.get(QuotaResource.CORES) < 0 && limits.get(QuotaResource.RAM) < 0) {
-                // Nothing to count against (Strata's default): counting the project's servers would
-                // make every create read all of them.
+            if (countsNothing(limits)) {
                 servers.insertAll(h, candidates);
                 alsoInserting.accept(h, candidates);
                 return List.copyOf(candidates);
@@ -138,6 +147,10 @@ public final class QuotaService {
             alsoInserting.accept(h, inserted);
             return List.copyOf(inserted);
         });
+    }
+
+    private static boolean countsNothing(Map<QuotaResource, Long> limits) {
+        return limits.get(QuotaResource.INSTANCES) < 0 && limits.get(QuotaResource.CORES) < 0 && limits.get(QuotaResource.RAM) < 0;
     }
 
     private Map<QuotaResource, Long> merge(Map<QuotaResource, Long> own) {

@@ -43,6 +43,11 @@ public final class QuotaStore {
         jdbi.useHandle(h -> h.execute("delete from project_quotas where project_id = ?", projectId));
     }
 
+    /** Runs {@code work} in one transaction, without the project's lock (nothing to count). */
+    public <T> T inTransaction(Function<Handle, T> work) {
+        return jdbi.inTransaction(work::apply);
+    }
+
     /**
      * Runs {@code work} in one transaction holding the project's quota lock (SELECT … FOR UPDATE
      * on its lock row, on H2 and PostgreSQL alike): checks and inserts made inside cannot

@@ -53,11 +53,13 @@ public final class ServerService {
     private final QuotaService quotas;
     private final ServerGroupService serverGroups;
     private final SecurityGroupService securityGroups;
+    private final InstanceActionStore actions;
 
     public ServerService(ServerStore servers, FlavorService flavors, KeypairService keypairs, ImageCatalog images, HostRegistry hosts,
             AddressPool addresses, ComputeManager manager, BootInputsResolver bootInputs, Policy policy, Path scratchDir, Clock clock,
-            QuotaService quotas, ServerGroupService serverGroups, SecurityGroupService securityGroups) {
+            QuotaService quotas, ServerGroupService serverGroups, SecurityGroupService securityGroups, InstanceActionStore actions) {
         this.servers = requireNonNull(servers, "servers is null");
+        this.actions = requireNonNull(actions, "actions is null");
         this.flavors = requireNonNull(flavors, "flavors is null");
         this.keypairs = requireNonNull(keypairs, "keypairs is null");
         this.images = requireNonNull(images, "images is null");
@@ -183,8 +185,12 @@ public final class ServerService {
             try {
                 // As many as the project's quota allows (at least min_count), counted and inserted atomically.
                 // Their security groups go in the same transaction: a crash cannot leave a server without them.
-                created = quotas.insertWithinQuota(candidates, request.minCount(), (h, inserted) -> securityGroups.attach(h, inserted,
-                        securityGroupIds));
+                // So does each one's "create" instance action: a commit of its own per request was a
+                // tenth of a create-and-delete cycle's database work on the embedded store.
+                created = quotas.insertWithinQuota(candidates, request.minCount(), (h, inserted) -> {
+                    securityGroups.attach(h, inserted, securityGroupIds);
+                    recordActions(h, auth, inserted, "create", now);
+                });
                 ips.subList(created.size(), ips.size()).forEach(addresses::release);
             } catch (RuntimeException e) {
                 ips.forEach(addresses::release);
@@ -382,10 +388,26 @@ public final class ServerService {
         if (server.taskState() == TaskState.BLESSING) {
             throw CloudException.conflict("Cannot delete while blessing. Please try again later.");
         }
-        if (!servers.beginDelete(id, now())) {
+        Instant now = now();
+        if (!servers.beginDelete(id, now, h -> recordActions(h, auth, List.of(server), "delete", now))) {
             return;     // already being deleted: DELETE is idempotent
         }
         manager.delete(server);
+    }
+
+    /**
+     * Writes the instance action ({@code os-instance-actions}) of the current request for each
+     * server, in the caller's transaction. Work outside a request (recovery, the leader's own
+     * submissions) has no request id and records none, as before.
+     */
+    private void recordActions(org.jdbi.v3.core.Handle h, AuthContext auth, List<Server> affected, String action, Instant now) {
+        String requestId = org.slf4j.MDC.get("request_id");
+        if (requestId == null) {
+            return;
+        }
+        actions.insertAll(h, affected.stream()
+                .map(s -> new InstanceActionStore.InstanceAction(s.id(), action, requestId, auth.userId(), auth.projectId(), now, null))
+                .toList());
     }
 
     /** 409 when a non-admin acts on a locked server. */

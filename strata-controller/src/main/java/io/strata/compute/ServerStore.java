@@ -262,9 +262,20 @@ public final class ServerStore {
 
     /** Deletion may interrupt any other task; false only if the server is gone or already being deleted. */
     public boolean beginDelete(String id, Instant now) {
-        return jdbi.withHandle(h -> h.createUpdate("update servers set task_state = 'deleting', updated_at = :now where id = :id "
-                        + "and deleted = false and (task_state is null or task_state <> 'deleting')")
-                .bind("id", id).bind("now", now).execute() == 1);
+        return beginDelete(id, now, h -> {});
+    }
+
+    /** As above; {@code alsoWriting} runs in the same transaction when the delete begins (its action record). */
+    public boolean beginDelete(String id, Instant now, java.util.function.Consumer<Handle> alsoWriting) {
+        return jdbi.inTransaction(h -> {
+            boolean began = h.createUpdate("update servers set task_state = 'deleting', updated_at = :now where id = :id "
+                            + "and deleted = false and (task_state is null or task_state <> 'deleting')")
+                    .bind("id", id).bind("now", now).execute() == 1;
+            if (began) {
+                alsoWriting.accept(h);
+            }
+            return began;
+        });
     }
 
     /** Ends an operation with the state the hypervisor reports; no-op if the server was deleted meanwhile. */

@@ -188,6 +188,7 @@ public final class ControllerServer implements AutoCloseable {
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs, new LiveImageLaunches(liveImageStore));
             ServerMigrationStore migrationStore = new ServerMigrationStore(database.jdbi());
             InstanceActionStore instanceActions = new InstanceActionStore(database.jdbi());
+            resources.add(instanceActions);     // closed after the compute manager (reverse order): its last events are written
             ComputeManager manager = zookeeper == null
                     ? new ComputeManager(serverStore, migrationStore, instanceActions, hosts, scheduler, addresses, bootInputs::resolve, clock)
                     : new ComputeManager(serverStore, migrationStore, instanceActions, hosts, scheduler, addresses, bootInputs::resolve, clock,
@@ -199,7 +200,7 @@ public final class ControllerServer implements AutoCloseable {
             SecurityGroupService securityGroups = new SecurityGroupService(securityGroupStore, quotas, clock);
             ServerGroupService serverGroups = new ServerGroupService(serverGroupStore, quotas, clock);
             ServerService servers = new ServerService(serverStore, flavors, keypairs, images, hosts, addresses, manager, bootInputs, policy,
-                    config.dataDir().resolve("scratch"), clock, quotas, serverGroups, securityGroups);
+                    config.dataDir().resolve("scratch"), clock, quotas, serverGroups, securityGroups, instanceActions);
             for (LocalController agent : agents) {
                 agent.subscribe(event -> manager.onVmEvent(agent.hostName(), event));
                 manager.reconcile(agent);
