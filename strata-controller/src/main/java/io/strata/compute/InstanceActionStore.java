@@ -7,13 +7,13 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import io.strata.store.GroupCommitWriter;
+import io.strata.store.GroupCommit;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.PreparedBatch;
 
 /** Rows of the instance action history. */
-public final class InstanceActionStore implements AutoCloseable {
+public final class InstanceActionStore {
     /** One recorded action. */
     public record InstanceAction(String serverId, String action, String requestId, String userId, String projectId, Instant startTime,
             String message) {}
@@ -22,16 +22,12 @@ public final class InstanceActionStore implements AutoCloseable {
     public record Event(String event, String host, Instant startTime, Instant finishTime, String result, String traceback) {}
 
     private final Jdbi jdbi;
-    private final GroupCommitWriter<EndedEvent> endedEvents;
+    private final GroupCommit steps;
 
-    public InstanceActionStore(Jdbi jdbi) {
+    /** {@code steps} writes the rows of ended events, which many builds and deletes write at once. */
+    public InstanceActionStore(Jdbi jdbi, GroupCommit steps) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
-        this.endedEvents = new GroupCommitWriter<>("action-events-writer", jdbi, InstanceActionStore::insertEnded, 256);
-    }
-
-    @Override
-    public void close() {
-        endedEvents.close();
+        this.steps = requireNonNull(steps, "steps is null");
     }
 
     public void insert(InstanceAction a) {
@@ -75,24 +71,14 @@ public final class InstanceActionStore implements AutoCloseable {
 
     /**
      * A step that already ended, in one row. Builds and deletes of many servers end at once, so
-     * these rows share commits (see GroupCommitWriter); the call returns once its row is committed.
+     * these rows share commits (see GroupCommit); the call returns once its row is committed.
      */
     public void recordEvent(String serverId, String requestId, String event, String host, Instant start, Instant finish, String result,
             String traceback) {
-        endedEvents.write(new EndedEvent(serverId, requestId, event, host, start, finish, result, traceback));
-    }
-
-    private record EndedEvent(String serverId, String requestId, String event, String host, Instant start, Instant finish, String result,
-            String traceback) {}
-
-    private static void insertEnded(Handle h, List<EndedEvent> rows) {
-        PreparedBatch batch = h.prepareBatch("insert into instance_action_events (server_id, request_id, event, host, start_time, "
-                + "finish_time, result, traceback) values (:s, :r, :e, :h, :t, :f, :result, :tb)");
-        for (EndedEvent e : rows) {
-            batch.bind("s", e.serverId()).bind("r", e.requestId()).bind("e", e.event()).bind("h", e.host()).bind("t", e.start())
-                    .bind("f", e.finish()).bind("result", e.result()).bind("tb", e.traceback()).add();
-        }
-        batch.execute();
+        steps.run(h -> h.createUpdate("insert into instance_action_events (server_id, request_id, event, host, start_time, "
+                        + "finish_time, result, traceback) values (:s, :r, :e, :h, :t, :f, :result, :tb)")
+                .bind("s", serverId).bind("r", requestId).bind("e", event).bind("h", host).bind("t", start).bind("f", finish)
+                .bind("result", result).bind("tb", traceback).execute());
     }
 
     public void finishEvent(long id, String result, String traceback, Instant finish) {

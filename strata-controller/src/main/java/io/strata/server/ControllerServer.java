@@ -164,7 +164,7 @@ public final class ControllerServer implements AutoCloseable {
             Catalog catalog = Catalog.standard(baseUrl, config.region()).withService(MigrationModule.CATALOG_SERVICE);
 
             // Compute: stores, hosts and their agents, scheduler, manager, services.
-            ServerStore serverStore = new ServerStore(database.jdbi(), database.dialect());
+            ServerStore serverStore = new ServerStore(database.jdbi(), database.dialect(), database.groupCommit());
             HostRegistry hosts = new HostRegistry(new HostStore(database.jdbi()), clock, cluster.downAfter(),
                     (host, url) -> new RemoteAgent(host, url, agentToken));
             FlavorService flavors = new FlavorService(new FlavorStore(database.jdbi()), clock);
@@ -187,8 +187,7 @@ public final class ControllerServer implements AutoCloseable {
             LiveImageStore liveImageStore = new LiveImageStore(database.jdbi());
             BootInputsResolver bootInputs = new BootInputsResolver(images, keypairs, new LiveImageLaunches(liveImageStore));
             ServerMigrationStore migrationStore = new ServerMigrationStore(database.jdbi());
-            InstanceActionStore instanceActions = new InstanceActionStore(database.jdbi());
-            resources.add(instanceActions);     // closed after the compute manager (reverse order): its last events are written
+            InstanceActionStore instanceActions = new InstanceActionStore(database.jdbi(), database.groupCommit());
             ComputeManager manager = zookeeper == null
                     ? new ComputeManager(serverStore, migrationStore, instanceActions, hosts, scheduler, addresses, bootInputs::resolve, clock)
                     : new ComputeManager(serverStore, migrationStore, instanceActions, hosts, scheduler, addresses, bootInputs::resolve, clock,

@@ -17,11 +17,13 @@ public final class Database implements AutoCloseable {
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
     private final Dialect dialect;
+    private final GroupCommit groupCommit;
 
     private Database(HikariDataSource dataSource, Dialect dialect) {
         this.dataSource = dataSource;
         this.dialect = dialect;
         this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
+        this.groupCommit = GroupCommit.start("db-group-commit", jdbi, 128);
     }
 
     public static Database open(DatabaseConfig config) {
@@ -134,6 +136,11 @@ public final class Database implements AutoCloseable {
         return dialect;
     }
 
+    /** This database's shared-transaction runner (one per process and database). */
+    public GroupCommit groupCommit() {
+        return groupCommit;
+    }
+
     /** True when the database answers a trivial query (for health checks). */
     public boolean isHealthy() {
         try {
@@ -145,6 +152,7 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        groupCommit.close();
         dataSource.close();
     }
 
