@@ -28,9 +28,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Strata in its distributed form, every part its own JVM: a real ZooKeeper, two
- * {@code strata controller}s on a fresh PostgreSQL database, three {@code strata agent}s with
- * the fake driver. Kills the leader and an agent with SIGKILL and checks what must survive.
+ * Strata in its distributed form, every part its own process: a real ZooKeeper, two
+ * {@code strata controller}s on a fresh PostgreSQL database behind one address (a real HAProxy
+ * doing round robin with health checks, as docs/production.md describes), three
+ * {@code strata agent}s with the fake driver. Clients, including the real openstack CLI, use only
+ * the one address. Kills the leader and an agent with SIGKILL and checks what must survive.
  */
 class DistributedCloudTest {
     private static final String ADMIN_PASSWORD = "distributed-secret";
@@ -69,20 +71,29 @@ class DistributedCloudTest {
         Path shared = dir.resolve("controllers");
         int portA = freePort();
         int portB = freePort();
+        int lbPort = freePort();
         String urlA = "http://127.0.0.1:" + portA;
         String urlB = "http://127.0.0.1:" + portB;
-        Process controllerA = controller(portA, shared, database, token);
+        String lbUrl = "http://127.0.0.1:" + lbPort;
+        // Every controller puts the one address in the service catalog.
+        Process controllerA = controller(portA, shared, database, token, "--public-url", lbUrl);
         awaitHealthy(urlA, controllerA);
         int snoozePort = freePort();
-        Process controllerB = controller(portB, shared, database, token, "--snooze-bootstrap-port", Integer.toString(snoozePort));
+        Process controllerB = controller(portB, shared, database, token, "--public-url", lbUrl, "--snooze-bootstrap-port",
+                Integer.toString(snoozePort));
+        Process balancer = loadBalancer(lbPort, portA, portB);
         List<String> hostNames = List.of("lc-1", "lc-2", "lc-3");
         Map<String, Process> agents = new HashMap<>();
         for (String host : hostNames) {
             agents.put(host, agent(host, urlA + "," + urlB, token));
         }
         awaitHealthy(urlB, controllerB);
+        awaitHealthy(lbUrl, balancer);
 
-        ApiClient admin = ApiClient.login(urlA, "admin", ADMIN_PASSWORD, "admin");
+        // Everything a client does goes through the one address; round robin spreads it over both.
+        ApiClient admin = ApiClient.login(lbUrl, "admin", ADMIN_PASSWORD, "admin");
+        assertThat(admin.get("/identity/v3/auth/catalog").expect(200).text()).contains(lbUrl + "/compute/v2.1").doesNotContain(urlA)
+                .doesNotContain(urlB);
         await().atMost(BOOT).pollInterval(Duration.ofMillis(300)).until(() -> upHosts(admin).containsAll(hostNames));
         assertThat(leaderPort(urlA)).isEqualTo(portA);
         // Controller B also serves the Snooze bootstrap on a port of its own; every controller names the same leader.
@@ -96,15 +107,16 @@ class DistributedCloudTest {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
                 .until(() -> servers.stream().allMatch(id -> "ACTIVE".equals(server(admin, id).path("status").asText())));
 
-        // A submission the leader accepted, then the leader dies at once.
-        String late = createServer(admin, image, "accepted-before-the-crash");
+        // A submission the leader accepted (sent to it directly), then the leader dies at once.
+        String late = createServer(new ApiClient(urlA, admin.token()), image, "accepted-before-the-crash");
         long killed = System.nanoTime();
         controllerA.destroyForcibly().waitFor();
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100)).until(() -> leaderPort(urlB) == portB);
         System.out.printf("failover: controller B leads %d ms after SIGKILL of leader A%n", (System.nanoTime() - killed) / 1_000_000);
 
-        // The API keeps working on B (tokens live in the shared database) and nothing accepted is lost.
-        ApiClient viaB = new ApiClient(urlB, admin.token());
+        // The API keeps working at the same address, now served by B alone (tokens live in the
+        // shared database, the balancer's health checks took A out), and nothing accepted is lost.
+        ApiClient viaB = admin;
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
                 .until(() -> "ACTIVE".equals(server(viaB, late).path("status").asText()));
         servers.add(late);
@@ -116,6 +128,9 @@ class DistributedCloudTest {
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
                 .until(() -> "ACTIVE".equals(server(viaB, created).path("status").asText()));
         servers.add(created);
+        // The real openstack CLI, given only the one address, finds everything through its catalog.
+        String listed = openstack(lbUrl, "server", "list", "-f", "value", "-c", "ID");
+        assertThat(listed.lines().toList()).containsAll(servers);
 
         // An agent dies: its host goes down, its servers are faulted and rebuilt on the others.
         Map<String, String> hostOf = hostsOf(viaB, servers);
@@ -154,6 +169,54 @@ class DistributedCloudTest {
                 "--heartbeat-interval", "0.5", "--missed-heartbeats", "4", "--agent-token", token, "--evacuate", "auto"));
         args.addAll(List.of(extra));
         return start("controller-" + port, args.toArray(String[]::new));
+    }
+
+    /**
+     * HAProxy in front of both controllers: round robin, /healthz checks every 300 ms, and a
+     * request that cannot reach its controller is sent to the other one (redispatch).
+     */
+    private Process loadBalancer(int port, int... controllers) throws IOException {
+        StringBuilder config = new StringBuilder("""
+                global
+                    maxconn 256
+                defaults
+                    mode http
+                    timeout connect 1s
+                    timeout client 60s
+                    timeout server 60s
+                    retries 3
+                    option redispatch
+                frontend api
+                    bind 127.0.0.1:%d
+                    default_backend controllers
+                backend controllers
+                    balance roundrobin
+                    option httpchk GET /healthz
+                    default-server inter 300ms fall 2 rise 2
+                """.formatted(port));
+        for (int controller : controllers) {
+            config.append("    server c").append(controller).append(" 127.0.0.1:").append(controller).append(" check\n");
+        }
+        Path file = dir.resolve("haproxy.cfg");
+        Files.writeString(file, config.toString());
+        Path log = dir.resolve("haproxy.log");
+        Process process = new ProcessBuilder("haproxy", "-db", "-f", file.toString()).redirectErrorStream(true).redirectOutput(log.toFile())
+                .start();
+        processes.add(process);
+        logs.put(process, log);
+        return process;
+    }
+
+    /** Runs the real openstack CLI against {@code authBase} as admin; returns its output, fails on a non-zero exit. */
+    private String openstack(String authBase, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("openstack", "--os-auth-url", authBase + "/identity/v3", "--os-identity-api-version", "3",
+                "--os-username", "admin", "--os-password", ADMIN_PASSWORD, "--os-project-name", "admin", "--os-user-domain-name", "Default",
+                "--os-project-domain-name", "Default"));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor()).as("openstack %s: %s", String.join(" ", args), output).isZero();
+        return output;
     }
 
     private Process agent(String host, String controllers, String token) throws IOException {

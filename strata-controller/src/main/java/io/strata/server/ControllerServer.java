@@ -160,7 +160,10 @@ public final class ControllerServer implements AutoCloseable {
 
             // The API needs its real port before the catalog can name it, so bind first when port is 0.
             int port = config.port() == 0 ? FreePort.find() : config.port();
-            String baseUrl = config.publicUrl() != null ? config.publicUrl() : "http://" + publicHost(config.bindHost()) + ":" + port;
+            // This controller's own address (its identity among controllers, its Snooze group
+            // manager address) and the address clients use, which behind a load balancer is shared.
+            String ownUrl = "http://" + publicHost(config.bindHost()) + ":" + port;
+            String baseUrl = config.publicUrl() != null ? config.publicUrl() : ownUrl;
             Catalog catalog = Catalog.standard(baseUrl, config.region()).withService(MigrationModule.CATALOG_SERVICE);
 
             // Compute: stores, hosts and their agents, scheduler, manager, services.
@@ -244,7 +247,7 @@ public final class ControllerServer implements AutoCloseable {
                 // Distributed: this controller is one group manager; the elected leader runs the
                 // rounds and, on taking over, starts what a dead leader accepted but had not started.
                 leadership = DistributedLeadership.join(zookeeper, zookeeperSessionTimeout,
-                        java.util.UUID.nameUUIDFromBytes(baseUrl.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString(),
+                        java.util.UUID.nameUUIDFromBytes(ownUrl.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString(),
                         publicHost(config.bindHost()), port, incarnation);
                 resources.add(leadership);
                 leadership.election().onLeadership(leading -> {
@@ -323,7 +326,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new MigrationsApi(migrationStore, hosts, policy));
             areas.add(new ServerDiagnosticsApi(servers, hosts, policy));
             areas.add(new InstanceActionsApi(instanceActions, servers, policy, clock));
-            SnoozeApi snoozeApi = new SnoozeApi(snooze, baseUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader());
+            SnoozeApi snoozeApi = new SnoozeApi(snooze, ownUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader());
             areas.add(snoozeApi);
             areas.add(new AgentLinkApi(hosts, manager, images, agentToken));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
