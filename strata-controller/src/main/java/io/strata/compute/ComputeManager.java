@@ -167,10 +167,23 @@ public final class ComputeManager implements AutoCloseable {
                 return;
             }
             tried.add(host.name());
-            if (!servers.place(id, host.name(), host.zone(), now())) {
+            ServerStore.Placement placement = owners == null
+                    ? (servers.place(id, host.name(), host.zone(), now()) ? ServerStore.Placement.PLACED : ServerStore.Placement.GONE)
+                    // Other controllers place onto the same hosts: the store has the last word on room.
+                    : servers.placeWithin(id, host.name(), host.zone(), server.flavor(), scheduler.capacityOf(host), now());
+            if (placement == ServerStore.Placement.GONE) {
                 // Deleted while we were choosing: give the claim back and stop.
                 scheduler.release(host.name(), server.flavor());
                 return;
+            }
+            if (placement == ServerStore.Placement.FULL) {
+                // Another controller filled it meanwhile: learn what it holds and choose again
+                // (not a failed attempt: nothing was tried on the host).
+                scheduler.release(host.name(), server.flavor());
+                scheduler.refresh(servers.usageOf(host.name()));
+                log.info("server {}: host {} was filled by another controller meanwhile; choosing again", id, host.name());
+                attempt--;
+                continue;
             }
             try {
                 AgentApi agent = hosts.agent(host.name());

@@ -115,6 +115,17 @@ public final class Scheduler {
         usage.put(host, usage.getOrDefault(host, new Usage(0, 0, 0, 0)).plus(flavor, 1));
     }
 
+    /** A host's vcpus, RAM (MB) and disk (GB) after the allocation ratios: what {@link #select} fills up to. */
+    public double[] capacityOf(Host host) {
+        return new double[] {host.vcpus() * settings.cpuAllocationRatio(), host.memoryMb() * settings.ramAllocationRatio(),
+                host.localGb() * settings.diskAllocationRatio()};
+    }
+
+    /** Replaces what this scheduler believes a host uses with what the store says (another controller placed there). */
+    public synchronized void refresh(ServerStore.HostUsage actual) {
+        usage.put(actual.host(), new Usage(actual.vcpus(), actual.ramMb(), actual.diskGb(), actual.servers()));
+    }
+
     public synchronized long instancesOn(String host) {
         return usage.getOrDefault(host, new Usage(0, 0, 0, 0)).instances();
     }

@@ -319,6 +319,43 @@ public final class ServerStore {
                 .bind("host", host).bind("zone", zone).bind("id", id).bind("now", now).execute() == 1);
     }
 
+    /** What {@link #placeWithin} did. */
+    public enum Placement { PLACED, GONE, FULL }
+
+    /**
+     * As {@link #place}, but only if the host still has room for {@code demand} within
+     * {@code capacity} (vcpus, RAM MB, disk GB after allocation ratios), judged from the servers
+     * the store has on it under a lock on the host's row. Controllers that share a database each
+     * claim capacity in their own memory; this is where two of them choosing the same nearly
+     * full host at once find out, so that one goes elsewhere instead of both overcommitting it.
+     */
+    public Placement placeWithin(String id, String host, String zone, Flavor demand, double[] capacity, Instant now) {
+        return jdbi.inTransaction(h -> {
+            h.createQuery("select host from hosts where host = :h for update").bind("h", host).mapTo(String.class).findOne();
+            long[] used = h.createQuery("select coalesce(sum(vcpus), 0) as v, coalesce(sum(ram_mb), 0) as r, "
+                            + "coalesce(sum(disk_gb + ephemeral_gb), 0) as d from servers "
+                            + "where deleted = false and host = :h and vm_state <> 'blessed' and id <> :id")
+                    .bind("h", host).bind("id", id)
+                    .map((rs, ctx) -> new long[] {rs.getLong("v"), rs.getLong("r"), rs.getLong("d")}).one();
+            if (used[0] + demand.vcpus() > capacity[0] || used[1] + demand.ramMb() > capacity[1]
+                    || used[2] + demand.diskGb() + demand.ephemeralGb() > capacity[2]) {
+                return Placement.FULL;
+            }
+            boolean placed = h.createUpdate("update servers set host = :host, availability_zone = :zone, task_state = 'spawning', "
+                            + "progress = 50, updated_at = :now where id = :id and deleted = false and task_state = 'scheduling'")
+                    .bind("host", host).bind("zone", zone).bind("id", id).bind("now", now).execute() == 1;
+            return placed ? Placement.PLACED : Placement.GONE;
+        });
+    }
+
+    /** What the servers on one host use, as {@link #usageByHost} counts it. */
+    public HostUsage usageOf(String host) {
+        return jdbi.withHandle(h -> h.createQuery("select count(*) as n, coalesce(sum(vcpus), 0) as v, coalesce(sum(ram_mb), 0) as r, "
+                        + "coalesce(sum(disk_gb + ephemeral_gb), 0) as d from servers where deleted = false and host = :h and vm_state <> 'blessed'")
+                .bind("h", host)
+                .map((rs, ctx) -> new HostUsage(host, rs.getLong("v"), rs.getLong("r"), rs.getLong("d"), rs.getLong("n"))).one());
+    }
+
     /** Records that a live migration moved the server to {@code host}. */
     public void moveHost(String id, String host, String zone, Instant now) {
         jdbi.useHandle(h -> h.createUpdate("update servers set host = :host, availability_zone = coalesce(:zone, availability_zone), "
