@@ -13,13 +13,35 @@ import java.util.List;
  * A running VM's figures, read from QMP and from the QEMU process in /proc: CPU time per vCPU
  * thread ({@code query-cpus-fast} names the threads), the balloon ({@code query-balloon}), block
  * statistics ({@code query-blockstats}) and the process's resident memory. User-mode networking
- * keeps no packet counters QEMU could report, so NICs carry their MAC and -1 counters.
+ * keeps no packet counters QEMU could report, so a NIC's counters come from the guest agent
+ * ({@code guest-network-get-interfaces} statistics of the interface with the NIC's MAC); without
+ * an agent that answers within {@link #AGENT_TIMEOUT} they are -1, as libvirt reports unknowns.
  */
 final class QemuDiagnostics {
     /** USER_HZ: the unit of the CPU times in /proc/<pid>/stat, 100 on every Linux we run on. */
     private static final long TICK_NANOS = 10_000_000L;
+    static final java.time.Duration AGENT_TIMEOUT = java.time.Duration.ofSeconds(2);
 
     private QemuDiagnostics() {}
+
+    private static VmDiagnostics.Nic nicFromGuest(QemuVm vm, String mac) {
+        try (GuestAgentClient agent = GuestAgentClient.connect(vm.run().agentSocket(), AGENT_TIMEOUT)) {
+            for (JsonNode nic : agent.networkInterfaces()) {
+                if (mac.equalsIgnoreCase(nic.path("hardware-address").asText())) {
+                    JsonNode st = nic.path("statistics");
+                    if (st.isMissingNode()) {
+                        break;
+                    }
+                    return new VmDiagnostics.Nic("vnet0", mac, st.path("rx-bytes").asLong(-1), st.path("rx-packets").asLong(-1),
+                            st.path("rx-errs").asLong(-1), st.path("rx-dropped").asLong(-1), st.path("tx-bytes").asLong(-1),
+                            st.path("tx-packets").asLong(-1), st.path("tx-errs").asLong(-1), st.path("tx-dropped").asLong(-1));
+                }
+            }
+        } catch (RuntimeException e) {
+            // no agent, or busy with someone else: counters unknown
+        }
+        return new VmDiagnostics.Nic("vnet0", mac, -1, -1, -1, -1, -1, -1, -1, -1);
+    }
 
     /** The caller holds the VM's lock. */
     static VmDiagnostics of(QemuVm vm, PowerState state) {
@@ -33,6 +55,7 @@ final class QemuDiagnostics {
             }
             return new VmDiagnostics(state, "qemu", 0, maxKb, 0, 0, cpus, List.of(), nics);
         }
+        nics = List.of(nicFromGuest(vm, d.mac()));
         long pid = vm.pid();
         QmpClient qmp = vm.qmp();
         List<VmDiagnostics.Cpu> cpus = new ArrayList<>();
