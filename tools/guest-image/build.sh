@@ -121,6 +121,8 @@ else
     (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -9 > "$stage/initrd.img"
 
     # Firmware-bootable disk: MBR from syslinux, one FAT partition at 1 MiB with syslinux in it.
+    # movablecore=50%: half of RAM in ZONE_MOVABLE, so that memory blocks can go offline (a
+    # live-image clone's memory target is applied that way; see LiveImages.offlineAboveTarget).
     log "building disk.qcow2"
     raw=$work/disk.raw
     truncate -s 64M "$raw"
@@ -135,7 +137,7 @@ TIMEOUT 0
 LABEL strata
   KERNEL /vmlinuz
   INITRD /initrd.img
-  APPEND console=ttyS0 panic=-1 quiet
+  APPEND console=ttyS0 panic=-1 quiet movablecore=50%
 CFG
     MTOOLS_SKIP_CHECK=1 mcopy -i "$part" "$stage/vmlinuz" "$stage/initrd.img" "$work/syslinux.cfg" ::/
     syslinux --install "$part"
@@ -146,7 +148,7 @@ CFG
     {
         echo "key=$key"
         echo "kernel_version=$kver"
-        echo "command_line=console=ttyS0 panic=-1 quiet"
+        echo "command_line=console=ttyS0 panic=-1 quiet movablecore=50%"
         echo "ready_marker=STRATA-GUEST-READY"
         for p in $packages; do echo "package $p=$(candidate "$p")"; done
     } > "$stage/MANIFEST"

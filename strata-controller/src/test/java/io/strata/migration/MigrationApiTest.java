@@ -233,7 +233,9 @@ class MigrationApiTest {
 
     @Test
     void cancelMidTransferCleansUpAndTheNextExecutionCompletes() throws IOException {
-        long size = 192L << 20;
+        // Large enough that the copy is still running when the test cancels it (the pipelined
+        // replicator moved 192 MiB within a second on H2 and then the cancel came too late).
+        long size = 640L << 20;
         Path disk = HostDirs.randomDisk(source.resolve("big/disk.raw"), size, 42);
         String origin = admin.qemuHostEndpoint("src", source);
         String target = admin.qemuHostEndpoint("dst", destination);

@@ -265,7 +265,10 @@ final class LiveImages {
     /**
      * Takes the highest online memory blocks of the guest offline until what stays online is the
      * fewest whole blocks that hold {@code targetMb}. A block the guest cannot free (unmovable
-     * kernel pages in it) stays online, and the target is then only partly applied or not at all.
+     * kernel pages in it, or the last block of RAM with its holes) stays online and the next one
+     * down is tried instead; the target is only partly applied, or not at all, when too few blocks
+     * are movable. Guests that want targets applied give the kernel movable memory
+     * ({@code movablecore=} or {@code movable_node}), as memory hot-unplug needs.
      */
     static int offlineAboveTarget(GuestAgentClient agent, String vmId, int targetMb) {
         long blockBytes = agent.execute("guest-get-memory-block-info", null).path("size").asLong();
@@ -282,8 +285,12 @@ final class LiveImages {
         online.sort(java.util.Comparator.reverseOrder());
         long keep = (targetMb * 1024L * 1024 + blockBytes - 1) / blockBytes;
         int offlined = 0;
-        // Only blocks above the lowest `keep` ones: a failure does not move the cut further down.
-        for (long index : online.subList(0, (int) Math.max(0, online.size() - keep))) {
+        long wanted = Math.max(0, online.size() - keep);
+        // Block 0 holds the kernel's early memory and never goes.
+        for (long index : online) {
+            if (offlined >= wanted || index == 0) {
+                break;
+            }
             com.fasterxml.jackson.databind.JsonNode result = agent.execute("guest-set-memory-blocks",
                     Map.of("mem-blks", List.of(Map.of("phys-index", index, "online", false))));
             String response = result.path(0).path("response").asText();

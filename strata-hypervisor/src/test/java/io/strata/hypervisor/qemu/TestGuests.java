@@ -83,7 +83,7 @@ final class TestGuests {
 
     static BootSource kernelBoot() {
         Path dir = imageDir();
-        return new BootSource(null, null, dir.resolve("vmlinuz"), dir.resolve("initrd.img"), "quiet panic=-1");
+        return new BootSource(null, null, dir.resolve("vmlinuz"), dir.resolve("initrd.img"), "quiet panic=-1 movablecore=50%");
     }
 
     static BootSource diskBoot() {
