@@ -105,9 +105,9 @@ openstack --os-compute-api-version 2.56 server migrate --host "$source_host" "$s
   && fail "migrate --host at 2.56 accepted"
 openstack server delete --wait "$server"
 
-echo "a live migration under way (hosts taking 5 s a step): list, show; abort and force complete refused"
+echo "a live migration under way (hosts taking 8 s a step): list, show; abort and force complete refused"
 stop_cloud
-start_cloud --fake-hosts 2 --fake-action-delay 5s
+start_cloud --fake-hosts 2 --fake-action-delay 8s
 image=$(openstack image create --file "$data/disk.img" --disk-format raw --container-format bare live-image -f value -c id)
 server=$(openstack server create --image "$image" --flavor m1.tiny live-vm -f value -c id)
 wait_status "$server" ACTIVE

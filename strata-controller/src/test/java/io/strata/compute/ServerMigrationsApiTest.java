@@ -19,12 +19,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The server migrations sub-resource (2.22-2.24) while a live migration is under way: simulated
- * hosts that take two seconds per step keep it running long enough to look at, on H2 and PostgreSQL.
+ * hosts that take three seconds per step keep it running long enough to look at, on H2 and PostgreSQL.
  */
 @ParameterizedClass
 @EnumSource(TestDatabases.Kind.class)
 class ServerMigrationsApiTest {
-    private static final Duration STEP = Duration.ofSeconds(2);
+    private static final Duration STEP = Duration.ofSeconds(3);
 
     @Parameter
     TestDatabases.Kind kind;
