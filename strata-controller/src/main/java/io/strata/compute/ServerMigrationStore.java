@@ -22,6 +22,8 @@ public final class ServerMigrationStore {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     /** Statuses after which a migration is over; any other one is still in flight. */
     private static final List<String> DONE = List.of("confirmed", "reverted", "error", "failed", "completed", "done", "cancelled");
+    /** Nova's statuses of a live migration still under way (its API's list, shared by os-migrations links). */
+    public static final List<String> LIVE_IN_PROGRESS = List.of("queued", "preparing", "running", "post-migrating");
 
     private final Jdbi jdbi;
 
@@ -62,9 +64,6 @@ public final class ServerMigrationStore {
         return jdbi.withHandle(h -> h.createQuery("select * from migrations where server_id = :s and status not in (<done>) "
                         + "order by id desc").bind("s", serverId).bindList("done", DONE).map((rs, c) -> row(rs)).findFirst());
     }
-
-    /** Nova's statuses of a live migration still under way (its API's list, shared by os-migrations links). */
-    public static final List<String> LIVE_IN_PROGRESS = List.of("queued", "preparing", "running", "post-migrating");
 
     /** The server's migration with Nova's integer {@code id}, of any type and status. */
     public Optional<ServerMigration> find(String serverId, int id) {
