@@ -129,6 +129,9 @@ assert shown["Server UUID"] == sys.argv[2], shown
 assert shown["Source Compute"] == sys.argv[3], shown
 assert shown["Dest Compute"] not in (None, "", sys.argv[3]), shown
 PY
+nova --os-compute-api-version 2.23 server-migration-list "$server" > "$data/nova-live.txt" 2>&1 \
+  || fail "nova server-migration-list: $(cat "$data/nova-live.txt")"
+matches running "$data/nova-live.txt" || fail "nova server-migration-list: $(cat "$data/nova-live.txt")"
 OS_COMPUTE_API_VERSION=2.24 openstack server migration abort "$server" "$migration" >"$data/abort.txt" 2>&1 \
   && fail "abort of a running live migration accepted"
 matches "not supported" "$data/abort.txt" || fail "abort: $(cat "$data/abort.txt")"
