@@ -4,6 +4,7 @@ import io.strata.server.ClusterSettings;
 import io.strata.server.ControllerServer;
 import io.strata.server.StrataConfig;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -32,6 +33,10 @@ final class UpCommand implements Callable<Integer> {
             defaultValue = "1")
     int fakeHosts;
 
+    @Option(names = "--fake-action-delay", paramLabel = "SECONDS", converter = ServerOptions.DurationConverter.class,
+            description = "How long each simulated VM transition takes, to watch the transitional states (default none).")
+    Duration fakeActionDelay;
+
     @Option(names = "--qemu-hosts", description = "Number of QEMU hosts on this machine with --driver qemu, for live migration "
             + "between them (default ${DEFAULT-VALUE}).", defaultValue = "1")
     int qemuHosts;
@@ -48,7 +53,11 @@ final class UpCommand implements Callable<Integer> {
                 .withKvmProbeImage(kvmProbeImage)
                 .withQemuHosts(qemuHosts)
                 .withLiveImageWarm(liveImageWarm);
-        config = config.withFakeHosts(fakeHosts, config.fakeHost());
+        StrataConfig.FakeHostSpec fake = config.fakeHost();
+        if (fakeActionDelay != null) {
+            fake = new StrataConfig.FakeHostSpec(fake.vcpus(), fake.memoryMb(), fake.diskGb(), fakeActionDelay);
+        }
+        config = config.withFakeHosts(fakeHosts, fake);
         return serve(config);
     }
 

@@ -22,6 +22,8 @@ public final class ServerMigrationStore {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     /** Statuses after which a migration is over; any other one is still in flight. */
     private static final List<String> DONE = List.of("confirmed", "reverted", "error", "failed", "completed", "done", "cancelled");
+    /** Nova's statuses of a live migration still under way (its API's list, shared by os-migrations links). */
+    public static final List<String> LIVE_IN_PROGRESS = List.of("queued", "preparing", "running", "post-migrating");
 
     private final Jdbi jdbi;
 
@@ -29,10 +31,14 @@ public final class ServerMigrationStore {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
     }
 
-    /** Filters of GET /os-migrations; null means any. {@code host} matches either end. */
-    public record Query(String host, String status, String serverId, String type, String sourceCompute, String projectId) {
+    /**
+     * Filters of GET /os-migrations; null means any. {@code host} matches either end;
+     * {@code changesSince} / {@code changesBefore} bound updated_at (inclusive) as Nova's do.
+     */
+    public record Query(String host, String status, String serverId, String type, String sourceCompute, String projectId, String userId,
+            Instant changesSince, Instant changesBefore) {
         public static Query all() {
-            return new Query(null, null, null, null, null, null);
+            return new Query(null, null, null, null, null, null, null, null, null);
         }
     }
 
@@ -59,6 +65,19 @@ public final class ServerMigrationStore {
                         + "order by id desc").bind("s", serverId).bindList("done", DONE).map((rs, c) -> row(rs)).findFirst());
     }
 
+    /** The server's migration with Nova's integer {@code id}, of any type and status. */
+    public Optional<ServerMigration> find(String serverId, int id) {
+        return jdbi.withHandle(h -> h.createQuery("select * from migrations where id = :id and server_id = :s").bind("id", id)
+                .bind("s", serverId).map((rs, c) -> row(rs)).findOne());
+    }
+
+    /** The server's live migrations not yet ended, oldest first (GET /servers/{id}/migrations). */
+    public List<ServerMigration> liveInProgress(String serverId) {
+        return jdbi.withHandle(h -> h.createQuery("select * from migrations where server_id = :s and migration_type = :type "
+                        + "and status in (<progress>) order by id").bind("s", serverId).bind("type", ServerMigration.LIVE)
+                .bindList("progress", LIVE_IN_PROGRESS).map((rs, c) -> row(rs)).list());
+    }
+
     /** Every cold move not yet confirmed or reverted, wherever its server is (a restart must not lose their source VMs). */
     public List<ServerMigration> coldMovesInFlight() {
         return jdbi.withHandle(h -> h.createQuery("select * from migrations where migration_type in ('migration', 'resize') "
@@ -72,35 +91,31 @@ public final class ServerMigrationStore {
                 .bind("status", status).bind("dest", dest).bind("now", now).bind("uuid", uuid).execute());
     }
 
-    /** Newest first, as Nova lists them. */
-    public List<ServerMigration> list(Query q, int limit) {
+    /**
+     * Newest first (created_at, then id, descending, as Nova sorts them), at most {@code limit},
+     * starting after {@code marker} (a migration's uuid) when it is not null.
+     *
+     * @throws java.util.NoSuchElementException when no migration has the marker's uuid
+     */
+    public List<ServerMigration> list(Query q, String marker, int limit) {
         StringBuilder sql = new StringBuilder("select * from migrations where 1 = 1");
         List<Object> args = new ArrayList<>();
-        if (q.host() != null) {
-            sql.append(" and (source_compute = ? or dest_compute = ?)");
-            args.add(q.host());
-            args.add(q.host());
+        if (marker != null) {
+            ServerMigration after = findByUuid(marker).orElseThrow();
+            sql.append(" and (created_at < ? or (created_at = ? and id < ?))");
+            args.add(after.createdAt());
+            args.add(after.createdAt());
+            args.add(after.id());
         }
-        if (q.status() != null) {
-            sql.append(" and status = ?");
-            args.add(q.status());
-        }
-        if (q.serverId() != null) {
-            sql.append(" and server_id = ?");
-            args.add(q.serverId());
-        }
-        if (q.type() != null) {
-            sql.append(" and migration_type = ?");
-            args.add(q.type());
-        }
-        if (q.sourceCompute() != null) {
-            sql.append(" and source_compute = ?");
-            args.add(q.sourceCompute());
-        }
-        if (q.projectId() != null) {
-            sql.append(" and project_id = ?");
-            args.add(q.projectId());
-        }
+        filter(sql, args, " and (source_compute = ? or dest_compute = ?)", q.host(), q.host());
+        filter(sql, args, " and status = ?", q.status());
+        filter(sql, args, " and server_id = ?", q.serverId());
+        filter(sql, args, " and migration_type = ?", q.type());
+        filter(sql, args, " and source_compute = ?", q.sourceCompute());
+        filter(sql, args, " and project_id = ?", q.projectId());
+        filter(sql, args, " and user_id = ?", q.userId());
+        filter(sql, args, " and updated_at >= ?", q.changesSince());
+        filter(sql, args, " and updated_at <= ?", q.changesBefore());
         sql.append(" order by created_at desc, id desc");
         return jdbi.withHandle(h -> {
             org.jdbi.v3.core.statement.Query query = h.createQuery(sql.toString());
@@ -109,6 +124,15 @@ public final class ServerMigrationStore {
             }
             return query.setMaxRows(limit).map((rs, c) -> row(rs)).list();
         });
+    }
+
+    /** Appends {@code clause} with its arguments when the value it filters on is given. */
+    private static void filter(StringBuilder sql, List<Object> args, String clause, Object... values) {
+        if (values[0] == null) {
+            return;
+        }
+        sql.append(clause);
+        args.addAll(List.of(values));
     }
 
     private static ServerMigration row(ResultSet rs) throws SQLException {

@@ -14,6 +14,7 @@ import io.strata.agent.LocalController;
 import io.strata.compute.AddressPool;
 import io.strata.compute.MigrationsApi;
 import io.strata.compute.ServerMigrationStore;
+import io.strata.compute.ServerMigrationsApi;
 import io.strata.compute.ServerMoves;
 import io.strata.compute.ServerDiagnosticsApi;
 import io.strata.compute.AggregateFilters;
@@ -323,7 +324,8 @@ public final class ControllerServer implements AutoCloseable {
             new ServerEvacuation(servers, serverStore, hosts, manager, policy, clock, serversApi); // registers evacuate
             // registers migrate, resize, confirmResize, revertResize
             new ServerMoves(servers, serverStore, migrationStore, flavors, quotas, hosts, manager, policy, clock, serversApi);
-            areas.add(new MigrationsApi(migrationStore, hosts, policy));
+            areas.add(new MigrationsApi(migrationStore, hosts, policy, baseUrl));
+            areas.add(new ServerMigrationsApi(servers, migrationStore, hosts, policy));
             areas.add(new ServerDiagnosticsApi(servers, hosts, policy));
             areas.add(new InstanceActionsApi(instanceActions, servers, policy, clock));
             SnoozeApi snoozeApi = new SnoozeApi(snooze, ownUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader());
