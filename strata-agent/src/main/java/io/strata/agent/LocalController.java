@@ -3,6 +3,7 @@ package io.strata.agent;
 import static java.util.Objects.requireNonNull;
 
 import io.strata.agent.liveimage.LiveImageCache;
+import io.strata.agent.liveimage.LiveImageExport;
 import io.strata.hypervisor.BootSource;
 import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HostInfo;
@@ -32,6 +33,7 @@ public final class LocalController implements AgentApi, AutoCloseable {
     private final Path liveImageRoot;
     /** Copies of other hosts' live images; null where hosts share storage (the hosts of one process). */
     private final LiveImageCache liveImageCache;
+    private final LiveImageExport liveImageExport;
 
     public LocalController(String hostName, Hypervisor hypervisor, ImageFetcher images, Path liveImageRoot) {
         this(hostName, hypervisor, images, liveImageRoot, null);
@@ -43,6 +45,12 @@ public final class LocalController implements AgentApi, AutoCloseable {
         this.images = requireNonNull(images, "images is null");
         this.liveImageRoot = requireNonNull(liveImageRoot, "liveImageRoot is null");
         this.liveImageCache = liveImageCache;
+        this.liveImageExport = new LiveImageExport(hypervisor, liveImageRoot);
+    }
+
+    /** This host's live images as other hosts copy them. */
+    public LiveImageExport liveImageExport() {
+        return liveImageExport;
     }
 
     /**

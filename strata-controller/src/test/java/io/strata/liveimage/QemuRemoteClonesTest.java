@@ -24,9 +24,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Clones on a remote agent that shares no storage with the host that blessed the live image: two
- * real agent servers (QEMU driver, each with its own data directory) joined to a real controller.
- * The clones' host copies the image from the blessing host's agent, once for both clones, and
+ * Clones on a remote agent that shares no storage with the host that blessed the live image: a
+ * real controller with its own QEMU host (the all-in-one's) and two real agent servers (QEMU
+ * driver, each with its own data directory). The clones' host copies the image from the blessing
+ * host's agent, or from the controller for the controller's own host, once for all clones, and
  * they resume the blessed guest's memory there with their own identity; discarding the image
  * removes the copy.
  */
@@ -43,7 +44,7 @@ class QemuRemoteClonesTest {
 
     @BeforeAll
     static void start() throws Exception {
-        cloud = TestCloud.start();
+        cloud = TestCloud.start(io.strata.store.TestDatabases.Kind.H2, config -> config.withDriver("qemu").withAccel("tcg"));
         admin = cloud.admin();
         String token = Files.readString(cloud.dataDir().resolve("agent-token")).strip();
         dirA = Files.createTempDirectory("strata-host-a");
@@ -76,23 +77,40 @@ class QemuRemoteClonesTest {
     }
 
     @Test
-    void clonesStartOnAHostWithoutTheImageFiles() throws Exception {
-        String source = Servers.create(admin, "origin", image, "1", "\"availability_zone\": \"nova:remote-a\"");
+    void clonesOfAnotherAgentsImageStartFromACopy() throws Exception {
+        clonesStartOnAHostWithoutTheImageFiles("remote-a", dirA, 2);
+    }
+
+    @Test
+    void clonesOfTheControllersOwnHostsImageStartFromACopy() throws Exception {
+        String local = null;
+        for (JsonNode h : admin.get("/compute/v2.1/os-hypervisors").expect(200).json().get("hypervisors")) {
+            if (!h.get("hypervisor_hostname").asText().startsWith("remote-")) {
+                local = h.get("hypervisor_hostname").asText();
+            }
+        }
+        assertThat(local).isNotNull();
+        clonesStartOnAHostWithoutTheImageFiles(local, cloud.dataDir(), 1);
+    }
+
+    private void clonesStartOnAHostWithoutTheImageFiles(String sourceHost, Path sourceDir, int clonesWanted) throws Exception {
+        String source = Servers.create(admin, "origin", image, "1", "\"availability_zone\": \"nova:" + sourceHost + "\"");
         Servers.waitFor(admin, source, "ACTIVE", BOOT);
-        assertThat(host(source)).isEqualTo("remote-a");
+        assertThat(host(source)).isEqualTo(sourceHost);
         await().atMost(BOOT).until(() -> lastCounter(console(source)) >= 2);
 
         String live = action(source, "{\"co_bless\": {}}").expect(200).json().get(0).get("id").asText();
         Servers.waitFor(admin, live, "BLESSED", BOOT);
         int atBless = lastCounter(console(source));
-        assertThat(dirA.resolve("live-images").resolve(live).resolve("ram")).exists();
+        assertThat(sourceDir.resolve("live-images").resolve(live).resolve("ram")).exists();
         assertThat(dirB.resolve("live-images").resolve(live)).doesNotExist();
 
-        // Two clones at once on the other host: one copy serves both.
-        JsonNode launched = action(live, "{\"co_launch\": {\"name\": \"far\", \"num_instances\": 2, "
+        // Clones at once on the other host: one copy serves all.
+        JsonNode launched = action(live, "{\"co_launch\": {\"name\": \"far\", \"num_instances\": " + clonesWanted + ", "
                 + "\"availability_zone\": \"nova:remote-b\", \"guest\": {\"role\": \"far\"}}}").expect(200).json();
         List<String> clones = new ArrayList<>();
         launched.forEach(c -> clones.add(c.get("id").asText()));
+        assertThat(clones).hasSize(clonesWanted);
         for (String clone : clones) {
             JsonNode server = Servers.waitFor(admin, clone, "ACTIVE", BOOT);
             assertThat(host(clone)).isEqualTo("remote-b");
@@ -119,14 +137,14 @@ class QemuRemoteClonesTest {
         Path copy = dirB.resolve("live-image-copies").resolve(live);
         assertThat(copy.resolve("ram")).exists();
         assertThat(copy.resolve("boot-kernel")).exists();
-        assertThat(sha256(copy.resolve("ram"))).isEqualTo(sha256(dirA.resolve("live-images").resolve(live).resolve("ram")));
-        assertThat(Files.readString(copy.resolve("live-image.json"))).contains(copy.toString()).doesNotContain(dirA.toString());
+        assertThat(sha256(copy.resolve("ram"))).isEqualTo(sha256(sourceDir.resolve("live-images").resolve(live).resolve("ram")));
+        assertThat(Files.readString(copy.resolve("live-image.json"))).contains(copy.toString()).doesNotContain(sourceDir.toString());
         try (Stream<Path> entries = Files.list(copy.getParent())) {
             assertThat(entries.map(p -> p.getFileName().toString()).toList()).containsExactly(live);
         }
         for (String clone : clones) {
             assertThat(new String(Files.readAllBytes(dirB.resolve("qemu").resolve(clone).resolve("vm.json")),
-                    StandardCharsets.UTF_8)).doesNotContain(dirA.toString());
+                    StandardCharsets.UTF_8)).doesNotContain(sourceDir.toString());
         }
 
         for (String clone : clones) {
@@ -134,8 +152,8 @@ class QemuRemoteClonesTest {
         }
         Servers.deleteAndWait(admin, source);
         action(live, "{\"co_discard\": null}").expect(200);
-        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(copy) && !Files.exists(dirA.resolve("live-images").resolve(live)));
-        await().atMost(Duration.ofSeconds(30)).until(() -> qemuProcesses(dirA) + qemuProcesses(dirB) == 0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(copy) && !Files.exists(sourceDir.resolve("live-images").resolve(live)));
+        await().atMost(Duration.ofSeconds(30)).until(() -> qemuProcesses(sourceDir) + qemuProcesses(dirB) == 0);
     }
 
     static ApiClient.Response action(String id, String body) {

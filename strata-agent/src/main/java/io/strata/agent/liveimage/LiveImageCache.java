@@ -59,6 +59,7 @@ public final class LiveImageCache {
     private static final Duration LOG_EVERY = Duration.ofSeconds(2);
     static final String TOKEN_HEADER = "X-Strata-Agent-Token";
     static final String PREFIX = "/agent/v1";
+    static final String CONTROLLER_PREFIX = "/internal/agents";
 
     private final Path root;
     private final Hypervisor hypervisor;
@@ -74,10 +75,14 @@ public final class LiveImageCache {
         }
     }
 
-    public LiveImageCache(Path root, Hypervisor hypervisor, String token) {
+    /** The controller this host talks to, for images whose host runs inside it; null when there is none to ask. */
+    private final java.util.function.Supplier<String> controllerUrl;
+
+    public LiveImageCache(Path root, Hypervisor hypervisor, String token, java.util.function.Supplier<String> controllerUrl) {
         this.root = requireNonNull(root, "root is null").toAbsolutePath().normalize();
         this.hypervisor = requireNonNull(hypervisor, "hypervisor is null");
         this.token = requireNonNull(token, "token is null");
+        this.controllerUrl = requireNonNull(controllerUrl, "controllerUrl is null");
         this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).version(HttpClient.Version.HTTP_1_1).build();
     }
 
@@ -160,11 +165,19 @@ public final class LiveImageCache {
     }
 
     private void fetch(String liveImageId, LiveImageOrigin origin, Path dir) {
-        if (origin.agentUrl() == null) {
-            throw new HypervisorException(ErrorCode.CONFLICT, "live image " + liveImageId + " is on host " + origin.host()
-                    + ", whose agent cannot be reached for a copy, and this host has none");
+        String base;
+        if (origin.agentUrl() != null) {
+            base = origin.agentUrl().replaceAll("/+$", "") + PREFIX + "/live-images/" + enc(liveImageId) + "/files";
+        } else {
+            // The blessing host runs inside the controller, which serves its files.
+            String controller = controllerUrl.get();
+            if (controller == null) {
+                throw new HypervisorException(ErrorCode.CONFLICT, "live image " + liveImageId + " is on host " + origin.host()
+                        + ", which has no agent API, and this host has no controller to ask");
+            }
+            base = controller.replaceAll("/+$", "") + CONTROLLER_PREFIX + "/hosts/" + enc(origin.host()) + "/live-images/"
+                    + enc(liveImageId) + "/files";
         }
-        String base = origin.agentUrl().replaceAll("/+$", "") + PREFIX + "/live-images/" + enc(liveImageId) + "/files";
         long started = System.nanoTime();
         List<ExportedFile> files;
         try (InputStream listing = get(URI.create(base), origin)) {

@@ -6,7 +6,6 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.strata.agent.LocalController;
 import io.strata.agent.liveimage.LiveImageCache;
-import io.strata.agent.liveimage.LiveImageExport;
 import io.strata.core.CloudException;
 import io.strata.core.ErrorCode;
 import io.strata.hypervisor.Hypervisor;
@@ -112,11 +111,12 @@ public final class AgentServer implements AutoCloseable {
         Hypervisor hypervisor = hypervisor(settings);
         Path liveImages = settings.dataDir().resolve("live-images");
         // Other hosts' live images, copied here for clones: this host shares no storage with them.
-        LiveImageCache liveImageCache = new LiveImageCache(settings.dataDir().resolve("live-image-copies"), hypervisor, settings.token());
+        LiveImageCache liveImageCache = new LiveImageCache(settings.dataDir().resolve("live-image-copies"), hypervisor, settings.token(),
+                link::currentController);
         liveImageCache.removeUnfinished();
         LocalController agent = new LocalController(settings.hostName(), hypervisor, link, liveImages, liveImageCache);
         byte[] expected = settings.token().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        AgentHttpApi api = new AgentHttpApi(agent, new LiveImageExport(hypervisor, liveImages), agent);
+        AgentHttpApi api = new AgentHttpApi(agent, agent.liveImageExport(), agent);
         Javalin app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;

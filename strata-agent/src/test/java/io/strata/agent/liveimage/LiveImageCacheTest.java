@@ -106,7 +106,7 @@ class LiveImageCacheTest {
     }
 
     private LiveImageCache cache() {
-        return new LiveImageCache(cacheRoot.resolve("copies"), hypervisor, TOKEN);
+        return new LiveImageCache(cacheRoot.resolve("copies"), hypervisor, TOKEN, () -> null);
     }
 
     @Test
