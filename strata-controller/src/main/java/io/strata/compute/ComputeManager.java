@@ -153,8 +153,8 @@ public final class ComputeManager implements AutoCloseable {
                 servers.fail(id, new Fault(400, e.getMessage(), null, now()), io.strata.compute.PowerState.NOSTATE, now());
                 return;
             }
-            // Clones go wherever the scheduler puts them: every host of this process reads the
-            // image's files where its host wrote them (see LaunchSource).
+            // Clones go wherever the scheduler puts them: hosts of this process read the image's
+            // files where its host wrote them, remote agents copy them first (see LaunchSource).
             String forcedHost = hostOverride != null ? hostOverride : evacuating ? null : forcedHostOf(server);
             Host host;
             try {
