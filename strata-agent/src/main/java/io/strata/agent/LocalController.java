@@ -172,7 +172,7 @@ public final class LocalController implements AgentApi, AutoCloseable {
             return hypervisor.launch(image, spec);
         }
         if (liveImageCache == null) {
-            // Hosts of one process share their files: the image is where its host wrote it.
+            // A host that copies nothing (fake hosts of one process): the image is where its host wrote it.
             return hypervisor.launch(image, spec);
         }
         Path copy = liveImageCache.ensure(image.id(), origin);

@@ -221,6 +221,10 @@ public final class ComputeManager implements AutoCloseable {
             return agent.launch(launch.image(), spec);
         }
         String originUrl = hosts.findAgent(launch.host()).map(AgentApi::agentUrl).orElse(null);
+        if (originUrl == null && agent.agentUrl() == null) {
+            // Both hosts run in this process: they share the image's files.
+            return agent.launch(launch.image(), spec);
+        }
         io.strata.agent.LiveImageOrigin origin = new io.strata.agent.LiveImageOrigin(launch.host(), originUrl);
         Thread watcher = Thread.ofVirtual().name("clone-progress-" + serverId).start(() -> reportFetch(agent, serverId, launch.image().id()));
         try {

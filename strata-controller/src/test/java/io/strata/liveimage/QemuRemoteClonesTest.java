@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * Clones on a remote agent that shares no storage with the host that blessed the live image: a
  * real controller with its own QEMU host (the all-in-one's) and two real agent servers (QEMU
  * driver, each with its own data directory). The clones' host copies the image from the blessing
- * host's agent, or from the controller for the controller's own host, once for all clones, and
+ * host's agent (whether it is another agent or the controller's own host), or from the controller
+ * when the controller's own host blessed it, once for all clones, and
  * they resume the blessed guest's memory there with their own identity; discarding the image
  * removes the copy.
  */
@@ -78,11 +79,21 @@ class QemuRemoteClonesTest {
 
     @Test
     void clonesOfAnotherAgentsImageStartFromACopy() throws Exception {
-        clonesStartOnAHostWithoutTheImageFiles("remote-a", dirA, 2);
+        clonesStartOnAHostWithoutTheImageFiles("remote-a", dirA, "remote-b", dirB, 2);
+    }
+
+    @Test
+    void clonesOfAnAgentsImageOnTheControllersOwnHostStartFromACopy() throws Exception {
+        clonesStartOnAHostWithoutTheImageFiles("remote-a", dirA, localHost(), cloud.dataDir(), 1);
     }
 
     @Test
     void clonesOfTheControllersOwnHostsImageStartFromACopy() throws Exception {
+        clonesStartOnAHostWithoutTheImageFiles(localHost(), cloud.dataDir(), "remote-b", dirB, 1);
+    }
+
+    /** The QEMU host inside the controller process. */
+    private static String localHost() {
         String local = null;
         for (JsonNode h : admin.get("/compute/v2.1/os-hypervisors").expect(200).json().get("hypervisors")) {
             if (!h.get("hypervisor_hostname").asText().startsWith("remote-")) {
@@ -90,10 +101,11 @@ class QemuRemoteClonesTest {
             }
         }
         assertThat(local).isNotNull();
-        clonesStartOnAHostWithoutTheImageFiles(local, cloud.dataDir(), 1);
+        return local;
     }
 
-    private void clonesStartOnAHostWithoutTheImageFiles(String sourceHost, Path sourceDir, int clonesWanted) throws Exception {
+    private void clonesStartOnAHostWithoutTheImageFiles(String sourceHost, Path sourceDir, String targetHost, Path targetDir,
+            int clonesWanted) throws Exception {
         String source = Servers.create(admin, "origin", image, "1", "\"availability_zone\": \"nova:" + sourceHost + "\"");
         Servers.waitFor(admin, source, "ACTIVE", BOOT);
         assertThat(host(source)).isEqualTo(sourceHost);
@@ -103,19 +115,19 @@ class QemuRemoteClonesTest {
         Servers.waitFor(admin, live, "BLESSED", BOOT);
         int atBless = lastCounter(console(source));
         assertThat(sourceDir.resolve("live-images").resolve(live).resolve("ram")).exists();
-        assertThat(dirB.resolve("live-images").resolve(live)).doesNotExist();
+        assertThat(targetDir.resolve("live-images").resolve(live)).doesNotExist();
 
         // Clones at once on the other host: one copy serves all.
         JsonNode launched = action(live, "{\"co_launch\": {\"name\": \"far\", \"num_instances\": " + clonesWanted + ", "
-                + "\"availability_zone\": \"nova:remote-b\", \"guest\": {\"role\": \"far\"}}}").expect(200).json();
+                + "\"availability_zone\": \"nova:" + targetHost + "\", \"guest\": {\"role\": \"far\"}}}").expect(200).json();
         List<String> clones = new ArrayList<>();
         launched.forEach(c -> clones.add(c.get("id").asText()));
         assertThat(clones).hasSize(clonesWanted);
         for (String clone : clones) {
             JsonNode server = Servers.waitFor(admin, clone, "ACTIVE", BOOT);
-            assertThat(host(clone)).isEqualTo("remote-b");
+            assertThat(host(clone)).isEqualTo(targetHost);
             String ip = server.at("/addresses/private/0/addr").asText();
-            Path socket = dirB.resolve("qemu").resolve(clone).resolve("qga.sock");
+            Path socket = targetDir.resolve("qemu").resolve(clone).resolve("qga.sock");
             // The driver personalises the clone through its guest agent, which serves one
             // connection at a time: poll with fresh connections, hold none meanwhile.
             await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> {
@@ -133,8 +145,8 @@ class QemuRemoteClonesTest {
             }
             assertThat(console(clone)).doesNotContain(TestGuest.READY);
         }
-        // The clones run from host B's own copy, boot files included, and nothing half-fetched is left.
-        Path copy = dirB.resolve("live-image-copies").resolve(live);
+        // The clones run from the target host's own copy, boot files included, and nothing half-fetched is left.
+        Path copy = targetDir.resolve("live-image-copies").resolve(live);
         assertThat(copy.resolve("ram")).exists();
         assertThat(copy.resolve("boot-kernel")).exists();
         assertThat(sha256(copy.resolve("ram"))).isEqualTo(sha256(sourceDir.resolve("live-images").resolve(live).resolve("ram")));
@@ -143,7 +155,7 @@ class QemuRemoteClonesTest {
             assertThat(entries.map(p -> p.getFileName().toString()).toList()).containsExactly(live);
         }
         for (String clone : clones) {
-            assertThat(new String(Files.readAllBytes(dirB.resolve("qemu").resolve(clone).resolve("vm.json")),
+            assertThat(new String(Files.readAllBytes(targetDir.resolve("qemu").resolve(clone).resolve("vm.json")),
                     StandardCharsets.UTF_8)).doesNotContain(sourceDir.toString());
         }
 
@@ -153,7 +165,7 @@ class QemuRemoteClonesTest {
         Servers.deleteAndWait(admin, source);
         action(live, "{\"co_discard\": null}").expect(200);
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(copy) && !Files.exists(sourceDir.resolve("live-images").resolve(live)));
-        await().atMost(Duration.ofSeconds(30)).until(() -> qemuProcesses(sourceDir) + qemuProcesses(dirB) == 0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> qemuProcesses(sourceDir) + qemuProcesses(targetDir) == 0);
     }
 
     static ApiClient.Response action(String id, String body) {
