@@ -44,8 +44,27 @@ public interface AgentApi {
     /** Freezes a running VM into a live image kept on this host. */
     LiveImageRef bless(String vmId, String liveImageId);
 
-    /** Starts a clone of a live image. */
-    VmInfo launch(LiveImageRef image, VmSpec spec);
+    /** Starts a clone of a live image whose files are on this host (or on storage it shares with the blessing host). */
+    default VmInfo launch(LiveImageRef image, VmSpec spec) {
+        return launch(image, spec, null);
+    }
+
+    /**
+     * Starts a clone of a live image blessed on {@code origin}'s host: when that is another host,
+     * this host first makes its own copy of the image's files (fetched once, then kept until the
+     * image is discarded). A null origin means the files are where {@code image} says.
+     */
+    VmInfo launch(LiveImageRef image, VmSpec spec, LiveImageOrigin origin);
+
+    /** The copy of another host's live image this host is fetching now, if any (a clone's progress while it waits). */
+    default Optional<io.strata.agent.liveimage.LiveImageCache.FetchProgress> liveImageFetch(String liveImageId) {
+        return Optional.empty();
+    }
+
+    /** The base URL of this agent's HTTP API, for other hosts to fetch from; null for one inside a controller process. */
+    default String agentUrl() {
+        return null;
+    }
 
     /** Removes the files of the live image blessed as {@code liveImageId} (no VM may run from it any more). Absent is fine. */
     void discardLiveImage(String liveImageId);

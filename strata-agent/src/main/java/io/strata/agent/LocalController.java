@@ -2,6 +2,8 @@ package io.strata.agent;
 
 import static java.util.Objects.requireNonNull;
 
+import io.strata.agent.liveimage.LiveImageCache;
+import io.strata.agent.liveimage.LiveImageExport;
 import io.strata.hypervisor.BootSource;
 import io.strata.hypervisor.ColdDisk;
 import io.strata.hypervisor.HostInfo;
@@ -29,12 +31,26 @@ public final class LocalController implements AgentApi, AutoCloseable {
     private final Hypervisor hypervisor;
     private final ImageFetcher images;
     private final Path liveImageRoot;
+    /** Copies of other hosts' live images; null where hosts share storage (the hosts of one process). */
+    private final LiveImageCache liveImageCache;
+    private final LiveImageExport liveImageExport;
 
     public LocalController(String hostName, Hypervisor hypervisor, ImageFetcher images, Path liveImageRoot) {
+        this(hostName, hypervisor, images, liveImageRoot, null);
+    }
+
+    public LocalController(String hostName, Hypervisor hypervisor, ImageFetcher images, Path liveImageRoot, LiveImageCache liveImageCache) {
         this.hostName = requireNonNull(hostName, "hostName is null");
         this.hypervisor = requireNonNull(hypervisor, "hypervisor is null");
         this.images = requireNonNull(images, "images is null");
         this.liveImageRoot = requireNonNull(liveImageRoot, "liveImageRoot is null");
+        this.liveImageCache = liveImageCache;
+        this.liveImageExport = new LiveImageExport(hypervisor, liveImageRoot);
+    }
+
+    /** This host's live images as other hosts copy them. */
+    public LiveImageExport liveImageExport() {
+        return liveImageExport;
     }
 
     /**
@@ -151,8 +167,21 @@ public final class LocalController implements AgentApi, AutoCloseable {
     }
 
     @Override
-    public VmInfo launch(LiveImageRef image, VmSpec spec) {
-        return hypervisor.launch(image, spec);
+    public VmInfo launch(LiveImageRef image, VmSpec spec, LiveImageOrigin origin) {
+        if (origin == null || origin.host().equals(hostName)) {
+            return hypervisor.launch(image, spec);
+        }
+        if (liveImageCache == null) {
+            // A host that copies nothing (fake hosts of one process): the image is where its host wrote it.
+            return hypervisor.launch(image, spec);
+        }
+        Path copy = liveImageCache.ensure(image.id(), origin);
+        return hypervisor.launch(new LiveImageRef(image.id(), copy, image.vcpus(), image.memoryMb(), image.attributes()), spec);
+    }
+
+    @Override
+    public Optional<LiveImageCache.FetchProgress> liveImageFetch(String liveImageId) {
+        return liveImageCache == null ? Optional.empty() : liveImageCache.progress(liveImageId);
     }
 
     @Override
@@ -162,6 +191,9 @@ public final class LocalController implements AgentApi, AutoCloseable {
         // The id came over the wire: never let it name anything outside this host's live images.
         if (!dir.getParent().equals(root)) {
             throw new IllegalArgumentException("not a live image id: " + liveImageId);
+        }
+        if (liveImageCache != null) {
+            liveImageCache.remove(liveImageId);
         }
         hypervisor.forgetLiveImage(dir);
         if (!java.nio.file.Files.exists(dir)) {

@@ -75,12 +75,32 @@ public final class AgentLinkApi implements ApiArea {
             manager.onVmEvent(event.hostName(), event.event());
             ctx.status(204);
         });
+        // The live images of this process's own hosts, for remote agents that start clones of them
+        // (their agents serve the same routes for the images they blessed themselves).
+        routes.get(PREFIX + "/hosts/{host}/live-images/{id}/files", ctx -> {
+            authenticate(ctx);
+            ctx.contentType("application/json").result(AgentWire.MAPPER.writeValueAsBytes(
+                    exportOf(ctx.pathParam("host")).list(ctx.pathParam("id"))));
+        });
+        routes.get(PREFIX + "/hosts/{host}/live-images/{id}/files/{name}", ctx -> {
+            authenticate(ctx);
+            Path file = exportOf(ctx.pathParam("host")).file(ctx.pathParam("id"), ctx.pathParam("name"));
+            ctx.header("Content-Length", Long.toString(Files.size(file)));
+            ctx.contentType("application/octet-stream").result(Files.newInputStream(file));
+        });
         routes.get(PREFIX + "/image/{id}", ctx -> {
             authenticate(ctx);
             Path file = images.file(ctx.pathParam("id"));
             ctx.header("Content-Length", Long.toString(Files.size(file)));
             ctx.contentType("application/octet-stream").result(Files.newInputStream(file));
         });
+    }
+
+    private io.strata.agent.liveimage.LiveImageExport exportOf(String host) {
+        return hosts.findAgent(host)
+                .filter(io.strata.agent.LocalController.class::isInstance)
+                .map(agent -> ((io.strata.agent.LocalController) agent).liveImageExport())
+                .orElseThrow(() -> CloudException.notFound("Compute host %s does not run in this controller.", host));
     }
 
     private void authenticate(Context ctx) {

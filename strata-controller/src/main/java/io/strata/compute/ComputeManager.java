@@ -40,6 +40,8 @@ public final class ComputeManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ComputeManager.class);
     /** Nova's scheduler_max_attempts: how many hosts a build tries before giving up. */
     private static final int MAX_BUILD_ATTEMPTS = 3;
+    /** How often a clone's progress follows its host's copy of a live image from another host. */
+    private static final java.time.Duration FETCH_PROGRESS_PERIOD = java.time.Duration.ofMillis(500);
 
     private final ServerStore servers;
     private final ServerMigrationStore migrations;
@@ -151,8 +153,8 @@ public final class ComputeManager implements AutoCloseable {
                 servers.fail(id, new Fault(400, e.getMessage(), null, now()), io.strata.compute.PowerState.NOSTATE, now());
                 return;
             }
-            // Clones go wherever the scheduler puts them: every host of this process reads the
-            // image's files where its host wrote them (see LaunchSource).
+            // Clones go wherever the scheduler puts them: hosts of this process read the image's
+            // files where its host wrote them, remote agents copy them first (see LaunchSource).
             String forcedHost = hostOverride != null ? hostOverride : evacuating ? null : forcedHostOf(server);
             Host host;
             try {
@@ -190,7 +192,7 @@ public final class ComputeManager implements AutoCloseable {
                 LaunchSource launch = inputs.launch();
                 VmInfo vm = launch == null
                         ? agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images())
-                        : agent.launch(launch.image(), specOf(server, inputs.publicKeys(), launch.guestParams(), launch.targetMemoryMb()));
+                        : launchClone(agent, id, launch, specOf(server, inputs.publicKeys(), launch.guestParams(), launch.targetMemoryMb()));
                 recordDetails(id, vm);
                 if (!servers.finishTask(id, TaskState.SPAWNING, VmState.ACTIVE, vm.powerState(), now())) {
                     // Deleted while spawning: the delete could not see the VM yet, so remove it here.
@@ -220,6 +222,54 @@ public final class ComputeManager implements AutoCloseable {
         servers.fail(id, new Fault(500, "Build of instance " + id + " aborted: " + lastError,
                 "Exceeded max scheduling attempts " + MAX_BUILD_ATTEMPTS + " for instance " + id, now()),
                 io.strata.compute.PowerState.NOSTATE, now());
+    }
+
+    /**
+     * Starts a clone on {@code agent}'s host. When the live image was blessed on another host, the
+     * target is told where (that host's agent URL) so that it copies the files it lacks; while it
+     * copies, the clone's progress shows how far the copy has come.
+     */
+    private VmInfo launchClone(AgentApi agent, String serverId, LaunchSource launch, VmSpec spec) {
+        if (launch.host().equals(agent.hostName())) {
+            return agent.launch(launch.image(), spec);
+        }
+        String originUrl = hosts.findAgent(launch.host()).map(AgentApi::agentUrl).orElse(null);
+        if (originUrl == null && agent.agentUrl() == null) {
+            // Both hosts run in this process: they share the image's files.
+            return agent.launch(launch.image(), spec);
+        }
+        io.strata.agent.LiveImageOrigin origin = new io.strata.agent.LiveImageOrigin(launch.host(), originUrl);
+        Thread watcher = Thread.ofVirtual().name("clone-progress-" + serverId).start(() -> reportFetch(agent, serverId, launch.image().id()));
+        try {
+            return agent.launch(launch.image(), spec, origin);
+        } finally {
+            watcher.interrupt();
+            try {
+                watcher.join(java.time.Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Copies the target host's fetch progress (0..100 of the bytes) into the clone's progress until interrupted. */
+    private void reportFetch(AgentApi agent, String serverId, String liveImageId) {
+        int last = -1;
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(FETCH_PROGRESS_PERIOD);
+                Optional<io.strata.agent.liveimage.LiveImageCache.FetchProgress> fetch = agent.liveImageFetch(liveImageId);
+                if (fetch.isPresent() && fetch.get().percent() != last && !Thread.currentThread().isInterrupted()) {
+                    last = fetch.get().percent();
+                    servers.setProgress(serverId, last);
+                    log.info("server {}: copying live image {} from {}: {}%", serverId, liveImageId, fetch.get().fromHost(), last);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.debug("server {}: no fetch progress from {}: {}", serverId, agent.hostName(), e.getMessage());
+            }
+        }
     }
 
     private static String zoneOf(Server server) {

@@ -9,7 +9,8 @@ import java.util.Map;
  * Where a clone starts from instead of a cold boot: a live image blessed on {@code host}, the
  * key=value params its guest agent hands the guest, and the memory the guest is ballooned to (0
  * for all of the flavor's). The image's files stay where that host wrote them; the hosts of one
- * process share them, so a clone may start on any of them.
+ * process share them, and a remote agent copies them from {@code host} (see ComputeManager's
+ * launchClone), so a clone may start on any host.
  */
 public record LaunchSource(String host, LiveImageRef image, Map<String, String> guestParams, int targetMemoryMb) {
     public LaunchSource {

@@ -329,6 +329,17 @@ public final class LiveImageService implements AutoCloseable {
         }
         try {
             agent.get().discardLiveImage(liveImageId);
+            // Hosts that started clones from their own copy of the image remove the copy; a host
+            // without one answers at once. One that is away now keeps its copy (see production.md).
+            for (AgentApi other : hosts.agents()) {
+                if (!other.hostName().equals(image.host()) && hosts.find(other.hostName()).map(hosts::isUp).orElse(true)) {
+                    try {
+                        other.discardLiveImage(liveImageId);
+                    } catch (RuntimeException e) {
+                        log.warn("cannot remove the copy of live image {} on {}: {}", liveImageId, other.hostName(), e.getMessage());
+                    }
+                }
+            }
             store.delete(liveImageId);
             log.info("live image {} removed from {}", liveImageId, image.host());
         } catch (RuntimeException e) {

@@ -179,7 +179,7 @@ public final class ControllerServer implements AutoCloseable {
             imageService.recover();
             ImageCatalog images = new ImageServiceCatalog(imageService);
             AddressPool addresses = new AddressPool("10.0.0.0/16", serverStore.takenAddresses());
-            List<LocalController> agents = LocalAgents.create(config, ref -> images.file(ref.id()));
+            List<LocalController> agents = LocalAgents.create(config, ref -> images.file(ref.id()), agentToken);
             agents.forEach(agent -> {
                 hosts.register(agent, null);
                 resources.add(agent);

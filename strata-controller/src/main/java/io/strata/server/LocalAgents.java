@@ -2,6 +2,7 @@ package io.strata.server;
 
 import io.strata.agent.ImageFetcher;
 import io.strata.agent.LocalController;
+import io.strata.agent.liveimage.LiveImageCache;
 import io.strata.hypervisor.Hypervisor;
 import io.strata.hypervisor.fake.FakeHypervisor;
 import io.strata.hypervisor.qemu.AccelMode;
@@ -22,7 +23,8 @@ import java.util.Locale;
 final class LocalAgents {
     private LocalAgents() {}
 
-    static List<LocalController> create(StrataConfig config, ImageFetcher images) {
+    /** @param agentToken what this process's hosts show remote agents when they copy those agents' live images */
+    static List<LocalController> create(StrataConfig config, ImageFetcher images, String agentToken) {
         List<LocalController> agents = new ArrayList<>();
         if (config.driver() == null) {
             return agents;
@@ -49,8 +51,13 @@ final class LocalAgents {
                     if (i > 1) {
                         qemu = qemu.withRunRoot(dataDir.resolve("qemu-" + i)).withRamRoot(Path.of("/dev/shm/strata-" + i));
                     }
-                    LocalController agent = new LocalController(name, new QemuHypervisor(qemu, config.liveImageWarm()), images,
-                            dataDir.resolve("live-images"));
+                    QemuHypervisor hypervisor = new QemuHypervisor(qemu, config.liveImageWarm());
+                    // Copies of remote agents' live images (this process's own hosts share theirs);
+                    // one directory per host, since each host fetches on its own.
+                    LiveImageCache copies = new LiveImageCache(dataDir.resolve(i == 1 ? "live-image-copies" : "live-image-copies-" + i),
+                            hypervisor, agentToken, () -> null);
+                    copies.removeUnfinished();
+                    LocalController agent = new LocalController(name, hypervisor, images, dataDir.resolve("live-images"), copies);
                     // Live images blessed before this start get their warm processes again.
                     agent.warmUpLiveImages();
                     agents.add(agent);

@@ -52,6 +52,8 @@ class AgentLinkApiTest {
                 Map.of("Content-Type", "application/json")).status()).isEqualTo(401);
         assertThat(cloud.anonymous().send("GET", "/internal/agents/image/whatever", null, Map.of("X-Strata-Agent-Token", "wrong"))
                 .status()).isEqualTo(401);
+        assertThat(cloud.anonymous().send("GET", "/internal/agents/hosts/any/live-images/any/files", null,
+                Map.of("X-Strata-Agent-Token", "wrong")).status()).isEqualTo(401);
         assertThat(cloud.admin().get("/compute/v2.1/os-hypervisors/detail").expect(200).text()).doesNotContain("intruder");
     }
 
@@ -62,6 +64,9 @@ class AgentLinkApiTest {
         assertThat(post("events", "{}", token).status()).isEqualTo(400);
         // An agent whose host the controllers do not know is told to register again.
         assertThat(post("heartbeat", "{\"hostName\": \"never-registered\"}", token).status()).isEqualTo(404);
+        // Live image files are served for this process's own hosts only.
+        assertThat(cloud.anonymous().send("GET", "/internal/agents/hosts/remote-9/live-images/any/files", null,
+                Map.of("X-Strata-Agent-Token", token)).status()).isEqualTo(404);
     }
 
     @Test

@@ -57,6 +57,24 @@ public interface Hypervisor extends AutoCloseable {
     }
 
     /**
+     * What another host must copy to start clones of the live image in {@code liveImageDir}
+     * without sharing this host's storage: the image's own files and the boot files its clones
+     * read, each under a plain name. Empty when the driver's clones need no files (the fake).
+     */
+    default List<LiveImageFile> liveImageFiles(Path liveImageDir) {
+        return List.of();
+    }
+
+    /**
+     * Makes a copy of a live image usable on this host: {@code staged} holds the files another
+     * host's {@link #liveImageFiles} named, already verified, and is moved to {@code finalDir}
+     * (same file system) right after this returns; whatever the copy refers to must point into
+     * {@code finalDir}, never to the other host's paths.
+     */
+    default void adoptLiveImage(Path staged, Path finalDir) {
+    }
+
+    /**
      * Writes a standalone copy of the VM's root disk (its image base merged with what the guest
      * wrote) to {@code target}, for snapshots; returns the disk format written ("qcow2", "raw").
      */

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.strata.agent.AgentApi;
+import io.strata.agent.LocalController;
+import io.strata.agent.liveimage.LiveImageExport;
 import io.strata.hypervisor.VmAction;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -16,9 +18,19 @@ import java.util.Optional;
  */
 public final class AgentHttpApi {
     private final AgentApi agent;
+    /** This host's live images for other hosts to copy; null where the agent offers none. */
+    private final LiveImageExport export;
+    /** This host's copies of other hosts' live images, for fetch progress; null without. */
+    private final LocalController local;
 
     public AgentHttpApi(AgentApi agent) {
+        this(agent, null, null);
+    }
+
+    public AgentHttpApi(AgentApi agent, LiveImageExport export, LocalController local) {
         this.agent = requireNonNull(agent, "agent is null");
+        this.export = export;
+        this.local = local;
     }
 
     public void addRoutes(RoutesConfig routes) {
@@ -59,8 +71,30 @@ public final class AgentHttpApi {
         });
         routes.post(p + "/launch", ctx -> {
             AgentWire.LaunchRequest request = read(ctx, AgentWire.LaunchRequest.class);
-            json(ctx, agent.launch(request.image(), request.spec()));
+            json(ctx, agent.launch(request.image(), request.spec(), request.origin()));
         });
+        if (export != null) {
+            // Read by other hosts' agents that copy this host's live images (see LiveImageCache).
+            routes.get(p + "/live-images/{id}/files", ctx -> json(ctx, export.list(ctx.pathParam("id"))));
+            routes.get(p + "/live-images/{id}/files/{name}", ctx -> {
+                Path file = export.file(ctx.pathParam("id"), ctx.pathParam("name"));
+                // Streamed from the file: a RAM file of gigabytes never sits in this process's memory.
+                ctx.contentType("application/octet-stream");
+                ctx.header("Content-Length", Long.toString(java.nio.file.Files.size(file)));
+                ctx.result(java.nio.file.Files.newInputStream(file));
+            });
+        }
+        if (local != null) {
+            routes.get(p + "/live-images/{id}/fetch", ctx -> {
+                Optional<?> fetch = local.liveImageFetch(ctx.pathParam("id"));
+                if (fetch.isEmpty()) {
+                    ctx.status(404);
+                    json(ctx, new AgentWire.Error("NOT_FOUND", "no fetch of live image " + ctx.pathParam("id") + " under way"));
+                    return;
+                }
+                json(ctx, fetch.get());
+            });
+        }
         routes.delete(p + "/live-images/{id}", ctx -> {
             agent.discardLiveImage(ctx.pathParam("id"));
             ctx.status(204);

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.strata.agent.LocalController;
+import io.strata.agent.liveimage.LiveImageCache;
 import io.strata.core.CloudException;
 import io.strata.core.ErrorCode;
 import io.strata.hypervisor.Hypervisor;
@@ -107,10 +108,15 @@ public final class AgentServer implements AutoCloseable {
         Files.createDirectories(settings.dataDir());
         ControllerLink link = new ControllerLink(settings.controllers(), settings.token(), settings.heartbeatInterval(),
                 settings.dataDir().resolve("images"));
-        LocalController agent = new LocalController(settings.hostName(), hypervisor(settings), link,
-                settings.dataDir().resolve("live-images"));
+        Hypervisor hypervisor = hypervisor(settings);
+        Path liveImages = settings.dataDir().resolve("live-images");
+        // Other hosts' live images, copied here for clones: this host shares no storage with them.
+        LiveImageCache liveImageCache = new LiveImageCache(settings.dataDir().resolve("live-image-copies"), hypervisor, settings.token(),
+                link::currentController);
+        liveImageCache.removeUnfinished();
+        LocalController agent = new LocalController(settings.hostName(), hypervisor, link, liveImages, liveImageCache);
         byte[] expected = settings.token().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        AgentHttpApi api = new AgentHttpApi(agent);
+        AgentHttpApi api = new AgentHttpApi(agent, agent.liveImageExport(), agent);
         Javalin app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;

@@ -31,7 +31,8 @@ public final class AgentWire {
 
     public record SpawnRequest(VmSpec spec, BootImages images) {}
 
-    public record LaunchRequest(LiveImageRef image, VmSpec spec) {}
+    /** {@code origin} null: the image's files are where {@code image} says (older controllers send none). */
+    public record LaunchRequest(LiveImageRef image, VmSpec spec, io.strata.agent.LiveImageOrigin origin) {}
 
     public record IncomingRequest(VmSpec spec, MigrationSource source, BootImages images) {}
 

@@ -129,6 +129,11 @@ public final class ControllerLink implements ImageFetcher, AutoCloseable {
         throw last == null ? new IOException("no controller") : new IOException(last.getMessage() == null ? last.toString() : last.getMessage());
     }
 
+    /** The base URL of the controller this agent last reached (where it registered). */
+    public String currentController() {
+        return controllers.get(current).toString();
+    }
+
     /** Downloads the image from a controller unless the cache already holds it with the right checksum. */
     @Override
     public synchronized Path fetch(ImageRef image) {

@@ -53,6 +53,7 @@ public final class RemoteAgent implements AgentApi {
         this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).version(HttpClient.Version.HTTP_1_1).build();
     }
 
+    @Override
     public String agentUrl() {
         return baseUrl.toString();
     }
@@ -117,8 +118,21 @@ public final class RemoteAgent implements AgentApi {
     }
 
     @Override
-    public VmInfo launch(LiveImageRef image, VmSpec spec) {
-        return call("POST", "/launch", new AgentWire.LaunchRequest(image, spec), VmInfo.class);
+    public VmInfo launch(LiveImageRef image, VmSpec spec, io.strata.agent.LiveImageOrigin origin) {
+        return call("POST", "/launch", new AgentWire.LaunchRequest(image, spec, origin), VmInfo.class);
+    }
+
+    @Override
+    public Optional<io.strata.agent.liveimage.LiveImageCache.FetchProgress> liveImageFetch(String liveImageId) {
+        try {
+            return Optional.of(call("GET", "/live-images/" + enc(liveImageId) + "/fetch", null,
+                    io.strata.agent.liveimage.LiveImageCache.FetchProgress.class));
+        } catch (HypervisorException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) {
+                return Optional.empty();
+            }
+            throw e;
+        }
     }
 
     @Override

@@ -79,6 +79,45 @@ class RemoteAgentTest {
     }
 
     @Test
+    void aCloneOfAnotherFakeAgentsImageStartsFromItsEmptyCopy() throws Exception {
+        Path otherDir = dir.resolve("other");
+        int nobody;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            nobody = socket.getLocalPort();
+        }
+        try (AgentServer other = AgentServer.start(new AgentServer.Settings(List.of("http://127.0.0.1:" + nobody), "remote-2", "fake",
+                otherDir, "127.0.0.1", 0, null, TOKEN, Duration.ofSeconds(5), 8, 16_384, 100, Duration.ZERO, "auto"))) {
+            RemoteAgent blessing = new RemoteAgent("remote-1", server.url(), TOKEN);
+            blessing.spawn(spec("s1"), BootImages.none());
+            io.strata.hypervisor.LiveImageRef blessed = blessing.bless("s1", "image-1");
+            // As the controller's store gives it: named by the live image's id.
+            io.strata.hypervisor.LiveImageRef image = new io.strata.hypervisor.LiveImageRef("image-1", blessed.dir(), blessed.vcpus(),
+                    blessed.memoryMb(), blessed.attributes());
+            // The fake's images have no files: the other host's copy is an empty directory, and the clone runs.
+            VmInfo clone = new RemoteAgent("remote-2", other.url(), TOKEN).launch(image, spec("c1"),
+                    new io.strata.agent.LiveImageOrigin("remote-1", server.url()));
+            assertThat(clone.powerState()).isEqualTo(PowerState.RUNNING);
+            assertThat(otherDir.resolve("live-image-copies").resolve("image-1")).isEmptyDirectory();
+            new RemoteAgent("remote-2", other.url(), TOKEN).discardLiveImage("image-1");
+            assertThat(otherDir.resolve("live-image-copies").resolve("image-1")).doesNotExist();
+        }
+    }
+
+    @Test
+    void liveImageFilesNeedTheTokenAndAPlainId() throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.URI files = java.net.URI.create(server.url() + "/agent/v1/live-images/image-1/files");
+        assertThat(http.send(java.net.http.HttpRequest.newBuilder(files).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+                .statusCode()).isEqualTo(401);
+        java.net.URI escape = java.net.URI.create(server.url() + "/agent/v1/live-images/..%2F..%2Fetc/files/passwd");
+        assertThat(http.send(java.net.http.HttpRequest.newBuilder(escape).header(AgentWire.TOKEN_HEADER, TOKEN).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode()).isIn(400, 404);
+        java.net.URI unknown = java.net.URI.create(server.url() + "/agent/v1/live-images/image-1/files/ram");
+        assertThat(http.send(java.net.http.HttpRequest.newBuilder(unknown).header(AgentWire.TOKEN_HEADER, TOKEN).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void aWrongTokenIsRefused() {
         RemoteAgent intruder = new RemoteAgent("remote-1", server.url(), "wrong");
         assertThatThrownBy(intruder::describe).isInstanceOfSatisfying(HypervisorException.class,

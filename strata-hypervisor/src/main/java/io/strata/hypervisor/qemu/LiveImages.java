@@ -3,6 +3,7 @@ package io.strata.hypervisor.qemu;
 import static java.util.Objects.requireNonNull;
 
 import io.strata.compute.PowerState;
+import io.strata.hypervisor.BootSource;
 import io.strata.core.ErrorCode;
 import io.strata.hypervisor.HypervisorException;
 import io.strata.hypervisor.LiveImageRef;
@@ -210,6 +211,75 @@ final class LiveImages {
         });
         // Both paths end with a successful `cont`.
         return vm.infoAfter(PowerState.RUNNING);
+    }
+
+    /** Names of the boot files in a copy of a live image made on another host (see {@link #files}). */
+    static final String BOOT_KERNEL = "boot-kernel";
+    static final String BOOT_RAMDISK = "boot-ramdisk";
+    static final String BOOT_DISK = "boot-disk";
+
+    /**
+     * What another host copies to start clones of the image in {@code dir}: the directory's files
+     * and, because those refer to this host's image cache, the kernel, initramfs and the base the
+     * image's disk overlay sits on. The base must be standalone (Glance images in the cache are).
+     */
+    List<io.strata.hypervisor.LiveImageFile> files(Path liveImageDir) {
+        Path dir = liveImageDir.toAbsolutePath().normalize();
+        if (!Files.isRegularFile(LiveImageManifest.file(dir)) || !Files.isRegularFile(LiveImageManifest.state(dir))) {
+            throw new HypervisorException(ErrorCode.NOT_FOUND, "no live image in " + dir);
+        }
+        LiveImageManifest manifest = LiveImageManifest.read(dir);
+        List<io.strata.hypervisor.LiveImageFile> files = new java.util.ArrayList<>();
+        for (Path file : List.of(LiveImageManifest.file(dir), LiveImageManifest.state(dir), LiveImageManifest.ram(dir),
+                LiveImageManifest.configDrive(dir))) {
+            files.add(new io.strata.hypervisor.LiveImageFile(file.getFileName().toString(), file));
+        }
+        if (manifest.boot().kernel() != null) {
+            files.add(new io.strata.hypervisor.LiveImageFile(BOOT_KERNEL, manifest.boot().kernel()));
+        }
+        if (manifest.boot().ramdisk() != null) {
+            files.add(new io.strata.hypervisor.LiveImageFile(BOOT_RAMDISK, manifest.boot().ramdisk()));
+        }
+        if (manifest.hasRootDisk()) {
+            Path disk = LiveImageManifest.disk(dir);
+            files.add(new io.strata.hypervisor.LiveImageFile(disk.getFileName().toString(), disk));
+            Disks.OverlayInfo overlay = disks.describe(disk);
+            if (overlay.backing() != null) {
+                Path base = Path.of(overlay.backing());
+                if ("qcow2".equals(overlay.backingFormat()) && disks.describe(base).backing() != null) {
+                    throw new HypervisorException(ErrorCode.CONFLICT, "the disk base " + base + " of live image " + dir.getFileName()
+                            + " has a backing file of its own; it cannot be copied to another host");
+                }
+                files.add(new io.strata.hypervisor.LiveImageFile(BOOT_DISK, base));
+            }
+        }
+        return files;
+    }
+
+    /**
+     * Points a copy fetched from another host (see {@link #files}) at its own boot files: the
+     * manifest names them under {@code finalDir} and the disk overlay is rebased onto the copied
+     * base (metadata only: the base has the same content as on the original host).
+     */
+    void adopt(Path staged, Path finalDir) {
+        Path target = finalDir.toAbsolutePath().normalize();
+        LiveImageManifest manifest = LiveImageManifest.read(staged);
+        BootSource boot = manifest.boot();
+        Path disk = LiveImageManifest.disk(staged);
+        String baseFormat = null;
+        if (manifest.hasRootDisk() && Files.isRegularFile(staged.resolve(BOOT_DISK))) {
+            baseFormat = disks.describe(disk).backingFormat();
+            disks.rebase(disk, target.resolve(BOOT_DISK), baseFormat);
+        }
+        BootSource local = new BootSource(
+                boot.disk() == null ? null : target.resolve(BOOT_DISK),
+                baseFormat != null ? baseFormat : boot.diskFormat(),
+                boot.kernel() == null ? null : target.resolve(BOOT_KERNEL),
+                boot.ramdisk() == null ? null : target.resolve(BOOT_RAMDISK),
+                boot.commandLine());
+        new LiveImageManifest(manifest.blessedFrom(), manifest.vcpus(), manifest.memoryMb(), manifest.targetMemoryMb(),
+                manifest.accelerator(), local, manifest.hasRootDisk(), manifest.mac(), manifest.ipAddress(), manifest.netdev())
+                .write(staged);
     }
 
     /**

@@ -313,6 +313,16 @@ public final class QemuHypervisor implements Hypervisor {
         warmPool.forget(liveImageDir);
     }
 
+    @Override
+    public List<io.strata.hypervisor.LiveImageFile> liveImageFiles(Path liveImageDir) {
+        return liveImages.files(liveImageDir);
+    }
+
+    @Override
+    public void adoptLiveImage(Path staged, Path finalDir) {
+        liveImages.adopt(staged, finalDir);
+    }
+
     /** How many warm processes wait for the live image in {@code liveImageDir} (for tests and status). */
     public int warmProcesses(Path liveImageDir) {
         return warmPool.readyCount(liveImageDir);
