@@ -37,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DistributedCloudTest {
     private static final String ADMIN_PASSWORD = "distributed-secret";
     private static final Duration BOOT = Duration.ofSeconds(60);
+    private static final byte[] IMAGE_DATA = imageData();
 
     @TempDir
     Path dir;
@@ -66,9 +67,7 @@ class DistributedCloudTest {
         zookeeper = new TestingServer(new InstanceSpec(null, -1, -1, -1, true, -1, 500, -1), true);
         DatabaseConfig database = TestDatabases.config(TestDatabases.Kind.POSTGRESQL);
         String token = UUID.randomUUID().toString();
-        // One data directory for both controllers stands for the shared image storage a real
-        // deployment mounts (agents download images from whichever controller answers).
-        Path shared = dir.resolve("controllers");
+        // Each controller keeps images on storage of its own: they copy each other's (ImageReplication).
         int portA = freePort();
         int portB = freePort();
         int lbPort = freePort();
@@ -76,10 +75,10 @@ class DistributedCloudTest {
         String urlB = "http://127.0.0.1:" + portB;
         String lbUrl = "http://127.0.0.1:" + lbPort;
         // Every controller puts the one address in the service catalog.
-        Process controllerA = controller(portA, shared, database, token, "--public-url", lbUrl);
+        Process controllerA = controller(portA, dir.resolve("controller-a"), database, token, "--public-url", lbUrl);
         awaitHealthy(urlA, controllerA);
         int snoozePort = freePort();
-        Process controllerB = controller(portB, shared, database, token, "--public-url", lbUrl, "--snooze-bootstrap-port",
+        Process controllerB = controller(portB, dir.resolve("controller-b"), database, token, "--public-url", lbUrl, "--snooze-bootstrap-port",
                 Integer.toString(snoozePort));
         Process balancer = loadBalancer(lbPort, portA, portB);
         List<String> hostNames = List.of("lc-1", "lc-2", "lc-3");
@@ -99,7 +98,12 @@ class DistributedCloudTest {
         // Controller B also serves the Snooze bootstrap on a port of its own; every controller names the same leader.
         assertThat(leaderPort("http://127.0.0.1:" + snoozePort)).isEqualTo(portA);
 
-        String image = createImage(admin);
+        // An image uploaded to A alone (its own address) is downloadable through B at once, and
+        // B keeps its own copy, so the image outlives A.
+        String image = createImage(new ApiClient(urlA, admin.token()));
+        byte[] throughB = new ApiClient(urlB, admin.token()).get("/image/v2/images/" + image + "/file").expect(200).body();
+        assertThat(throughB).isEqualTo(IMAGE_DATA);
+        assertThat(dir.resolve("controller-b").resolve("images").resolve(image)).exists();
         List<String> servers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             servers.add(createServer(admin, image, "vm-" + i));
@@ -288,10 +292,16 @@ class DistributedCloudTest {
         return null;
     }
 
+    private static byte[] imageData() {
+        byte[] data = new byte[256 * 1024];
+        new java.util.Random(7).nextBytes(data);
+        return data;
+    }
+
     private static String createImage(ApiClient api) {
         String id = api.post("/image/v2/images", "{\"name\": \"tiny\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}")
                 .expect(201).json().path("id").asText();
-        api.sendBytes("PUT", "/image/v2/images/" + id + "/file", new byte[64 * 1024],
+        api.sendBytes("PUT", "/image/v2/images/" + id + "/file", IMAGE_DATA,
                 Map.of("Content-Type", "application/octet-stream")).expect(204);
         return id;
     }

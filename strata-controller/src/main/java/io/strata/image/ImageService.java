@@ -38,8 +38,33 @@ public final class ImageService {
     private final ImageAccess access;
     private final Policy policy;
     private final Clock clock;
+    private final DataLocations locations;
+
+    /**
+     * Where image data lives when controllers do not share image storage (see ImageReplication):
+     * told when this controller stored an image's data, and before it reads an active image's
+     * data, so that it first copies what another controller holds.
+     */
+    public interface DataLocations {
+        DataLocations SHARED = new DataLocations() {
+            @Override
+            public void stored(String imageId) {}
+
+            @Override
+            public void beforeReading(String imageId) {}
+        };
+
+        void stored(String imageId);
+
+        void beforeReading(String imageId);
+    }
 
     public ImageService(ImageStore store, ImageFiles files, Policy policy, Clock clock) {
+        this(store, files, policy, clock, DataLocations.SHARED);
+    }
+
+    public ImageService(ImageStore store, ImageFiles files, Policy policy, Clock clock, DataLocations locations) {
+        this.locations = requireNonNull(locations, "locations is null");
         this.store = requireNonNull(store, "store is null");
         this.files = requireNonNull(files, "files is null");
         this.access = new ImageAccess(store);
@@ -73,6 +98,7 @@ public final class ImageService {
         if (image.status() != ImageStatus.ACTIVE) {
             throw CloudException.conflict("Image %s is %s, not active.", image.id(), image.status().wireName());
         }
+        locations.beforeReading(image.id());
         return files.path(image.id());
     }
 
@@ -80,6 +106,9 @@ public final class ImageService {
     Path dataPath(Image image) {
         if (image.status() != ImageStatus.ACTIVE && image.status() != ImageStatus.DEACTIVATED) {
             throw CloudException.conflict("Image %s is %s and has no data.", image.id(), image.status().wireName());
+        }
+        if (image.status() == ImageStatus.ACTIVE) {
+            locations.beforeReading(image.id());
         }
         return files.path(image.id());
     }
@@ -116,6 +145,7 @@ public final class ImageService {
             files.restore(stored, source);
             throw e;
         }
+        locations.stored(active.id());
         return active;
     }
 
@@ -292,6 +322,7 @@ public final class ImageService {
             throw new CloudException(ErrorCode.GONE, ("Image %s could not be found after upload. The image may have been deleted "
                     + "during the upload, cleaning up the chunks uploaded.").formatted(saving.id()));
         }
+        locations.stored(saving.id());
     }
 
     // ------------------------------------------------------------------ rules

@@ -113,6 +113,20 @@ public final class ImageStore {
                 .mapTo(String.class).list()));
     }
 
+    /** Where an image's data is, for controllers that hold their own copies. */
+    public record Location(String id, String storedAt, String md5) {}
+
+    /** Active images with their data's location (null: not claimed by any controller yet). */
+    public List<Location> activeLocations() {
+        return jdbi.withHandle(h -> h.createQuery("select id, stored_at, checksum from images where status = 'active'")
+                .map((rs, ctx) -> new Location(rs.getString("id"), rs.getString("stored_at"), rs.getString("checksum"))).list());
+    }
+
+    /** Records that {@code url}'s controller holds the image's data, unless another one already said so. */
+    public void claimLocation(String id, String url) {
+        jdbi.useHandle(h -> h.execute("update images set stored_at = ? where id = ? and stored_at is null", url, id));
+    }
+
     /** Puts images stuck in saving (the process died mid-upload) back to queued; returns their ids. */
     public List<String> resetSaving(Instant now) {
         return jdbi.inTransaction(h -> {

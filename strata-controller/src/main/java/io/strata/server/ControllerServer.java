@@ -163,7 +163,7 @@ public final class ControllerServer implements AutoCloseable {
             int port = config.port() == 0 ? FreePort.find() : config.port();
             // This controller's own address (its identity among controllers, its Snooze group
             // manager address) and the address clients use, which behind a load balancer is shared.
-            String ownUrl = "http://" + publicHost(config.bindHost()) + ":" + port;
+            String ownUrl = ownUrl(config, port);
             String baseUrl = config.publicUrl() != null ? config.publicUrl() : ownUrl;
             Catalog catalog = Catalog.standard(baseUrl, config.region()).withService(MigrationModule.CATALOG_SERVICE);
 
@@ -175,7 +175,18 @@ public final class ControllerServer implements AutoCloseable {
             flavors.bootstrap();
             KeypairService keypairs = new KeypairService(new KeypairStore(database.jdbi()), clock);
             ImageStore imageStore = new ImageStore(database.jdbi());
-            ImageService imageService = new ImageService(imageStore, new ImageFiles(config.dataDir().resolve("images")), policy, clock);
+            ImageFiles imageFiles = new ImageFiles(config.dataDir().resolve("images"));
+            ImageService imageService;
+            if (zookeeper != null) {
+                // Controllers may keep images on storage of their own: each copies what another holds.
+                io.strata.image.ImageReplication replication = new io.strata.image.ImageReplication(imageStore, imageFiles,
+                        ownUrl(config, port), agentToken, IMAGE_REPLICATION_INTERVAL);
+                resources.add(replication);
+                imageService = new ImageService(imageStore, imageFiles, policy, clock, replication);
+                replication.start();
+            } else {
+                imageService = new ImageService(imageStore, imageFiles, policy, clock);
+            }
             imageService.recover();
             ImageCatalog images = new ImageServiceCatalog(imageService);
             AddressPool addresses = new AddressPool("10.0.0.0/16", serverStore.takenAddresses());
@@ -359,6 +370,13 @@ public final class ControllerServer implements AutoCloseable {
             }
             throw new IllegalStateException("cannot start: " + e.getMessage(), e);
         }
+    }
+
+    /** How often a controller copies the image data other controllers received. */
+    private static final Duration IMAGE_REPLICATION_INTERVAL = Duration.ofSeconds(2);
+
+    private static String ownUrl(StrataConfig config, int port) {
+        return "http://" + publicHost(config.bindHost()) + ":" + port;
     }
 
     /** How long an in-flight operation nobody claimed may be its controller's, between accepting and claiming it. */
