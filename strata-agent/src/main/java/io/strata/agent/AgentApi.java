@@ -78,6 +78,16 @@ public interface AgentApi {
     /** Cold migration / resize, destination side: fetches the boot images if needed and creates the VM from {@code disk}. */
     VmInfo createFrom(VmSpec spec, BootImages images, ColdDisk disk, boolean start);
 
+    /**
+     * As above, for a disk that is on {@code origin}'s host: when this host does not see the
+     * disk's file (no shared storage), it copies it from there first (checked against the size and
+     * SHA-256 the source listed in the disk's attributes). A null origin means the file is where
+     * the disk says.
+     */
+    default VmInfo createFrom(VmSpec spec, BootImages images, ColdDisk disk, boolean start, LiveImageOrigin origin) {
+        return createFrom(spec, images, disk, start);
+    }
+
     /** Live migration, source side: what the destination needs (see {@link io.strata.hypervisor.Hypervisor}). */
     MigrationSource migrationSource(String vmId);
 

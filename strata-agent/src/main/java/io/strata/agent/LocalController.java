@@ -18,6 +18,7 @@ import io.strata.hypervisor.VmInfo;
 import io.strata.hypervisor.VmSpec;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -103,12 +104,50 @@ public final class LocalController implements AgentApi, AutoCloseable {
 
     @Override
     public ColdDisk coldDisk(String vmId) {
-        return hypervisor.coldDisk(vmId);
+        ColdDisk disk = hypervisor.coldDisk(vmId);
+        if (disk.rootDisk() == null) {
+            return disk;
+        }
+        // Size and checksum let a host without shared storage check the copy it makes.
+        try {
+            Map<String, String> attributes = new java.util.HashMap<>(disk.attributes());
+            attributes.put(ColdDisks.SIZE, Long.toString(java.nio.file.Files.size(disk.rootDisk())));
+            attributes.put(ColdDisks.SHA256, io.strata.agent.liveimage.LiveImageExport.sha256Of(disk.rootDisk()));
+            return new ColdDisk(disk.vmId(), disk.rootDisk(), attributes);
+        } catch (java.io.IOException e) {
+            throw new io.strata.hypervisor.HypervisorException("cannot read the disk of VM " + vmId + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The file of a powered-off VM's disk, for another host copying it (see {@link #createFrom(VmSpec, BootImages, ColdDisk, boolean, LiveImageOrigin)}). */
+    public Path coldDiskFile(String vmId) {
+        ColdDisk disk = hypervisor.coldDisk(vmId);
+        if (disk.rootDisk() == null) {
+            throw new io.strata.hypervisor.HypervisorException(io.strata.core.ErrorCode.NOT_FOUND, "VM " + vmId + " has no root disk");
+        }
+        return disk.rootDisk();
     }
 
     @Override
     public VmInfo createFrom(VmSpec spec, BootImages boot, ColdDisk disk, boolean start) {
         return hypervisor.createFrom(withLocalImages(spec, boot), disk, start);
+    }
+
+    @Override
+    public VmInfo createFrom(VmSpec spec, BootImages boot, ColdDisk disk, boolean start, LiveImageOrigin origin) {
+        if (origin == null || origin.host().equals(hostName) || liveImageCache == null || disk.rootDisk() == null) {
+            // Same host, hosts of one process (they share files), or a disk-less VM.
+            return createFrom(spec, boot, disk, start);
+        }
+        // Hosts of their own copy the layer over HTTP even when a path of the same name exists
+        // here: a file there is not known to be the same file (and copying is what makes a move
+        // work without shared storage at all).
+        Path copy = liveImageCache.fetchColdDisk(disk, origin);
+        try {
+            return createFrom(spec, boot, new ColdDisk(disk.vmId(), copy, disk.attributes()), start);
+        } finally {
+            liveImageCache.discardColdDisk(copy);
+        }
     }
 
     @Override

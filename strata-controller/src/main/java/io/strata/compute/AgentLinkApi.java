@@ -88,6 +88,13 @@ public final class AgentLinkApi implements ApiArea {
             ctx.header("Content-Length", Long.toString(Files.size(file)));
             ctx.contentType("application/octet-stream").result(Files.newInputStream(file));
         });
+        // Powered-off VMs' disks of this process's own hosts, for remote agents a cold move goes to.
+        routes.get(PREFIX + "/hosts/{host}/vms/{id}/cold-disk/file", ctx -> {
+            authenticate(ctx);
+            Path file = localHost(ctx.pathParam("host")).coldDiskFile(ctx.pathParam("id"));
+            ctx.header("Content-Length", Long.toString(Files.size(file)));
+            ctx.contentType("application/octet-stream").result(Files.newInputStream(file));
+        });
         routes.get(PREFIX + "/image/{id}", ctx -> {
             authenticate(ctx);
             Path file = images.file(ctx.pathParam("id"));
@@ -97,9 +104,13 @@ public final class AgentLinkApi implements ApiArea {
     }
 
     private io.strata.agent.liveimage.LiveImageExport exportOf(String host) {
+        return localHost(host).liveImageExport();
+    }
+
+    private io.strata.agent.LocalController localHost(String host) {
         return hosts.findAgent(host)
                 .filter(io.strata.agent.LocalController.class::isInstance)
-                .map(agent -> ((io.strata.agent.LocalController) agent).liveImageExport())
+                .map(io.strata.agent.LocalController.class::cast)
                 .orElseThrow(() -> CloudException.notFound("Compute host %s does not run in this controller.", host));
     }
 

@@ -450,6 +450,18 @@ public final class ComputeManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Where a cold move's disk comes from, for a destination that may not see the source's files:
+     * null when both hosts run in this process (they share them); otherwise the source host and
+     * its agent URL (null when it runs here: the controller then serves its files).
+     */
+    private static io.strata.agent.LiveImageOrigin diskOrigin(String source, AgentApi from, AgentApi to) {
+        if (from.agentUrl() == null && to.agentUrl() == null) {
+            return null;
+        }
+        return new io.strata.agent.LiveImageOrigin(source, from.agentUrl());
+    }
+
     /** A migration that did not happen leaves the server where it runs, in the state its host reports. */
     private void abortMigration(Server server, String reason) {
         Optional<VmInfo> vm = hosts.findAgent(server.host()).flatMap(agent -> findQuietly(agent, server.id()));
@@ -513,7 +525,7 @@ public final class ComputeManager implements AutoCloseable {
             spec = spec.withNetwork(spec.network().withSshHostPort(NetworkSpec.ANY_PORT));
             // Written before the destination VM exists: a restart that finds this step looks for it there.
             advance(id, TaskState.RESIZE_MIGRATED, TaskState.RESIZE_FINISH);
-            VmInfo vm = to.createFrom(spec, inputs.images(), disk, migration.wasRunning());
+            VmInfo vm = to.createFrom(spec, inputs.images(), disk, migration.wasRunning(), diskOrigin(source, from, to));
             recordDetails(id, vm);
             if (!servers.settleColdMove(id, TaskState.RESIZE_FINISH, destination.name(), migration.newFlavor(), VmState.RESIZED,
                     vm.powerState(), migrationUuid, "finished", now())) {

@@ -214,6 +214,64 @@ public final class LiveImageCache {
         }
     }
 
+    /**
+     * Copies a powered-off VM's disk from {@code origin}'s host (a cold migration or resize between
+     * hosts without shared storage) into a staging directory of its own, checked against the size
+     * and SHA-256 the source put in the disk's attributes; the caller creates the VM from the
+     * returned file and then {@linkplain #discardColdDisk discards} it.
+     */
+    public Path fetchColdDisk(io.strata.hypervisor.ColdDisk disk, LiveImageOrigin origin) {
+        String size = disk.attributes().get(io.strata.agent.ColdDisks.SIZE);
+        String sha256 = disk.attributes().get(io.strata.agent.ColdDisks.SHA256);
+        if (size == null || sha256 == null) {
+            throw new HypervisorException(ErrorCode.CONFLICT, "the disk of VM " + disk.vmId() + " on host " + origin.host()
+                    + " is not on storage this host sees, and its host did not say how to check a copy");
+        }
+        String path = "/vms/" + enc(disk.vmId()) + "/cold-disk/file";
+        String url;
+        if (origin.agentUrl() != null) {
+            url = origin.agentUrl().replaceAll("/+$", "") + PREFIX + path;
+        } else {
+            String controller = controllerUrl.get();
+            if (controller == null) {
+                throw new HypervisorException(ErrorCode.CONFLICT, "the disk of VM " + disk.vmId() + " is on host " + origin.host()
+                        + ", which has no agent API, and this host has no controller to ask");
+            }
+            url = controller.replaceAll("/+$", "") + CONTROLLER_PREFIX + "/hosts/" + enc(origin.host()) + path;
+        }
+        Path staged = root.resolve(STAGING_PREFIX + "cold-" + disk.vmId() + "-" + UUID.randomUUID());
+        long started = System.nanoTime();
+        try {
+            Files.createDirectories(staged);
+            Path target = staged.resolve("disk.qcow2");
+            ExportedFile expected = new ExportedFile("disk.qcow2", Long.parseLong(size), sha256);
+            try (InputStream in = get(URI.create(url), origin)) {
+                receive(in, target, expected, new Progress("cold-" + disk.vmId(), origin.host(), expected.size()));
+            } finally {
+                progress.remove("cold-" + disk.vmId());
+            }
+            log.info("VM {}: disk copied from host {}, {} MB in {} ms", disk.vmId(), origin.host(), expected.size() >> 20,
+                    (System.nanoTime() - started) / 1_000_000);
+            return target;
+        } catch (IOException | RuntimeException e) {
+            deleteTree(staged);
+            if (e instanceof HypervisorException h) {
+                throw h;
+            }
+            throw new HypervisorException(ErrorCode.SERVICE_UNAVAILABLE, "cannot copy the disk of VM " + disk.vmId() + " from host "
+                    + origin.host() + ": " + e.getMessage());
+        }
+    }
+
+    /** Removes a disk copy {@link #fetchColdDisk} made, with its staging directory. */
+    public void discardColdDisk(Path copy) {
+        Path staged = copy.getParent();
+        if (staged != null && staged.getParent() != null && staged.getParent().equals(root)
+                && staged.getFileName().toString().startsWith(STAGING_PREFIX)) {
+            deleteTree(staged);
+        }
+    }
+
     /** Counts the bytes of one fetch, publishing its progress and logging it every few seconds. */
     private final class Progress {
         private final String liveImageId;

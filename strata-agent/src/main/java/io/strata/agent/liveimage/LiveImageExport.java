@@ -81,6 +81,11 @@ public final class LiveImageExport {
         return sha256;
     }
 
+    /** The SHA-256 of a file, hex (read once, in 1 MB blocks). */
+    public static String sha256Of(Path path) throws IOException {
+        return sha256(path);
+    }
+
     static String sha256(Path path) throws IOException {
         MessageDigest digest = newDigest();
         byte[] buffer = new byte[1 << 20];

@@ -85,6 +85,13 @@ public final class AgentHttpApi {
             });
         }
         if (local != null) {
+            // A powered-off VM's disk, for a cold migration or resize to a host without shared storage.
+            routes.get(p + "/vms/{id}/cold-disk/file", ctx -> {
+                Path file = local.coldDiskFile(ctx.pathParam("id"));
+                ctx.contentType("application/octet-stream");
+                ctx.header("Content-Length", Long.toString(java.nio.file.Files.size(file)));
+                ctx.result(java.nio.file.Files.newInputStream(file));
+            });
             routes.get(p + "/live-images/{id}/fetch", ctx -> {
                 Optional<?> fetch = local.liveImageFetch(ctx.pathParam("id"));
                 if (fetch.isEmpty()) {
@@ -113,7 +120,7 @@ public final class AgentHttpApi {
         routes.get(p + "/vms/{id}/cold-disk", ctx -> json(ctx, agent.coldDisk(ctx.pathParam("id"))));
         routes.post(p + "/cold-incoming", ctx -> {
             AgentWire.CreateFromRequest request = read(ctx, AgentWire.CreateFromRequest.class);
-            json(ctx, agent.createFrom(request.spec(), request.images(), request.disk(), request.start()));
+            json(ctx, agent.createFrom(request.spec(), request.images(), request.disk(), request.start(), request.origin()));
         });
     }
 

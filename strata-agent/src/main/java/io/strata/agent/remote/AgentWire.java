@@ -54,7 +54,9 @@ public final class AgentWire {
     public record MigrateOut(MigrationTarget target) {}
 
     /** Cold move, destination side: the disk path is the source host's, so both hosts must see it (shared storage). */
-    public record CreateFromRequest(VmSpec spec, BootImages images, io.strata.hypervisor.ColdDisk disk, boolean start) {}
+    /** {@code origin}: where the disk is when the destination may not see its file (null: it does). */
+    public record CreateFromRequest(VmSpec spec, BootImages images, io.strata.hypervisor.ColdDisk disk, boolean start,
+            io.strata.agent.LiveImageOrigin origin) {}
 
     /** Error body of both sides: the {@link io.strata.core.ErrorCode} name and the message. */
     public record Error(String code, String message) {}

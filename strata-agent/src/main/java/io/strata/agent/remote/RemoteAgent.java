@@ -177,7 +177,13 @@ public final class RemoteAgent implements AgentApi {
      */
     @Override
     public VmInfo createFrom(VmSpec spec, BootImages images, io.strata.hypervisor.ColdDisk disk, boolean start) {
-        return call("POST", "/cold-incoming", new AgentWire.CreateFromRequest(spec, images, disk, start), VmInfo.class);
+        return createFrom(spec, images, disk, start, null);
+    }
+
+    @Override
+    public VmInfo createFrom(VmSpec spec, BootImages images, io.strata.hypervisor.ColdDisk disk, boolean start,
+            io.strata.agent.LiveImageOrigin origin) {
+        return call("POST", "/cold-incoming", new AgentWire.CreateFromRequest(spec, images, disk, start, origin), VmInfo.class);
     }
 
     /** Events of a remote host reach the controller through its own endpoint, not through this handle. */

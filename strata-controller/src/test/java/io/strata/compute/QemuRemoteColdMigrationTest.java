@@ -1,0 +1,125 @@
+package io.strata.compute;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.agent.remote.AgentServer;
+import io.strata.hypervisor.qemu.GuestAgentClient;
+import io.strata.testing.ApiClient;
+import io.strata.testing.Servers;
+import io.strata.testing.TestCloud;
+import io.strata.testing.TestGuest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Cold migration between two real agent servers (QEMU driver) that share no storage: the
+ * destination copies the powered-off VM's disk layer from the source's agent, checked against the
+ * size and SHA-256 the source listed, and what the guest wrote to its disk is there on the new host.
+ */
+class QemuRemoteColdMigrationTest {
+    private static final Duration BOOT = Duration.ofSeconds(120);
+    private static final int MARK_SECTOR = 100;
+    private static TestCloud cloud;
+    private static ApiClient admin;
+    private static AgentServer hostA;
+    private static AgentServer hostB;
+    private static Path dirA;
+    private static Path dirB;
+    private static String image;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cloud = TestCloud.start(io.strata.store.TestDatabases.Kind.H2, config -> config.withDriver("qemu").withAccel("tcg"));
+        admin = cloud.admin();
+        String token = Files.readString(cloud.dataDir().resolve("agent-token")).strip();
+        dirA = Files.createTempDirectory("strata-cold-a");
+        dirB = Files.createTempDirectory("strata-cold-b");
+        hostA = agent("cold-a", dirA, token);
+        hostB = agent("cold-b", dirB, token);
+        await().atMost(Duration.ofSeconds(30)).until(() -> hostA.registered() && hostB.registered());
+        image = TestGuest.register(admin, "guest");
+        // Only the two agents take servers: the controller's own host is out of the choice.
+        for (JsonNode h : admin.get("/compute/v2.1/os-hypervisors").expect(200).json().get("hypervisors")) {
+            String name = h.get("hypervisor_hostname").asText();
+            if (!name.startsWith("cold-")) {
+                admin.put("/compute/v2.1/os-services/disable", "{\"host\": \"" + name + "\", \"binary\": \"nova-compute\"}").expect(200);
+            }
+        }
+    }
+
+    private static AgentServer agent(String name, Path dataDir, String token) throws Exception {
+        return AgentServer.start(new AgentServer.Settings(List.of(cloud.baseUrl()), name, "qemu", dataDir, "127.0.0.1", 0, null, token,
+                Duration.ofSeconds(1), 0, 0, 0, Duration.ZERO, "tcg"));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (AutoCloseable closeable : new AutoCloseable[] {hostA, hostB, cloud}) {
+            if (closeable != null) {
+                closeable.close();
+            }
+        }
+        for (Path dir : new Path[] {dirA, dirB}) {
+            if (dir != null) {
+                try (Stream<Path> paths = Files.walk(dir)) {
+                    paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+        }
+    }
+
+    @Test
+    void theDiskLayerTravelsToAHostWithoutSharedStorage() throws Exception {
+        String id = Servers.create(admin, "cold-remote", image, "1", "\"availability_zone\": \"nova:cold-a\"");
+        Servers.waitFor(admin, id, "ACTIVE", BOOT);
+        assertThat(host(id)).isEqualTo("cold-a");
+        String mark = "STRATA-REMOTE-MARK-" + UUID.randomUUID();
+        try (GuestAgentClient guest = guestAgent(dirA, id)) {
+            guest.shell("printf " + mark + " | dd of=/dev/vda bs=512 seek=" + MARK_SECTOR + " conv=notrunc 2>/dev/null; sync");
+        }
+
+        admin.post("/compute/v2.1/servers/" + id + "/action", "{\"migrate\": null}").expect(202);
+        Servers.waitFor(admin, id, "VERIFY_RESIZE", BOOT);
+        assertThat(host(id)).isEqualTo("cold-b");
+        assertThat(dirB.resolve("qemu").resolve(id).resolve("disk.qcow2")).exists();
+        // The guest runs on B from the copied layer: what it wrote on A is there.
+        await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            try (GuestAgentClient guest = guestAgent(dirB, id)) {
+                return readMark(guest).startsWith(mark);
+            } catch (RuntimeException e) {
+                return false;
+            }
+        });
+        // The copy's staging directory is gone; the source VM is kept (powered off) for a revert.
+        try (Stream<Path> staged = Files.exists(dirB.resolve("live-image-copies")) ? Files.list(dirB.resolve("live-image-copies")) : Stream.empty()) {
+            assertThat(staged.toList()).isEmpty();
+        }
+        assertThat(dirA.resolve("qemu").resolve(id).resolve("disk.qcow2")).exists();
+
+        admin.post("/compute/v2.1/servers/" + id + "/action", "{\"confirmResize\": null}").expect(204);
+        Servers.waitFor(admin, id, "ACTIVE", BOOT);
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(dirA.resolve("qemu").resolve(id)));
+        Servers.deleteAndWait(admin, id);
+    }
+
+    private static GuestAgentClient guestAgent(Path agentDir, String id) {
+        return GuestAgentClient.connect(agentDir.resolve("qemu").resolve(id).resolve("qga.sock"), Duration.ofSeconds(30));
+    }
+
+    private static String readMark(GuestAgentClient guest) {
+        return guest.shell("dd if=/dev/vda bs=512 skip=" + MARK_SECTOR + " count=1 2>/dev/null | tr -d '\\000'");
+    }
+
+    private static String host(String id) {
+        return Servers.show(admin, id).get("OS-EXT-SRV-ATTR:host").asText();
+    }
+}
