@@ -157,7 +157,24 @@ public final class LocalController implements AgentApi, AutoCloseable {
 
     @Override
     public MigrationTarget prepareIncoming(VmSpec spec, MigrationSource source, BootImages images) {
-        return hypervisor.prepareIncoming(images == null ? spec : withLocalImages(spec, images), source);
+        if (images == null) {
+            // A live-image clone: its image's files are where the source says (shared storage).
+            return hypervisor.prepareIncoming(spec, source);
+        }
+        // The guest's kernel, initramfs and the image under its disk are Glance images: this
+        // host's own copies hold the same bytes (checked by checksum), so the incoming VM uses
+        // them instead of the source's paths, which need not exist here.
+        VmSpec local = withLocalImages(spec, images);
+        BootSource mine = local.boot();
+        BootSource theirs = source.boot();
+        BootSource boot = theirs == null ? null : new BootSource(
+                theirs.disk() == null ? null : mine.disk(), theirs.diskFormat(),
+                theirs.kernel() == null ? null : mine.kernel(),
+                theirs.ramdisk() == null ? null : mine.ramdisk(), theirs.commandLine());
+        String backing = source.diskBacking() == null || mine.disk() == null ? source.diskBacking() : mine.disk().toString();
+        MigrationSource here = new MigrationSource(source.vmId(), source.vcpus(), source.memoryMb(), source.targetMemoryMb(), boot, backing,
+                source.diskBackingFormat(), source.diskVirtualSize(), source.attributes());
+        return hypervisor.prepareIncoming(local, here);
     }
 
     @Override

@@ -21,11 +21,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Cold migration between two real agent servers (QEMU driver) that share no storage: the
+ * Cold and live migration between two real agent servers (QEMU driver) that share no storage: the
  * destination copies the powered-off VM's disk layer from the source's agent, checked against the
  * size and SHA-256 the source listed, and what the guest wrote to its disk is there on the new host.
+ * A live migration builds the incoming VM on the destination's own copies of the Glance images.
  */
-class QemuRemoteColdMigrationTest {
+class QemuRemoteMovesTest {
     private static final Duration BOOT = Duration.ofSeconds(120);
     private static final int MARK_SECTOR = 100;
     private static TestCloud cloud;
@@ -91,6 +92,7 @@ class QemuRemoteColdMigrationTest {
         Servers.waitFor(admin, id, "VERIFY_RESIZE", BOOT);
         assertThat(host(id)).isEqualTo("cold-b");
         assertThat(dirB.resolve("qemu").resolve(id).resolve("disk.qcow2")).exists();
+        assertThat(backingOf(dirB.resolve("qemu").resolve(id).resolve("disk.qcow2"))).startsWith(dirB.toString());
         // The guest runs on B from the copied layer: what it wrote on A is there.
         await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> {
             try (GuestAgentClient guest = guestAgent(dirB, id)) {
@@ -109,6 +111,40 @@ class QemuRemoteColdMigrationTest {
         Servers.waitFor(admin, id, "ACTIVE", BOOT);
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(dirA.resolve("qemu").resolve(id)));
         Servers.deleteAndWait(admin, id);
+    }
+
+    @Test
+    void aRunningGuestLiveMigratesToAHostWithoutSharedStorage() throws Exception {
+        String id = Servers.create(admin, "live-remote", image, "1", "\"availability_zone\": \"nova:cold-a\"");
+        Servers.waitFor(admin, id, "ACTIVE", BOOT);
+        assertThat(host(id)).isEqualTo("cold-a");
+        String mark = "STRATA-LIVE-MARK-" + UUID.randomUUID();
+        try (GuestAgentClient guest = guestAgent(dirA, id)) {
+            guest.shell("printf " + mark + " | dd of=/dev/vda bs=512 seek=" + MARK_SECTOR + " conv=notrunc 2>/dev/null; sync; "
+                    + "echo " + mark + " > /tmp/in-memory");
+        }
+        admin.send("POST", "/compute/v2.1/servers/" + id + "/action",
+                "{\"os-migrateLive\": {\"host\": \"cold-b\", \"block_migration\": \"auto\"}}",
+                java.util.Map.of("OpenStack-API-Version", "compute 2.30")).expect(202);
+        await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> host(id).equals("cold-b")
+                && "ACTIVE".equals(Servers.show(admin, id).get("status").asText()));
+        // The guest went on running: its memory (a file in its RAM-backed /tmp) and its disk came along.
+        try (GuestAgentClient guest = guestAgent(dirB, id)) {
+            assertThat(guest.shell("cat /tmp/in-memory").strip()).isEqualTo(mark);
+            assertThat(guest.shell("echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=512 skip=" + MARK_SECTOR
+                    + " count=1 2>/dev/null | tr -d '\\000'")).startsWith(mark);
+        }
+        // B's disk stands on B's own copy of the image, not on a path of A's.
+        assertThat(backingOf(dirB.resolve("qemu").resolve(id).resolve("disk.qcow2"))).startsWith(dirB.toString());
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(dirA.resolve("qemu").resolve(id)));
+        Servers.deleteAndWait(admin, id);
+    }
+
+    private static String backingOf(Path overlay) throws Exception {
+        Process info = new ProcessBuilder("qemu-img", "info", "-U", "--output=json", overlay.toString()).redirectErrorStream(true).start();
+        String json = new String(info.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(info.waitFor()).as(json).isZero();
+        return io.strata.api.Json.MAPPER.readTree(json).path("full-backing-filename").asText();
     }
 
     private static GuestAgentClient guestAgent(Path agentDir, String id) {
