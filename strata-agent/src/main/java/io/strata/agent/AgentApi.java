@@ -94,6 +94,16 @@ public interface AgentApi {
     /** Live migration, destination side: fetches the boot images if needed and waits for the VM. */
     MigrationTarget prepareIncoming(VmSpec spec, MigrationSource source, BootImages images);
 
+    /**
+     * Live migration of a live-image clone, destination side: when the live image was blessed on
+     * another host ({@code origin}), this host first makes its own copy of it (as for a launch)
+     * and receives the clone on that copy's disk base and boot files. A null origin means the
+     * image's files are where the source says (hosts of one process).
+     */
+    default MigrationTarget prepareIncomingClone(VmSpec spec, MigrationSource source, String liveImageId, LiveImageOrigin origin) {
+        return prepareIncoming(spec, source, null);
+    }
+
     /** Live migration, source side: streams the VM out; returns once it runs on the destination. */
     void migrateOut(String vmId, MigrationTarget target);
 

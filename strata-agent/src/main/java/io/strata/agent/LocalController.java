@@ -178,6 +178,15 @@ public final class LocalController implements AgentApi, AutoCloseable {
     }
 
     @Override
+    public MigrationTarget prepareIncomingClone(VmSpec spec, MigrationSource source, String liveImageId, LiveImageOrigin origin) {
+        if (origin == null || liveImageCache == null) {
+            return hypervisor.prepareIncoming(spec, source);
+        }
+        Path dir = origin.host().equals(hostName) ? liveImageRoot.resolve(liveImageId) : liveImageCache.ensure(liveImageId, origin);
+        return hypervisor.prepareIncoming(spec, hypervisor.withLiveImageAt(source, dir));
+    }
+
+    @Override
     public void migrateOut(String vmId, MigrationTarget target) {
         hypervisor.migrateOut(vmId, target);
     }

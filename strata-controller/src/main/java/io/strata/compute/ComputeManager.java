@@ -427,7 +427,8 @@ public final class ComputeManager implements AutoCloseable {
                     launch == null ? 0 : launch.targetMemoryMb());
             // The source still holds its SSH forward port; the destination picks its own.
             spec = spec.withNetwork(spec.network().withSshHostPort(NetworkSpec.ANY_PORT));
-            MigrationTarget target = to.prepareIncoming(spec, described, launch == null ? inputs.images() : null);
+            MigrationTarget target = launch == null ? to.prepareIncoming(spec, described, inputs.images())
+                    : to.prepareIncomingClone(spec, described, launch.image().id(), cloneOrigin(launch, to));
             incomingPrepared = true;
             from.migrateOut(id, target);
             VmInfo vm = to.completeIncoming(id);
@@ -448,6 +449,18 @@ public final class ComputeManager implements AutoCloseable {
             scheduler.release(claimed.name(), server.flavor());
             abortMigration(server, e.getMessage());
         }
+    }
+
+    /**
+     * Where a clone's live image is, for a host receiving the clone: null when that host and the
+     * image's host both run in this process (they share the files).
+     */
+    private io.strata.agent.LiveImageOrigin cloneOrigin(LaunchSource launch, AgentApi to) {
+        String originUrl = hosts.findAgent(launch.host()).map(AgentApi::agentUrl).orElse(null);
+        if (originUrl == null && to.agentUrl() == null) {
+            return null;
+        }
+        return new io.strata.agent.LiveImageOrigin(launch.host(), originUrl);
     }
 
     /**

@@ -140,6 +140,51 @@ class QemuRemoteMovesTest {
         Servers.deleteAndWait(admin, id);
     }
 
+    @Test
+    void aLiveImageCloneCoMigratesToAHostWithoutTheImage() throws Exception {
+        String source = Servers.create(admin, "golden", image, "1", "\"availability_zone\": \"nova:cold-a\"");
+        Servers.waitFor(admin, source, "ACTIVE", BOOT);
+        String live = action(source, "{\"co_bless\": {}}").expect(200).json().get(0).get("id").asText();
+        Servers.waitFor(admin, live, "BLESSED", BOOT);
+        String clone = action(live, "{\"co_launch\": {\"name\": \"wanderer\", \"availability_zone\": \"nova:cold-a\"}}").expect(200)
+                .json().get(0).get("id").asText();
+        Servers.waitFor(admin, clone, "ACTIVE", BOOT);
+        assertThat(host(clone)).isEqualTo("cold-a");
+        await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            try (GuestAgentClient guest = guestAgent(dirA, clone)) {
+                return guest.shell("hostname").strip().equals("wanderer");
+            } catch (RuntimeException e) {
+                return false;
+            }
+        });
+        int before = counter(dirA, clone);
+        assertThat(dirB.resolve("live-image-copies").resolve(live)).doesNotExist();
+
+        action(clone, "{\"co_migrate\": {\"dest\": \"cold-b\"}}").expect(200);
+        await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> host(clone).equals("cold-b")
+                && "ACTIVE".equals(Servers.show(admin, clone).get("status").asText()));
+        // B copied the live image to receive the clone on, and the clone's memory went on there.
+        assertThat(dirB.resolve("live-image-copies").resolve(live)).isDirectory();
+        assertThat(backingOf(dirB.resolve("qemu").resolve(clone).resolve("disk.qcow2"))).startsWith(dirB.toString());
+        await().atMost(BOOT).until(() -> counter(dirB, clone) > before);
+        try (GuestAgentClient guest = guestAgent(dirB, clone)) {
+            assertThat(guest.shell("hostname").strip()).isEqualTo("wanderer");
+        }
+        Servers.deleteAndWait(admin, clone);
+        Servers.deleteAndWait(admin, source);
+        admin.post("/compute/v2.1/servers/" + live + "/action", "{\"co_discard\": null}").expect(200);
+    }
+
+    private static ApiClient.Response action(String id, String body) {
+        return admin.post("/compute/v2.1/servers/" + id + "/action", body);
+    }
+
+    private static int counter(Path agentDir, String id) {
+        try (GuestAgentClient guest = guestAgent(agentDir, id)) {
+            return Integer.parseInt(guest.shell("cat /run/counter").strip());
+        }
+    }
+
     private static String backingOf(Path overlay) throws Exception {
         Process info = new ProcessBuilder("qemu-img", "info", "-U", "--output=json", overlay.toString()).redirectErrorStream(true).start();
         String json = new String(info.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);

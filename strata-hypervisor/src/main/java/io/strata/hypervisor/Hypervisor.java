@@ -57,6 +57,15 @@ public interface Hypervisor extends AutoCloseable {
     }
 
     /**
+     * A live-image clone's migration source as this host receives it from its own copy of the
+     * live image in {@code liveImageDir}: the disk base and boot files of the copy instead of the
+     * source host's. The driver that needs no files returns {@code source} as it is.
+     */
+    default MigrationSource withLiveImageAt(MigrationSource source, Path liveImageDir) {
+        return source;
+    }
+
+    /**
      * What another host must copy to start clones of the live image in {@code liveImageDir}
      * without sharing this host's storage: the image's own files and the boot files its clones
      * read, each under a plain name. Empty when the driver's clones need no files (the fake).

@@ -109,7 +109,9 @@ public final class AgentHttpApi {
         routes.get(p + "/vms/{id}/migration-source", ctx -> json(ctx, agent.migrationSource(ctx.pathParam("id"))));
         routes.post(p + "/incoming", ctx -> {
             AgentWire.IncomingRequest request = read(ctx, AgentWire.IncomingRequest.class);
-            json(ctx, agent.prepareIncoming(request.spec(), request.source(), request.images()));
+            json(ctx, request.liveImageId() != null
+                    ? agent.prepareIncomingClone(request.spec(), request.source(), request.liveImageId(), request.origin())
+                    : agent.prepareIncoming(request.spec(), request.source(), request.images()));
         });
         routes.post(p + "/vms/{id}/migrate-out", ctx -> {
             agent.migrateOut(ctx.pathParam("id"), read(ctx, AgentWire.MigrateOut.class).target());

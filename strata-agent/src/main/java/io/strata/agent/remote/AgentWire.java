@@ -34,7 +34,9 @@ public final class AgentWire {
     /** {@code origin} null: the image's files are where {@code image} says (older controllers send none). */
     public record LaunchRequest(LiveImageRef image, VmSpec spec, io.strata.agent.LiveImageOrigin origin) {}
 
-    public record IncomingRequest(VmSpec spec, MigrationSource source, BootImages images) {}
+    /** {@code liveImageId} and {@code origin}: for a live-image clone, which image and where it was blessed (else null). */
+    public record IncomingRequest(VmSpec spec, MigrationSource source, BootImages images, String liveImageId,
+            io.strata.agent.LiveImageOrigin origin) {}
 
     public record ActionRequest(String action) {}
 

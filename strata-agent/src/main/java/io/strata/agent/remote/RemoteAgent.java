@@ -147,7 +147,12 @@ public final class RemoteAgent implements AgentApi {
 
     @Override
     public MigrationTarget prepareIncoming(VmSpec spec, MigrationSource source, BootImages images) {
-        return call("POST", "/incoming", new AgentWire.IncomingRequest(spec, source, images), MigrationTarget.class);
+        return call("POST", "/incoming", new AgentWire.IncomingRequest(spec, source, images, null, null), MigrationTarget.class);
+    }
+
+    @Override
+    public MigrationTarget prepareIncomingClone(VmSpec spec, MigrationSource source, String liveImageId, io.strata.agent.LiveImageOrigin origin) {
+        return call("POST", "/incoming", new AgentWire.IncomingRequest(spec, source, null, liveImageId, origin), MigrationTarget.class);
     }
 
     @Override

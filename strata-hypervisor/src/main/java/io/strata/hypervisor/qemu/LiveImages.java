@@ -261,6 +261,17 @@ final class LiveImages {
      * manifest names them under {@code finalDir} and the disk overlay is rebased onto the copied
      * base (metadata only: the base has the same content as on the original host).
      */
+    /** A clone's migration source with the disk base and boot files of this host's copy of its live image. */
+    io.strata.hypervisor.MigrationSource relocate(io.strata.hypervisor.MigrationSource source, Path liveImageDir) {
+        Path dir = liveImageDir.toAbsolutePath().normalize();
+        LiveImageManifest manifest = LiveImageManifest.read(dir);
+        Map<String, String> attributes = new java.util.HashMap<>(source.attributes());
+        attributes.put(LiveMigration.LIVE_IMAGE, dir.toString());
+        return new io.strata.hypervisor.MigrationSource(source.vmId(), source.vcpus(), source.memoryMb(), source.targetMemoryMb(),
+                manifest.boot(), source.diskBacking() == null ? null : LiveImageManifest.disk(dir).toString(),
+                source.diskBackingFormat(), source.diskVirtualSize(), attributes);
+    }
+
     void adopt(Path staged, Path finalDir) {
         Path target = finalDir.toAbsolutePath().normalize();
         LiveImageManifest manifest = LiveImageManifest.read(staged);

@@ -319,6 +319,11 @@ public final class QemuHypervisor implements Hypervisor {
     }
 
     @Override
+    public io.strata.hypervisor.MigrationSource withLiveImageAt(io.strata.hypervisor.MigrationSource source, Path liveImageDir) {
+        return liveImages.relocate(source, liveImageDir);
+    }
+
+    @Override
     public void adoptLiveImage(Path staged, Path finalDir) {
         liveImages.adopt(staged, finalDir);
     }
