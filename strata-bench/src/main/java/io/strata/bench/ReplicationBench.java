@@ -176,11 +176,16 @@ final class ReplicationBench {
         }
     }
 
-    private static void exec(String... command) throws IOException, InterruptedException {
+    private static void exec(String... command) throws IOException {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes());
-        if (process.waitFor() != 0) {
-            throw new IllegalStateException(command[0] + " failed: " + output);
+        try {
+            if (process.waitFor() != 0) {
+                throw new IllegalStateException(command[0] + " failed: " + output);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running " + command[0], e);
         }
     }
 
