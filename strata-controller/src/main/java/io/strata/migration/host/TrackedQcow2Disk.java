@@ -20,16 +20,17 @@ import java.util.UUID;
  * the image read-write through QEMU's block layer (a guest, qemu-nbd, qemu-io, qemu-img) records
  * its writes in it and stores it back on close.
  * <ol>
- * <li>At the start of an execution a new bitmap {@code N+1} is added, enabled, and the previous
- * one, {@code N}, is disabled: {@code N} now holds exactly the clusters written between the two
- * executions' starts (nobody writes while we hold the image: qemu-img takes the write lock).</li>
+ * <li>At the start of an execution a new bitmap {@code N+1} is added; both record from then on,
+ * so {@code N} holds every cluster written since the previous successful execution's start and
+ * {@code N+1} those written since this one's (nobody writes while we read: qemu-nbd holds the
+ * image, and a writer cannot take its write lock).</li>
  * <li>With a previous bitmap, the image is exported read-only by {@code qemu-nbd --bitmap N} on
  * its host; {@code qemu-img map x-dirty-bitmap} there lists the dirty extents and an
  * {@link NbdClient} (through an SSH tunnel for a remote host) reads only those.</li>
  * <li>{@link #complete()} then {@link #close()} removes {@code N}; closing without completing
- * merges {@code N+1} back into {@code N} and re-enables it, so a failed execution loses no
- * change. A process that died in between leaves both: the next open merges them (a superset of
- * the changes, never fewer).</li>
+ * removes {@code N+1} instead, and {@code N}, still recording, keeps every change for the next
+ * execution: a failed execution loses none. A process that died in between leaves both; the next
+ * open keeps the older one (a superset of the newer) and drops the newer.</li>
  * </ol>
  * Without a usable previous bitmap (first execution, bitmap removed, an image with a backing
  * file, or a bitmap flagged {@code in-use}: a writer died without storing it, so it may miss
@@ -84,10 +85,8 @@ public final class TrackedQcow2Disk implements BlockSource {
         }
         String previous = ours.isEmpty() ? null : ours.getFirst().path("name").asText();
         for (JsonNode extra : ours.subList(Math.min(1, ours.size()), ours.size())) {
-            // Left by an execution that died after rotating: its changes belong to the previous bitmap too.
-            String name = extra.path("name").asText();
-            host.runScript("qemu-img bitmap -f qcow2 --merge " + quote(name) + " " + quote(image.toString()) + " " + quote(previous));
-            bitmap(host, image, "--remove", name);
+            // Left by an execution that died before closing: the older bitmap recorded everything it did.
+            bitmap(host, image, "--remove", extra.path("name").asText());
         }
         if (!trackable) {
             return new TrackedQcow2Disk(host, image, null, null, fallback.open(), null);
@@ -95,9 +94,6 @@ public final class TrackedQcow2Disk implements BlockSource {
         long sequence = previous == null ? 1 : Long.parseLong(previous.substring(prefix.length())) + 1;
         String next = prefix + sequence;
         bitmap(host, image, "--add --enable", next);
-        if (previous != null) {
-            bitmap(host, image, "--disable", previous);
-        }
         TrackedQcow2Disk disk = null;
         try {
             disk = previous == null
@@ -106,7 +102,7 @@ public final class TrackedQcow2Disk implements BlockSource {
             return disk;
         } finally {
             if (disk == null) {
-                rollBack(host, image, previous, next);
+                rollBack(host, image, next);
             }
         }
     }
@@ -162,24 +158,19 @@ public final class TrackedQcow2Disk implements BlockSource {
     }
 
     private static void stop(HostAccess host, Path socket, Path pidFile) throws IOException {
-        if (host.exists(pidFile)) {
-            // stopProcess waits for it to go: the image's lock must be free before the bitmaps change.
-            host.stopProcess(Long.parseLong(host.readString(pidFile).trim()));
-        }
-        host.deleteIfExists(pidFile);
-        host.deleteIfExists(socket);
+        // Waits for it to go (the image's lock must be free before the bitmaps change), polling
+        // every 10 ms: qemu-nbd is not our child, and Java's wait for a non-child polls slowly. A
+        // zombie counts as gone: the daemon's reaper (init) may take seconds to collect it.
+        String pid = quote(pidFile.toString());
+        host.runScript("if [ -f " + pid + " ]; then p=$(cat " + pid + "); kill \"$p\" 2>/dev/null; i=0; "
+                + "while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
+                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; "
+                + "rm -f " + pid + " " + quote(socket.toString()));
     }
 
-    /** Undoes the rotation: the new bitmap's changes go back into the previous one, which records again. */
-    private static void rollBack(HostAccess host, Path image, String previous, String next) throws IOException {
-        if (previous == null) {
-            // A failed first execution: the next one reads everything anyway.
-            bitmap(host, image, "--remove", next);
-            return;
-        }
-        host.runScript("qemu-img bitmap -f qcow2 --merge " + quote(next) + " " + quote(image.toString()) + " " + quote(previous));
+    /** Undoes the rotation: the previous bitmap, still enabled, holds every change since the last success. */
+    private static void rollBack(HostAccess host, Path image, String next) throws IOException {
         bitmap(host, image, "--remove", next);
-        bitmap(host, image, "--enable", previous);
     }
 
     /** Whether the changed extents come from a bitmap (false: every block is read and hashed). */
@@ -284,7 +275,7 @@ public final class TrackedQcow2Disk implements BlockSource {
                 if (next != null && completed && previous != null) {
                     bitmap(host, image, "--remove", previous);
                 } else if (next != null && !completed) {
-                    rollBack(host, image, previous, next);
+                    rollBack(host, image, next);
                 }
             } finally {
                 if (whole != null) {
