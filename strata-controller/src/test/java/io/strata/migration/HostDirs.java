@@ -91,9 +91,36 @@ final class HostDirs {
         }
     }
 
+    /**
+     * Clears bit 0 of a qcow2 header's autoclear features (bytes 88-95), as a program that does
+     * not know the bitmaps extension does when it opens the image for writing.
+     */
+    static void clearBitmapsAutoclear(Path image) {
+        try (FileChannel channel = FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer features = ByteBuffer.allocate(8);
+            channel.read(features, 88);
+            channel.write(ByteBuffer.allocate(8).putLong(0, features.getLong(0) & ~1L), 88);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** {@code qemu-img info --output=json} of an image. */
     static String imageInfo(Path image) {
-        return run(java.util.List.of("qemu-img", "info", "--output=json", image.toString()));
+        try {
+            Process process = new ProcessBuilder("qemu-img", "info", "--output=json", image.toString())
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (process.waitFor() != 0) {
+                throw new IllegalStateException("qemu-img info " + image + " failed");
+            }
+            return output;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The SHA-256 of a qcow2 image's guest-visible content (through a raw copy). */

@@ -247,6 +247,18 @@ class MigrationApiTest {
         stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2/replication_stats/0");
         assertThat(stats.get("bytes_read").asLong()).isEqualTo(HostDirs.BLOCK);
         assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
+
+        // A writer that does not know bitmaps clears the image's "bitmaps consistent" bit: QEMU then
+        // drops the bitmaps, the replica's is missing, and every block is hashed again.
+        HostDirs.qemuIoWrite(disk, 0x77, 20);
+        HostDirs.clearBitmapsAutoclear(disk);
+        assertThat(trackingBitmaps(disk)).isEmpty();
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2/replication_stats/0");
+        assertThat(stats.get("bytes_read").asLong()).isEqualTo(129L * HostDirs.BLOCK);
+        assertThat(stats.get("blocks_sent").asInt()).isEqualTo(1);
+        assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
+        assertThat(trackingBitmaps(disk)).containsExactly("1 []");
         try (Stream<Path> left = Files.list(cloud.dataDir().resolve("migration/scratch"))) {
             assertThat(left.filter(p -> p.getFileName().toString().startsWith("nbd-"))).isEmpty();
         }

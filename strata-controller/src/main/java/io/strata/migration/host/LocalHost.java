@@ -106,7 +106,8 @@ public final class LocalHost implements HostAccess {
 
     @Override
     public JsonNode imageInfo(Path image) throws IOException {
-        return MAPPER.readTree(QemuImg.info(image));
+        // Standard output only: qemu-img warns on stderr (e.g. about bitmaps a bitmap-unaware writer invalidated).
+        return MAPPER.readTree(runScript("qemu-img info -U --output=json " + HostAccess.quote(image.toString())));
     }
 
     @Override
