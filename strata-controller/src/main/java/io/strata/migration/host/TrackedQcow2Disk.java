@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.UUID;
+import java.util.HexFormat;
 
 /**
  * A qcow2 disk at rest (no running QEMU of ours) read with changed-block tracking kept in the
@@ -73,6 +73,11 @@ public final class TrackedQcow2Disk implements BlockSource {
     public static TrackedQcow2Disk open(HostAccess host, Path image, String tracking, Path workDir, Fallback fallback) throws IOException {
         String key = tracking.replaceAll("[^A-Za-z0-9]", "");
         String prefix = "strata-off-" + key + "-";
+        // One qemu-nbd per replica and image, named so that one left by a dead worker (it would hold the image) is stopped here.
+        String id = HexFormat.of().formatHex(sha256(tracking + "\0" + image)).substring(0, 12);
+        Path socket = workDir.resolve("nbd-" + id + ".sock");
+        Path pidFile = workDir.resolve("nbd-" + id + ".pid");
+        stop(host, socket, pidFile);
         JsonNode info = host.imageInfo(image);
         List<JsonNode> ours = bitmaps(info, prefix);
         boolean trackable = !info.hasNonNull("backing-filename");
@@ -98,12 +103,20 @@ public final class TrackedQcow2Disk implements BlockSource {
         try {
             disk = previous == null
                     ? new TrackedQcow2Disk(host, image, null, next, fallback.open(), null)
-                    : new TrackedQcow2Disk(host, image, previous, next, null, serve(host, image, previous, workDir));
+                    : new TrackedQcow2Disk(host, image, previous, next, null, serve(host, image, previous, workDir, socket, pidFile));
             return disk;
         } finally {
             if (disk == null) {
                 rollBack(host, image, next);
             }
+        }
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
         }
     }
 
@@ -131,13 +144,9 @@ public final class TrackedQcow2Disk implements BlockSource {
     }
 
     /** Starts a read-only qemu-nbd of the image exporting {@code bitmap}, and connects to it. */
-    private static Nbd serve(HostAccess host, Path image, String bitmap, Path workDir) throws IOException {
+    private static Nbd serve(HostAccess host, Path image, String bitmap, Path workDir, Path socket, Path pidFile) throws IOException {
         host.createDirectories(workDir);
-        // Short names: a Unix socket path has at most 107 bytes.
-        String id = UUID.randomUUID().toString().substring(0, 8);
-        Path socket = workDir.resolve("nbd-" + id + ".sock");
-        Path pidFile = workDir.resolve("nbd-" + id + ".pid");
-        Path errors = workDir.resolve("nbd-" + id + ".err");
+        Path errors = workDir.resolve(pidFile.getFileName().toString().replace(".pid", ".err"));
         // --fork returns once the socket listens; the daemon's streams go to files, not to our pipes.
         host.runScript("qemu-nbd --fork --persistent --shared=4 --read-only --format=qcow2 --export-name=" + EXPORT
                 + " --bitmap=" + quote(bitmap) + " --socket=" + quote(socket.toString()) + " --pid-file=" + quote(pidFile.toString())
@@ -162,9 +171,10 @@ public final class TrackedQcow2Disk implements BlockSource {
         // every 10 ms: qemu-nbd is not our child, and Java's wait for a non-child polls slowly. A
         // zombie counts as gone: the daemon's reaper (init) may take seconds to collect it.
         String pid = quote(pidFile.toString());
-        host.runScript("if [ -f " + pid + " ]; then p=$(cat " + pid + "); kill \"$p\" 2>/dev/null; i=0; "
-                + "while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
-                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; "
+        // The pid must still be a qemu-nbd: a pid file left before a reboot may name another process now.
+        host.runScript("if [ -f " + pid + " ]; then p=$(cat " + pid + "); if grep -q qemu-nbd /proc/\"$p\"/cmdline 2>/dev/null; then "
+                + "kill \"$p\"; i=0; while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
+                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; fi; "
                 + "rm -f " + pid + " " + quote(socket.toString()));
     }
 

@@ -291,7 +291,8 @@ public final class QemuHostProvider implements MigrationProvider {
         try {
             if (host.exists(qmp)) {
                 if (host instanceof LocalHost) {
-                    return LiveQemuDisk.open(qmp, path, tracking, scratch);
+                    // A migration's live pass still reads through bitmaps (not persistent: gone with the QEMU).
+                    return LiveQemuDisk.open(qmp, path, tracking != null ? tracking : "migration", scratch);
                 }
                 throw new ProviderException("instance " + exportInfo.path("name").asText() + " on " + host.name()
                         + " is running; over SSH its disks are read once it is shut down (shutdown_instances)");
@@ -308,7 +309,7 @@ public final class QemuHostProvider implements MigrationProvider {
                 host.convert(path, format, copy, "raw");
                 return host.openRawSource(copy, true);
             };
-            if (format.equals("qcow2")) {
+            if (format.equals("qcow2") && tracking != null) {
                 // A persistent dirty bitmap in the image names the clusters written since the last execution.
                 return TrackedQcow2Disk.open(host, path, tracking, workDir, copied);
             }

@@ -65,6 +65,16 @@ class TrackedQcow2DiskTest {
             assertThat(disk.changedExtents()).isEmpty();
         }
         assertThat(fallbacks).hasSize(1);
+
+        // A worker that dies mid-execution leaves its qemu-nbd holding the image and both bitmaps:
+        // the next open stops that qemu-nbd and still sees the change.
+        write(image, 12);
+        TrackedQcow2Disk abandoned = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy);
+        assertThat(abandoned.tracked()).isTrue();
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
+            assertThat(disk.changedExtents()).containsExactly(new Extent(12L * BLOCK, BLOCK));
+            disk.complete();
+        }
         assertThat(run("qemu-img", "info", image.toString())).containsOnlyOnce("strata-off-replica1-").doesNotContain("in-use");
         try (var left = Files.list(scratch)) {
             assertThat(left).isEmpty();
