@@ -121,8 +121,9 @@ final class TransferTasks implements TaskEngine.TaskRunner {
             }
             String label = "disk " + number + "/" + disks.size() + " (" + diskId + ")";
             DiskReplicator.Stats result;
+            // Only a replica has later executions to track changes for; a migration leaves nothing behind.
             try (BlockSource from = source.provider().openDisk(source.connection(), exportInfo, (ObjectNode) disk,
-                    transfer.id());
+                    transfer.isReplica() ? transfer.id() : null);
                     BlockTarget to = destination.provider().openVolume(destination.connection(), volume)) {
                 result = replicator.replicate(from, to, stateFile(transfer.id(), instance, diskId), context::cancelled,
                         (done, total) -> {

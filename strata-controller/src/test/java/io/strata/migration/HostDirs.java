@@ -49,6 +49,111 @@ final class HostDirs {
         }
     }
 
+    /** Writes whole 64 KiB blocks of a qcow2 image through qemu-io (QEMU's block layer, as a guest would), each with its own pattern. */
+    static void qemuIoWrite(Path image, int pattern, int... blocks) {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("qemu-io", "-f", "qcow2"));
+        for (int block : blocks) {
+            command.addAll(java.util.List.of("-c", "write -P " + ((pattern + block) & 0xff) + " " + (long) block * BLOCK + " " + BLOCK));
+        }
+        command.add(image.toString());
+        run(command);
+    }
+
+    /**
+     * Writes one block through qemu-io and kills it before it closes the image: the dirty bitmaps
+     * in the image stay flagged in-use (inconsistent), as after a crashed guest.
+     */
+    static void qemuIoWriteAndDie(Path image, int pattern, int block) {
+        try {
+            String range = (long) block * BLOCK + " " + BLOCK;
+            // Line-buffered, so that the read-back's output (after write and flush) arrives while it sleeps.
+            Process process = new ProcessBuilder("stdbuf", "-oL", "qemu-io", "-f", "qcow2", "-c", "write -P " + pattern + " " + range,
+                    "-c", "flush", "-c", "read -P " + pattern + " " + range, "-c", "sleep 60000", image.toString())
+                    .redirectErrorStream(true).start();
+            try {
+                var out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream()));
+                String line;
+                do {
+                    line = out.readLine();
+                } while (line != null && !line.startsWith("read "));
+                if (line == null) {
+                    throw new IllegalStateException("qemu-io did not write and read back block " + block);
+                }
+            } finally {
+                process.destroyForcibly();
+                process.waitFor();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Clears bit 0 of a qcow2 header's autoclear features (bytes 88-95), as a program that does
+     * not know the bitmaps extension does when it opens the image for writing.
+     */
+    static void clearBitmapsAutoclear(Path image) {
+        try (FileChannel channel = FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer features = ByteBuffer.allocate(8);
+            channel.read(features, 88);
+            channel.write(ByteBuffer.allocate(8).putLong(0, features.getLong(0) & ~1L), 88);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@code qemu-img info --output=json} of an image. */
+    static String imageInfo(Path image) {
+        try {
+            Process process = new ProcessBuilder("qemu-img", "info", "--output=json", image.toString())
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (process.waitFor() != 0) {
+                throw new IllegalStateException("qemu-img info " + image + " failed");
+            }
+            return output;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The SHA-256 of a qcow2 image's guest-visible content (through a raw copy). */
+    static String qcow2Checksum(Path image, long size) {
+        try {
+            Path raw = Files.createTempFile("qcow2-sum-", ".raw");
+            try {
+                run(java.util.List.of("qemu-img", "convert", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString()));
+                return checksum(raw, size);
+            } finally {
+                Files.deleteIfExists(raw);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String run(java.util.List<String> command) {
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (process.waitFor() != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
+            }
+            return output;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Overwrites whole 64 KiB blocks with fresh random data. */
     static void overwriteBlocks(Path file, long seed, int... blocks) {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {

@@ -208,6 +208,79 @@ class MigrationApiTest {
     }
 
     @Test
+    void qcow2DisksAtRestAreTrackedByAPersistentBitmapAndFallBackToHashing() throws IOException {
+        Path seed = HostDirs.sparseDisk(source.resolve("seed.raw"), DISK_SIZE, 3, java.util.stream.IntStream.range(0, 128).toArray());
+        Path disk = Files.createDirectories(source.resolve("vm2")).resolve("data.qcow2");
+        io.strata.migration.disk.QemuImg.convert(seed, "raw", disk, "qcow2");
+        String replica = admin.replica(admin.qemuHostEndpoint("src", source), admin.qemuHostEndpoint("dst", destination), "vm2");
+
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        JsonNode info = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2");
+        Path volume = Path.of(info.at("/volumes_info/0/path").asText());
+        assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
+        assertThat(info.at("/replication_stats/0/incremental").asBoolean()).isFalse();
+        assertThat(trackingBitmaps(disk)).containsExactly("1 []");
+
+        // 3 of 256 blocks written offline through QEMU's block layer (one in a hole): only those are read.
+        HostDirs.qemuIoWrite(disk, 0x40, 3, 77, 200);
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        JsonNode stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2/replication_stats/0");
+        assertThat(stats.get("incremental").asBoolean()).isTrue();
+        assertThat(stats.get("bytes_read").asLong()).isEqualTo(3L * HostDirs.BLOCK);
+        assertThat(stats.get("blocks_sent").asInt()).isEqualTo(3);
+        assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
+        assertThat(trackingBitmaps(disk)).containsExactly("2 []");
+
+        // A writer killed with the image open leaves the bitmap in-use (it may miss writes): every block is hashed again.
+        HostDirs.qemuIoWriteAndDie(disk, 0x55, 10);
+        assertThat(trackingBitmaps(disk)).containsExactly("2 [in-use]");
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2/replication_stats/0");
+        assertThat(stats.get("bytes_read").asLong()).isEqualTo(129L * HostDirs.BLOCK);
+        assertThat(stats.get("blocks_sent").asInt()).isEqualTo(1);
+        assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
+        assertThat(trackingBitmaps(disk)).containsExactly("1 []");
+
+        // Tracked again from there on.
+        HostDirs.qemuIoWrite(disk, 0x66, 5);
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2/replication_stats/0");
+        assertThat(stats.get("bytes_read").asLong()).isEqualTo(HostDirs.BLOCK);
+        assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
+
+        // A writer that does not know bitmaps clears the image's "bitmaps consistent" bit: QEMU then
+        // drops the bitmaps, the replica's is missing, and every block is hashed again.
+        HostDirs.qemuIoWrite(disk, 0x77, 20);
+        HostDirs.clearBitmapsAutoclear(disk);
+        assertThat(trackingBitmaps(disk)).isEmpty();
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2/replication_stats/0");
+        assertThat(stats.get("bytes_read").asLong()).isEqualTo(129L * HostDirs.BLOCK);
+        assertThat(stats.get("blocks_sent").asInt()).isEqualTo(1);
+        assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
+        assertThat(trackingBitmaps(disk)).containsExactly("1 []");
+        try (Stream<Path> left = Files.list(cloud.dataDir().resolve("migration/scratch"))) {
+            assertThat(left.filter(p -> p.getFileName().toString().startsWith("nbd-"))).isEmpty();
+        }
+    }
+
+    /** This image's strata-off bitmaps as "SEQUENCE [FLAGS but auto]". */
+    private static List<String> trackingBitmaps(Path image) throws IOException {
+        JsonNode info = new com.fasterxml.jackson.databind.ObjectMapper().readTree(HostDirs.imageInfo(image));
+        List<String> found = new java.util.ArrayList<>();
+        for (JsonNode bitmap : info.at("/format-specific/data/bitmaps")) {
+            String name = bitmap.get("name").asText();
+            if (name.startsWith("strata-off-")) {
+                List<String> flags = new java.util.ArrayList<>();
+                bitmap.get("flags").forEach(f -> flags.add(f.asText()));
+                flags.remove("auto");
+                found.add(name.substring(name.lastIndexOf('-') + 1) + " " + flags);
+            }
+        }
+        return found;
+    }
+
+    @Test
     void migrationCopiesShutsDownAndDeploys() throws IOException {
         String origin = admin.qemuHostEndpoint("src", source);
         String target = admin.qemuHostEndpoint("dst", destination);

@@ -110,11 +110,23 @@ class SshQemuHostTest {
         }
 
         HostDirs.overwriteBlocks(raw, 2, 7, 30, 200);
+        // The qcow2 disk is written through QEMU's block layer: its persistent dirty bitmap records the two blocks.
+        Path qcow2 = source.resolve("vm1/data.qcow2");
+        HostDirs.qemuIoWrite(qcow2, 0x21, 4, 50);
         MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
         JsonNode stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/replication_stats/1");
         assertThat(stats.get("incremental").asBoolean()).isTrue();
         assertThat(stats.get("blocks_sent").asInt()).isEqualTo(3);
         assertThat(HostDirs.checksum(rawVolume, DISK_SIZE)).isEqualTo(HostDirs.checksum(raw, DISK_SIZE));
+        // Read through qemu-nbd on the SSH host, tunnelled: only the dirty clusters.
+        JsonNode qcow2Stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/replication_stats/0");
+        assertThat(qcow2Stats.get("incremental").asBoolean()).isTrue();
+        assertThat(qcow2Stats.get("bytes_read").asLong()).isEqualTo(2L * HostDirs.BLOCK);
+        assertThat(qcow2Stats.get("blocks_sent").asInt()).isEqualTo(2);
+        assertThat(HostDirs.checksum(dataVolume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(qcow2, DISK_SIZE));
+        try (var left = Files.list(source.resolve(".strata-scratch"))) {
+            assertThat(left).isEmpty();
+        }
 
         String deployment = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\", \"clone_disks\": true}}")
                 .expect(200).json().at("/migration/id").asText();

@@ -16,7 +16,7 @@ import java.nio.file.Path;
  * the server works while the caller hashes; replies are matched by handle, since QEMU may answer
  * out of order.
  */
-final class NbdClient implements AutoCloseable {
+public final class NbdClient implements AutoCloseable {
     private static final long NBDMAGIC = 0x4e42444d41474943L;
     private static final long IHAVEOPT = 0x49484156454F5054L;
     private static final long REPLY_MAGIC = 0x3e889045565a9L;
@@ -67,15 +67,24 @@ final class NbdClient implements AutoCloseable {
     }
 
     static NbdClient connect(Path socket, String export) throws IOException {
-        SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+        return connect(UnixDomainSocketAddress.of(socket), export);
+    }
+
+    /** Connects to an export at a Unix socket or, through a tunnel, at a TCP address. */
+    public static NbdClient connect(java.net.SocketAddress address, String export) throws IOException {
+        SocketChannel channel = SocketChannel.open(address);
+        if (!(address instanceof UnixDomainSocketAddress)) {
+            // Small requests in flight: no Nagle delay on a tunnelled TCP connection.
+            channel.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+        }
         try {
             ByteBuffer greeting = read(channel, 18);
             if (greeting.getLong() != NBDMAGIC || greeting.getLong() != IHAVEOPT) {
-                throw new IOException("not an NBD newstyle server at " + socket);
+                throw new IOException("not an NBD newstyle server at " + address);
             }
             short serverFlags = greeting.getShort();
             if ((serverFlags & 1) == 0) {
-                throw new IOException("the NBD server at " + socket + " does not speak fixed newstyle");
+                throw new IOException("the NBD server at " + address + " does not speak fixed newstyle");
             }
             write(channel, ByteBuffer.allocate(4).putInt(serverFlags & 3).flip());
             byte[] name = export.getBytes(StandardCharsets.UTF_8);
@@ -112,19 +121,19 @@ final class NbdClient implements AutoCloseable {
         }
     }
 
-    long size() {
+    public long size() {
         return size;
     }
 
     /** Ascending extents that the next reads will ask for, in order; reads outside them end the plan. */
-    void plan(java.util.List<BlockSource.Extent> extents) throws IOException {
+    public void plan(java.util.List<BlockSource.Extent> extents) throws IOException {
         drain();
         plan = extents.iterator();
         planExtent = null;
     }
 
     /** Reads {@code into.remaining()} bytes at {@code offset}. */
-    void read(long offset, ByteBuffer into) throws IOException {
+    public void read(long offset, ByteBuffer into) throws IOException {
         if (plan != null && readAhead(offset, into)) {
             return;
         }

@@ -58,6 +58,32 @@ public interface HostAccess extends Closeable {
     /** A raw image as a replication target, created empty when missing. */
     BlockTarget openRawTarget(Path file) throws IOException;
 
+    /**
+     * Runs a POSIX {@code sh} script on the host (qemu-img, qemu-nbd…) and returns its standard
+     * output; a non-zero exit is an IOException carrying its standard error. A daemon it starts
+     * must redirect its standard streams, or the call waits for it.
+     */
+    String runScript(String script) throws IOException;
+
+    /**
+     * Makes a Unix socket of the host reachable from this process: the socket itself locally, a
+     * loopback TCP port forwarded through the SSH connection (direct-streamlocal) otherwise.
+     */
+    Tunnel reach(Path socket) throws IOException;
+
+    /** A way to a host's Unix socket; closing it stops forwarding (never the server behind). */
+    interface Tunnel extends Closeable {
+        java.net.SocketAddress address();
+
+        @Override
+        void close();
+    }
+
+    /** Single-quotes a word for a POSIX shell. */
+    static String quote(String word) {
+        return "'" + word.replace("'", "'\\''") + "'";
+    }
+
     /** Stops a process (TERM, then KILL after a minute) and waits for it to go. */
     void stopProcess(long pid) throws IOException;
 

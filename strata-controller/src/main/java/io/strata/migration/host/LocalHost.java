@@ -106,7 +106,8 @@ public final class LocalHost implements HostAccess {
 
     @Override
     public JsonNode imageInfo(Path image) throws IOException {
-        return MAPPER.readTree(QemuImg.info(image));
+        // Standard output only: qemu-img warns on stderr (e.g. about bitmaps a bitmap-unaware writer invalidated).
+        return MAPPER.readTree(runScript("qemu-img info -U --output=json " + HostAccess.quote(image.toString())));
     }
 
     @Override
@@ -122,6 +123,46 @@ public final class LocalHost implements HostAccess {
     @Override
     public BlockTarget openRawTarget(Path file) throws IOException {
         return RawDisk.openForWriting(file);
+    }
+
+    @Override
+    public String runScript(String script) throws IOException {
+        Path errors = Files.createTempFile("strata-script-", ".err");
+        try {
+            Process process = new ProcessBuilder("sh", "-c", script).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectError(errors.toFile()).start();
+            byte[] output = process.getInputStream().readAllBytes();
+            try {
+                if (!process.waitFor(10, TimeUnit.MINUTES)) {
+                    process.destroyForcibly();
+                    throw new IOException("'" + script + "' did not finish");
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while running '" + script + "'", e);
+            }
+            if (process.exitValue() != 0) {
+                throw new IOException("'" + script + "' failed (" + process.exitValue() + "): " + Files.readString(errors).strip());
+            }
+            return new String(output, java.nio.charset.StandardCharsets.UTF_8);
+        } finally {
+            Files.deleteIfExists(errors);
+        }
+    }
+
+    @Override
+    public Tunnel reach(Path socket) {
+        java.net.SocketAddress address = java.net.UnixDomainSocketAddress.of(socket);
+        return new Tunnel() {
+            @Override
+            public java.net.SocketAddress address() {
+                return address;
+            }
+
+            @Override
+            public void close() {}
+        };
     }
 
     @Override

@@ -428,6 +428,38 @@ public final class SshHost implements HostAccess {
     }
 
     @Override
+    public String runScript(String script) throws IOException {
+        return run(script);
+    }
+
+    @Override
+    public Tunnel reach(Path socket) throws IOException {
+        int port;
+        try {
+            // A loopback port of this process, forwarded to the host's Unix socket (OpenSSH's direct-streamlocal).
+            port = session.setSocketForwardingL("127.0.0.1", 0, socket.toString(), null, CONNECT_TIMEOUT_MILLIS);
+        } catch (JSchException e) {
+            throw new IOException("cannot forward " + socket + " of " + login + ": " + e.getMessage(), e);
+        }
+        java.net.SocketAddress address = new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port);
+        return new Tunnel() {
+            @Override
+            public java.net.SocketAddress address() {
+                return address;
+            }
+
+            @Override
+            public void close() {
+                try {
+                    session.delPortForwardingL("127.0.0.1", port);
+                } catch (JSchException e) {
+                    // The session is gone, and the forwarding with it.
+                }
+            }
+        };
+    }
+
+    @Override
     public void stopProcess(long pid) throws IOException {
         run("kill " + pid + " 2>/dev/null || exit 0; i=0; while kill -0 " + pid + " 2>/dev/null; do i=$((i+1)); "
                 + "if [ $i -gt 600 ]; then kill -9 " + pid + "; exit 0; fi; sleep 0.1; done");

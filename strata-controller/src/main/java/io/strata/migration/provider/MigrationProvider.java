@@ -43,7 +43,8 @@ public interface MigrationProvider {
 
     /**
      * A point-in-time view of one disk of the instance; closing it releases any snapshot taken.
-     * {@code tracking} names the replica, for sources that track changed blocks between its executions.
+     * {@code tracking} names the replica, for sources that track changed blocks between its
+     * executions; null for a migration, which has no later execution: nothing is left to track.
      */
     BlockSource openDisk(JsonNode connection, ObjectNode exportInfo, ObjectNode disk, String tracking) throws IOException;
 

@@ -13,6 +13,7 @@ import io.strata.migration.disk.LiveQemuDisk;
 import io.strata.migration.host.HostAccess;
 import io.strata.migration.host.LocalHost;
 import io.strata.migration.host.SshHost;
+import io.strata.migration.host.TrackedQcow2Disk;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,13 +28,15 @@ import java.util.Locale;
  * {@code instance.json} ({@code num_cpu}, {@code memory_mb}, {@code os_type}, {@code user_data}).
  * A running instance has a {@code qmp.sock} (its QEMU's QMP socket): its disks are then read
  * at a point in time through QEMU (fleecing, NBD) with dirty bitmaps, so later executions read
- * only changed blocks; shutdown quits that QEMU. A {@code pid} file, if present, names the QEMU
+ * only changed blocks; shutdown quits that QEMU. A qcow2 disk at rest carries a persistent dirty
+ * bitmap per replica ({@link TrackedQcow2Disk}), so later executions read only the clusters
+ * written since, through qemu-nbd on the disk's host; raw disks are read and hashed whole. A {@code pid} file, if present, names the QEMU
  * process, which shutdown stops and waits for.
  * Replica volumes live under {@code .strata-replicas/} of the destination directory; a deployed
  * instance is a new subdirectory in the same layout.
  * <p>The directory is on the worker itself, or, when the connection info names a {@code host},
  * on another Linux host reached over SSH ({@link SshHost}: password or private key, optionally a
- * pinned host key) that has a shell, coreutils and qemu-img. Over SSH a running instance (one
+ * pinned host key) that has a shell, coreutils and qemu-img (and qemu-nbd for tracked qcow2 disks). Over SSH a running instance (one
  * with a {@code qmp.sock}) cannot be read live: it is read after shutdown, which stops its
  * {@code pid}.
  */
@@ -288,7 +291,8 @@ public final class QemuHostProvider implements MigrationProvider {
         try {
             if (host.exists(qmp)) {
                 if (host instanceof LocalHost) {
-                    return LiveQemuDisk.open(qmp, path, tracking, scratch);
+                    // A migration's live pass still reads through bitmaps (not persistent: gone with the QEMU).
+                    return LiveQemuDisk.open(qmp, path, tracking != null ? tracking : "migration", scratch);
                 }
                 throw new ProviderException("instance " + exportInfo.path("name").asText() + " on " + host.name()
                         + " is running; over SSH its disks are read once it is shut down (shutdown_instances)");
@@ -296,11 +300,20 @@ public final class QemuHostProvider implements MigrationProvider {
             if (disk.path("format").asText("raw").equals("raw")) {
                 return host.openRawSource(path, false);
             }
-            // A qcow2 disk is read through a sparse raw copy (made on its host); the copy goes when the source is closed.
-            Path copyDir = host instanceof LocalHost ? scratch : root(host, connection).resolve(REMOTE_SCRATCH);
-            Path copy = host.createTempFile(copyDir, "export-", ".raw");
-            host.convert(path, disk.get("format").asText(), copy, "raw");
-            return host.openRawSource(copy, true);
+            // Work files (raw copies, qemu-nbd's socket) live on the disk's host.
+            Path workDir = host instanceof LocalHost ? scratch : root(host, connection).resolve(REMOTE_SCRATCH);
+            String format = disk.get("format").asText();
+            // Without tracking, a disk is read through a sparse raw copy (made on its host); the copy goes when the source is closed.
+            TrackedQcow2Disk.Fallback copied = () -> {
+                Path copy = host.createTempFile(workDir, "export-", ".raw");
+                host.convert(path, format, copy, "raw");
+                return host.openRawSource(copy, true);
+            };
+            if (format.equals("qcow2") && tracking != null) {
+                // A persistent dirty bitmap in the image names the clusters written since the last execution.
+                return TrackedQcow2Disk.open(host, path, tracking, workDir, copied);
+            }
+            return copied.open();
         } catch (IOException | RuntimeException e) {
             host.close();
             throw e;

@@ -1,0 +1,99 @@
+package io.strata.migration.host;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.strata.migration.disk.BlockSource.Extent;
+import io.strata.migration.disk.RawDisk;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The bitmap rotation of a qcow2 image at rest, with real qemu-img, qemu-io and qemu-nbd: an
+ * execution that does not complete gives its changes back to the next one, and a completed one
+ * leaves exactly one bitmap that records from its start on.
+ */
+class TrackedQcow2DiskTest {
+    private static final int BLOCK = 64 * 1024;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aFailedExecutionLosesNoChangeAndACompletedOneRotates() throws Exception {
+        Path image = dir.resolve("disk.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "4M");
+        Path scratch = Files.createDirectories(dir.resolve("scratch"));
+        List<String> fallbacks = new ArrayList<>();
+        TrackedQcow2Disk.Fallback copy = () -> {
+            fallbacks.add("copy");
+            Path raw = Files.createTempFile(scratch, "export-", ".raw");
+            run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString());
+            return RawDisk.openTemporary(raw);
+        };
+
+        // First execution: no bitmap yet, the image is read whole; it completes.
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
+            assertThat(disk.tracked()).isFalse();
+            assertThat(disk.changedExtents()).isNull();
+            disk.complete();
+        }
+        assertThat(fallbacks).hasSize(1);
+        write(image, 3);
+
+        // Second execution sees block 3, then fails (closed without complete()).
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
+            assertThat(disk.tracked()).isTrue();
+            assertThat(disk.changedExtents()).containsExactly(new Extent(3L * BLOCK, BLOCK));
+        }
+        write(image, 9);
+
+        // The third sees both the failed execution's changes and the later one.
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
+            assertThat(disk.changedExtents()).containsExactly(new Extent(3L * BLOCK, BLOCK), new Extent(9L * BLOCK, BLOCK));
+            java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(BLOCK);
+            disk.read(9L * BLOCK, block);
+            assertThat(block.get(0)).isEqualTo((byte) 9);
+            disk.complete();
+        }
+        // Completed: nothing changed since its start, and one bitmap of this replica is left.
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
+            assertThat(disk.changedExtents()).isEmpty();
+        }
+        assertThat(fallbacks).hasSize(1);
+
+        // A worker that dies mid-execution leaves its qemu-nbd holding the image and both bitmaps:
+        // the next open stops that qemu-nbd and still sees the change.
+        write(image, 12);
+        TrackedQcow2Disk abandoned = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy);
+        assertThat(abandoned.tracked()).isTrue();
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
+            assertThat(disk.changedExtents()).containsExactly(new Extent(12L * BLOCK, BLOCK));
+            disk.complete();
+        }
+        assertThat(run("qemu-img", "info", image.toString())).containsOnlyOnce("strata-off-replica1-").doesNotContain("in-use");
+        try (var left = Files.list(scratch)) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    private static void write(Path image, int block) throws IOException {
+        run("qemu-io", "-f", "qcow2", "-c", "write -P " + block + " " + (long) block * BLOCK + " " + BLOCK, image.toString());
+    }
+
+    private static String run(String... command) throws IOException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        try {
+            assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+        return output;
+    }
+}
