@@ -70,6 +70,7 @@ class QemuRemoteClonesTest {
         }
         for (Path dir : new Path[] {dirA, dirB}) {
             if (dir != null) {
+                TestCloud.killProcessesUnder(dir);
                 try (Stream<Path> paths = Files.walk(dir)) {
                     paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
                 }

@@ -99,8 +99,27 @@ public final class TestCloud implements AutoCloseable {
     public void close() {
         server.close();
         if (ownsDataDir) {
+            // VMs outlive their controller by design (a restart re-adopts them); a test's cloud
+            // is gone for good, so a test that failed before deleting its servers leaves none running.
+            killProcessesUnder(dataDir);
             deleteRecursively(dataDir);
         }
+    }
+
+    /** Kills the processes (QEMU guests) whose command line names a path under {@code dir}. */
+    public static void killProcessesUnder(Path dir) {
+        String marker = dir.toAbsolutePath().toString();
+        ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(args -> String.join(" ", args).contains(marker)).orElse(false))
+                .filter(p -> p.pid() != ProcessHandle.current().pid())
+                .forEach(p -> {
+                    p.destroyForcibly();
+                    try {
+                        p.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        // gone or going; nothing else to do
+                    }
+                });
     }
 
     private static Path tempDir() {
