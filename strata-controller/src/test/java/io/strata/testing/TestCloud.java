@@ -106,6 +106,8 @@ public final class TestCloud implements AutoCloseable {
         }
     }
 
+    private static final java.util.regex.Pattern RAM_FILE = java.util.regex.Pattern.compile("path=(/dev/shm/strata/[0-9a-f-]{36})/ram");
+
     /** Kills the processes (QEMU guests) whose command line names a path under {@code dir}. */
     public static void killProcessesUnder(Path dir) {
         String marker = dir.toAbsolutePath().toString();
@@ -113,11 +115,17 @@ public final class TestCloud implements AutoCloseable {
                 .filter(p -> p.info().arguments().map(args -> String.join(" ", args).contains(marker)).orElse(false))
                 .filter(p -> p.pid() != ProcessHandle.current().pid())
                 .forEach(p -> {
+                    String args = String.join(" ", p.info().arguments().orElse(new String[0]));
                     p.destroyForcibly();
                     try {
                         p.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
                     } catch (Exception e) {
                         // gone or going; nothing else to do
+                    }
+                    // Its RAM file may live outside the data directory (tmpfs): free that too.
+                    java.util.regex.Matcher ram = RAM_FILE.matcher(args);
+                    while (ram.find()) {
+                        deleteRecursively(Path.of(ram.group(1)));
                     }
                 });
     }
