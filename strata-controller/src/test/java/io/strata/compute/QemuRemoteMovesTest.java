@@ -4,16 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.strata.agent.remote.AgentServer;
 import io.strata.hypervisor.qemu.GuestAgentClient;
 import io.strata.testing.ApiClient;
+import io.strata.testing.RemoteQemuAgents;
 import io.strata.testing.Servers;
-import io.strata.testing.TestCloud;
-import io.strata.testing.TestGuest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -29,25 +26,19 @@ import org.junit.jupiter.api.Test;
 class QemuRemoteMovesTest {
     private static final Duration BOOT = Duration.ofSeconds(120);
     private static final int MARK_SECTOR = 100;
-    private static TestCloud cloud;
+    private static RemoteQemuAgents hosts;
     private static ApiClient admin;
-    private static AgentServer hostA;
-    private static AgentServer hostB;
     private static Path dirA;
     private static Path dirB;
     private static String image;
 
     @BeforeAll
     static void start() throws Exception {
-        cloud = TestCloud.start(io.strata.store.TestDatabases.Kind.H2, config -> config.withDriver("qemu").withAccel("tcg"));
-        admin = cloud.admin();
-        String token = Files.readString(cloud.dataDir().resolve("agent-token")).strip();
-        dirA = Files.createTempDirectory("strata-cold-a");
-        dirB = Files.createTempDirectory("strata-cold-b");
-        hostA = agent("cold-a", dirA, token);
-        hostB = agent("cold-b", dirB, token);
-        await().atMost(Duration.ofSeconds(30)).until(() -> hostA.registered() && hostB.registered());
-        image = TestGuest.register(admin, "guest");
+        hosts = RemoteQemuAgents.start("cold-a", "cold-b");
+        admin = hosts.admin();
+        dirA = hosts.dir(0);
+        dirB = hosts.dir(1);
+        image = hosts.image();
         // Only the two agents take servers: the controller's own host is out of the choice.
         for (JsonNode h : admin.get("/compute/v2.1/os-hypervisors").expect(200).json().get("hypervisors")) {
             String name = h.get("hypervisor_hostname").asText();
@@ -57,25 +48,10 @@ class QemuRemoteMovesTest {
         }
     }
 
-    private static AgentServer agent(String name, Path dataDir, String token) throws Exception {
-        return AgentServer.start(new AgentServer.Settings(List.of(cloud.baseUrl()), name, "qemu", dataDir, "127.0.0.1", 0, null, token,
-                Duration.ofSeconds(1), 0, 0, 0, Duration.ZERO, "tcg"));
-    }
-
     @AfterAll
     static void stop() throws Exception {
-        for (AutoCloseable closeable : new AutoCloseable[] {hostA, hostB, cloud}) {
-            if (closeable != null) {
-                closeable.close();
-            }
-        }
-        for (Path dir : new Path[] {dirA, dirB}) {
-            if (dir != null) {
-                TestCloud.killProcessesUnder(dir);
-                try (Stream<Path> paths = Files.walk(dir)) {
-                    paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
-            }
+        if (hosts != null) {
+            hosts.close();
         }
     }
 
@@ -111,6 +87,28 @@ class QemuRemoteMovesTest {
         admin.post("/compute/v2.1/servers/" + id + "/action", "{\"confirmResize\": null}").expect(204);
         Servers.waitFor(admin, id, "ACTIVE", BOOT);
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(dirA.resolve("qemu").resolve(id)));
+        Servers.deleteAndWait(admin, id);
+    }
+
+    @Test
+    void aSnapshotOfAServerOnAnAgentBecomesAnImage() throws Exception {
+        String id = Servers.create(admin, "snapped", image, "1", "\"availability_zone\": \"nova:cold-a\"");
+        Servers.waitFor(admin, id, "ACTIVE", BOOT);
+        String mark = "STRATA-SNAPSHOT-MARK-" + UUID.randomUUID();
+        try (GuestAgentClient guest = guestAgent(dirA, id)) {
+            guest.shell("printf " + mark + " | dd of=/dev/vda bs=512 seek=" + MARK_SECTOR + " conv=notrunc 2>/dev/null; sync");
+        }
+        ApiClient.Response created = admin.post("/compute/v2.1/servers/" + id + "/action", "{\"createImage\": {\"name\": \"snap\"}}")
+                .expect(202);
+        String snapshot = created.header("Location").replaceAll(".*/", "");
+        await().atMost(BOOT).pollInterval(Duration.ofSeconds(1))
+                .until(() -> "active".equals(admin.get("/image/v2/images/" + snapshot).expect(200).json().path("status").asText()));
+        // The agent wrote it on its host, the controller fetched it, and the agent kept nothing.
+        byte[] data = admin.get("/image/v2/images/" + snapshot + "/file").expect(200).body();
+        assertThat(new String(data, java.nio.charset.StandardCharsets.ISO_8859_1)).contains(mark);
+        try (Stream<Path> left = Files.list(dirA.resolve("snapshots"))) {
+            assertThat(left.toList()).isEmpty();
+        }
         Servers.deleteAndWait(admin, id);
     }
 
@@ -202,6 +200,6 @@ class QemuRemoteMovesTest {
     }
 
     private static String host(String id) {
-        return Servers.show(admin, id).get("OS-EXT-SRV-ATTR:host").asText();
+        return Servers.host(admin, id);
     }
 }

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.strata.agent.remote.AgentServer;
 import io.strata.hypervisor.qemu.GuestAgentClient;
 import io.strata.testing.ApiClient;
+import io.strata.testing.RemoteQemuAgents;
 import io.strata.testing.Servers;
 import io.strata.testing.TestCloud;
 import io.strata.testing.TestGuest;
@@ -16,8 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,47 +32,27 @@ import org.junit.jupiter.api.Test;
  */
 class QemuRemoteClonesTest {
     private static final Duration BOOT = Duration.ofSeconds(120);
-    private static final Pattern COUNTER = Pattern.compile("STRATA-COUNTER (\\d+)");
-    private static TestCloud cloud;
+    private static RemoteQemuAgents hosts;
     private static ApiClient admin;
-    private static AgentServer hostA;
-    private static AgentServer hostB;
     private static Path dirA;
     private static Path dirB;
     private static String image;
+    private static TestCloud cloud;
 
     @BeforeAll
     static void start() throws Exception {
-        cloud = TestCloud.start(io.strata.store.TestDatabases.Kind.H2, config -> config.withDriver("qemu").withAccel("tcg"));
-        admin = cloud.admin();
-        String token = Files.readString(cloud.dataDir().resolve("agent-token")).strip();
-        dirA = Files.createTempDirectory("strata-host-a");
-        dirB = Files.createTempDirectory("strata-host-b");
-        hostA = agent("remote-a", dirA, token);
-        hostB = agent("remote-b", dirB, token);
-        await().atMost(Duration.ofSeconds(30)).until(() -> hostA.registered() && hostB.registered());
-        image = TestGuest.register(admin, "guest");
-    }
-
-    private static AgentServer agent(String name, Path dataDir, String token) throws Exception {
-        return AgentServer.start(new AgentServer.Settings(List.of(cloud.baseUrl()), name, "qemu", dataDir, "127.0.0.1", 0, null, token,
-                Duration.ofSeconds(1), 0, 0, 0, Duration.ZERO, "tcg"));
+        hosts = RemoteQemuAgents.start("remote-a", "remote-b");
+        cloud = hosts.cloud();
+        admin = hosts.admin();
+        dirA = hosts.dir(0);
+        dirB = hosts.dir(1);
+        image = hosts.image();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        for (AutoCloseable closeable : new AutoCloseable[] {hostA, hostB, cloud}) {
-            if (closeable != null) {
-                closeable.close();
-            }
-        }
-        for (Path dir : new Path[] {dirA, dirB}) {
-            if (dir != null) {
-                TestCloud.killProcessesUnder(dir);
-                try (Stream<Path> paths = Files.walk(dir)) {
-                    paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
-            }
+        if (hosts != null) {
+            hosts.close();
         }
     }
 
@@ -174,21 +152,15 @@ class QemuRemoteClonesTest {
     }
 
     static String console(String id) {
-        return admin.post("/compute/v2.1/servers/" + id + "/action", "{\"os-getConsoleOutput\": {}}").expect(200).json().get("output")
-                .asText();
+        return Servers.console(admin, id);
     }
 
     static String host(String id) {
-        return Servers.show(admin, id).get("OS-EXT-SRV-ATTR:host").asText();
+        return Servers.host(admin, id);
     }
 
     static int lastCounter(String log) {
-        Matcher m = COUNTER.matcher(log);
-        int last = 0;
-        while (m.find()) {
-            last = Integer.parseInt(m.group(1));
-        }
-        return last;
+        return TestGuest.lastCounter(log);
     }
 
     private static String sha256(Path file) throws Exception {

@@ -10,8 +10,6 @@ import io.strata.testing.Servers;
 import io.strata.testing.TestCloud;
 import io.strata.testing.TestGuest;
 import java.time.Duration;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,7 +20,6 @@ import org.junit.jupiter.api.Test;
  */
 class QemuTwoHostsApiTest {
     private static final Duration BOOT = Duration.ofSeconds(120);
-    private static final Pattern COUNTER = Pattern.compile("STRATA-COUNTER (\\d+)");
     private static TestCloud cloud;
     private static ApiClient admin;
     private static String image;
@@ -85,12 +82,11 @@ class QemuTwoHostsApiTest {
     }
 
     static String console(String id) {
-        return admin.post("/compute/v2.1/servers/" + id + "/action", "{\"os-getConsoleOutput\": {}}").expect(200).json().get("output")
-                .asText();
+        return Servers.console(admin, id);
     }
 
     static String host(String id) {
-        return Servers.show(admin, id).get("OS-EXT-SRV-ATTR:host").asText();
+        return Servers.host(admin, id);
     }
 
     static String otherHost(String host) {
@@ -103,11 +99,6 @@ class QemuTwoHostsApiTest {
     }
 
     static int lastCounter(String log) {
-        Matcher m = COUNTER.matcher(log);
-        int last = 0;
-        while (m.find()) {
-            last = Integer.parseInt(m.group(1));
-        }
-        return last;
+        return TestGuest.lastCounter(log);
     }
 }

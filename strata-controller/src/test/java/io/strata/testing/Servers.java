@@ -67,6 +67,17 @@ public final class Servers {
         client.post("/compute/v2.1/servers/" + id + "/action", json).expect(202);
     }
 
+    /** The server's serial console log. */
+    public static String console(ApiClient client, String id) {
+        return client.post("/compute/v2.1/servers/" + id + "/action", "{\"os-getConsoleOutput\": {}}").expect(200).json().get("output")
+                .asText();
+    }
+
+    /** The host the server is on. */
+    public static String host(ApiClient client, String id) {
+        return show(client, id).get("OS-EXT-SRV-ATTR:host").asText();
+    }
+
     public static void deleteAndWait(ApiClient client, String id) {
         client.delete("/compute/v2.1/servers/" + id).expect(204);
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))

@@ -16,9 +16,20 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TestGuest {
     public static final String READY = "STRATA-GUEST-READY";
+    private static final java.util.regex.Pattern COUNTER = java.util.regex.Pattern.compile("STRATA-COUNTER (\\d+)");
     private static Path dir;
 
     private TestGuest() {}
+
+    /** The last value of the counter the guest prints on its console every second (0 when none yet). */
+    public static int lastCounter(String console) {
+        java.util.regex.Matcher m = COUNTER.matcher(console);
+        int last = 0;
+        while (m.find()) {
+            last = Integer.parseInt(m.group(1));
+        }
+        return last;
+    }
 
     public static synchronized Path dir() {
         if (dir == null) {

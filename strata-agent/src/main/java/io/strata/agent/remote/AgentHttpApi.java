@@ -22,15 +22,18 @@ public final class AgentHttpApi {
     private final LiveImageExport export;
     /** This host's copies of other hosts' live images, for fetch progress; null without. */
     private final LocalController local;
+    /** Where snapshots the controller fetches are written (see POST /vms/{id}/snapshot without a path). */
+    private final Path snapshots;
 
-    public AgentHttpApi(AgentApi agent) {
-        this(agent, null, null);
+    public AgentHttpApi(AgentApi agent, Path snapshots) {
+        this(agent, null, null, snapshots);
     }
 
-    public AgentHttpApi(AgentApi agent, LiveImageExport export, LocalController local) {
+    public AgentHttpApi(AgentApi agent, LiveImageExport export, LocalController local, Path snapshots) {
         this.agent = requireNonNull(agent, "agent is null");
         this.export = export;
         this.local = local;
+        this.snapshots = requireNonNull(snapshots, "snapshots is null");
     }
 
     public void addRoutes(RoutesConfig routes) {
@@ -64,7 +67,24 @@ public final class AgentHttpApi {
         });
         routes.post(p + "/vms/{id}/snapshot", ctx -> {
             String path = read(ctx, AgentWire.SnapshotRequest.class).path();
-            json(ctx, new AgentWire.SnapshotResponse(agent.snapshotDisk(ctx.pathParam("id"), Path.of(path))));
+            if (path != null) {
+                json(ctx, new AgentWire.SnapshotResponse(agent.snapshotDisk(ctx.pathParam("id"), Path.of(path)), null));
+                return;
+            }
+            // Written here, fetched by the controller, then deleted: no storage shared with it.
+            String name = java.util.UUID.randomUUID() + ".img";
+            java.nio.file.Files.createDirectories(snapshots);
+            json(ctx, new AgentWire.SnapshotResponse(agent.snapshotDisk(ctx.pathParam("id"), snapshots.resolve(name)), name));
+        });
+        routes.get(p + "/snapshots/{name}", ctx -> {
+            Path file = snapshotFile(ctx.pathParam("name"));
+            ctx.contentType("application/octet-stream");
+            ctx.header("Content-Length", Long.toString(java.nio.file.Files.size(file)));
+            ctx.result(java.nio.file.Files.newInputStream(file));
+        });
+        routes.delete(p + "/snapshots/{name}", ctx -> {
+            java.nio.file.Files.deleteIfExists(snapshotFile(ctx.pathParam("name")));
+            ctx.status(204);
         });
         routes.post(p + "/vms/{id}/bless", ctx -> {
             json(ctx, agent.bless(ctx.pathParam("id"), read(ctx, AgentWire.BlessRequest.class).liveImageId()));
@@ -124,6 +144,18 @@ public final class AgentHttpApi {
             AgentWire.CreateFromRequest request = read(ctx, AgentWire.CreateFromRequest.class);
             json(ctx, agent.createFrom(request.spec(), request.images(), request.disk(), request.start(), request.origin()));
         });
+    }
+
+    private Path snapshotFile(String name) {
+        // The name came over the wire: only one this API made, never a path elsewhere.
+        if (!name.matches("[0-9a-f-]{36}\\.img")) {
+            throw new io.strata.hypervisor.HypervisorException(io.strata.core.ErrorCode.BAD_REQUEST, "not a snapshot name: " + name);
+        }
+        Path file = snapshots.resolve(name);
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new io.strata.hypervisor.HypervisorException(io.strata.core.ErrorCode.NOT_FOUND, "no snapshot " + name);
+        }
+        return file;
     }
 
     private static <T> T read(Context ctx, Class<T> type) throws java.io.IOException {

@@ -106,6 +106,15 @@ public final class AgentServer implements AutoCloseable {
 
     public static AgentServer start(Settings settings) throws java.io.IOException {
         Files.createDirectories(settings.dataDir());
+        // Snapshots wait here only until their controller fetched them: any left were interrupted.
+        Path snapshots = settings.dataDir().resolve("snapshots");
+        if (Files.isDirectory(snapshots)) {
+            try (java.util.stream.Stream<Path> left = Files.list(snapshots)) {
+                for (Path file : left.toList()) {
+                    Files.deleteIfExists(file);
+                }
+            }
+        }
         ControllerLink link = new ControllerLink(settings.controllers(), settings.token(), settings.heartbeatInterval(),
                 settings.dataDir().resolve("images"));
         Hypervisor hypervisor = hypervisor(settings);
@@ -116,7 +125,7 @@ public final class AgentServer implements AutoCloseable {
         liveImageCache.removeUnfinished();
         LocalController agent = new LocalController(settings.hostName(), hypervisor, link, liveImages, liveImageCache);
         byte[] expected = settings.token().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        AgentHttpApi api = new AgentHttpApi(agent, agent.liveImageExport(), agent);
+        AgentHttpApi api = new AgentHttpApi(agent, agent.liveImageExport(), agent, snapshots);
         Javalin app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;

@@ -42,9 +42,11 @@ public final class AgentWire {
 
     public record BlessRequest(String liveImageId) {}
 
+    /** {@code path}: where on the agent's host to write; null lets the agent choose and serve the file (see SnapshotResponse). */
     public record SnapshotRequest(String path) {}
 
-    public record SnapshotResponse(String diskFormat) {}
+    /** {@code name}: for a snapshot the agent placed itself, the file to fetch at /snapshots/{name} (then delete). */
+    public record SnapshotResponse(String diskFormat, String name) {}
 
     /** An agent joining: what its host offers and the URL controllers reach it at. */
     public record Registration(String hostName, String agentUrl, HostInfo host) {}

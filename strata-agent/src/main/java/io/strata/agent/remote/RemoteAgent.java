@@ -39,6 +39,8 @@ public final class RemoteAgent implements AgentApi {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     /** A spawn or a live migration may take minutes on a real host. */
     private static final Duration CALL_TIMEOUT = Duration.ofMinutes(10);
+    /** A snapshot of a large disk takes a while to stream. */
+    private static final Duration TRANSFER_TIMEOUT = Duration.ofHours(1);
 
     private final String hostName;
     private final URI baseUrl;
@@ -100,11 +102,39 @@ public final class RemoteAgent implements AgentApi {
         return call("GET", "/vms/" + enc(vmId) + "/console?lines=" + lines, null, String.class);
     }
 
-    /** The target path is on the agent's host: useful only where controller and agent share that storage. */
+    /**
+     * {@code target} is on the controller's host: the agent writes the snapshot on its own host,
+     * this handle streams it into {@code target} (never whole in memory) and has the agent delete
+     * its copy, so controller and agent need no shared storage.
+     */
     @Override
     public String snapshotDisk(String vmId, Path target) {
-        return call("POST", "/vms/" + enc(vmId) + "/snapshot", new AgentWire.SnapshotRequest(target.toString()),
-                AgentWire.SnapshotResponse.class).diskFormat();
+        AgentWire.SnapshotResponse written = call("POST", "/vms/" + enc(vmId) + "/snapshot", new AgentWire.SnapshotRequest(null),
+                AgentWire.SnapshotResponse.class);
+        String path = AgentWire.AGENT_PREFIX + "/snapshots/" + enc(written.name());
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(TRANSFER_TIMEOUT)
+                    .header(AgentWire.TOKEN_HEADER, token).GET().build();
+            HttpResponse<Path> response = http.send(request, HttpResponse.BodyHandlers.ofFile(target));
+            if (response.statusCode() != 200) {
+                java.nio.file.Files.deleteIfExists(target);
+                throw new HypervisorException(codeOf(null, response.statusCode()), "agent of host " + hostName + " answered "
+                        + response.statusCode() + " for snapshot " + written.name());
+            }
+        } catch (IOException e) {
+            throw new HypervisorException(ErrorCode.SERVICE_UNAVAILABLE, "cannot fetch the snapshot of VM " + vmId + " from host " + hostName
+                    + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HypervisorException("interrupted while fetching a snapshot from host " + hostName, e);
+        } finally {
+            try {
+                call("DELETE", "/snapshots/" + enc(written.name()), null, Void.class);
+            } catch (RuntimeException e) {
+                // The agent keeps a file it will never serve again; it is only disk space.
+            }
+        }
+        return written.diskFormat();
     }
 
     @Override
