@@ -245,14 +245,7 @@ public final class LiveQemuDisk implements BlockSource {
 
     @Override
     public void read(long offset, ByteBuffer into) throws IOException {
-        int wanted = into.remaining();
-        long available = Math.max(0, Math.min(wanted, size() - offset));
-        ByteBuffer part = into.slice(into.position(), (int) available);
-        nbd.read(offset, part);
-        into.position(into.position() + (int) available);
-        while (into.hasRemaining()) {
-            into.put((byte) 0);
-        }
+        nbd.readUpTo(size(), offset, into);
     }
 
     @Override

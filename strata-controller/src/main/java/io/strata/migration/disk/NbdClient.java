@@ -132,6 +132,19 @@ public final class NbdClient implements AutoCloseable {
         planExtent = null;
     }
 
+    /**
+     * Fills {@code into} from {@code offset} of an export of {@code size} bytes: what lies beyond
+     * the end (a block whose tail passes it) reads as zeros, as a raw file would.
+     */
+    public void readUpTo(long size, long offset, ByteBuffer into) throws IOException {
+        long available = Math.max(0, Math.min(into.remaining(), size - offset));
+        read(offset, into.slice(into.position(), (int) available));
+        into.position(into.position() + (int) available);
+        while (into.hasRemaining()) {
+            into.put((byte) 0);
+        }
+    }
+
     /** Reads {@code into.remaining()} bytes at {@code offset}. */
     public void read(long offset, ByteBuffer into) throws IOException {
         if (plan != null && readAhead(offset, into)) {

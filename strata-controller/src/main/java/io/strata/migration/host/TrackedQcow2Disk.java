@@ -249,12 +249,7 @@ public final class TrackedQcow2Disk implements BlockSource {
             whole.read(offset, into);
             return;
         }
-        long available = Math.max(0, Math.min(into.remaining(), size() - offset));
-        nbd.client().read(offset, into.slice(into.position(), (int) available));
-        into.position(into.position() + (int) available);
-        while (into.hasRemaining()) {
-            into.put((byte) 0);
-        }
+        nbd.client().readUpTo(size(), offset, into);
     }
 
     @Override
