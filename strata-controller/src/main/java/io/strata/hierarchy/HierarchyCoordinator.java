@@ -196,8 +196,19 @@ public final class HierarchyCoordinator implements AutoCloseable {
             }
         }
         if (settings.energySaver()) {
-            for (String host : energy.tick(lcs, Map.of())) {
-                hosts.setEnabled(host, false, POWERED_OFF_REASON + " (" + energy.driverName() + ")");
+            // The compute service goes off before the host does, so nothing is scheduled onto a host going down.
+            List<String> off = energy.tick(lcs, Map.of(), new EnergySaver.Fence() {
+                @Override
+                public void close(String host) {
+                    hosts.setEnabled(host, false, POWERED_OFF_REASON + " (" + energy.driverName() + ")");
+                }
+
+                @Override
+                public void reopen(String host) {
+                    hosts.setEnabled(host, true, null);
+                }
+            });
+            if (!off.isEmpty()) {
                 refreshSummary();
             }
         }

@@ -48,7 +48,32 @@ public final class EnergySaver {
      * One round: notes which controllers are idle and powers off those idle too long. Returns
      * the hosts powered off in this round.
      */
-    public synchronized List<String> tick(List<LcState> localControllers, Map<String, String> options) {
+    public List<String> tick(List<LcState> localControllers, Map<String, String> options) {
+        return tick(localControllers, options, Fence.NONE);
+    }
+
+    /**
+     * Closes a host to new work before it is powered off, and opens it again when that fails: a
+     * host must never be seen off while it can still receive servers.
+     */
+    public interface Fence {
+        Fence NONE = new Fence() {
+            @Override
+            public void close(String host) {
+            }
+
+            @Override
+            public void reopen(String host) {
+            }
+        };
+
+        void close(String host);
+
+        void reopen(String host);
+    }
+
+    /** As above, closing each host through {@code fence} before it is switched off. */
+    public synchronized List<String> tick(List<LcState> localControllers, Map<String, String> options, Fence fence) {
         Instant now = clock.instant();
         List<LcState> idleOn = new ArrayList<>();
         for (LcState lc : localControllers) {
@@ -70,6 +95,7 @@ public final class EnergySaver {
             if (Duration.between(idleSince.get(lc.host()), now).compareTo(idleThreshold) < 0) {
                 continue;
             }
+            fence.close(lc.host());
             try {
                 driver.powerOff(lc.host(), options.get(lc.host()));
                 offSince.put(lc.host(), now);
@@ -78,6 +104,7 @@ public final class EnergySaver {
                 log.info("powered off idle host {} through {}", lc.host(), driver.name());
             } catch (WakeupDriver.PowerException e) {
                 log.warn("cannot power off {}: {}", lc.host(), e.getMessage());
+                fence.reopen(lc.host());
             }
         }
         return poweredOff;

@@ -7,7 +7,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Snooze's "test" driver: powers nothing, records what it was asked (for simulations with the
  * fake hypervisor, where a powered-off host is one the scheduler may not use).
  */
-public final class TestDriver implements WakeupDriver {
+public class TestDriver implements WakeupDriver {
     private final List<String> calls = new CopyOnWriteArrayList<>();
 
     @Override

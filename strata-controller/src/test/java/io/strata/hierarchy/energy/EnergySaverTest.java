@@ -80,6 +80,38 @@ class EnergySaverTest {
     }
 
     @Test
+    void aHostIsClosedToNewWorkBeforeItGoesOffAndReopenedWhenPowerOffFails() {
+        List<String> events = new ArrayList<>();
+        EnergySaver.Fence fence = new EnergySaver.Fence() {
+            @Override
+            public void close(String host) {
+                events.add("close " + host);
+            }
+
+            @Override
+            public void reopen(String host) {
+                events.add("reopen " + host);
+            }
+        };
+        TestDriver driver = new TestDriver() {
+            @Override
+            public void powerOff(String host, String options) {
+                events.add("off " + host);
+                super.powerOff(host, options);
+            }
+        };
+        assertThat(new EnergySaver(driver, Duration.ZERO, 0, new ManualClock()).tick(List.of(lc("idle", false, true)), Map.of(), fence))
+                .containsExactly("idle");
+        assertThat(events).containsExactly("close idle", "off idle");
+
+        events.clear();
+        EnergySaver failing = new EnergySaver(new IpmiDriver("/bin/false", 5), Duration.ZERO, 0, new ManualClock());
+        assertThat(failing.tick(List.of(lc("idle", false, true)), Map.of("idle", "-H x"), fence)).isEmpty();
+        assertThat(events).containsExactly("close idle", "reopen idle");
+        assertThat(failing.isOff("idle")).isFalse();
+    }
+
+    @Test
     void ipmiRunsIpmitoolWithTheHostsOptions() throws Exception {
         IpmiDriver driver = new IpmiDriver("ipmitool", 5);
         assertThat(driver.command("-I lanplus -H 10.0.0.9 -U user -P pw", "off"))
