@@ -159,6 +159,12 @@ class LiveMigrationTest {
         String original = UUID.randomUUID().toString();
         hostA.create(TestGuests.spec(original, TestGuests.diskBoot(), null, 0));
         awaitConsole(hostA, original, READY, 1, BOOT);
+        // Random data in the guest's RAM (its root is an initramfs): pages the clone will share
+        // with the image and never write.
+        String blessedSum;
+        try (GuestAgentClient agent = agent(configA, original)) {
+            blessedSum = agent.shell("dd if=/dev/urandom of=/blessed bs=1M count=32 2>/dev/null; md5sum /blessed");
+        }
         LiveImageRef image = hostA.bless(original, configA.runRoot().resolveSibling("images").resolve("golden"));
         hostA.destroy(original);
 
@@ -172,8 +178,11 @@ class LiveMigrationTest {
                 return agent.shell("hostname").strip().equals("clone-two");
             }
         });
+        String cloneSum;
         try (GuestAgentClient agent = agent(configA, clone)) {
             agent.shell("echo moved > /tmp/mark");
+            // And pages the clone wrote itself, private to it.
+            cloneSum = agent.shell("dd if=/dev/urandom of=/cloned bs=1M count=32 2>/dev/null; md5sum /cloned");
         }
 
         MigrationSource source = hostA.migrationSource(clone);
@@ -189,11 +198,24 @@ class LiveMigrationTest {
             // Pages the clone wrote and pages it still shared with the image both arrived.
             assertThat(agent.shell("cat /tmp/mark")).isEqualTo("moved\n");
             assertThat(agent.shell("hostname").strip()).isEqualTo("clone-two");
+            assertThat(agent.shell("md5sum /blessed /cloned")).isEqualTo(blessedSum + cloneSum);
         }
         assertThat(configA.runRoot().resolve(clone)).doesNotExist();
         assertThat(configA.ramRoot().resolve(clone)).doesNotExist();
         assertThat(configB.ramRoot().resolve(clone).resolve("ram")).exists();
         assertThat(qemuProcessesUnder(configA.runRoot())).isZero();
+
+        // And back to the host that holds the image: every page travels again, none is taken
+        // from the image's file there (the clone's memory is no longer that file's).
+        int beforeReturn = lastCounter(hostB.consoleLog(clone, 20));
+        hostB.migrateOut(clone, hostA.prepareIncoming(spec, hostB.migrationSource(clone)));
+        hostA.completeIncoming(clone);
+        await().atMost(Duration.ofSeconds(15)).until(() -> lastCounter(hostA.consoleLog(clone, 20)) > beforeReturn);
+        try (GuestAgentClient agent = agent(configA, clone)) {
+            assertThat(agent.shell("md5sum /blessed /cloned")).isEqualTo(blessedSum + cloneSum);
+        }
+        assertThat(hostA.consoleLog(clone, 0)).doesNotContainIgnoringCase("Oops").doesNotContain("BUG:");
+        hostA.destroy(clone);
     }
 
     @Test
