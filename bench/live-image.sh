@@ -18,6 +18,8 @@ pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+  # The cloud's log (the driver's per-clone timings: "launched ... running after N ms") outlives the run.
+  cp "$data/strata.log" "${STRATA_BENCH_LOG:-/tmp/strata-live-image-bench.log}" 2>/dev/null || true
   pkill -f "qemu-system.*$data" 2>/dev/null || true
   rm -rf "$data"
 }

@@ -91,10 +91,7 @@ public final class HierarchyReader {
                 for (LcState.VmLoad load : loads) {
                     used = used.plus(load.demand());
                 }
-                HierarchyView.LocalController lc = new HierarchyView.LocalController(host, hosts.isUp(host), !off.contains(host.name()),
-                        List.of(), used);
-                LcState state = lc.state(gm.id());
-                states.add(new LcState(state.id(), state.host(), state.groupManagerId(), state.total(), used, loads, state.poweredOn()));
+                states.add(HierarchyView.LocalController.stateOf(host, gm.id(), hosts.isUp(host) && !off.contains(host.name()), used, loads));
             }
         }
         return states;

@@ -30,13 +30,22 @@ public record HierarchyView(List<Group> groups) {
         }
 
         public Capacity total() {
-            return new Capacity(host.vcpus(), host.memoryMb() * 1024.0, Capacity.DEFAULT_NETWORK_KB, Capacity.DEFAULT_NETWORK_KB);
+            return totalOf(host);
         }
 
         /** As the policies see it; a host that is down counts as powered off (nothing goes there). */
         public LcState state(String groupManagerId) {
-            return new LcState(host.uuid(), host.name(), groupManagerId, total(), used,
-                    vms.stream().map(vm -> new LcState.VmLoad(vm.server().id(), vm.demand())).toList(), poweredOn && up && host.serviceEnabled());
+            return stateOf(host, groupManagerId, up && poweredOn, used,
+                    vms.stream().map(vm -> new LcState.VmLoad(vm.server().id(), vm.demand())).toList());
+        }
+
+        /** The same from a host's VM loads alone, for readers that load no whole servers. */
+        public static LcState stateOf(Host host, String groupManagerId, boolean upAndOn, Capacity used, List<LcState.VmLoad> loads) {
+            return new LcState(host.uuid(), host.name(), groupManagerId, totalOf(host), used, loads, upAndOn && host.serviceEnabled());
+        }
+
+        private static Capacity totalOf(Host host) {
+            return new Capacity(host.vcpus(), host.memoryMb() * 1024.0, Capacity.DEFAULT_NETWORK_KB, Capacity.DEFAULT_NETWORK_KB);
         }
     }
 

@@ -194,14 +194,7 @@ final class TransferTasks implements TaskEngine.TaskRunner {
     }
 
     private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var paths = Files.walk(dir)) {
-            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
+        io.strata.core.FileTrees.deleteTree(dir);
     }
 
     private static ObjectNode find(JsonNode volumes, String diskId) {

@@ -102,13 +102,13 @@ class QemuServersApiTest {
 
         // Suspend is Nova's managed save: the process ends, the memory is on disk; resume
         // continues the same boot (no new ready marker) and the console counter goes on.
-        int before = lastCounter(console(id, 0));
+        int before = TestGuest.lastCounter(console(id, 0));
         Servers.action(admin, id, "{\"suspend\": null}");
         Servers.waitFor(admin, id, "SUSPENDED", BOOT);
         assertThat(qemuProcesses(id)).isZero();
         Servers.action(admin, id, "{\"resume\": null}");
         Servers.waitFor(admin, id, "ACTIVE", BOOT);
-        await().atMost(BOOT).until(() -> lastCounter(console(id, 0)) > before + 1);
+        await().atMost(BOOT).until(() -> TestGuest.lastCounter(console(id, 0)) > before + 1);
         assertThat(count(console(id, 0), TestGuest.READY)).isEqualTo(4);
 
         String tail = console(id, 3);
@@ -144,15 +144,6 @@ class QemuServersApiTest {
             n++;
         }
         return n;
-    }
-
-    private static int lastCounter(String log) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("STRATA-COUNTER (\\d+)").matcher(log);
-        int last = 0;
-        while (m.find()) {
-            last = Integer.parseInt(m.group(1));
-        }
-        return last;
     }
 
     /** QEMU processes whose command line names this VM (0 once it is stopped or gone). */

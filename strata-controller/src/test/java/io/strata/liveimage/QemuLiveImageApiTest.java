@@ -17,8 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,7 +28,6 @@ import org.junit.jupiter.api.Test;
  */
 class QemuLiveImageApiTest {
     private static final Duration BOOT = Duration.ofSeconds(120);
-    private static final Pattern COUNTER = Pattern.compile("STRATA-COUNTER (\\d+)");
     private static TestCloud cloud;
     private static ApiClient admin;
     private static String image;
@@ -53,12 +50,12 @@ class QemuLiveImageApiTest {
     void clonesContinueTheBlessedGuest() throws Exception {
         String source = Servers.create(admin, "origin", image, "1", "\"user_data\": \"" + b64("origin data\n") + "\"");
         Servers.waitFor(admin, source, "ACTIVE", BOOT);
-        await().atMost(BOOT).until(() -> lastCounter(console(source)) >= 3);
+        await().atMost(BOOT).until(() -> TestGuest.lastCounter(console(source)) >= 3);
 
         JsonNode blessed = action(source, "{\"co_bless\": {\"name\": \"origin-live\"}}").expect(200).json();
         String live = blessed.get(0).get("id").asText();
         Servers.waitFor(admin, live, "BLESSED", BOOT);
-        int atBless = lastCounter(console(source));
+        int atBless = TestGuest.lastCounter(console(source));
         Servers.waitFor(admin, source, "ACTIVE", BOOT);
 
         JsonNode launched = action(live, "{\"co_launch\": {\"name\": \"worker\", \"num_instances\": 2, \"user_data\": \""
@@ -165,15 +162,6 @@ class QemuLiveImageApiTest {
     private static String console(String id) {
         return admin.post("/compute/v2.1/servers/" + id + "/action", "{\"os-getConsoleOutput\": {}}").expect(200).json().get("output")
                 .asText();
-    }
-
-    private static int lastCounter(String log) {
-        Matcher m = COUNTER.matcher(log);
-        int last = 0;
-        while (m.find()) {
-            last = Integer.parseInt(m.group(1));
-        }
-        return last;
     }
 
     private static int memTotalMb(GuestAgentClient guest) {

@@ -362,13 +362,8 @@ public final class LiveImageCache {
     }
 
     private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
+        try {
+            io.strata.core.FileTrees.deleteTree(dir);
         } catch (IOException e) {
             throw new HypervisorException("cannot remove " + dir + ": " + e.getMessage(), e);
         }

@@ -47,7 +47,7 @@ final class ConfigDrive {
     void write(VmSpec spec, UserNetwork network, Path iso) {
         Path staging = iso.resolveSibling("config-drive");
         try {
-            deleteTree(staging);
+            QemuFiles.deleteTree(staging);
             for (String version : VERSIONS) {
                 Path dir = Files.createDirectories(staging.resolve("openstack").resolve(version));
                 JSON.writeValue(dir.resolve("meta_data.json").toFile(), metaData(spec));
@@ -68,7 +68,7 @@ final class ConfigDrive {
         } catch (IOException e) {
             throw new HypervisorException("cannot write the config drive of " + spec.id() + ": " + e.getMessage(), e);
         } finally {
-            deleteTree(staging);
+            QemuFiles.deleteTree(staging);
         }
     }
 
@@ -109,14 +109,4 @@ final class ConfigDrive {
         return Map.of("links", List.of(link), "networks", List.of(net), "services", services);
     }
 
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (IOException e) {
-            throw new HypervisorException("cannot remove " + dir + ": " + e.getMessage(), e);
-        }
-    }
 }

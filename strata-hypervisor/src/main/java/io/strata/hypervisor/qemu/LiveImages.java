@@ -308,8 +308,8 @@ final class LiveImages {
         } catch (IOException e) {
             // Still all the pool's: end it here rather than leave a process nobody owns.
             waiting.kill();
-            WarmPool.deleteTree(waiting.run().dir());
-            WarmPool.deleteTree(waiting.run().ramDir());
+            QemuFiles.deleteTree(waiting.run().dir());
+            QemuFiles.deleteTree(waiting.run().ramDir());
             throw e;
         }
         Files.createDirectories(run.ramDir().getParent());

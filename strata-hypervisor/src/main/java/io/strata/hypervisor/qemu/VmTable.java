@@ -114,29 +114,17 @@ final class VmTable {
             vm.lock.lock();
             try {
                 vm.kill();
-                deleteTree(run.dir());
-                deleteTree(run.ramDir());
+                QemuFiles.deleteTree(run.dir());
+                QemuFiles.deleteTree(run.ramDir());
                 vms.remove(vmId);
             } finally {
                 vm.lock.unlock();
             }
         } else if (isValidId(vmId)) {
             // A half-created VM (no descriptor yet) may still have left files.
-            deleteTree(run.dir());
-            deleteTree(run.ramDir());
+            QemuFiles.deleteTree(run.dir());
+            QemuFiles.deleteTree(run.ramDir());
         }
     }
 
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        } catch (IOException e) {
-            throw new HypervisorException("cannot remove " + dir + ": " + e.getMessage(), e);
-        }
-    }
 }

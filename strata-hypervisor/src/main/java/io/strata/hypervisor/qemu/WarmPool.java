@@ -112,7 +112,7 @@ final class WarmPool implements AutoCloseable {
             try (Stream<Path> entries = Files.list(root)) {
                 for (Path dir : entries.filter(p -> p.getFileName().toString().startsWith(PREFIX)).toList()) {
                     killIfOurs(dir);
-                    deleteTree(dir);
+                    QemuFiles.deleteTree(dir);
                     log.info("removed the stray warm QEMU directory {}", dir);
                 }
             } catch (IOException e) {
@@ -325,8 +325,8 @@ final class WarmPool implements AutoCloseable {
             return new Warm(vm, manifest.netdev(), loadedState);
         } catch (RuntimeException | IOException e) {
             killIfOurs(run.dir());
-            deleteTree(run.dir());
-            deleteTree(run.ramDir());
+            QemuFiles.deleteTree(run.dir());
+            QemuFiles.deleteTree(run.ramDir());
             throw e instanceof HypervisorException h ? h : new HypervisorException("cannot start a warm QEMU: " + e.getMessage(), e);
         }
     }
@@ -345,20 +345,7 @@ final class WarmPool implements AutoCloseable {
         } finally {
             vm.lock.unlock();
         }
-        deleteTree(vm.run().dir());
-        deleteTree(vm.run().ramDir());
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        } catch (IOException e) {
-            throw new HypervisorException("cannot remove " + dir + ": " + e.getMessage(), e);
-        }
+        QemuFiles.deleteTree(vm.run().dir());
+        QemuFiles.deleteTree(vm.run().ramDir());
     }
 }
