@@ -59,6 +59,11 @@ record LiveImageManifest(
         return dir.resolve("disk.qcow2");
     }
 
+    /** An empty overlay of {@link #disk}, made once, of which each clone gets a copy (see Disks.copyOverlay). */
+    static Path cloneDiskTemplate(Path dir) {
+        return dir.resolve("clone-disk.qcow2");
+    }
+
     static Path configDrive(Path dir) {
         return dir.resolve("config.iso");
     }

@@ -177,18 +177,23 @@ final class LiveImages {
                 vm = takeOver(ready.get(), run, descriptor, spec.network().sshHostPort());
                 warm = true;
             } else {
-                Files.createDirectories(run.dir());
-                if (manifest.hasRootDisk()) {
-                    disks.createOverlay(LiveImageManifest.disk(dir), "qcow2", run.rootDisk(), 0);
-                }
-                descriptor.write(run.descriptor());
-                vm = new QemuVm(run, descriptor, vms::publish);
-                vms.put(vm);
-                vm.lock.lock();
+                pool.startSlots().acquireUninterruptibly();
                 try {
-                    vm.startIncoming(LiveImageManifest.state(dir), true);
+                    Files.createDirectories(run.dir());
+                    if (manifest.hasRootDisk()) {
+                        disks.copyOverlay(LiveImageManifest.disk(dir), LiveImageManifest.cloneDiskTemplate(dir), run.rootDisk());
+                    }
+                    descriptor.write(run.descriptor());
+                    vm = new QemuVm(run, descriptor, vms::publish);
+                    vms.put(vm);
+                    vm.lock.lock();
+                    try {
+                        vm.startIncoming(LiveImageManifest.state(dir), true);
+                    } finally {
+                        vm.lock.unlock();
+                    }
                 } finally {
-                    vm.lock.unlock();
+                    pool.startSlots().release();
                 }
             }
         } catch (RuntimeException | IOException e) {
@@ -200,8 +205,8 @@ final class LiveImages {
             throw e instanceof HypervisorException h ? h : new HypervisorException("cannot launch " + spec.id() + ": " + e.getMessage(), e);
         }
         long running = System.nanoTime();
-        log.info("launched {} from live image {} ({}): running after {} ms", spec.id(), image.id(), warm ? "warm process" : "cold start",
-                (running - started) / 1_000_000);
+        log.info("launched {} from live image {} ({}): running after {} ms", spec.id(), image.id(),
+                warm ? "warm process" : "cold start: " + vm.startPhases(), (running - started) / 1_000_000);
         // The clone runs from here on; its guest agent answers once the guest has been scheduled a
         // few times, so its identity is given in the background instead of holding up the launch.
         QemuVm launched = vm;
