@@ -11,6 +11,7 @@ import java.util.Arrays;
  *   java -jar strata-bench.jar live-image URL PASSWORD IMAGE DATA_DIR [options]   live images on real guests
  *   java -jar strata-bench.jar hierarchy [options]           Snooze hierarchy policies at scale, in memory
  *   java -jar strata-bench.jar cluster-api URL PASSWORD [options]   virtual clusters through the Snooze or Compute API
+ *   java -jar strata-bench.jar cluster-day URL PASSWORD [options]   a synthetic day through the Snooze API, powered-on hosts sampled
  *   java -jar strata-bench.jar jmh [JMH options]            micro-benchmarks
  *   java -jar strata-bench.jar replication [options]        full vs incremental disk replication
  * </pre>
@@ -29,6 +30,7 @@ public final class Bench {
             case "live-image" -> LiveImageLoad.main(rest);
             case "hierarchy" -> HierarchySimulation.main(rest);
             case "cluster-api" -> ClusterLoad.main(rest);
+            case "cluster-day" -> ClusterDay.main(rest);
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             case "replication" -> ReplicationBench.main(rest);
             default -> {
