@@ -6,7 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.strata.hypervisor.qemu.QmpClient;
 import io.strata.migration.disk.BlockSource;
-import io.strata.migration.disk.LiveQemuDisk;
+import io.strata.migration.host.LiveQemuDisk;
+import io.strata.migration.host.LocalHost;
 import io.strata.testing.TestCloud;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -145,7 +146,7 @@ class LiveReplicationTest {
     void aViewIsFrozenAtItsStartAndTheNextOneSeesWhatChangedMeanwhile() throws Exception {
         Path scratch = Files.createDirectories(destination.resolve(".scratch"));
         Path qmpSocket = source.resolve("vm1/qmp.sock");
-        try (LiveQemuDisk view = LiveQemuDisk.open(qmpSocket, disk, "replica-a", scratch)) {
+        try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-a", scratch)) {
             assertThat(view.changedExtents()).isNull();
             guestWrite(0x77, 0, BLOCK);
             java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(BLOCK);
@@ -155,13 +156,13 @@ class LiveReplicationTest {
             view.complete();
         }
         guestWrite(0x78, 5L * BLOCK, BLOCK);
-        try (LiveQemuDisk view = LiveQemuDisk.open(qmpSocket, disk, "replica-a", scratch)) {
+        try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-a", scratch)) {
             // Changed since the previous view's start: the write during it, and the one after.
             assertThat(view.changedExtents()).containsExactly(new BlockSource.Extent(0, BLOCK), new BlockSource.Extent(5L * BLOCK, BLOCK));
             // Not completed: its changes stay due for the next view.
         }
         guestWrite(0x79, 9L * BLOCK, BLOCK);
-        try (LiveQemuDisk view = LiveQemuDisk.open(qmpSocket, disk, "replica-a", scratch)) {
+        try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-a", scratch)) {
             assertThat(view.changedExtents()).containsExactly(new BlockSource.Extent(0, BLOCK), new BlockSource.Extent(5L * BLOCK, BLOCK),
                     new BlockSource.Extent(9L * BLOCK, BLOCK));
         }

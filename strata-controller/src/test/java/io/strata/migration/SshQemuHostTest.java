@@ -141,6 +141,69 @@ class SshQemuHostTest {
         assertThat(dataVolume).doesNotExist();
     }
 
+    /**
+     * A guest running on the SSH host is read live, as a local one is: its QMP socket and the NBD
+     * export of the fleecing node are reached through SSH forwarding, the second execution reads
+     * only what the dirty bitmap marks, and nothing is left exported, forwarded or in the scratch
+     * directory. A migration then copies it live, stops it with QMP quit through the tunnel and
+     * copies the rest.
+     */
+    @Test
+    void aRunningGuestOnTheSshHostIsReadLive() throws Exception {
+        long size = 32L << 20;
+        Path source = Files.createDirectories(dir.resolve("live-origin"));
+        Path destination = Files.createDirectories(dir.resolve("live-destination"));
+        try (RunningQemu qemu = RunningQemu.start(source.resolve("vm2"), size, dir.resolve("guest-qmp.sock"))) {
+            String origin = endpoint("live-origin", ssh(source));
+            String target = endpoint("live-destination", ssh(destination));
+            assertThat(admin.get("/endpoints/" + origin + "/instances/vm2").expect(200).json().at("/instance/running").asBoolean()).isTrue();
+
+            String replica = admin.replica(origin, target, "vm2");
+            MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+            JsonNode info = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2");
+            Path volume = Path.of(info.at("/volumes_info/0/path").asText());
+            JsonNode first = info.at("/replication_stats/0");
+            assertThat(first.get("incremental").asBoolean()).isFalse();
+            // Read over NBD from the guest's QEMU: only its allocated data, 1 MiB + 256 KiB of the 32 MiB.
+            assertThat(first.get("bytes_read").asLong()).isEqualTo((1L << 20) + (256L << 10));
+            assertThat(HostDirs.checksum(volume, size)).isEqualTo(qemu.checksum());
+            qemu.assertNothingLeft(1);
+            assertScratchEmpty(source);
+
+            qemu.guestWrite(0x55, 2L * HostDirs.BLOCK, HostDirs.BLOCK);
+            qemu.guestWrite(0x66, 300L * HostDirs.BLOCK, 2 * HostDirs.BLOCK);
+            MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+            JsonNode second = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2/replication_stats/0");
+            assertThat(second.get("incremental").asBoolean()).isTrue();
+            assertThat(second.get("blocks_sent").asInt()).isEqualTo(3);
+            assertThat(second.get("bytes_read").asLong()).isEqualTo(3L * HostDirs.BLOCK);
+            assertThat(HostDirs.checksum(volume, size)).isEqualTo(qemu.checksum());
+            qemu.assertNothingLeft(1);
+            assertScratchEmpty(source);
+
+            qemu.guestWrite(0x77, 5L * HostDirs.BLOCK, HostDirs.BLOCK);
+            String migration = admin.post("/migrations", """
+                    {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm2"], "shutdown_instances": true}}
+                    """.formatted(origin, target)).expect(200).json().at("/migration/id").asText();
+            JsonNode done = admin.awaitMigration(migration);
+            assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
+            // Stopped through its QMP socket on the SSH host (it has no pid file).
+            assertThat(qemu.process().waitFor(20, TimeUnit.SECONDS)).isTrue();
+            assertThat(source.resolve("vm2/qmp.sock")).doesNotExist();
+            assertThat(HostDirs.qcow2Checksum(destination.resolve("vm2/disk.qcow2"), size)).isEqualTo(qemu.checksum());
+            assertScratchEmpty(source);
+        }
+    }
+
+    private static void assertScratchEmpty(Path root) throws IOException {
+        Path scratch = root.resolve(".strata-scratch");
+        if (Files.exists(scratch)) {
+            try (var left = Files.list(scratch)) {
+                assertThat(left.toList()).isEmpty();
+            }
+        }
+    }
+
     @Test
     void wrongCredentialsAndHostKeysAreExplained() {
         Path path = dir;

@@ -32,6 +32,9 @@ public interface HostAccess extends Closeable {
 
     void createDirectories(Path dir) throws IOException;
 
+    /** The file's absolute path with every symbolic link resolved; an IOException when it does not exist. */
+    Path realPath(Path file) throws IOException;
+
     /** Creates an empty file unless it exists. */
     void touch(Path file) throws IOException;
 

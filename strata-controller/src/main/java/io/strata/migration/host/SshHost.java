@@ -366,6 +366,11 @@ public final class SshHost implements HostAccess {
     }
 
     @Override
+    public Path realPath(Path file) throws IOException {
+        return Path.of(run("readlink -e -- " + quote(file)).strip());
+    }
+
+    @Override
     public void touch(Path file) throws IOException {
         run("touch " + quote(file));
     }
