@@ -175,7 +175,7 @@ public final class MinionPoolService {
             } catch (Exception e) {
                 if (closing) {
                     // Stopped with the controller, not failed: the next start (or another controller) resumes it.
-                    LOG.info("minion pool {} left {} for a later resume", poolId, current(poolId).status());
+                    LOG.info("minion pool {} stopped with the controller ({}); it is resumed at the next start", poolId, e.getMessage());
                     return;
                 }
                 LOG.error("minion pool {} failed: {}", poolId, e.getMessage(), e);

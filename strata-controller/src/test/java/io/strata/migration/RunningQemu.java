@@ -24,12 +24,14 @@ final class RunningQemu implements AutoCloseable {
     private static final String DEVICE = "/machine/peripheral/vd0/virtio-backend";
 
     private final Process process;
+    private final Path instanceDir;
     private final Path disk;
     private final Path guestMonitor;
     private final long size;
 
-    private RunningQemu(Process process, Path disk, Path guestMonitor, long size) {
+    private RunningQemu(Process process, Path instanceDir, Path disk, Path guestMonitor, long size) {
         this.process = process;
+        this.instanceDir = instanceDir;
         this.disk = disk;
         this.guestMonitor = guestMonitor;
         this.size = size;
@@ -45,6 +47,16 @@ final class RunningQemu implements AutoCloseable {
             Path disk = instanceDir.resolve("disk.qcow2");
             run("qemu-img", "create", "-q", "-f", "qcow2", disk.toString(), Long.toString(size));
             run("qemu-io", "-c", "write -P 0x33 0 1M", "-c", "write -P 0x44 8M 256k", disk.toString());
+            return onDisk(disk, size, guestMonitor);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Starts QEMU on an existing qcow2 disk of {@code size} bytes in its instance directory. */
+    static RunningQemu onDisk(Path disk, long size, Path guestMonitor) {
+        Path instanceDir = disk.getParent();
+        try {
             Path qmp = instanceDir.resolve("qmp.sock");
             Process process = new ProcessBuilder("qemu-system-x86_64", "-machine", "pc", "-S", "-nodefaults", "-display", "none",
                     "-device", "virtio-blk-pci,drive=disk0,id=vd0",
@@ -52,7 +64,7 @@ final class RunningQemu implements AutoCloseable {
                     "-qmp", "unix:" + guestMonitor + ",server=on,wait=off",
                     "-blockdev", "{\"driver\":\"qcow2\",\"node-name\":\"disk0\",\"file\":{\"driver\":\"file\",\"filename\":\"" + disk + "\"}}")
                     .redirectErrorStream(true).redirectOutput(instanceDir.resolve("qemu.log").toFile()).start();
-            RunningQemu qemu = new RunningQemu(process, disk, guestMonitor, size);
+            RunningQemu qemu = new RunningQemu(process, instanceDir, disk, guestMonitor, size);
             try {
                 await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(qmp) && Files.exists(guestMonitor) || !process.isAlive());
                 assertThat(process.isAlive()).as("QEMU started").isTrue();
@@ -106,8 +118,16 @@ final class RunningQemu implements AutoCloseable {
         }
     }
 
-    /** Asserts that nothing of a reader is left in QEMU (fleecing node, job, NBD export) and how many bitmaps the disk has. */
+    /**
+     * Asserts that nothing of a reader is left in QEMU (fleecing node, job, NBD export), that the
+     * instance's monitor is free again (QEMU serves one QMP client at a time: a connection still
+     * open, such as a tunnel never closed, would keep a new one from its greeting), and how many
+     * bitmaps the disk has.
+     */
     void assertNothingLeft(int bitmaps) {
+        try (QmpClient instanceMonitor = QmpClient.connect(instanceDir.resolve("qmp.sock"), "probe", Duration.ofSeconds(5))) {
+            assertThat(instanceMonitor.isOpen()).isTrue();
+        }
         try (QmpClient qmp = monitor()) {
             for (JsonNode node : qmp.execute("query-named-block-nodes")) {
                 assertThat(node.path("node-name").asText()).doesNotStartWith("strata-fl-");

@@ -195,6 +195,49 @@ class SshQemuHostTest {
         }
     }
 
+    /**
+     * A live read over SSH that fails while opening, and one cancelled mid-copy, leave nothing
+     * behind: no export, job or fleecing node in QEMU, the monitor free (the QMP tunnel is
+     * closed), an empty scratch directory; the next execution then copies the whole disk.
+     */
+    @Test
+    void aFailedOrCancelledLiveReadOverSshLeavesNothingBehind() throws Exception {
+        // Large enough that the copy through the SSH tunnel is still running when the test cancels it.
+        long size = 384L << 20;
+        Path source = Files.createDirectories(dir.resolve("cancel-origin"));
+        Path destination = Files.createDirectories(dir.resolve("cancel-destination"));
+        Path random = HostDirs.randomDisk(dir.resolve("cancel-source.raw"), size, 11);
+        Path disk = Files.createDirectories(source.resolve("big")).resolve("disk.qcow2");
+        qemuImg("convert", "-f", "raw", "-O", "qcow2", random.toString(), disk.toString());
+        Files.delete(random);
+        try (RunningQemu qemu = RunningQemu.onDisk(disk, size, dir.resolve("cancel-guest-qmp.sock"))) {
+            String origin = endpoint("cancel-origin", ssh(source));
+            String target = endpoint("cancel-destination", ssh(destination));
+            String replica = admin.replica(origin, target, "big");
+
+            // The scratch directory cannot be made (a file is in the way): the open fails after QMP was reached.
+            Files.writeString(source.resolve(".strata-scratch"), "in the way");
+            JsonNode failed = admin.awaitExecution(replica, admin.execute(replica));
+            assertThat(failed.get("status").asText()).isEqualTo("ERROR");
+            qemu.assertNothingLeft(0);
+            Files.delete(source.resolve(".strata-scratch"));
+
+            String execution = admin.execute(replica);
+            admin.awaitReplicationProgress(() -> admin.execution(replica, execution).get("tasks"));
+            admin.post("/replicas/" + replica + "/executions/" + execution + "/actions", "{\"cancel\": {\"force\": true}}").expect(204);
+            assertThat(admin.awaitExecution(replica, execution).get("status").asText()).isEqualTo("CANCELED");
+            // The failed first execution's bitmap went too: the next one reads everything.
+            qemu.assertNothingLeft(0);
+            assertScratchEmpty(source);
+
+            MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+            JsonNode info = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/big");
+            assertThat(HostDirs.checksum(Path.of(info.at("/volumes_info/0/path").asText()), size)).isEqualTo(qemu.checksum());
+            qemu.assertNothingLeft(1);
+            assertScratchEmpty(source);
+        }
+    }
+
     private static void assertScratchEmpty(Path root) throws IOException {
         Path scratch = root.resolve(".strata-scratch");
         if (Files.exists(scratch)) {
