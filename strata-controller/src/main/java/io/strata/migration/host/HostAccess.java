@@ -70,7 +70,8 @@ public interface HostAccess extends Closeable {
 
     /**
      * Makes a Unix socket of the host reachable from this process: the socket itself locally, a
-     * loopback TCP port forwarded through the SSH connection (direct-streamlocal) otherwise.
+     * private Unix socket of this process forwarded through the SSH connection (direct-streamlocal)
+     * otherwise.
      */
     Tunnel reach(Path socket) throws IOException;
 
