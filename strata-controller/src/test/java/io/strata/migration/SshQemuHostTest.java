@@ -5,11 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.migration.host.HostAccess;
+import io.strata.migration.host.SshHost;
 import io.strata.store.TestDatabases;
 import io.strata.testing.TestCloud;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -235,6 +244,62 @@ class SshQemuHostTest {
             assertThat(HostDirs.checksum(Path.of(info.at("/volumes_info/0/path").asText()), size)).isEqualTo(qemu.checksum());
             qemu.assertNothingLeft(1);
             assertScratchEmpty(source);
+        }
+    }
+
+    /**
+     * A socket of the SSH host forwarded to this process: a Unix socket in a directory only this
+     * user can enter, carrying bytes both ways at once (an echo server there), and gone with its tunnel.
+     */
+    @Test
+    void aForwardedSocketIsPrivateAndGoesWithItsTunnel() throws Exception {
+        Path remote = dir.resolve("echo.sock");
+        try (ServerSocketChannel echo = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            echo.bind(UnixDomainSocketAddress.of(remote));
+            Thread.ofVirtual().start(() -> {
+                try (SocketChannel connection = echo.accept()) {
+                    ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+                    while (connection.read(buffer) > 0) {
+                        buffer.flip();
+                        while (buffer.hasRemaining()) {
+                            connection.write(buffer);
+                        }
+                        buffer.clear();
+                    }
+                } catch (IOException e) {
+                    // The test ended the connection.
+                }
+            });
+            SshHost.Login login = new SshHost.Login("127.0.0.1", sshd.port, sshd.user, null, sshd.clientKey, null, sshd.hostKey, false);
+            try (SshHost host = SshHost.connect(login)) {
+                HostAccess.Tunnel tunnel = host.reach(remote);
+                Path local = ((UnixDomainSocketAddress) tunnel.address()).getPath();
+                assertThat(Files.getPosixFilePermissions(local.getParent())).containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ,
+                        PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
+                byte[] sent = new byte[4 << 20];
+                new java.util.SplittableRandom(3).nextBytes(sent);
+                try (SocketChannel client = SocketChannel.open(tunnel.address())) {
+                    // Read back while writing: more than the SSH window is in flight each way.
+                    CompletableFuture<byte[]> echoed = CompletableFuture.supplyAsync(() -> {
+                        ByteBuffer received = ByteBuffer.allocate(sent.length);
+                        try {
+                            while (received.hasRemaining() && client.read(received) > 0) {
+                                // Until everything came back.
+                            }
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        return received.array();
+                    });
+                    ByteBuffer out = ByteBuffer.wrap(sent);
+                    while (out.hasRemaining()) {
+                        client.write(out);
+                    }
+                    assertThat(echoed.get(60, TimeUnit.SECONDS)).isEqualTo(sent);
+                }
+                tunnel.close();
+                assertThat(local.getParent()).doesNotExist();
+            }
         }
     }
 
