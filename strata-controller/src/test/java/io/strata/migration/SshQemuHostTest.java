@@ -207,7 +207,8 @@ class SshQemuHostTest {
     /**
      * A live read over SSH that fails while opening, and one cancelled mid-copy, leave nothing
      * behind: no export, job or fleecing node in QEMU, the monitor free (the QMP tunnel is
-     * closed), an empty scratch directory; the next execution then copies the whole disk.
+     * closed), an empty scratch directory. The next execution copies the whole disk as it was at
+     * its start although the guest writes meanwhile, and the one after brings that write.
      */
     @Test
     void aFailedOrCancelledLiveReadOverSshLeavesNothingBehind() throws Exception {
@@ -239,9 +240,25 @@ class SshQemuHostTest {
             qemu.assertNothingLeft(0);
             assertScratchEmpty(source);
 
-            MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+            // The guest writes the disk's last block (read last) while the full copy runs: the copy
+            // is the disk as at its start, and the next execution brings the write.
+            String atStart = qemu.checksum();
+            String full = admin.execute(replica);
+            admin.awaitReplicationProgress(() -> admin.execution(replica, full).get("tasks"));
+            qemu.guestWrite(0x5a, size - HostDirs.BLOCK, HostDirs.BLOCK);
+            assertThat(admin.execution(replica, full).get("status").asText()).as("the write came while the copy ran").isEqualTo("RUNNING");
+            MigrationClient.assertCompleted(admin.awaitExecution(replica, full));
             JsonNode info = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/big");
-            assertThat(HostDirs.checksum(Path.of(info.at("/volumes_info/0/path").asText()), size)).isEqualTo(qemu.checksum());
+            Path volume = Path.of(info.at("/volumes_info/0/path").asText());
+            assertThat(HostDirs.checksum(volume, size)).isEqualTo(atStart);
+            qemu.assertNothingLeft(1);
+            assertScratchEmpty(source);
+
+            MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+            JsonNode next = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/big/replication_stats/0");
+            assertThat(next.get("incremental").asBoolean()).isTrue();
+            assertThat(next.get("blocks_sent").asInt()).isEqualTo(1);
+            assertThat(HostDirs.checksum(volume, size)).isEqualTo(qemu.checksum()).isNotEqualTo(atStart);
             qemu.assertNothingLeft(1);
             assertScratchEmpty(source);
         }
