@@ -231,6 +231,12 @@ public final class MinionPoolService {
             store.update(Kind.MINION_POOL, pool.id(), MinionPool.class, p -> p.withStatus(ERROR, p.minionMachines(), clock.instant()));
             return;
         }
+        if (!provider.bootsMinions()) {
+            // Records only (qemu-host): what the request would have done at once.
+            setMachines(pool, pool.status().equals(ALLOCATING) ? ALLOCATED : DEALLOCATED,
+                    pool.status().equals(ALLOCATING) ? machines(pool, pool.minimumMinions()) : List.of());
+            return;
+        }
         if (pool.status().equals(ALLOCATING)) {
             inBackground(pool.id(), ALLOCATED, () -> {
                 takeUnlisted(pool.id(), provider, connection);

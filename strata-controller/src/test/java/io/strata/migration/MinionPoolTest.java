@@ -146,7 +146,8 @@ class MinionPoolTest {
     /**
      * A controller that crashed while allocating a pool (one minion booted and listed, one booted
      * but not yet saved in the pool) and, later, while deallocating it: each restart resumes the
-     * pool from the database, and no minion server is leaked or forgotten.
+     * pool from the database, and no minion server is leaked or forgotten. A qemu-host pool (its
+     * machines are records) left allocating is allocated at once.
      */
     @Test
     void aPoolLeftAllocatingOrDeallocatingByACrashIsResumedAtStart() throws Exception {
@@ -180,7 +181,16 @@ class MinionPoolTest {
             ObjectNode machine = MAPPER.createObjectNode().put("id", UUID.randomUUID().toString()).put("pool_id", poolId)
                     .put("allocation_status", "AVAILABLE").put("power_status", "POWERED_ON");
             machine.set("provider_properties", listed);
-            crashing = crashing.restart(jdbi -> leave(jdbi, poolId, MinionPoolService.ALLOCATING, List.of(machine), worker));
+            // A pool on a qemu-host endpoint (machines are records) left ALLOCATING too.
+            String host = client.qemuHostEndpoint("host", Files.createDirectories(crashing.dataDir().resolve("test-vms")));
+            String recordsId = client.post("/minion_pools", """
+                    {"minion_pool": {"name": "records", "endpoint_id": "%s", "platform": "source", "os_type": "linux",
+                     "minimum_minions": 2, "maximum_minions": 2, "skip_allocation": true}}""".formatted(host))
+                    .expect(200).json().at("/minion_pool/id").asText();
+            crashing = crashing.restart(jdbi -> {
+                leave(jdbi, poolId, MinionPoolService.ALLOCATING, List.of(machine), worker);
+                leave(jdbi, recordsId, MinionPoolService.ALLOCATING, List.of(), worker);
+            });
 
             api = crashing.admin();
             client = new MigrationClient(api);
@@ -189,6 +199,7 @@ class MinionPoolTest {
             // Both booted minions are the pool's, and one more made the minimum.
             assertThat(minions).hasSize(3).contains(listed.get("server_id").asText(), unlisted.get("server_id").asText());
             assertThat(minionServers(api, poolId)).extracting(s -> s.get("id").asText()).containsExactlyInAnyOrderElementsOf(minions);
+            assertThat(awaitPool(client, recordsId, "ALLOCATED").get("minion_machines")).hasSize(2);
 
             // Died again, this time deallocating: the minions it had not deleted yet are deleted at the next start.
             List<ObjectNode> machines = new ArrayList<>();
