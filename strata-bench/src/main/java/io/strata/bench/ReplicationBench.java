@@ -2,8 +2,8 @@ package io.strata.bench;
 
 import io.strata.hypervisor.qemu.QmpClient;
 import io.strata.migration.disk.DiskReplicator;
-import io.strata.migration.disk.LiveQemuDisk;
 import io.strata.migration.disk.RawDisk;
+import io.strata.migration.host.LiveQemuDisk;
 import io.strata.migration.host.LocalHost;
 import io.strata.migration.host.TrackedQcow2Disk;
 import java.io.IOException;
@@ -250,7 +250,7 @@ final class ReplicationBench {
 
     private static DiskReplicator.Stats replicateLive(DiskReplicator replicator, Path qmp, Path source, Path target, Path state, Path scratch)
             throws IOException {
-        try (LiveQemuDisk from = LiveQemuDisk.open(qmp, source, "bench", scratch); RawDisk to = RawDisk.openForWriting(target)) {
+        try (LiveQemuDisk from = LiveQemuDisk.open(new LocalHost(), qmp, source, "bench", scratch); RawDisk to = RawDisk.openForWriting(target)) {
             return replicator.replicate(from, to, state, () -> false, (done, total) -> { });
         }
     }

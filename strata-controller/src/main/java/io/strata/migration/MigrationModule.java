@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The migration service of a controller, wired in one place: store, secrets, providers, task
  * engine, services, the schedule clock and the API. Starting it registers this controller's
- * worker and resumes the executions a previous run left active.
+ * worker and resumes the executions a previous run left active; its clock resumes the minion
+ * pool allocations/deallocations left active (first 5 s after start), and takes over both from a
+ * worker that is down.
  */
 public final class MigrationModule implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MigrationModule.class);
@@ -32,11 +34,13 @@ public final class MigrationModule implements AutoCloseable {
     public static final Catalog.Service CATALOG_SERVICE = new Catalog.Service("migration", "coriolis", MigrationApi.ROOT + "/v1/%(project_id)s");
 
     private final TaskEngine engine;
+    private final MinionPoolService pools;
     private final ScheduledExecutorService clock;
     private final MigrationApi api;
 
-    private MigrationModule(TaskEngine engine, ScheduledExecutorService clock, MigrationApi api) {
+    private MigrationModule(TaskEngine engine, MinionPoolService pools, ScheduledExecutorService clock, MigrationApi api) {
         this.engine = engine;
+        this.pools = pools;
         this.clock = clock;
         this.api = api;
     }
@@ -53,7 +57,7 @@ public final class MigrationModule implements AutoCloseable {
         TaskEngine engine = new TaskEngine(store, new TransferTasks(store, endpoints, new DiskReplicator(), root.resolve("state"), clock), clock);
         TransferService transfers = new TransferService(store, endpoints, workers, engine, clock);
         ScheduleService schedules = new ScheduleService(store, transfers, clock);
-        MinionPoolService pools = new MinionPoolService(store, endpoints, clock);
+        MinionPoolService pools = new MinionPoolService(store, endpoints, workers, clock);
         RegionService regions = new RegionService(store, workers, clock);
         MigrationApi api = new MigrationApi(providers, endpoints, transfers, schedules, pools, regions, workers, policy);
 
@@ -67,12 +71,18 @@ public final class MigrationModule implements AutoCloseable {
             try {
                 workers.heartbeat();
                 engine.adopt(workers.selfId(), workers::isDown);
+                // Pools are resumed from the clock, first 5 s after start, not during it: the pool's
+                // endpoint may be this very cloud, whose API is not listening yet.
+                int resumedPools = pools.adopt(workers.selfId(), workers::isDown);
+                if (resumedPools > 0) {
+                    log.info("resumed {} minion pool allocation(s) or deallocation(s)", resumedPools);
+                }
                 schedules.tick();
             } catch (RuntimeException e) {
                 log.warn("migration clock tick failed: {}", e.getMessage());
             }
         }, 5, 5, TimeUnit.SECONDS);
-        return new MigrationModule(engine, ticker, api);
+        return new MigrationModule(engine, pools, ticker, api);
     }
 
     private static String hostName() {
@@ -90,6 +100,7 @@ public final class MigrationModule implements AutoCloseable {
     @Override
     public void close() {
         clock.shutdownNow();
+        pools.close();
         engine.close();
     }
 }

@@ -5,11 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.migration.host.HostAccess;
+import io.strata.migration.host.SshHost;
 import io.strata.store.TestDatabases;
 import io.strata.testing.TestCloud;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -139,6 +148,185 @@ class SshQemuHostTest {
         MigrationClient.assertCompleted(admin.awaitExecution(replica, deleteDisks.get("id").asText()));
         assertThat(rawVolume).doesNotExist();
         assertThat(dataVolume).doesNotExist();
+    }
+
+    /**
+     * A guest running on the SSH host is read live, as a local one is: its QMP socket and the NBD
+     * export of the fleecing node are reached through SSH forwarding, the second execution reads
+     * only what the dirty bitmap marks, and nothing is left exported, forwarded or in the scratch
+     * directory. A migration then copies it live, stops it with QMP quit through the tunnel and
+     * copies the rest.
+     */
+    @Test
+    void aRunningGuestOnTheSshHostIsReadLive() throws Exception {
+        long size = 32L << 20;
+        Path source = Files.createDirectories(dir.resolve("live-origin"));
+        Path destination = Files.createDirectories(dir.resolve("live-destination"));
+        try (RunningQemu qemu = RunningQemu.start(source.resolve("vm2"), size, dir.resolve("guest-qmp.sock"))) {
+            String origin = endpoint("live-origin", ssh(source));
+            String target = endpoint("live-destination", ssh(destination));
+            assertThat(admin.get("/endpoints/" + origin + "/instances/vm2").expect(200).json().at("/instance/running").asBoolean()).isTrue();
+
+            String replica = admin.replica(origin, target, "vm2");
+            MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+            JsonNode info = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2");
+            Path volume = Path.of(info.at("/volumes_info/0/path").asText());
+            JsonNode first = info.at("/replication_stats/0");
+            assertThat(first.get("incremental").asBoolean()).isFalse();
+            // Read over NBD from the guest's QEMU: only its allocated data, 1 MiB + 256 KiB of the 32 MiB.
+            assertThat(first.get("bytes_read").asLong()).isEqualTo((1L << 20) + (256L << 10));
+            assertThat(HostDirs.checksum(volume, size)).isEqualTo(qemu.checksum());
+            qemu.assertNothingLeft(1);
+            assertScratchEmpty(source);
+
+            qemu.guestWrite(0x55, 2L * HostDirs.BLOCK, HostDirs.BLOCK);
+            qemu.guestWrite(0x66, 300L * HostDirs.BLOCK, 2 * HostDirs.BLOCK);
+            MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+            JsonNode second = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2/replication_stats/0");
+            assertThat(second.get("incremental").asBoolean()).isTrue();
+            assertThat(second.get("blocks_sent").asInt()).isEqualTo(3);
+            assertThat(second.get("bytes_read").asLong()).isEqualTo(3L * HostDirs.BLOCK);
+            assertThat(HostDirs.checksum(volume, size)).isEqualTo(qemu.checksum());
+            qemu.assertNothingLeft(1);
+            assertScratchEmpty(source);
+
+            qemu.guestWrite(0x77, 5L * HostDirs.BLOCK, HostDirs.BLOCK);
+            String migration = admin.post("/migrations", """
+                    {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm2"], "shutdown_instances": true}}
+                    """.formatted(origin, target)).expect(200).json().at("/migration/id").asText();
+            JsonNode done = admin.awaitMigration(migration);
+            assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
+            // Stopped through its QMP socket on the SSH host (it has no pid file).
+            assertThat(qemu.process().waitFor(20, TimeUnit.SECONDS)).isTrue();
+            assertThat(source.resolve("vm2/qmp.sock")).doesNotExist();
+            assertThat(HostDirs.qcow2Checksum(destination.resolve("vm2/disk.qcow2"), size)).isEqualTo(qemu.checksum());
+            assertScratchEmpty(source);
+        }
+    }
+
+    /**
+     * A live read over SSH that fails while opening, and one cancelled mid-copy, leave nothing
+     * behind: no export, job or fleecing node in QEMU, the monitor free (the QMP tunnel is
+     * closed), an empty scratch directory. The next execution copies the whole disk as it was at
+     * its start although the guest writes meanwhile, and the one after brings that write.
+     */
+    @Test
+    void aFailedOrCancelledLiveReadOverSshLeavesNothingBehind() throws Exception {
+        // Large enough that the copy through the SSH tunnel is still running when the test cancels it.
+        long size = 384L << 20;
+        Path source = Files.createDirectories(dir.resolve("cancel-origin"));
+        Path destination = Files.createDirectories(dir.resolve("cancel-destination"));
+        Path random = HostDirs.randomDisk(dir.resolve("cancel-source.raw"), size, 11);
+        Path disk = Files.createDirectories(source.resolve("big")).resolve("disk.qcow2");
+        qemuImg("convert", "-f", "raw", "-O", "qcow2", random.toString(), disk.toString());
+        Files.delete(random);
+        try (RunningQemu qemu = RunningQemu.onDisk(disk, size, dir.resolve("cancel-guest-qmp.sock"))) {
+            String origin = endpoint("cancel-origin", ssh(source));
+            String target = endpoint("cancel-destination", ssh(destination));
+            String replica = admin.replica(origin, target, "big");
+
+            // The scratch directory cannot be made (a file is in the way): the open fails after QMP was reached.
+            Files.writeString(source.resolve(".strata-scratch"), "in the way");
+            JsonNode failed = admin.awaitExecution(replica, admin.execute(replica));
+            assertThat(failed.get("status").asText()).isEqualTo("ERROR");
+            qemu.assertNothingLeft(0);
+            Files.delete(source.resolve(".strata-scratch"));
+
+            String execution = admin.execute(replica);
+            admin.awaitReplicationProgress(() -> admin.execution(replica, execution).get("tasks"));
+            admin.post("/replicas/" + replica + "/executions/" + execution + "/actions", "{\"cancel\": {\"force\": true}}").expect(204);
+            assertThat(admin.awaitExecution(replica, execution).get("status").asText()).isEqualTo("CANCELED");
+            // The failed first execution's bitmap went too: the next one reads everything.
+            qemu.assertNothingLeft(0);
+            assertScratchEmpty(source);
+
+            // The guest writes the disk's last block (read last) while the full copy runs: the copy
+            // is the disk as at its start, and the next execution brings the write.
+            String atStart = qemu.checksum();
+            String full = admin.execute(replica);
+            admin.awaitReplicationProgress(() -> admin.execution(replica, full).get("tasks"));
+            qemu.guestWrite(0x5a, size - HostDirs.BLOCK, HostDirs.BLOCK);
+            assertThat(admin.execution(replica, full).get("status").asText()).as("the write came while the copy ran").isEqualTo("RUNNING");
+            MigrationClient.assertCompleted(admin.awaitExecution(replica, full));
+            JsonNode info = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/big");
+            Path volume = Path.of(info.at("/volumes_info/0/path").asText());
+            assertThat(HostDirs.checksum(volume, size)).isEqualTo(atStart);
+            qemu.assertNothingLeft(1);
+            assertScratchEmpty(source);
+
+            MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+            JsonNode next = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/big/replication_stats/0");
+            assertThat(next.get("incremental").asBoolean()).isTrue();
+            assertThat(next.get("blocks_sent").asInt()).isEqualTo(1);
+            assertThat(HostDirs.checksum(volume, size)).isEqualTo(qemu.checksum()).isNotEqualTo(atStart);
+            qemu.assertNothingLeft(1);
+            assertScratchEmpty(source);
+        }
+    }
+
+    /**
+     * A socket of the SSH host forwarded to this process: a Unix socket in a directory only this
+     * user can enter, carrying bytes both ways at once (an echo server there), and gone with its tunnel.
+     */
+    @Test
+    void aForwardedSocketIsPrivateAndGoesWithItsTunnel() throws Exception {
+        Path remote = dir.resolve("echo.sock");
+        try (ServerSocketChannel echo = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            echo.bind(UnixDomainSocketAddress.of(remote));
+            Thread.ofVirtual().start(() -> {
+                try (SocketChannel connection = echo.accept()) {
+                    ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+                    while (connection.read(buffer) > 0) {
+                        buffer.flip();
+                        while (buffer.hasRemaining()) {
+                            connection.write(buffer);
+                        }
+                        buffer.clear();
+                    }
+                } catch (IOException e) {
+                    // The test ended the connection.
+                }
+            });
+            SshHost.Login login = new SshHost.Login("127.0.0.1", sshd.port, sshd.user, null, sshd.clientKey, null, sshd.hostKey, false);
+            try (SshHost host = SshHost.connect(login)) {
+                HostAccess.Tunnel tunnel = host.reach(remote);
+                Path local = ((UnixDomainSocketAddress) tunnel.address()).getPath();
+                assertThat(Files.getPosixFilePermissions(local.getParent())).containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ,
+                        PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
+                byte[] sent = new byte[4 << 20];
+                new java.util.SplittableRandom(3).nextBytes(sent);
+                try (SocketChannel client = SocketChannel.open(tunnel.address())) {
+                    // Read back while writing: more than the SSH window is in flight each way.
+                    CompletableFuture<byte[]> echoed = CompletableFuture.supplyAsync(() -> {
+                        ByteBuffer received = ByteBuffer.allocate(sent.length);
+                        try {
+                            while (received.hasRemaining() && client.read(received) > 0) {
+                                // Until everything came back.
+                            }
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        return received.array();
+                    });
+                    ByteBuffer out = ByteBuffer.wrap(sent);
+                    while (out.hasRemaining()) {
+                        client.write(out);
+                    }
+                    assertThat(echoed.get(60, TimeUnit.SECONDS)).isEqualTo(sent);
+                }
+                tunnel.close();
+                assertThat(local.getParent()).doesNotExist();
+            }
+        }
+    }
+
+    private static void assertScratchEmpty(Path root) throws IOException {
+        Path scratch = root.resolve(".strata-scratch");
+        if (Files.exists(scratch)) {
+            try (var left = Files.list(scratch)) {
+                assertThat(left.toList()).isEmpty();
+            }
+        }
     }
 
     @Test

@@ -59,6 +59,21 @@ public final class TestCloud implements AutoCloseable {
         return new TestCloud(ControllerServer.start(config), dataDir, ownsDataDir);
     }
 
+    /**
+     * Stops, hands the stopped controller's database to {@code whileStopped} (to leave it as a
+     * controller that crashed would have), and starts again on the same data directory and database.
+     */
+    public TestCloud restart(java.util.function.Consumer<org.jdbi.v3.core.Jdbi> whileStopped) {
+        StrataConfig config = server.config();
+        server.close();
+        DatabaseConfig databaseConfig = config.databaseUrl() == null ? DatabaseConfig.embedded(config.dataDir())
+                : new DatabaseConfig(config.databaseUrl(), config.databaseUser(), config.databasePassword(), 2, 5_000);
+        try (io.strata.store.Database database = io.strata.store.Database.open(databaseConfig)) {
+            whileStopped.accept(database.jdbi());
+        }
+        return new TestCloud(ControllerServer.start(config), dataDir, ownsDataDir);
+    }
+
     public ControllerServer server() {
         return server;
     }

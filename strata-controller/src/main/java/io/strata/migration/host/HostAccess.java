@@ -32,6 +32,9 @@ public interface HostAccess extends Closeable {
 
     void createDirectories(Path dir) throws IOException;
 
+    /** The file's absolute path with every symbolic link resolved; an IOException when it does not exist. */
+    Path realPath(Path file) throws IOException;
+
     /** Creates an empty file unless it exists. */
     void touch(Path file) throws IOException;
 
@@ -67,7 +70,8 @@ public interface HostAccess extends Closeable {
 
     /**
      * Makes a Unix socket of the host reachable from this process: the socket itself locally, a
-     * loopback TCP port forwarded through the SSH connection (direct-streamlocal) otherwise.
+     * private Unix socket of this process forwarded through the SSH connection (direct-streamlocal)
+     * otherwise.
      */
     Tunnel reach(Path socket) throws IOException;
 

@@ -63,6 +63,11 @@ public final class LocalHost implements HostAccess {
     }
 
     @Override
+    public Path realPath(Path file) throws IOException {
+        return file.toRealPath();
+    }
+
+    @Override
     public void touch(Path file) throws IOException {
         if (!Files.exists(file)) {
             Files.createFile(file);

@@ -366,6 +366,11 @@ public final class SshHost implements HostAccess {
     }
 
     @Override
+    public Path realPath(Path file) throws IOException {
+        return Path.of(run("readlink -e -- " + quote(file)).strip());
+    }
+
+    @Override
     public void touch(Path file) throws IOException {
         run("touch " + quote(file));
     }
@@ -432,31 +437,15 @@ public final class SshHost implements HostAccess {
         return run(script);
     }
 
+    /**
+     * A Unix socket of this process, in a directory only this user can enter, forwarded to the
+     * host's Unix socket (OpenSSH's direct-streamlocal, as {@code ssh -L local.sock:remote.sock}):
+     * unlike a loopback TCP port, no other local user can reach the socket behind it (a guest's
+     * QMP socket gives control of the guest). Each connection accepted is one SSH channel.
+     */
     @Override
     public Tunnel reach(Path socket) throws IOException {
-        int port;
-        try {
-            // A loopback port of this process, forwarded to the host's Unix socket (OpenSSH's direct-streamlocal).
-            port = session.setSocketForwardingL("127.0.0.1", 0, socket.toString(), null, CONNECT_TIMEOUT_MILLIS);
-        } catch (JSchException e) {
-            throw new IOException("cannot forward " + socket + " of " + login + ": " + e.getMessage(), e);
-        }
-        java.net.SocketAddress address = new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port);
-        return new Tunnel() {
-            @Override
-            public java.net.SocketAddress address() {
-                return address;
-            }
-
-            @Override
-            public void close() {
-                try {
-                    session.delPortForwardingL("127.0.0.1", port);
-                } catch (JSchException e) {
-                    // The session is gone, and the forwarding with it.
-                }
-            }
-        };
+        return SocketForwarding.start(session, socket, CONNECT_TIMEOUT_MILLIS, login.toString());
     }
 
     @Override

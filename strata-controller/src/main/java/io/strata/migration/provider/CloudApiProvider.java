@@ -425,6 +425,21 @@ public final class CloudApiProvider implements MigrationProvider {
     }
 
     @Override
+    public List<ObjectNode> minions(JsonNode connection, String poolId) throws IOException {
+        OpenStackClient client = OpenStackClient.login(connection);
+        List<ObjectNode> minions = new ArrayList<>();
+        for (JsonNode server : OpenStackClient.expect(client.get(client.compute("/servers/detail")), "server list", 200).path("servers")) {
+            if (poolId.equals(server.at("/metadata/coriolis_minion_pool_id").asText(null))) {
+                ObjectNode properties = JsonNodeFactory.instance.objectNode();
+                properties.put("server_id", server.get("id").asText());
+                properties.put("name", server.path("name").asText());
+                minions.add(properties);
+            }
+        }
+        return minions;
+    }
+
+    @Override
     public String minionStatus(JsonNode connection, ObjectNode properties) throws IOException {
         OpenStackClient client = OpenStackClient.login(connection);
         OpenStackClient.Answer answer = client.get(client.compute("/servers/" + properties.get("server_id").asText()));

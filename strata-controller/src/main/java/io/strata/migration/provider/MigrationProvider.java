@@ -89,6 +89,14 @@ public interface MigrationProvider {
     /** Deletes a minion and waits until it is gone; a no-op when it already is. */
     default void deleteMinion(JsonNode connection, ObjectNode properties) throws IOException {}
 
+    /**
+     * The minions of a pool on the endpoint, found by their tag (their provider properties, as
+     * createMinion returns them): a resumed allocation takes in those its pool does not list.
+     */
+    default List<ObjectNode> minions(JsonNode connection, String poolId) throws IOException {
+        return List.of();
+    }
+
     /** The minion's power status as Coriolis names it (POWERED_ON, POWERED_OFF, ERROR), or null when it is gone. */
     default String minionStatus(JsonNode connection, ObjectNode properties) throws IOException {
         return "POWERED_ON";

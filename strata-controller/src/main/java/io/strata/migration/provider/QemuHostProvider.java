@@ -9,13 +9,12 @@ import io.strata.migration.disk.BlockSource;
 import io.strata.hypervisor.qemu.QmpClient;
 import io.strata.hypervisor.qemu.QmpException;
 import io.strata.migration.disk.BlockTarget;
-import io.strata.migration.disk.LiveQemuDisk;
 import io.strata.migration.host.HostAccess;
+import io.strata.migration.host.LiveQemuDisk;
 import io.strata.migration.host.LocalHost;
 import io.strata.migration.host.SshHost;
 import io.strata.migration.host.TrackedQcow2Disk;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -257,26 +256,30 @@ public final class QemuHostProvider implements MigrationProvider {
         Path qmp = dir.resolve("qmp.sock");
         Path pidFile = dir.resolve("pid");
         try (HostAccess host = open(connection)) {
-            boolean local = host instanceof LocalHost;
-            if (local && Files.exists(qmp) && !Files.exists(pidFile)) {
-                try (QmpClient client = QmpClient.connect(qmp, "migration", Duration.ofSeconds(10))) {
+            if (host.exists(qmp) && !host.exists(pidFile)) {
+                // QMP's quit, here or through an SSH tunnel to the host's socket.
+                try (HostAccess.Tunnel tunnel = host.reach(qmp);
+                        QmpClient client = QmpClient.connect(tunnel.address(), "migration", Duration.ofSeconds(10))) {
                     client.execute("quit");
+                    // QEMU closes the monitor as it exits; the disks are free for the final copy once it has.
+                    client.closedFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    throw new ProviderException("instance " + dir.getFileName() + " on " + host.name() + " did not stop after QMP quit");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while stopping " + dir.getFileName(), e);
                 } catch (QmpException e) {
                     // Already gone (the socket is stale).
                 }
-                Files.deleteIfExists(qmp);
+                host.deleteIfExists(qmp);
                 return;
             }
             if (!host.exists(pidFile)) {
-                if (!local && host.exists(qmp)) {
-                    throw new ProviderException("instance " + dir.getFileName() + " on " + host.name()
-                            + " runs without a pid file; over SSH only its pid can stop it");
-                }
                 return;
             }
             host.stopProcess(Long.parseLong(host.readString(pidFile).trim()));
             host.deleteIfExists(pidFile);
-            if (!local) {
+            if (!(host instanceof LocalHost)) {
                 host.deleteIfExists(qmp);
             }
         }
@@ -289,19 +292,16 @@ public final class QemuHostProvider implements MigrationProvider {
         // The disk closes this access (an SSH session of its own) when it is closed.
         HostAccess host = open(connection);
         try {
+            // Work files (fleecing file, raw copies, NBD sockets) live on the disk's host.
+            Path workDir = host instanceof LocalHost ? scratch : root(host, connection).resolve(REMOTE_SCRATCH);
             if (host.exists(qmp)) {
-                if (host instanceof LocalHost) {
-                    // A migration's live pass still reads through bitmaps (not persistent: gone with the QEMU).
-                    return LiveQemuDisk.open(qmp, path, tracking != null ? tracking : "migration", scratch);
-                }
-                throw new ProviderException("instance " + exportInfo.path("name").asText() + " on " + host.name()
-                        + " is running; over SSH its disks are read once it is shut down (shutdown_instances)");
+                // A running QEMU, here or over SSH (its sockets tunnelled): a point-in-time view with dirty bitmaps.
+                // A migration's live pass still reads through bitmaps (not persistent: gone with the QEMU).
+                return LiveQemuDisk.open(host, qmp, path, tracking != null ? tracking : "migration", workDir);
             }
             if (disk.path("format").asText("raw").equals("raw")) {
                 return host.openRawSource(path, false);
             }
-            // Work files (raw copies, qemu-nbd's socket) live on the disk's host.
-            Path workDir = host instanceof LocalHost ? scratch : root(host, connection).resolve(REMOTE_SCRATCH);
             String format = disk.get("format").asText();
             // Without tracking, a disk is read through a sparse raw copy (made on its host); the copy goes when the source is closed.
             TrackedQcow2Disk.Fallback copied = () -> {

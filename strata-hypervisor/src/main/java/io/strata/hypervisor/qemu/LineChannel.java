@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -28,9 +29,16 @@ final class LineChannel implements AutoCloseable {
     }
 
     static LineChannel connect(Path socket) throws IOException {
-        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        return connect(UnixDomainSocketAddress.of(socket));
+    }
+
+    /** A Unix socket, or a TCP address (e.g. a loopback port forwarded to a remote host's Unix socket). */
+    static LineChannel connect(SocketAddress address) throws IOException {
+        SocketChannel channel = SocketChannel.open(address instanceof UnixDomainSocketAddress ? StandardProtocolFamily.UNIX
+                : ((java.net.InetSocketAddress) address).getAddress() instanceof java.net.Inet6Address ? StandardProtocolFamily.INET6
+                : StandardProtocolFamily.INET);
         try {
-            channel.connect(UnixDomainSocketAddress.of(socket));
+            channel.connect(address);
             return new LineChannel(channel);
         } catch (IOException | RuntimeException e) {
             channel.close();

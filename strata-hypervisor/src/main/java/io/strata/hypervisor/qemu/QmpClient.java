@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
@@ -65,11 +67,21 @@ public final class QmpClient implements AutoCloseable {
      */
     public static QmpClient connect(Path socket, String name, Duration timeout,
             Consumer<QmpEvent> eventListener, Runnable onDisconnect) {
+        return connect(UnixDomainSocketAddress.of(socket), name, timeout, eventListener, onDisconnect);
+    }
+
+    /**
+     * As {@link #connect(Path, String, Duration, Consumer, Runnable)}, at any address: a Unix
+     * socket, or a TCP port forwarded to one (a QEMU on another host reached over SSH).
+     */
+    public static QmpClient connect(SocketAddress address, String name, Duration timeout,
+            Consumer<QmpEvent> eventListener, Runnable onDisconnect) {
         LineChannel channel;
         try {
-            channel = LineChannel.connect(socket);
+            channel = LineChannel.connect(address);
         } catch (IOException e) {
-            throw new QmpException("cannot connect to QMP socket " + socket + " of " + name + ": " + e.getMessage(), e);
+            String where = address instanceof UnixDomainSocketAddress unix ? unix.getPath().toString() : address.toString();
+            throw new QmpException("cannot connect to QMP socket " + where + " of " + name + ": " + e.getMessage(), e);
         }
         QmpClient client = new QmpClient(channel, name, timeout, eventListener, onDisconnect);
         CompletableFuture<JsonNode> greeted = new CompletableFuture<>();
@@ -88,6 +100,10 @@ public final class QmpClient implements AutoCloseable {
 
     public static QmpClient connect(Path socket, String name, Duration timeout) {
         return connect(socket, name, timeout, event -> { }, () -> { });
+    }
+
+    public static QmpClient connect(SocketAddress address, String name, Duration timeout) {
+        return connect(address, name, timeout, event -> { }, () -> { });
     }
 
     /** QEMU's version as the greeting states it: {"qemu": {"major", "minor", "micro"}, "package"}. */

@@ -1,15 +1,19 @@
-package io.strata.migration.disk;
+package io.strata.migration.host;
+
+import static io.strata.migration.host.HostAccess.quote;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strata.hypervisor.qemu.QmpClient;
 import io.strata.hypervisor.qemu.QmpException;
+import io.strata.migration.disk.BlockSource;
+import io.strata.migration.disk.NbdClient;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,6 +27,11 @@ import java.util.Map;
  * <li>the fleecing node is exported over NBD with that bitmap; {@code qemu-img map
  * x-dirty-bitmap} lists the changed extents and an {@link NbdClient} reads them.</li>
  * </ol>
+ * The QEMU runs on the disk's host, this machine or another one reached over SSH: its QMP socket
+ * and the NBD server's socket (both Unix sockets on that host) are reached through
+ * {@link HostAccess#reach}, and the fleecing file and {@code qemu-img map} are on that host too.
+ * That is the only difference between the two.
+ * <p>
  * {@link #complete()} after a successful copy drops the previous bitmap; closing without it
  * merges the new bitmap back into the previous one, so the next execution still sees every
  * change since the last successful one. Bitmaps are named {@code strata-TRACKING-N}; leftovers
@@ -34,6 +43,8 @@ public final class LiveQemuDisk implements BlockSource {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(30);
 
+    private final HostAccess host;
+    private final HostAccess.Tunnel qmpTunnel;
     private final QmpClient qmp;
     private final String node;
     private final String previous;
@@ -42,11 +53,14 @@ public final class LiveQemuDisk implements BlockSource {
     private final Path fleeceFile;
     private final Path nbdSocket;
     private final String export;
+    private final HostAccess.Tunnel nbdTunnel;
     private final NbdClient nbd;
     private boolean completed;
 
-    private LiveQemuDisk(QmpClient qmp, String node, String previous, String next, String fleece, Path fleeceFile, Path nbdSocket,
-            String export, NbdClient nbd) {
+    private LiveQemuDisk(HostAccess host, HostAccess.Tunnel qmpTunnel, QmpClient qmp, String node, String previous, String next,
+            String fleece, Path fleeceFile, Path nbdSocket, String export, HostAccess.Tunnel nbdTunnel, NbdClient nbd) {
+        this.host = host;
+        this.qmpTunnel = qmpTunnel;
         this.qmp = qmp;
         this.node = node;
         this.previous = previous;
@@ -55,26 +69,37 @@ public final class LiveQemuDisk implements BlockSource {
         this.fleeceFile = fleeceFile;
         this.nbdSocket = nbdSocket;
         this.export = export;
+        this.nbdTunnel = nbdTunnel;
         this.nbd = nbd;
     }
 
-    /** Opens the disk {@code diskPath} of the QEMU behind {@code qmpSocket}; {@code tracking} names this replica's bitmaps. */
-    public static LiveQemuDisk open(Path qmpSocket, Path diskPath, String tracking, Path scratch) throws IOException {
+    /**
+     * Opens the disk {@code diskPath} of the QEMU behind {@code qmpSocket}, both on {@code host};
+     * {@code tracking} names this replica's bitmaps, and {@code scratch} (on the host, where the
+     * QEMU can write) holds the fleecing file and the NBD socket while the disk is read. The disk
+     * closes {@code host} when it is closed; when opening fails, {@code host} stays the caller's.
+     */
+    public static LiveQemuDisk open(HostAccess host, Path qmpSocket, Path diskPath, String tracking, Path scratch) throws IOException {
         String key = tracking.replaceAll("[^A-Za-z0-9]", "");
         // QEMU node names are at most 31 characters.
         if (key.length() > 16) {
             key = key.substring(0, 16);
         }
-        QmpClient qmp;
+        String fleece = "strata-fl-" + key;
+        String export = "strata-" + key;
+        Path fleeceFile = scratch.resolve(fleece + ".qcow2");
+        Path socket = scratch.resolve(export + ".sock");
+        HostAccess.Tunnel qmpTunnel = null;
+        QmpClient qmp = null;
+        HostAccess.Tunnel nbdTunnel = null;
         try {
-            qmp = QmpClient.connect(qmpSocket, "migration", QMP_TIMEOUT);
-        } catch (QmpException e) {
-            throw new IOException(e.getMessage(), e);
-        }
-        try {
-            String node = formatNode(qmp, diskPath);
-            String fleece = "strata-fl-" + key;
-            String export = "strata-" + key;
+            qmpTunnel = host.reach(qmpSocket);
+            try {
+                qmp = QmpClient.connect(qmpTunnel.address(), "migration", QMP_TIMEOUT);
+            } catch (QmpException e) {
+                throw new IOException(e.getMessage() + " (on " + host.name() + ")", e);
+            }
+            String node = formatNode(host, qmp, diskPath);
             String job = "strata-job-" + key;
             cleanupLeftovers(qmp, fleece, export, job);
             String prefix = "strata-" + key + "-";
@@ -91,11 +116,10 @@ public final class LiveQemuDisk implements BlockSource {
             long sequence = previous == null ? 1 : Long.parseLong(previous.substring(prefix.length())) + 1;
             String next = prefix + sequence;
 
-            Files.createDirectories(scratch);
-            Path fleeceFile = scratch.resolve(fleece + ".qcow2");
-            Files.deleteIfExists(fleeceFile);
+            host.createDirectories(scratch);
+            host.deleteIfExists(fleeceFile);
             long size = virtualSize(qmp, node);
-            QemuImg.run("qemu-img", "create", "-q", "-f", "qcow2", fleeceFile.toString(), Long.toString(size));
+            host.runScript("qemu-img create -q -f qcow2 " + quote(fleeceFile.toString()) + " " + size);
             qmp.execute("blockdev-add", Map.of("driver", "qcow2", "node-name", fleece,
                     "file", Map.of("driver", "file", "filename", fleeceFile.toString()), "backing", node));
             List<Map<String, Object>> actions = new ArrayList<>();
@@ -106,37 +130,63 @@ public final class LiveQemuDisk implements BlockSource {
             actions.add(Map.of("type", "blockdev-backup", "data", Map.of("device", node, "target", fleece, "sync", "none", "job-id", job)));
             qmp.execute("transaction", Map.of("actions", actions));
 
-            Path socket = scratch.resolve(export + ".sock");
-            Files.deleteIfExists(socket);
+            host.deleteIfExists(socket);
             qmp.execute("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", socket.toString()))));
-            Map<String, Object> exportArgs = new java.util.HashMap<>(Map.of("type", "nbd", "id", export, "node-name", fleece, "name", export,
+            Map<String, Object> exportArgs = new HashMap<>(Map.of("type", "nbd", "id", export, "node-name", fleece, "name", export,
                     "writable", false));
             if (previous != null) {
                 exportArgs.put("bitmaps", List.of(previous));
             }
             qmp.execute("block-export-add", exportArgs);
-            NbdClient nbd = NbdClient.connect(socket, export);
-            return new LiveQemuDisk(qmp, node, previous, next, fleece, fleeceFile, socket, export, nbd);
+            nbdTunnel = host.reach(socket);
+            NbdClient nbd = NbdClient.connect(nbdTunnel.address(), export);
+            return new LiveQemuDisk(host, qmpTunnel, qmp, node, previous, next, fleece, fleeceFile, socket, export, nbdTunnel, nbd);
         } catch (IOException | RuntimeException e) {
-            qmp.close();
-            throw e instanceof IOException io ? io : new IOException("cannot export " + diskPath + " from QEMU: " + e.getMessage(), e);
+            // Whatever this open added to the QEMU goes (its bitmaps stay as a failed execution leaves them: the next open sorts them out).
+            try {
+                if (nbdTunnel != null) {
+                    nbdTunnel.close();
+                }
+                if (qmp != null) {
+                    cleanupLeftovers(qmp, fleece, export, "strata-job-" + key);
+                    qmp.close();
+                }
+                if (qmpTunnel != null) {
+                    qmpTunnel.close();
+                }
+                host.deleteIfExists(fleeceFile);
+                host.deleteIfExists(socket);
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e instanceof IOException io ? io : new IOException("cannot export " + diskPath + " from QEMU on " + host.name() + ": "
+                    + e.getMessage(), e);
         }
     }
 
     /** The format node (qcow2, raw…) whose image file is {@code diskPath}. */
-    private static String formatNode(QmpClient qmp, Path diskPath) throws IOException {
-        String wanted = diskPath.toRealPath().toString();
+    private static String formatNode(HostAccess host, QmpClient qmp, Path diskPath) throws IOException {
+        Path wanted = host.realPath(diskPath);
         for (JsonNode node : qmp.execute("query-named-block-nodes")) {
             String driver = node.path("drv").asText();
             if (driver.equals("file") || driver.equals("qcow2") && node.path("node-name").asText().startsWith("strata-fl-")) {
                 continue;
             }
             String file = node.path("file").asText();
-            if (!file.isEmpty() && Files.exists(Path.of(file)) && Path.of(file).toRealPath().toString().equals(wanted)) {
+            if (!file.isEmpty() && (file.equals(diskPath.toString()) || file.startsWith("/") && sameFile(host, Path.of(file), wanted))) {
                 return node.path("node-name").asText();
             }
         }
-        throw new IOException("the QEMU process has no block node for " + diskPath);
+        throw new IOException("the QEMU process has no block node for " + diskPath + " on " + host.name());
+    }
+
+    private static boolean sameFile(HostAccess host, Path file, Path wanted) {
+        try {
+            return host.realPath(file).equals(wanted);
+        } catch (IOException e) {
+            // Gone, or not a plain file name (a json: or protocol filename): not this disk.
+            return false;
+        }
     }
 
     private static long virtualSize(QmpClient qmp, String nodeName) {
@@ -217,9 +267,10 @@ public final class LiveQemuDisk implements BlockSource {
     }
 
     private List<Extent> map(String bitmap, boolean wantData) throws IOException {
-        String options = "driver=nbd,server.type=unix,server.path=" + nbdSocket + ",export=" + export
+        // On the QEMU's host, beside the NBD socket. Image options are comma-separated; a comma in a value is written twice.
+        String options = "driver=nbd,server.type=unix,server.path=" + nbdSocket.toString().replace(",", ",,") + ",export=" + export
                 + (bitmap == null ? "" : ",x-dirty-bitmap=" + bitmap);
-        JsonNode map = MAPPER.readTree(QemuImg.run("qemu-img", "map", "--output=json", "--image-opts", options));
+        JsonNode map = MAPPER.readTree(host.runScript("qemu-img map --output=json --image-opts " + quote(options)));
         List<Extent> extents = new ArrayList<>();
         for (JsonNode entry : map) {
             // With x-dirty-bitmap, qemu-img reports dirty extents as "data": false.
@@ -253,12 +304,18 @@ public final class LiveQemuDisk implements BlockSource {
         completed = true;
     }
 
+    /**
+     * Stops reading, then (whatever happened) removes the export, the job and the fleecing node,
+     * keeps or undoes the bitmap rotation, and closes the tunnels, the fleecing file and the host
+     * access: nothing stays forwarded or exported after a success, a failure or a cancel.
+     */
     @Override
     public void close() throws IOException {
         try {
             nbd.close();
         } finally {
             try {
+                nbdTunnel.close();
                 cleanupLeftovers(qmp, fleece, export, "strata-job-" + export.substring("strata-".length()));
                 if (completed) {
                     if (previous != null) {
@@ -273,9 +330,14 @@ public final class LiveQemuDisk implements BlockSource {
                     qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", next));
                 }
             } finally {
-                qmp.close();
-                Files.deleteIfExists(fleeceFile);
-                Files.deleteIfExists(nbdSocket);
+                try {
+                    qmp.close();
+                    qmpTunnel.close();
+                    host.deleteIfExists(fleeceFile);
+                    host.deleteIfExists(nbdSocket);
+                } finally {
+                    host.close();
+                }
             }
         }
     }
