@@ -106,22 +106,56 @@ public final class ComputeManager implements AutoCloseable {
         submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null), () -> isActive(server.id()));
     }
 
-    /** Rebuilds an evacuated server (already reset to scheduling) away from the host it held. */
+    /**
+     * Rebuilds an evacuated server (already reset to scheduling) away from the host it held. When
+     * that host's instance storage is shared with others (Nova's on_shared_storage), the server is
+     * rebuilt on one of them from the disk it left there, so the guest keeps what it wrote;
+     * otherwise (or for a live-image clone, which restarts from its image) it is built anew.
+     */
     public void evacuate(Server server, String fromHost, String forcedHost, String userId) {
+        String sharedStorage = sharedStorageFor(fromHost, forcedHost);
         ServerMigration migration = migrations.insert(server, ServerMigration.EVACUATION, "accepted", fromHost, forcedHost, server.flavor(),
                 server.flavor(), false, userId, now());
         scheduler.release(fromHost, server.flavor());
         claim(server.id());
-        submitEvent(server.id(), "compute_rebuild_instance", () -> {
-            // A host forced down may still run the old VM: remove it if its agent answers; a host
-            // that is really gone has it removed by the reconciliation when it returns.
-            hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, server.id()));
-            migrations.update(migration.uuid(), "pre-migrating", forcedHost, now());
-            runBuild(server.id(), null, forcedHost, true);
-            Server after = servers.find(server.id()).orElse(null);
-            boolean done = after != null && after.vmState() == VmState.ACTIVE && after.host() != null;
-            migrations.update(migration.uuid(), done ? "done" : "failed", done ? after.host() : null, now());
-        }, () -> migrationEndedAs(migration.uuid(), "done"));
+        submitEvent(server.id(), "compute_rebuild_instance",
+                () -> runEvacuation(server.id(), migration.uuid(), fromHost, forcedHost, sharedStorage),
+                () -> migrationEndedAs(migration.uuid(), "done"));
+    }
+
+    private void runEvacuation(String id, String migrationUuid, String fromHost, String forcedHost, String sharedStorage) {
+        // A host forced down may still run the old VM: remove it if its agent answers; a host
+        // that is really gone has it removed by the reconciliation when it returns. On shared
+        // storage that waits until the new host owns the disk, or the old host would remove
+        // the disk with its VM; a VM still running there holds the disk's lock meanwhile, so
+        // the rebuild fails rather than run the guest twice.
+        if (sharedStorage == null) {
+            hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, id));
+        }
+        migrations.update(migrationUuid, "pre-migrating", forcedHost, now());
+        runBuild(id, null, forcedHost, true, sharedStorage);
+        Server after = servers.find(id).orElse(null);
+        boolean done = after != null && after.vmState() == VmState.ACTIVE && after.host() != null;
+        if (sharedStorage != null && done) {
+            hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, id));
+        }
+        migrations.update(migrationUuid, done ? "done" : "failed", done ? after.host() : null, now());
+    }
+
+    /**
+     * The instance storage an evacuated server's disk is on, if the destination can see it: the
+     * failed host's shared storage, when an admin named no host or named one on the same storage.
+     */
+    private String sharedStorageFor(String fromHost, String forcedHost) {
+        Host from = hosts.find(fromHost).orElse(null);
+        if (from == null || from.sharedStorage() == null) {
+            return null;
+        }
+        if (forcedHost != null && !hosts.find(forcedHost).map(from::sharesStorageWith).orElse(false)) {
+            log.info("evacuation from {} to {}: no shared instance storage between them; the server is built anew", fromHost, forcedHost);
+            return null;
+        }
+        return from.sharedStorage();
     }
 
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
@@ -131,15 +165,22 @@ public final class ComputeManager implements AutoCloseable {
     }
 
     private void runBuild(String id, BuildInputs resolved) {
-        runBuild(id, resolved, null, false);
+        runBuild(id, resolved, null, false, null);
     }
 
     /**
      * @param hostOverride the host an admin named (evacuate to a host), over the one the server's zone may force
      * @param evacuating a host the server was forced onto (az:host) is the dead one: let the scheduler choose
+     * @param sharedStorage evacuation on shared storage: only hosts on this storage are chosen, and they
+     *        rebuild the VM from its disk there (a live-image clone is launched anew all the same)
      */
-    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating) {
+    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating, String sharedStorage) {
         Set<String> tried = new HashSet<>();
+        Set<String> elsewhere = new HashSet<>();
+        if (sharedStorage != null) {
+            // Hosts that do not see the disk are out of the choice, as if tried already.
+            hosts.hosts().stream().filter(h -> !sharedStorage.equals(h.sharedStorage())).forEach(h -> elsewhere.add(h.name()));
+        }
         String lastError = null;
         for (int attempt = 1; attempt <= MAX_BUILD_ATTEMPTS; attempt++) {
             Server server = servers.find(id).orElse(null);
@@ -156,9 +197,15 @@ public final class ComputeManager implements AutoCloseable {
             // Clones go wherever the scheduler puts them: hosts of this process read the image's
             // files where its host wrote them, remote agents copy them first (see LaunchSource).
             String forcedHost = hostOverride != null ? hostOverride : evacuating ? null : forcedHostOf(server);
+            boolean fromSharedDisk = sharedStorage != null && inputs.launch() == null;
+            Set<String> excluded = tried;
+            if (fromSharedDisk) {
+                excluded = new HashSet<>(tried);
+                excluded.addAll(elsewhere);
+            }
             Host host;
             try {
-                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, tried, server.projectId(),
+                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, excluded, server.projectId(),
                         server.id()));
             } catch (CloudException e) {
                 String message = attempt == 1 ? Scheduler.NO_VALID_HOST
@@ -190,7 +237,9 @@ public final class ComputeManager implements AutoCloseable {
             try {
                 AgentApi agent = hosts.agent(host.name());
                 LaunchSource launch = inputs.launch();
-                VmInfo vm = launch == null
+                VmInfo vm = fromSharedDisk
+                        ? agent.rebuildFromSharedDisk(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images())
+                        : launch == null
                         ? agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images())
                         : launchClone(agent, id, launch, specOf(server, inputs.publicKeys(), launch.guestParams(), launch.targetMemoryMb()));
                 recordDetails(id, vm);
@@ -912,11 +961,23 @@ public final class ComputeManager implements AutoCloseable {
                 log.info("server {}: build finished while the controller was down", server.id());
                 return;
             }
+            // On shared storage the attempt's host only removes the disk if it took it over, and a
+            // failed take-over hands it back first.
             agent.ifPresent(a -> destroyQuietly(a, server.id()));
             scheduler.release(server.host(), server.flavor());
             if (server.taskState() == TaskState.SPAWNING) {
                 servers.advanceTask(server.id(), TaskState.SPAWNING, TaskState.SCHEDULING, now());
             }
+        }
+        // An evacuation on shared storage goes on from the disk the dead host left, not from the image.
+        Optional<ServerMigration> evacuation = migrations.inFlight(server.id()).filter(m -> ServerMigration.EVACUATION.equals(m.type()));
+        String sharedStorage = evacuation.map(m -> sharedStorageFor(m.sourceCompute(), m.destCompute())).orElse(null);
+        if (sharedStorage != null) {
+            log.info("server {}: restarting an interrupted evacuation from {} on shared storage", server.id(), evacuation.get().sourceCompute());
+            claim(server.id());
+            ServerMigration m = evacuation.get();
+            tasks.submit(() -> runEvacuation(server.id(), m.uuid(), m.sourceCompute(), m.destCompute(), sharedStorage));
+            return;
         }
         log.info("server {}: restarting an interrupted build", server.id());
         build(server);
