@@ -133,13 +133,42 @@ public final class ComputeManager implements AutoCloseable {
             hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, id));
         }
         migrations.update(migrationUuid, "pre-migrating", forcedHost, now());
-        runBuild(id, null, forcedHost, true, sharedStorage);
+        try {
+            runBuild(id, null, forcedHost, true, sharedStorage);
+        } catch (DiskNotShared e) {
+            returnToFailedHost(id, fromHost, e.getMessage());
+            migrations.update(migrationUuid, "failed", null, now());
+            return;
+        }
         Server after = servers.find(id).orElse(null);
         boolean done = after != null && after.vmState() == VmState.ACTIVE && after.host() != null;
         if (sharedStorage != null && done) {
             hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, id));
         }
         migrations.update(migrationUuid, done ? "done" : "failed", done ? after.host() : null, now());
+    }
+
+    /** A host on the failed host's shared storage does not find the server's disk there (it came by a migration, say). */
+    private static final class DiskNotShared extends RuntimeException {
+        DiskNotShared(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The server's disk is on its failed host's own storage, not on the shared one: rebuilding it
+     * from its image would lose it, so the server goes back to that host with a fault and comes
+     * back with it (or an admin evacuates it to a host off the shared storage, from its image).
+     */
+    private void returnToFailedHost(String id, String fromHost, String why) {
+        Server server = servers.find(id).orElse(null);
+        if (server == null || !servers.place(id, fromHost, server.availabilityZone(), now())) {
+            return;     // deleted meanwhile
+        }
+        scheduler.refresh(servers.usageOf(fromHost));
+        servers.fail(id, new Fault(500, "Compute host " + fromHost + " is down and the server's disk is not on its shared instance storage.",
+                why + "; the server stays on " + fromHost + " until it returns.", now()), io.strata.compute.PowerState.NOSTATE, now());
+        log.warn("server {}: not evacuated from {}: its disk is not on the shared instance storage ({})", id, fromHost, why);
     }
 
     /**
@@ -253,6 +282,12 @@ public final class ComputeManager implements AutoCloseable {
                 if (closing) {
                     log.info("build of server {} interrupted by shutdown; it resumes at the next start", id);
                     return;
+                }
+                if (fromSharedDisk && e instanceof CloudException cloud && cloud.code() == io.strata.core.ErrorCode.NOT_FOUND) {
+                    // No host of the storage will find the disk: stop here (nothing was made on this one).
+                    scheduler.release(host.name(), server.flavor());
+                    servers.advanceTask(id, TaskState.SPAWNING, TaskState.SCHEDULING, now());
+                    throw new DiskNotShared(e.getMessage());
                 }
                 lastError = e.getMessage();
                 log.warn("server {} failed to spawn on {} (attempt {}): {}", id, host.name(), attempt, e.getMessage());

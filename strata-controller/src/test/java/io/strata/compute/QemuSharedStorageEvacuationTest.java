@@ -63,8 +63,17 @@ class QemuSharedStorageEvacuationTest {
         assertThat(Files.isSymbolicLink(runDir(0, id).resolve("disk.qcow2"))).isTrue();
         assertThat(owner(id)).isEqualTo("sh-a");
         String mark = writeMark(0, id, "STRATA-SHARED-MARK-");
+        // A second server whose disk is A's own, not on the shared storage (as after a migration):
+        // rebuilding it elsewhere would lose its disk, so it stays on A with a fault.
+        String local = Servers.create(admin, "on-local", hosts.image(), "1", "\"availability_zone\": \"nova:sh-a\"");
+        Servers.waitFor(admin, local, "ACTIVE", BOOT);
+        String localMark = writeMark(0, local, "STRATA-LOCAL-MARK-");
+        Files.move(shared.resolve(local).resolve("disk.qcow2"), runDir(0, local).resolve("disk.qcow2"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.delete(shared.resolve(local).resolve("host"));
+        Files.delete(shared.resolve(local));
 
-        // Host A dies: no more heartbeats, its guest gone with it.
+        // Host A dies: no more heartbeats, its guests gone with it.
         hosts.kill(0);
         await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> "sh-b".equals(Servers.host(admin, id))
                 && "ACTIVE".equals(Servers.show(admin, id).get("status").asText()));
@@ -75,6 +84,12 @@ class QemuSharedStorageEvacuationTest {
         JsonNode migration = evacuationOf(id, "sh-a");
         assertThat(migration.get("dest_compute").asText()).isEqualTo("sh-b");
         assertThat(migration.get("status").asText()).isEqualTo("done");
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+                .until(() -> "failed".equals(evacuationOf(local, "sh-a").get("status").asText()));
+        JsonNode stayed = Servers.show(admin, local);
+        assertThat(stayed.get("status").asText()).isEqualTo("ERROR");
+        assertThat(Servers.host(admin, local)).isEqualTo("sh-a");
+        assertThat(stayed.path("fault").path("message").asText()).contains("not on its shared instance storage");
 
         // A comes back: its agent removes the stale VM, but the disk is B's now and stays.
         hosts.restart(0);
@@ -84,6 +99,13 @@ class QemuSharedStorageEvacuationTest {
         try (GuestAgentClient guest = guestAgent(1, id)) {
             assertThat(readMark(guest)).startsWith(mark);
         }
+        // The server that stayed is A's again, disk and all: a hard reboot brings it back there.
+        assertThat(runDir(0, local).resolve("disk.qcow2")).isRegularFile();
+        Servers.action(admin, local, "{\"reboot\": {\"type\": \"HARD\"}}");
+        Servers.waitFor(admin, local, "ACTIVE", BOOT);
+        assertThat(Servers.host(admin, local)).isEqualTo("sh-a");
+        assertThat(readMarkEventually(0, local)).startsWith(localMark);
+        Servers.deleteAndWait(admin, local);
 
         // An admin's evacuate of a server on a host forced down (Nova's force-down + evacuate)
         // takes the same path: B is forced down and dies, the admin sends the server back to A.
