@@ -123,6 +123,45 @@ class QemuSharedStorageEvacuationTest {
         // Deleting the server removes its disk from the shared storage (A owns it).
         Servers.deleteAndWait(admin, id);
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(shared.resolve(id)));
+        hosts.restart(1);
+    }
+
+    @Test
+    void aLiveMigrationOrABlessTakesTheDiskOffTheSharedStorageWithoutLosingIt() throws Exception {
+        // Live migration: the destination receives the disk into its own run directory, and the
+        // source's copy on the shared storage goes with the source VM.
+        String moved = Servers.create(admin, "moved", hosts.image(), "1", "\"availability_zone\": \"nova:sh-a\"");
+        Servers.waitFor(admin, moved, "ACTIVE", BOOT);
+        assertThat(shared.resolve(moved).resolve("disk.qcow2")).isRegularFile();
+        String mark = writeMark(0, moved, "STRATA-MOVED-MARK-");
+        admin.send("POST", "/compute/v2.1/servers/" + moved + "/action",
+                "{\"os-migrateLive\": {\"host\": \"sh-b\", \"block_migration\": \"auto\"}}",
+                java.util.Map.of("OpenStack-API-Version", "compute 2.30")).expect(202);
+        await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> "sh-b".equals(Servers.host(admin, moved))
+                && "ACTIVE".equals(Servers.show(admin, moved).get("status").asText()));
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(shared.resolve(moved)));
+        assertThat(Files.isSymbolicLink(runDir(1, moved).resolve("disk.qcow2"))).isFalse();
+        assertThat(readMarkEventually(1, moved)).startsWith(mark);
+        Servers.deleteAndWait(admin, moved);
+
+        // Bless: the live image takes the disk itself (not the link to the shared storage), so
+        // its clones still start once the source and its directory there are gone.
+        String golden = Servers.create(admin, "golden", hosts.image(), "1", "\"availability_zone\": \"nova:sh-a\"");
+        Servers.waitFor(admin, golden, "ACTIVE", BOOT);
+        String live = admin.post("/compute/v2.1/servers/" + golden + "/action", "{\"co_bless\": {}}").expect(200).json().get(0).get("id")
+                .asText();
+        Servers.waitFor(admin, live, "BLESSED", BOOT);
+        Path imageDisk = hosts.dir(0).resolve("live-images").resolve(live).resolve("disk.qcow2");
+        assertThat(imageDisk).isRegularFile();
+        assertThat(Files.isSymbolicLink(imageDisk)).isFalse();
+        Servers.deleteAndWait(admin, golden);
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(shared.resolve(golden)));
+        String clone = admin.post("/compute/v2.1/servers/" + live + "/action",
+                "{\"co_launch\": {\"name\": \"clone\", \"availability_zone\": \"nova:sh-a\"}}").expect(200).json().get(0).get("id")
+                .asText();
+        Servers.waitFor(admin, clone, "ACTIVE", BOOT);
+        Servers.deleteAndWait(admin, clone);
+        admin.post("/compute/v2.1/servers/" + live + "/action", "{\"co_discard\": null}").expect(200);
     }
 
     private static String writeMark(int host, String id, String prefix) {

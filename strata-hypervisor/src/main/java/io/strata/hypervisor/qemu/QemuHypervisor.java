@@ -481,9 +481,11 @@ public final class QemuHypervisor implements Hypervisor {
         return migration.prepareIncoming(spec, source);
     }
 
+    /** The VM runs on the destination afterwards, on a disk of the destination's own: its disk on shared storage goes too. */
     @Override
     public void migrateOut(String vmId, MigrationTarget target) {
         migration.migrateOut(vmId, target);
+        shared.ifPresent(storage -> storage.removeIfOwned(vmId));
     }
 
     @Override
