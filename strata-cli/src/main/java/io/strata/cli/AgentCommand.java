@@ -109,7 +109,7 @@ final class AgentCommand implements Callable<Integer> {
             return new AgentServer.Settings(urls, hostName, driver, dir.toAbsolutePath(), listen.substring(0, colon), port,
                     ServerOptions.blankToNull(advertiseUrl), token, heartbeatInterval, fakeVcpus, fakeMemoryMb, 1_000,
                     fakeActionDelay == null ? Duration.ZERO : fakeActionDelay, accel,
-                    sharedInstanceStorage == null ? null : sharedInstanceStorage.toAbsolutePath());
+                    sharedInstanceStorage == null ? null : sharedInstanceStorage.toAbsolutePath(), null);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -24,6 +24,7 @@ public final class RemoteQemuAgents implements AutoCloseable {
     private final List<AgentServer> agents = new ArrayList<>();
     private final List<AgentServer.Settings> settings = new ArrayList<>();
     private final List<Path> dirs = new ArrayList<>();
+    private final List<Path> rams = new ArrayList<>();
     private final Path shared;
     private final String image;
 
@@ -35,8 +36,11 @@ public final class RemoteQemuAgents implements AutoCloseable {
             for (String name : names) {
                 Path dir = Files.createTempDirectory("strata-" + name + "-");
                 dirs.add(dir);
+                // RAM files of their own: a VM moving between two agents of this machine keeps its id.
+                Path ram = Path.of("/dev/shm/strata-" + dir.getFileName());
+                rams.add(ram);
                 settings.add(new AgentServer.Settings(List.of(cloud.baseUrl()), name, "qemu", dir, "127.0.0.1", 0, null,
-                        token, Duration.ofSeconds(1), 0, 0, 0, Duration.ZERO, "tcg", shared));
+                        token, Duration.ofSeconds(1), 0, 0, 0, Duration.ZERO, "tcg", shared, ram));
                 agents.add(AgentServer.start(settings.getLast()));
             }
             await().atMost(Duration.ofSeconds(30)).until(() -> agents.stream().allMatch(AgentServer::registered));
@@ -108,11 +112,15 @@ public final class RemoteQemuAgents implements AutoCloseable {
             cloud.close();
         }
         List<Path> all = new ArrayList<>(dirs);
+        all.addAll(rams);
         if (shared != null) {
             all.add(shared);
         }
         for (Path dir : all) {
             TestCloud.killProcessesUnder(dir);
+            if (!Files.exists(dir)) {
+                continue;
+            }
             try (Stream<Path> paths = Files.walk(dir)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }

@@ -43,6 +43,9 @@ public final class AgentServer implements AutoCloseable {
      * @param sharedInstanceStorage a directory shared with other hosts (NFS, CephFS) where the QEMU
      *                      driver keeps its VMs' root disks, so that when this host dies another
      *                      host mounting it rebuilds them from their disks; null keeps them local
+     * @param ramRoot       where the QEMU driver keeps guest RAM files (tmpfs); null for /dev/shm/strata. Only
+     *                      several agents on one machine (tests) need their own: a VM that moves between them
+     *                      keeps its id, hence its RAM file's name
      */
     public record Settings(
             List<String> controllers,
@@ -59,13 +62,14 @@ public final class AgentServer implements AutoCloseable {
             long fakeDiskGb,
             Duration fakeActionDelay,
             String accel,
-            Path sharedInstanceStorage) {
+            Path sharedInstanceStorage,
+            Path ramRoot) {
         /** A host whose VM disks are its own. */
         public Settings(List<String> controllers, String hostName, String driver, Path dataDir, String listenHost, int listenPort,
                 String advertiseUrl, String token, Duration heartbeatInterval, int fakeVcpus, long fakeMemoryMb, long fakeDiskGb,
                 Duration fakeActionDelay, String accel) {
             this(controllers, hostName, driver, dataDir, listenHost, listenPort, advertiseUrl, token, heartbeatInterval, fakeVcpus,
-                    fakeMemoryMb, fakeDiskGb, fakeActionDelay, accel, null);
+                    fakeMemoryMb, fakeDiskGb, fakeActionDelay, accel, null, null);
         }
 
         public Settings {
@@ -192,7 +196,8 @@ public final class AgentServer implements AutoCloseable {
             case "qemu" -> new QemuHypervisor(QemuConfig.defaults(dataDir, settings.hostName(), URI.create(
                             settings.advertiseUrl() != null ? settings.advertiseUrl() : "http://" + settings.listenHost()).getHost())
                     .withAccel(AccelMode.valueOf(settings.accel().toUpperCase(Locale.ROOT)))
-                    .withSharedInstanceRoot(settings.sharedInstanceStorage()));
+                    .withSharedInstanceRoot(settings.sharedInstanceStorage())
+                    .withRamRoot(settings.ramRoot() != null ? settings.ramRoot() : Path.of("/dev/shm/strata")));
             default -> throw new IllegalArgumentException("driver must be fake or qemu, not " + settings.driver());
         };
     }
