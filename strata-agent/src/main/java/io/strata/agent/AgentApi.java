@@ -27,6 +27,13 @@ public interface AgentApi {
     /** Fetches the boot images onto the host if needed and starts the VM. */
     VmInfo spawn(VmSpec spec, BootImages images);
 
+    /**
+     * Evacuation on shared instance storage: fetches the boot images if needed and starts the VM
+     * from the root disk a dead host left on the storage this host shares with it (see
+     * {@link io.strata.hypervisor.Hypervisor#rebuildFromSharedDisk}).
+     */
+    VmInfo rebuildFromSharedDisk(VmSpec spec, BootImages images);
+
     VmInfo act(String vmId, VmAction action);
 
     void destroy(String vmId);

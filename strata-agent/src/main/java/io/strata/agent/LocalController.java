@@ -85,6 +85,11 @@ public final class LocalController implements AgentApi, AutoCloseable {
         return hypervisor.create(withLocalImages(spec, boot));
     }
 
+    @Override
+    public VmInfo rebuildFromSharedDisk(VmSpec spec, BootImages boot) {
+        return hypervisor.rebuildFromSharedDisk(withLocalImages(spec, boot));
+    }
+
     /** The spec with its boot images fetched onto this host. */
     private VmSpec withLocalImages(VmSpec spec, BootImages boot) {
         BootSource source = new BootSource(

@@ -56,6 +56,11 @@ final class AgentCommand implements Callable<Integer> {
             description = "How long each simulated VM transition takes (default none).")
     Duration fakeActionDelay;
 
+    @Option(names = "--shared-instance-storage", paramLabel = "DIR", description = "A directory shared with other hosts (NFS, CephFS) "
+            + "for the VMs' root disks (QEMU driver): when this host dies, a host mounting the same directory rebuilds its servers "
+            + "from their disks (evacuation on shared storage). Default: disks stay in the data directory.")
+    Path sharedInstanceStorage;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -103,7 +108,8 @@ final class AgentCommand implements Callable<Integer> {
         try {
             return new AgentServer.Settings(urls, hostName, driver, dir.toAbsolutePath(), listen.substring(0, colon), port,
                     ServerOptions.blankToNull(advertiseUrl), token, heartbeatInterval, fakeVcpus, fakeMemoryMb, 1_000,
-                    fakeActionDelay == null ? Duration.ZERO : fakeActionDelay, accel);
+                    fakeActionDelay == null ? Duration.ZERO : fakeActionDelay, accel,
+                    sharedInstanceStorage == null ? null : sharedInstanceStorage.toAbsolutePath(), null);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -59,7 +59,7 @@ final class ServerOptions {
     Integer missedHeartbeats;
 
     @Option(names = "--evacuate", paramLabel = "auto|always|never", description = "Rebuild a dead host's servers elsewhere: auto (when "
-            + "nothing is lost: fake driver, live-image clones), always or never.")
+            + "nothing is lost: fake driver, live-image clones, servers on shared instance storage), always or never.")
     String evacuate;
 
     @Option(names = "--agent-token", description = "Secret shared with the agents (or STRATA_AGENT_TOKEN; default: "

@@ -104,6 +104,14 @@ class DistributedCloudTest {
         byte[] throughB = new ApiClient(urlB, admin.token()).get("/image/v2/images/" + image + "/file").expect(200).body();
         assertThat(throughB).isEqualTo(IMAGE_DATA);
         assertThat(dir.resolve("controller-b").resolve("images").resolve(image)).exists();
+        // An image deleted through A loses B's copy too, within a few replication rounds (2 s each).
+        String doomed = createImage(new ApiClient(urlA, admin.token()));
+        Path doomedOnB = dir.resolve("controller-b").resolve("images").resolve(doomed);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> Files.exists(doomedOnB));
+        new ApiClient(urlA, admin.token()).delete("/image/v2/images/" + doomed).expect(204);
+        assertThat(dir.resolve("controller-a").resolve("images").resolve(doomed)).doesNotExist();
+        await().atMost(Duration.ofSeconds(6)).pollInterval(Duration.ofMillis(200)).until(() -> !Files.exists(doomedOnB));
+        assertThat(dir.resolve("controller-b").resolve("images").resolve(image)).exists();
         List<String> servers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             servers.add(createServer(admin, image, "vm-" + i));

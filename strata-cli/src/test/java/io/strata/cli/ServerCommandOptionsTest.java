@@ -40,6 +40,11 @@ class ServerCommandOptionsTest {
         AgentServer.Settings defaults = agent("--controller", "http://c1:8774", "--host-name", "n", "--token", "t");
         assertThat(defaults.heartbeatInterval()).isEqualTo(Duration.ofSeconds(3));
         assertThat(defaults.listenPort()).isEqualTo(8775);
+        assertThat(defaults.sharedInstanceStorage()).as("disks stay in the data directory").isNull();
+
+        AgentServer.Settings sharing = agent("--controller", "http://c1:8774", "--host-name", "n", "--token", "t", "--driver", "qemu",
+                "--shared-instance-storage", "/srv/instances");
+        assertThat(sharing.sharedInstanceStorage()).isEqualTo(java.nio.file.Path.of("/srv/instances"));
     }
 
     @Test
@@ -56,6 +61,8 @@ class ServerCommandOptionsTest {
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("fake or qemu");
         assertThatThrownBy(() -> agent("--controller", "http://c:1", "--host-name", "n", "--token", "t", "--heartbeat-interval", "-1"))
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("not a positive duration");
+        assertThatThrownBy(() -> agent("--controller", "http://c:1", "--host-name", "n", "--token", "t", "--shared-instance-storage", "/srv"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("needs --driver qemu");
         assertThatThrownBy(() -> agent("--host-name", "n", "--token", "t"))
                 .isInstanceOf(CommandLine.MissingParameterException.class).hasMessageContaining("--controller");
     }

@@ -106,22 +106,85 @@ public final class ComputeManager implements AutoCloseable {
         submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null), () -> isActive(server.id()));
     }
 
-    /** Rebuilds an evacuated server (already reset to scheduling) away from the host it held. */
+    /**
+     * Rebuilds an evacuated server (already reset to scheduling) away from the host it held. When
+     * that host's instance storage is shared with others (Nova's on_shared_storage), the server is
+     * rebuilt on one of them from the disk it left there, so the guest keeps what it wrote;
+     * otherwise (or for a live-image clone, which restarts from its image) it is built anew.
+     */
     public void evacuate(Server server, String fromHost, String forcedHost, String userId) {
+        String sharedStorage = sharedStorageFor(fromHost, forcedHost);
         ServerMigration migration = migrations.insert(server, ServerMigration.EVACUATION, "accepted", fromHost, forcedHost, server.flavor(),
                 server.flavor(), false, userId, now());
         scheduler.release(fromHost, server.flavor());
         claim(server.id());
-        submitEvent(server.id(), "compute_rebuild_instance", () -> {
-            // A host forced down may still run the old VM: remove it if its agent answers; a host
-            // that is really gone has it removed by the reconciliation when it returns.
-            hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, server.id()));
-            migrations.update(migration.uuid(), "pre-migrating", forcedHost, now());
-            runBuild(server.id(), null, forcedHost, true);
-            Server after = servers.find(server.id()).orElse(null);
-            boolean done = after != null && after.vmState() == VmState.ACTIVE && after.host() != null;
-            migrations.update(migration.uuid(), done ? "done" : "failed", done ? after.host() : null, now());
-        }, () -> migrationEndedAs(migration.uuid(), "done"));
+        submitEvent(server.id(), "compute_rebuild_instance",
+                () -> runEvacuation(server.id(), migration.uuid(), fromHost, forcedHost, sharedStorage),
+                () -> migrationEndedAs(migration.uuid(), "done"));
+    }
+
+    private void runEvacuation(String id, String migrationUuid, String fromHost, String forcedHost, String sharedStorage) {
+        // A host forced down may still run the old VM: remove it if its agent answers; a host
+        // that is really gone has it removed by the reconciliation when it returns. On shared
+        // storage that waits until the new host owns the disk, or the old host would remove
+        // the disk with its VM; a VM still running there holds the disk's lock meanwhile, so
+        // the rebuild fails rather than run the guest twice.
+        if (sharedStorage == null) {
+            hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, id));
+        }
+        migrations.update(migrationUuid, "pre-migrating", forcedHost, now());
+        try {
+            runBuild(id, null, forcedHost, true, sharedStorage);
+        } catch (DiskNotShared e) {
+            returnToFailedHost(id, fromHost, e.getMessage());
+            migrations.update(migrationUuid, "failed", null, now());
+            return;
+        }
+        Server after = servers.find(id).orElse(null);
+        boolean done = after != null && after.vmState() == VmState.ACTIVE && after.host() != null;
+        if (sharedStorage != null && done) {
+            hosts.findAgent(fromHost).ifPresent(agent -> destroyQuietly(agent, id));
+        }
+        migrations.update(migrationUuid, done ? "done" : "failed", done ? after.host() : null, now());
+    }
+
+    /** A host on the failed host's shared storage does not find the server's disk there (it came by a migration, say). */
+    private static final class DiskNotShared extends RuntimeException {
+        DiskNotShared(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The server's disk is on its failed host's own storage, not on the shared one: rebuilding it
+     * from its image would lose it, so the server goes back to that host with a fault and comes
+     * back with it (or an admin evacuates it to a host off the shared storage, from its image).
+     */
+    private void returnToFailedHost(String id, String fromHost, String why) {
+        Server server = servers.find(id).orElse(null);
+        if (server == null || !servers.place(id, fromHost, server.availabilityZone(), now())) {
+            return;     // deleted meanwhile
+        }
+        scheduler.refresh(servers.usageOf(fromHost));
+        servers.fail(id, new Fault(500, "Compute host " + fromHost + " is down and the server's disk is not on its shared instance storage.",
+                why + "; the server stays on " + fromHost + " until it returns.", now()), io.strata.compute.PowerState.NOSTATE, now());
+        log.warn("server {}: not evacuated from {}: its disk is not on the shared instance storage ({})", id, fromHost, why);
+    }
+
+    /**
+     * The instance storage an evacuated server's disk is on, if the destination can see it: the
+     * failed host's shared storage, when an admin named no host or named one on the same storage.
+     */
+    private String sharedStorageFor(String fromHost, String forcedHost) {
+        Host from = hosts.find(fromHost).orElse(null);
+        if (from == null || from.sharedStorage() == null) {
+            return null;
+        }
+        if (forcedHost != null && !hosts.find(forcedHost).map(from::sharesStorageWith).orElse(false)) {
+            log.info("evacuation from {} to {}: no shared instance storage between them; the server is built anew", fromHost, forcedHost);
+            return null;
+        }
+        return from.sharedStorage();
     }
 
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
@@ -131,15 +194,22 @@ public final class ComputeManager implements AutoCloseable {
     }
 
     private void runBuild(String id, BuildInputs resolved) {
-        runBuild(id, resolved, null, false);
+        runBuild(id, resolved, null, false, null);
     }
 
     /**
      * @param hostOverride the host an admin named (evacuate to a host), over the one the server's zone may force
      * @param evacuating a host the server was forced onto (az:host) is the dead one: let the scheduler choose
+     * @param sharedStorage evacuation on shared storage: only hosts on this storage are chosen, and they
+     *        rebuild the VM from its disk there (a live-image clone is launched anew all the same)
      */
-    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating) {
+    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating, String sharedStorage) {
         Set<String> tried = new HashSet<>();
+        Set<String> elsewhere = new HashSet<>();
+        if (sharedStorage != null) {
+            // Hosts that do not see the disk are out of the choice, as if tried already.
+            hosts.hosts().stream().filter(h -> !sharedStorage.equals(h.sharedStorage())).forEach(h -> elsewhere.add(h.name()));
+        }
         String lastError = null;
         for (int attempt = 1; attempt <= MAX_BUILD_ATTEMPTS; attempt++) {
             Server server = servers.find(id).orElse(null);
@@ -156,9 +226,15 @@ public final class ComputeManager implements AutoCloseable {
             // Clones go wherever the scheduler puts them: hosts of this process read the image's
             // files where its host wrote them, remote agents copy them first (see LaunchSource).
             String forcedHost = hostOverride != null ? hostOverride : evacuating ? null : forcedHostOf(server);
+            boolean fromSharedDisk = sharedStorage != null && inputs.launch() == null;
+            Set<String> excluded = tried;
+            if (fromSharedDisk) {
+                excluded = new HashSet<>(tried);
+                excluded.addAll(elsewhere);
+            }
             Host host;
             try {
-                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, tried, server.projectId(),
+                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, excluded, server.projectId(),
                         server.id()));
             } catch (CloudException e) {
                 String message = attempt == 1 ? Scheduler.NO_VALID_HOST
@@ -190,7 +266,9 @@ public final class ComputeManager implements AutoCloseable {
             try {
                 AgentApi agent = hosts.agent(host.name());
                 LaunchSource launch = inputs.launch();
-                VmInfo vm = launch == null
+                VmInfo vm = fromSharedDisk
+                        ? agent.rebuildFromSharedDisk(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images())
+                        : launch == null
                         ? agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images())
                         : launchClone(agent, id, launch, specOf(server, inputs.publicKeys(), launch.guestParams(), launch.targetMemoryMb()));
                 recordDetails(id, vm);
@@ -204,6 +282,12 @@ public final class ComputeManager implements AutoCloseable {
                 if (closing) {
                     log.info("build of server {} interrupted by shutdown; it resumes at the next start", id);
                     return;
+                }
+                if (fromSharedDisk && e instanceof CloudException cloud && cloud.code() == io.strata.core.ErrorCode.NOT_FOUND) {
+                    // No host of the storage will find the disk: stop here (nothing was made on this one).
+                    scheduler.release(host.name(), server.flavor());
+                    servers.advanceTask(id, TaskState.SPAWNING, TaskState.SCHEDULING, now());
+                    throw new DiskNotShared(e.getMessage());
                 }
                 lastError = e.getMessage();
                 log.warn("server {} failed to spawn on {} (attempt {}): {}", id, host.name(), attempt, e.getMessage());
@@ -912,11 +996,23 @@ public final class ComputeManager implements AutoCloseable {
                 log.info("server {}: build finished while the controller was down", server.id());
                 return;
             }
+            // On shared storage the attempt's host only removes the disk if it took it over, and a
+            // failed take-over hands it back first.
             agent.ifPresent(a -> destroyQuietly(a, server.id()));
             scheduler.release(server.host(), server.flavor());
             if (server.taskState() == TaskState.SPAWNING) {
                 servers.advanceTask(server.id(), TaskState.SPAWNING, TaskState.SCHEDULING, now());
             }
+        }
+        // An evacuation on shared storage goes on from the disk the dead host left, not from the image.
+        Optional<ServerMigration> evacuation = migrations.inFlight(server.id()).filter(m -> ServerMigration.EVACUATION.equals(m.type()));
+        String sharedStorage = evacuation.map(m -> sharedStorageFor(m.sourceCompute(), m.destCompute())).orElse(null);
+        if (sharedStorage != null) {
+            log.info("server {}: restarting an interrupted evacuation from {} on shared storage", server.id(), evacuation.get().sourceCompute());
+            claim(server.id());
+            ServerMigration m = evacuation.get();
+            tasks.submit(() -> runEvacuation(server.id(), m.uuid(), m.sourceCompute(), m.destCompute(), sharedStorage));
+            return;
         }
         log.info("server {}: restarting an interrupted build", server.id());
         build(server);

@@ -5,6 +5,7 @@ import java.time.Instant;
 /**
  * A hypervisor host and its compute service, as os-hypervisors and os-services show them.
  * {@code serviceEnabled} false keeps the scheduler away; {@code lastHeartbeat} decides up/down.
+ * {@code sharedStorage} names the instance storage the host shares with others (null: none).
  */
 public record Host(
         int id,
@@ -24,4 +25,10 @@ public record Host(
         long localGb,
         Instant lastHeartbeat,
         Instant createdAt,
-        Instant updatedAt) {}
+        Instant updatedAt,
+        String sharedStorage) {
+    /** Whether {@code other} sees the same VM disks as this host (both on one shared instance storage). */
+    public boolean sharesStorageWith(Host other) {
+        return sharedStorage != null && sharedStorage.equals(other.sharedStorage()) && !name.equals(other.name());
+    }
+}

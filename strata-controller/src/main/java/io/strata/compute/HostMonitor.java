@@ -35,6 +35,8 @@ public final class HostMonitor {
     private final BooleanSupplier leading;
     private final Clock clock;
     private final Set<String> down = new HashSet<>();
+    /** Per down host, the servers already sent away once while it is down (one whose disk was not shared comes back to it). */
+    private final java.util.Map<String, Set<String>> evacuated = new java.util.HashMap<>();
     private Instant leaderSince;
 
     public HostMonitor(HostRegistry hosts, ServerStore servers, ComputeManager manager, EvacuationPolicy policy, BooleanSupplier leading,
@@ -53,6 +55,7 @@ public final class HostMonitor {
         if (!leading.getAsBoolean()) {
             leaderSince = null;
             down.clear();
+            evacuated.clear();
             return;
         }
         Instant now = clock.instant();
@@ -71,6 +74,7 @@ public final class HostMonitor {
                 if (down.remove(host.name())) {
                     log.info("host {} is up again", host.name());
                 }
+                evacuated.remove(host.name());
                 continue;
             }
             if (down.add(host.name())) {
@@ -86,7 +90,8 @@ public final class HostMonitor {
             if (server.taskState() != null || server.vmState() == VmState.BLESSED || server.vmState() == VmState.BUILDING) {
                 continue;   // in flight: its operation fails or is taken over on its own
             }
-            boolean evacuate = policy.evacuate(host, server);
+            boolean evacuate = policy.evacuate(host, server)
+                    && !evacuated.getOrDefault(host.name(), Set.of()).contains(server.id());
             if (server.vmState() != VmState.ERROR) {
                 servers.fail(server.id(), new Fault(500, "Compute host " + host.name() + " is down (no heartbeat for "
                         + Duration.between(host.lastHeartbeat() == null ? now : host.lastHeartbeat(), now).toSeconds() + " s).",
@@ -94,6 +99,7 @@ public final class HostMonitor {
                         io.strata.compute.PowerState.NOSTATE, now);
             }
             if (evacuate && servers.beginEvacuate(server.id(), host.name(), now)) {
+                evacuated.computeIfAbsent(host.name(), name -> new HashSet<>()).add(server.id());
                 log.warn("server {}: evacuating from dead host {}", server.id(), host.name());
                 manager.evacuate(servers.find(server.id()).orElseThrow(), host.name(), null, null);
             }

@@ -24,18 +24,18 @@ public final class HostStore {
         return jdbi.inTransaction(h -> {
             int updated = h.createUpdate("update hosts set hypervisor_type = :type, hypervisor_version = :version, accelerator = :accel, "
                             + "host_ip = :ip, agent_url = :url, vcpus = :vcpus, memory_mb = :mem, local_gb = :disk, "
-                            + "last_heartbeat_at = :now, updated_at = :now where host = :host")
+                            + "shared_storage = :shared, last_heartbeat_at = :now, updated_at = :now where host = :host")
                     .bind("type", info.hypervisorType()).bind("version", info.hypervisorVersion()).bind("accel", info.accelerator())
                     .bind("ip", info.hostIp()).bind("url", agentUrl).bind("vcpus", info.vcpus()).bind("mem", info.memoryMb())
-                    .bind("disk", info.diskGb()).bind("now", now).bind("host", info.hostname()).execute();
+                    .bind("disk", info.diskGb()).bind("shared", info.sharedStorage()).bind("now", now).bind("host", info.hostname()).execute();
             if (updated == 0) {
                 h.createUpdate("insert into hosts (uuid, host, hypervisor_type, hypervisor_version, accelerator, host_ip, agent_url, vcpus, "
-                                + "memory_mb, local_gb, last_heartbeat_at, created_at, updated_at) values (:uuid, :host, :type, :version, "
-                                + ":accel, :ip, :url, :vcpus, :mem, :disk, :now, :now, :now)")
+                                + "memory_mb, local_gb, shared_storage, last_heartbeat_at, created_at, updated_at) values (:uuid, :host, :type, "
+                                + ":version, :accel, :ip, :url, :vcpus, :mem, :disk, :shared, :now, :now, :now)")
                         .bind("uuid", UUID.randomUUID().toString()).bind("host", info.hostname()).bind("type", info.hypervisorType())
                         .bind("version", info.hypervisorVersion()).bind("accel", info.accelerator()).bind("ip", info.hostIp())
                         .bind("url", agentUrl).bind("vcpus", info.vcpus()).bind("mem", info.memoryMb()).bind("disk", info.diskGb())
-                        .bind("now", now).execute();
+                        .bind("shared", info.sharedStorage()).bind("now", now).execute();
             }
             return h.createQuery("select * from hosts where host = :host").bind("host", info.hostname()).map((rs, c) -> row(rs)).one();
         });
@@ -88,6 +88,7 @@ public final class HostStore {
                 "enabled".equals(rs.getString("service_status")), rs.getString("disabled_reason"), rs.getBoolean("forced_down"),
                 rs.getString("hypervisor_type"), rs.getLong("hypervisor_version"), rs.getString("accelerator"), rs.getString("host_ip"),
                 rs.getString("agent_url"), rs.getInt("vcpus"), rs.getLong("memory_mb"), rs.getLong("local_gb"),
-                ServerStore.instant(rs, "last_heartbeat_at"), ServerStore.instant(rs, "created_at"), ServerStore.instant(rs, "updated_at"));
+                ServerStore.instant(rs, "last_heartbeat_at"), ServerStore.instant(rs, "created_at"), ServerStore.instant(rs, "updated_at"),
+                rs.getString("shared_storage"));
     }
 }

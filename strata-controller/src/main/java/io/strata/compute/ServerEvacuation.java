@@ -13,7 +13,10 @@ import java.util.Set;
 /**
  * Nova's evacuate: when a server's host is down (its agent stopped heartbeating, or an admin
  * forced its service down), the server is built again from its image on a host the scheduler
- * picks, or on the host the admin names (which must be up and enabled). The VM left on the failed host is removed when that host's agent comes back (the
+ * picks, or on the host the admin names (which must be up and enabled); when the failed host's
+ * instance storage is shared with the destination, from its own disk there instead (Nova's
+ * {@code onSharedStorage}, recognised from the hosts rather than taken from the request; see
+ * {@link ComputeManager#evacuate}). The VM left on the failed host is removed when that host's agent comes back (the
  * reconciliation removes VMs no live server owns there).
  */
 public final class ServerEvacuation {

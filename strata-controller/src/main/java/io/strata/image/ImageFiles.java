@@ -153,6 +153,22 @@ public final class ImageFiles {
         return Files.isRegularFile(path(imageId));
     }
 
+    /** Ids of the images whose data is in this directory. */
+    public Set<String> storedIds() {
+        Set<String> ids = new java.util.HashSet<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, Files::isRegularFile)) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                if (UUID.matcher(name).matches()) {
+                    ids.add(name);
+                }
+            }
+        } catch (IOException e) {
+            log.warn("cannot list {}: {}", dir, e.toString());
+        }
+        return ids;
+    }
+
     /**
      * Start-up clean-up after a crash: staged files are unfinished uploads, and a file whose image
      * has no data (deleted, or rolled back to queued) is an orphan.

@@ -12,7 +12,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -40,6 +42,8 @@ public final class ImageReplication implements ImageService.DataLocations, AutoC
     private final Duration interval;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).version(HttpClient.Version.HTTP_1_1).build();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    /** Files seen without an image row in the last round (only the timer's thread touches it). */
+    private Set<String> missingLastRound = Set.of();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofVirtual().name("image-replication").factory());
 
@@ -62,8 +66,12 @@ public final class ImageReplication implements ImageService.DataLocations, AutoC
         }, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** One round: claims the images whose data only this controller holds, copies those others hold. */
+    /**
+     * One round: removes the copies of images deleted through another controller, claims the
+     * images whose data only this controller holds, copies those others hold.
+     */
     public void sync() {
+        removeDeleted();
         for (ImageStore.Location location : store.activeLocations()) {
             if (files.exists(location.id())) {
                 if (location.storedAt() == null) {
@@ -77,6 +85,30 @@ public final class ImageReplication implements ImageService.DataLocations, AutoC
                 }
             }
         }
+    }
+
+    /**
+     * A delete removes the row and the file of the controller it went through; the other
+     * controllers find their copies here: a file whose image has no row in two rounds in a row is
+     * removed. Two rounds, because an image made from a file on this controller (createFromFile)
+     * has its file committed a moment before its row is inserted.
+     */
+    synchronized void removeDeleted() {
+        Set<String> stored = files.storedIds();
+        Set<String> existing = stored.isEmpty() ? Set.of() : store.existing(stored);
+        Set<String> missing = new HashSet<>(stored);
+        missing.removeAll(existing);
+        for (String id : missing) {
+            if (missingLastRound.contains(id)) {
+                synchronized (locks.computeIfAbsent(id, key -> new Object())) {
+                    log.info("image {} was deleted through another controller: removing this controller's copy", id);
+                    files.delete(id);
+                }
+                locks.remove(id);
+            }
+        }
+        missing.removeIf(id -> missingLastRound.contains(id));
+        missingLastRound = missing;
     }
 
     @Override

@@ -113,6 +113,15 @@ public final class ImageStore {
                 .mapTo(String.class).list()));
     }
 
+    /** Which of {@code ids} still have an image row (of any status); the others were deleted. */
+    public Set<String> existing(java.util.Collection<String> ids) {
+        if (ids.isEmpty()) {
+            return Set.of();
+        }
+        return jdbi.withHandle(h -> Set.copyOf(h.createQuery("select id from images where id in (<ids>)")
+                .bindList("ids", List.copyOf(ids)).mapTo(String.class).list()));
+    }
+
     /** Where an image's data is, for controllers that hold their own copies. */
     public record Location(String id, String storedAt, String md5) {}
 

@@ -35,7 +35,7 @@ public record ClusterSettings(
         return new ClusterSettings(zookeeper, Duration.ofSeconds(10), Duration.ofSeconds(3), 3, Evacuate.AUTO, null, 0, 0);
     }
 
-    /** Evacuation of a dead host's servers: auto = when they can be rebuilt without their host (fake driver, live-image clones). */
+    /** Evacuation of a dead host's servers: auto = when they can be rebuilt without their host (fake driver, live-image clones, servers whose disk is on instance storage another live host shares). */
     public enum Evacuate {
         AUTO, ALWAYS, NEVER;
 

@@ -275,7 +275,7 @@ public final class ControllerServer implements AutoCloseable {
             DistributedLeadership elected = leadership;
             // Host monitoring and the takeover of dead controllers' operations: every controller
             // refreshes its view of the hosts, only the leader acts (all of it, in one process).
-            HostMonitor monitor = new HostMonitor(hosts, serverStore, manager, evacuationPolicy(cluster.evacuate()),
+            HostMonitor monitor = new HostMonitor(hosts, serverStore, manager, evacuationPolicy(cluster.evacuate(), hosts),
                     elected == null ? () -> true : elected::isLeader, clock);
             java.util.concurrent.atomic.AtomicLong rounds = new java.util.concurrent.atomic.AtomicLong();
             Runnable leaderRound = () -> {
@@ -384,14 +384,16 @@ public final class ControllerServer implements AutoCloseable {
     /** How many leader rounds (heartbeat intervals) between reconciliations of the remote hosts. */
     private static final long RECONCILE_EVERY_ROUNDS = 10;
 
-    private static HostMonitor.EvacuationPolicy evacuationPolicy(ClusterSettings.Evacuate evacuate) {
+    private static HostMonitor.EvacuationPolicy evacuationPolicy(ClusterSettings.Evacuate evacuate, HostRegistry hosts) {
         return switch (evacuate) {
             case ALWAYS -> (host, server) -> true;
             case NEVER -> (host, server) -> false;
             // A fake host's VMs have nothing to lose; a live-image clone restarts from its image,
-            // which is on the image's host. Anything else would lose its local disk.
+            // which is on the image's host; a VM whose disk is on instance storage another live
+            // host shares is rebuilt there from that disk. Anything else would lose its local disk.
             case AUTO -> (host, server) -> "fake".equals(host.hypervisorType())
-                    || server.metadata().containsKey(LiveImageService.LAUNCHED_FROM);
+                    || server.metadata().containsKey(LiveImageService.LAUNCHED_FROM)
+                    || hosts.hosts().stream().anyMatch(other -> host.sharesStorageWith(other) && other.serviceEnabled() && hosts.isUp(other));
         };
     }
 

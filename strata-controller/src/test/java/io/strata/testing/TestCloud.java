@@ -121,7 +121,7 @@ public final class TestCloud implements AutoCloseable {
         }
     }
 
-    private static final java.util.regex.Pattern RAM_FILE = java.util.regex.Pattern.compile("path=(/dev/shm/strata/[0-9a-f-]{36})/ram");
+    private static final java.util.regex.Pattern RAM_FILE = java.util.regex.Pattern.compile("path=(/dev/shm/strata[^/,]*/[0-9a-f-]{36})/ram");
 
     /** Kills the processes (QEMU guests) whose command line names a path under {@code dir}. */
     public static void killProcessesUnder(Path dir) {

@@ -20,6 +20,16 @@ public interface Hypervisor extends AutoCloseable {
     /** Defines and starts a VM (cold boot); returns once its process runs. */
     VmInfo create(VmSpec spec);
 
+    /**
+     * Evacuation on shared instance storage: defines and starts the VM {@code spec} describes on
+     * this host from the root disk a dead host left on the storage both share, keeping what the
+     * guest wrote; this host owns the disk from then on. Hosts without shared instance storage
+     * refuse (409).
+     */
+    default VmInfo rebuildFromSharedDisk(VmSpec spec) {
+        throw new HypervisorException(io.strata.core.ErrorCode.CONFLICT, "this host has no shared instance storage");
+    }
+
     /** Applies a power action; returns the VM's state afterwards. */
     VmInfo act(String vmId, VmAction action);
 

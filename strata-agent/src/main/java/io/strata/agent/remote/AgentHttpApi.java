@@ -44,6 +44,13 @@ public final class AgentHttpApi {
             AgentWire.SpawnRequest request = read(ctx, AgentWire.SpawnRequest.class);
             json(ctx, agent.spawn(request.spec(), request.images()));
         });
+        routes.post(p + "/vms/{id}/shared-rebuild", ctx -> {
+            AgentWire.SpawnRequest request = read(ctx, AgentWire.SpawnRequest.class);
+            if (request.spec() == null || !ctx.pathParam("id").equals(request.spec().id())) {
+                throw io.strata.core.CloudException.badRequest("the spec must describe VM %s", ctx.pathParam("id"));
+            }
+            json(ctx, agent.rebuildFromSharedDisk(request.spec(), request.images()));
+        });
         routes.get(p + "/vms/{id}", ctx -> {
             Optional<?> vm = agent.find(ctx.pathParam("id"));
             if (vm.isEmpty()) {

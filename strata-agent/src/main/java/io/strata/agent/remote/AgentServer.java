@@ -40,6 +40,12 @@ public final class AgentServer implements AutoCloseable {
      * @param advertiseUrl  URL controllers reach this agent at; null derives it from the bound address
      * @param fakeHost      capacity of the fake driver's host: vcpus, memory MB, disk GB
      * @param fakeActionDelay how long each fake VM transition takes
+     * @param sharedInstanceStorage a directory shared with other hosts (NFS, CephFS) where the QEMU
+     *                      driver keeps its VMs' root disks, so that when this host dies another
+     *                      host mounting it rebuilds them from their disks; null keeps them local
+     * @param ramRoot       where the QEMU driver keeps guest RAM files (tmpfs); null for /dev/shm/strata. Only
+     *                      several agents on one machine (tests) need their own: a VM that moves between them
+     *                      keeps its id, hence its RAM file's name
      */
     public record Settings(
             List<String> controllers,
@@ -55,7 +61,17 @@ public final class AgentServer implements AutoCloseable {
             long fakeMemoryMb,
             long fakeDiskGb,
             Duration fakeActionDelay,
-            String accel) {
+            String accel,
+            Path sharedInstanceStorage,
+            Path ramRoot) {
+        /** A host whose VM disks are its own. */
+        public Settings(List<String> controllers, String hostName, String driver, Path dataDir, String listenHost, int listenPort,
+                String advertiseUrl, String token, Duration heartbeatInterval, int fakeVcpus, long fakeMemoryMb, long fakeDiskGb,
+                Duration fakeActionDelay, String accel) {
+            this(controllers, hostName, driver, dataDir, listenHost, listenPort, advertiseUrl, token, heartbeatInterval, fakeVcpus,
+                    fakeMemoryMb, fakeDiskGb, fakeActionDelay, accel, null, null);
+        }
+
         public Settings {
             controllers = List.copyOf(requireNonNull(controllers, "controllers is null"));
             requireNonNull(hostName, "hostName is null");
@@ -88,6 +104,9 @@ public final class AgentServer implements AutoCloseable {
             }
             if (heartbeatInterval.isZero() || heartbeatInterval.isNegative()) {
                 throw new IllegalArgumentException("heartbeat interval must be positive");
+            }
+            if (sharedInstanceStorage != null && !driver.equals("qemu")) {
+                throw new IllegalArgumentException("--shared-instance-storage needs --driver qemu (fake VMs have no disks)");
             }
         }
     }
@@ -176,7 +195,9 @@ public final class AgentServer implements AutoCloseable {
                     settings.fakeDiskGb()), settings.fakeActionDelay(), dataDir.resolve("fake").resolve(settings.hostName() + ".json"));
             case "qemu" -> new QemuHypervisor(QemuConfig.defaults(dataDir, settings.hostName(), URI.create(
                             settings.advertiseUrl() != null ? settings.advertiseUrl() : "http://" + settings.listenHost()).getHost())
-                    .withAccel(AccelMode.valueOf(settings.accel().toUpperCase(Locale.ROOT))));
+                    .withAccel(AccelMode.valueOf(settings.accel().toUpperCase(Locale.ROOT)))
+                    .withSharedInstanceRoot(settings.sharedInstanceStorage())
+                    .withRamRoot(settings.ramRoot() != null ? settings.ramRoot() : Path.of("/dev/shm/strata")));
             default -> throw new IllegalArgumentException("driver must be fake or qemu, not " + settings.driver());
         };
     }

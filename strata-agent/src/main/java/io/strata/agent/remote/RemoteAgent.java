@@ -76,6 +76,11 @@ public final class RemoteAgent implements AgentApi {
     }
 
     @Override
+    public VmInfo rebuildFromSharedDisk(VmSpec spec, BootImages images) {
+        return call("POST", "/vms/" + enc(spec.id()) + "/shared-rebuild", new AgentWire.SpawnRequest(spec, images), VmInfo.class);
+    }
+
+    @Override
     public VmInfo act(String vmId, VmAction action) {
         return call("POST", "/vms/" + enc(vmId) + "/action", new AgentWire.ActionRequest(action.name()), VmInfo.class);
     }

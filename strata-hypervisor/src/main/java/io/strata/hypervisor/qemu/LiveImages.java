@@ -82,7 +82,14 @@ final class LiveImages {
             boolean hasRootDisk = Files.exists(run.rootDisk());
             Files.move(run.ramFile(), LiveImageManifest.ram(image));
             if (hasRootDisk) {
-                Files.move(run.rootDisk(), LiveImageManifest.disk(image));
+                if (Files.isSymbolicLink(run.rootDisk())) {
+                    // On shared instance storage the image takes the disk itself, not the link to
+                    // it: the VM's directory there goes when the VM does.
+                    Files.move(run.rootDisk().toRealPath(), LiveImageManifest.disk(image));
+                    Files.delete(run.rootDisk());
+                } else {
+                    Files.move(run.rootDisk(), LiveImageManifest.disk(image));
+                }
             }
             Files.copy(run.configDrive(), LiveImageManifest.configDrive(image));
             LiveImageManifest manifest = new LiveImageManifest(vmId, source.vcpus(), source.memoryMb(), source.targetMemoryMb(),

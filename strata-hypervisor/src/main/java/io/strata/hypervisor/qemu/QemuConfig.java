@@ -25,6 +25,10 @@ import java.time.Duration;
  * @param stopTimeout      how long STOP waits for the guest to power off after ACPI before quitting QEMU
  * @param rebootTimeout    how long REBOOT_SOFT waits for the guest's ACPI power-off before a hard reset
  * @param probeTimeout     how long the KVM probe guest may take to print its ready marker
+ * @param sharedInstanceRoot where VMs' root disks live when that directory is shared with other
+ *                         hosts (NFS, CephFS): one directory per VM, so that another host sharing
+ *                         it can rebuild the VM from its disk when this one dies; null keeps the
+ *                         disks in the run directories
  */
 public record QemuConfig(
         Path qemuBinary,
@@ -41,9 +45,18 @@ public record QemuConfig(
         long diskGb,
         Duration stopTimeout,
         Duration rebootTimeout,
-        Duration probeTimeout) {
+        Duration probeTimeout,
+        Path sharedInstanceRoot) {
 
     public static final String READY_MARKER = "STRATA-GUEST-READY";
+
+    /** A host whose VM disks are its own (in the run directories). */
+    public QemuConfig(Path qemuBinary, Path qemuImgBinary, Path runRoot, Path ramRoot, Path stateDir, AccelMode accel, Path probeImageDir,
+            String hostname, String hostIp, int vcpus, long memoryMb, long diskGb, Duration stopTimeout, Duration rebootTimeout,
+            Duration probeTimeout) {
+        this(qemuBinary, qemuImgBinary, runRoot, ramRoot, stateDir, accel, probeImageDir, hostname, hostIp, vcpus, memoryMb, diskGb,
+                stopTimeout, rebootTimeout, probeTimeout, null);
+    }
 
     public QemuConfig {
         requireNonNull(qemuBinary, "qemuBinary is null");
@@ -60,11 +73,12 @@ public record QemuConfig(
         runRoot = runRoot.toAbsolutePath().normalize();
         ramRoot = ramRoot.toAbsolutePath().normalize();
         stateDir = stateDir.toAbsolutePath().normalize();
+        sharedInstanceRoot = sharedInstanceRoot == null ? null : sharedInstanceRoot.toAbsolutePath().normalize();
         if (vcpus < 0 || memoryMb < 0 || diskGb < 0) {
             throw new IllegalArgumentException("capacity overrides must be 0 (detect) or positive");
         }
         // QEMU's option syntax splits on commas, and these paths end up inside options.
-        for (Path path : java.util.List.of(runRoot, ramRoot)) {
+        for (Path path : sharedInstanceRoot == null ? java.util.List.of(runRoot, ramRoot) : java.util.List.of(runRoot, ramRoot, sharedInstanceRoot)) {
             if (path.toString().contains(",")) {
                 throw new IllegalArgumentException(path + " contains a comma, which QEMU options cannot carry");
             }
@@ -100,26 +114,31 @@ public record QemuConfig(
 
     public QemuConfig withAccel(AccelMode newAccel) {
         return new QemuConfig(qemuBinary, qemuImgBinary, runRoot, ramRoot, stateDir, newAccel, probeImageDir,
-                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout);
+                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout, sharedInstanceRoot);
     }
 
     public QemuConfig withProbeImageDir(Path dir) {
         return new QemuConfig(qemuBinary, qemuImgBinary, runRoot, ramRoot, stateDir, accel, dir,
-                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout);
+                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout, sharedInstanceRoot);
     }
 
     public QemuConfig withTimeouts(Duration stop, Duration reboot, Duration probe) {
         return new QemuConfig(qemuBinary, qemuImgBinary, runRoot, ramRoot, stateDir, accel, probeImageDir,
-                hostname, hostIp, vcpus, memoryMb, diskGb, stop, reboot, probe);
+                hostname, hostIp, vcpus, memoryMb, diskGb, stop, reboot, probe, sharedInstanceRoot);
     }
 
     public QemuConfig withRunRoot(Path dir) {
         return new QemuConfig(qemuBinary, qemuImgBinary, dir, ramRoot, stateDir, accel, probeImageDir,
-                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout);
+                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout, sharedInstanceRoot);
     }
 
     public QemuConfig withRamRoot(Path dir) {
         return new QemuConfig(qemuBinary, qemuImgBinary, runRoot, dir, stateDir, accel, probeImageDir,
-                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout);
+                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout, sharedInstanceRoot);
+    }
+
+    public QemuConfig withSharedInstanceRoot(Path dir) {
+        return new QemuConfig(qemuBinary, qemuImgBinary, runRoot, ramRoot, stateDir, accel, probeImageDir,
+                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout, dir);
     }
 }

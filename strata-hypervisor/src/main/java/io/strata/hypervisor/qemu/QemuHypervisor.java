@@ -56,6 +56,8 @@ public final class QemuHypervisor implements Hypervisor {
     private final LiveImages liveImages;
     private final WarmPool warmPool;
     private final LiveMigration migration;
+    /** Where root disks live when the instance storage is shared with other hosts; empty keeps them in the run directories. */
+    private final Optional<SharedInstances> shared;
     private final Thread monitor;
     private volatile boolean closed;
 
@@ -83,6 +85,7 @@ public final class QemuHypervisor implements Hypervisor {
         this.warmPool = new WarmPool(config, accelerator, disks, liveImageWarm);
         this.liveImages = new LiveImages(config, accelerator, disks, vms, warmPool);
         this.migration = new LiveMigration(config, accelerator, disks, configDrive, vms);
+        this.shared = SharedInstances.of(config);
         try {
             Files.createDirectories(config.runRoot());
             Files.createDirectories(config.ramRoot());
@@ -119,22 +122,60 @@ public final class QemuHypervisor implements Hypervisor {
                 throw new HypervisorException("cannot size " + config.runRoot() + ": " + e.getMessage(), e);
             }
         }
-        return new HostInfo(config.hostname(), "QEMU", version, accelerator, config.hostIp(), vcpus, memoryMb, diskGb);
+        return new HostInfo(config.hostname(), "QEMU", version, accelerator, config.hostIp(), vcpus, memoryMb, diskGb,
+                shared.map(SharedInstances::storageId).orElse(null));
     }
 
+    /** On shared instance storage the new VM's disk goes there (this host its owner), so that another host can take the VM over. */
     @Override
     public VmInfo create(VmSpec requested) {
         requireNonNull(requested, "spec is null");
-        return create(requested, (boot, run, spec) -> disks.createOverlay(boot.disk(), boot.diskFormat(), run.rootDisk(), spec.rootDiskGb()),
-                true);
+        return create(requested, (boot, run, spec, disk) -> disks.createOverlay(boot.disk(), boot.diskFormat(), disk, spec.rootDiskGb()),
+                true, shared.isPresent() ? DiskPlace.SHARED_NEW : DiskPlace.LOCAL);
     }
 
-    /** How a new VM's root disk comes to be: a fresh overlay on its image, or a copy of another host's. */
+    /**
+     * Nova's evacuate on shared storage: the VM's disk, left on the shared storage by a host that
+     * died, is rebased onto this host's copy of its image (the same content under another path)
+     * and booted here; the guest restarts with what it had written. This host owns the disk from
+     * the start, so that the dead host, should it come back meanwhile, leaves it alone; if the
+     * VM cannot start here, the disk goes back to its previous owner.
+     */
+    @Override
+    public VmInfo rebuildFromSharedDisk(VmSpec requested) {
+        requireNonNull(requested, "spec is null");
+        SharedInstances storage = shared.orElseThrow(() -> new HypervisorException(ErrorCode.CONFLICT,
+                "host " + config.hostname() + " has no shared instance storage"));
+        BootSource boot = requested.boot() == null ? BootSource.none() : requested.boot();
+        if (boot.disk() != null && !Files.isRegularFile(storage.disk(requested.id()))) {
+            throw new HypervisorException(ErrorCode.NOT_FOUND, "VM " + requested.id() + " has no disk on the shared instance storage "
+                    + config.sharedInstanceRoot());
+        }
+        Optional<String> previousOwner = storage.owner(requested.id());
+        storage.claim(requested.id());
+        try {
+            VmInfo vm = create(requested, (b, run, spec, disk) -> {
+                disks.rebase(disk, b.disk(), b.diskFormat());
+                disks.growTo(disk, spec.rootDiskGb());
+            }, true, DiskPlace.SHARED_EXISTING);
+            log.info("VM {} rebuilt from its disk on the shared instance storage (previous owner {})", requested.id(),
+                    previousOwner.orElse("none"));
+            return vm;
+        } catch (RuntimeException e) {
+            storage.handBack(requested.id(), previousOwner);
+            throw e;
+        }
+    }
+
+    /** How a new VM's root disk comes to be at {@code disk}: a fresh overlay on its image, a copy of another host's, or the one already there. */
     private interface RootDiskMaker {
-        void make(BootSource boot, RunDir run, VmSpec spec) throws IOException;
+        void make(BootSource boot, RunDir run, VmSpec spec, Path disk) throws IOException;
     }
 
-    private VmInfo create(VmSpec requested, RootDiskMaker rootDisk, boolean start) {
+    /** Where a new VM's root disk is: in its run directory, or on the shared instance storage (new, or left there by another host). */
+    private enum DiskPlace { LOCAL, SHARED_NEW, SHARED_EXISTING }
+
+    private VmInfo create(VmSpec requested, RootDiskMaker rootDisk, boolean start, DiskPlace place) {
         VmSpec spec = UserNetwork.withConcreteSshPort(requested);
         if (!VmTable.isValidId(spec.id())) {
             throw new HypervisorException(ErrorCode.BAD_REQUEST, "unusable VM id " + spec.id());
@@ -151,7 +192,17 @@ public final class QemuHypervisor implements Hypervisor {
             Files.createDirectories(run.dir());
             UserNetwork network = UserNetwork.of(spec.network());
             if (boot.disk() != null) {
-                rootDisk.make(boot, run, spec);
+                Path disk = run.rootDisk();
+                if (place != DiskPlace.LOCAL) {
+                    SharedInstances storage = shared.orElseThrow();
+                    if (place == DiskPlace.SHARED_NEW) {
+                        storage.claim(spec.id());
+                    }
+                    disk = storage.disk(spec.id());
+                    // The run directory names the disk where it always does; QEMU follows the link.
+                    Files.createSymbolicLink(run.rootDisk(), disk);
+                }
+                rootDisk.make(boot, run, spec, disk);
             }
             configDrive.write(spec, network, run.configDrive());
             List<String> commandLine = QemuCommandLine.build(config, accelerator, spec, run, network, boot.disk() != null, true);
@@ -172,6 +223,9 @@ public final class QemuHypervisor implements Hypervisor {
         } catch (RuntimeException | IOException e) {
             try {
                 vms.destroy(spec.id());
+                if (place == DiskPlace.SHARED_NEW) {
+                    shared.orElseThrow().removeIfOwned(spec.id());
+                }
             } catch (RuntimeException cleanup) {
                 e.addSuppressed(cleanup);
             }
@@ -271,9 +325,13 @@ public final class QemuHypervisor implements Hypervisor {
         }
     }
 
+    /** On shared instance storage the VM's disk goes too, but only if this host owns it (see {@link SharedInstances}). */
     @Override
     public void destroy(String vmId) {
         vms.destroy(vmId);
+        if (VmTable.isValidId(vmId)) {
+            shared.ifPresent(storage -> storage.removeIfOwned(vmId));
+        }
     }
 
     @Override
@@ -382,22 +440,24 @@ public final class QemuHypervisor implements Hypervisor {
     /**
      * The source's overlay is copied into this host's run directory and rebased (unsafely: the
      * content is the same image) onto this host's copy of the image, so the two hosts need not
-     * share a cache path; then grown for a larger flavor.
+     * share a cache path; then grown for a larger flavor. The copy stays in the run directory even
+     * on shared instance storage: the source's disk may be in the same shared directory, and is
+     * kept until the move is confirmed.
      */
     @Override
     public VmInfo createFrom(VmSpec spec, ColdDisk disk, boolean start) {
         requireNonNull(disk, "disk is null");
-        return create(spec, (boot, run, s) -> {
+        return create(spec, (boot, run, s, target) -> {
             if (disk.rootDisk() == null) {
-                disks.createOverlay(boot.disk(), boot.diskFormat(), run.rootDisk(), s.rootDiskGb());
+                disks.createOverlay(boot.disk(), boot.diskFormat(), target, s.rootDiskGb());
                 return;
             }
-            Path partial = run.dir().resolve("disk.qcow2.part");
+            Path partial = target.resolveSibling("disk.qcow2.part");
             Files.copy(disk.rootDisk(), partial, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             disks.rebase(partial, boot.disk(), boot.diskFormat());
             disks.growTo(partial, s.rootDiskGb());
-            Files.move(partial, run.rootDisk(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        }, start);
+            Files.move(partial, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }, start, DiskPlace.LOCAL);
     }
 
     @Override
@@ -421,9 +481,11 @@ public final class QemuHypervisor implements Hypervisor {
         return migration.prepareIncoming(spec, source);
     }
 
+    /** The VM runs on the destination afterwards, on a disk of the destination's own: its disk on shared storage goes too. */
     @Override
     public void migrateOut(String vmId, MigrationTarget target) {
         migration.migrateOut(vmId, target);
+        shared.ifPresent(storage -> storage.removeIfOwned(vmId));
     }
 
     @Override
