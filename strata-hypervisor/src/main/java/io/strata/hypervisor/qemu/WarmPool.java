@@ -79,14 +79,6 @@ final class WarmPool implements AutoCloseable {
     private final Disks disks;
     private final int size;
     private final ExecutorService filler;
-    /**
-     * QEMU starts on this host, cold clones' and refills' alike, are CPU-bound (~125 ms of QEMU
-     * start-up alone under TCG): a batch runs a few at a time, in arrival order, so that each
-     * finishes as early as it can rather than all of them together at the end (same total time,
-     * about half the median), and a refill queues behind the clones already waiting.
-     */
-    private final java.util.concurrent.Semaphore startSlots = new java.util.concurrent.Semaphore(
-            Math.max(1, Runtime.getRuntime().availableProcessors()), true);
     // Guarded by this.
     private final Map<Path, Deque<Warm>> ready = new HashMap<>();
     private final Map<Path, Integer> starting = new HashMap<>();
@@ -106,11 +98,6 @@ final class WarmPool implements AutoCloseable {
 
     int size() {
         return size;
-    }
-
-    /** Held while a QEMU process of this host starts and loads a live image's state. */
-    java.util.concurrent.Semaphore startSlots() {
-        return startSlots;
     }
 
     /**
@@ -270,19 +257,10 @@ final class WarmPool implements AutoCloseable {
                 starting.merge(image, 1, Integer::sum);
             }
             Warm warm = null;
-            boolean slot = false;
             try {
-                startSlots.acquire();
-                slot = true;
                 warm = start(image);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();     // closing: warm is null, the loop ends below
             } catch (RuntimeException e) {
                 log.warn("cannot start a warm QEMU for live image {}: {}", image, e.getMessage());
-            } finally {
-                if (slot) {
-                    startSlots.release();
-                }
             }
             boolean keep;
             synchronized (this) {
