@@ -24,6 +24,12 @@ public final class Bench {
             System.err.println("usage: strata-bench api URL PASSWORD [--clients N] [--seconds S] [--servers N] | jmh [options] | replication [--size-mb N] [--changed-percent P]");
             System.exit(2);
         }
+        // The JDK client keeps idle connections 30 s, as long as the server's Jetty does: a request
+        // on one the server has just closed fails with "header parser received no bytes" (it did
+        // after the minute-long PSS measurement of 50 clones). Let the client drop them first.
+        if (System.getProperty("jdk.httpclient.keepalive.timeout") == null) {
+            System.setProperty("jdk.httpclient.keepalive.timeout", "10");
+        }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "api" -> ApiLoad.main(rest);

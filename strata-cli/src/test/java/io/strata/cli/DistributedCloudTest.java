@@ -119,12 +119,25 @@ class DistributedCloudTest {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
                 .until(() -> servers.stream().allMatch(id -> "ACTIVE".equals(server(admin, id).path("status").asText())));
 
+        // Each controller is a group manager; the local controllers are spread over both, and every
+        // controller answers the same hierarchy.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300))
+                .until(() -> groupManagers(urlB).keySet().equals(Set.of(portA, portB)));
+        Map<Integer, Set<String>> managed = groupManagers(urlB);
+        assertThat(groupManagers(urlA)).isEqualTo(managed);
+        assertThat(managed.values().stream().flatMap(Set::stream).toList()).containsExactlyInAnyOrderElementsOf(hostNames);
+        assertThat(managed.get(portA)).isNotEmpty();
+        assertThat(managed.get(portB)).isNotEmpty();
+
         // A submission the leader accepted (sent to it directly), then the leader dies at once.
         String late = createServer(new ApiClient(urlA, admin.token()), image, "accepted-before-the-crash");
         long killed = System.nanoTime();
         controllerA.destroyForcibly().waitFor();
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100)).until(() -> leaderPort(urlB) == portB);
         System.out.printf("failover: controller B leads %d ms after SIGKILL of leader A%n", (System.nanoTime() - killed) / 1_000_000);
+        // The dead group manager's local controllers rejoin the survivor.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300))
+                .until(() -> groupManagers(urlB).equals(Map.of(portB, Set.copyOf(hostNames))));
 
         // The API keeps working at the same address, now served by B alone (tokens live in the
         // shared database, the balancer's health checks took A out), and nothing accepted is lost.
@@ -279,6 +292,18 @@ class DistributedCloudTest {
         } catch (RuntimeException e) {
             return -1;
         }
+    }
+
+    /** getCompleteHierarchy as group manager port → the host names of its local controllers. */
+    private static Map<Integer, Set<String>> groupManagers(String url) {
+        JsonNode hierarchy = new ApiClient(url, null).get("/bootstrap?getCompleteHierarchy").expect(200).json();
+        Map<Integer, Set<String>> managers = new HashMap<>();
+        for (JsonNode gm : hierarchy.path("groupManagers")) {
+            Set<String> hosts = new HashSet<>();
+            gm.path("localControllers").forEach(lc -> hosts.add(lc.path("hostname").asText()));
+            managers.put(gm.at("/listenSettings/controlDataAddress/port").asInt(), hosts);
+        }
+        return managers;
     }
 
     private static Set<String> upHosts(ApiClient api) {

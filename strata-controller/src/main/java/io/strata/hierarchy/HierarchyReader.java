@@ -64,7 +64,7 @@ public final class HierarchyReader {
                 }
                 lcs.add(new HierarchyView.LocalController(host, hosts.isUp(host), !off.contains(host.name()), loads, used));
             }
-            groups.add(new HierarchyView.Group(gm.id(), gm.leader(), lcs));
+            groups.add(new HierarchyView.Group(gm.id(), gm.leader(), lcs, gm.address(), gm.port()));
         }
         return new HierarchyView(groups);
     }
@@ -102,14 +102,14 @@ public final class HierarchyReader {
                 network == null ? 0 : network[1]);
     }
 
-    /** Where a local controller sits: its host and its group manager's id. */
-    public record Placement(Host host, String groupManagerId) {}
+    /** Where a local controller sits: its host, its group manager's id and (distributed) that manager's address. */
+    public record Placement(Host host, String groupManagerId, String groupManagerAddress, int groupManagerPort) {}
 
     /** Host name → placement, for locating VMs without reading every server. */
     public Map<String, Placement> placements() {
         Map<String, Placement> index = new HashMap<>();
         for (GroupManagers.GroupManager gm : groupManagers.of(hosts.hosts())) {
-            gm.localControllers().forEach(h -> index.put(h.name(), new Placement(h, gm.id())));
+            gm.localControllers().forEach(h -> index.put(h.name(), new Placement(h, gm.id(), gm.address(), gm.port())));
         }
         return index;
     }

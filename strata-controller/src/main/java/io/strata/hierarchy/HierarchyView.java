@@ -11,7 +11,8 @@ public record HierarchyView(List<Group> groups) {
         groups = List.copyOf(groups);
     }
 
-    public record Group(String id, boolean leader, List<LocalController> localControllers) {
+    /** A group manager; {@code address}/{@code port} where a distributed one listens (null/0: this controller). */
+    public record Group(String id, boolean leader, List<LocalController> localControllers, String address, int port) {
         public Group {
             localControllers = List.copyOf(localControllers);
         }

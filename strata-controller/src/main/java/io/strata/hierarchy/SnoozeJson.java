@@ -76,14 +76,17 @@ final class SnoozeJson {
 
     private ObjectNode groupManager(HierarchyView.Group group, boolean withLocalControllers) {
         ObjectNode gm = Json.object();
+        // A distributed group manager is another controller, listening where it announced itself.
+        String host = group.address() != null ? group.address() : controllerAddress;
+        int port = group.address() != null ? group.port() : controllerPort;
         gm.put("id", group.id());
-        gm.put("hostname", controllerAddress);
+        gm.put("hostname", host);
         gm.put("isGroupLeader", group.leader());
         ObjectNode listen = Json.object();
-        listen.set("controlDataAddress", address(controllerAddress, controllerPort));
-        listen.set("monitoringDataAddress", address(controllerAddress, controllerPort));
+        listen.set("controlDataAddress", address(host, port));
+        listen.set("monitoringDataAddress", address(host, port));
         gm.set("listenSettings", listen);
-        gm.set("heartbeatAddress", address(controllerAddress, controllerPort));
+        gm.set("heartbeatAddress", address(host, port));
         Capacity active = Capacity.ZERO;
         Capacity passive = Capacity.ZERO;
         Capacity used = Capacity.ZERO;
@@ -180,14 +183,16 @@ final class SnoozeJson {
         location.put("virtualMachineId", server == null ? submitted.name() : server.id());
         location.put("localControllerId", placement == null ? null : placement.host().uuid());
         location.put("groupManagerId", placement == null ? null : placement.groupManagerId());
-        location.set("groupManagerControlDataAddress", address(controllerAddress, controllerPort));
+        ObjectNode manager = placement == null || placement.groupManagerAddress() == null ? address(controllerAddress, controllerPort)
+                : address(placement.groupManagerAddress(), placement.groupManagerPort());
+        location.set("groupManagerControlDataAddress", manager);
         location.set("localControllerControlDataAddress", placement == null ? null : localControllerAddress(placement.host()));
         vm.set("virtualMachineLocation", location);
         vm.set("usedCapacity", Json.object());
         vm.set("requestedCapacity", vector(submitted.requested()));
         vm.put("ipAddress", server == null ? null : server.ipAddress());
         vm.put("errorCode", report.errorCode().name());
-        vm.set("groupManagerControlDataAddress", address(controllerAddress, controllerPort));
+        vm.set("groupManagerControlDataAddress", manager.deepCopy());
         vm.put("xmlRepresentation", server == null ? submitted.xml() : xmlOf(submitted, server));
         return vm;
     }

@@ -247,8 +247,11 @@ public final class ControllerServer implements AutoCloseable {
             HierarchyCoordinator coordinator = new HierarchyCoordinator(hierarchySettings, hosts, energy);
             resources.add(coordinator);
             SubmissionStore submissions = new SubmissionStore(database.jdbi());
+            // Distributed, the group managers are the controllers in the election (known once joined, below).
+            java.util.concurrent.atomic.AtomicReference<DistributedLeadership> joined = new java.util.concurrent.atomic.AtomicReference<>();
             HierarchyReader hierarchy = new HierarchyReader(hosts, serverStore, submissions,
-                    new GroupManagers(hierarchySettings.hostsPerGroupManager()), energy::poweredOff);
+                    new GroupManagers(hierarchySettings.hostsPerGroupManager(),
+                            () -> joined.get() == null ? List.of() : joined.get().members()), energy::poweredOff);
             io.strata.identity.AuthContext snoozeOperator = Operator.cloudAdmin(identityStore);
             SnoozeService snooze = new SnoozeService(submissions, servers, serverStore, flavors, hosts, hierarchy, coordinator,
                     snoozeOperator, clock);
@@ -262,6 +265,7 @@ public final class ControllerServer implements AutoCloseable {
                         java.util.UUID.nameUUIDFromBytes(ownUrl.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString(),
                         publicHost(config.bindHost()), port, incarnation);
                 resources.add(leadership);
+                joined.set(leadership);
                 leadership.election().onLeadership(leading -> {
                     if (leading) {
                         Thread.ofVirtual().name("snooze-takeover").start(snooze::resumeUnfinished);

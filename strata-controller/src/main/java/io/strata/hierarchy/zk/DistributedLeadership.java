@@ -3,7 +3,10 @@ package io.strata.hierarchy.zk;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.hierarchy.GroupManagers;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
@@ -22,8 +25,11 @@ public final class DistributedLeadership implements AutoCloseable {
     /** The leader as it announced itself. */
     public record Leader(String id, String address, int port) {}
 
+    private static final Duration MEMBERS_MAX_AGE = Duration.ofSeconds(1);
+
     private final CuratorFramework zk;
     private final GroupLeaderElection election;
+    private volatile Cached members;
 
     private DistributedLeadership(CuratorFramework zk, GroupLeaderElection election) {
         this.zk = zk;
@@ -92,6 +98,43 @@ public final class DistributedLeadership implements AutoCloseable {
             return Optional.empty();    // ZooKeeper unreachable: no leader known right now
         }
     }
+
+    /**
+     * The group managers holding a session now, as they announced themselves, the leader marked;
+     * empty while no leader is known (or ZooKeeper cannot tell), so that callers fall back to
+     * this controller's own view. Read at most once a second: the hierarchy is read per request.
+     */
+    public List<GroupManagers.Member> members() {
+        Cached cached = members;
+        long now = System.nanoTime();
+        if (cached != null && now - cached.readAt() < MEMBERS_MAX_AGE.toNanos()) {
+            return cached.members();
+        }
+        List<GroupManagers.Member> live = new ArrayList<>();
+        try {
+            Optional<String> leader = election.leader();
+            if (leader.isPresent()) {
+                for (String id : election.groupManagers()) {
+                    Optional<String> description = election.describe(id);
+                    if (description.isPresent()) {
+                        JsonNode node = JSON.readTree(description.get());
+                        live.add(new GroupManagers.Member(id, node.path("address").asText(null), node.path("port").asInt(),
+                                id.equals(leader.get())));
+                    }
+                }
+            }
+            if (live.stream().noneMatch(GroupManagers.Member::leader)) {
+                live.clear();   // the leader's session is gone but its node not yet: no consistent view
+            }
+        } catch (Exception e) {
+            live.clear();
+        }
+        List<GroupManagers.Member> result = List.copyOf(live);
+        members = new Cached(result, now);
+        return result;
+    }
+
+    private record Cached(List<GroupManagers.Member> members, long readAt) {}
 
     /** The incarnations of the controllers holding a session now; throws when ZooKeeper cannot tell. */
     public java.util.Set<String> liveIncarnations() throws Exception {
