@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Live images on real guests (QEMU; TCG unless KVM works): starts `strata up --driver qemu` on a
 # fresh data dir, registers the test guest, and runs the live-image driver of strata-bench.
-# Usage: bench/live-image.sh [--boots N] [--counts 1,10,50] [--ram 256,512,1024] [--settle SECONDS] [--singles N]
+# Usage: bench/live-image.sh [--boots N] [--counts 1,10,50] [--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N]
+# --warm N: warm QEMU processes kept per live image (strata up --live-image-warm; default 1).
 # The cloud overcommits CPU 32:1 (2 cores here would otherwise hold 32 one-vCPU servers, fewer than
 # the 50 clones the benchmark starts); idle clones use little CPU.
 set -euo pipefail
@@ -10,9 +11,17 @@ cd "$root"
 JAVA_HOME=$(bin/java-home); export JAVA_HOME
 mvn -B -q -DskipTests package -pl strata-bench,strata-cli -am >/dev/null
 tools/guest-image/build.sh >/dev/null
+warm=1
+load_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --warm) warm=$2; shift 2 ;;
+    *) load_args+=("$1"); shift ;;
+  esac
+done
 data=$(mktemp -d /tmp/sl.XXXXXX)   # short: QEMU's unix sockets live under it
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-STRATA_SKIP_BUILD=1 bin/strata up --driver qemu --data-dir "$data" --port "$port" --bind 127.0.0.1 --admin-password bench --cpu-allocation-ratio 32 \
+STRATA_SKIP_BUILD=1 bin/strata up --driver qemu --data-dir "$data" --port "$port" --bind 127.0.0.1 --admin-password bench --cpu-allocation-ratio 32 --live-image-warm "$warm" \
   >"$data/strata.log" 2>&1 &
 pid=$!
 cleanup() {
@@ -28,6 +37,7 @@ for _ in $(seq 1 240); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 
 export OS_AUTH_URL="http://127.0.0.1:$port/identity/v3" OS_USERNAME=admin OS_PASSWORD=bench OS_PROJECT_NAME=admin \
   OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3
 image=$(tools/guest-image/register.sh --name bench-guest | sed -n 's/^image=//p')
+echo "warm processes per live image: $warm"
 echo "accelerator: $(curl -fsS -H "X-Auth-Token: $(openstack token issue -f value -c id)" \
   "http://127.0.0.1:$port/compute/v2.1/os-hypervisors/detail" | jq -r '.hypervisors[0].cpu_info')"
-"$JAVA_HOME/bin/java" -jar strata-bench/target/strata-bench.jar live-image "http://127.0.0.1:$port" bench "$image" "$data" "$@"
+"$JAVA_HOME/bin/java" -jar strata-bench/target/strata-bench.jar live-image "http://127.0.0.1:$port" bench "$image" "$data" --warm "$warm" "${load_args[@]}"

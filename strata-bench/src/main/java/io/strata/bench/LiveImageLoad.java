@@ -37,13 +37,14 @@ final class LiveImageLoad {
     static void main(String[] args) throws Exception {
         if (args.length < 4) {
             throw new IllegalArgumentException("usage: live-image URL PASSWORD IMAGE_ID DATA_DIR [--boots N] [--counts 1,10,50] "
-                    + "[--ram 256,512,1024] [--settle SECONDS] [--singles N]");
+                    + "[--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N]");
         }
         int boots = 5;
         String counts = "1,10,50";
         String rams = "256,512,1024";
         int settle = 10;
         int singles = 10;
+        int warm = 1;
         for (int i = 4; i < args.length; i += 2) {
             switch (args[i]) {
                 case "--boots" -> boots = Integer.parseInt(args[i + 1]);
@@ -51,6 +52,7 @@ final class LiveImageLoad {
                 case "--ram" -> rams = args[i + 1];
                 case "--settle" -> settle = Integer.parseInt(args[i + 1]);
                 case "--singles" -> singles = Integer.parseInt(args[i + 1]);
+                case "--warm" -> warm = Integer.parseInt(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -81,6 +83,8 @@ final class LiveImageLoad {
         }
         for (String count : counts.split(",")) {
             int n = Integer.parseInt(count.trim());
+            // A batch meets the pool as the cloud keeps it: full (refilled in the background since the last batch).
+            load.awaitWarm(warm);
             Latencies starts = new Latencies();
             List<String> clones = load.launch(live, n, starts);
             System.out.printf(Locale.ROOT, "clone start, %d at once (API call to ACTIVE, each): %s%n", n, starts.summary());
@@ -177,6 +181,53 @@ final class LiveImageLoad {
             }
         }
         return ids;
+    }
+
+    /** Waits (up to 3 minutes) until {@code n} warm QEMU processes have loaded, and reports what one costs. */
+    private void awaitWarm(int n) throws Exception {
+        long deadline = System.nanoTime() + 180_000_000_000L;
+        List<Path> loaded = List.of();
+        while (System.nanoTime() < deadline) {
+            loaded = warmProcesses();
+            if (loaded.size() >= n) {
+                Thread.sleep(2000);     // the last one's state load (a few hundred ms after its monitor is up)
+                break;
+            }
+            Thread.sleep(500);
+        }
+        long totalKb = 0;
+        for (Path pidFile : loaded) {
+            totalKb += pssKb(Files.readString(pidFile).strip());
+        }
+        if (!loaded.isEmpty()) {
+            System.out.printf(Locale.ROOT, "warm processes waiting: %d (of %d kept), PSS %.0f MB each%n", loaded.size(), n,
+                    totalKb / 1024.0 / loaded.size());
+        }
+    }
+
+    /** Pid files of the warm pool's processes that have loaded (their QMP socket is up). */
+    private List<Path> warmProcesses() throws IOException {
+        Path root = dataDir.resolve("qemu");
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (var dirs = Files.list(root)) {
+            return dirs.filter(d -> d.getFileName().toString().startsWith(".warm-")).map(d -> d.resolve("qemu.pid"))
+                    .filter(Files::exists).filter(p -> Files.exists(p.resolveSibling("qmp.sock"))).toList();
+        }
+    }
+
+    private static long pssKb(String pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", pid, "smaps_rollup"))) {
+                if (line.startsWith("Pss:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException e) {
+            // gone meanwhile
+        }
+        return 0;
     }
 
     private void reportPss(List<String> clones) throws IOException {
