@@ -137,7 +137,7 @@ class SshQemuHostTest {
             assertThat(left).isEmpty();
         }
 
-        String deployment = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\", \"clone_disks\": true}}")
+        String deployment = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\", \"clone_disks\": true, \"skip_os_morphing\": true}}")
                 .expect(200).json().at("/migration/id").asText();
         JsonNode deployed = admin.awaitMigration(deployment);
         assertThat(deployed.get("status").asText()).as(deployed.toPrettyString()).isEqualTo("COMPLETED");
@@ -192,7 +192,8 @@ class SshQemuHostTest {
 
             qemu.guestWrite(0x77, 5L * HostDirs.BLOCK, HostDirs.BLOCK);
             String migration = admin.post("/migrations", """
-                    {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm2"], "shutdown_instances": true}}
+                    {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm2"], "shutdown_instances": true,
+                     "skip_os_morphing": true}}
                     """.formatted(origin, target)).expect(200).json().at("/migration/id").asText();
             JsonNode done = admin.awaitMigration(migration);
             assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
