@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -22,7 +23,10 @@ import java.util.stream.Stream;
  * guest of tools/guest-image), with raw disk files attached read-write as virtio-blk, driven only
  * through the agent's guest-exec. Used as an OS-morphing minion: the disks of a migrated instance
  * are mounted and edited by a Linux kernel, not by host tools. The QEMU process is a child of this
- * JVM (no daemonising, no QMP): it lives exactly as long as this object, and closing kills it.
+ * JVM (no daemonising, no QMP): it lives as long as this object, and closing kills it. Should the
+ * JVM die first, QEMU lives on holding its disks' write locks; each appliance's directory
+ * (/tmp/strata-appliance-*) records the JVM that owns it and QEMU's pid, and the next boot on this
+ * host kills the appliances whose owner is gone, so that a resumed task can open the disks again.
  */
 public final class QemuAppliance implements AutoCloseable {
     /** The appliance's kernel and initramfs (an initramfs whose init starts qemu-guest-agent). */
@@ -43,6 +47,8 @@ public final class QemuAppliance implements AutoCloseable {
     }
 
     private static final Duration AGENT_TRY = Duration.ofSeconds(5);
+    private static final String DIR_PREFIX = "strata-appliance-";
+    private static final Path TMP = Path.of("/tmp");
 
     private final Process process;
     private final Path workDir;
@@ -69,10 +75,12 @@ public final class QemuAppliance implements AutoCloseable {
         if (!image.exists()) {
             throw new HypervisorException("appliance kernel " + image.kernel() + " or initramfs " + image.initrd() + " is missing", null);
         }
+        killOrphans();
         Path workDir;
         try {
             // Short and private: the agent's unix socket path must stay under 108 bytes.
-            workDir = Files.createTempDirectory(Path.of("/tmp"), "strata-appliance-");
+            workDir = Files.createTempDirectory(TMP, DIR_PREFIX);
+            Files.writeString(workDir.resolve("owner"), Long.toString(ProcessHandle.current().pid()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -81,6 +89,7 @@ public final class QemuAppliance implements AutoCloseable {
             List<String> args = commandLine(qemuBinary, image, disks, memoryMb, workDir);
             process = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(workDir.resolve("qemu.log").toFile()).start();
             process.getOutputStream().close();
+            Files.writeString(workDir.resolve("pid"), Long.toString(process.pid()));
             GuestAgentClient agent = awaitAgent(process, workDir, bootTimeout, cancelled);
             return new QemuAppliance(process, workDir, agent);
         } catch (IOException e) {
@@ -110,6 +119,26 @@ public final class QemuAppliance implements AutoCloseable {
         args.addAll(List.of("-kernel", image.kernel().toString(), "-initrd", image.initrd().toString(),
                 "-append", "console=ttyS0 panic=-1 quiet"));
         return args;
+    }
+
+    /** Kills the appliances of JVMs that died without closing them (only QEMU processes), and removes their directories. */
+    static void killOrphans() {
+        try (Stream<Path> dirs = Files.list(TMP)) {
+            for (Path dir : dirs.filter(d -> d.getFileName().toString().startsWith(DIR_PREFIX)).toList()) {
+                OptionalLong owner = Processes.readPidFile(dir.resolve("owner"));
+                if (owner.isEmpty() || Processes.isAlive(owner.getAsLong())) {
+                    continue;   // In use (or being created) by a live JVM.
+                }
+                OptionalLong qemu = Processes.readPidFile(dir.resolve("pid"));
+                if (qemu.isPresent() && Processes.commandLine(qemu.getAsLong()).map(args -> !args.isEmpty() && args.get(0).contains("qemu"))
+                        .orElse(false)) {
+                    Processes.kill(qemu.getAsLong(), Duration.ofSeconds(10));
+                }
+                stop(null, dir);
+            }
+        } catch (IOException e) {
+            // Nothing to clean up where /tmp cannot be listed.
+        }
     }
 
     /** A path inside a QEMU option, whose commas must be doubled. */
