@@ -146,6 +146,67 @@ class OsMorphingTest {
         }
     }
 
+    @Test
+    void aReplicaDeploymentMorphsItsCopyAndTheNextExecutionRestoresTheReplica() throws IOException {
+        Path disk = partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());
+        String sourceSum = HostDirs.checksum(disk, DISK_SIZE);
+        String replica = admin.replica(admin.qemuHostEndpoint("src-r", source), admin.qemuHostEndpoint("dst-r", destination), "vm1");
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+
+        String deployment = admin.post("/migrations", """
+                {"migration": {"replica_id": "%s", "clone_disks": true, "destination_environment": {"instance_name": "vm1-copy"}}}
+                """.formatted(replica)).expect(200).json().at("/migration/id").asText();
+        JsonNode deployed = admin.awaitMigration(deployment);
+
+        MigrationClient.assertCompleted(deployed);
+        assertThat(taskTypes(deployed)).containsSubsequence("OS_MORPHING", "DEPLOY_REPLICA_INSTANCE_RESOURCES", "FINALIZE_REPLICA_INSTANCE_DEPLOYMENT");
+        String copy = destination.resolve("vm1-copy/disk.raw") + "?offset=" + PARTITION_OFFSET;
+        assertThat(debugfs(copy, "cat /etc/network/interfaces")).contains("iface eth0 inet dhcp");
+        assertThat(debugfs(copy, "stat /etc/udev/rules.d/70-persistent-net.rules")).contains("File not found");
+
+        // The replica's volume was morphed in place and its fingerprints dropped: the next
+        // execution compares it with the source and puts the source's blocks back.
+        Path volume = Path.of(admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/volumes_info/0/path").asText());
+        assertThat(HostDirs.checksum(volume, DISK_SIZE)).isNotEqualTo(sourceSum);
+        JsonNode again = admin.awaitExecution(replica, admin.execute(replica));
+        MigrationClient.assertCompleted(again);
+        assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(sourceSum);
+    }
+
+    @Test
+    void aCancelWhileTheApplianceBootsStopsItAndCleansUp() throws Exception {
+        partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());
+        String migration = migrate("vm1", false);
+        // The appliance takes seconds to boot (TCG here): the cancel lands while the task waits for its agent.
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).pollInterval(java.time.Duration.ofMillis(50)).until(() -> {
+            JsonNode morphing = task(admin.get("/migrations/" + migration).expect(200).json().get("migration"), "OS_MORPHING");
+            return morphing.get("status").asText().equals("RUNNING") && messages(morphing).stream().anyMatch(m -> m.startsWith("Booting"));
+        });
+        admin.post("/migrations/" + migration + "/actions", "{\"cancel\": {}}").expect(204);
+
+        JsonNode ended = admin.awaitMigration(migration);
+
+        assertThat(ended.get("status").asText()).as(ended.toPrettyString()).isEqualTo("CANCELED");
+        assertThat(task(ended, "OS_MORPHING").get("status").asText()).isEqualTo("CANCELED");
+        try (Stream<Path> left = Files.walk(destination)) {
+            assertThat(left.filter(Files::isRegularFile).toList()).isEmpty();
+        }
+        // The controller runs in this JVM: none of its appliance directories (or QEMUs) is left.
+        try (Stream<Path> dirs = Files.list(Path.of("/tmp"))) {
+            assertThat(dirs.filter(d -> d.getFileName().toString().startsWith("strata-appliance-"))
+                    .filter(d -> Files.exists(d.resolve("owner")) && read(d.resolve("owner")).equals(Long.toString(ProcessHandle.current().pid()))))
+                    .isEmpty();
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     private String migrate(String instance, boolean skip) {
         String origin = admin.qemuHostEndpoint("src-" + instance + "-" + skip, source);
         String target = admin.qemuHostEndpoint("dst-" + instance + "-" + skip, destination);
