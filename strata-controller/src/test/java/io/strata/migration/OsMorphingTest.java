@@ -147,6 +147,74 @@ class OsMorphingTest {
     }
 
     @Test
+    void aRhelFamilyRootOnAWholeDiskGetsDhcpWithoutHwaddr() throws IOException {
+        Path root = work.resolve("rocky");
+        write(root.resolve("etc/os-release"), """
+                NAME="Rocky Linux"
+                VERSION_ID="9.3"
+                ID="rocky"
+                ID_LIKE="rhel centos fedora"
+                PRETTY_NAME="Rocky Linux 9.3 (Blue Onyx)"
+                """);
+        String ifcfg = "DEVICE=eth0\nHWADDR=00:15:5d:01:02:03\nBOOTPROTO=none\nIPADDR=10.1.2.3\nPREFIX=24\nONBOOT=yes\n";
+        write(root.resolve("etc/sysconfig/network-scripts/ifcfg-eth0"), ifcfg);
+        write(root.resolve("etc/sysconfig/network-scripts/ifcfg-lo"), "DEVICE=lo\nIPADDR=127.0.0.1\n");
+        Path wants = root.resolve("etc/systemd/system/multi-user.target.wants");
+        Files.createDirectories(wants);
+        Files.createSymbolicLink(wants.resolve("hypervkvpd.service"), Path.of("/usr/lib/systemd/system/hypervkvpd.service"));
+        Path disk = source.resolve("rocky1/disk.raw");
+        Files.createDirectories(disk.getParent());
+        mkfs(disk, root, DISK_SIZE);
+
+        JsonNode done = admin.awaitMigration(migrate("rocky1", false));
+
+        MigrationClient.assertCompleted(done);
+        assertThat(messages(task(done, "OS_MORPHING"))).anySatisfy(m -> assertThat(m)
+                .isEqualTo("Detected Rocky Linux 9.3 (Blue Onyx) (ID=rocky, ID_LIKE=rhel centos fedora) (RHEL family) on vda (ext4)"));
+        String deployed = destination.resolve("rocky1/disk.raw").toString();
+        assertThat(debugfs(deployed, "cat /etc/sysconfig/network-scripts/ifcfg-eth0")).contains("BOOTPROTO=dhcp").doesNotContain("HWADDR")
+                .doesNotContain("IPADDR");
+        assertThat(debugfs(deployed, "cat /etc/sysconfig/network-scripts/ifcfg-eth0.strata.bak")).isEqualTo(ifcfg);
+        assertThat(debugfs(deployed, "cat /etc/sysconfig/network-scripts/ifcfg-lo")).isEqualTo("DEVICE=lo\nIPADDR=127.0.0.1\n");
+        assertThat(debugfs(deployed, "stat /etc/systemd/system/multi-user.target.wants/hypervkvpd.service")).contains("File not found");
+    }
+
+    @Test
+    void ubuntuWithNetplanGetsADhcpNetplanFile() throws IOException {
+        Path root = work.resolve("ubuntu");
+        write(root.resolve("etc/os-release"), "NAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n");
+        String netplan = "network:\n  version: 2\n  ethernets:\n    ens160:\n      addresses: [10.0.0.9/24]\n";
+        write(root.resolve("etc/netplan/50-cloud-init.yaml"), netplan);
+        Path disk = source.resolve("ubuntu1/disk.raw");
+        Files.createDirectories(disk.getParent());
+        mkfs(disk, root, DISK_SIZE);
+
+        JsonNode done = admin.awaitMigration(migrate("ubuntu1", false));
+
+        MigrationClient.assertCompleted(done);
+        String deployed = destination.resolve("ubuntu1/disk.raw").toString();
+        assertThat(debugfs(deployed, "stat /etc/netplan/50-cloud-init.yaml")).contains("File not found");
+        assertThat(debugfs(deployed, "cat /etc/netplan/50-cloud-init.yaml.strata.bak")).isEqualTo(netplan);
+        assertThat(debugfs(deployed, "cat /etc/netplan/50-strata-dhcp.yaml")).contains("dhcp4: true").contains("name: \"e*\"");
+        assertThat(done.at("/info/ubuntu1/os_morphing_info/changes")).hasSize(2);
+    }
+
+    @Test
+    void anOsOfAnotherFamilyFailsNamingIt() throws IOException {
+        Path root = work.resolve("alpine");
+        write(root.resolve("etc/os-release"), "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n");
+        Path disk = source.resolve("alpine1/disk.raw");
+        Files.createDirectories(disk.getParent());
+        mkfs(disk, root, DISK_SIZE);
+
+        JsonNode failed = admin.awaitMigration(migrate("alpine1", false));
+
+        assertThat(failed.get("status").asText()).isEqualTo("ERROR");
+        assertThat(task(failed, "OS_MORPHING").get("exception_details").asText())
+                .startsWith("unsupported OS Alpine Linux v3.19 (ID=alpine) on vda (ext4)");
+    }
+
+    @Test
     void aReplicaDeploymentMorphsItsCopyAndTheNextExecutionRestoresTheReplica() throws IOException {
         Path disk = partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());
         String sourceSum = HostDirs.checksum(disk, DISK_SIZE);
@@ -197,6 +265,11 @@ class OsMorphingTest {
                     .filter(d -> Files.exists(d.resolve("owner")) && read(d.resolve("owner")).equals(Long.toString(ProcessHandle.current().pid()))))
                     .isEmpty();
         }
+    }
+
+    private static void write(Path file, String text) throws IOException {
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, text);
     }
 
     private static String read(Path file) {
