@@ -137,6 +137,16 @@ class SshQemuHostTest {
             assertThat(left).isEmpty();
         }
 
+        // OS morphing needs the volumes on the worker: over SSH it fails and says what to do.
+        String morphing = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\", \"clone_disks\": true}}")
+                .expect(200).json().at("/migration/id").asText();
+        JsonNode refused = admin.awaitMigration(morphing);
+        assertThat(refused.get("status").asText()).isEqualTo("ERROR");
+        assertThat(refused.at("/tasks/0/task_type").asText()).isEqualTo("OS_MORPHING");
+        assertThat(refused.at("/tasks/0/exception_details").asText()).contains("is on another host (qemu-host over SSH is not supported yet)")
+                .contains("set skip_os_morphing");
+        assertThat(destination.resolve("vm1")).doesNotExist();
+
         String deployment = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\", \"clone_disks\": true, \"skip_os_morphing\": true}}")
                 .expect(200).json().at("/migration/id").asText();
         JsonNode deployed = admin.awaitMigration(deployment);
