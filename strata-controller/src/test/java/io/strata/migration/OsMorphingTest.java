@@ -246,10 +246,7 @@ class OsMorphingTest {
         partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());
         String migration = migrate("vm1", false);
         // The appliance takes seconds to boot (TCG here): the cancel lands while the task waits for its agent.
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).pollInterval(java.time.Duration.ofMillis(50)).until(() -> {
-            JsonNode morphing = task(admin.get("/migrations/" + migration).expect(200).json().get("migration"), "OS_MORPHING");
-            return morphing.get("status").asText().equals("RUNNING") && messages(morphing).stream().anyMatch(m -> m.startsWith("Booting"));
-        });
+        awaitBooting(migration);
         admin.post("/migrations/" + migration + "/actions", "{\"cancel\": {}}").expect(204);
 
         JsonNode ended = admin.awaitMigration(migration);
@@ -265,6 +262,32 @@ class OsMorphingTest {
                     .filter(d -> Files.exists(d.resolve("owner")) && read(d.resolve("owner")).equals(Long.toString(ProcessHandle.current().pid()))))
                     .isEmpty();
         }
+    }
+
+    @Test
+    void aControllerStoppedDuringMorphingResumesItAtTheNextStart() throws IOException {
+        partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());
+        String migration = migrate("vm1", false);
+        awaitBooting(migration);
+
+        cloud = cloud.restart();
+        admin = new MigrationClient(cloud.admin());
+        JsonNode done = admin.awaitMigration(migration);
+
+        MigrationClient.assertCompleted(done);
+        assertThat(messages(task(done, "OS_MORPHING"))).anySatisfy(m -> assertThat(m).contains("Resumed after a controller restart"))
+                .anySatisfy(m -> assertThat(m).startsWith("Changed: rewrote /etc/network/interfaces"));
+        String deployed = destination.resolve("vm1/disk.raw") + "?offset=" + PARTITION_OFFSET;
+        assertThat(debugfs(deployed, "cat /etc/network/interfaces")).contains("iface eth0 inet dhcp");
+        assertThat(debugfs(deployed, "cat /etc/network/interfaces.strata.bak")).isEqualTo(STATIC_INTERFACES);
+    }
+
+    /** Waits until the migration's OS_MORPHING task is booting its appliance. */
+    private static void awaitBooting(String migration) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).pollInterval(java.time.Duration.ofMillis(50)).until(() -> {
+            JsonNode morphing = task(admin.get("/migrations/" + migration).expect(200).json().get("migration"), "OS_MORPHING");
+            return morphing.get("status").asText().equals("RUNNING") && messages(morphing).stream().anyMatch(m -> m.startsWith("Booting"));
+        });
     }
 
     private static void write(Path file, String text) throws IOException {
