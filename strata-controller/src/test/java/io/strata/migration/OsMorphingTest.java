@@ -1,6 +1,7 @@
 package io.strata.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.strata.store.TestDatabases;
@@ -8,11 +9,13 @@ import io.strata.testing.TestCloud;
 import io.strata.testing.TestGuest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -284,7 +287,7 @@ class OsMorphingTest {
 
     /** Waits until the migration's OS_MORPHING task is booting its appliance. */
     private static void awaitBooting(String migration) {
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).pollInterval(java.time.Duration.ofMillis(50)).until(() -> {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> {
             JsonNode morphing = task(admin.get("/migrations/" + migration).expect(200).json().get("migration"), "OS_MORPHING");
             return morphing.get("status").asText().equals("RUNNING") && messages(morphing).stream().anyMatch(m -> m.startsWith("Booting"));
         });
@@ -344,7 +347,7 @@ class OsMorphingTest {
         Files.createDirectories(disk.getParent());
         try (FileChannel channel = FileChannel.open(disk, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             channel.truncate(DISK_SIZE);
-            channel.write(java.nio.ByteBuffer.wrap(new byte[] {0}), DISK_SIZE - 1);
+            channel.write(ByteBuffer.wrap(new byte[] {0}), DISK_SIZE - 1);
         }
         run(List.of("sh", "-c", "echo 'start=2048, type=83' | sfdisk -q " + disk), null);
         Path partition = work.resolve("partition.img");

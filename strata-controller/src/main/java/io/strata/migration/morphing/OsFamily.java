@@ -1,5 +1,6 @@
 package io.strata.migration.morphing;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -30,7 +31,7 @@ enum OsFamily {
 
     /** The family of {@code os}, or null when morphing does not support it. */
     static OsFamily of(OsRelease os) {
-        List<String> names = new java.util.ArrayList<>();
+        List<String> names = new ArrayList<>();
         names.add(os.id().toLowerCase());
         names.addAll(Arrays.asList(os.idLike().toLowerCase().split("\\s+")));
         for (String name : names) {
