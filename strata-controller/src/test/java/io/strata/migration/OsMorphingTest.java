@@ -111,6 +111,33 @@ class OsMorphingTest {
         assertThat(HostDirs.checksum(disk, DISK_SIZE)).isEqualTo(sourceSum);
     }
 
+    /** A strata destination (this very cloud): the volume is morphed where it is staged, before its upload as an image. */
+    @Test
+    void aStagedVolumeIsMorphedBeforeItsUpload() throws IOException, InterruptedException {
+        partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());
+        String origin = admin.qemuHostEndpoint("src-staged", source);
+        String target = admin.post("/endpoints", """
+                {"endpoint": {"name": "self", "type": "strata", "connection_info": {"auth_url": "%s/identity/v3", "username": "admin",
+                 "password": "%s", "project_name": "admin", "user_domain_name": "Default", "project_domain_name": "Default"}}}
+                """.formatted(cloud.baseUrl(), TestCloud.ADMIN_PASSWORD)).expect(200).json().at("/endpoint/id").asText();
+        String migration = admin.post("/migrations", """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"],
+                 "destination_environment": {"instance_name": "vm1-staged"}}}
+                """.formatted(origin, target)).expect(200).json().at("/migration/id").asText();
+
+        JsonNode done = admin.awaitMigration(migration);
+
+        MigrationClient.assertCompleted(done);
+        assertThat(messages(task(done, "OS_MORPHING"))).anySatisfy(m -> assertThat(m).startsWith("Changed: rewrote /etc/network/interfaces"));
+        Path qcow2 = work.resolve("uploaded.qcow2");
+        Files.write(qcow2, cloud.admin().get("/image/v2/images/" + done.at("/transfer_result/vm1/image_id").asText() + "/file").expect(200).body());
+        Path raw = work.resolve("uploaded.raw");
+        run(List.of("qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2.toString(), raw.toString()), null);
+        String uploaded = raw + "?offset=" + PARTITION_OFFSET;
+        assertThat(debugfs(uploaded, "cat /etc/network/interfaces")).contains("iface eth0 inet dhcp");
+        assertThat(debugfs(uploaded, "stat /etc/udev/rules.d/70-persistent-net.rules")).contains("File not found");
+    }
+
     @Test
     void skipOsMorphingLeavesTheDiskAsCopied() throws IOException {
         Path disk = partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());
