@@ -46,7 +46,10 @@ public final class QemuAppliance implements AutoCloseable {
         }
     }
 
+    /** How long one attempt to reach the agent waits while the appliance boots. */
     private static final Duration AGENT_TRY = Duration.ofSeconds(5);
+    /** How long each agent request may take once it answers (a slow TCG guest on a loaded host). */
+    private static final Duration AGENT_REQUEST = Duration.ofSeconds(60);
     private static final String DIR_PREFIX = "strata-appliance-";
     private static final Path TMP = Path.of("/tmp");
 
@@ -163,10 +166,14 @@ public final class QemuAppliance implements AutoCloseable {
             }
             if (Files.exists(socket)) {
                 try {
-                    return GuestAgentClient.connect(socket, AGENT_TRY);
+                    GuestAgentClient.connect(socket, AGENT_TRY).close();
                 } catch (HypervisorException e) {
                     // The agent is not up yet (the socket accepts before the guest listens).
+                    Processes.sleep(Duration.ofMillis(300));
+                    continue;
                 }
+                // Up: a connection whose requests may take longer than a boot-time probe.
+                return GuestAgentClient.connect(socket, AGENT_REQUEST);
             }
             Processes.sleep(Duration.ofMillis(300));
         }
