@@ -72,7 +72,8 @@ strata replica delete-disks --wait "$replica" >/dev/null 2>&1
 strata replica delete "$replica"
 
 echo "-- a migration SIGKILLed mid-copy and cancelled after the restart leaves nothing"
-migration=$(strata migration create --origin-endpoint src --destination-endpoint dst --instance big -f value -c id)
+# The disk holds random data, no OS: nothing to morph.
+migration=$(strata migration create --origin-endpoint src --destination-endpoint dst --instance big --skip-os-morphing -f value -c id)
 wait_copying strata migration show "$migration" -f value -c tasks
 crash_cloud
 start_cloud

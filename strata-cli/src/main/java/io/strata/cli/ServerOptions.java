@@ -66,6 +66,11 @@ final class ServerOptions {
             + "<data dir>/agent-token, created on first start).", defaultValue = "${env:STRATA_AGENT_TOKEN}")
     String agentToken;
 
+    @Option(names = "--os-morphing-image", description = "Directory with the vmlinuz and initrd.img the migration worker boots as "
+            + "its OS-morphing appliance (or STRATA_OS_MORPHING_IMAGE; default: the --kvm-probe-image directory, which bin/strata "
+            + "points at tools/guest-image/out).", defaultValue = "${env:STRATA_OS_MORPHING_IMAGE}")
+    java.nio.file.Path osMorphingImage;
+
     @Option(names = "--snooze-bootstrap-port", description = "Also serve the Snooze bootstrap API on this port.")
     int snoozeBootstrapPort;
 
@@ -95,7 +100,7 @@ final class ServerOptions {
         for (String quota : quotas) {
             quotaDefaults = quotaDefaults.with(quota);
         }
-        return config.withQuotas(quotaDefaults);
+        return config.withQuotas(quotaDefaults).withOsMorphingImage(osMorphingImage);
     }
 
     static String blankToNull(String value) {

@@ -80,7 +80,7 @@ class MigrationCommandsTest {
         admin.run("replica", "schedule", "create", replica, "-M", "99").failsWith(1, "schedule.minute must be an integer from 0 to 59, not 99");
         admin.ok("replica", "schedule", "delete", replica, schedule);
 
-        JsonNode deployed = admin.json("migration", "deploy", "replica", "--wait", replica);
+        JsonNode deployed = admin.json("migration", "deploy", "replica", "--wait", "--skip-os-morphing", replica);
         assertThat(deployed.path("status").asText()).isEqualTo("COMPLETED");
         assertThat(destination.resolve("vm1/disk.raw")).exists();
 
@@ -98,9 +98,11 @@ class MigrationCommandsTest {
         admin.ok("endpoint", "create", "--name", "src2", "--provider", "qemu-host", "--connection", "{\"path\": \"" + source + "\"}");
         admin.ok("endpoint", "create", "--name", "dst2", "--provider", "qemu-host", "--connection", "{\"path\": \"" + destination + "\"}");
         JsonNode migration = admin.json("migration", "create", "--wait", "--origin-endpoint", "src2", "--destination-endpoint", "dst2",
-                "--instance", "vm1", "--destination-environment", "{\"disk_format\": \"qcow2\"}", "--shutdown-instances");
+                "--instance", "vm1", "--destination-environment", "{\"disk_format\": \"qcow2\"}", "--shutdown-instances", "--skip-os-morphing");
         assertThat(migration.path("status").asText()).isEqualTo("COMPLETED");
         assertThat(migration.path("tasks").asText()).contains("SHUTDOWN_INSTANCE vm1: COMPLETED");
+        assertThat(migration.path("tasks").asText()).contains("OS_MORPHING vm1: COMPLETED");
+        assertThat(migration.path("skip_os_morphing").asBoolean()).isTrue();
         assertThat(destination.resolve("vm1/disk.qcow2")).exists();
         assertThat(admin.value("migration", "list", "-c", "Status")).contains("COMPLETED");
 

@@ -260,6 +260,7 @@ public final class MigrationApi implements ApiArea {
             if (replicaId != null) {
                 Boolean clone = RequestBody.optionalBoolean(body, "clone_disks");
                 migration = transfers.deployReplica(project, replicaId, clone == null || clone,
+                        Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "skip_os_morphing")),
                         RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalStringList(body, "instances", 1000, 255));
             } else {
                 migration = transfers.createMigration(project, transferRequest(body));
@@ -450,7 +451,8 @@ public final class MigrationApi implements ApiArea {
                 RequestBody.optionalString(body, "origin_minion_pool_id", 1, 36), RequestBody.optionalString(body, "destination_minion_pool_id", 1, 36),
                 instances == null ? List.of() : instances, RequestBody.optionalObject(body, "source_environment"),
                 RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalObject(body, "network_map"),
-                RequestBody.optionalObject(body, "storage_mappings"), RequestBody.optionalString(body, "notes", 0, 65535), Boolean.TRUE.equals(shutdown));
+                RequestBody.optionalObject(body, "storage_mappings"), RequestBody.optionalString(body, "notes", 0, 65535), Boolean.TRUE.equals(shutdown),
+                Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "skip_os_morphing")));
     }
 
     private ObjectNode view(Transfer transfer) {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.strata.identity.Catalog;
 import io.strata.identity.Policy;
 import io.strata.migration.disk.DiskReplicator;
+import io.strata.migration.morphing.OsMorpher;
 import io.strata.migration.provider.CloudApiProvider;
 import io.strata.migration.provider.ProviderRegistry;
 import io.strata.migration.provider.QemuHostProvider;
@@ -45,7 +46,11 @@ public final class MigrationModule implements AutoCloseable {
         this.api = api;
     }
 
-    public static MigrationModule start(Jdbi jdbi, Path dataDir, Policy policy, Clock clock) {
+    /**
+     * @param osMorphingImage directory with the OS-morphing appliance's vmlinuz and initrd.img; null
+     *        when none is configured (OS morphing then fails, asking for it or for skip_os_morphing)
+     */
+    public static MigrationModule start(Jdbi jdbi, Path dataDir, Policy policy, Clock clock, Path osMorphingImage) {
         requireNonNull(dataDir, "dataDir is null");
         Path root = dataDir.resolve("migration");
         MigrationStore store = new MigrationStore(jdbi, clock);
@@ -54,7 +59,9 @@ public final class MigrationModule implements AutoCloseable {
                 new CloudApiProvider("strata", root.resolve("staging")), new CloudApiProvider("openstack", root.resolve("staging"))));
         EndpointService endpoints = new EndpointService(store, box, providers, clock);
         WorkerRegistry workers = new WorkerRegistry(store, clock, hostName(), providers.platforms(), root.resolve("worker.id"));
-        TaskEngine engine = new TaskEngine(store, new TransferTasks(store, endpoints, new DiskReplicator(), root.resolve("state"), clock), clock);
+        TaskEngine engine = new TaskEngine(store, new TransferTasks(store, endpoints, new DiskReplicator(),
+                new OsMorpher(OsMorpher.Settings.forImage(osMorphingImage != null ? osMorphingImage : root.resolve("os-morphing"))),
+                root.resolve("state"), clock), clock);
         TransferService transfers = new TransferService(store, endpoints, workers, engine, clock);
         ScheduleService schedules = new ScheduleService(store, transfers, clock);
         MinionPoolService pools = new MinionPoolService(store, endpoints, workers, clock);

@@ -51,6 +51,7 @@ final class MigrationViews {
             node.put("replica_id", t.replicaId());
             node.put("shutdown_instances", t.shutdownInstances());
             node.put("clone_disks", t.cloneDisks());
+            node.put("skip_os_morphing", t.skipOsMorphing());
             node.put("status", t.lastExecutionStatus());
             ArrayNode tasks = node.putArray("tasks");
             if (!executions.isEmpty()) {

@@ -12,6 +12,7 @@ final class TaskPlans {
     static final String SHUTDOWN_INSTANCE = "SHUTDOWN_INSTANCE";
     static final String REPLICATE_DISKS = "REPLICATE_DISKS";
     static final String DELETE_REPLICA_DISKS = "DELETE_REPLICA_DISKS";
+    static final String OS_MORPHING = "OS_MORPHING";
     static final String DEPLOY_REPLICA_INSTANCE_RESOURCES = "DEPLOY_REPLICA_INSTANCE_RESOURCES";
     static final String FINALIZE_REPLICA_INSTANCE_DEPLOYMENT = "FINALIZE_REPLICA_INSTANCE_DEPLOYMENT";
     static final String CLEANUP_FAILED_REPLICA_INSTANCE_DEPLOYMENT = "CLEANUP_FAILED_REPLICA_INSTANCE_DEPLOYMENT";
@@ -44,11 +45,15 @@ final class TaskPlans {
         return plan.tasks;
     }
 
-    /** Deploying a replica: an instance from (clones of) its volumes; cleaned up when it fails. */
+    /**
+     * Deploying a replica: the volumes are adapted to the destination (OS morphing, which records
+     * why when it is skipped), then an instance is made from (clones of) them; cleaned up when it fails.
+     */
     static List<Task> replicaDeploy(List<String> instances, Instant now) {
         Plan plan = new Plan(now);
         for (String instance : instances) {
-            String deploy = plan.add(DEPLOY_REPLICA_INSTANCE_RESOURCES, instance, List.of(), false);
+            String morph = plan.add(OS_MORPHING, instance, List.of(), false);
+            String deploy = plan.add(DEPLOY_REPLICA_INSTANCE_RESOURCES, instance, List.of(morph), false);
             plan.add(FINALIZE_REPLICA_INSTANCE_DEPLOYMENT, instance, List.of(deploy), false);
             plan.add(CLEANUP_FAILED_REPLICA_INSTANCE_DEPLOYMENT, instance, List.of(deploy), true);
         }
@@ -57,7 +62,8 @@ final class TaskPlans {
 
     /**
      * A migration: copy while the source runs, then (when asked) shut it down and copy the blocks
-     * that changed meanwhile, then deploy. On failure the deployed instance and the volumes go.
+     * that changed meanwhile, adapt the copied OS to the destination (OS morphing), then deploy. On
+     * failure the deployed instance and the volumes go.
      */
     static List<Task> migration(List<String> instances, boolean shutdown, Instant now) {
         Plan plan = new Plan(now);
@@ -69,7 +75,8 @@ final class TaskPlans {
                 String stop = plan.add(SHUTDOWN_INSTANCE, instance, List.of(copy), false);
                 copy = plan.add(REPLICATE_DISKS, instance, List.of(stop), false);
             }
-            String deploy = plan.add(DEPLOY_INSTANCE_RESOURCES, instance, List.of(copy), false);
+            String morph = plan.add(OS_MORPHING, instance, List.of(copy), false);
+            String deploy = plan.add(DEPLOY_INSTANCE_RESOURCES, instance, List.of(morph), false);
             String finish = plan.add(FINALIZE_INSTANCE_DEPLOYMENT, instance, List.of(deploy), false);
             plan.add(DELETE_MIGRATION_TARGET_RESOURCES, instance, List.of(finish), false);
             plan.add(CLEANUP_FAILED_INSTANCE_DEPLOYMENT, instance, List.of(deploy), true);

@@ -9,6 +9,7 @@ import java.util.List;
  * A replica (kept in sync by repeated executions, deployed later) or a migration (one execution
  * that copies and deploys). {@code info} holds, per instance, what the tasks learnt and created:
  * export info, the destination volumes, the deployed instance; it is what cleanup works from.
+ * {@code skipOsMorphing} (migrations and replica deployments) leaves the disks as they were copied.
  */
 public record Transfer(
         String id,
@@ -27,6 +28,7 @@ public record Transfer(
         boolean shutdownInstances,
         String replicaId,
         boolean cloneDisks,
+        boolean skipOsMorphing,
         ObjectNode info,
         String lastExecutionStatus,
         Instant createdAt,
@@ -58,14 +60,14 @@ public record Transfer(
     public Transfer withStatus(String status, Instant now) {
         return new Transfer(id, projectId, scenario, originEndpointId, destinationEndpointId, originMinionPoolId, destinationMinionPoolId,
                 instances, sourceEnvironment, destinationEnvironment, networkMap, storageMappings, notes, shutdownInstances, replicaId,
-                cloneDisks, info, status, createdAt, now);
+                cloneDisks, skipOsMorphing, info, status, createdAt, now);
     }
 
     public Transfer withSettings(ObjectNode newSourceEnvironment, ObjectNode newDestinationEnvironment, ObjectNode newNetworkMap,
             ObjectNode newStorageMappings, String newNotes, Instant now) {
         return new Transfer(id, projectId, scenario, originEndpointId, destinationEndpointId, originMinionPoolId, destinationMinionPoolId,
                 instances, newSourceEnvironment, newDestinationEnvironment, newNetworkMap, newStorageMappings, newNotes, shutdownInstances,
-                replicaId, cloneDisks, info, lastExecutionStatus, createdAt, now);
+                replicaId, cloneDisks, skipOsMorphing, info, lastExecutionStatus, createdAt, now);
     }
 
     private static ObjectNode orEmpty(ObjectNode node) {

@@ -31,7 +31,7 @@ public final class TransferService {
     /** What a replica or migration is created from. */
     public record Request(String originEndpointId, String destinationEndpointId, String originMinionPoolId, String destinationMinionPoolId,
             List<String> instances, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment, ObjectNode networkMap,
-            ObjectNode storageMappings, String notes, boolean shutdownInstances) {}
+            ObjectNode storageMappings, String notes, boolean shutdownInstances, boolean skipOsMorphing) {}
 
     public Transfer createReplica(String projectId, Request request) {
         Transfer replica = newTransfer(projectId, Transfer.REPLICA, request, null, true);
@@ -50,7 +50,8 @@ public final class TransferService {
     }
 
     /** Deploys a replica's latest copy as a migration of its own. */
-    public Transfer deployReplica(String projectId, String replicaId, boolean cloneDisks, ObjectNode destinationEnvironment, List<String> instances) {
+    public Transfer deployReplica(String projectId, String replicaId, boolean cloneDisks, boolean skipOsMorphing, ObjectNode destinationEnvironment,
+            List<String> instances) {
         Transfer replica = transfer(projectId, replicaId, Transfer.REPLICA);
         if (executions(replica.id()).stream().anyMatch(Execution::isActive)) {
             throw CloudException.conflict("Replica %s has a running execution; wait for it or cancel it", replicaId);
@@ -69,7 +70,7 @@ public final class TransferService {
             environment.setAll(destinationEnvironment);
         }
         Request request = new Request(replica.originEndpointId(), replica.destinationEndpointId(), null, null, chosen, replica.sourceEnvironment(),
-                environment, replica.networkMap(), replica.storageMappings(), replica.notes(), false);
+                environment, replica.networkMap(), replica.storageMappings(), replica.notes(), false, skipOsMorphing);
         Transfer deployment = newTransfer(projectId, Transfer.MIGRATION, request, replica.id(), cloneDisks);
         store.insert(Kind.TRANSFER, deployment);
         start(deployment, Execution.TYPE_REPLICA_DEPLOY, TaskPlans.replicaDeploy(chosen, clock.instant()), false);
@@ -96,7 +97,8 @@ public final class TransferService {
         Instant now = clock.instant();
         return new Transfer(UUID.randomUUID().toString(), projectId, scenario, origin.id(), destination.id(), request.originMinionPoolId(),
                 request.destinationMinionPoolId(), request.instances(), request.sourceEnvironment(), request.destinationEnvironment(),
-                request.networkMap(), request.storageMappings(), request.notes(), request.shutdownInstances(), replicaId, cloneDisks, null,
+                request.networkMap(), request.storageMappings(), request.notes(), request.shutdownInstances(), replicaId, cloneDisks,
+                request.skipOsMorphing(), null,
                 ExecutionStatus.UNEXECUTED, now, now);
     }
 

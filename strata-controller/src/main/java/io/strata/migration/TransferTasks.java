@@ -10,6 +10,8 @@ import io.strata.migration.MigrationStore.Kind;
 import io.strata.migration.disk.BlockSource;
 import io.strata.migration.disk.BlockTarget;
 import io.strata.migration.disk.DiskReplicator;
+import io.strata.migration.morphing.OsMorpher;
+import io.strata.migration.provider.ProviderException;
 import io.strata.migration.provider.MigrationProvider;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,13 +31,15 @@ final class TransferTasks implements TaskEngine.TaskRunner {
     private final MigrationStore store;
     private final EndpointService endpoints;
     private final DiskReplicator replicator;
+    private final OsMorpher morpher;
     private final Path stateDir;
     private final Clock clock;
 
-    TransferTasks(MigrationStore store, EndpointService endpoints, DiskReplicator replicator, Path stateDir, Clock clock) {
+    TransferTasks(MigrationStore store, EndpointService endpoints, DiskReplicator replicator, OsMorpher morpher, Path stateDir, Clock clock) {
         this.store = requireNonNull(store, "store is null");
         this.endpoints = requireNonNull(endpoints, "endpoints is null");
         this.replicator = requireNonNull(replicator, "replicator is null");
+        this.morpher = requireNonNull(morpher, "morpher is null");
         this.stateDir = requireNonNull(stateDir, "stateDir is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
@@ -62,6 +66,7 @@ final class TransferTasks implements TaskEngine.TaskRunner {
             case TaskPlans.DEPLOY_REPLICA_DISKS, TaskPlans.DEPLOY_MIGRATION_TARGET_RESOURCES -> deployDisks(transfer, instance, context);
             case TaskPlans.REPLICATE_DISKS -> replicate(transfer, instance, context);
             case TaskPlans.DELETE_REPLICA_DISKS, TaskPlans.DELETE_MIGRATION_TARGET_RESOURCES -> deleteDisks(transfer, instance, context);
+            case TaskPlans.OS_MORPHING -> morph(transfer, instance, context);
             case TaskPlans.DEPLOY_REPLICA_INSTANCE_RESOURCES -> deployInstance(transfer, transfer(transfer.replicaId()), instance, context);
             case TaskPlans.DEPLOY_INSTANCE_RESOURCES -> deployInstance(transfer, transfer, instance, context);
             case TaskPlans.FINALIZE_REPLICA_INSTANCE_DEPLOYMENT, TaskPlans.FINALIZE_INSTANCE_DEPLOYMENT -> {
@@ -167,6 +172,51 @@ final class TransferTasks implements TaskEngine.TaskRunner {
         }
         saveInfo(transfer.id(), instance, info -> info.remove("volumes_info"));
         context.progress("Deleted " + deleted + " volume(s) of " + instance, null, null, false);
+    }
+
+    /**
+     * Adapts the guest on the destination volumes (before they become an instance) to the
+     * destination. A replica deployment morphs the replica's volumes in place; their fingerprints
+     * are dropped, so the next replica execution compares them with the source again and undoes
+     * the changes block by block (the deployed instance has its own copy by then).
+     */
+    private void morph(Transfer deployment, String instance, TaskEngine.TaskContext context) throws IOException {
+        if (deployment.skipOsMorphing()) {
+            saveInfo(deployment.id(), instance, info -> info.putObject("os_morphing_info").put("skipped", "skip_os_morphing is true"));
+            context.progress("OS morphing skipped: skip_os_morphing is true", null, null, false);
+            return;
+        }
+        Transfer holder = deployment.replicaId() == null ? deployment : transfer(deployment.replicaId());
+        JsonNode volumes = holder.instanceInfo(instance).path("volumes_info");
+        if (volumes.isEmpty()) {
+            throw new IllegalStateException("instance " + instance + " has no volumes to morph");
+        }
+        Side destination = side(deployment.destinationEndpointId());
+        List<Path> disks = new ArrayList<>();
+        for (JsonNode volume : volumes) {
+            Path disk = destination.provider().localVolume(destination.connection(), (ObjectNode) volume);
+            if (disk == null) {
+                throw new ProviderException("OS morphing needs the destination volumes on this worker, and " + volume.path("path").asText()
+                        + " is on another host (" + destination.provider().platform() + " over SSH is not supported yet); "
+                        + "set skip_os_morphing to deploy the disks as they are");
+            }
+            disks.add(disk);
+        }
+        if (holder.isReplica()) {
+            for (JsonNode volume : volumes) {
+                Files.deleteIfExists(stateFile(holder.id(), instance, volume.get("disk_id").asText()));
+            }
+        }
+        OsMorpher.Outcome outcome = morpher.morph(disks, message -> context.progress(message, null, null, false), context::cancelled);
+        saveInfo(deployment.id(), instance, info -> {
+            ObjectNode result = info.putObject("os_morphing_info");
+            result.put("root_device", outcome.rootDevice());
+            result.put("filesystem", outcome.filesystem());
+            result.put("os_id", outcome.os().id());
+            result.put("os_name", outcome.os().describe());
+            outcome.changes().forEach(result.putArray("changes")::add);
+        });
+        context.progress("OS morphing done: " + outcome.changes().size() + " change(s) to " + outcome.os().describe(), null, null, false);
     }
 
     /** Deploys {@code instance} for {@code deployment} from the volumes {@code replica} holds. */

@@ -27,6 +27,8 @@ import java.time.Duration;
  * @param cluster how this controller works with others (ZooKeeper, host monitoring, agents on other hosts)
  * @param kvmProbeImage directory with the test guest's vmlinuz and initrd.img that {@code auto}
  *        boots once under KVM to trust it; null means auto cannot probe and uses TCG
+ * @param osMorphingImage directory with the vmlinuz and initrd.img the migration worker boots as its
+ *        OS-morphing appliance (the test guest of tools/guest-image); null means {@code kvmProbeImage}
  */
 public record StrataConfig(
         String bindHost,
@@ -49,7 +51,8 @@ public record StrataConfig(
         int qemuHosts,
         int liveImageWarm,
         QuotaDefaults quotas,
-        ClusterSettings cluster) {
+        ClusterSettings cluster,
+        Path osMorphingImage) {
     public StrataConfig {
         requireNonNull(cluster, "cluster is null");
         requireNonNull(bindHost, "bindHost is null");
@@ -85,85 +88,96 @@ public record StrataConfig(
     /** Defaults of {@code strata up}: port 8774, data under ~/.strata, fake driver. */
     public static StrataConfig defaults(Path dataDir) {
         return new StrataConfig("0.0.0.0", 8774, null, dataDir, null, null, null, "fake", null, "RegionOne",
-                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto", null, 1, 1, QuotaDefaults.DEFAULT, ClusterSettings.ALL_IN_ONE);
+                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto", null, 1, 1, QuotaDefaults.DEFAULT, ClusterSettings.ALL_IN_ONE, null);
     }
 
     public StrataConfig withPort(int newPort) {
         return new StrataConfig(bindHost, newPort, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withDatabase(String url, String user, String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, url, user, password, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withAdminPassword(String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withDriver(String newDriver) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, newDriver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withPasswordHashCost(int cost) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withFakeHosts(int count, FakeHostSpec spec) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withPublicUrl(String url) {
         return new StrataConfig(bindHost, port, url, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withBindHost(String host) {
         return new StrataConfig(host, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withAccel(String newAccel) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withQemuHosts(int count) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, count, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, count, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withLiveImageWarm(int count) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
                 adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, count, quotas,
-                cluster);
+                cluster, osMorphingImage);
     }
 
     public StrataConfig withKvmProbeImage(Path dir) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, dir, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, dir, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+    }
+
+    public StrataConfig withOsMorphingImage(Path dir) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas,
+                cluster, dir);
+    }
+
+    /** The OS-morphing appliance's directory: {@code osMorphingImage}, else the KVM probe's guest image. */
+    public Path effectiveOsMorphingImage() {
+        return osMorphingImage != null ? osMorphingImage : kvmProbeImage;
     }
 
     public StrataConfig withScheduler(SchedulerSettings settings) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
     }
 
     public StrataConfig withCluster(ClusterSettings settings) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
                 adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas,
-                settings);
+                settings, osMorphingImage);
     }
 
     public StrataConfig withQuotas(QuotaDefaults defaults) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
                 adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
-                liveImageWarm, defaults, cluster);
+                liveImageWarm, defaults, cluster, osMorphingImage);
     }
 
     /**

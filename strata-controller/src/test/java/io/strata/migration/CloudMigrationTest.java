@@ -124,7 +124,8 @@ class CloudMigrationTest {
         assertThat(migration.get("/endpoints/" + origin + "/instances").expect(200).json().get("instances"))
                 .anySatisfy(i -> assertThat(i.get("name").asText()).isEqualTo("web"));
         String id = migration.post("/migrations", """
-                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["web"], "shutdown_instances": true}}
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["web"], "shutdown_instances": true,
+                 "skip_os_morphing": true}}
                 """.formatted(origin, destination)).expect(200).json().at("/migration/id").asText();
         JsonNode done = migration.awaitMigration(id);
         assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
@@ -149,7 +150,7 @@ class CloudMigrationTest {
         assertThat(stats.get("blocks_sent").asInt()).isZero();
 
         String deploy = migration.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica
-                + "\", \"destination_environment\": {\"instance_name\": \"db-copy\"}}}").expect(200).json().at("/migration/id").asText();
+                + "\", \"skip_os_morphing\": true, \"destination_environment\": {\"instance_name\": \"db-copy\"}}}").expect(200).json().at("/migration/id").asText();
         JsonNode deployed = migration.awaitMigration(deploy);
         assertThat(deployed.get("status").asText()).as(deployed.toPrettyString()).isEqualTo("COMPLETED");
         assertThat(westServer("db-copy").get("status").asText()).isEqualTo("ACTIVE");
@@ -157,11 +158,11 @@ class CloudMigrationTest {
 
         // A deployment that cannot finish (no such flavor) removes the image it uploaded.
         String failing = migration.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica
-                + "\", \"destination_environment\": {\"instance_name\": \"db-fail\", \"flavor_name\": \"no-such-flavor\"}}}").expect(200)
+                + "\", \"skip_os_morphing\": true, \"destination_environment\": {\"instance_name\": \"db-fail\", \"flavor_name\": \"no-such-flavor\"}}}").expect(200)
                 .json().at("/migration/id").asText();
         JsonNode failed = migration.awaitMigration(failing);
         assertThat(failed.get("status").asText()).isEqualTo("ERROR");
-        assertThat(failed.at("/tasks/0/exception_details").asText()).contains("no-such-flavor");
+        assertThat(failed.at("/tasks/1/exception_details").asText()).contains("no-such-flavor");
         assertThat(westAdmin.get("/image/v2/images?name=db-fail-" + failing).expect(200).json().get("images")).isEmpty();
         assertThat(westAdmin.get("/compute/v2.1/servers?name=db-fail").expect(200).json().get("servers")).isEmpty();
     }

@@ -178,7 +178,7 @@ class MigrationApiTest {
         assertThat(executions).hasSize(2);
 
         // Deploy: a migration from the replica; the volumes stay (clone_disks defaults to true).
-        String deployment = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\", \"clone_disks\": true}}").expect(200)
+        String deployment = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\", \"clone_disks\": true, \"skip_os_morphing\": true}}").expect(200)
                 .json().at("/migration/id").asText();
         JsonNode deployed = admin.awaitMigration(deployment);
         assertThat(deployed.get("status").asText()).as(deployed.toPrettyString()).isEqualTo("COMPLETED");
@@ -190,10 +190,10 @@ class MigrationApiTest {
         assertThat(volume).exists();
 
         // A second deployment to the same name fails and leaves the first instance alone.
-        String again = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\"}}").expect(200).json().at("/migration/id").asText();
+        String again = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica + "\", \"skip_os_morphing\": true}}").expect(200).json().at("/migration/id").asText();
         JsonNode failed = admin.awaitMigration(again);
         assertThat(failed.get("status").asText()).isEqualTo("ERROR");
-        assertThat(failed.at("/tasks/0/exception_details").asText()).contains("already exists");
+        assertThat(failed.at("/tasks/1/exception_details").asText()).contains("already exists");
         assertThat(HostDirs.checksum(deployedDisk, DISK_SIZE)).isEqualTo(HostDirs.checksum(disk, DISK_SIZE));
 
         admin.delete("/replicas/" + replica).expect(409);
@@ -286,12 +286,13 @@ class MigrationApiTest {
         String target = admin.qemuHostEndpoint("dst", destination);
         String migration = admin.post("/migrations", """
                 {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"],
-                 "destination_environment": {"disk_format": "qcow2", "instance_name": "vm1-moved"}, "shutdown_instances": true}}
+                 "destination_environment": {"disk_format": "qcow2", "instance_name": "vm1-moved"}, "shutdown_instances": true,
+                 "skip_os_morphing": true}}
                 """.formatted(origin, target)).expect(200).json().at("/migration/id").asText();
         JsonNode done = admin.awaitMigration(migration);
         assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
         assertThat(done.get("tasks")).extracting(t -> t.get("task_type").asText()).containsExactly("GET_INSTANCE_INFO",
-                "DEPLOY_MIGRATION_TARGET_RESOURCES", "REPLICATE_DISKS", "SHUTDOWN_INSTANCE", "REPLICATE_DISKS", "DEPLOY_INSTANCE_RESOURCES",
+                "DEPLOY_MIGRATION_TARGET_RESOURCES", "REPLICATE_DISKS", "SHUTDOWN_INSTANCE", "REPLICATE_DISKS", "OS_MORPHING", "DEPLOY_INSTANCE_RESOURCES",
                 "FINALIZE_INSTANCE_DEPLOYMENT", "DELETE_MIGRATION_TARGET_RESOURCES");
         Path qcow2 = destination.resolve("vm1-moved/disk.qcow2");
         Path raw = Files.createTempFile("check-", ".raw");

@@ -97,7 +97,7 @@ class MigrationRestartTest {
             // Interrupted again, then cancelled while the controller is down: the cleanup still runs.
             String migration = after.post("/migrations", """
                     {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["big"],
-                     "destination_environment": {"instance_name": "big-2"}}}
+                     "destination_environment": {"instance_name": "big-2"}, "skip_os_morphing": true}}
                     """.formatted(after.get("/replicas/" + replica).expect(200).json().at("/replica/origin_endpoint_id").asText(),
                     after.get("/replicas/" + replica).expect(200).json().at("/replica/destination_endpoint_id").asText()))
                     .expect(200).json().at("/migration/id").asText();

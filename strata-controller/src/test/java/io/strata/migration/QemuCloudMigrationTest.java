@@ -69,7 +69,8 @@ class QemuCloudMigrationTest {
         String origin = endpoint(migration, "east", east);
         String destination = endpoint(migration, "west", west);
         String id = migration.post("/migrations", """
-                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["web"], "shutdown_instances": true}}
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["web"], "shutdown_instances": true,
+                 "skip_os_morphing": true}}
                 """.formatted(origin, destination)).expect(200).json().at("/migration/id").asText();
         JsonNode done = migration.awaitMigration(id);
         assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
@@ -115,7 +116,7 @@ class QemuCloudMigrationTest {
         assertThat(stats.get(1).get("blocks_sent").asInt()).as("the kernel did not change").isZero();
 
         String deploy = migration.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica
-                + "\", \"destination_environment\": {\"instance_name\": \"db-copy\"}}}").expect(200).json().at("/migration/id").asText();
+                + "\", \"skip_os_morphing\": true, \"destination_environment\": {\"instance_name\": \"db-copy\"}}}").expect(200).json().at("/migration/id").asText();
         JsonNode deployed = migration.awaitMigration(deploy);
         assertThat(deployed.get("status").asText()).as(deployed.toPrettyString()).isEqualTo("COMPLETED");
         String copy = deployed.at("/transfer_result/db/instance_id").asText();

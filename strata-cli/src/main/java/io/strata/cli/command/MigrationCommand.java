@@ -53,9 +53,12 @@ final class MigrationCommand {
     @Command(name = "create", description = "Migrate instances: copy their disks, optionally shut them down, deploy them.")
     void create(@Mixin ShowOptions format, @Mixin WaitOptions wait, @Mixin TransferOptions options,
             @Option(names = "--shutdown-instances", description = "Shut the sources down and copy their last changes before deploying.")
-            boolean shutdown) {
+            boolean shutdown,
+            @Option(names = "--skip-os-morphing", description = "Deploy the disks as copied, without adapting the guest OS to the destination.")
+            boolean skipOsMorphing) {
         ObjectNode body = options.body(transfers);
         body.put("shutdown_instances", shutdown);
+        body.put("skip_os_morphing", skipOsMorphing);
         finish(format, wait, cli.migration().post("/migrations", EndpointCommand.wrap("migration", body)).path("migration"));
     }
 
@@ -93,6 +96,8 @@ final class MigrationCommand {
         @Command(name = "replica", description = "Deploy a replica's latest copy as running instances.")
         void replica(@Mixin ShowOptions format, @Mixin WaitOptions wait,
                 @Option(names = "--dont-clone-disks", description = "Use the replica's disks themselves instead of copies.") boolean dontClone,
+                @Option(names = "--skip-os-morphing", description = "Deploy the disks as replicated, without adapting the guest OS to the "
+                        + "destination.") boolean skipOsMorphing,
                 @Option(names = "--destination-environment", paramLabel = "<json>", description = "Overrides of the replica's destination "
                         + "environment (JSON or @file), e.g. {\"instance_name\": \"web-2\"}.") String environment,
                 @Option(names = "--instance", paramLabel = "<instance>", description = "Deploy only these instances (repeat).") List<String> instances,
@@ -100,6 +105,7 @@ final class MigrationCommand {
             ObjectNode body = Json.object();
             body.put("replica_id", replica);
             body.put("clone_disks", !dontClone);
+            body.put("skip_os_morphing", skipOsMorphing);
             ObjectNode env = Transfers.jsonObject("--destination-environment", environment);
             if (env != null) {
                 body.set("destination_environment", env);

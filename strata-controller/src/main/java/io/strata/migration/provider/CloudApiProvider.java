@@ -274,6 +274,12 @@ public final class CloudApiProvider implements MigrationProvider {
     }
 
     @Override
+    public Path localVolume(JsonNode connection, ObjectNode volume) {
+        // Volumes are staged in the worker's data directory until deployment uploads them.
+        return Path.of(volume.get("path").asText());
+    }
+
+    @Override
     public void deleteVolume(JsonNode connection, ObjectNode volume) throws IOException {
         Path path = Path.of(volume.get("path").asText());
         Files.deleteIfExists(path);

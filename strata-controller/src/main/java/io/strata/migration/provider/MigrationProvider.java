@@ -56,6 +56,14 @@ public interface MigrationProvider {
     void deleteVolume(JsonNode connection, ObjectNode volume) throws IOException;
 
     /**
+     * The volume as a raw file of this worker, for OS morphing to attach to its appliance; null
+     * when the volume is elsewhere (a remote host), which morphing cannot reach yet.
+     */
+    default java.nio.file.Path localVolume(JsonNode connection, ObjectNode volume) {
+        return null;
+    }
+
+    /**
      * Creates an instance on the destination from replicated volumes; {@code clone} keeps the
      * volumes (a replica stays usable), otherwise they may be consumed. {@code deploymentId}
      * tags what is created, so that cleanup finds it even when the deployment did not finish.

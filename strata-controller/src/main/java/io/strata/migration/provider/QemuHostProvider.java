@@ -351,6 +351,12 @@ public final class QemuHostProvider implements MigrationProvider {
     }
 
     @Override
+    public Path localVolume(JsonNode connection, ObjectNode volume) {
+        // Over SSH the volume is a file of the remote host.
+        return connection.hasNonNull("host") ? null : Path.of(volume.get("path").asText());
+    }
+
+    @Override
     public void deleteVolume(JsonNode connection, ObjectNode volume) throws IOException {
         Path path = Path.of(volume.get("path").asText());
         try (HostAccess host = open(connection)) {

@@ -1,0 +1,169 @@
+package io.strata.migration.morphing;
+
+import static java.util.Objects.requireNonNull;
+
+import io.strata.hypervisor.qemu.GuestAgentClient;
+import io.strata.hypervisor.qemu.QemuAppliance;
+import io.strata.migration.provider.ProviderException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * OS morphing, as Coriolis does it between copying the disks and booting them on the destination:
+ * an appliance VM on this worker (the OS-morphing minion) gets the instance's disks attached
+ * read-write, finds the root filesystem by its /etc/os-release, and adapts the guest to its new
+ * hardware: no persistent NIC names bound to the old MACs, the first NIC by DHCP, the old
+ * hypervisor's tools disabled. Every step is repeatable: a resumed task morphs an already morphed
+ * disk again to the same result, and backups of replaced files are made only once.
+ */
+public final class OsMorpher {
+    /**
+     * @param qemuBinary   qemu-system-x86_64
+     * @param image        the appliance's kernel and initramfs (the test guest of tools/guest-image)
+     * @param memoryMb     the appliance's memory
+     * @param bootTimeout  how long its guest agent may take to answer (TCG boots are slow)
+     */
+    public record Settings(Path qemuBinary, QemuAppliance.Image image, int memoryMb, Duration bootTimeout) {
+        public Settings {
+            requireNonNull(qemuBinary, "qemuBinary is null");
+            requireNonNull(image, "image is null");
+            requireNonNull(bootTimeout, "bootTimeout is null");
+            if (memoryMb < 128) {
+                throw new IllegalArgumentException("the appliance needs at least 128 MiB, not " + memoryMb);
+            }
+        }
+
+        /** The appliance booted from a directory with vmlinuz and initrd.img (tools/guest-image/out). */
+        public static Settings forImage(Path dir) {
+            return new Settings(Path.of("qemu-system-x86_64"), QemuAppliance.Image.in(dir), 256, Duration.ofMinutes(3));
+        }
+    }
+
+    /** What morphing found and changed. */
+    public record Outcome(String rootDevice, String filesystem, OsRelease os, List<String> changes) {
+        public Outcome {
+            changes = List.copyOf(changes);
+        }
+    }
+
+    private static final Duration STEP_LIMIT = Duration.ofMinutes(5);
+
+    private final Settings settings;
+
+    public OsMorpher(Settings settings) {
+        this.settings = requireNonNull(settings, "settings is null");
+    }
+
+    /**
+     * Morphs the guest whose disks are {@code disks} (raw files, the boot disk first). Fails with a
+     * {@link ProviderException} naming what it found when no disk holds a supported Linux root.
+     */
+    public Outcome morph(List<Path> disks, Consumer<String> progress, BooleanSupplier cancelled) {
+        if (disks.isEmpty()) {
+            throw new ProviderException("the instance has no disks to morph");
+        }
+        if (!settings.image().exists()) {
+            throw new ProviderException("OS morphing needs an appliance kernel and initramfs, and " + settings.image().kernel() + " or "
+                    + settings.image().initrd() + " is missing (build them with tools/guest-image/build.sh and start the controller with "
+                    + "--os-morphing-image DIR), or set skip_os_morphing");
+        }
+        progress.accept("Booting the OS morphing appliance with " + disks.size() + " disk(s)");
+        try (QemuAppliance appliance = QemuAppliance.boot(settings.qemuBinary(), settings.image(), disks, settings.memoryMb(),
+                settings.bootTimeout(), cancelled)) {
+            GuestAgentClient guest = appliance.agent();
+            checkCancelled(cancelled);
+            Detection detection = detect(guest);
+            progress.accept("Found " + detection.describe());
+            if (detection.roots().isEmpty()) {
+                throw new ProviderException("no Linux root filesystem (one with /etc/os-release) was found: " + detection.describe());
+            }
+            Map.Entry<String, Root> first = detection.roots().entrySet().iterator().next();
+            Root root = first.getValue();
+            OsRelease os = root.os();
+            OsFamily family = OsFamily.of(os);
+            if (family == null) {
+                throw new ProviderException("unsupported OS " + os.describe() + " on " + first.getKey() + " (" + root.filesystem()
+                        + "); OS morphing supports the Debian family (Debian, Ubuntu) and the RHEL family (RHEL, CentOS, Rocky, Alma, Fedora)");
+            }
+            progress.accept("Detected " + os.describe() + " (" + family.displayName() + " family) on " + first.getKey() + " (" + root.filesystem() + ")");
+            checkCancelled(cancelled);
+            List<String> changes = new ArrayList<>();
+            String output = run(guest, List.of("/bin/sh", "-c", MorphScripts.MORPH, "morph", first.getKey(), family.scriptName()));
+            for (String line : output.split("\n")) {
+                if (line.startsWith("change ")) {
+                    String change = line.substring("change ".length());
+                    changes.add(change);
+                    progress.accept("Changed: " + change);
+                } else if (line.startsWith("note ")) {
+                    progress.accept(line.substring("note ".length()));
+                }
+            }
+            return new Outcome(first.getKey(), root.filesystem(), os, changes);
+        }
+    }
+
+    /** A filesystem with an os-release. */
+    private record Root(String filesystem, OsRelease os) {}
+
+    /** Every block device the appliance sees and what it holds. */
+    private record Detection(Map<String, String> seen, Map<String, Root> roots) {
+        String describe() {
+            List<String> parts = new ArrayList<>();
+            seen.forEach((device, what) -> parts.add(device + ": " + what));
+            return parts.isEmpty() ? "no block devices" : String.join(", ", parts);
+        }
+    }
+
+    private static Detection detect(GuestAgentClient guest) {
+        String output = run(guest, List.of("/bin/sh", "-c", MorphScripts.DETECT));
+        Map<String, String> seen = new LinkedHashMap<>();
+        Map<String, Root> roots = new LinkedHashMap<>();
+        Map<String, StringBuilder> releases = new LinkedHashMap<>();
+        for (String line : output.split("\n")) {
+            String[] words = line.split(" ", 3);
+            if (words.length < 2) {
+                continue;
+            }
+            String device = words[1];
+            String rest = words.length > 2 ? words[2] : "";
+            switch (words[0]) {
+                case "table" -> seen.put(device, "partition table with " + rest + " partition(s)");
+                case "empty" -> seen.put(device, "no filesystem the appliance can mount");
+                case "fs" -> seen.put(device, rest + " without /etc/os-release");
+                case "root" -> {
+                    seen.put(device, rest + " with /etc/os-release");
+                    releases.put(device, new StringBuilder());
+                    roots.put(device, new Root(rest, null));
+                }
+                case "os-release" -> releases.computeIfAbsent(device, d -> new StringBuilder()).append(rest).append('\n');
+                default -> {
+                    // Anything else the script printed is not part of the protocol.
+                }
+            }
+        }
+        roots.replaceAll((device, root) -> new Root(root.filesystem(), OsRelease.parse(releases.get(device).toString())));
+        return new Detection(seen, roots);
+    }
+
+    private static String run(GuestAgentClient guest, List<String> command) {
+        GuestAgentClient.ExecResult result = guest.exec(command, STEP_LIMIT);
+        if (result.exitCode() != 0) {
+            throw new ProviderException("OS morphing failed in the appliance (exit " + result.exitCode() + "): "
+                    + (result.stderr().strip() + " " + result.stdout().strip()).strip());
+        }
+        return result.stdout();
+    }
+
+    private static void checkCancelled(BooleanSupplier cancelled) {
+        if (cancelled.getAsBoolean()) {
+            throw new CancellationException("OS morphing cancelled");
+        }
+    }
+}
