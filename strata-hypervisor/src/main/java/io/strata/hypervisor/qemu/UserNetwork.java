@@ -53,10 +53,48 @@ record UserNetwork(String network, int prefixLength, String gateway, String addr
         if (spec.network().sshHostPort() != NetworkSpec.ANY_PORT) {
             return spec;
         }
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return spec.withNetwork(spec.network().withSshHostPort(socket.getLocalPort()));
-        } catch (IOException e) {
-            throw new HypervisorException("cannot find a free port for the SSH forward of VM " + spec.id() + ": " + e.getMessage(), e);
+        return spec.withNetwork(spec.network().withSshHostPort(freeForwardPort(spec.id())));
+    }
+
+    /** Ports handed out for forwards, with when: not handed out twice while QEMU may not have bound them yet. */
+    private static final java.util.concurrent.ConcurrentHashMap<Integer, Long> HANDED_OUT = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final long HOLD_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(2);
+    private static final int RANGE_SIZE = 12_000;
+
+    /**
+     * A loopback port free now, below the kernel's ephemeral range: outgoing connections (an API
+     * client's thousands a second) take ephemeral ports, and one of them could take a forward's
+     * port between its choice and QEMU's bind (seen with 50 clones launched at once). Each port is
+     * handed out once per two minutes, so concurrent launches never get the same one.
+     */
+    static int freeForwardPort(String vmId) {
+        int high = ephemeralLow();
+        int low = Math.max(1024, high - RANGE_SIZE);
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        long now = System.nanoTime();
+        HANDED_OUT.values().removeIf(at -> now - at > HOLD_NANOS);
+        for (int attempt = 0; attempt < 500; attempt++) {
+            int port = random.nextInt(low, high);
+            if (HANDED_OUT.putIfAbsent(port, now) != null) {
+                continue;
+            }
+            try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                return port;
+            } catch (IOException e) {
+                HANDED_OUT.remove(port);    // in use by someone else: try another
+            }
+        }
+        throw new HypervisorException("cannot find a free port for the SSH forward of VM " + vmId + " in " + low + "-" + (high - 1), null);
+    }
+
+    /** The lowest ephemeral port (ip_local_port_range), 32768 when it cannot be read. */
+    private static int ephemeralLow() {
+        try {
+            // Not Files.readString: it trusts the size /proc reports and returns a truncated line.
+            String range = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).strip();
+            return Integer.parseInt(range.split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return 32768;
         }
     }
 

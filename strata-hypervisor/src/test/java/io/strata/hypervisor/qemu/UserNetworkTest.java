@@ -10,6 +10,23 @@ import org.junit.jupiter.api.Test;
 
 class UserNetworkTest {
     @Test
+    void forwardPortsAreDistinctUnderConcurrencyAndBelowTheEphemeralRange() throws Exception {
+        int ephemeralLow = Integer.parseInt(java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+                .get(0).strip().split("\\s+")[0]);
+        java.util.Set<Integer> ports = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<Boolean>> picks = new java.util.ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                picks.add(threads.submit(() -> ports.add(UserNetwork.freeForwardPort("vm"))));
+            }
+            for (var pick : picks) {
+                pick.get();
+            }
+        }
+        assertThat(ports).hasSize(200).allSatisfy(port -> assertThat(port).isBetween(1024, ephemeralLow - 1));
+    }
+
+    @Test
     void leasesExactlyTheFixedAddressBehindTheGivenGateway() {
         UserNetwork network = UserNetwork.of(new NetworkSpec("fa:16:3e:00:00:01", "192.168.7.20", 24, "192.168.7.1", List.of(), 0));
         assertThat(network.netdevOptions()).isEqualTo("net=192.168.7.0/24,host=192.168.7.1,dhcpstart=192.168.7.20,dns=192.168.7.2");
