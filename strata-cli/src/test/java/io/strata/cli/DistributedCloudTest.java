@@ -30,9 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Strata in its distributed form, every part its own process: a real ZooKeeper, two
  * {@code strata controller}s on a fresh PostgreSQL database behind one address (a real HAProxy
- * doing round robin with health checks, as docs/production.md describes), three
- * {@code strata agent}s with the fake driver. Clients, including the real openstack CLI, use only
- * the one address. Kills the leader and an agent with SIGKILL and checks what must survive.
+ * doing round robin with health checks, as docs/production.md describes) and a third one that
+ * is only a group manager, three {@code strata agent}s with the fake driver. Clients, including
+ * the real openstack CLI, use only the one address. Kills a group manager, the leader and an
+ * agent with SIGKILL and checks what must survive.
  */
 class DistributedCloudTest {
     private static final String ADMIN_PASSWORD = "distributed-secret";
@@ -80,6 +81,10 @@ class DistributedCloudTest {
         int snoozePort = freePort();
         Process controllerB = controller(portB, dir.resolve("controller-b"), database, token, "--public-url", lbUrl, "--snooze-bootstrap-port",
                 Integer.toString(snoozePort));
+        // A third controller outside the balancer and outside the agents' lists: a group manager only.
+        int portC = freePort();
+        String urlC = "http://127.0.0.1:" + portC;
+        Process controllerC = controller(portC, dir.resolve("controller-c"), database, token, "--public-url", lbUrl);
         Process balancer = loadBalancer(lbPort, portA, portB);
         List<String> hostNames = List.of("lc-1", "lc-2", "lc-3");
         Map<String, Process> agents = new HashMap<>();
@@ -87,6 +92,7 @@ class DistributedCloudTest {
             agents.put(host, agent(host, urlA + "," + urlB, token));
         }
         awaitHealthy(urlB, controllerB);
+        awaitHealthy(urlC, controllerC);
         awaitHealthy(lbUrl, balancer);
 
         // Everything a client does goes through the one address; round robin spreads it over both.
@@ -119,15 +125,45 @@ class DistributedCloudTest {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
                 .until(() -> servers.stream().allMatch(id -> "ACTIVE".equals(server(admin, id).path("status").asText())));
 
-        // Each controller is a group manager; the local controllers are spread over both, and every
-        // controller answers the same hierarchy.
+        // Each controller is a group manager; the local controllers are spread over all three, and
+        // every controller answers the same hierarchy.
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300))
-                .until(() -> groupManagers(urlB).keySet().equals(Set.of(portA, portB)));
+                .until(() -> groupManagers(urlB).keySet().equals(Set.of(portA, portB, portC)));
         Map<Integer, Set<String>> managed = groupManagers(urlB);
         assertThat(groupManagers(urlA)).isEqualTo(managed);
+        assertThat(groupManagers(urlC)).isEqualTo(managed);
         assertThat(managed.values().stream().flatMap(Set::stream).toList()).containsExactlyInAnyOrderElementsOf(hostNames);
-        assertThat(managed.get(portA)).isNotEmpty();
-        assertThat(managed.get(portB)).isNotEmpty();
+        assertThat(managed.values()).allMatch(lcs -> lcs.size() == 1);
+        // Each local controller heartbeats its own group manager, C included, though no agent was told its address.
+        Map<Integer, String> controllerUrls = Map.of(portA, urlA, portB, urlB, portC, urlC);
+        awaitHeartbeatsAtTheirGroupManagers(urlB, controllerUrls);
+
+        // A group manager that is not the leader dies: its local controller rejoins another one,
+        // without its host ever being seen down, and the VM on it stays managed.
+        String orphan = managed.get(portC).iterator().next();
+        String onOrphan = createServer(admin, image, "on-" + orphan, orphan);
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
+                .until(() -> "ACTIVE".equals(server(admin, onOrphan).path("status").asText()));
+        servers.add(onOrphan);
+        controllerC.destroyForcibly().waitFor();
+        long gmKilled = System.nanoTime();
+        Map<Integer, String> survivors = Map.of(portA, urlA, portB, urlB);
+        while (!groupManagers(urlA).keySet().equals(survivors.keySet())) {
+            assertThat(upHosts(admin)).as("hosts up while group manager C's session expires").containsAll(hostNames);
+            assertThat(System.nanoTime() - gmKilled).as("C leaves the hierarchy").isLessThan(Duration.ofSeconds(15).toNanos());
+            Thread.sleep(200);
+        }
+        System.out.printf("group manager C left the hierarchy %d ms after its SIGKILL%n", (System.nanoTime() - gmKilled) / 1_000_000);
+        assertThat(groupManagers(urlA).values().stream().flatMap(Set::stream).toList()).containsExactlyInAnyOrderElementsOf(hostNames);
+        awaitHeartbeatsAtTheirGroupManagers(urlA, survivors);
+        assertThat(upHosts(admin)).containsAll(hostNames);
+        admin.post("/compute/v2.1/servers/" + onOrphan + "/action", "{\"os-stop\": null}").expect(202);
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
+                .until(() -> "SHUTOFF".equals(server(admin, onOrphan).path("status").asText()));
+        admin.post("/compute/v2.1/servers/" + onOrphan + "/action", "{\"os-start\": null}").expect(202);
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
+                .until(() -> "ACTIVE".equals(server(admin, onOrphan).path("status").asText()));
+        assertThat(server(admin, onOrphan).path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(orphan);
 
         // A submission the leader accepted (sent to it directly), then the leader dies at once.
         String late = createServer(new ApiClient(urlA, admin.token()), image, "accepted-before-the-crash");
@@ -343,6 +379,52 @@ class DistributedCloudTest {
         return api.post("/compute/v2.1/servers", """
                 {"server": {"name": "%s", "flavorRef": "1", "imageRef": "%s"}}""".formatted(name, image))
                 .expect(202).json().path("server").path("id").asText();
+    }
+
+    /** A server on the given host (admins name it in the availability zone, as in Nova). */
+    private static String createServer(ApiClient api, String image, String name, String host) {
+        return api.post("/compute/v2.1/servers", """
+                {"server": {"name": "%s", "flavorRef": "1", "imageRef": "%s", "availability_zone": "nova:%s"}}"""
+                .formatted(name, image, host)).expect(202).json().path("server").path("id").asText();
+    }
+
+    /**
+     * Waits until, over two seconds, every local controller's heartbeats arrive at its group
+     * manager (as the hierarchy read from {@code url} says) and at no other controller, from
+     * the per-host heartbeat counters each controller exposes on /metrics.
+     */
+    private static void awaitHeartbeatsAtTheirGroupManagers(String url, Map<Integer, String> controllers) {
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            Map<Integer, Set<String>> managed = groupManagers(url);
+            Map<Integer, Map<String, Double>> before = new HashMap<>();
+            controllers.forEach((port, controller) -> before.put(port, heartbeatCounts(controller)));
+            Thread.sleep(2000);
+            for (Map.Entry<Integer, String> controller : controllers.entrySet()) {
+                Map<String, Double> after = heartbeatCounts(controller.getValue());
+                for (Map.Entry<Integer, Set<String>> gm : managed.entrySet()) {
+                    for (String host : gm.getValue()) {
+                        double received = after.getOrDefault(host, 0.0) - before.get(controller.getKey()).getOrDefault(host, 0.0);
+                        boolean itsManager = gm.getKey().equals(controller.getKey());
+                        if (itsManager ? received < 2 : received > 0) {
+                            return false;
+                        }
+                    }
+                }
+            }
+            return groupManagers(url).equals(managed);
+        });
+    }
+
+    private static final java.util.regex.Pattern HEARTBEATS =
+            java.util.regex.Pattern.compile("^strata_agent_heartbeats_total\\{host=\"([^\"]+)\"\\} ([0-9.E]+)$", java.util.regex.Pattern.MULTILINE);
+
+    private static Map<String, Double> heartbeatCounts(String controller) {
+        Map<String, Double> counts = new HashMap<>();
+        java.util.regex.Matcher matcher = HEARTBEATS.matcher(new ApiClient(controller, null).get("/metrics").expect(200).text());
+        while (matcher.find()) {
+            counts.put(matcher.group(1), Double.parseDouble(matcher.group(2)));
+        }
+        return counts;
     }
 
     private static JsonNode server(ApiClient api, String id) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.strata.agent.remote.AgentWire;
 import io.strata.api.ApiArea;
 import io.strata.core.CloudException;
@@ -14,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Set;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,12 +32,21 @@ public final class AgentLinkApi implements ApiArea {
     private final ComputeManager manager;
     private final ImageCatalog images;
     private final byte[] token;
+    private final Function<String, AgentWire.HeartbeatReply> groupManagerOf;
+    private final MeterRegistry metrics;
 
-    public AgentLinkApi(HostRegistry hosts, ComputeManager manager, ImageCatalog images, String token) {
+    /**
+     * {@code groupManagerOf}: for a host, the group manager it heartbeats (see {@link AgentWire.HeartbeatReply});
+     * {@code metrics} counts the heartbeats this controller received per host.
+     */
+    public AgentLinkApi(HostRegistry hosts, ComputeManager manager, ImageCatalog images, String token,
+            Function<String, AgentWire.HeartbeatReply> groupManagerOf, MeterRegistry metrics) {
         this.hosts = requireNonNull(hosts, "hosts is null");
         this.manager = requireNonNull(manager, "manager is null");
         this.images = requireNonNull(images, "images is null");
         this.token = requireNonNull(token, "token is null").getBytes(StandardCharsets.UTF_8);
+        this.groupManagerOf = requireNonNull(groupManagerOf, "groupManagerOf is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
     }
 
     @Override
@@ -64,7 +75,10 @@ public final class AgentLinkApi implements ApiArea {
             if (heartbeat.hostName() == null || !hosts.heartbeat(heartbeat.hostName())) {
                 throw CloudException.notFound("Compute host %s is not registered.", heartbeat.hostName());
             }
-            ctx.status(204);
+            metrics.counter("strata.agent.heartbeats", "host", heartbeat.hostName()).increment();
+            // Accepted wherever it lands (the controllers share one store), but the answer tells
+            // the agent which group manager to heartbeat from now on.
+            ctx.contentType("application/json").result(AgentWire.MAPPER.writeValueAsBytes(groupManagerOf.apply(heartbeat.hostName())));
         });
         routes.post(PREFIX + "/events", ctx -> {
             authenticate(ctx);

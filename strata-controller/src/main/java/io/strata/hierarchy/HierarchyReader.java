@@ -28,6 +28,8 @@ public final class HierarchyReader {
     private final SubmissionStore submissions;
     private final GroupManagers groupManagers;
     private final Supplier<Set<String>> poweredOff;
+    private static final long PLACEMENTS_MAX_AGE_NANOS = 1_000_000_000L;
+    private volatile CachedPlacements cachedPlacements;
 
     public HierarchyReader(HostRegistry hosts, ServerStore servers, SubmissionStore submissions, GroupManagers groupManagers,
             Supplier<Set<String>> poweredOff) {
@@ -113,6 +115,23 @@ public final class HierarchyReader {
         }
         return index;
     }
+
+    /**
+     * Where one local controller sits, from an index rebuilt at most once a second: every remote
+     * agent's heartbeat asks, and ranking every host against every group manager per heartbeat
+     * would cost thousands of hashes each.
+     */
+    public Optional<Placement> placementOf(String host) {
+        CachedPlacements cached = cachedPlacements;
+        long now = System.nanoTime();
+        if (cached == null || now - cached.builtAt() > PLACEMENTS_MAX_AGE_NANOS) {
+            cached = new CachedPlacements(placements(), now);
+            cachedPlacements = cached;
+        }
+        return Optional.ofNullable(cached.byHost().get(host));
+    }
+
+    private record CachedPlacements(Map<String, Placement> byHost, long builtAt) {}
 
     public List<GroupManagers.GroupManager> groupManagers() {
         return groupManagers.of(hosts.hosts());

@@ -345,7 +345,12 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new InstanceActionsApi(instanceActions, servers, policy, clock));
             SnoozeApi snoozeApi = new SnoozeApi(snooze, ownUrl, () -> elected == null ? java.util.Optional.empty() : elected.leader());
             areas.add(snoozeApi);
-            areas.add(new AgentLinkApi(hosts, manager, images, agentToken));
+            // Distributed, each agent heartbeats the controller that is its group manager.
+            areas.add(new AgentLinkApi(hosts, manager, images, agentToken, host -> hierarchy.placementOf(host)
+                    .filter(placement -> placement.groupManagerAddress() != null)
+                    .map(placement -> new io.strata.agent.remote.AgentWire.HeartbeatReply(placement.groupManagerId(),
+                            "http://" + placement.groupManagerAddress() + ":" + placement.groupManagerPort()))
+                    .orElse(new io.strata.agent.remote.AgentWire.HeartbeatReply(null, null)), metrics));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
             areas.add(migration.api());
 

@@ -74,7 +74,11 @@ class AgentLinkApiTest {
         assertThat(post("register", registration("remote-7"), token).status()).isEqualTo(204);
         String hypervisors = cloud.admin().get("/compute/v2.1/os-hypervisors/detail").expect(200).text();
         assertThat(hypervisors).contains("remote-7").contains("192.0.2.7");
-        assertThat(post("heartbeat", "{\"hostName\": \"remote-7\"}", token).status()).isEqualTo(204);
+        // One process: no group manager of its own to name, the agent keeps the controller it has.
+        var beat = post("heartbeat", "{\"hostName\": \"remote-7\"}", token);
+        assertThat(beat.status()).isEqualTo(200);
+        assertThat(beat.json().path("groupManagerUrl").isNull()).isTrue();
+        assertThat(cloud.anonymous().get("/metrics").expect(200).text()).contains("strata_agent_heartbeats_total{host=\"remote-7\"} 1.0");
         assertThat(cloud.admin().get("/compute/v2.1/os-services").expect(200).text()).contains("remote-7");
         // and a local controller of the Snooze hierarchy
         assertThat(cloud.anonymous().get("/bootstrap?getLocalControllerList").expect(200).text()).contains("remote-7");

@@ -53,6 +53,13 @@ public final class AgentWire {
 
     public record Heartbeat(String hostName) {}
 
+    /**
+     * A controller's answer to a heartbeat: the group manager the host belongs to and the URL it
+     * listens at, which the agent heartbeats from then on (Snooze's local controllers heartbeat
+     * their group manager); both null when the hierarchy is one process (any controller will do).
+     */
+    public record HeartbeatReply(String groupManagerId, String groupManagerUrl) {}
+
     public record Event(String hostName, VmEvent event) {}
 
     public record MigrateOut(MigrationTarget target) {}

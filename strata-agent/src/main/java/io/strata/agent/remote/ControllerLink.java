@@ -26,10 +26,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An agent's line to the controllers: registers, heartbeats every {@code interval} and reports
- * VM events to whichever of the configured controllers answers (they share one database, so
- * any will do), re-registering when a controller does not know this host. Also fetches the
- * Glance images VMs boot from into a local cache, verified against their checksum.
+ * An agent's line to the controllers: registers through whichever of the configured controllers
+ * answers (the bootstrap), then heartbeats every {@code interval} and reports VM events to the
+ * group manager the controllers name for this host, as Snooze's local controllers do; when that
+ * group manager stops answering the agent goes back to the configured controllers, which name
+ * a live one (they share one database, so any of them accepts the heartbeat meanwhile). It
+ * re-registers when a controller does not know this host. Also fetches the Glance images VMs
+ * boot from into a local cache, verified against their checksum.
  */
 public final class ControllerLink implements ImageFetcher, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControllerLink.class);
@@ -44,6 +47,8 @@ public final class ControllerLink implements ImageFetcher, AutoCloseable {
     private volatile int current;
     private volatile AgentWire.Registration registration;
     private volatile boolean registered;
+    /** Where heartbeats and events go while it answers; null until a controller names it. */
+    private volatile GroupManager groupManager;
 
     public ControllerLink(List<String> controllerUrls, String token, Duration interval, Path imageCache) {
         requireNonNull(controllerUrls, "controllerUrls is null");
@@ -72,19 +77,37 @@ public final class ControllerLink implements ImageFetcher, AutoCloseable {
             if (!registered) {
                 post("/register", registration);
                 registered = true;
-                log.info("host {} registered with {}", registration.hostName(), controllers.get(current));
+                log.info("host {} registered with {}", registration.hostName(), currentController());
                 return;
             }
-            int status = post("/heartbeat", new AgentWire.Heartbeat(registration.hostName()));
-            if (status == 404) {
+            HttpResponse<String> response = post("/heartbeat", new AgentWire.Heartbeat(registration.hostName()));
+            if (response.statusCode() == 404) {
                 // A controller that never heard of this host (a fresh database, a host deleted): join again.
                 registered = false;
                 beat();
+                return;
             }
+            follow(response);
         } catch (IOException e) {
             log.warn("no controller answers ({}); retrying in {} ms", e.getMessage(), interval.toMillis());
         } catch (RuntimeException e) {
             log.warn("heartbeat failed: {}", e.toString());
+        }
+    }
+
+    /** Heartbeats the group manager the answer names from now on (none named: whichever controller answers). */
+    private void follow(HttpResponse<String> response) throws IOException {
+        if (response.statusCode() != 200 || response.body().isBlank()) {
+            return;
+        }
+        AgentWire.HeartbeatReply reply = AgentWire.MAPPER.readValue(response.body(), AgentWire.HeartbeatReply.class);
+        URI named = reply.groupManagerUrl() == null ? null : URI.create(reply.groupManagerUrl());
+        GroupManager now = groupManager;
+        if (named == null) {
+            groupManager = null;
+        } else if (now == null || !now.url().equals(named)) {
+            groupManager = new GroupManager(reply.groupManagerId(), named);
+            log.info("host {} heartbeats group manager {} at {}", registration.hostName(), reply.groupManagerId(), named);
         }
     }
 
@@ -97,31 +120,39 @@ public final class ControllerLink implements ImageFetcher, AutoCloseable {
         }
     }
 
-    /** Posts to the first controller that answers; returns the status (404 allowed, other errors thrown). */
-    private int post(String path, Object body) throws IOException {
+    /**
+     * Posts to this host's group manager when one is known, else (or when it does not answer: it
+     * died, and the others will name a new one) to the first configured controller that answers.
+     * Returns the response (404 allowed, other 4xx thrown).
+     */
+    private HttpResponse<String> post(String path, Object body) throws IOException {
         byte[] bytes = AgentWire.MAPPER.writeValueAsBytes(body);
+        GroupManager manager = groupManager;
+        if (manager != null) {
+            try {
+                HttpResponse<String> response = send(manager.url(), path, bytes);
+                if (response.statusCode() < 500) {
+                    return checked(manager.url(), path, response);
+                }
+                log.warn("group manager {} at {} answered {}; rejoining through the controllers", manager.id(), manager.url(),
+                        response.statusCode());
+            } catch (IOException e) {
+                log.warn("group manager {} at {} does not answer ({}); rejoining through the controllers", manager.id(), manager.url(),
+                        e.getMessage() == null ? e.toString() : e.getMessage());
+            }
+            groupManager = null;
+        }
         IOException last = null;
         for (int i = 0; i < controllers.size(); i++) {
             int index = (current + i) % controllers.size();
-            HttpRequest request = HttpRequest.newBuilder(URI.create(controllers.get(index) + AgentWire.CONTROLLER_PREFIX + path))
-                    .timeout(Duration.ofSeconds(10))
-                    .header(AgentWire.TOKEN_HEADER, token).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build();
             try {
-                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> response = send(controllers.get(index), path, bytes);
                 if (response.statusCode() >= 500) {
                     last = new IOException(controllers.get(index) + " answered " + response.statusCode());
                     continue;
                 }
                 current = index;
-                if (response.statusCode() >= 400 && response.statusCode() != 404) {
-                    throw new IllegalStateException(controllers.get(index) + path + " answered " + response.statusCode() + ": "
-                            + response.body());
-                }
-                return response.statusCode();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted");
+                return checked(controllers.get(index), path, response);
             } catch (IOException e) {
                 last = e;
             }
@@ -129,10 +160,38 @@ public final class ControllerLink implements ImageFetcher, AutoCloseable {
         throw last == null ? new IOException("no controller") : new IOException(last.getMessage() == null ? last.toString() : last.getMessage());
     }
 
-    /** The base URL of the controller this agent last reached (where it registered). */
+    private HttpResponse<String> send(URI controller, String path, byte[] body) throws IOException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(controller + AgentWire.CONTROLLER_PREFIX + path))
+                .timeout(Duration.ofSeconds(10))
+                .header(AgentWire.TOKEN_HEADER, token).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+    }
+
+    private static HttpResponse<String> checked(URI controller, String path, HttpResponse<String> response) {
+        if (response.statusCode() >= 400 && response.statusCode() != 404) {
+            throw new IllegalStateException(controller + path + " answered " + response.statusCode() + ": " + response.body());
+        }
+        return response;
+    }
+
+    /** The base URL of the controller this agent last reached through its configured list. */
     public String currentController() {
         return controllers.get(current).toString();
     }
+
+    /** The group manager this agent heartbeats, if a controller named one. */
+    public java.util.Optional<URI> groupManager() {
+        GroupManager manager = groupManager;
+        return manager == null ? java.util.Optional.empty() : java.util.Optional.of(manager.url());
+    }
+
+    private record GroupManager(String id, URI url) {}
 
     /** Downloads the image from a controller unless the cache already holds it with the right checksum. */
     @Override
