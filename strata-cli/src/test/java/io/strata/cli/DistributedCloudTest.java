@@ -221,6 +221,135 @@ class DistributedCloudTest {
         assertThat(seen).containsExactlyInAnyOrderElementsOf(servers);
     }
 
+    /**
+     * Every controller is a group manager that runs the periodic rounds for its own local
+     * controllers: each powers off only its own idle hosts and consolidates only inside its group,
+     * while the leader wakes any group's host for a placement.
+     */
+    @Test
+    void eachGroupManagerRunsTheRoundsOfItsOwnLocalControllers() throws Exception {
+        zookeeper = new TestingServer(new InstanceSpec(null, -1, -1, -1, true, -1, 500, -1), true);
+        DatabaseConfig database = TestDatabases.config(TestDatabases.Kind.POSTGRESQL);
+        String token = UUID.randomUUID().toString();
+        String settings = String.join("\n", "placement=FirstFit", "dispatching=FirstFit", "monitoringInterval=PT0.3S",
+                "consolidationInterval=PT1S", "energySaver=true", "wakeupDriver=test", "idleThreshold=PT1S", "reservedNodes=0",
+                "relocation=false");
+        Map<Integer, String> urls = new HashMap<>();
+        Map<Integer, Process> controllers = new HashMap<>();
+        for (String name : List.of("a", "b")) {
+            Path data = dir.resolve("controller-" + name);
+            Files.createDirectories(data);
+            Files.writeString(data.resolve("hierarchy.properties"), settings);
+            int port = freePort();
+            urls.put(port, "http://127.0.0.1:" + port);
+            controllers.put(port, controller(port, data, database, token));
+        }
+        controllers.forEach((port, process) -> awaitHealthy(urls.get(port), process));
+        String any = urls.values().iterator().next();
+        // Both group managers are in the hierarchy before any local controller exists, so none
+        // is ever managed (and powered off) by the other's group manager.
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+                .until(() -> groupManagers(any).keySet().equals(urls.keySet()));
+        List<String> hostNames = List.of("lc-1", "lc-2", "lc-3", "lc-4");
+        for (String host : hostNames) {
+            agent(host, String.join(",", urls.values()), token, "--fake-vcpus", "4", "--fake-memory-mb", "4096");
+        }
+        await().atMost(BOOT).pollInterval(Duration.ofMillis(300)).until(() -> {
+            Map<Integer, Set<String>> managed = groupManagers(any);
+            return managed.values().stream().mapToInt(Set::size).sum() == 4 && managed.values().stream().allMatch(lcs -> lcs.size() == 2);
+        });
+        Map<Integer, Set<String>> managed = groupManagers(any);
+        Map<String, Integer> groupOf = new HashMap<>();
+        managed.forEach((port, lcs) -> lcs.forEach(lc -> groupOf.put(lc, port)));
+        int leader = leaderPort(any);
+        ApiClient snooze = new ApiClient(urls.get(leader), null);
+
+        // All idle, no reserve: every host goes off, each through its own group manager.
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
+                .until(() -> lcStatuses(snooze).values().stream().allMatch("PASSIVE"::equals));
+        for (int port : urls.keySet()) {
+            assertThat(logged(controllers.get(port), "powered off idle host ")).as("hosts powered off by group manager %d", port)
+                    .isEqualTo(managed.get(port));
+        }
+
+        // Nine VMs of 1 core / 1 GiB (three fit under MID on a 4 GiB host): the leader wakes three
+        // hosts, of both groups (each group has two), whoever powered them off.
+        StringBuilder body = new StringBuilder("{\"virtualMachineTemplates\": [");
+        for (int i = 0; i < 9; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"name\": \"packed-").append(i).append("\", \"vcpus\": 1, \"memory\": 1048576}");
+        }
+        String task = snooze.post("/groupmanager?startVirtualCluster", body + "]}").expect(200).text();
+        Map<String, List<String>> vmsByHost = new HashMap<>();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            vmsByHost.clear();
+            ApiClient.Response pending = snooze.post("/groupmanager?getVirtualClusterResponse", task).expect(200);
+            if (pending.body().length == 0) {
+                return false;   // not settled yet
+            }
+            JsonNode response = pending.json();
+            int running = 0;
+            for (JsonNode vm : response.path("virtualMachineMetaData")) {
+                running += "RUNNING".equals(vm.path("status").asText()) ? 1 : 0;
+                vmsByHost.computeIfAbsent(vm.at("/virtualMachineLocation/localControllerId").asText(), k -> new ArrayList<>())
+                        .add(vm.at("/virtualMachineLocation/virtualMachineId").asText());
+            }
+            return running == 9;
+        });
+        Map<String, String> hostById = new HashMap<>();
+        for (JsonNode lc : snooze.get("/bootstrap?getLocalControllerList").expect(200).json().path("localControllers")) {
+            hostById.put(lc.path("id").asText(), lc.path("hostname").asText());
+        }
+        Set<String> woken = new HashSet<>();
+        vmsByHost.keySet().forEach(id -> woken.add(hostById.get(id)));
+        assertThat(woken).hasSize(3);
+        assertThat(woken.stream().map(groupOf::get).distinct()).hasSize(2);
+
+        // Two VMs leave each host: three hosts with one VM each. Consolidation could pack all three
+        // onto one host, but each group manager packs only its own: the group with two busy hosts
+        // empties one of them, the other group keeps its one.
+        Map<String, String> originalHost = new HashMap<>();
+        List<String> kept = new ArrayList<>();
+        vmsByHost.forEach((id, vms) -> {
+            vms.forEach(vm -> originalHost.put(vm, hostById.get(id)));
+            kept.add(vms.get(0));
+            vms.subList(1, vms.size()).forEach(vm -> snooze.post("/groupmanager?destroyVirtualMachine", vm).expect(200));
+        });
+        ApiClient admin = ApiClient.login(urls.get(leader), "admin", ADMIN_PASSWORD, "admin");
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            Map<String, String> hosts = hostsOf(admin, kept);
+            assertThat(hosts.values().stream().distinct().count()).as("hosts with VMs: %s", hosts).isEqualTo(2);
+            assertThat(hosts.values().stream().map(groupOf::get).distinct().count()).isEqualTo(2);
+        });
+        Map<String, String> finalHost = hostsOf(admin, kept);
+        for (String vm : kept) {
+            assertThat(groupOf.get(finalHost.get(vm))).as("VM %s stays in its group", vm).isEqualTo(groupOf.get(originalHost.get(vm)));
+        }
+        // and the emptied host is powered off again by its group manager
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
+                .until(() -> lcStatuses(snooze).values().stream().filter("PASSIVE"::equals).count() == 2);
+    }
+
+    /** Host name → status (ACTIVE, PASSIVE) from getLocalControllerList. */
+    private static Map<String, String> lcStatuses(ApiClient snooze) {
+        Map<String, String> statuses = new HashMap<>();
+        for (JsonNode lc : snooze.get("/bootstrap?getLocalControllerList").expect(200).json().path("localControllers")) {
+            statuses.put(lc.path("hostname").asText(), lc.path("status").asText());
+        }
+        return statuses;
+    }
+
+    /** The host names a process logged right after {@code prefix} (e.g. the energy saver's power-offs). */
+    private Set<String> logged(Process process, String prefix) throws IOException {
+        Set<String> hosts = new HashSet<>();
+        for (String line : Files.readAllLines(logs.get(process))) {
+            int at = line.indexOf(prefix);
+            if (at >= 0) {
+                hosts.add(line.substring(at + prefix.length()).split(" ")[0]);
+            }
+        }
+        return hosts;
+    }
+
     // ------------------------------------------------------------------ processes
 
     private Process controller(int port, Path dataDir, DatabaseConfig database, String token, String... extra) throws IOException {
@@ -280,10 +409,12 @@ class DistributedCloudTest {
         return output;
     }
 
-    private Process agent(String host, String controllers, String token) throws IOException {
-        return start("agent-" + host + "-" + System.nanoTime(), "agent", "--controller", controllers, "--host-name", host, "--listen",
+    private Process agent(String host, String controllers, String token, String... extra) throws IOException {
+        List<String> args = new ArrayList<>(List.of("agent", "--controller", controllers, "--host-name", host, "--listen",
                 "127.0.0.1:0", "--data-dir", dir.resolve(host).toString(), "--token", token, "--heartbeat-interval", "0.5",
-                "--fake-action-delay", "0.3");
+                "--fake-action-delay", "0.3"));
+        args.addAll(List.of(extra));
+        return start("agent-" + host + "-" + System.nanoTime(), args.toArray(String[]::new));
     }
 
     private Process start(String name, String... args) throws IOException {

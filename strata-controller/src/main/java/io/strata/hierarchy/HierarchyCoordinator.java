@@ -27,11 +27,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The in-process group leader and group managers of {@code strata up}: dispatches VMs to group
- * managers from their summaries and places them on local controllers, samples the local
- * controllers' load, relocates VMs off overloaded and underloaded ones, consolidates on a
- * schedule, and has the energy saver power idle hosts off (a powered-off host's compute service
- * is disabled, so os-services shows it and Compute's scheduler leaves it alone).
+ * The group leader's and group managers' work: dispatches VMs to group managers from their
+ * summaries and places them on local controllers, samples the local controllers' load,
+ * relocates VMs off overloaded and underloaded ones, consolidates on a schedule, and has the
+ * energy saver power idle hosts off (a powered-off host's compute service is disabled, so
+ * os-services shows it and Compute's scheduler leaves it alone).
+ *
+ * <p>In {@code strata up} one coordinator is the leader and every group manager, so its rounds
+ * cover all local controllers. Distributed, every controller is one group manager and runs the
+ * periodic rounds for its own local controllers only (moves stay inside the group, as in Snooze);
+ * which hosts are powered off is read from the store (their disabled compute service), so that
+ * the leader can wake a host another group manager switched off.
  */
 public final class HierarchyCoordinator implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HierarchyCoordinator.class);
@@ -54,6 +60,11 @@ public final class HierarchyCoordinator implements AutoCloseable {
     private HierarchyReader reader;
     private Migrator migrator;
     private java.util.function.BooleanSupplier leading = () -> true;
+    /** Distributed: this controller's group manager id (the rounds cover its local controllers only); empty in one process. */
+    private java.util.function.Supplier<Optional<String>> ownGroup = Optional::empty;
+    private boolean distributed;
+    /** Powering off (in a round) and waking (for a placement) are decided one at a time, against the same view. */
+    private final Object power = new Object();
     /**
      * What the leader dispatches from: Snooze's group leader works from the group managers'
      * periodic summaries, not from a fresh count of every VM per submission (which made each
@@ -86,8 +97,19 @@ public final class HierarchyCoordinator implements AutoCloseable {
         start(hierarchy, migrate, () -> true);
     }
 
-    /** As above; in a distributed hierarchy only the group leader runs the rounds ({@code isLeader}). */
+    /** As above, with rounds run only while {@code isLeader} says this coordinator leads. */
     public void start(HierarchyReader hierarchy, Migrator migrate, java.util.function.BooleanSupplier isLeader) {
+        start(hierarchy, migrate, isLeader, null);
+    }
+
+    /**
+     * Distributed: this controller is the group manager {@code ownGroup} names (empty while the
+     * hierarchy is not known) and runs the rounds for that group's local controllers.
+     */
+    public void start(HierarchyReader hierarchy, Migrator migrate, java.util.function.BooleanSupplier isLeader,
+            java.util.function.Supplier<Optional<String>> ownGroup) {
+        this.distributed = ownGroup != null;
+        this.ownGroup = ownGroup == null ? Optional::empty : ownGroup;
         this.leading = requireNonNull(isLeader, "isLeader is null");
         this.reader = requireNonNull(hierarchy, "hierarchy is null");
         this.migrator = requireNonNull(migrate, "migrate is null");
@@ -107,7 +129,7 @@ public final class HierarchyCoordinator implements AutoCloseable {
     }
 
     private void guarded(String what, Runnable round) {
-        if (!leading.getAsBoolean()) {
+        if (!distributed && !leading.getAsBoolean()) {
             return;
         }
         try {
@@ -162,19 +184,40 @@ public final class HierarchyCoordinator implements AutoCloseable {
     // ------------------------------------------------------------------ energy
 
     private Optional<String> wake(Capacity demand, List<LcState> states) {
-        // Only hosts the saver itself turned off: a host an operator disabled or a dead one stays as it is.
-        List<LcState> off = states.stream().filter(lc -> energy.isOff(lc.host())).map(lc -> lc.poweredOn(false)).toList();
-        Optional<String> woken = energy.wakeFor(demand, off, settings.thresholds(), Map.of());
-        woken.ifPresent(host -> hosts.setEnabled(host, true, null));
-        return woken;
+        synchronized (power) {
+            energy.observe(poweredOffInStore());
+            // Only hosts a saver turned off: a host an operator disabled or a dead one stays as it is.
+            List<LcState> off = states.stream().filter(lc -> energy.isOff(lc.host())).map(lc -> lc.poweredOn(false)).toList();
+            Optional<String> woken = energy.wakeFor(demand, off, settings.thresholds(), Map.of());
+            woken.ifPresent(host -> hosts.setEnabled(host, true, null));
+            return woken;
+        }
+    }
+
+    /** The hosts an energy saver (of any controller) powered off: their compute service says so. */
+    public java.util.Set<String> poweredOffInStore() {
+        return hosts.hosts().stream().filter(h -> !h.serviceEnabled() && h.disabledReason() != null
+                && h.disabledReason().startsWith(POWERED_OFF_REASON)).map(io.strata.compute.Host::name)
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+
+    /** The local controllers this coordinator's rounds cover: all of them in one process, its own group's distributed. */
+    private List<LcState> managed(List<LcState> all) {
+        if (!distributed) {
+            return all;
+        }
+        Optional<String> group = ownGroup.get();
+        return group.isEmpty() ? List.of() : all.stream().filter(lc -> group.get().equals(lc.groupManagerId())).toList();
     }
 
     // ------------------------------------------------------------------ periodic rounds
 
     /** Samples every local controller's load; relocates off those overloaded or underloaded over the window; powers off idle hosts. */
     public void monitoringRound() {
-        HierarchyView view = reader.view();
-        List<LcState> lcs = view.states();
+        List<LcState> lcs = managed(reader.view().states());
+        if (lcs.isEmpty()) {
+            return;
+        }
         lcs.stream().filter(LcState::poweredOn).forEach(history::record);
         if (settings.relocation()) {
             for (LcState lc : lcs) {
@@ -197,17 +240,21 @@ public final class HierarchyCoordinator implements AutoCloseable {
         }
         if (settings.energySaver()) {
             // The compute service goes off before the host does, so nothing is scheduled onto a host going down.
-            List<String> off = energy.tick(lcs, Map.of(), new EnergySaver.Fence() {
-                @Override
-                public void close(String host) {
-                    hosts.setEnabled(host, false, POWERED_OFF_REASON + " (" + energy.driverName() + ")");
-                }
+            List<String> off;
+            synchronized (power) {
+                energy.observe(poweredOffInStore());
+                off = energy.tick(lcs, Map.of(), new EnergySaver.Fence() {
+                    @Override
+                    public void close(String host) {
+                        hosts.setEnabled(host, false, POWERED_OFF_REASON + " (" + energy.driverName() + ")");
+                    }
 
-                @Override
-                public void reopen(String host) {
-                    hosts.setEnabled(host, true, null);
-                }
-            });
+                    @Override
+                    public void reopen(String host) {
+                        hosts.setEnabled(host, true, null);
+                    }
+                });
+            }
             if (!off.isEmpty()) {
                 refreshSummary();
             }
@@ -216,7 +263,10 @@ public final class HierarchyCoordinator implements AutoCloseable {
 
     /** Plans a consolidation and runs its migrations. Returns how many were started. */
     public int consolidationRound() {
-        List<LcState> lcs = reader.view().states();
+        List<LcState> lcs = managed(reader.view().states());
+        if (lcs.isEmpty()) {
+            return 0;
+        }
         List<Move> moves = consolidation.plan(lcs);
         return execute(moves, lcs, "consolidation");
     }

@@ -14,8 +14,9 @@ import java.util.Properties;
  * {@code placement=BestFit}, {@code thresholds.cpu=0.2,0.9,1.0}); Snooze's defaults otherwise,
  * with relocation, consolidation and energy saving off (they move and power off what Compute
  * users run, so an operator turns them on). With {@code zookeeper=host:2181} the controller is
- * one group manager of a distributed hierarchy: it competes for leadership through ZooKeeper, and
- * only the leader runs the periodic rounds and finishes submissions a dead leader left.
+ * one group manager of a distributed hierarchy: it competes for leadership through ZooKeeper,
+ * runs the periodic rounds (relocation, consolidation, energy) for its own local controllers,
+ * and, while it leads, dispatches submissions and finishes those a dead leader left.
  */
 public record HierarchySettings(
         int hostsPerGroupManager,

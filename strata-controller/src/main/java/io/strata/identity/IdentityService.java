@@ -15,6 +15,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -57,7 +58,8 @@ public final class IdentityService {
     /**
      * First start: the Default domain, the three standard roles, project and user "admin" with
      * role admin. Idempotent; an existing admin keeps its password. Returns true if it created
-     * the admin user.
+     * the admin user. Controllers starting together on one database call it one at a time
+     * ({@code Database.exclusively}).
      */
     public boolean bootstrap(String adminPassword) {
         requireNonNull(adminPassword, "adminPassword is null");
@@ -75,16 +77,19 @@ public final class IdentityService {
             store.insertProject(project);
             return project;
         });
-        if (store.findUserByName(Domain.DEFAULT_ID, "admin").isPresent()) {
-            return false;
-        }
-        User user = new User(newId(), Domain.DEFAULT_ID, "admin", hasher.hash(adminPassword), null, "Cloud administrator", true,
-                admin.id(), now);
-        store.insertUser(user);
+        Optional<User> existing = store.findUserByName(Domain.DEFAULT_ID, "admin");
+        User user = existing.orElseGet(() -> {
+            User created = new User(newId(), Domain.DEFAULT_ID, "admin", hasher.hash(adminPassword), null, "Cloud administrator", true,
+                    admin.id(), now);
+            store.insertUser(created);
+            return created;
+        });
+        // As keystone-manage bootstrap: the admin's roles are made sure of at every start, so a
+        // first start that died between the user and its roles is completed by the next.
         Role adminRole = store.findRoleByName(Roles.ADMIN).orElseThrow();
         store.assign(new RoleAssignment(user.id(), RoleAssignment.PROJECT, admin.id(), adminRole.id()));
         store.assign(new RoleAssignment(user.id(), RoleAssignment.DOMAIN, Domain.DEFAULT_ID, adminRole.id()));
-        return true;
+        return existing.isEmpty();
     }
 
     // ------------------------------------------------------------------ authentication

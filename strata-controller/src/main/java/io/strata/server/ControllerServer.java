@@ -156,7 +156,7 @@ public final class ControllerServer implements AutoCloseable {
             IdentityStore identityStore = new IdentityStore(database.jdbi());
             IdentityService identity = new IdentityService(identityStore, new PasswordHasher(config.passwordHashCost()), clock,
                     config.tokenTtl());
-            String adminPassword = bootstrapAdmin(config, identity);
+            String adminPassword = bootstrapAdmin(config, identity, database);
             Policy policy = Policy.defaults();
 
             // The API needs its real port before the catalog can name it, so bind first when port is 0.
@@ -172,7 +172,7 @@ public final class ControllerServer implements AutoCloseable {
             HostRegistry hosts = new HostRegistry(new HostStore(database.jdbi()), clock, cluster.downAfter(),
                     (host, url) -> new RemoteAgent(host, url, agentToken));
             FlavorService flavors = new FlavorService(new FlavorStore(database.jdbi()), clock);
-            flavors.bootstrap();
+            database.exclusively(flavors::bootstrap);
             KeypairService keypairs = new KeypairService(new KeypairStore(database.jdbi()), clock);
             ImageStore imageStore = new ImageStore(database.jdbi());
             ImageFiles imageFiles = new ImageFiles(config.dataDir().resolve("images"));
@@ -251,7 +251,7 @@ public final class ControllerServer implements AutoCloseable {
             java.util.concurrent.atomic.AtomicReference<DistributedLeadership> joined = new java.util.concurrent.atomic.AtomicReference<>();
             HierarchyReader hierarchy = new HierarchyReader(hosts, serverStore, submissions,
                     new GroupManagers(hierarchySettings.hostsPerGroupManager(),
-                            () -> joined.get() == null ? List.of() : joined.get().members()), energy::poweredOff);
+                            () -> joined.get() == null ? List.of() : joined.get().members()), coordinator::poweredOffInStore);
             io.strata.identity.AuthContext snoozeOperator = Operator.cloudAdmin(identityStore);
             SnoozeService snooze = new SnoozeService(submissions, servers, serverStore, flavors, hosts, hierarchy, coordinator,
                     snoozeOperator, clock);
@@ -261,9 +261,9 @@ public final class ControllerServer implements AutoCloseable {
             if (zookeeper != null) {
                 // Distributed: this controller is one group manager; the elected leader runs the
                 // rounds and, on taking over, starts what a dead leader accepted but had not started.
-                leadership = DistributedLeadership.join(zookeeper, zookeeperSessionTimeout,
-                        java.util.UUID.nameUUIDFromBytes(ownUrl.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString(),
-                        publicHost(config.bindHost()), port, incarnation);
+                String groupManagerId = java.util.UUID.nameUUIDFromBytes(ownUrl.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString();
+                leadership = DistributedLeadership.join(zookeeper, zookeeperSessionTimeout, groupManagerId, publicHost(config.bindHost()),
+                        port, incarnation);
                 resources.add(leadership);
                 joined.set(leadership);
                 leadership.election().onLeadership(leading -> {
@@ -271,7 +271,10 @@ public final class ControllerServer implements AutoCloseable {
                         Thread.ofVirtual().name("snooze-takeover").start(snooze::resumeUnfinished);
                     }
                 });
-                coordinator.start(hierarchy, migrator, leadership::isLeader);
+                // Every controller runs the periodic rounds for its own group's local controllers.
+                DistributedLeadership member = leadership;
+                coordinator.start(hierarchy, migrator, leadership::isLeader,
+                        () -> member.members().isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(groupManagerId));
             } else {
                 coordinator.start(hierarchy, migrator);
                 snooze.resumeUnfinished();
@@ -434,7 +437,7 @@ public final class ControllerServer implements AutoCloseable {
      * Creates the admin on first start. The password comes from configuration, else from the
      * openrc an earlier start wrote, else is generated (and only then written to openrc).
      */
-    private static String bootstrapAdmin(StrataConfig config, IdentityService identity) throws IOException {
+    private static String bootstrapAdmin(StrataConfig config, IdentityService identity, Database database) throws IOException {
         String password = config.adminPassword();
         if (password == null) {
             password = Openrc.readPassword(config.dataDir().resolve("openrc"));
@@ -444,7 +447,8 @@ public final class ControllerServer implements AutoCloseable {
             new SecureRandom().nextBytes(secret);
             password = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
         }
-        identity.bootstrap(password);
+        String chosen = password;
+        database.exclusively(() -> identity.bootstrap(chosen));
         return password;
     }
 

@@ -132,6 +132,30 @@ public final class Database implements AutoCloseable {
         return jdbi;
     }
 
+    /** Work that may throw; see {@link #exclusively}. */
+    @FunctionalInterface
+    public interface Work<X extends Exception> {
+        void run() throws X;
+    }
+
+    /**
+     * Runs {@code work} holding the database-wide start lock (a row lock held by a transaction
+     * of its own): controllers started together on a fresh database would otherwise both find
+     * no admin user and both insert one, and the loser exit on the unique key. The work itself
+     * runs on other connections; it sees everything the previous holder committed.
+     */
+    public <X extends Exception> void exclusively(Work<X> work) throws X {
+        try (org.jdbi.v3.core.Handle lock = jdbi.open()) {
+            lock.begin();
+            try {
+                lock.createQuery("select id from start_lock where id = 1 for update").mapTo(Integer.class).one();
+                work.run();
+            } finally {
+                lock.rollback();
+            }
+        }
+    }
+
     public Dialect dialect() {
         return dialect;
     }

@@ -129,6 +129,21 @@ public final class EnergySaver {
         return Optional.empty();
     }
 
+    /**
+     * Aligns this saver with the hosts the store says are powered off (their compute service
+     * disabled by a saver): in a distributed hierarchy each group manager powers off its own
+     * local controllers and the leader wakes any of them, so each saver learns the others'
+     * doing here; a host no longer listed was woken elsewhere or re-enabled by an operator.
+     */
+    public synchronized void observe(Set<String> offInStore) {
+        offInStore.forEach(this::assumeOff);
+        for (String host : Set.copyOf(offSince.keySet())) {
+            if (!offInStore.contains(host)) {
+                markOn(host);
+            }
+        }
+    }
+
     /** A host found powered off at start (its service disabled by an earlier run of the saver). */
     public synchronized void assumeOff(String host) {
         offSince.putIfAbsent(host, clock.instant());

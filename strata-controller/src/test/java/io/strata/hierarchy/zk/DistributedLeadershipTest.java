@@ -13,6 +13,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.ExponentialBackoffRetry;
@@ -22,9 +26,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A controller configured with {@code zookeeper=} on a real ZooKeeper server, next to another
- * group manager that got elected first: the controller answers Snooze calls but leaves the
- * periodic rounds (here the energy saver) to the leader, and reports that leader; when the
- * leader's session dies, the controller takes over within seconds and its rounds start.
+ * group manager that got elected first: the controller answers Snooze calls, reports that leader,
+ * and runs the periodic rounds (here the energy saver) for its own local controller only; when the
+ * leader's session dies, the controller takes over within seconds and manages both hosts.
  */
 class DistributedLeadershipTest {
     @Test
@@ -48,10 +52,19 @@ class DistributedLeadershipTest {
                 assertThat(leader.at("/listenSettings/controlDataAddress/port").asInt()).isEqualTo(5001);
                 assertThat(leader.get("leaderElection").asText()).isEqualTo("zookeeper");
 
-                // Not the leader: its energy saver does not run, however long the hosts stay idle
-                // (a dozen monitoring rounds of 0.3 s, each of which would power them off).
+                // Not the leader but a group manager: its rounds cover its own local controller
+                // only (each member manages one of the two hosts); the other member's host stays
+                // on however long it is idle (a dozen monitoring rounds of 0.3 s).
+                await().atMost(Duration.ofSeconds(15)).until(() -> passive(snooze) == 1);
                 Thread.sleep(4_000);
-                assertThat(passive(snooze)).isZero();
+                assertThat(passive(snooze)).isEqualTo(1);
+                Map<Integer, Set<String>> managed = new HashMap<>();
+                for (JsonNode gm : snooze.get("/bootstrap?getCompleteHierarchy").expect(200).json().path("groupManagers")) {
+                    Set<String> hosts = new HashSet<>();
+                    gm.path("localControllers").forEach(lc -> hosts.add(lc.path("hostname").asText()));
+                    managed.put(gm.at("/listenSettings/controlDataAddress/port").asInt(), hosts);
+                }
+                assertThat(passiveHosts(snooze)).isEqualTo(managed.get(cloud.server().port()));
 
                 long killed = System.nanoTime();
                 KillSession.kill(otherClient.getZookeeperClient().getZooKeeper());
@@ -61,10 +74,20 @@ class DistributedLeadershipTest {
                 assertThat(Duration.ofNanos(System.nanoTime() - killed)).isLessThan(Duration.ofSeconds(20));
                 JsonNode now = snooze.get("/bootstrap?getGroupLeaderDescription").expect(200).json();
                 assertThat(now.at("/listenSettings/controlDataAddress/port").asInt()).isEqualTo(cloud.server().port());
-                // Now the leader, its rounds run: the idle hosts are powered off.
+                // Now the only group manager, its rounds cover both hosts: both are powered off.
                 await().atMost(Duration.ofSeconds(30)).until(() -> passive(snooze) == 2);
             }
         }
+    }
+
+    private static Set<String> passiveHosts(ApiClient snooze) {
+        Set<String> hosts = new HashSet<>();
+        for (JsonNode lc : snooze.get("/bootstrap?getLocalControllerList").expect(200).json().get("localControllers")) {
+            if (lc.get("status").asText().equals("PASSIVE")) {
+                hosts.add(lc.get("hostname").asText());
+            }
+        }
+        return hosts;
     }
 
     private static int passive(ApiClient snooze) {
