@@ -10,6 +10,8 @@ import io.strata.migration.MigrationStore.Kind;
 import io.strata.migration.disk.BlockSource;
 import io.strata.migration.disk.BlockTarget;
 import io.strata.migration.disk.DiskReplicator;
+import io.strata.hypervisor.qemu.QemuAppliance;
+import io.strata.migration.host.NbdExport;
 import io.strata.migration.morphing.OsMorpher;
 import io.strata.migration.provider.ProviderException;
 import io.strata.migration.provider.MigrationProvider;
@@ -192,22 +194,48 @@ final class TransferTasks implements TaskEngine.TaskRunner {
             throw new IllegalStateException("instance " + instance + " has no volumes to morph");
         }
         Side destination = side(deployment.destinationEndpointId());
-        List<Path> disks = new ArrayList<>();
-        for (JsonNode volume : volumes) {
-            Path disk = destination.provider().localVolume(destination.connection(), (ObjectNode) volume);
-            if (disk == null) {
-                throw new ProviderException("OS morphing needs the destination volumes on this worker, and " + volume.path("path").asText()
-                        + " is on another host (" + destination.provider().platform() + " over SSH is not supported yet); "
-                        + "set skip_os_morphing to deploy the disks as they are");
-            }
-            disks.add(disk);
-        }
         if (holder.isReplica()) {
             for (JsonNode volume : volumes) {
                 Files.deleteIfExists(stateFile(holder.id(), instance, volume.get("disk_id").asText()));
             }
         }
-        OsMorpher.Outcome outcome = morpher.morph(disks, message -> context.progress(message, null, null, false), context::cancelled);
+        // Volumes on this worker are attached as files; those on another host through an NBD
+        // export there, tunnelled over the endpoint's connection, closed (flushed) once morphed.
+        List<QemuAppliance.Disk> disks = new ArrayList<>();
+        List<NbdExport> exports = new ArrayList<>();
+        OsMorpher.Outcome outcome;
+        boolean morphed = false;
+        try {
+            for (JsonNode volume : volumes) {
+                Path disk = destination.provider().localVolume(destination.connection(), (ObjectNode) volume);
+                if (disk != null) {
+                    disks.add(QemuAppliance.Disk.file(disk));
+                    continue;
+                }
+                NbdExport export = destination.provider().exportVolume(destination.connection(), (ObjectNode) volume);
+                if (export == null) {
+                    throw new ProviderException("OS morphing cannot reach " + volume.path("path").asText() + " on the "
+                            + destination.provider().platform() + " destination; set skip_os_morphing to deploy the disks as they are");
+                }
+                exports.add(export);
+                disks.add(QemuAppliance.Disk.nbd(export.socket()));
+                context.progress("Exported " + volume.path("path").asText() + " from its host for OS morphing", null, null, false);
+            }
+            outcome = morpher.morph(disks, message -> context.progress(message, null, null, false), context::cancelled);
+            morphed = true;
+        } finally {
+            IOException failure = null;
+            for (NbdExport export : exports) {
+                try {
+                    export.close();
+                } catch (IOException e) {
+                    failure = e;
+                }
+            }
+            if (failure != null && morphed) {
+                throw failure;  // the morphed image may not be flushed: this task must not pass
+            }
+        }
         saveInfo(deployment.id(), instance, info -> {
             ObjectNode result = info.putObject("os_morphing_info");
             result.put("root_device", outcome.rootDevice());

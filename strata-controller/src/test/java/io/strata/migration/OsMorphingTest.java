@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -109,6 +110,54 @@ class OsMorphingTest {
         // The filesystem the appliance wrote is clean, and the source was only read.
         assertThat(fsck(destination.resolve("vm1/disk.raw"), PARTITION_OFFSET)).isEqualTo(0);
         assertThat(HostDirs.checksum(disk, DISK_SIZE)).isEqualTo(sourceSum);
+    }
+
+    /**
+     * A qemu-host destination over SSH: the volume stays on its host, where qemu-nbd exports it;
+     * the appliance on this worker attaches it through the SSH tunnel, and nothing is left behind.
+     */
+    @Test
+    void aRootOnAnSshHostIsMorphedThroughATunnelledNbdExport() throws IOException {
+        Path sshDir = Files.createTempDirectory("morph-sshd-");
+        try (Sshd sshd = Sshd.start(sshDir)) {
+            Path disk = partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());
+            String origin = admin.qemuHostEndpoint("src-ssh", source);
+            String target = admin.post("/endpoints", """
+                    {"endpoint": {"name": "dst-ssh", "type": "qemu-host", "connection_info": {"path": "%s", "host": "127.0.0.1",
+                     "port": %d, "username": "%s", "private_key": %s}}}
+                    """.formatted(destination, sshd.port, sshd.user, io.strata.api.Json.MAPPER.writeValueAsString(sshd.clientKey)))
+                    .expect(200).json().at("/endpoint/id").asText();
+            Set<Path> exportsBefore = nbdExportDirs();
+            String migration = admin.post("/migrations", """
+                    {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"]}}
+                    """.formatted(origin, target)).expect(200).json().at("/migration/id").asText();
+
+            JsonNode done = admin.awaitMigration(migration);
+
+            MigrationClient.assertCompleted(done);
+            JsonNode morphing = task(done, "OS_MORPHING");
+            assertThat(messages(morphing)).anySatisfy(m -> assertThat(m).startsWith("Exported ").endsWith(" from its host for OS morphing"))
+                    .anySatisfy(m -> assertThat(m).contains("Detected Debian GNU/Linux 12 (bookworm) (ID=debian)").contains("on vda1 (ext4)"))
+                    .anySatisfy(m -> assertThat(m).startsWith("Changed: rewrote /etc/network/interfaces: eth0 by DHCP"));
+            String deployed = destination.resolve("vm1/disk.raw").toString() + "?offset=" + PARTITION_OFFSET;
+            assertThat(debugfs(deployed, "cat /etc/network/interfaces")).contains("iface eth0 inet dhcp").doesNotContain("static");
+            assertThat(debugfs(deployed, "stat /etc/udev/rules.d/70-persistent-net.rules")).contains("File not found");
+            assertThat(fsck(destination.resolve("vm1/disk.raw"), PARTITION_OFFSET)).isEqualTo(0);
+            // The export (qemu-nbd, its socket and directory) went with the morphing.
+            assertThat(nbdExportDirs()).isEqualTo(exportsBefore);
+            assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains("qemu-nbd")
+                    && p.info().commandLine().orElse("").contains(destination.toString()))).isEmpty();
+        } finally {
+            try (Stream<Path> paths = Files.walk(sshDir)) {
+                paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static Set<Path> nbdExportDirs() throws IOException {
+        try (Stream<Path> dirs = Files.list(Path.of("/tmp"))) {
+            return dirs.filter(d -> d.getFileName().toString().startsWith("strata-nbd.")).collect(java.util.stream.Collectors.toSet());
+        }
     }
 
     /** A strata destination (this very cloud): the volume is morphed where it is staged, before its upload as an image. */

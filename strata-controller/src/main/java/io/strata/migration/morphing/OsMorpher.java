@@ -62,10 +62,10 @@ public final class OsMorpher {
     }
 
     /**
-     * Morphs the guest whose disks are {@code disks} (raw files, the boot disk first). Fails with a
+     * Morphs the guest whose disks are {@code disks} (raw, the boot disk first). Fails with a
      * {@link ProviderException} naming what it found when no disk holds a supported Linux root.
      */
-    public Outcome morph(List<Path> disks, Consumer<String> progress, BooleanSupplier cancelled) {
+    public Outcome morph(List<QemuAppliance.Disk> disks, Consumer<String> progress, BooleanSupplier cancelled) {
         if (disks.isEmpty()) {
             throw new ProviderException("the instance has no disks to morph");
         }

@@ -57,9 +57,17 @@ public interface MigrationProvider {
 
     /**
      * The volume as a raw file of this worker, for OS morphing to attach to its appliance; null
-     * when the volume is elsewhere (a remote host), which morphing cannot reach yet.
+     * when the volume is elsewhere (a remote host: see {@link #exportVolume}).
      */
     default java.nio.file.Path localVolume(JsonNode connection, ObjectNode volume) {
+        return null;
+    }
+
+    /**
+     * A volume that is not on this worker, exported read-write for OS morphing's appliance to
+     * attach over NBD until the export is closed; null when the provider cannot export it.
+     */
+    default io.strata.migration.host.NbdExport exportVolume(JsonNode connection, ObjectNode volume) throws java.io.IOException {
         return null;
     }
 

@@ -356,6 +356,13 @@ public final class QemuHostProvider implements MigrationProvider {
         return connection.hasNonNull("host") ? null : Path.of(volume.get("path").asText());
     }
 
+    /** A volume of the SSH host, served there by qemu-nbd and tunnelled through the endpoint's SSH connection. */
+    @Override
+    public io.strata.migration.host.NbdExport exportVolume(JsonNode connection, ObjectNode volume) throws IOException {
+        HostAccess host = open(connection);
+        return io.strata.migration.host.NbdExport.start(host, Path.of(volume.get("path").asText()), "raw", true);
+    }
+
     @Override
     public void deleteVolume(JsonNode connection, ObjectNode volume) throws IOException {
         Path path = Path.of(volume.get("path").asText());

@@ -64,12 +64,38 @@ public final class QemuAppliance implements AutoCloseable {
     }
 
     /**
-     * Boots the appliance with {@code disks} (raw files; vda, vdb, … in this order) and waits until
+     * A raw disk for the appliance: a file of this machine, or an NBD export reached through a
+     * Unix socket of this machine (a disk of another host, exported there and tunnelled here).
+     */
+    public record Disk(Path file, Path nbdSocket) {
+        public Disk {
+            if ((file == null) == (nbdSocket == null)) {
+                throw new IllegalArgumentException("a disk is either a file or an NBD socket");
+            }
+        }
+
+        public static Disk file(Path file) {
+            return new Disk(file, null);
+        }
+
+        public static Disk nbd(Path socket) {
+            return new Disk(null, socket);
+        }
+
+        /** The -drive options naming where the bytes are. */
+        String driveSource() {
+            return file != null ? "file=" + option(file.toAbsolutePath()) + ",format=raw"
+                    : "driver=raw,file.driver=nbd,file.server.type=unix,file.server.path=" + option(nbdSocket.toAbsolutePath());
+        }
+    }
+
+    /**
+     * Boots the appliance with {@code disks} (raw; vda, vdb, … in this order) and waits until
      * its guest agent answers. KVM is used when it works, TCG otherwise.
      *
      * @param cancelled checked while waiting: the boot is abandoned (and QEMU killed) when it turns true
      */
-    public static QemuAppliance boot(Path qemuBinary, Image image, List<Path> disks, int memoryMb, Duration bootTimeout, BooleanSupplier cancelled) {
+    public static QemuAppliance boot(Path qemuBinary, Image image, List<Disk> disks, int memoryMb, Duration bootTimeout, BooleanSupplier cancelled) {
         requireNonNull(qemuBinary, "qemuBinary is null");
         requireNonNull(image, "image is null");
         requireNonNull(disks, "disks is null");
@@ -104,7 +130,7 @@ public final class QemuAppliance implements AutoCloseable {
         }
     }
 
-    static List<String> commandLine(Path qemuBinary, Image image, List<Path> disks, int memoryMb, Path workDir) {
+    static List<String> commandLine(Path qemuBinary, Image image, List<Disk> disks, int memoryMb, Path workDir) {
         List<String> args = new ArrayList<>();
         args.add(qemuBinary.toString());
         // QEMU tries the accelerators in order: KVM when the host has it, TCG otherwise.
@@ -116,7 +142,7 @@ public final class QemuAppliance implements AutoCloseable {
                 "-device", "virtio-serial-pci,id=vser0",
                 "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0"));
         for (int i = 0; i < disks.size(); i++) {
-            args.addAll(List.of("-drive", "file=" + option(disks.get(i).toAbsolutePath()) + ",format=raw,if=none,id=disk" + i + ",cache=writeback",
+            args.addAll(List.of("-drive", disks.get(i).driveSource() + ",if=none,id=disk" + i + ",cache=writeback",
                     "-device", "virtio-blk-pci,drive=disk" + i));
         }
         args.addAll(List.of("-kernel", image.kernel().toString(), "-initrd", image.initrd().toString(),

@@ -22,9 +22,12 @@ class QemuApplianceTest {
     private static final Path QEMU = Path.of("qemu-system-x86_64");
 
     @Test
-    void bootsWithItsDisksAndWritesThemThroughTheAgent() throws IOException {
+    void bootsWithItsDisksAndWritesThemThroughTheAgent() throws Exception {
         Path disk = Files.createTempFile("appliance-", ".raw");
         Path second = Files.createTempFile("appliance-", ".raw");
+        // The second disk is reached over NBD, as a volume of another host is (exported there, tunnelled here).
+        Path nbdDir = Files.createTempDirectory("appliance-nbd-");
+        Process nbd = null;
         try {
             try (FileChannel channel = FileChannel.open(disk, StandardOpenOption.WRITE)) {
                 channel.truncate(8L << 20);
@@ -33,26 +36,49 @@ class QemuApplianceTest {
             try (FileChannel channel = FileChannel.open(second, StandardOpenOption.WRITE)) {
                 channel.write(ByteBuffer.wrap(new byte[] {0}), (4L << 20) - 1);
             }
+            Path socket = nbdDir.resolve("nbd.sock");
+            nbd = new ProcessBuilder("qemu-nbd", "--persistent", "--format=raw", "--socket=" + socket, second.toString())
+                    .redirectErrorStream(true).redirectOutput(nbdDir.resolve("qemu-nbd.log").toFile()).start();
+            for (int i = 0; i < 500 && !Files.exists(socket); i++) {
+                Thread.sleep(10);
+            }
             Path dir;
-            try (QemuAppliance appliance = QemuAppliance.boot(QEMU, QemuAppliance.Image.in(TestGuests.imageDir()), List.of(disk, second), 256,
+            try (QemuAppliance appliance = QemuAppliance.boot(QEMU, QemuAppliance.Image.in(TestGuests.imageDir()),
+                    List.of(QemuAppliance.Disk.file(disk), QemuAppliance.Disk.nbd(socket)), 256,
                     Duration.ofMinutes(3), () -> false)) {
                 GuestAgentClient guest = appliance.agent();
                 // vda and vdb in the order given, sizes in 512-byte sectors.
                 assertThat(guest.shell("cat /sys/class/block/vda/size /sys/class/block/vdb/size")).isEqualTo("16384\n8192\n");
                 guest.shell("printf strata-was-here | dd of=/dev/vda bs=512 seek=2 conv=fsync 2>/dev/null");
+                guest.shell("printf through-nbd | dd of=/dev/vdb bs=512 seek=3 conv=fsync 2>/dev/null");
                 dir = ownDirectory();
                 assertThat(dir.resolve("owner")).content().isEqualTo(Long.toString(ProcessHandle.current().pid()));
             }
             assertThat(dir).doesNotExist();
-            byte[] written = new byte[15];
-            try (FileChannel channel = FileChannel.open(disk)) {
-                channel.read(ByteBuffer.wrap(written), 1024);
-            }
-            assertThat(new String(written, StandardCharsets.US_ASCII)).isEqualTo("strata-was-here");
+            assertThat(read(disk, 1024, 15)).isEqualTo("strata-was-here");
+            assertThat(read(second, 1536, 11)).isEqualTo("through-nbd");
         } finally {
+            if (nbd != null) {
+                nbd.destroy();
+                nbd.waitFor(10, TimeUnit.SECONDS);
+            }
             Files.deleteIfExists(disk);
             Files.deleteIfExists(second);
+            try (var files = Files.list(nbdDir)) {
+                for (Path file : files.toList()) {
+                    Files.deleteIfExists(file);
+                }
+            }
+            Files.deleteIfExists(nbdDir);
         }
+    }
+
+    private static String read(Path file, long offset, int length) throws IOException {
+        byte[] bytes = new byte[length];
+        try (FileChannel channel = FileChannel.open(file)) {
+            channel.read(ByteBuffer.wrap(bytes), offset);
+        }
+        return new String(bytes, StandardCharsets.US_ASCII);
     }
 
     @Test
