@@ -155,6 +155,11 @@ class WarmLiveImageTest {
         assertThat(warmProcesses()).hasSize(1);
         assertThat(warmDirectories()).hasSize(2);
 
+        // As a process an earlier version started would be: its autogroup at the control plane's
+        // priority (raising an autogroup's nice back to 0 needs no privilege, unlike a thread's).
+        long clonePid = Processes.readPidFile(config.runRoot().resolve(clone).resolve("qemu.pid")).orElseThrow();
+        Files.writeString(Path.of("/proc", Long.toString(clonePid), "autogroup"), "0", java.nio.file.StandardOpenOption.WRITE);
+
         // The next agent on the same directories sweeps the warm process, but adopts the VMs, the
         // clone that took a warm process (and runs with that directory's name) included.
         QemuHypervisor second = host(1);
@@ -163,7 +168,9 @@ class WarmLiveImageTest {
         assertThat(second.discover()).extracting(VmInfo::id).containsExactlyInAnyOrder(source, clone);
         VmInfo adopted = second.find(clone).orElseThrow();
         assertThat(adopted.powerState()).isEqualTo(PowerState.RUNNING);
-        assertThat(adopted.details()).containsKey("pid");
+        assertThat(adopted.details()).containsEntry("pid", Long.toString(clonePid));
+        // Adoption gives the process its guest priorities again.
+        TestGuests.assertPriorities(clonePid, 1, GuestPriority.VCPU_NICENESS);
         int counter = lastCounter(second.consoleLog(clone, 20));
         await().atMost(Duration.ofSeconds(15)).until(() -> lastCounter(second.consoleLog(clone, 20)) > counter);
 
