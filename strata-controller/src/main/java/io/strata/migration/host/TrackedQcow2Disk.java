@@ -24,24 +24,32 @@ import java.util.HexFormat;
  * so {@code N} holds every cluster written since the previous successful execution's start and
  * {@code N+1} those written since this one's (nobody writes while we read: qemu-nbd holds the
  * image, and a writer cannot take its write lock).</li>
- * <li>With a previous bitmap, the image is exported read-only by {@code qemu-nbd --bitmap N} on
- * its host; {@code qemu-img map x-dirty-bitmap} there lists the dirty extents and an
- * {@link NbdClient} (through an SSH tunnel for a remote host) reads only those.</li>
+ * <li>The image is exported read-only by {@code qemu-nbd} on its host (with {@code --bitmap N}
+ * when there is a previous bitmap) and read by an {@link NbdClient} (through an SSH tunnel for a
+ * remote host), which lists the dirty extents with NBD block status
+ * ({@code qemu:dirty-bitmap:N}) and reads only those; without a previous bitmap it reads the
+ * allocated extents ({@code base:allocation}) whole.</li>
  * <li>{@link #complete()} then {@link #close()} removes {@code N}; closing without completing
  * removes {@code N+1} instead, and {@code N}, still recording, keeps every change for the next
  * execution: a failed execution loses none. A process that died in between leaves both; the next
  * open keeps the older one (a superset of the newer) and drops the newer.</li>
  * </ol>
- * Without a usable previous bitmap (first execution, bitmap removed, an image with a backing
- * file, or a bitmap flagged {@code in-use}: a writer died without storing it, so it may miss
- * writes, and is dropped) the image is read through {@code fallback}, whose blocks the
- * replicator hashes whole, and the new bitmap tracks from then on.
+ * Each step on the host is one script (one process start locally, one command of the SSH
+ * connection's shell remotely): stopping a qemu-nbd left by a dead worker with {@code qemu-img
+ * info}; the bitmap changes with the qemu-nbd start; its stop with the bitmap removal. Process
+ * starts, not bytes, dominate an execution that reads 1% of a disk.
+ * <p>
+ * Without a usable previous bitmap (first execution, bitmap removed, or a bitmap flagged
+ * {@code in-use}: a writer died without storing it, so it may miss writes, and is dropped) every
+ * allocated block is read and hashed, and the new bitmap tracks from then on. An image with a
+ * backing file (writes may land in the backing file, which its bitmaps do not see) is read
+ * through {@code fallback}, untracked.
  */
 public final class TrackedQcow2Disk implements BlockSource {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final String EXPORT = "strata";
 
-    /** Opens the whole-image reader used when the bitmap cannot tell what changed. */
+    /** Opens the whole-image reader used for an image that cannot be tracked. */
     public interface Fallback {
         BlockSource open() throws IOException;
     }
@@ -77,39 +85,66 @@ public final class TrackedQcow2Disk implements BlockSource {
         String id = HexFormat.of().formatHex(sha256(tracking + "\0" + image)).substring(0, 12);
         Path socket = workDir.resolve("nbd-" + id + ".sock");
         Path pidFile = workDir.resolve("nbd-" + id + ".pid");
-        stop(host, socket, pidFile);
-        JsonNode info = host.imageInfo(image);
+        // Standard output is qemu-img's JSON alone: the stop prints nothing, and qemu-img warns on stderr.
+        JsonNode info = MAPPER.readTree(host.runScript(stopScript(socket, pidFile) + "; qemu-img info -U --output=json " + quote(image.toString())));
         List<JsonNode> ours = bitmaps(info, prefix);
         boolean trackable = !info.hasNonNull("backing-filename");
+        List<String> stale = new ArrayList<>();
         if (!trackable || ours.stream().anyMatch(b -> flags(b).contains("in-use"))) {
             // Inconsistent (a writer died holding it) or meaningless (writes may land in a backing file): start over.
-            for (JsonNode bitmap : ours) {
-                bitmap(host, image, "--remove", bitmap.path("name").asText());
-            }
+            ours.forEach(bitmap -> stale.add(bitmap.path("name").asText()));
             ours = List.of();
         }
         String previous = ours.isEmpty() ? null : ours.getFirst().path("name").asText();
-        for (JsonNode extra : ours.subList(Math.min(1, ours.size()), ours.size())) {
-            // Left by an execution that died before closing: the older bitmap recorded everything it did.
-            bitmap(host, image, "--remove", extra.path("name").asText());
+        // Left by an execution that died before closing: the older bitmap recorded everything it did.
+        ours.stream().skip(1).forEach(extra -> stale.add(extra.path("name").asText()));
+        StringBuilder script = new StringBuilder();
+        for (String name : stale) {
+            script.append(bitmapCommand(image, "--remove", name)).append(" && ");
         }
         if (!trackable) {
+            if (!stale.isEmpty()) {
+                host.runScript(script.append("true").toString());
+            }
             return new TrackedQcow2Disk(host, image, null, null, fallback.open(), null);
         }
         long sequence = previous == null ? 1 : Long.parseLong(previous.substring(prefix.length())) + 1;
         String next = prefix + sequence;
-        bitmap(host, image, "--add --enable", next);
-        TrackedQcow2Disk disk = null;
+        Path errors = workDir.resolve("nbd-" + id + ".err");
+        // --fork returns once the socket listens; the daemon's streams go to files, not to our pipes.
+        // Should qemu-nbd not start, the script takes its new bitmap back itself.
+        script.append(bitmapCommand(image, "--add --enable", next)).append(" && mkdir -p ").append(quote(workDir.toString()))
+                .append(" && { qemu-nbd --fork --persistent --shared=4 --read-only --format=qcow2 --export-name=").append(EXPORT)
+                .append(previous == null ? "" : " --bitmap=" + quote(previous)).append(" --socket=").append(quote(socket.toString()))
+                .append(" --pid-file=").append(quote(pidFile.toString())).append(" ").append(quote(image.toString()))
+                .append(" </dev/null >/dev/null 2>").append(quote(errors.toString())).append(" || { s=$?; cat ").append(quote(errors.toString()))
+                .append(" >&2; rm -f ").append(quote(errors.toString())).append("; ").append(bitmapCommand(image, "--remove", next))
+                .append("; exit $s; }; } && rm -f ").append(quote(errors.toString()));
+        host.runScript(script.toString());
+        HostAccess.Tunnel tunnel = null;
         try {
-            disk = previous == null
-                    ? new TrackedQcow2Disk(host, image, null, next, fallback.open(), null)
-                    : new TrackedQcow2Disk(host, image, previous, next, null, serve(host, image, previous, workDir, socket, pidFile));
-            return disk;
-        } finally {
-            if (disk == null) {
-                rollBack(host, image, next);
+            tunnel = host.reach(socket);
+            List<String> contexts = previous == null
+                    ? List.of(NbdClient.BASE_ALLOCATION)
+                    : List.of(NbdClient.BASE_ALLOCATION, dirtyBitmap(previous));
+            NbdClient client = NbdClient.connect(tunnel.address(), EXPORT, contexts);
+            return new TrackedQcow2Disk(host, image, previous, next, null, new Nbd(socket, pidFile, tunnel, client));
+        } catch (IOException | RuntimeException e) {
+            if (tunnel != null) {
+                tunnel.close();
             }
+            try {
+                // Undoes the rotation: the previous bitmap, still enabled, holds every change since the last success.
+                host.runScript(stopScript(socket, pidFile) + " && " + bitmapCommand(image, "--remove", next));
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
         }
+    }
+
+    private static String dirtyBitmap(String name) {
+        return "qemu:dirty-bitmap:" + name;
     }
 
     private static byte[] sha256(String text) {
@@ -139,53 +174,28 @@ public final class TrackedQcow2Disk implements BlockSource {
         return flags;
     }
 
-    private static void bitmap(HostAccess host, Path image, String operation, String name) throws IOException {
-        host.runScript("qemu-img bitmap -f qcow2 " + operation + " " + quote(image.toString()) + " " + quote(name));
+    private static String bitmapCommand(Path image, String operation, String name) {
+        return "qemu-img bitmap -f qcow2 " + operation + " " + quote(image.toString()) + " " + quote(name);
     }
 
-    /** Starts a read-only qemu-nbd of the image exporting {@code bitmap}, and connects to it. */
-    private static Nbd serve(HostAccess host, Path image, String bitmap, Path workDir, Path socket, Path pidFile) throws IOException {
-        host.createDirectories(workDir);
-        Path errors = workDir.resolve(pidFile.getFileName().toString().replace(".pid", ".err"));
-        // --fork returns once the socket listens; the daemon's streams go to files, not to our pipes.
-        host.runScript("qemu-nbd --fork --persistent --shared=4 --read-only --format=qcow2 --export-name=" + EXPORT
-                + " --bitmap=" + quote(bitmap) + " --socket=" + quote(socket.toString()) + " --pid-file=" + quote(pidFile.toString())
-                + " " + quote(image.toString()) + " </dev/null >/dev/null 2>" + quote(errors.toString())
-                + " || { s=$?; cat " + quote(errors.toString()) + " >&2; rm -f " + quote(errors.toString()) + "; exit $s; }; rm -f "
-                + quote(errors.toString()));
-        HostAccess.Tunnel tunnel = null;
-        try {
-            tunnel = host.reach(socket);
-            return new Nbd(socket, pidFile, tunnel, NbdClient.connect(tunnel.address(), EXPORT));
-        } catch (IOException | RuntimeException e) {
-            if (tunnel != null) {
-                tunnel.close();
-            }
-            stop(host, socket, pidFile);
-            throw e;
-        }
-    }
-
-    private static void stop(HostAccess host, Path socket, Path pidFile) throws IOException {
-        // Waits for it to go (the image's lock must be free before the bitmaps change), polling
-        // every 10 ms: qemu-nbd is not our child, and Java's wait for a non-child polls slowly. A
-        // zombie counts as gone: the daemon's reaper (init) may take seconds to collect it.
+    /**
+     * Stops the qemu-nbd whose pid file is given, if it runs, and waits for it to go (the image's
+     * lock must be free before the bitmaps change), polling every 10 ms: qemu-nbd is not our
+     * child, and Java's wait for a non-child polls slowly. A zombie counts as gone: the daemon's
+     * reaper (init) may take seconds to collect it. Prints nothing; always succeeds.
+     */
+    private static String stopScript(Path socket, Path pidFile) {
         String pid = quote(pidFile.toString());
         // The pid must still be a qemu-nbd: a pid file left before a reboot may name another process now.
-        host.runScript("if [ -f " + pid + " ]; then p=$(cat " + pid + "); if grep -q qemu-nbd /proc/\"$p\"/cmdline 2>/dev/null; then "
+        return "{ if [ -f " + pid + " ]; then p=$(cat " + pid + "); if grep -q qemu-nbd /proc/\"$p\"/cmdline 2>/dev/null; then "
                 + "kill \"$p\"; i=0; while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
                 + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; fi; "
-                + "rm -f " + pid + " " + quote(socket.toString()));
+                + "rm -f " + pid + " " + quote(socket.toString()) + "; }";
     }
 
-    /** Undoes the rotation: the previous bitmap, still enabled, holds every change since the last success. */
-    private static void rollBack(HostAccess host, Path image, String next) throws IOException {
-        bitmap(host, image, "--remove", next);
-    }
-
-    /** Whether the changed extents come from a bitmap (false: every block is read and hashed). */
+    /** Whether the changed extents come from a bitmap (false: every allocated block is read and hashed). */
     public boolean tracked() {
-        return nbd != null;
+        return previous != null;
     }
 
     @Override
@@ -193,38 +203,16 @@ public final class TrackedQcow2Disk implements BlockSource {
         return nbd != null ? nbd.client().size() : whole.size();
     }
 
+    /** The extents that do not read as zeros (NBD_STATE_ZERO clear: data, or a hole of unknown content). */
     @Override
     public List<Extent> dataExtents() throws IOException {
-        return nbd != null ? map(null, true) : whole.dataExtents();
+        return nbd != null ? nbd.client().extents(NbdClient.BASE_ALLOCATION, flags -> (flags & NbdClient.STATE_ZERO) == 0) : whole.dataExtents();
     }
 
     /** The extents written since the previous successful execution's start; null without a usable bitmap. */
     @Override
     public List<Extent> changedExtents() throws IOException {
-        return nbd != null ? map("qemu:dirty-bitmap:" + previous, false) : null;
-    }
-
-    private List<Extent> map(String context, boolean wantData) throws IOException {
-        // Image options are comma-separated; a comma in a value is written twice.
-        String options = "driver=nbd,server.type=unix,server.path=" + nbd.socket().toString().replace(",", ",,") + ",export=" + EXPORT
-                + (context == null ? "" : ",x-dirty-bitmap=" + context);
-        JsonNode map = MAPPER.readTree(host.runScript("qemu-img map --output=json --image-opts " + quote(options)));
-        List<Extent> extents = new ArrayList<>();
-        for (JsonNode entry : map) {
-            // With x-dirty-bitmap, qemu-img reports dirty extents as "data": false.
-            if (entry.path("data").asBoolean() != wantData) {
-                continue;
-            }
-            long start = entry.get("start").asLong();
-            long length = entry.get("length").asLong();
-            if (!extents.isEmpty() && extents.getLast().end() == start) {
-                Extent last = extents.removeLast();
-                extents.add(new Extent(last.offset(), start + length - last.offset()));
-            } else {
-                extents.add(new Extent(start, length));
-            }
-        }
-        return extents;
+        return previous != null ? nbd.client().extents(dirtyBitmap(previous), flags -> (flags & NbdClient.STATE_DIRTY) != 0) : null;
     }
 
     @Override
@@ -261,8 +249,8 @@ public final class TrackedQcow2Disk implements BlockSource {
     }
 
     /**
-     * Stops the reader first (qemu-nbd holds the image), then keeps or undoes the rotation; the
-     * host access goes last (the whole-image reader closes it itself).
+     * Stops the reader first (qemu-nbd holds the image), then keeps or undoes the rotation, in one
+     * script; the host access goes last (the whole-image reader closes it itself).
      */
     @Override
     public void close() throws IOException {
@@ -272,15 +260,17 @@ public final class TrackedQcow2Disk implements BlockSource {
                     nbd.client().close();
                 } finally {
                     nbd.tunnel().close();
-                    stop(host, nbd.socket(), nbd.pidFile());
                 }
             }
         } finally {
             try {
-                if (next != null && completed && previous != null) {
-                    bitmap(host, image, "--remove", previous);
-                } else if (next != null && !completed) {
-                    rollBack(host, image, next);
+                String drop = next == null ? null : completed ? previous : next;
+                String script = nbd == null ? null : stopScript(nbd.socket(), nbd.pidFile());
+                if (drop != null) {
+                    script = (script == null ? "" : script + " && ") + bitmapCommand(image, "--remove", drop);
+                }
+                if (script != null) {
+                    host.runScript(script);
                 }
             } finally {
                 if (whole != null) {
