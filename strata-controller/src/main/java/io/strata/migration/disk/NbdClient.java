@@ -46,6 +46,8 @@ public final class NbdClient implements AutoCloseable {
     private static final short CMD_READ = 0;
     private static final short CMD_DISC = 2;
     private static final short CMD_BLOCK_STATUS = 7;
+    private static final short CMD_FLAG_DF = 1 << 2;
+    private static final int FLAG_SEND_DF = 1 << 7;
     private static final int MAX_READ = 32 << 20;
     /** Largest block status request: the length field is 32 bits; a multiple of any block size. */
     private static final int MAX_STATUS = 1 << 30;
@@ -98,9 +100,12 @@ public final class NbdClient implements AutoCloseable {
     private final long size;
     /** Context ids the server gave, by name; empty without block status. */
     private final java.util.Map<String, Integer> contexts;
+    /** Flags of our reads: "don't fragment" when the server takes it (structured replies only). */
+    private final short readFlags;
     private long handle;
 
-    private NbdClient(SocketChannel channel, long size, java.util.Map<String, Integer> contexts) {
+    private NbdClient(SocketChannel channel, long size, java.util.Map<String, Integer> contexts, short readFlags) {
+        this.readFlags = readFlags;
         this.channel = channel;
         this.size = size;
         this.contexts = contexts;
@@ -162,15 +167,20 @@ public final class NbdClient implements AutoCloseable {
             go.putInt(name.length).put(name).putShort((short) 0).flip();
             sendOption(channel, OPT_GO, go);
             long[] size = {-1};
+            int[] transmission = {0};
             optionReplies(channel, export, "export", (type, data) -> {
                 if (type == REP_INFO && data.remaining() >= 12 && data.getShort() == 0) {
                     size[0] = data.getLong();
+                    transmission[0] = data.remaining() >= 2 ? Short.toUnsignedInt(data.getShort()) : 0;
                 }
             });
             if (size[0] < 0) {
                 throw new IOException("NBD export " + export + " did not tell its size");
             }
-            return new NbdClient(channel, size[0], java.util.Map.copyOf(ids));
+            // Without "don't fragment", QEMU looks for holes in every read it answers (block status
+            // per request) to send them as hole chunks: slower, and our reads are of data anyway.
+            boolean dontFragment = !contexts.isEmpty() && (transmission[0] & FLAG_SEND_DF) != 0;
+            return new NbdClient(channel, size[0], java.util.Map.copyOf(ids), dontFragment ? CMD_FLAG_DF : 0);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -335,7 +345,7 @@ public final class NbdClient implements AutoCloseable {
 
     private void send(Chunk chunk, short command) throws IOException {
         ByteBuffer request = ByteBuffer.allocate(28);
-        request.putInt(REQUEST_MAGIC).putShort((short) 0).putShort(command).putLong(chunk.handle).putLong(chunk.offset).putInt(chunk.length)
+        request.putInt(REQUEST_MAGIC).putShort(command == CMD_READ ? readFlags : 0).putShort(command).putLong(chunk.handle).putLong(chunk.offset).putInt(chunk.length)
                 .flip();
         write(channel, request);
         byHandle.put(chunk.handle, chunk);
