@@ -103,9 +103,9 @@ final class ReplicationBench {
     /**
      * The same disk as a qcow2 image at rest, read as the qemu-host provider reads it: the full
      * execution adds a persistent dirty bitmap to the image and reads every allocated block over
-     * qemu-nbd, hashing it; the changed blocks are then written through qemu-io (QEMU's block
+     * NBD, hashing it; the changed blocks are then written through qemu-io (QEMU's block
      * layer, as a guest would), and the incremental execution reads only the clusters the bitmap
-     * marks (NBD block status), through qemu-nbd. The full execution is compared with {@code
+     * marks (NBD block status), through the NBD export of a qemu-storage-daemon. The full execution is compared with {@code
      * qemu-img convert} of the image to raw (the conversion that checks the destination).
      */
     private static void runQcow2AtRest(Path dir, long size, double changedPercent) throws Exception {
@@ -144,7 +144,7 @@ final class ReplicationBench {
         DiskReplicator.Stats incremental = replicateQcow2(replicator, source, target, state, scratch, copy, true);
         double incrementalSeconds = (System.nanoTime() - incrementalStart) / 1e9;
         checkQcow2(source, target, dir, "qcow2 incremental");
-        System.out.printf("offline qcow2 with a persistent dirty bitmap (times include opening and closing: bitmap rotation, qemu-nbd):%n");
+        System.out.printf("offline qcow2 with a persistent dirty bitmap (times include opening and closing: qemu-storage-daemon start, bitmap rotation, its stop):%n");
         System.out.printf("qemu-img convert (qcow2 to raw, same image): %.2f s, %.0f MiB/s%n", convertSeconds, size / 1048576.0 / convertSeconds);
         System.out.printf("full execution: %.2f s, %.0f MiB/s, %d of %d blocks sent (replicator alone: %.2f s)%n", fullSeconds,
                 size / 1048576.0 / fullSeconds, full.blocksSent(), full.blocks(), full.millis() / 1000.0);

@@ -188,18 +188,17 @@ public final class TrackedQcow2Disk implements BlockSource {
         Path pidFile = workDir.resolve("qsd-" + id + ".pid");
         Path qmpSocket = workDir.resolve("qsd-" + id + ".qmp");
         Path nbdSocket = workDir.resolve("qsd-" + id + ".nbd");
-        Path errors = workDir.resolve("qsd-" + id + ".err");
         // "backing": null: an image with a backing file opens too (it is then read through the fallback, not by the daemon).
         String blockdev = MAPPER.createObjectNode().put("driver", "qcow2").put("node-name", NODE).putNull("backing")
                 .set("file", MAPPER.createObjectNode().put("driver", "file").put("filename", image.toString())).toString();
-        // --daemonize returns once the daemon listens on QMP; its streams go to files, not to our pipes.
-        host.runScript("command -v qemu-storage-daemon >/dev/null || { echo 'qemu-storage-daemon (QEMU >= 6.0) is needed to read a tracked qcow2"
-                + " disk at rest' >&2; exit 127; }; " + stopScript(pidFile) + "; mkdir -p " + quote(workDir.toString()) + " && rm -f " + quote(qmpSocket.toString()) + " "
-                + quote(nbdSocket.toString()) + " && { qemu-storage-daemon --daemonize --pidfile " + quote(pidFile.toString())
+        // --daemonize returns once the daemon listens on QMP (errors before that go to our stderr),
+        // and the daemon then points its streams to /dev/null: it holds none of our pipes. QEMU
+        // replaces a socket file left behind. Only built-ins besides the daemon when the directory exists.
+        host.runScript("command -v qemu-storage-daemon >/dev/null || { echo 'qemu-storage-daemon (QEMU >= 6.0) is needed to read a"
+                + " tracked qcow2 disk at rest' >&2; exit 127; }; " + stopScript(pidFile) + "; { [ -d " + quote(workDir.toString())
+                + " ] || mkdir -p " + quote(workDir.toString()) + "; } && qemu-storage-daemon --daemonize --pidfile " + quote(pidFile.toString())
                 + " --blockdev " + quote(blockdev) + " --chardev " + quote("socket,id=qmp,server=on,wait=off,path="
-                        + qmpSocket.toString().replace(",", ",,")) + " --monitor chardev=qmp </dev/null >/dev/null 2>"
-                + quote(errors.toString()) + " || { s=$?; cat " + quote(errors.toString()) + " >&2; rm -f " + quote(errors.toString())
-                + "; exit $s; }; } && rm -f " + quote(errors.toString()));
+                        + qmpSocket.toString().replace(",", ",,")) + " --monitor chardev=qmp </dev/null >/dev/null");
         HostAccess.Tunnel tunnel = null;
         try {
             tunnel = host.reach(qmpSocket);
@@ -257,14 +256,14 @@ public final class TrackedQcow2Disk implements BlockSource {
      * lock must be free before anyone else opens it), polling every 10 ms: the daemon is not our
      * child, and Java's wait for a non-child polls slowly. A zombie counts as gone: the daemon's
      * reaper (init) may take seconds to collect it. TERM lets it store the bitmaps; KILL after a
-     * minute. Prints nothing; always succeeds.
+     * minute. Prints nothing; always succeeds; starts no process when there is no pid file.
      */
     private static String stopScript(Path pidFile) {
         String pid = quote(pidFile.toString());
         // The pid must still be a qemu-storage-daemon: a pid file left before a reboot may name another process now.
         return "{ if [ -f " + pid + " ]; then p=$(cat " + pid + "); if grep -q qemu-storage-daemon /proc/\"$p\"/cmdline 2>/dev/null; then "
                 + "kill \"$p\"; i=0; while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
-                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; fi; rm -f " + pid + "; }";
+                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; rm -f " + pid + "; fi; }";
     }
 
     /**
