@@ -101,12 +101,12 @@ final class ReplicationBench {
     }
 
     /**
-     * The same disk as a qcow2 image at rest, read as the qemu-host provider reads it: the full
-     * execution adds a persistent dirty bitmap to the image and reads every allocated block over
-     * NBD, hashing it; the changed blocks are then written through qemu-io (QEMU's block
-     * layer, as a guest would), and the incremental execution reads only the clusters the bitmap
-     * marks (NBD block status), through the NBD export of a qemu-storage-daemon. The full execution is compared with {@code
-     * qemu-img convert} of the image to raw (the conversion that checks the destination).
+     * The same disk as a qcow2 image at rest, read as the qemu-host provider reads it, through the
+     * NBD export of a qemu-storage-daemon: the full execution adds a persistent dirty bitmap to the
+     * image and reads every allocated block, hashing it; the changed blocks are then written
+     * through qemu-io (QEMU's block layer, as a guest would), and the incremental execution reads
+     * only the clusters the bitmap marks (NBD block status). The full execution is compared with
+     * {@code qemu-img convert} of the image to raw (the conversion that checks the destination).
      */
     private static void runQcow2AtRest(Path dir, long size, double changedPercent) throws Exception {
         Path raw = dir.resolve("source.raw");
