@@ -374,12 +374,13 @@ public final class NbdClient implements AutoCloseable {
 
     /** Reads one reply, or one chunk of a structured reply, into the request it answers. */
     private void receive() throws IOException {
-        ByteBuffer head = read(channel, 4);
+        // 16 bytes: all of a simple reply's header, or a structured one's up to its length (read
+        // with a data chunk's offset then): three reads per chunk of data, not five.
+        ByteBuffer head = read(channel, 16);
         int magic = head.getInt();
         if (magic == SIMPLE_REPLY_MAGIC) {
-            ByteBuffer reply = read(channel, 12);
-            int error = reply.getInt();
-            Chunk answered = answered(reply.getLong());
+            int error = head.getInt();
+            Chunk answered = answered(head.getLong());
             if (error != 0) {
                 answered.error = "error " + error;
             } else if (answered.data != null) {
@@ -393,15 +394,16 @@ public final class NbdClient implements AutoCloseable {
         if (magic != STRUCTURED_REPLY_MAGIC) {
             throw new IOException("bad NBD reply");
         }
-        ByteBuffer reply = read(channel, 16);
-        int flags = Short.toUnsignedInt(reply.getShort());
-        int type = Short.toUnsignedInt(reply.getShort());
-        Chunk answered = answered(reply.getLong());
-        int length = reply.getInt();
-        if (type == REPLY_TYPE_OFFSET_DATA && answered.data != null && length >= 8) {
-            long offset = read(channel, 8).getLong();
+        int flags = Short.toUnsignedInt(head.getShort());
+        int type = Short.toUnsignedInt(head.getShort());
+        Chunk answered = answered(head.getLong());
+        boolean data = type == REPLY_TYPE_OFFSET_DATA && answered.data != null;
+        ByteBuffer rest = read(channel, data ? 12 : 4);
+        int length = rest.getInt();
+        if (data) {
+            long offset = rest.getLong();
             int count = length - 8;
-            if (offset < answered.offset || offset + count > answered.end()) {
+            if (count < 0 || offset < answered.offset || offset + count > answered.end()) {
                 throw new IOException("NBD read reply outside its request");
             }
             readFully(answered.data.clear().position((int) (offset - answered.offset)).limit((int) (offset - answered.offset) + count));
