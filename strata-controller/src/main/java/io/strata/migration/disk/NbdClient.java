@@ -76,14 +76,14 @@ public final class NbdClient implements AutoCloseable {
         String error;
         boolean ready;
 
-        Chunk(long handle, long offset, int length) {
+        Chunk(long handle, long offset, int length, ByteBuffer data) {
             this.handle = handle;
             this.offset = offset;
             this.length = length;
-            // Zeros until data comes: a structured reply may report a hole instead of sending its bytes.
-            this.data = ByteBuffer.allocate(length);
+            this.data = data;
             this.status = null;
             this.context = -1;
+            data.clear().limit(length);
         }
 
         Chunk(long handle, long offset, int length, int context) {
@@ -100,7 +100,11 @@ public final class NbdClient implements AutoCloseable {
         }
     }
 
+    private static final byte[] ZEROS = new byte[CHUNK];
+
     private final java.util.ArrayDeque<Chunk> inFlight = new java.util.ArrayDeque<>();
+    /** Read-ahead buffers of answered and consumed chunks, for the next ones. */
+    private final java.util.ArrayDeque<ByteBuffer> spare = new java.util.ArrayDeque<>();
     private final java.util.Map<Long, Chunk> byHandle = new java.util.HashMap<>();
     private java.util.Iterator<BlockSource.Extent> plan;
     private long planOffset;
@@ -261,7 +265,7 @@ public final class NbdClient implements AutoCloseable {
         }
         while (into.hasRemaining()) {
             int length = Math.min(into.remaining(), MAX_READ);
-            Chunk chunk = new Chunk(++handle, offset, length);
+            Chunk chunk = new Chunk(++handle, offset, length, ByteBuffer.allocate(length));
             send(chunk, CMD_READ);
             await(chunk);
             into.put(chunk.data);
@@ -319,14 +323,14 @@ public final class NbdClient implements AutoCloseable {
             if (head.end() <= offset) {
                 // Planned but skipped by the reader: its reply still has to be read off the socket.
                 await(head);
-                inFlight.poll();
+                release(inFlight.poll());
                 continue;
             }
             if (head.offset <= offset && offset + length <= head.end()) {
                 await(head);
                 into.put(head.data.slice((int) (offset - head.offset), length));
                 if (offset + length == head.end()) {
-                    inFlight.poll();
+                    release(inFlight.poll());
                 }
                 return true;
             }
@@ -346,7 +350,10 @@ public final class NbdClient implements AutoCloseable {
             planOffset = planExtent.offset();
         }
         int length = (int) Math.min(CHUNK, planExtent.end() - planOffset);
-        Chunk chunk = new Chunk(++handle, planOffset, length);
+        // Read-ahead buffers are direct and reused: the socket fills them without the JDK's
+        // temporary direct buffer and its extra copy, and no zeroed heap buffer is made per chunk.
+        ByteBuffer buffer = spare.poll();
+        Chunk chunk = new Chunk(++handle, planOffset, length, buffer != null ? buffer : ByteBuffer.allocateDirect(CHUNK));
         planOffset += length;
         send(chunk, CMD_READ);
         inFlight.add(chunk);
@@ -384,7 +391,7 @@ public final class NbdClient implements AutoCloseable {
             if (error != 0) {
                 answered.error = "error " + error;
             } else if (answered.data != null) {
-                readFully(answered.data.clear());
+                readFully(answered.data.clear().limit(answered.length));
             } else {
                 answered.error = "a simple reply to a block status request";
             }
@@ -421,8 +428,16 @@ public final class NbdClient implements AutoCloseable {
                         answered.status.add(new long[] {Integer.toUnsignedLong(payload.getInt()), Integer.toUnsignedLong(payload.getInt())});
                     }
                 }
-            } else if (type != REPLY_TYPE_NONE && !(type == REPLY_TYPE_OFFSET_HOLE && answered.data != null)) {
-                // A hole needs nothing: the buffer holds zeros where no data came.
+            } else if (type == REPLY_TYPE_OFFSET_HOLE && answered.data != null && payload.remaining() >= 12) {
+                long offset = payload.getLong();
+                int count = payload.getInt();
+                if (offset < answered.offset || offset + count > answered.end()) {
+                    throw new IOException("NBD hole reply outside its request");
+                }
+                for (int at = (int) (offset - answered.offset), end = at + count; at < end; at += ZEROS.length) {
+                    answered.data.put(at, ZEROS, 0, Math.min(ZEROS.length, end - at));
+                }
+            } else if (type != REPLY_TYPE_NONE) {
                 throw new IOException("unexpected NBD reply type " + type);
             }
         }
@@ -442,7 +457,7 @@ public final class NbdClient implements AutoCloseable {
     private void finish(Chunk answered) {
         byHandle.remove(answered.handle);
         if (answered.data != null) {
-            answered.data.clear();
+            answered.data.clear().limit(answered.length);
         }
         answered.ready = true;
     }
@@ -455,11 +470,18 @@ public final class NbdClient implements AutoCloseable {
         }
     }
 
+    private void release(Chunk chunk) {
+        if (chunk.data.isDirect()) {
+            spare.push(chunk.data);
+        }
+    }
+
     /** Ends the plan: replies still due are read and dropped, so the next request's reply is next. */
     private void drain() throws IOException {
         for (Chunk chunk : inFlight) {
             await(chunk);
         }
+        inFlight.forEach(this::release);
         inFlight.clear();
         plan = null;
     }
