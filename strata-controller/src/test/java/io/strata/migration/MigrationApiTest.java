@@ -260,7 +260,7 @@ class MigrationApiTest {
         assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
         assertThat(trackingBitmaps(disk)).containsExactly("1 []");
         try (Stream<Path> left = Files.list(cloud.dataDir().resolve("migration/scratch"))) {
-            assertThat(left.filter(p -> p.getFileName().toString().startsWith("nbd-"))).isEmpty();
+            assertThat(left.filter(p -> p.getFileName().toString().startsWith("qsd-"))).isEmpty();
         }
     }
 

@@ -113,7 +113,7 @@ class SshQemuHostTest {
         assertThat(HostDirs.checksum(rawVolume, DISK_SIZE)).isEqualTo(HostDirs.checksum(raw, DISK_SIZE));
         assertThat(HostDirs.checksum(dataVolume, DISK_SIZE)).isEqualTo(HostDirs.checksum(qcow2Data, DISK_SIZE));
         assertThat(info.at("/replication_stats/1/blocks_sent").asInt()).isEqualTo(5);
-        // The qcow2 disk was read through a scratch copy on its host, which is gone again.
+        // The qcow2 disk was read through a qemu-storage-daemon on its host, whose sockets are gone again.
         try (var left = Files.list(source.resolve(".strata-scratch"))) {
             assertThat(left).isEmpty();
         }
@@ -127,7 +127,7 @@ class SshQemuHostTest {
         assertThat(stats.get("incremental").asBoolean()).isTrue();
         assertThat(stats.get("blocks_sent").asInt()).isEqualTo(3);
         assertThat(HostDirs.checksum(rawVolume, DISK_SIZE)).isEqualTo(HostDirs.checksum(raw, DISK_SIZE));
-        // Read through qemu-nbd on the SSH host, tunnelled: only the dirty clusters.
+        // Read through qemu-storage-daemon's NBD export on the SSH host, tunnelled: only the dirty clusters.
         JsonNode qcow2Stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/replication_stats/0");
         assertThat(qcow2Stats.get("incremental").asBoolean()).isTrue();
         assertThat(qcow2Stats.get("bytes_read").asLong()).isEqualTo(2L * HostDirs.BLOCK);

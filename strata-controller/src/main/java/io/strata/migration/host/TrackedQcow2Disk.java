@@ -4,62 +4,89 @@ import static io.strata.migration.host.HostAccess.quote;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.hypervisor.qemu.QmpClient;
+import io.strata.hypervisor.qemu.QmpException;
 import io.strata.migration.disk.BlockSource;
 import io.strata.migration.disk.NbdClient;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.List;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A qcow2 disk at rest (no running QEMU of ours) read with changed-block tracking kept in the
  * image itself: a persistent dirty bitmap {@code strata-off-KEY-N} per replica. Whatever opens
  * the image read-write through QEMU's block layer (a guest, qemu-nbd, qemu-io, qemu-img) records
  * its writes in it and stores it back on close.
+ * <p>
+ * An execution is one {@code qemu-storage-daemon} on the disk's host, started by one script
+ * (which first stops one left by a dead worker) and driven over QMP (through an SSH tunnel for a
+ * remote host): one process start per execution, because on an execution that reads 1% of a
+ * disk process starts, not bytes, dominate (each {@code qemu-img} call opens, flushes and closes
+ * the image). The daemon holds the image's write lock throughout, so nobody writes while it is
+ * read.
  * <ol>
- * <li>At the start of an execution a new bitmap {@code N+1} is added; both record from then on,
- * so {@code N} holds every cluster written since the previous successful execution's start and
- * {@code N+1} those written since this one's (nobody writes while we read: qemu-nbd holds the
- * image, and a writer cannot take its write lock).</li>
- * <li>With a previous bitmap, the image is exported read-only by {@code qemu-nbd --bitmap N} on
- * its host; {@code qemu-img map x-dirty-bitmap} there lists the dirty extents and an
- * {@link NbdClient} (through an SSH tunnel for a remote host) reads only those.</li>
+ * <li>The daemon opens the image; QMP lists its bitmaps and, in one transaction, adds the new
+ * bitmap {@code N+1} (persistent, recording from now on) and a temporary copy of {@code N}, which
+ * holds every cluster written since the previous successful execution's start. Both are
+ * exported read-only over NBD (QEMU exports only a bitmap that does not change).</li>
+ * <li>An {@link NbdClient} lists the dirty extents with NBD block status
+ * ({@code qemu:dirty-bitmap:}) and reads only those; without a previous bitmap it reads the
+ * allocated extents ({@code base:allocation}) whole.</li>
  * <li>{@link #complete()} then {@link #close()} removes {@code N}; closing without completing
  * removes {@code N+1} instead, and {@code N}, still recording, keeps every change for the next
- * execution: a failed execution loses none. A process that died in between leaves both; the next
- * open keeps the older one (a superset of the newer) and drops the newer.</li>
+ * execution: a failed execution loses none. A worker that died in between leaves its daemon
+ * running; the next open stops it (TERM: it stores the bitmaps as they are) and merges any newer
+ * bitmap of the replica into the oldest.</li>
  * </ol>
- * Without a usable previous bitmap (first execution, bitmap removed, an image with a backing
- * file, or a bitmap flagged {@code in-use}: a writer died without storing it, so it may miss
- * writes, and is dropped) the image is read through {@code fallback}, whose blocks the
- * replicator hashes whole, and the new bitmap tracks from then on.
+ * Without a usable previous bitmap (first execution, bitmap removed, or a bitmap left
+ * {@code in-use}: a writer died without storing it, so it may miss writes, and is dropped) every
+ * allocated block is read and hashed, and the new bitmap tracks from then on. An image with a
+ * backing file (writes may land in the backing file, which its bitmaps do not see) is read
+ * through {@code fallback}, untracked.
+ * <p>
+ * The daemon opens the image read-write, as any writer does: if it is killed (KILL, or the host
+ * fails) while it runs, QEMU leaves every persistent bitmap of the image {@code in-use}, and the
+ * next execution reads the disk whole.
  */
 public final class TrackedQcow2Disk implements BlockSource {
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(60);
+    private static final String NODE = "strata-disk";
     private static final String EXPORT = "strata";
+    /** The daemon-only copy of the previous bitmap that is exported (never stored in the image). */
+    private static final String EXPORTED_BITMAP = "strata-export";
 
-    /** Opens the whole-image reader used when the bitmap cannot tell what changed. */
+    /** Opens the whole-image reader used for an image that cannot be tracked. */
     public interface Fallback {
         BlockSource open() throws IOException;
     }
 
     private final HostAccess host;
-    private final Path image;
+    private final Daemon daemon;
     private final String previous;
     private final String next;
     private final BlockSource whole;
     private final Nbd nbd;
     private boolean completed;
 
-    /** A qemu-nbd of the image on its host and our connection to it. */
-    private record Nbd(Path socket, Path pidFile, HostAccess.Tunnel tunnel, NbdClient client) {}
+    /** A qemu-storage-daemon of the image on its host and our QMP connection to it. */
+    private record Daemon(Path pidFile, Path qmpSocket, Path nbdSocket, HostAccess.Tunnel tunnel, QmpClient qmp) {}
 
-    private TrackedQcow2Disk(HostAccess host, Path image, String previous, String next, BlockSource whole, Nbd nbd) {
+    /** Our NBD connection to the daemon's export. */
+    private record Nbd(HostAccess.Tunnel tunnel, NbdClient client) {}
+
+    private TrackedQcow2Disk(HostAccess host, Daemon daemon, String previous, String next, BlockSource whole, Nbd nbd) {
         this.host = host;
-        this.image = image;
+        this.daemon = daemon;
         this.previous = previous;
         this.next = next;
         this.whole = whole;
@@ -68,48 +95,135 @@ public final class TrackedQcow2Disk implements BlockSource {
 
     /**
      * Opens {@code image} on {@code host}; {@code tracking} names this replica's bitmaps and
-     * {@code workDir} (on the host) holds qemu-nbd's socket and pid file while it is read.
+     * {@code workDir} (on the host) holds the daemon's sockets and pid file while it is read.
      */
     public static TrackedQcow2Disk open(HostAccess host, Path image, String tracking, Path workDir, Fallback fallback) throws IOException {
         String key = tracking.replaceAll("[^A-Za-z0-9]", "");
         String prefix = "strata-off-" + key + "-";
-        // One qemu-nbd per replica and image, named so that one left by a dead worker (it would hold the image) is stopped here.
+        // One daemon per replica and image, named so that one left by a dead worker (it would hold the image) is stopped here.
         String id = HexFormat.of().formatHex(sha256(tracking + "\0" + image)).substring(0, 12);
-        Path socket = workDir.resolve("nbd-" + id + ".sock");
-        Path pidFile = workDir.resolve("nbd-" + id + ".pid");
-        stop(host, socket, pidFile);
-        JsonNode info = host.imageInfo(image);
-        List<JsonNode> ours = bitmaps(info, prefix);
-        boolean trackable = !info.hasNonNull("backing-filename");
-        if (!trackable || ours.stream().anyMatch(b -> flags(b).contains("in-use"))) {
-            // Inconsistent (a writer died holding it) or meaningless (writes may land in a backing file): start over.
-            for (JsonNode bitmap : ours) {
-                bitmap(host, image, "--remove", bitmap.path("name").asText());
-            }
-            ours = List.of();
-        }
-        String previous = ours.isEmpty() ? null : ours.getFirst().path("name").asText();
-        for (JsonNode extra : ours.subList(Math.min(1, ours.size()), ours.size())) {
-            // Left by an execution that died before closing: the older bitmap recorded everything it did.
-            bitmap(host, image, "--remove", extra.path("name").asText());
-        }
-        if (!trackable) {
-            return new TrackedQcow2Disk(host, image, null, null, fallback.open(), null);
-        }
-        long sequence = previous == null ? 1 : Long.parseLong(previous.substring(prefix.length())) + 1;
-        String next = prefix + sequence;
-        bitmap(host, image, "--add --enable", next);
-        TrackedQcow2Disk disk = null;
+        Daemon daemon = start(host, image, workDir, id);
+        String next = null;
+        Nbd nbd = null;
         try {
-            disk = previous == null
-                    ? new TrackedQcow2Disk(host, image, null, next, fallback.open(), null)
-                    : new TrackedQcow2Disk(host, image, previous, next, null, serve(host, image, previous, workDir, socket, pidFile));
-            return disk;
-        } finally {
-            if (disk == null) {
-                rollBack(host, image, next);
+            JsonNode node = node(daemon.qmp());
+            List<JsonNode> ours = bitmaps(node, prefix);
+            boolean trackable = !node.path("image").hasNonNull("backing-filename");
+            if (!trackable || ours.stream().anyMatch(b -> b.path("inconsistent").asBoolean())) {
+                // Inconsistent (a writer died holding it) or meaningless (writes may land in a backing file): start over.
+                for (JsonNode bitmap : ours) {
+                    removeBitmap(daemon.qmp(), bitmap.path("name").asText());
+                }
+                ours = List.of();
+            }
+            if (!trackable) {
+                shutDown(host, daemon);
+                return new TrackedQcow2Disk(host, null, null, null, fallback.open(), null);
+            }
+            String previous = ours.isEmpty() ? null : ours.getFirst().path("name").asText();
+            if (ours.size() > 1 || !ours.isEmpty() && !ours.getFirst().path("recording").asBoolean()) {
+                // Left by an execution that died before closing: the older bitmap takes in whatever the newer ones hold.
+                List<String> extras = ours.subList(1, ours.size()).stream().map(b -> b.path("name").asText()).toList();
+                if (!extras.isEmpty()) {
+                    daemon.qmp().execute("block-dirty-bitmap-merge", Map.of("node", NODE, "target", previous, "bitmaps", extras));
+                    for (String extra : extras) {
+                        removeBitmap(daemon.qmp(), extra);
+                    }
+                }
+                daemon.qmp().execute("block-dirty-bitmap-enable", Map.of("node", NODE, "name", previous));
+            }
+            long sequence = previous == null ? 1 : Long.parseLong(previous.substring(prefix.length())) + 1;
+            List<Map<String, Object>> actions = new ArrayList<>();
+            actions.add(Map.of("type", "block-dirty-bitmap-add", "data", Map.of("node", NODE, "name", prefix + sequence, "persistent", true)));
+            if (previous != null) {
+                actions.add(Map.of("type", "block-dirty-bitmap-add", "data", Map.of("node", NODE, "name", EXPORTED_BITMAP, "persistent", false,
+                        "disabled", true)));
+                actions.add(Map.of("type", "block-dirty-bitmap-merge", "data", Map.of("node", NODE, "target", EXPORTED_BITMAP,
+                        "bitmaps", List.of(previous))));
+            }
+            daemon.qmp().execute("transaction", Map.of("actions", actions));
+            next = prefix + sequence;
+            daemon.qmp().execute("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data", Map.of("path",
+                    daemon.nbdSocket().toString()))));
+            daemon.qmp().execute("block-export-add", previous == null
+                    ? Map.of("type", "nbd", "id", EXPORT, "node-name", NODE, "name", EXPORT, "writable", false)
+                    : Map.of("type", "nbd", "id", EXPORT, "node-name", NODE, "name", EXPORT, "writable", false, "bitmaps",
+                            List.of(EXPORTED_BITMAP)));
+            HostAccess.Tunnel tunnel = host.reach(daemon.nbdSocket());
+            try {
+                List<String> contexts = previous == null
+                        ? List.of(NbdClient.BASE_ALLOCATION)
+                        : List.of(NbdClient.BASE_ALLOCATION, "qemu:dirty-bitmap:" + EXPORTED_BITMAP);
+                nbd = new Nbd(tunnel, NbdClient.connect(tunnel.address(), EXPORT, contexts));
+            } finally {
+                if (nbd == null) {
+                    tunnel.close();
+                }
+            }
+            return new TrackedQcow2Disk(host, daemon, previous, next, null, nbd);
+        } catch (IOException | RuntimeException e) {
+            try {
+                if (next != null && daemon.qmp().isOpen()) {
+                    // Undoes the rotation: the previous bitmap, still recording, holds every change since the last success.
+                    removeBitmap(daemon.qmp(), next);
+                }
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            } finally {
+                try {
+                    shutDown(host, daemon);
+                } catch (IOException | RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
+            throw e instanceof IOException io ? io : new IOException("cannot read " + image + " on " + host.name() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Stops a daemon left by a dead worker, then starts one with the image and a QMP socket
+     * (nothing else: what it exports depends on the bitmaps it finds), and connects to it.
+     */
+    private static Daemon start(HostAccess host, Path image, Path workDir, String id) throws IOException {
+        Path pidFile = workDir.resolve("qsd-" + id + ".pid");
+        Path qmpSocket = workDir.resolve("qsd-" + id + ".qmp");
+        Path nbdSocket = workDir.resolve("qsd-" + id + ".nbd");
+        // "backing": null: an image with a backing file opens too (it is then read through the fallback, not by the daemon).
+        String blockdev = MAPPER.createObjectNode().put("driver", "qcow2").put("node-name", NODE).putNull("backing")
+                .set("file", MAPPER.createObjectNode().put("driver", "file").put("filename", image.toString())).toString();
+        // --daemonize returns once the daemon listens on QMP (errors before that go to our stderr),
+        // and the daemon then points its streams to /dev/null: it holds none of our pipes. QEMU
+        // replaces a socket file left behind. Only built-ins besides the daemon when the directory exists.
+        host.runScript("command -v qemu-storage-daemon >/dev/null || { echo 'qemu-storage-daemon (QEMU >= 6.0) is needed to read a"
+                + " tracked qcow2 disk at rest' >&2; exit 127; }; " + stopScript(pidFile) + "; { [ -d " + quote(workDir.toString())
+                + " ] || mkdir -p " + quote(workDir.toString()) + "; } && qemu-storage-daemon --daemonize --pidfile " + quote(pidFile.toString())
+                + " --blockdev " + quote(blockdev) + " --chardev " + quote("socket,id=qmp,server=on,wait=off,path="
+                        + qmpSocket.toString().replace(",", ",,")) + " --monitor chardev=qmp </dev/null >/dev/null");
+        HostAccess.Tunnel tunnel = null;
+        try {
+            tunnel = host.reach(qmpSocket);
+            return new Daemon(pidFile, qmpSocket, nbdSocket, tunnel, QmpClient.connect(tunnel.address(), "qcow2-" + id, QMP_TIMEOUT));
+        } catch (IOException | RuntimeException e) {
+            if (tunnel != null) {
+                tunnel.close();
+            }
+            try {
+                host.runScript(stopScript(pidFile));
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e instanceof IOException io ? io : new IOException(e.getMessage() + " (on " + host.name() + ")", e);
+        }
+    }
+
+    /** Our format node as query-named-block-nodes describes it. */
+    private static JsonNode node(QmpClient qmp) throws IOException {
+        for (JsonNode node : qmp.execute("query-named-block-nodes", Map.of("flat", true))) {
+            if (node.path("node-name").asText().equals(NODE)) {
+                return node;
             }
         }
+        throw new IOException("qemu-storage-daemon does not list node " + NODE);
     }
 
     private static byte[] sha256(String text) {
@@ -120,10 +234,10 @@ public final class TrackedQcow2Disk implements BlockSource {
         }
     }
 
-    /** This replica's bitmaps in the image, oldest first. */
-    private static List<JsonNode> bitmaps(JsonNode info, String prefix) {
+    /** This replica's bitmaps on the node, oldest first. */
+    private static List<JsonNode> bitmaps(JsonNode node, String prefix) {
         List<JsonNode> ours = new ArrayList<>();
-        for (JsonNode bitmap : info.at("/format-specific/data/bitmaps")) {
+        for (JsonNode bitmap : node.path("dirty-bitmaps")) {
             String name = bitmap.path("name").asText();
             if (name.startsWith(prefix) && name.substring(prefix.length()).matches("\\d{1,18}")) {
                 ours.add(bitmap);
@@ -133,59 +247,61 @@ public final class TrackedQcow2Disk implements BlockSource {
         return ours;
     }
 
-    private static List<String> flags(JsonNode bitmap) {
-        List<String> flags = new ArrayList<>();
-        bitmap.path("flags").forEach(flag -> flags.add(flag.asText()));
-        return flags;
+    private static void removeBitmap(QmpClient qmp, String name) {
+        qmp.execute("block-dirty-bitmap-remove", Map.of("node", NODE, "name", name));
     }
 
-    private static void bitmap(HostAccess host, Path image, String operation, String name) throws IOException {
-        host.runScript("qemu-img bitmap -f qcow2 " + operation + " " + quote(image.toString()) + " " + quote(name));
+    /**
+     * Stops the daemon whose pid file is given, if it runs, and waits for it to go (the image's
+     * lock must be free before anyone else opens it), polling every 10 ms: the daemon is not our
+     * child, and Java's wait for a non-child polls slowly. A zombie counts as gone: the daemon's
+     * reaper (init) may take seconds to collect it. TERM lets it store the bitmaps; KILL after a
+     * minute. Prints nothing; always succeeds; starts no process when there is no pid file.
+     */
+    private static String stopScript(Path pidFile) {
+        String pid = quote(pidFile.toString());
+        // The pid must still be a qemu-storage-daemon: a pid file left before a reboot may name another process now.
+        return "{ if [ -f " + pid + " ]; then p=$(cat " + pid + "); if grep -q qemu-storage-daemon /proc/\"$p\"/cmdline 2>/dev/null; then "
+                + "kill \"$p\"; i=0; while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
+                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; rm -f " + pid + "; fi; }";
     }
 
-    /** Starts a read-only qemu-nbd of the image exporting {@code bitmap}, and connects to it. */
-    private static Nbd serve(HostAccess host, Path image, String bitmap, Path workDir, Path socket, Path pidFile) throws IOException {
-        host.createDirectories(workDir);
-        Path errors = workDir.resolve(pidFile.getFileName().toString().replace(".pid", ".err"));
-        // --fork returns once the socket listens; the daemon's streams go to files, not to our pipes.
-        host.runScript("qemu-nbd --fork --persistent --shared=4 --read-only --format=qcow2 --export-name=" + EXPORT
-                + " --bitmap=" + quote(bitmap) + " --socket=" + quote(socket.toString()) + " --pid-file=" + quote(pidFile.toString())
-                + " " + quote(image.toString()) + " </dev/null >/dev/null 2>" + quote(errors.toString())
-                + " || { s=$?; cat " + quote(errors.toString()) + " >&2; rm -f " + quote(errors.toString()) + "; exit $s; }; rm -f "
-                + quote(errors.toString()));
-        HostAccess.Tunnel tunnel = null;
+    /**
+     * Ends the daemon: {@code quit} makes it close the image (storing the bitmaps, releasing the
+     * lock) before it closes the QMP socket, so the end of that connection means the image is free.
+     */
+    private static void shutDown(HostAccess host, Daemon daemon) throws IOException {
         try {
-            tunnel = host.reach(socket);
-            return new Nbd(socket, pidFile, tunnel, NbdClient.connect(tunnel.address(), EXPORT));
-        } catch (IOException | RuntimeException e) {
-            if (tunnel != null) {
-                tunnel.close();
+            boolean gone = false;
+            if (daemon.qmp().isOpen()) {
+                try {
+                    daemon.qmp().execute("quit");
+                } catch (QmpException e) {
+                    // It may close the connection before its reply arrives.
+                }
+                try {
+                    daemon.qmp().closedFuture().get(QMP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                    gone = true;
+                } catch (TimeoutException | ExecutionException e) {
+                    // Stopped by its pid below.
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
-            stop(host, socket, pidFile);
-            throw e;
+            if (!gone) {
+                host.runScript(stopScript(daemon.pidFile()));
+            }
+        } finally {
+            daemon.qmp().close();
+            daemon.tunnel().close();
+            // QEMU removes its pid file and QMP socket on exit, not the NBD server's socket.
+            host.deleteIfExists(daemon.nbdSocket());
         }
     }
 
-    private static void stop(HostAccess host, Path socket, Path pidFile) throws IOException {
-        // Waits for it to go (the image's lock must be free before the bitmaps change), polling
-        // every 10 ms: qemu-nbd is not our child, and Java's wait for a non-child polls slowly. A
-        // zombie counts as gone: the daemon's reaper (init) may take seconds to collect it.
-        String pid = quote(pidFile.toString());
-        // The pid must still be a qemu-nbd: a pid file left before a reboot may name another process now.
-        host.runScript("if [ -f " + pid + " ]; then p=$(cat " + pid + "); if grep -q qemu-nbd /proc/\"$p\"/cmdline 2>/dev/null; then "
-                + "kill \"$p\"; i=0; while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
-                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; fi; "
-                + "rm -f " + pid + " " + quote(socket.toString()));
-    }
-
-    /** Undoes the rotation: the previous bitmap, still enabled, holds every change since the last success. */
-    private static void rollBack(HostAccess host, Path image, String next) throws IOException {
-        bitmap(host, image, "--remove", next);
-    }
-
-    /** Whether the changed extents come from a bitmap (false: every block is read and hashed). */
+    /** Whether the changed extents come from a bitmap (false: every allocated block is read and hashed). */
     public boolean tracked() {
-        return nbd != null;
+        return previous != null;
     }
 
     @Override
@@ -193,38 +309,18 @@ public final class TrackedQcow2Disk implements BlockSource {
         return nbd != null ? nbd.client().size() : whole.size();
     }
 
+    /** The extents that do not read as zeros (NBD_STATE_ZERO clear: data, or a hole of unknown content). */
     @Override
     public List<Extent> dataExtents() throws IOException {
-        return nbd != null ? map(null, true) : whole.dataExtents();
+        return nbd != null ? nbd.client().extents(NbdClient.BASE_ALLOCATION, flags -> (flags & NbdClient.STATE_ZERO) == 0) : whole.dataExtents();
     }
 
     /** The extents written since the previous successful execution's start; null without a usable bitmap. */
     @Override
     public List<Extent> changedExtents() throws IOException {
-        return nbd != null ? map("qemu:dirty-bitmap:" + previous, false) : null;
-    }
-
-    private List<Extent> map(String context, boolean wantData) throws IOException {
-        // Image options are comma-separated; a comma in a value is written twice.
-        String options = "driver=nbd,server.type=unix,server.path=" + nbd.socket().toString().replace(",", ",,") + ",export=" + EXPORT
-                + (context == null ? "" : ",x-dirty-bitmap=" + context);
-        JsonNode map = MAPPER.readTree(host.runScript("qemu-img map --output=json --image-opts " + quote(options)));
-        List<Extent> extents = new ArrayList<>();
-        for (JsonNode entry : map) {
-            // With x-dirty-bitmap, qemu-img reports dirty extents as "data": false.
-            if (entry.path("data").asBoolean() != wantData) {
-                continue;
-            }
-            long start = entry.get("start").asLong();
-            long length = entry.get("length").asLong();
-            if (!extents.isEmpty() && extents.getLast().end() == start) {
-                Extent last = extents.removeLast();
-                extents.add(new Extent(last.offset(), start + length - last.offset()));
-            } else {
-                extents.add(new Extent(start, length));
-            }
-        }
-        return extents;
+        return previous != null
+                ? nbd.client().extents("qemu:dirty-bitmap:" + EXPORTED_BITMAP, flags -> (flags & NbdClient.STATE_DIRTY) != 0)
+                : null;
     }
 
     @Override
@@ -261,8 +357,8 @@ public final class TrackedQcow2Disk implements BlockSource {
     }
 
     /**
-     * Stops the reader first (qemu-nbd holds the image), then keeps or undoes the rotation; the
-     * host access goes last (the whole-image reader closes it itself).
+     * Ends the reading, keeps or undoes the rotation and stops the daemon; the host access goes
+     * last (the whole-image reader closes it itself).
      */
     @Override
     public void close() throws IOException {
@@ -272,15 +368,21 @@ public final class TrackedQcow2Disk implements BlockSource {
                     nbd.client().close();
                 } finally {
                     nbd.tunnel().close();
-                    stop(host, nbd.socket(), nbd.pidFile());
                 }
             }
         } finally {
             try {
-                if (next != null && completed && previous != null) {
-                    bitmap(host, image, "--remove", previous);
-                } else if (next != null && !completed) {
-                    rollBack(host, image, next);
+                if (daemon != null) {
+                    try {
+                        String drop = completed ? previous : next;
+                        if (drop != null) {
+                            removeBitmap(daemon.qmp(), drop);
+                        }
+                    } catch (QmpException e) {
+                        throw new IOException("cannot rotate the bitmaps of the image on " + host.name() + ": " + e.getMessage(), e);
+                    } finally {
+                        shutDown(host, daemon);
+                    }
                 }
             } finally {
                 if (whole != null) {

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The bitmap rotation of a qcow2 image at rest, with real qemu-img, qemu-io and qemu-nbd: an
+ * The bitmap rotation of a qcow2 image at rest, with real qemu-img, qemu-io and qemu-storage-daemon: an
  * execution that does not complete gives its changes back to the next one, and a completed one
  * leaves exactly one bitmap that records from its start on.
  */
@@ -36,13 +36,13 @@ class TrackedQcow2DiskTest {
             return RawDisk.openTemporary(raw);
         };
 
-        // First execution: no bitmap yet, the image is read whole; it completes.
+        // First execution: no bitmap yet, every allocated block is read over NBD (no raw copy); it completes.
         try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
             assertThat(disk.tracked()).isFalse();
             assertThat(disk.changedExtents()).isNull();
             disk.complete();
         }
-        assertThat(fallbacks).hasSize(1);
+        assertThat(fallbacks).isEmpty();
         write(image, 3);
 
         // Second execution sees block 3, then fails (closed without complete()).
@@ -64,10 +64,10 @@ class TrackedQcow2DiskTest {
         try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
             assertThat(disk.changedExtents()).isEmpty();
         }
-        assertThat(fallbacks).hasSize(1);
+        assertThat(fallbacks).isEmpty();
 
-        // A worker that dies mid-execution leaves its qemu-nbd holding the image and both bitmaps:
-        // the next open stops that qemu-nbd and still sees the change.
+        // A worker that dies mid-execution leaves its daemon holding the image and both bitmaps:
+        // the next open stops that daemon and still sees the change.
         write(image, 12);
         TrackedQcow2Disk abandoned = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy);
         assertThat(abandoned.tracked()).isTrue();
@@ -76,6 +76,49 @@ class TrackedQcow2DiskTest {
             disk.complete();
         }
         assertThat(run("qemu-img", "info", image.toString())).containsOnlyOnce("strata-off-replica1-").doesNotContain("in-use");
+        try (var left = Files.list(scratch)) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    @Test
+    void aBitmapLeftInUseIsDroppedAndAnImageWithABackingFileIsReadThroughTheFallback() throws Exception {
+        Path image = dir.resolve("disk.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "4M");
+        Path scratch = Files.createDirectories(dir.resolve("scratch"));
+        List<String> fallbacks = new ArrayList<>();
+        TrackedQcow2Disk.Fallback copy = () -> {
+            fallbacks.add("copy");
+            return RawDisk.openTemporary(Files.createTempFile(scratch, "export-", ".raw"));
+        };
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
+            disk.complete();
+        }
+        // A writer killed while it holds the image leaves the bitmap in-use: it may miss writes.
+        Process killed = new ProcessBuilder("qemu-io", "-f", "qcow2", "-c", "write -P 5 " + 5L * BLOCK + " " + BLOCK, "-c", "sigraise 9",
+                image.toString()).redirectErrorStream(true).start();
+        killed.getInputStream().readAllBytes();
+        assertThat(killed.waitFor()).isNotZero();
+        assertThat(run("qemu-img", "info", "-U", image.toString())).contains("in-use");
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, copy)) {
+            assertThat(disk.tracked()).isFalse();
+            assertThat(disk.changedExtents()).isNull();
+            assertThat(disk.dataExtents()).containsExactly(new Extent(5L * BLOCK, BLOCK));
+            disk.complete();
+        }
+        assertThat(run("qemu-img", "info", image.toString())).containsOnlyOnce("strata-off-replica1-").doesNotContain("in-use");
+        assertThat(fallbacks).isEmpty();
+
+        // With a backing file, writes may land where the image's bitmaps do not see them: untracked, and its bitmaps go.
+        Path overlay = dir.resolve("overlay.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-b", image.toString(), "-F", "qcow2", overlay.toString());
+        run("qemu-img", "bitmap", "-f", "qcow2", "--add", overlay.toString(), "strata-off-replica1-7");
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), overlay, "replica-1", scratch, copy)) {
+            assertThat(disk.tracked()).isFalse();
+            disk.complete();
+        }
+        assertThat(fallbacks).hasSize(1);
+        assertThat(run("qemu-img", "info", overlay.toString())).doesNotContain("strata-off-");
         try (var left = Files.list(scratch)) {
             assertThat(left).isEmpty();
         }
