@@ -94,10 +94,10 @@ class SshQemuHostTest {
         // The origin pins the sshd's host key; the destination trusts the first key it sees.
         ObjectNode originConnection = ssh(source);
         originConnection.put("host_key", sshd.hostKey);
-        // The origin's connection is not compressed (a fast link); the destination's is (the default).
-        originConnection.put("compression", false);
         String origin = endpoint("origin", originConnection);
+        // The destination's connection is zlib-compressed (what a slow link would use).
         ObjectNode destinationConnection = ssh(destination);
+        destinationConnection.put("compression", true);
         String target = endpoint("destination", destinationConnection);
         assertThat(validate(origin).get("valid").asBoolean()).as(validate(origin).toString()).isTrue();
         assertThat(validate(target).get("valid").asBoolean()).isTrue();

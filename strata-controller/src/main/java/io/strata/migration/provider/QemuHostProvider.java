@@ -77,7 +77,7 @@ public final class QemuHostProvider implements MigrationProvider {
                 .property("private_key", "string", "SSH private key, PEM or OpenSSH format (or password)", false)
                 .property("passphrase", "string", "Passphrase of the private key", false)
                 .property("host_key", "string", "The host's public key as 'TYPE BASE64'; when given, any other key is refused", false)
-                .property("compression", "boolean", "Compress the SSH connection (zlib, default true; false for fast links)", false)
+                .property("compression", "boolean", "Compress the SSH connection (zlib; for slow links, default false)", false)
                 .build();
     }
 
@@ -124,7 +124,7 @@ public final class QemuHostProvider implements MigrationProvider {
         }
         SshHost.Login login = new SshHost.Login(host, port, username, password, privateKey,
                 connection.hasNonNull("passphrase") ? connection.get("passphrase").asText() : null,
-                connection.hasNonNull("host_key") ? connection.get("host_key").asText() : null, connection.path("compression").asBoolean(true));
+                connection.hasNonNull("host_key") ? connection.get("host_key").asText() : null, connection.path("compression").asBoolean(false));
         try {
             return sshPool.acquire(login);
         } catch (IOException e) {
