@@ -151,12 +151,14 @@ public final class SshHost implements HostAccess {
             }
             session.setConfig("PreferredAuthentications", "publickey,password,keyboard-interactive");
             if (login.compression()) {
-                // For slow links: zlib at the SSH layer (java.util.zip's, level 1), so disk bytes travel
-                // compressed both ways. Off by default: on a fast network it costs more CPU than it saves.
+                // For slow links: zlib at the SSH layer (native zlib through java.util.zip, level 1), so
+                // disk bytes travel compressed both ways. Off by default: on a fast network it costs
+                // more CPU than it saves. Our own implementation: JSch's java.util.zip one garbles
+                // packets (see ZlibCompression), its default one is pure Java and slow.
                 session.setConfig("compression.s2c", "zlib@openssh.com,zlib,none");
                 session.setConfig("compression.c2s", "zlib@openssh.com,zlib,none");
-                session.setConfig("zlib@openssh.com", "com.jcraft.jsch.juz.Compression");
-                session.setConfig("zlib", "com.jcraft.jsch.juz.Compression");
+                session.setConfig("zlib@openssh.com", ZlibCompression.class.getName());
+                session.setConfig("zlib", ZlibCompression.class.getName());
                 session.setConfig("compression_level", "1");
             }
             session.setServerAliveInterval(30_000);
