@@ -23,8 +23,12 @@ import java.util.zip.Inflater;
 public final class ZlibCompression implements com.jcraft.jsch.Compression {
     /** What an inflated packet may not exceed, as JSch's own implementations (RFC 4253 6.1, less padding): a bomb ends the session. */
     private static final int MAX_PACKET = 256 * 1024 - 5;
-    /** Room JSch needs after a packet for padding and the MAC (its Session.getBufferMargin is below 160). */
-    private static final int MARGIN = 256;
+    /**
+     * What deflating a packet may add to it in place: JSch's writers leave this much after the
+     * data (Session.getBufferMargin: 32 "for deflater", then the padding's 32 and the MAC).
+     * Deflate's growth on a packet of up to 32 KiB is a few bytes (stored blocks, the flush).
+     */
+    private static final int DEFLATE_GROWTH = 32;
 
     private Deflater deflater;
     private Inflater inflater;
@@ -70,9 +74,13 @@ public final class ZlibCompression implements com.jcraft.jsch.Compression {
             }
             out = Arrays.copyOf(out, out.length * 2);
         }
+        // In place whenever JSch left room for it: its channel output stream keeps copying into
+        // the array it started a write() with, so a new array here would lose the rest of that
+        // write. A larger one only when deflate grew the packet beyond what JSch leaves for it;
+        // with room for the padding and the largest MAC after it.
         byte[] result = buffer;
-        if (buffer.length < start + length + MARGIN) {
-            result = Arrays.copyOf(buffer, start + length + MARGIN);
+        if (start + length > end[0] + DEFLATE_GROWTH || start + length + 32 + 20 > buffer.length) {
+            result = Arrays.copyOf(buffer, Math.max(buffer.length, start + length + 32 + 64));
         }
         System.arraycopy(out, 0, result, start, length);
         end[0] = start + length;
