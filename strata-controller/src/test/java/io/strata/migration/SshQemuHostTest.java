@@ -100,7 +100,7 @@ class SshQemuHostTest {
         ObjectNode originConnection = ssh(source);
         originConnection.put("host_key", sshd.hostKey);
         String origin = endpoint("origin", originConnection);
-        // The destination's connection is zlib-compressed (what a slow link would use).
+        // The destination's connection asks for compression (what a slow link would use): it applies to what the host sends.
         ObjectNode destinationConnection = ssh(destination);
         destinationConnection.put("compression", true);
         String target = endpoint("destination", destinationConnection);
