@@ -344,7 +344,6 @@ final class LiveImages {
                 }
             }
             vm.resumeCpus();
-            vm.guestRuns();
         } catch (RuntimeException e) {
             vm.kill();
             throw e;
