@@ -13,7 +13,7 @@ import java.util.HexFormat;
 import java.util.SplittableRandom;
 
 /** Disk files and instance directories in the qemu-host layout, for tests. */
-final class HostDirs {
+public final class HostDirs {
     static final int BLOCK = 64 * 1024;
 
     private HostDirs() {}
@@ -138,9 +138,15 @@ final class HostDirs {
         }
     }
 
+    /** Runs a command (qemu-img, qemu-io…) with no input and returns its output; fails the test when it fails. */
+    public static String run(String... command) {
+        return run(java.util.List.of(command));
+    }
+
     private static String run(java.util.List<String> command) {
         try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
             String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             if (process.waitFor() != 0) {
                 throw new IllegalStateException(String.join(" ", command) + " failed: " + output);

@@ -1,5 +1,6 @@
 package io.strata.migration.disk;
 
+import static io.strata.migration.HostDirs.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -135,15 +136,4 @@ class NbdClientTest {
                 .hasMessageContaining("does not offer qemu:dirty-bitmap:other");
     }
 
-    private static void run(String... command) throws IOException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
-        String output = new String(process.getInputStream().readAllBytes());
-        try {
-            assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(e);
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package io.strata.migration.host;
 
+import static io.strata.migration.HostDirs.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.strata.migration.disk.BlockSource.Extent;
@@ -128,15 +129,4 @@ class TrackedQcow2DiskTest {
         run("qemu-io", "-f", "qcow2", "-c", "write -P " + block + " " + (long) block * BLOCK + " " + BLOCK, image.toString());
     }
 
-    private static String run(String... command) throws IOException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        try {
-            assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(e);
-        }
-        return output;
-    }
 }
