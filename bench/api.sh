@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # API benchmark against the fake driver: starts `strata up` (50 simulated hosts, fresh data dir)
-# and runs the HTTP load driver against it. Usage: bench/api.sh [--clients N] [--seconds S] [--servers N] [--db JDBC_URL]
+# and runs the HTTP load driver against it (after a 30 s warm-up of create/delete cycles, --warmup S).
+# Usage: bench/api.sh [--clients N] [--seconds S] [--servers N] [--warmup S] [--phases tokens,cycles,list] [--db JDBC_URL]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
