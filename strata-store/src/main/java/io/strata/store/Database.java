@@ -17,27 +17,13 @@ public final class Database implements AutoCloseable {
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
     private final Dialect dialect;
-    private final CommitFlusher flusher;
     private final GroupCommit groupCommit;
 
     private Database(HikariDataSource dataSource, Dialect dialect) {
         this.dataSource = dataSource;
         this.dialect = dialect;
         this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
-        // PostgreSQL's commit is durable on its own; the embedded store's is once its file is written.
-        this.flusher = dialect == Dialect.H2 ? CommitFlusher.install(jdbi, () -> ownConnection(dataSource)) : null;
         this.groupCommit = GroupCommit.start("db-group-commit", jdbi, 128);
-    }
-
-    /** A connection outside the pool, so the file writer never waits for (or starves) the pool. */
-    private static java.sql.Connection ownConnection(HikariDataSource dataSource) {
-        try {
-            return java.sql.DriverManager.getConnection(dataSource.getJdbcUrl(),
-                    dataSource.getUsername() == null ? "" : dataSource.getUsername(),
-                    dataSource.getPassword() == null ? "" : dataSource.getPassword());
-        } catch (java.sql.SQLException e) {
-            throw new StoreException("cannot open the embedded database's writer connection: " + e.getMessage(), e);
-        }
     }
 
     public static Database open(DatabaseConfig config) {
@@ -123,10 +109,10 @@ public final class Database implements AutoCloseable {
      * process at a time, and let a crash lose nothing that was committed.
      */
     private static String h2Url(String url) {
-        // H2 writes commits to its file up to WRITE_DELAY (500 ms) later, and a SIGKILLed process
-        // loses them (measured: a committed row gone after Runtime.halt 100 ms later); the
-        // CommitFlusher holds back every handle that changed something until they are written.
-        String settings = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;NON_KEYWORDS=KEY,VALUE,USER;QUERY_CACHE_SIZE=256";
+        // WRITE_DELAY=0: H2 otherwise writes commits out up to 500 ms later, and a SIGKILLed
+        // process loses them (measured: a committed row gone after Runtime.halt 100 ms later).
+        String settings = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;NON_KEYWORDS=KEY,VALUE,USER;QUERY_CACHE_SIZE=256"
+                + ";WRITE_DELAY=0";
         return url.contains(";MODE=") ? url : url + settings;
     }
 
@@ -179,11 +165,6 @@ public final class Database implements AutoCloseable {
         return groupCommit;
     }
 
-    /** How many times the embedded store's file was written by its flusher; 0 on PostgreSQL (for tests). */
-    long fileWrites() {
-        return flusher == null ? 0 : flusher.writes();
-    }
-
     /** True when the database answers a trivial query (for health checks). */
     public boolean isHealthy() {
         try {
@@ -196,9 +177,6 @@ public final class Database implements AutoCloseable {
     @Override
     public void close() {
         groupCommit.close();
-        if (flusher != null) {
-            flusher.close();
-        }
         dataSource.close();
     }
 
