@@ -106,11 +106,9 @@ public final class QuotaService {
             // make every create read all of them, and the project's lock would make its creates
             // wait for each other's commits. A create that read "unlimited" just before an admin
             // set a limit is ordered before that change, as if it had come a moment earlier.
-            return store.inTransaction(h -> {
-                servers.insertAll(h, candidates);
-                alsoInserting.accept(h, candidates);
-                return List.copyOf(candidates);
-            });
+            // Nothing to check either, so concurrent creates share one commit.
+            servers.insertAllShared(candidates, h -> alsoInserting.accept(h, candidates));
+            return List.copyOf(candidates);
         }
         return store.underProjectLock(projectId, h -> {
             Map<QuotaResource, Long> limits = merge(QuotaStore.limits(h, projectId));

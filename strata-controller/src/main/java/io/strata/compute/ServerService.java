@@ -187,9 +187,11 @@ public final class ServerService {
                 // Their security groups go in the same transaction: a crash cannot leave a server without them.
                 // So does each one's "create" instance action: a commit of its own per request was a
                 // tenth of a create-and-delete cycle's database work on the embedded store.
+                // The insert may run on the shared committer's thread: the request id is taken here.
+                String requestId = org.slf4j.MDC.get("request_id");
                 created = quotas.insertWithinQuota(candidates, request.minCount(), (h, inserted) -> {
                     securityGroups.attach(h, inserted, securityGroupIds);
-                    recordActions(h, auth, inserted, "create", now);
+                    recordActions(h, requestId, auth, inserted, "create", now);
                 });
                 ips.subList(created.size(), ips.size()).forEach(addresses::release);
             } catch (RuntimeException e) {
@@ -389,7 +391,8 @@ public final class ServerService {
             throw CloudException.conflict("Cannot delete while blessing. Please try again later.");
         }
         Instant now = now();
-        if (!servers.beginDelete(id, now, h -> recordActions(h, auth, List.of(server), "delete", now))) {
+        String requestId = org.slf4j.MDC.get("request_id");
+        if (!servers.beginDelete(id, now, h -> recordActions(h, requestId, auth, List.of(server), "delete", now))) {
             return;     // already being deleted: DELETE is idempotent
         }
         manager.delete(server);
@@ -400,8 +403,8 @@ public final class ServerService {
      * server, in the caller's transaction. Work outside a request (recovery, the leader's own
      * submissions) has no request id and records none, as before.
      */
-    private void recordActions(org.jdbi.v3.core.Handle h, AuthContext auth, List<Server> affected, String action, Instant now) {
-        String requestId = org.slf4j.MDC.get("request_id");
+    private void recordActions(org.jdbi.v3.core.Handle h, String requestId, AuthContext auth, List<Server> affected, String action,
+            Instant now) {
         if (requestId == null) {
             return;
         }

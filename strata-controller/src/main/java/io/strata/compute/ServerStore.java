@@ -64,6 +64,19 @@ public final class ServerStore {
         jdbi.useTransaction(h -> insertAll(h, servers));
     }
 
+    /**
+     * Inserts servers and what {@code alsoInserting} writes with them, all or none, in a
+     * transaction that concurrent creates may share (one commit, and on the embedded store one
+     * file write, for all of them). For creates that check nothing but their own rows.
+     */
+    public void insertAllShared(List<Server> servers, java.util.function.Consumer<Handle> alsoInserting) {
+        steps.run(h -> {
+            insertAll(h, servers);
+            alsoInserting.accept(h);
+            return null;
+        });
+    }
+
     /** Inserts within the caller's transaction (the quota check's, which must cover the insert). */
     void insertAll(org.jdbi.v3.core.Handle h, List<Server> servers) {
         for (Server s : servers) {
@@ -278,7 +291,8 @@ public final class ServerStore {
 
     /** As above; {@code alsoWriting} runs in the same transaction when the delete begins (its action record). */
     public boolean beginDelete(String id, Instant now, java.util.function.Consumer<Handle> alsoWriting) {
-        return jdbi.inTransaction(h -> {
+        // Shared with concurrent deletes and build steps: one commit for all of them.
+        return steps.run(h -> {
             boolean began = h.createUpdate("update servers set task_state = 'deleting', updated_at = :now where id = :id "
                             + "and deleted = false and (task_state is null or task_state <> 'deleting')")
                     .bind("id", id).bind("now", now).execute() == 1;

@@ -22,8 +22,9 @@ import org.jdbi.v3.core.Jdbi;
  * outside). If any unit of a batch throws, the batch is rolled back and each of its units runs
  * again in a transaction of its own, so one unit's failure is never another's.
  *
- * <p>Meant for work off the request path (build and delete steps, history rows), where waiting
- * for a batch costs no client a latency it would notice.
+ * <p>Meant for small units: build and delete steps, history rows, and request writes that check
+ * nothing beyond their own rows (a create with no quota to count, the start of a delete). A
+ * request waits for at most the batch ahead of its own, the commit it would have paid anyway.
  */
 public final class GroupCommit implements AutoCloseable {
     private record Unit(Function<Handle, ?> work, CompletableFuture<Object> done) {}
