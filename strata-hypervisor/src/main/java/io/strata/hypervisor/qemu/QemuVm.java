@@ -47,11 +47,14 @@ final class QemuVm {
     private volatile long pid = -1;
     private volatile QmpClient qmp;
     /**
-     * Guests run below the control plane: under TCG a busy or just-resumed guest takes a whole core,
-     * and fifty of them at the default priority left the agent and the controller (one process in
-     * strata up) a fiftieth of the CPU, so launches and API calls queued behind guest work (a
-     * 50-clone batch spent ~20 s in the controller after the driver had resumed the clones). Nova
-     * gets the same from libvirt's machine.slice CPU shares. Among themselves guests stay equal.
+     * Meant to run guests below the control plane: under TCG a busy or just-resumed guest takes a
+     * whole core, and fifty of them at the default priority would leave the agent and the
+     * controller a fiftieth of the CPU (Nova gets this from libvirt's machine.slice CPU shares).
+     * It only works where the kernel does not group by session: with autogroups
+     * ({@code sched_autogroup_enabled=1}, as on our machines) QEMU's {@code -daemonize} puts each
+     * guest in a session of its own, every session weighs the same whatever its nice value, and
+     * this setting changes nothing between guests and the control plane (measured with busy loops,
+     * bench/RESULTS.md, live images, fourth session). Among themselves guests stay equal.
      */
     static final int GUEST_NICENESS = 10;
     private volatile boolean guestPoweredOff;
