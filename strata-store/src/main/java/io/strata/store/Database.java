@@ -18,11 +18,13 @@ public final class Database implements AutoCloseable {
     private final Jdbi jdbi;
     private final Dialect dialect;
     private final GroupCommit groupCommit;
+    private final EmbeddedStoreMaintenance maintenance;
 
     private Database(HikariDataSource dataSource, Dialect dialect) {
         this.dataSource = dataSource;
         this.dialect = dialect;
         this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
+        this.maintenance = dialect == Dialect.H2 ? EmbeddedStoreMaintenance.start(dataSource, java.time.Duration.ofSeconds(2)) : null;
         this.groupCommit = GroupCommit.start("db-group-commit", jdbi, 128);
     }
 
@@ -165,6 +167,11 @@ public final class Database implements AutoCloseable {
         return groupCommit;
     }
 
+    /** The embedded store's compaction (null on PostgreSQL), for tests. */
+    EmbeddedStoreMaintenance maintenance() {
+        return maintenance;
+    }
+
     /** True when the database answers a trivial query (for health checks). */
     public boolean isHealthy() {
         try {
@@ -177,6 +184,9 @@ public final class Database implements AutoCloseable {
     @Override
     public void close() {
         groupCommit.close();
+        if (maintenance != null) {
+            maintenance.close();
+        }
         dataSource.close();
     }
 
