@@ -99,6 +99,9 @@ public final class DiskReplicator {
         int sent = 0;
         int zerosSent = 0;
         BlockSink writer = transport == null ? new QueueSink(target, BLOCK_SIZE) : new StreamSink(transport.open(target));
+        // A target with a link of its own (an SSH host) counts what really crossed it; the
+        // in-process queue only knows the bytes it handed over.
+        long targetWireBefore = transport == null ? target.wireBytes() : -1;
         boolean finished = false;
         try {
             for (int block = 0; block < blocks; block++) {
@@ -141,10 +144,11 @@ public final class DiskReplicator {
             }
         }
         target.flush();
+        long wireBytes = targetWireBefore >= 0 ? target.wireBytes() - targetWireBefore : writer.wireBytes();
         current.save(stateFile);
         source.complete();
         progress.report(size, size);
-        return new Stats(size, blocks, sent, zerosSent, bytesRead, writer.payloadBytes(), writer.wireBytes(),
+        return new Stats(size, blocks, sent, zerosSent, bytesRead, writer.payloadBytes(), wireBytes,
                 (System.nanoTime() - started) / 1_000_000, incremental);
     }
 

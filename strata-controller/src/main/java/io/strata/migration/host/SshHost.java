@@ -33,9 +33,13 @@ public final class SshHost implements HostAccess {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final int CONNECT_TIMEOUT_MILLIS = 15_000;
 
-    /** Where and how to log in; {@code hostKey} ("ssh-ed25519 AAAA…") pins the host's key when given. */
+    /**
+     * Where and how to log in; {@code hostKey} ("ssh-ed25519 AAAA…") pins the host's key when given.
+     * {@code compression}: SSH-level zlib for what the host sends; {@code compressWrites}: disk
+     * writes sent as gzip frames (see {@link SshRawDisk}).
+     */
     public record Login(String host, int port, String username, String password, String privateKey, String passphrase, String hostKey,
-            boolean compression) {
+            boolean compression, boolean compressWrites) {
         @Override
         public String toString() {
             // Never print the password or the key.
@@ -428,13 +432,13 @@ public final class SshHost implements HostAccess {
 
     @Override
     public BlockSource openRawSource(Path file, boolean deleteOnClose) throws IOException {
-        return new SshRawDisk(this, file, deleteOnClose);
+        return new SshRawDisk(this, file, deleteOnClose, login.compressWrites());
     }
 
     @Override
     public BlockTarget openRawTarget(Path file) throws IOException {
         touch(file);
-        return new SshRawDisk(this, file, false);
+        return new SshRawDisk(this, file, false, login.compressWrites());
     }
 
     @Override

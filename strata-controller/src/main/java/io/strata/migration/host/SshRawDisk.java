@@ -13,11 +13,15 @@ import java.util.List;
  * A raw image on an SSH host, read and written through {@code dd} rather than one round trip per
  * block: a reader stays open while reads move forward (short gaps are read and dropped, long ones
  * reopen it at the new offset). Writes go to one long-lived remote loop that reads frames
- * ("OFFSET LENGTH" line, then the bytes) and writes each with a {@code dd} of exactly that many
- * bytes; contiguous writes are gathered into frames of up to {@value #FRAME} bytes, so a full copy
- * costs a process per 8 MiB and a sparse incremental one a process per run of changed blocks, on
- * one channel (a new channel costs an sshd fork and round trips). Closing the disk hands the SSH
- * connection back.
+ * ("OFFSET LENGTH WIRE KIND" line, then WIRE bytes) and writes each with a {@code dd} at OFFSET;
+ * contiguous writes are gathered into frames of up to {@value #FRAME} bytes, so a full copy
+ * costs a few processes per 8 MiB and a sparse incremental one a few per run of changed blocks,
+ * on one channel (a new channel costs an sshd fork and round trips). A frame of KIND {@code gz}
+ * is a gzip member compressed here ({@link GzipFrames}) and unpacked there by {@code gzip -dc}
+ * before its {@code dd}; KIND {@code raw} is the bytes as they are (data that does not shrink,
+ * or compression turned off). This is compression of what the worker sends without SSH's own:
+ * JSch's compressed sending is unsafe under AEAD ciphers (see {@link SshHost#connect}).
+ * Closing the disk hands the SSH connection back.
  */
 final class SshRawDisk implements BlockSource, BlockTarget {
     /** Below this gap, reading on is cheaper than a new channel and a new dd. */
@@ -32,16 +36,21 @@ final class SshRawDisk implements BlockSource, BlockTarget {
     private SshHost.Exec reader;
     private long readerPosition;
     private SshHost.Exec writer;
-    /** Contiguous bytes not yet sent, starting at {@code pendingOffset}. */
-    private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
+    /** Contiguous bytes not yet sent, {@code pendingLength} of them, starting at {@code pendingOffset}. */
+    private byte[] pending = new byte[0];
+    private int pendingLength;
     private long pendingOffset;
     private byte[] transfer = new byte[0];
+    /** Null: writes go uncompressed. */
+    private final GzipFrames compressor;
+    private long wireBytes;
 
-    SshRawDisk(SshHost host, Path file, boolean deleteOnClose) {
+    SshRawDisk(SshHost host, Path file, boolean deleteOnClose, boolean compressWrites) {
         this.host = host;
         this.file = file;
         this.deleteOnClose = deleteOnClose;
         this.quoted = SshHost.quote(file);
+        this.compressor = compressWrites ? new GzipFrames() : null;
     }
 
     @Override
@@ -82,29 +91,57 @@ final class SshRawDisk implements BlockSource, BlockTarget {
     @Override
     public void write(long offset, ByteBuffer data) throws IOException {
         closeReader();
-        if (pending.size() > 0 && (offset != pendingOffset + pending.size() || pending.size() >= FRAME)) {
+        if (pendingLength > 0 && (offset != pendingOffset + pendingLength || pendingLength >= FRAME)) {
             sendFrame();
         }
-        if (pending.size() == 0) {
+        if (pendingLength == 0) {
             pendingOffset = offset;
         }
         int length = data.remaining();
-        byte[] bytes = buffer(length);
-        data.get(bytes, 0, length);
-        pending.write(bytes, 0, length);
+        if (pending.length < pendingLength + length) {
+            pending = Arrays.copyOf(pending, Math.max(pendingLength + length, Math.min(2 * pending.length, FRAME + length)));
+        }
+        data.get(pending, pendingLength, length);
+        pendingLength += length;
     }
 
     /** Sends the gathered bytes as one frame to the remote write loop (started on first use). */
     private void sendFrame() throws IOException {
         if (writer == null) {
-            // sh's read takes the header line byte by byte; dd with iflag=fullblock and count=1 then
-            // reads exactly LENGTH bytes, so the next header is where the loop reads next.
-            writer = host.start("while read -r off len; do dd of=" + quoted
-                    + " bs=\"$len\" count=1 iflag=fullblock oflag=seek_bytes seek=\"$off\" conv=notrunc status=none || exit 1; done");
+            writer = host.start(writeLoop(quoted));
         }
-        writer.stdin().write((pendingOffset + " " + pending.size() + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        pending.writeTo(writer.stdin());
-        pending.reset();
+        int compressed = compressor == null ? -1 : compressor.compress(pending, pendingLength);
+        byte[] bytes = compressed < 0 ? pending : compressor.output();
+        int wire = compressed < 0 ? pendingLength : compressed;
+        byte[] header = (pendingOffset + " " + pendingLength + " " + wire + " " + (compressed < 0 ? "raw" : "gz") + "\n")
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        writer.stdin().write(header);
+        writer.stdin().write(bytes, 0, wire);
+        wireBytes += header.length + wire;
+        pendingLength = 0;
+    }
+
+    /**
+     * The remote loop that applies frames to the file. sh's read takes the header line byte by
+     * byte; a dd with iflag=fullblock and count=1 then reads exactly WIRE bytes, so the next
+     * header is where the loop reads next. A pipeline's status is its last command's (POSIX sh
+     * has no pipefail), so gzip's own status comes out on fd 3: a damaged member (gzip checks
+     * its CRC-32 and length) stops the loop and fails the replication, whose next execution then
+     * fingerprints the destination rather than trusting it.
+     */
+    static String writeLoop(String quotedFile) {
+        return "while read -r off len wire kind; do case \"$kind\" in "
+                + "gz) r=$( { { dd bs=\"$wire\" count=1 iflag=fullblock status=none | gzip -dc; echo $? >&3; } "
+                + "| dd of=" + quotedFile + " bs=1M iflag=fullblock oflag=seek_bytes seek=\"$off\" conv=notrunc status=none; } 3>&1 ) "
+                + "&& [ \"$r\" = 0 ] || exit 1 ;; "
+                + "*) dd of=" + quotedFile + " bs=\"$len\" count=1 iflag=fullblock oflag=seek_bytes seek=\"$off\" conv=notrunc status=none "
+                + "|| exit 1 ;; esac; done";
+    }
+
+    /** Bytes sent to the host for writes, frame headers included, since this disk was opened. */
+    @Override
+    public long wireBytes() {
+        return wireBytes;
     }
 
     @Override
@@ -143,7 +180,7 @@ final class SshRawDisk implements BlockSource, BlockTarget {
 
     /** Sends what is gathered, ends the loop's input and waits for it to exit, so that every write is in the file. */
     private void closeWriter() throws IOException {
-        if (pending.size() > 0) {
+        if (pendingLength > 0) {
             sendFrame();
         }
         if (writer == null) {
@@ -167,6 +204,9 @@ final class SshRawDisk implements BlockSource, BlockTarget {
                 host.run("rm -f " + quoted);
             }
         } finally {
+            if (compressor != null) {
+                compressor.close();
+            }
             host.close();
         }
     }
