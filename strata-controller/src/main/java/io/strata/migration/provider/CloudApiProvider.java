@@ -340,7 +340,7 @@ public final class CloudApiProvider implements MigrationProvider {
         return deployment;
     }
 
-    private static String upload(OpenStackClient client, String name, String container, String format, String deploymentId, ObjectNode volume,
+    static String upload(OpenStackClient client, String name, String container, String format, String deploymentId, ObjectNode volume,
             ObjectNode... properties) throws IOException {
         ObjectNode image = JsonNodeFactory.instance.objectNode();
         for (ObjectNode extra : properties) {
