@@ -22,7 +22,8 @@ import java.util.function.BooleanSupplier;
  * a later execution reads the source once and sends only changed blocks; the first execution
  * reads only the source's data extents and sends only non-zero blocks. With both ends in this
  * process (the default) blocks go through a bounded queue to a writer thread ({@link QueueSink}),
- * uncompressed, so reading and hashing overlap with writing; through a {@link Transport} they
+ * so reading and hashing overlap with writing, and a target with a link of its own compresses
+ * what it sends and reports it ({@link BlockTarget#wireBytes}); through a {@link Transport} they
  * travel DEFLATE-compressed as a {@link BlockStream}. A source that tracks changes (a running
  * QEMU's dirty bitmap) names the changed extents, and only those blocks are read at all. When
  * the previous execution did not finish
