@@ -23,8 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * What the worker writes to a disk on an SSH host (a real sshd on loopback) goes as gzip frames
  * unpacked on the host by gzip: the destination equals the source byte for byte (SHA-256),
  * compressible data crosses the link in far fewer bytes than it holds, incompressible data in
- * about as many (sent raw, not inflated by compression), and with compression turned off the
- * frames carry the bytes as they are.
+ * about as many (sent raw, not inflated by compression), and with the endpoint's
+ * {@code compress_writes} turned off the frames carry the bytes as they are.
  */
 class SshWriteCompressionTest {
     private static final long DISK_SIZE = 24L << 20;
@@ -44,6 +44,21 @@ class SshWriteCompressionTest {
         if (sshd != null) {
             sshd.close();
         }
+    }
+
+    /** A volume of a qemu-host endpoint over SSH, its connection as a user gives it ({@code compress_writes} absent when null). */
+    private static BlockTarget volume(Path file, Boolean compressWrites) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode connection = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        connection.put("path", dir.toString());
+        connection.put("host", "127.0.0.1");
+        connection.put("port", sshd.port);
+        connection.put("username", sshd.user);
+        connection.put("private_key", sshd.clientKey);
+        if (compressWrites != null) {
+            connection.put("compress_writes", compressWrites);
+        }
+        return new io.strata.migration.provider.QemuHostProvider(dir.resolve("scratch"))
+                .openVolume(connection, com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("path", file.toString()));
     }
 
     private static SshHost connect(boolean compressWrites) throws IOException {
@@ -89,7 +104,8 @@ class SshWriteCompressionTest {
         Path source = mixedDisk(dir.resolve("mixed/source.raw"));
         Path destination = dir.resolve("mixed/destination.raw");
         DiskReplicator.Stats first;
-        try (SshHost host = connect(true); BlockTarget target = host.openRawTarget(destination)) {
+        // Compression is the endpoint's default.
+        try (BlockTarget target = volume(destination, null)) {
             first = replicate(source, target, dir.resolve("mixed/state"));
         }
         assertThat(HostDirs.checksum(destination, DISK_SIZE)).isEqualTo(HostDirs.checksum(source, DISK_SIZE));
@@ -129,11 +145,12 @@ class SshWriteCompressionTest {
     }
 
     @Test
-    void writesGoPlainWithCompressionTurnedOff() throws IOException {
+    void writesGoPlainWithTheEndpointsCompressionTurnedOff() throws IOException {
         Path source = mixedDisk(dir.resolve("plain/source.raw"));
         Path destination = dir.resolve("plain/destination.raw");
         DiskReplicator.Stats stats;
-        try (SshHost host = connect(false); BlockTarget target = host.openRawTarget(destination)) {
+        Files.createDirectories(destination.getParent());
+        try (BlockTarget target = volume(destination, false)) {
             stats = replicate(source, target, dir.resolve("plain/state"));
         }
         assertThat(HostDirs.checksum(destination, DISK_SIZE)).isEqualTo(HostDirs.checksum(source, DISK_SIZE));
