@@ -115,11 +115,25 @@ class GzipFramesTest {
         return loop.exitValue();
     }
 
-    private static void frame(ByteArrayOutputStream out, GzipFrames frames, long offset, byte[] data) throws IOException {
-        int size = frames.compress(data, data.length);
-        byte[] payload = size < 0 ? data : Arrays.copyOf(frames.output(), size);
-        out.write((offset + " " + data.length + " " + payload.length + " " + (size < 0 ? "raw" : "gz") + "\n").getBytes(StandardCharsets.US_ASCII));
-        out.write(payload);
+    /** A frame as SshRawDisk sends it: one gzip member of all the runs when they shrink, a raw frame per run otherwise. */
+    private static void frame(ByteArrayOutputStream out, GzipFrames frames, long[] offsets, byte[]... runs) throws IOException {
+        ByteArrayOutputStream batch = new ByteArrayOutputStream();
+        int length = 0;
+        for (int i = 0; i < runs.length; i++) {
+            batch.write((offsets[i] + " " + runs[i].length + "\n").getBytes(StandardCharsets.US_ASCII));
+            batch.write(runs[i]);
+            length += runs[i].length;
+        }
+        int size = frames.compress(batch.toByteArray(), batch.size());
+        if (size >= 0) {
+            out.write(("0 " + length + " " + size + " gz\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(frames.output(), 0, size);
+            return;
+        }
+        for (int i = 0; i < runs.length; i++) {
+            out.write((offsets[i] + " " + runs[i].length + " " + runs[i].length + " raw\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(runs[i]);
+        }
     }
 
     @Test
@@ -132,11 +146,14 @@ class GzipFramesTest {
         System.arraycopy(first, 0, expected, 0, first.length);
         System.arraycopy(second, 0, expected, 2 << 20, second.length);
         System.arraycopy(third, 0, expected, (3 << 20) - third.length, third.length);
+        byte[] fourth = text(70_000, 10);
+        System.arraycopy(fourth, 0, expected, (5 << 19), fourth.length);
         ByteArrayOutputStream frames = new ByteArrayOutputStream();
         try (GzipFrames compressor = new GzipFrames()) {
-            frame(frames, compressor, 0, first);
-            frame(frames, compressor, (3 << 20) - third.length, third);
-            frame(frames, compressor, 2 << 20, second);
+            // Two runs in one member, a raw run, then a member of one run.
+            frame(frames, compressor, new long[] {0, (3 << 20) - third.length}, first, third);
+            frame(frames, compressor, new long[] {2 << 20}, second);
+            frame(frames, compressor, new long[] {5 << 19}, fourth);
         }
         assertThat(frames.toString(StandardCharsets.ISO_8859_1)).contains(" gz\n").contains(" raw\n");
         assertThat(runLoop(file, frames.toByteArray())).isZero();
@@ -147,12 +164,12 @@ class GzipFramesTest {
         Path damagedFile = Files.write(dir.resolve("damaged.raw"), new byte[0]);
         ByteArrayOutputStream damaged = new ByteArrayOutputStream();
         try (GzipFrames compressor = new GzipFrames()) {
-            int size = compressor.compress(first, first.length);
-            byte[] member = Arrays.copyOf(compressor.output(), size);
-            member[size / 2] ^= 0x10;
-            damaged.write(("0 " + first.length + " " + size + " gz\n").getBytes(StandardCharsets.US_ASCII));
+            ByteArrayOutputStream batch = new ByteArrayOutputStream();
+            frame(batch, compressor, new long[] {0}, first);
+            byte[] member = batch.toByteArray();
+            member[member.length / 2] ^= 0x10;
             damaged.write(member);
-            frame(damaged, compressor, 2 << 20, second);
+            frame(damaged, compressor, new long[] {2 << 20}, second);
         }
         assertThat(runLoop(damagedFile, damaged.toByteArray())).isNotZero();
         assertThat(Files.size(damagedFile)).isLessThan(2 << 20);
