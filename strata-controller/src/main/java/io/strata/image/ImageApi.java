@@ -130,6 +130,8 @@ public final class ImageApi implements ApiArea {
         ImageDraft draft = ImageRequests.create(ctx.bodyAsBytes());
         Image image = images.create(auth, draft);
         ctx.status(201);
+        // RFC 7694: the content codings this server takes for the image's data upload.
+        ctx.header("Accept-Encoding", ImageCoding.GZIP);
         ctx.header("Location", Requests.baseUrl(ctx) + V2 + "/images/" + image.id());
         ctx.json(ImageJson.image(image));
     }
@@ -144,7 +146,10 @@ public final class ImageApi implements ApiArea {
         ctx.json(ImageJson.image(images.update(auth, ctx.pathParam("id"), changes)));
     }
 
-    /** PUT …/file: the body is streamed to disk as it arrives, never held in memory. */
+    /**
+     * PUT …/file: the body is streamed to disk as it arrives, never held in memory; a body with
+     * {@code Content-Encoding: gzip} is decoded on the way (see {@link ImageCoding}).
+     */
     private void upload(Context ctx) throws IOException {
         AuthContext auth = Requests.auth(ctx);
         String contentType = mediaType(ctx.contentType());
@@ -160,13 +165,23 @@ public final class ImageApi implements ApiArea {
                 throw CloudException.badRequest("Invalid or missing image size in request headers.");
             }
         }
-        images.upload(auth, ctx.pathParam("id"), ctx.bodyInputStream(), expectedSize);
+        boolean gzip;
+        try {
+            gzip = ImageCoding.gzipRequest(ctx.header("Content-Encoding"));
+        } catch (CloudException e) {
+            ctx.header("Accept-Encoding", ImageCoding.GZIP);
+            throw e;
+        }
+        // Size, checksums and the disk inspection are of the decoded image, as if it came plain.
+        images.upload(auth, ctx.pathParam("id"), gzip ? ImageCoding.decoding(ctx.bodyInputStream()) : ctx.bodyInputStream(), expectedSize);
         ctx.status(204);
     }
 
     /**
      * GET …/file: the data straight from the file to the socket, with Content-MD5 and single
-     * byte ranges; 204 when the image has no data (yet).
+     * byte ranges; 204 when the image has no data (yet). A client that accepts gzip gets the
+     * whole image gzip-encoded, streamed, without a Content-Length; its Content-MD5 stays the
+     * image's checksum (of the decoded data), as Glance clients check it. Ranges go unencoded.
      */
     private void download(Context ctx) throws IOException {
         AuthContext auth = Requests.auth(ctx);
@@ -189,6 +204,7 @@ public final class ImageApi implements ApiArea {
         try (channel) {
             long size = channel.size();
             ByteRange range = ByteRange.parse(ctx.header("Range"), size);
+            boolean whole = range == null;
             ctx.res().setContentType("application/octet-stream");
             if (image.checksum() != null) {
                 ctx.header("Content-MD5", image.checksum());
@@ -201,6 +217,14 @@ public final class ImageApi implements ApiArea {
                 range = new ByteRange(0, size - 1);
             }
             long length = range.last() - range.first() + 1;
+            ctx.header("Vary", "Accept-Encoding");
+            if (whole && ImageCoding.acceptsGzip(ctx.header("Accept-Encoding"))) {
+                ctx.header("Content-Encoding", ImageCoding.GZIP);
+                try (OutputStream gzip = ImageCoding.encoding(ctx.res().getOutputStream())) {
+                    Channels.newInputStream(channel).transferTo(gzip);
+                }
+                return;
+            }
             ctx.res().setContentLengthLong(length);
             OutputStream out = ctx.res().getOutputStream();
             WritableByteChannel target = Channels.newChannel(out);

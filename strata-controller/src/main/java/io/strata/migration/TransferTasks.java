@@ -150,7 +150,8 @@ final class TransferTasks implements TaskEngine.TaskRunner {
             stat.put("wire_bytes", result.wireBytes());
             stat.put("millis", result.millis());
             context.progress("Replicated " + label + ": " + result.blocksSent() + " of " + result.blocks() + " blocks changed, "
-                    + result.wireBytes() + " bytes sent in " + result.millis() + " ms", null, null, false);
+                    + result.wireBytes() + " bytes sent for " + result.payloadBytes() + " bytes of data in " + result.millis() + " ms",
+                    null, null, false);
         }
         saveInfo(transfer.id(), instance, info -> info.set("replication_stats", stats));
     }

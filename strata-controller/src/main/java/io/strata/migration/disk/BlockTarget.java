@@ -19,4 +19,12 @@ public interface BlockTarget extends Closeable {
 
     /** Makes everything written durable. */
     void flush() throws IOException;
+
+    /**
+     * Bytes this target has put on its own link for the writes so far (compressed frames and
+     * their headers), or -1 when writes cross no link (a file of this worker).
+     */
+    default long wireBytes() {
+        return -1;
+    }
 }

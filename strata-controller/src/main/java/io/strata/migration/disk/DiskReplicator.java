@@ -22,7 +22,8 @@ import java.util.function.BooleanSupplier;
  * a later execution reads the source once and sends only changed blocks; the first execution
  * reads only the source's data extents and sends only non-zero blocks. With both ends in this
  * process (the default) blocks go through a bounded queue to a writer thread ({@link QueueSink}),
- * uncompressed, so reading and hashing overlap with writing; through a {@link Transport} they
+ * so reading and hashing overlap with writing, and a target with a link of its own compresses
+ * what it sends and reports it ({@link BlockTarget#wireBytes}); through a {@link Transport} they
  * travel DEFLATE-compressed as a {@link BlockStream}. A source that tracks changes (a running
  * QEMU's dirty bitmap) names the changed extents, and only those blocks are read at all. When
  * the previous execution did not finish
@@ -99,6 +100,9 @@ public final class DiskReplicator {
         int sent = 0;
         int zerosSent = 0;
         BlockSink writer = transport == null ? new QueueSink(target, BLOCK_SIZE) : new StreamSink(transport.open(target));
+        // A target with a link of its own (an SSH host) counts what really crossed it; the
+        // in-process queue only knows the bytes it handed over.
+        long targetWireBefore = transport == null ? target.wireBytes() : -1;
         boolean finished = false;
         try {
             for (int block = 0; block < blocks; block++) {
@@ -141,10 +145,11 @@ public final class DiskReplicator {
             }
         }
         target.flush();
+        long wireBytes = targetWireBefore >= 0 ? target.wireBytes() - targetWireBefore : writer.wireBytes();
         current.save(stateFile);
         source.complete();
         progress.report(size, size);
-        return new Stats(size, blocks, sent, zerosSent, bytesRead, writer.payloadBytes(), writer.wireBytes(),
+        return new Stats(size, blocks, sent, zerosSent, bytesRead, writer.payloadBytes(), wireBytes,
                 (System.nanoTime() - started) / 1_000_000, incremental);
     }
 

@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
  * Both ends in this process: blocks go through a bounded queue to a thread that writes them into
  * the target, so reading and hashing the source overlaps with writing the destination. Nothing
  * is encoded or compressed (there is no wire); buffers circulate through a free list, so a full
- * copy allocates nothing per block. When the target is remote (an SSH host), compression is the
- * SSH connection's.
+ * copy allocates nothing per block. When the target is remote (an SSH host), it compresses what
+ * it sends itself (gzip frames) and counts its own wire bytes.
  */
 final class QueueSink implements BlockSink {
     private static final int DEPTH = 64;

@@ -33,9 +33,13 @@ public final class SshHost implements HostAccess {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final int CONNECT_TIMEOUT_MILLIS = 15_000;
 
-    /** Where and how to log in; {@code hostKey} ("ssh-ed25519 AAAA…") pins the host's key when given. */
+    /**
+     * Where and how to log in; {@code hostKey} ("ssh-ed25519 AAAA…") pins the host's key when given.
+     * {@code compression}: SSH-level zlib for what the host sends; {@code compressWrites}: disk
+     * writes sent as gzip frames (see {@link SshRawDisk}).
+     */
     public record Login(String host, int port, String username, String password, String privateKey, String passphrase, String hostKey,
-            boolean compression) {
+            boolean compression, boolean compressWrites) {
         @Override
         public String toString() {
             // Never print the password or the key.
@@ -151,13 +155,16 @@ public final class SshHost implements HostAccess {
             }
             session.setConfig("PreferredAuthentications", "publickey,password,keyboard-interactive");
             if (login.compression()) {
-                // For slow links: zlib at the SSH layer (native zlib through java.util.zip, level 1) for
-                // what the host sends us (disk reads). Off by default: on a fast network it costs more
-                // CPU than it saves. Our own implementation: JSch's java.util.zip one garbles packets
-                // (see ZlibCompression), its default one is pure Java and slow. What we send stays
-                // uncompressed: when the remote window takes only part of a packet, JSch parks the rest
-                // in the same buffer without room for an AEAD cipher's tag once compression has grown
-                // the packet, and the tag overwrites parked bytes (seen: 4 bytes of 4 MiB, silently).
+                // For slow links: zlib at the SSH layer for what the host sends us (disk and NBD reads),
+                // inflated here with native zlib through java.util.zip. Off by default: the host's sshd
+                // compresses at zlib's level 6 and cannot skip data that does not shrink (gzip -6 ran
+                // at about 15 MB/s of random data on a loaded test host), so on a fast network it can
+                // cost more than it saves. Our own implementation: JSch's java.util.zip one garbles
+                // packets (see ZlibCompression), its default one is pure Java and slow. What we send is
+                // never compressed by SSH: when the remote window takes only part of a packet, JSch
+                // parks the rest in the same buffer without room for an AEAD cipher's tag once
+                // compression has grown the packet, and the tag overwrites parked bytes (seen: 4 bytes
+                // of 4 MiB, silently). Disk writes are compressed above SSH instead (SshRawDisk).
                 session.setConfig("compression.s2c", "zlib@openssh.com,zlib,none");
                 session.setConfig("compression.c2s", "none");
                 session.setConfig("zlib@openssh.com", ZlibCompression.class.getName());
@@ -428,13 +435,13 @@ public final class SshHost implements HostAccess {
 
     @Override
     public BlockSource openRawSource(Path file, boolean deleteOnClose) throws IOException {
-        return new SshRawDisk(this, file, deleteOnClose);
+        return new SshRawDisk(this, file, deleteOnClose, login.compressWrites());
     }
 
     @Override
     public BlockTarget openRawTarget(Path file) throws IOException {
         touch(file);
-        return new SshRawDisk(this, file, false);
+        return new SshRawDisk(this, file, false, login.compressWrites());
     }
 
     @Override

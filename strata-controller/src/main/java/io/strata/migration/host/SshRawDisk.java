@@ -5,6 +5,7 @@ import io.strata.migration.disk.BlockTarget;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -13,11 +14,17 @@ import java.util.List;
  * A raw image on an SSH host, read and written through {@code dd} rather than one round trip per
  * block: a reader stays open while reads move forward (short gaps are read and dropped, long ones
  * reopen it at the new offset). Writes go to one long-lived remote loop that reads frames
- * ("OFFSET LENGTH" line, then the bytes) and writes each with a {@code dd} of exactly that many
- * bytes; contiguous writes are gathered into frames of up to {@value #FRAME} bytes, so a full copy
- * costs a process per 8 MiB and a sparse incremental one a process per run of changed blocks, on
- * one channel (a new channel costs an sshd fork and round trips). Closing the disk hands the SSH
- * connection back.
+ * ("OFFSET LENGTH WIRE KIND" line, then WIRE bytes) on one channel (a new channel costs an sshd
+ * fork and round trips). Contiguous writes are gathered into runs, and runs into batches of up
+ * to {@value #FRAME} bytes. A batch that compresses goes as one frame of KIND {@code gz}: a gzip
+ * member made here ({@link GzipFrames}) holding each run as an "OFFSET LENGTH" line and its
+ * bytes, unpacked there by {@code gzip -dc} into an inner loop with a {@code dd} per run; one
+ * that does not (encrypted or compressed data), or any batch with compression turned off, goes
+ * as a {@code raw} frame per run, written by one {@code dd} each. So a full copy costs a few
+ * processes per 8 MiB, and a sparse incremental one a {@code dd} per run of changed blocks plus
+ * a few per batch. This is compression of what the worker sends without SSH's own: JSch's
+ * compressed sending is unsafe under AEAD ciphers (see {@link SshHost#connect}).
+ * Closing the disk hands the SSH connection back.
  */
 final class SshRawDisk implements BlockSource, BlockTarget {
     /** Below this gap, reading on is cheaper than a new channel and a new dd. */
@@ -32,16 +39,24 @@ final class SshRawDisk implements BlockSource, BlockTarget {
     private SshHost.Exec reader;
     private long readerPosition;
     private SshHost.Exec writer;
-    /** Contiguous bytes not yet sent, starting at {@code pendingOffset}. */
-    private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
-    private long pendingOffset;
+    /** Bytes not yet sent, {@code pendingLength} of them: the runs' one after another. */
+    private byte[] pending = new byte[0];
+    private int pendingLength;
+    /** Runs of contiguous writes gathered for the next batch. */
+    private long[] runOffsets = new long[0];
+    private int[] runLengths = new int[0];
+    private int runCount;
     private byte[] transfer = new byte[0];
+    /** Null: writes go uncompressed. */
+    private final GzipFrames compressor;
+    private long wireBytes;
 
-    SshRawDisk(SshHost host, Path file, boolean deleteOnClose) {
+    SshRawDisk(SshHost host, Path file, boolean deleteOnClose, boolean compressWrites) {
         this.host = host;
         this.file = file;
         this.deleteOnClose = deleteOnClose;
         this.quoted = SshHost.quote(file);
+        this.compressor = compressWrites ? new GzipFrames() : null;
     }
 
     @Override
@@ -82,29 +97,90 @@ final class SshRawDisk implements BlockSource, BlockTarget {
     @Override
     public void write(long offset, ByteBuffer data) throws IOException {
         closeReader();
-        if (pending.size() > 0 && (offset != pendingOffset + pending.size() || pending.size() >= FRAME)) {
-            sendFrame();
-        }
-        if (pending.size() == 0) {
-            pendingOffset = offset;
+        if (pendingLength >= FRAME) {
+            sendBatch();
         }
         int length = data.remaining();
-        byte[] bytes = buffer(length);
-        data.get(bytes, 0, length);
-        pending.write(bytes, 0, length);
+        if (pending.length < pendingLength + length) {
+            pending = Arrays.copyOf(pending, Math.max(pendingLength + length, Math.min(2 * pending.length, FRAME + length)));
+        }
+        if (runCount > 0 && runOffsets[runCount - 1] + runLengths[runCount - 1] == offset) {
+            runLengths[runCount - 1] += length;
+        } else {
+            if (runCount == runOffsets.length) {
+                runOffsets = Arrays.copyOf(runOffsets, Math.max(16, 2 * runCount));
+                runLengths = Arrays.copyOf(runLengths, Math.max(16, 2 * runCount));
+            }
+            runOffsets[runCount] = offset;
+            runLengths[runCount] = length;
+            runCount++;
+        }
+        data.get(pending, pendingLength, length);
+        pendingLength += length;
     }
 
-    /** Sends the gathered bytes as one frame to the remote write loop (started on first use). */
-    private void sendFrame() throws IOException {
+    /**
+     * Sends the gathered runs to the remote write loop (started on first use): compressed, all of
+     * them in one gzip member, each run inside it as an "OFFSET LENGTH" line and its bytes, so
+     * that a sparse incremental copy pays the host's decompressing processes once per batch and
+     * a {@code dd} per run, as a plain one does; otherwise each run as a raw frame.
+     */
+    private void sendBatch() throws IOException {
         if (writer == null) {
-            // sh's read takes the header line byte by byte; dd with iflag=fullblock and count=1 then
-            // reads exactly LENGTH bytes, so the next header is where the loop reads next.
-            writer = host.start("while read -r off len; do dd of=" + quoted
-                    + " bs=\"$len\" count=1 iflag=fullblock oflag=seek_bytes seek=\"$off\" conv=notrunc status=none || exit 1; done");
+            writer = host.start(writeLoop(quoted));
         }
-        writer.stdin().write((pendingOffset + " " + pending.size() + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        pending.writeTo(writer.stdin());
-        pending.reset();
+        int compressed = -1;
+        if (compressor != null) {
+            java.io.ByteArrayOutputStream runs = new java.io.ByteArrayOutputStream(pendingLength + 32 * runCount);
+            for (int run = 0, start = 0; run < runCount; start += runLengths[run], run++) {
+                runs.writeBytes((runOffsets[run] + " " + runLengths[run] + "\n").getBytes(StandardCharsets.US_ASCII));
+                runs.write(pending, start, runLengths[run]);
+            }
+            byte[] batch = runs.toByteArray();
+            compressed = compressor.compress(batch, batch.length);
+        }
+        if (compressed >= 0) {
+            send("0 " + pendingLength + " " + compressed + " gz\n", compressor.output(), 0, compressed);
+        } else {
+            for (int run = 0, start = 0; run < runCount; start += runLengths[run], run++) {
+                send(runOffsets[run] + " " + runLengths[run] + " " + runLengths[run] + " raw\n", pending, start, runLengths[run]);
+            }
+        }
+        runCount = 0;
+        pendingLength = 0;
+    }
+
+    private void send(String header, byte[] bytes, int start, int length) throws IOException {
+        byte[] line = header.getBytes(StandardCharsets.US_ASCII);
+        writer.stdin().write(line);
+        writer.stdin().write(bytes, start, length);
+        wireBytes += line.length + length;
+    }
+
+    /**
+     * The remote loop that applies frames to the file. sh's read takes a header line byte by
+     * byte; a dd with iflag=fullblock and count=1 then reads exactly WIRE bytes, so the next
+     * header is where the loop reads next. A {@code raw} frame is LENGTH bytes for OFFSET. A
+     * {@code gz} frame is a gzip member holding runs ("OFFSET LENGTH" line, then the bytes),
+     * applied by an inner loop of the same kind (a header that is not two numbers stops it). A
+     * pipeline's status is its last command's (POSIX sh has no pipefail), so gzip's own status
+     * comes out on fd 3: a damaged member (gzip checks its CRC-32 and length) stops the loop and
+     * fails the replication, whose next execution then fingerprints the destination rather than
+     * trusting it.
+     */
+    static String writeLoop(String quotedFile) {
+        String write = "dd of=" + quotedFile + " bs=\"$l\" count=1 iflag=fullblock oflag=seek_bytes seek=\"$o\" conv=notrunc status=none";
+        return "while read -r off len wire kind; do case \"$kind\" in "
+                + "gz) r=$( { { dd bs=\"$wire\" count=1 iflag=fullblock status=none | gzip -dc; echo $? >&3; } "
+                + "| while read -r o l; do case \"$o$l\" in ''|*[!0-9]*) exit 1 ;; esac; " + write + " || exit 1; done; } 3>&1 ) "
+                + "&& [ \"$r\" = 0 ] || exit 1 ;; "
+                + "*) o=$off l=$len; " + write + " || exit 1 ;; esac; done";
+    }
+
+    /** Bytes sent to the host for writes, frame headers included, since this disk was opened. */
+    @Override
+    public long wireBytes() {
+        return wireBytes;
     }
 
     @Override
@@ -143,8 +219,8 @@ final class SshRawDisk implements BlockSource, BlockTarget {
 
     /** Sends what is gathered, ends the loop's input and waits for it to exit, so that every write is in the file. */
     private void closeWriter() throws IOException {
-        if (pending.size() > 0) {
-            sendFrame();
+        if (runCount > 0) {
+            sendBatch();
         }
         if (writer == null) {
             return;
@@ -167,6 +243,9 @@ final class SshRawDisk implements BlockSource, BlockTarget {
                 host.run("rm -f " + quoted);
             }
         } finally {
+            if (compressor != null) {
+                compressor.close();
+            }
             host.close();
         }
     }

@@ -340,7 +340,7 @@ public final class CloudApiProvider implements MigrationProvider {
         return deployment;
     }
 
-    private static String upload(OpenStackClient client, String name, String container, String format, String deploymentId, ObjectNode volume,
+    static String upload(OpenStackClient client, String name, String container, String format, String deploymentId, ObjectNode volume,
             ObjectNode... properties) throws IOException {
         ObjectNode image = JsonNodeFactory.instance.objectNode();
         for (ObjectNode extra : properties) {
@@ -350,9 +350,21 @@ public final class CloudApiProvider implements MigrationProvider {
         image.put("disk_format", format);
         image.put("container_format", container);
         image.put("coriolis_deployment_id", deploymentId);
-        String id = OpenStackClient.expect(client.post(client.image("/images"), image), "image create", 201).get("id").asText();
-        OpenStackClient.expect(client.putFile(client.image("/images/" + id + "/file"), Path.of(volume.get("path").asText())), "image upload", 204);
+        OpenStackClient.Answer created = client.post(client.image("/images"), image);
+        String id = OpenStackClient.expect(created, "image create", 201).get("id").asText();
+        // A Strata image API says (RFC 7694 Accept-Encoding) that it takes gzip-encoded data; a
+        // Glance does not, and gets the bytes plain.
+        boolean gzip = takesGzip(created.header("Accept-Encoding"));
+        OpenStackClient.expect(client.putFile(client.image("/images/" + id + "/file"), Path.of(volume.get("path").asText()), gzip), "image upload", 204);
         return id;
+    }
+
+    static boolean takesGzip(String acceptEncoding) {
+        if (acceptEncoding == null) {
+            return false;
+        }
+        return java.util.Arrays.stream(acceptEncoding.split(",")).map(item -> item.split(";")[0].strip())
+                .anyMatch(coding -> coding.equalsIgnoreCase("gzip"));
     }
 
     private static String flavor(OpenStackClient client, JsonNode environment, ObjectNode exportInfo) throws IOException {

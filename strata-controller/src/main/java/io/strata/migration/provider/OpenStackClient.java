@@ -114,20 +114,53 @@ final class OpenStackClient {
         return send(request(url).DELETE(), token);
     }
 
-    Answer putFile(String url, Path file) throws IOException {
-        return send(request(url).header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofFile(file)), token);
+    /**
+     * Uploads a file as image data; {@code gzip}: compressed as it is sent, for an image API that
+     * said it takes gzip-encoded data (a Glance would store the compressed bytes as the image).
+     */
+    Answer putFile(String url, Path file, boolean gzip) throws IOException {
+        HttpRequest.Builder request = request(url).header("Content-Type", "application/octet-stream");
+        if (gzip) {
+            request.header("Content-Encoding", "gzip").PUT(HttpRequest.BodyPublishers.ofInputStream(() -> {
+                try {
+                    return new GzipBody(file);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }));
+        } else {
+            request.PUT(HttpRequest.BodyPublishers.ofFile(file));
+        }
+        return send(request, token);
     }
 
+    /**
+     * Downloads image data into a file. gzip is asked for: a Strata cloud then sends the image
+     * compressed, and a Glance, which does not encode image data, answers plain; either way the
+     * file holds the image as it is.
+     */
     void download(String url, Path file) throws IOException {
-        HttpResponse<Path> response;
+        HttpResponse<java.io.InputStream> response;
         try {
-            response = HTTP.send(request(url).GET().header("X-Auth-Token", token).build(), HttpResponse.BodyHandlers.ofFile(file));
+            response = HTTP.send(request(url).GET().header("X-Auth-Token", token).header("Accept-Encoding", "gzip").build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted downloading " + url, e);
         }
-        if (response.statusCode() != 200) {
-            throw new IOException("download of " + url + " answered " + response.statusCode());
+        try (java.io.InputStream body = response.body()) {
+            if (response.statusCode() != 200) {
+                throw new IOException("download of " + url + " answered " + response.statusCode());
+            }
+            String coding = response.headers().firstValue("Content-Encoding").orElse("identity").strip().toLowerCase(java.util.Locale.ROOT);
+            java.io.InputStream data = switch (coding) {
+                case "identity", "" -> body;
+                case "gzip", "x-gzip" -> new java.util.zip.GZIPInputStream(body, 1 << 16);
+                default -> throw new IOException("download of " + url + " came with an unknown Content-Encoding " + coding);
+            };
+            try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file)) {
+                data.transferTo(out);
+            }
         }
     }
 

@@ -1,0 +1,107 @@
+package io.strata.image;
+
+import io.strata.core.CloudException;
+import io.strata.core.ErrorCode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Locale;
+import java.util.zip.Deflater;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * gzip as a content coding of image data (RFC 9110 §8.4), for clouds that move images between
+ * each other over slow links: an upload may arrive gzip-encoded and is decoded as it streams in,
+ * so that size and checksums are those of the image itself; a download is gzip-encoded only for
+ * a client that asks. Servers advertise the codings they take in requests with an
+ * {@code Accept-Encoding} response header (RFC 7694), which is how a client tells this API from
+ * a Glance that would store the compressed bytes as the image.
+ */
+final class ImageCoding {
+    static final String GZIP = "gzip";
+
+    private ImageCoding() {}
+
+    /** Whether an upload's body is gzip-encoded; an unknown coding is refused (415), naming the one we take. */
+    static boolean gzipRequest(String contentEncoding) {
+        if (contentEncoding == null) {
+            return false;
+        }
+        String coding = contentEncoding.strip().toLowerCase(Locale.ROOT);
+        return switch (coding) {
+            case "", "identity" -> false;
+            case "gzip", "x-gzip" -> true;
+            default -> throw new CloudException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    "Unsupported Content-Encoding " + contentEncoding + " for image data; this server takes gzip");
+        };
+    }
+
+    /**
+     * The decoded body. The gzip header is read on the first read, not here, so that a body that
+     * is not gzip at all fails where any broken body does: while the image is being received
+     * (400, the image queued again, nothing kept).
+     */
+    static InputStream decoding(InputStream body) {
+        return new InputStream() {
+            private InputStream decoded;
+
+            private InputStream decoded() throws IOException {
+                if (decoded == null) {
+                    decoded = new GZIPInputStream(body, 1 << 16);
+                }
+                return decoded;
+            }
+
+            @Override
+            public int read() throws IOException {
+                return decoded().read();
+            }
+
+            @Override
+            public int read(byte[] buffer, int offset, int length) throws IOException {
+                return decoded().read(buffer, offset, length);
+            }
+
+            @Override
+            public void close() throws IOException {
+                body.close();
+            }
+        };
+    }
+
+    /** Whether an {@code Accept-Encoding} request header takes gzip (a q-value of 0 refuses it). */
+    static boolean acceptsGzip(String acceptEncoding) {
+        if (acceptEncoding == null) {
+            return false;
+        }
+        for (String item : acceptEncoding.split(",")) {
+            String[] parts = item.split(";");
+            String coding = parts[0].strip().toLowerCase(Locale.ROOT);
+            if (!coding.equals("gzip") && !coding.equals("x-gzip")) {
+                continue;
+            }
+            for (int i = 1; i < parts.length; i++) {
+                String parameter = parts[i].strip().toLowerCase(Locale.ROOT);
+                if (parameter.startsWith("q=")) {
+                    try {
+                        return Double.parseDouble(parameter.substring(2).strip()) > 0;
+                    } catch (NumberFormatException e) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /** A gzip stream at the fastest level: the point is the link, and one core must keep up with it. */
+    static OutputStream encoding(OutputStream out) throws IOException {
+        return new GZIPOutputStream(out, 1 << 16) {
+            {
+                def.setLevel(Deflater.BEST_SPEED);
+            }
+        };
+    }
+}

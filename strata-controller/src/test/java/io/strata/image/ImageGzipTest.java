@@ -1,0 +1,177 @@
+package io.strata.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.testing.ApiClient;
+import io.strata.testing.TestCloud;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Image data gzip-encoded on the wire, through a real server: an upload with
+ * {@code Content-Encoding: gzip} is stored decoded (size and checksum of the image itself); a
+ * broken gzip body is a 400 in Glance's shape and leaves the image queued with nothing on disk;
+ * an unknown coding is a 415 naming gzip; a download is gzip-encoded only for a client that
+ * accepts it, and never for a range.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ImageGzipTest {
+    private static final Map<String, String> GZIPPED = Map.of("Content-Type", "application/octet-stream", "Content-Encoding", "gzip");
+
+    private TestCloud cloud;
+    private ApiClient admin;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @BeforeAll
+    void start() {
+        cloud = TestCloud.start();
+        admin = cloud.admin();
+    }
+
+    @AfterAll
+    void stop() {
+        cloud.close();
+    }
+
+    private static byte[] diskLike(int length) {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; text.length() < length; i++) {
+            text.append("block ").append(i).append(": the quick brown fox jumps over the lazy dog\n");
+        }
+        byte[] data = Arrays.copyOf(text.toString().getBytes(StandardCharsets.US_ASCII), length);
+        // Zeros, as a disk's unused space, in the middle.
+        Arrays.fill(data, length / 4, length / 2, (byte) 0);
+        return data;
+    }
+
+    private static byte[] gzip(byte[] data) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream gzip = new GZIPOutputStream(out)) {
+            gzip.write(data);
+        }
+        return out.toByteArray();
+    }
+
+    private static String md5(byte[] data) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+    }
+
+    private ApiClient.Response newImage(String name) {
+        return admin.post(ImageApiTest.IMAGES, "{\"name\": \"" + name + "\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}")
+                .expect(201);
+    }
+
+    private JsonNode image(String id) {
+        return admin.get(ImageApiTest.IMAGES + "/" + id).expect(200).json();
+    }
+
+    @Test
+    void aGzipUploadIsStoredDecodedAndADownloadIsGzippedOnlyWhenAsked() throws Exception {
+        ApiClient.Response created = newImage("gzipped");
+        // RFC 7694: the create answer says which codings the data upload takes.
+        assertThat(created.header("Accept-Encoding")).isEqualTo("gzip");
+        String id = created.json().get("id").asText();
+        byte[] data = diskLike(6 << 20);
+        byte[] encoded = gzip(data);
+        assertThat(encoded.length).isLessThan(data.length / 10);
+        admin.sendBytes("PUT", ImageApiTest.IMAGES + "/" + id + "/file", encoded, GZIPPED).expect(204);
+
+        JsonNode image = image(id);
+        assertThat(image.get("status").asText()).isEqualTo("active");
+        assertThat(image.get("size").asLong()).isEqualTo(data.length);
+        assertThat(image.get("checksum").asText()).isEqualTo(md5(data));
+        String sha512 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-512").digest(data));
+        assertThat(image.get("os_hash_value").asText()).isEqualTo(sha512);
+        assertThat(Files.readAllBytes(cloud.dataDir().resolve("images").resolve(id))).isEqualTo(data);
+
+        // Asked for gzip: encoded, streamed without a length, decoding to the image; Content-MD5 is the image's.
+        HttpResponse<byte[]> zipped = download(id, Map.of("Accept-Encoding", "gzip, deflate"));
+        assertThat(zipped.statusCode()).isEqualTo(200);
+        assertThat(zipped.headers().firstValue("Content-Encoding")).contains("gzip");
+        assertThat(zipped.headers().firstValue("Content-Length")).isEmpty();
+        assertThat(zipped.headers().firstValue("Content-MD5")).contains(md5(data));
+        assertThat(zipped.body().length).isLessThan(data.length / 10);
+        try (InputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(zipped.body()))) {
+            assertThat(in.readAllBytes()).isEqualTo(data);
+        }
+
+        // Not asked, or refused (q=0): the bytes as they are, with their length.
+        for (Map<String, String> headers : java.util.List.of(Map.<String, String>of(), Map.of("Accept-Encoding", "identity, gzip;q=0"))) {
+            HttpResponse<byte[]> plain = download(id, headers);
+            assertThat(plain.statusCode()).isEqualTo(200);
+            assertThat(plain.headers().firstValue("Content-Encoding")).isEmpty();
+            assertThat(plain.headers().firstValueAsLong("Content-Length")).hasValue(data.length);
+            assertThat(plain.body()).isEqualTo(data);
+        }
+        // A range is answered unencoded, whatever the client accepts.
+        HttpResponse<byte[]> range = download(id, Map.of("Accept-Encoding", "gzip", "Range", "bytes=100-199"));
+        assertThat(range.statusCode()).isEqualTo(206);
+        assertThat(range.headers().firstValue("Content-Encoding")).isEmpty();
+        assertThat(range.body()).isEqualTo(Arrays.copyOfRange(data, 100, 200));
+        admin.delete(ImageApiTest.IMAGES + "/" + id).expect(204);
+    }
+
+    @Test
+    void aBrokenGzipBodyIsRefusedAndTheImageStaysQueuedWithNothingOnDisk() throws Exception {
+        String id = newImage("broken").json().get("id").asText();
+        byte[] data = diskLike(2 << 20);
+        byte[] encoded = gzip(data);
+        byte[] damaged = encoded.clone();
+        damaged[damaged.length / 2] ^= 0x55;
+        byte[] truncated = Arrays.copyOf(encoded, encoded.length - 100);
+        byte[] notGzip = Arrays.copyOf(data, 100_000);
+        byte[] wrongChecksum = encoded.clone();
+        // The trailer's CRC-32: the data inflates, but is not what was compressed.
+        wrongChecksum[wrongChecksum.length - 8] ^= 1;
+        for (byte[] body : java.util.List.of(damaged, truncated, notGzip, wrongChecksum)) {
+            ApiClient.Response refused = admin.sendBytes("PUT", ImageApiTest.IMAGES + "/" + id + "/file", body, GZIPPED);
+            ImageApiTest.glanceError(refused, 400);
+            JsonNode image = image(id);
+            assertThat(image.get("status").asText()).isEqualTo("queued");
+            assertThat(image.get("size").isNull()).isTrue();
+            try (Stream<Path> files = Files.walk(cloud.dataDir().resolve("images"))) {
+                assertThat(files.filter(Files::isRegularFile).toList()).isEmpty();
+            }
+        }
+
+        // An unknown coding: 415, saying which one is taken.
+        ApiClient.Response unknown = admin.sendBytes("PUT", ImageApiTest.IMAGES + "/" + id + "/file", encoded,
+                Map.of("Content-Type", "application/octet-stream", "Content-Encoding", "br"));
+        ImageApiTest.glanceError(unknown, 415);
+        assertThat(unknown.header("Accept-Encoding")).isEqualTo("gzip");
+        assertThat(image(id).get("status").asText()).isEqualTo("queued");
+
+        // Afterwards a good gzip body is taken.
+        admin.sendBytes("PUT", ImageApiTest.IMAGES + "/" + id + "/file", encoded, GZIPPED).expect(204);
+        assertThat(image(id).get("checksum").asText()).isEqualTo(md5(data));
+        admin.delete(ImageApiTest.IMAGES + "/" + id).expect(204);
+    }
+
+    private HttpResponse<byte[]> download(String id, Map<String, String> headers) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(cloud.baseUrl() + ImageApiTest.IMAGES + "/" + id + "/file"))
+                .header("X-Auth-Token", admin.token()).timeout(Duration.ofMinutes(1));
+        headers.forEach(request::header);
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+}
