@@ -218,7 +218,7 @@ public final class ImageApi implements ApiArea {
             }
             long length = range.last() - range.first() + 1;
             ctx.header("Vary", "Accept-Encoding");
-            if (whole && ImageCoding.acceptsGzip(ctx.header("Accept-Encoding"))) {
+            if (whole && ImageCoding.prefersGzip(ctx.header("Accept-Encoding"))) {
                 ctx.header("Content-Encoding", ImageCoding.GZIP);
                 try (OutputStream gzip = ImageCoding.encoding(ctx.res().getOutputStream())) {
                     Channels.newInputStream(channel).transferTo(gzip);

@@ -70,30 +70,40 @@ final class ImageCoding {
         };
     }
 
-    /** Whether an {@code Accept-Encoding} request header takes gzip (a q-value of 0 refuses it). */
-    static boolean acceptsGzip(String acceptEncoding) {
+    /**
+     * Whether an {@code Accept-Encoding} request header prefers gzip to the image as it is: gzip
+     * with a higher q-value than an explicitly listed {@code identity} (as the migration worker
+     * sends, {@code gzip, identity;q=0.5}). Merely accepting gzip is not enough: python-requests
+     * (the openstack CLI) and most HTTP clients send {@code gzip, deflate} by default, and
+     * compressing a large image for them on a fast link would make the download CPU-bound.
+     */
+    static boolean prefersGzip(String acceptEncoding) {
         if (acceptEncoding == null) {
             return false;
         }
+        double gzip = -1;
+        double identity = -1;
         for (String item : acceptEncoding.split(",")) {
             String[] parts = item.split(";");
             String coding = parts[0].strip().toLowerCase(Locale.ROOT);
-            if (!coding.equals("gzip") && !coding.equals("x-gzip")) {
-                continue;
-            }
+            double q = 1;
             for (int i = 1; i < parts.length; i++) {
                 String parameter = parts[i].strip().toLowerCase(Locale.ROOT);
                 if (parameter.startsWith("q=")) {
                     try {
-                        return Double.parseDouble(parameter.substring(2).strip()) > 0;
+                        q = Double.parseDouble(parameter.substring(2).strip());
                     } catch (NumberFormatException e) {
-                        return false;
+                        q = 0;
                     }
                 }
             }
-            return true;
+            switch (coding) {
+                case "gzip", "x-gzip" -> gzip = Math.max(gzip, q);
+                case "identity" -> identity = q;
+                default -> { }
+            }
         }
-        return false;
+        return gzip > 0 && identity >= 0 && gzip > identity;
     }
 
     /** A gzip stream at the fastest level: the point is the link, and one core must keep up with it. */

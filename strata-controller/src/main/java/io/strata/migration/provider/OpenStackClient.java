@@ -142,7 +142,7 @@ final class OpenStackClient {
     void download(String url, Path file) throws IOException {
         HttpResponse<java.io.InputStream> response;
         try {
-            response = HTTP.send(request(url).GET().header("X-Auth-Token", token).header("Accept-Encoding", "gzip").build(),
+            response = HTTP.send(request(url).GET().header("X-Auth-Token", token).header("Accept-Encoding", "gzip, identity;q=0.5").build(),
                     HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
