@@ -85,4 +85,19 @@ class DiskReplicatorTest {
         assertThat(Files.size(target)).isEqualTo(SIZE / 2);
         assertThat(HostDirs.checksum(target, SIZE / 2)).isEqualTo(HostDirs.checksum(source, SIZE / 2));
     }
+
+    /**
+     * 96 MiB of data: the destination starts writing back in the background after 64 MiB, while
+     * blocks are still written, and the copy is whole when the replication returns.
+     */
+    @Test
+    void aCopyLongerThanTheBackgroundWriteBackThresholdEndsWhole() throws IOException {
+        long size = 96L << 20;
+        int[] all = java.util.stream.IntStream.range(0, (int) (size / HostDirs.BLOCK)).toArray();
+        Path source = HostDirs.sparseDisk(dir.resolve("src.raw"), size, 5, all);
+        Path target = dir.resolve("dst.raw");
+        DiskReplicator.Stats full = replicate(source, target, dir.resolve("state"), () -> false);
+        assertThat(full.blocksSent()).isEqualTo(all.length);
+        assertThat(HostDirs.checksum(target, size)).isEqualTo(HostDirs.checksum(source, size));
+    }
 }
