@@ -20,7 +20,9 @@ import java.util.function.BooleanSupplier;
  * Copies a disk to a destination, moving only the blocks that differ from what the destination
  * already holds. What it holds is known from the fingerprints the previous execution saved, so
  * a later execution reads the source once and sends only changed blocks; the first execution
- * reads only the source's data extents and sends only non-zero blocks. With both ends in this
+ * reads only the source's data extents and sends only non-zero blocks. The calling thread reads;
+ * a {@link HashingStage} thread fingerprints and picks the blocks to send, so reading overlaps
+ * with hashing. With both ends in this
  * process (the default) blocks go through a bounded queue to a writer thread ({@link QueueSink}),
  * uncompressed, so reading and hashing overlap with writing; through a {@link Transport} they
  * travel DEFLATE-compressed as a {@link BlockStream}. A source that tracks changes (a running
