@@ -3,7 +3,7 @@
 # incremental execution; bytes on the wire and time of each, against `qemu-img convert` of the
 # same disk in the same run. Not a test: copy the figures into bench/RESULTS.md.
 #
-# Usage: bench/replication.sh [--size-mb 1024] [--changed-percent 1] [--dir DIR]
+# Usage: bench/replication.sh [--size-mb 1024] [--changed-percent 1] [--dir DIR] [--cases raw,qcow2,live]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JAVA_HOME=$(bin/java-home); export JAVA_HOME

@@ -85,4 +85,82 @@ class DiskReplicatorTest {
         assertThat(Files.size(target)).isEqualTo(SIZE / 2);
         assertThat(HostDirs.checksum(target, SIZE / 2)).isEqualTo(HostDirs.checksum(source, SIZE / 2));
     }
+
+    /**
+     * 96 MiB of data: the destination starts writing back in the background after 64 MiB, while
+     * blocks are still written, and the copy is whole when the replication returns.
+     */
+    @Test
+    void aCopyLongerThanTheBackgroundWriteBackThresholdEndsWhole() throws IOException {
+        long size = 96L << 20;
+        int[] all = java.util.stream.IntStream.range(0, (int) (size / HostDirs.BLOCK)).toArray();
+        Path source = HostDirs.sparseDisk(dir.resolve("src.raw"), size, 5, all);
+        Path target = dir.resolve("dst.raw");
+        DiskReplicator.Stats full = replicate(source, target, dir.resolve("state"), () -> false);
+        assertThat(full.blocksSent()).isEqualTo(all.length);
+        assertThat(HostDirs.checksum(target, size)).isEqualTo(HostDirs.checksum(source, size));
+    }
+
+    /**
+     * A destination that fails mid-copy (a full disk): the failure reaches the caller through the
+     * writer and the hashing thread, nothing hangs, and the state is left incomplete, so the next
+     * execution checks the destination's own blocks.
+     */
+    @Test
+    void aDestinationFailingMidCopyFailsTheExecutionWithItsOwnError() throws IOException {
+        Path source = HostDirs.sparseDisk(dir.resolve("src.raw"), SIZE, 3, java.util.stream.IntStream.range(0, 64).toArray());
+        Path target = dir.resolve("dst.raw");
+        Path state = dir.resolve("state");
+        try (RawDisk from = RawDisk.openForReading(source); RawDisk file = RawDisk.openForWriting(target)) {
+            io.strata.migration.disk.BlockTarget failing = new io.strata.migration.disk.BlockTarget() {
+                private int writes;
+
+                @Override
+                public long size() throws IOException {
+                    return file.size();
+                }
+
+                @Override
+                public void resize(long newSize) throws IOException {
+                    file.resize(newSize);
+                }
+
+                @Override
+                public void write(long offset, java.nio.ByteBuffer data) throws IOException {
+                    if (++writes > 10) {
+                        throw new IOException("No space left on device");
+                    }
+                    file.write(offset, data);
+                }
+
+                @Override
+                public void zero(long offset, int length) throws IOException {
+                    file.zero(offset, length);
+                }
+
+                @Override
+                public void read(long offset, java.nio.ByteBuffer into) throws IOException {
+                    file.read(offset, into);
+                }
+
+                @Override
+                public void flush() throws IOException {
+                    file.flush();
+                }
+
+                @Override
+                public void close() {}
+            };
+            DiskReplicator replicator = encoded ? new DiskReplicator(DiskReplicator::pipe) : new DiskReplicator();
+            // Through the encoded stream the sender sees the pipe its failed receiver closed ("Pipe closed"), not the receiver's error.
+            assertThatThrownBy(() -> replicator.replicate(from, failing, state, () -> false, (done, total) -> { }))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining(encoded ? "Pipe closed" : "No space left on device");
+        }
+        assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals("block-hasher") && t.isAlive());
+
+        DiskReplicator.Stats repaired = replicate(source, target, state, () -> false);
+        assertThat(repaired.blocksSent()).isEqualTo(64 - 10);
+        assertThat(HostDirs.checksum(target, SIZE)).isEqualTo(HostDirs.checksum(source, SIZE));
+    }
 }

@@ -20,7 +20,9 @@ import java.util.function.BooleanSupplier;
  * Copies a disk to a destination, moving only the blocks that differ from what the destination
  * already holds. What it holds is known from the fingerprints the previous execution saved, so
  * a later execution reads the source once and sends only changed blocks; the first execution
- * reads only the source's data extents and sends only non-zero blocks. With both ends in this
+ * reads only the source's data extents and sends only non-zero blocks. The calling thread reads;
+ * a {@link HashingStage} thread fingerprints and picks the blocks to send, so reading overlaps
+ * with hashing. With both ends in this
  * process (the default) blocks go through a bounded queue to a writer thread ({@link QueueSink}),
  * so reading and hashing overlap with writing, and a target with a link of its own compresses
  * what it sends and reports it ({@link BlockTarget#wireBytes}); through a {@link Transport} they
@@ -94,16 +96,14 @@ public final class DiskReplicator {
         BitSet toRead = changed != null ? dataBlocks(changed, blocks) : dataBlocks(source.dataExtents(), blocks);
         BlockHashes current = changed != null ? previous.resized(blocks) : new BlockHashes(BLOCK_SIZE, blocks);
         source.willRead(runs(toRead, size));
-        ByteBuffer buffer = ByteBuffer.allocateDirect(BLOCK_SIZE);
-        byte[] hash = new byte[BlockHashes.HASH_BYTES];
         byte[] zeroHash = new byte[BlockHashes.HASH_BYTES];
-        int sent = 0;
-        int zerosSent = 0;
         BlockSink writer = transport == null ? new QueueSink(target, BLOCK_SIZE) : new StreamSink(transport.open(target));
         // A target with a link of its own (an SSH host) counts what really crossed it; the
         // in-process queue only knows the bytes it handed over.
         long targetWireBefore = transport == null ? target.wireBytes() : -1;
         boolean finished = false;
+        // Three threads: this one reads, the stage hashes and picks the blocks to send, the sink's writes.
+        HashingStage hashing = new HashingStage(writer, previous, current, BLOCK_SIZE);
         try {
             for (int block = 0; block < blocks; block++) {
                 if (cancelled.getAsBoolean()) {
@@ -113,34 +113,26 @@ public final class DiskReplicator {
                 int length = (int) Math.min(BLOCK_SIZE, size - offset);
                 if (!toRead.get(block)) {
                     if (changed == null && !previous.same(block, zeroHash)) {
-                        writer.zero(offset, length);
-                        zerosSent++;
+                        hashing.zero(offset, length);
                     }
                     continue;
                 }
-                buffer.clear().limit(length);
+                ByteBuffer buffer = hashing.buffer();
+                buffer.limit(length);
                 source.read(offset, buffer);
-                buffer.flip();
+                hashing.block(block, offset, buffer.flip());
                 bytesRead += length;
-                BlockHashes.hash(digest, buffer, hash);
-                current.set(block, hash);
-                if (!previous.same(block, hash)) {
-                    if (java.util.Arrays.equals(hash, zeroHash)) {
-                        writer.zero(offset, length);
-                        zerosSent++;
-                    } else {
-                        writer.data(offset, buffer);
-                        sent++;
-                    }
-                }
                 if ((block & 255) == 0) {
                     progress.report(offset, size);
                 }
             }
+            hashing.finish();
             writer.finish();
             finished = true;
         } finally {
             if (!finished) {
+                // The stage stops first: the sink is then used by this thread alone.
+                hashing.close();
                 writer.abort();
             }
         }
@@ -149,7 +141,7 @@ public final class DiskReplicator {
         current.save(stateFile);
         source.complete();
         progress.report(size, size);
-        return new Stats(size, blocks, sent, zerosSent, bytesRead, writer.payloadBytes(), wireBytes,
+        return new Stats(size, blocks, hashing.sent(), hashing.zerosSent(), bytesRead, writer.payloadBytes(), wireBytes,
                 (System.nanoTime() - started) / 1_000_000, incremental);
     }
 

@@ -8,17 +8,29 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
 /**
  * A raw disk image file, as a source (its data extents from {@code qemu-img map}, so holes are
  * never read) or as a sparse target (zeros become holes, never written bytes).
+ * <p>
+ * As a target it starts writing back what it was given every {@value #WRITEBACK_BYTES} bytes,
+ * in the background: otherwise the kernel keeps a whole copy dirty in memory and {@link #flush}
+ * writes all of it at the end (0.6-0.9 s per GiB on this host's disk, after the copy instead of
+ * during it). One background write-back at a time; its failure is reported by the next flush
+ * (Linux reports a failed write-back once: a later fsync may succeed on lost data).
  */
 public final class RawDisk implements BlockSource, BlockTarget {
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    static final long WRITEBACK_BYTES = 64 << 20;
 
     private final Path file;
     private final FileChannel channel;
     private final boolean deleteOnClose;
+    /** Bytes written since the last background write-back started (by the one thread that writes). */
+    private long unflushed;
+    private volatile CompletableFuture<Void> writeback = CompletableFuture.completedFuture(null);
 
     private RawDisk(Path file, FileChannel channel, boolean deleteOnClose) {
         this.file = file;
@@ -84,9 +96,11 @@ public final class RawDisk implements BlockSource, BlockTarget {
 
     @Override
     public void write(long offset, ByteBuffer data) throws IOException {
+        int length = data.remaining();
         while (data.hasRemaining()) {
             offset += channel.write(data, offset);
         }
+        written(length);
     }
 
     @Override
@@ -98,15 +112,58 @@ public final class RawDisk implements BlockSource, BlockTarget {
             zeros.limit((int) Math.min(zeros.capacity(), end - offset));
             offset += channel.write(zeros, offset);
         }
+        written(length);
+    }
+
+    /**
+     * Starts a background write-back once enough was written and the previous one is done; none
+     * after one failed (the flush reports that failure).
+     */
+    private void written(long length) {
+        unflushed += length;
+        if (unflushed >= WRITEBACK_BYTES && writeback.isDone() && !writeback.isCompletedExceptionally()) {
+            unflushed = 0;
+            CompletableFuture<Void> started = new CompletableFuture<>();
+            Thread.ofVirtual().name("raw-disk-writeback").start(() -> {
+                try {
+                    channel.force(false);
+                    started.complete(null);
+                } catch (IOException | RuntimeException e) {
+                    started.completeExceptionally(e);
+                }
+            });
+            writeback = started;
+        }
+    }
+
+    /** Waits for the background write-back; its failure, if any. */
+    private void awaitWriteback() throws IOException {
+        try {
+            writeback.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while " + file + " was written back");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException("cannot write back " + file + ": " + e.getCause(), e.getCause());
+        }
     }
 
     @Override
     public void flush() throws IOException {
+        awaitWriteback();
         channel.force(false);
     }
 
     @Override
     public void close() throws IOException {
+        try {
+            // Not reported here: a caller that needs the bytes durable has called flush.
+            writeback.handle((done, failure) -> null).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
         channel.close();
         if (deleteOnClose) {
             java.nio.file.Files.deleteIfExists(file);
