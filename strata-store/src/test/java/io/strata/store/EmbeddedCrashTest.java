@@ -17,11 +17,7 @@ class EmbeddedCrashTest {
 
     @Test
     void committedRowsSurviveAProcessThatIsKilledRightAfterTheCommit() throws Exception {
-        Process writer = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), CrashingWriter.class.getName(), dir.toString())
-                .inheritIO().start();
-        assertThat(writer.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(writer.exitValue()).as("the writer halts itself with status 9").isEqualTo(9);
+        runUntilItHalts(CrashingWriter.class);
 
         try (Database database = Database.open(DatabaseConfig.embedded(dir))) {
             int rows = database.jdbi().withHandle(h -> h.createQuery("select count(*) from crash_probe").mapTo(Integer.class).one());
@@ -31,16 +27,21 @@ class EmbeddedCrashTest {
 
     @Test
     void rowsCommittedByManyThreadsAtOnceSurviveAProcessKilledRightAfterTheLastCommit() throws Exception {
-        Process writer = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), ConcurrentCrashingWriter.class.getName(), dir.toString())
-                .inheritIO().start();
-        assertThat(writer.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(writer.exitValue()).as("the writer halts itself with status 9").isEqualTo(9);
+        runUntilItHalts(ConcurrentCrashingWriter.class);
 
         try (Database database = Database.open(DatabaseConfig.embedded(dir))) {
             int rows = database.jdbi().withHandle(h -> h.createQuery("select count(*) from crash_probe").mapTo(Integer.class).one());
             assertThat(rows).isEqualTo(ConcurrentCrashingWriter.THREADS * ConcurrentCrashingWriter.ROWS_EACH);
         }
+    }
+
+    /** Runs {@code writer}'s main in a JVM of its own on this test's directory and waits for it to halt. */
+    private void runUntilItHalts(Class<?> writer) throws Exception {
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), writer.getName(), dir.toString())
+                .inheritIO().start();
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as("the writer halts itself with status 9").isEqualTo(9);
     }
 
     /** Commits rows one transaction at a time and dies at once, as SIGKILL would. */
