@@ -307,7 +307,7 @@ class SshQemuHostTest {
                     // The test ended the connection.
                 }
             });
-            SshHost.Login login = new SshHost.Login("127.0.0.1", sshd.port, sshd.user, null, sshd.clientKey, null, sshd.hostKey, false, true);
+            SshHost.Login login = new SshHost.Login("127.0.0.1", sshd.port, sshd.user, null, sshd.clientKey, null, sshd.hostKey, false, true, true);
             try (SshHost host = SshHost.connect(login)) {
                 HostAccess.Tunnel tunnel = host.reach(remote);
                 Path local = ((UnixDomainSocketAddress) tunnel.address()).getPath();

@@ -63,7 +63,7 @@ class SshWriteCompressionTest {
 
     private static SshHost connect(boolean compressWrites) throws IOException {
         return SshHost.connect(new SshHost.Login("127.0.0.1", sshd.port, sshd.user, null, sshd.clientKey, null, sshd.hostKey, false,
-                compressWrites));
+                compressWrites, true));
     }
 
     /** A sparse disk whose data blocks hold text-like (compressible) content, with three random blocks among them. */

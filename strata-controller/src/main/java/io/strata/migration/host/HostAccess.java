@@ -88,6 +88,21 @@ public interface HostAccess extends Closeable {
         return "'" + word.replace("'", "'\\''") + "'";
     }
 
+    /**
+     * A script that stops the daemon named by {@code pidFile}, if it runs and is still a
+     * {@code program} (a pid file left before a reboot may name another process now), waits for it
+     * to go, polling every 10 ms (it is not our child, and Java's wait for a non-child polls
+     * slowly), and removes the pid file. TERM lets QEMU's daemons flush and close the image; KILL
+     * after a minute. A zombie counts as gone: its reaper (init) may take seconds to collect it.
+     * Prints nothing; always succeeds; starts no process when there is no pid file.
+     */
+    static String stopDaemonScript(Path pidFile, String program) {
+        String pid = quote(pidFile.toString());
+        return "{ if [ -f " + pid + " ]; then p=$(cat " + pid + "); if grep -q " + quote(program) + " /proc/\"$p\"/cmdline 2>/dev/null; then "
+                + "kill \"$p\"; i=0; while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
+                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; rm -f " + pid + "; fi; }";
+    }
+
     /** Stops a process (TERM, then KILL after a minute) and waits for it to go. */
     void stopProcess(long pid) throws IOException;
 

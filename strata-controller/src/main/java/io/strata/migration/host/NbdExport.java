@@ -85,15 +85,9 @@ public final class NbdExport implements Closeable {
         }
     }
 
-    /**
-     * Stops the qemu-nbd (SIGTERM: it flushes the image and exits) and waits for it, polling every
-     * 10 ms; a zombie counts as gone, since its reaper (init) may take seconds to collect it.
-     */
+    /** Stops the qemu-nbd (SIGTERM: it flushes the image and exits), waits for it, and removes its directory. */
     private static void stop(HostAccess host, Path workDir) throws IOException {
-        String dir = HostAccess.quote(workDir.toString());
-        host.runScript("if [ -f " + dir + "/qemu-nbd.pid ]; then p=$(cat " + dir + "/qemu-nbd.pid); "
-                + "if grep -q qemu-nbd /proc/\"$p\"/cmdline 2>/dev/null; then kill \"$p\"; i=0; "
-                + "while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
-                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; fi; rm -rf " + dir);
+        host.runScript(HostAccess.stopDaemonScript(workDir.resolve("qemu-nbd.pid"), "qemu-nbd") + "; rm -rf "
+                + HostAccess.quote(workDir.toString()));
     }
 }

@@ -36,10 +36,11 @@ public final class SshHost implements HostAccess {
     /**
      * Where and how to log in; {@code hostKey} ("ssh-ed25519 AAAA…") pins the host's key when given.
      * {@code compression}: SSH-level zlib for what the host sends; {@code compressWrites}: disk
-     * writes sent as gzip frames (see {@link SshRawDisk}).
+     * writes sent as gzip frames; {@code compressReads}: disk reads sent by the host as zlib frames
+     * where it has Python 3 (see {@link SshRawDisk}, {@link ZlibReadFrames}).
      */
     public record Login(String host, int port, String username, String password, String privateKey, String passphrase, String hostKey,
-            boolean compression, boolean compressWrites) {
+            boolean compression, boolean compressWrites, boolean compressReads) {
         @Override
         public String toString() {
             // Never print the password or the key.
@@ -435,13 +436,13 @@ public final class SshHost implements HostAccess {
 
     @Override
     public BlockSource openRawSource(Path file, boolean deleteOnClose) throws IOException {
-        return new SshRawDisk(this, file, deleteOnClose, login.compressWrites());
+        return new SshRawDisk(this, file, deleteOnClose, login.compressWrites(), login.compressReads());
     }
 
     @Override
     public BlockTarget openRawTarget(Path file) throws IOException {
         touch(file);
-        return new SshRawDisk(this, file, false, login.compressWrites());
+        return new SshRawDisk(this, file, false, login.compressWrites(), login.compressReads());
     }
 
     @Override

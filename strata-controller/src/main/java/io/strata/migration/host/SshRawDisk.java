@@ -37,7 +37,13 @@ final class SshRawDisk implements BlockSource, BlockTarget {
     private final boolean deleteOnClose;
     private final String quoted;
     private SshHost.Exec reader;
+    /** The reader's bytes: its output, or that decoded from compressed frames. */
+    private java.io.InputStream readerIn;
     private long readerPosition;
+    private final boolean compressReads;
+    /** Whether the host can send compressed frames (has Python 3); null until the first read. */
+    private Boolean framedReads;
+    private long readWireBytes;
     private SshHost.Exec writer;
     /** Bytes not yet sent, {@code pendingLength} of them: the runs' one after another. */
     private byte[] pending = new byte[0];
@@ -51,8 +57,9 @@ final class SshRawDisk implements BlockSource, BlockTarget {
     private final GzipFrames compressor;
     private long wireBytes;
 
-    SshRawDisk(SshHost host, Path file, boolean deleteOnClose, boolean compressWrites) {
+    SshRawDisk(SshHost host, Path file, boolean deleteOnClose, boolean compressWrites, boolean compressReads) {
         this.host = host;
+        this.compressReads = compressReads;
         this.file = file;
         this.deleteOnClose = deleteOnClose;
         this.quoted = SshHost.quote(file);
@@ -79,15 +86,20 @@ final class SshRawDisk implements BlockSource, BlockTarget {
         closeWriter();
         if (reader == null || offset < readerPosition || offset - readerPosition > SKIP_LIMIT) {
             closeReader();
-            reader = host.start("dd if=" + quoted + " bs=256K iflag=skip_bytes skip=" + offset + " status=none");
+            String dd = "dd if=" + quoted + " bs=256K iflag=skip_bytes skip=" + offset + " status=none";
+            if (framedReads == null) {
+                framedReads = compressReads && host.run("command -v python3 >/dev/null 2>&1 && echo yes || echo no").strip().equals("yes");
+            }
+            reader = host.start(framedReads ? dd + " | python3 -c " + SshHost.quote(ZlibReadFrames.FRAMER) : dd);
             reader.stdin().close();
+            readerIn = framedReads ? new ZlibReadFrames(reader.stdout()) : reader.stdout();
             readerPosition = offset;
         }
-        reader.stdout().skipNBytes(offset - readerPosition);
+        readerIn.skipNBytes(offset - readerPosition);
         readerPosition = offset;
         int length = into.remaining();
         byte[] bytes = buffer(length);
-        int read = reader.stdout().readNBytes(bytes, 0, length);
+        int read = readerIn.readNBytes(bytes, 0, length);
         readerPosition += read;
         // Past the end of the file reads as zeros, as a guest would see a shorter disk.
         Arrays.fill(bytes, read, length, (byte) 0);
@@ -177,6 +189,14 @@ final class SshRawDisk implements BlockSource, BlockTarget {
                 + "*) o=$off l=$len; " + write + " || exit 1 ;; esac; done";
     }
 
+    /**
+     * Bytes that came from the host in compressed read frames (headers included) since this disk
+     * was opened, readers closed so far; 0 when reads go plain (for tests).
+     */
+    long readWireBytes() {
+        return readWireBytes + (readerIn instanceof ZlibReadFrames frames ? frames.wireBytes() : 0);
+    }
+
     /** Bytes sent to the host for writes, frame headers included, since this disk was opened. */
     @Override
     public long wireBytes() {
@@ -211,9 +231,13 @@ final class SshRawDisk implements BlockSource, BlockTarget {
 
     private void closeReader() {
         if (reader != null) {
+            if (readerIn instanceof ZlibReadFrames frames) {
+                readWireBytes += frames.wireBytes();
+            }
             // Dropping the channel ends the remote dd (SIGPIPE); what it had not sent is not needed.
             reader.close();
             reader = null;
+            readerIn = null;
         }
     }
 

@@ -260,19 +260,9 @@ public final class TrackedQcow2Disk implements BlockSource {
         qmp.execute("block-dirty-bitmap-remove", Map.of("node", NODE, "name", name));
     }
 
-    /**
-     * Stops the daemon whose pid file is given, if it runs, and waits for it to go (the image's
-     * lock must be free before anyone else opens it), polling every 10 ms: the daemon is not our
-     * child, and Java's wait for a non-child polls slowly. A zombie counts as gone: the daemon's
-     * reaper (init) may take seconds to collect it. TERM lets it store the bitmaps; KILL after a
-     * minute. Prints nothing; always succeeds; starts no process when there is no pid file.
-     */
+    /** Stops the daemon (TERM lets it store the bitmaps) and waits until the image's lock is free. */
     private static String stopScript(Path pidFile) {
-        String pid = quote(pidFile.toString());
-        // The pid must still be a qemu-storage-daemon: a pid file left before a reboot may name another process now.
-        return "{ if [ -f " + pid + " ]; then p=$(cat " + pid + "); if grep -q qemu-storage-daemon /proc/\"$p\"/cmdline 2>/dev/null; then "
-                + "kill \"$p\"; i=0; while kill -0 \"$p\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$p\"/status 2>/dev/null; do "
-                + "i=$((i+1)); if [ $i -gt 6000 ]; then kill -9 \"$p\"; fi; sleep 0.01; done; fi; rm -f " + pid + "; fi; }";
+        return HostAccess.stopDaemonScript(pidFile, "qemu-storage-daemon");
     }
 
     /**

@@ -79,6 +79,8 @@ public final class QemuHostProvider implements MigrationProvider {
                 .property("host_key", "string", "The host's public key as 'TYPE BASE64'; when given, any other key is refused", false)
                 .property("compression", "boolean", "SSH zlib for what the host sends: disk and NBD reads (for slow links, default false)", false)
                 .property("compress_writes", "boolean", "Send disk writes to the host gzip-compressed, unpacked there by gzip (default true)", false)
+                .property("compress_reads", "boolean",
+                        "Have the host send disk reads zlib-compressed, framed there by Python 3 when it has it (default true)", false)
                 .build();
     }
 
@@ -126,7 +128,7 @@ public final class QemuHostProvider implements MigrationProvider {
         SshHost.Login login = new SshHost.Login(host, port, username, password, privateKey,
                 connection.hasNonNull("passphrase") ? connection.get("passphrase").asText() : null,
                 connection.hasNonNull("host_key") ? connection.get("host_key").asText() : null, connection.path("compression").asBoolean(false),
-                connection.path("compress_writes").asBoolean(true));
+                connection.path("compress_writes").asBoolean(true), connection.path("compress_reads").asBoolean(true));
         try {
             return sshPool.acquire(login);
         } catch (IOException e) {
