@@ -150,7 +150,43 @@ public final class ImageApi implements ApiArea {
      * PUT …/file: the body is streamed to disk as it arrives, never held in memory; a body with
      * {@code Content-Encoding: gzip} is decoded on the way (see {@link ImageCoding}).
      */
+    /** Beyond this, a refused upload's body is not read to its end; its connection is closed instead. */
+    private static final long DRAIN_LIMIT = 64L << 20;
+
     private void upload(Context ctx) throws IOException {
+        try {
+            receive(ctx);
+        } catch (RuntimeException | IOException e) {
+            drainRefusedBody(ctx);
+            throw e;
+        }
+    }
+
+    /**
+     * Reads what a refused upload did not (a body refused before it was read, or the rest of one
+     * that failed half-way), up to {@link #DRAIN_LIMIT}, so that the error answer reaches the
+     * client: a server that closes a connection with unread bytes in it resets it, and the client,
+     * still sending, may never see the answer. Past the limit the connection is closed instead.
+     */
+    private static void drainRefusedBody(Context ctx) {
+        try {
+            java.io.InputStream rest = ctx.req().getInputStream();
+            byte[] buffer = new byte[64 * 1024];
+            long drained = 0;
+            int n;
+            while (drained <= DRAIN_LIMIT && (n = rest.read(buffer)) >= 0) {
+                drained += n;
+            }
+            if (drained <= DRAIN_LIMIT) {
+                return;
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // The connection is broken anyway; say so.
+        }
+        ctx.header("Connection", "close");
+    }
+
+    private void receive(Context ctx) throws IOException {
         AuthContext auth = Requests.auth(ctx);
         String contentType = mediaType(ctx.contentType());
         if (!"application/octet-stream".equals(contentType)) {
