@@ -344,6 +344,7 @@ final class LiveImages {
                 }
             }
             vm.resumeCpus();
+            vm.guestRuns();
         } catch (RuntimeException e) {
             vm.kill();
             throw e;

@@ -288,6 +288,7 @@ final class LiveMigration {
             if (vm.descriptor().liveImage() == null && target > 0 && target < vm.descriptor().memoryMb()) {
                 vm.qmp().execute("balloon", Map.of("value", target * 1024L * 1024));
             }
+            vm.guestRuns();
             return vm.info();
         } finally {
             vm.lock.unlock();

@@ -46,17 +46,6 @@ final class QemuVm {
     private final Consumer<VmEvent> events;
     private volatile long pid = -1;
     private volatile QmpClient qmp;
-    /**
-     * Meant to run guests below the control plane: under TCG a busy or just-resumed guest takes a
-     * whole core, and fifty of them at the default priority would leave the agent and the
-     * controller a fiftieth of the CPU (Nova gets this from libvirt's machine.slice CPU shares).
-     * It only works where the kernel does not group by session: with autogroups
-     * ({@code sched_autogroup_enabled=1}, as on our machines) QEMU's {@code -daemonize} puts each
-     * guest in a session of its own, every session weighs the same whatever its nice value, and
-     * this setting changes nothing between guests and the control plane (measured with busy loops,
-     * bench/RESULTS.md, live images, fourth session). Among themselves guests stay equal.
-     */
-    static final int GUEST_NICENESS = 10;
     private volatile boolean guestPoweredOff;
     /** Where the last start's time went (process, monitor, state load), for the driver's log. */
     private volatile String phases = "";
@@ -227,7 +216,7 @@ final class QemuVm {
     }
 
     /** Starts QEMU from the descriptor's command line; {@code incoming} waits for a saved state. */
-    /** Where the last start's time went, e.g. "process 95 ms, monitor 3 ms, state 40 ms". */
+    /** Where the last start's time went, e.g. "process 95 ms, monitor 3 ms, vCPU priority 2 ms, state 40 ms". */
     String startPhases() {
         return phases;
     }
@@ -244,8 +233,9 @@ final class QemuVm {
         } catch (IOException e) {
             throw new HypervisorException("cannot prepare to start VM " + id() + ": " + e.getMessage(), e);
         }
-        List<String> command = new ArrayList<>(List.of("nice", "-n", Integer.toString(GUEST_NICENESS)));
-        command.addAll(descriptor.commandLine());
+        // Not under nice: QEMU's main loop does the driver's monitor work; only the vCPU threads
+        // go low (see GuestPriority).
+        List<String> command = new ArrayList<>(descriptor.commandLine());
         if (incoming) {
             command.addAll(List.of("-incoming", "defer"));
         }
@@ -275,13 +265,38 @@ final class QemuVm {
                 .orElseThrow(() -> new HypervisorException("QEMU for VM " + id() + " started but wrote no pid file", null));
         long daemonised = System.nanoTime();
         connect();
-        phases = "process " + (daemonised - began) / 1_000_000 + " ms, monitor " + (System.nanoTime() - daemonised) / 1_000_000 + " ms";
+        long connected = System.nanoTime();
+        GuestPriority.lowerVcpus(pid, qmp());
+        phases = "process " + (daemonised - began) / 1_000_000 + " ms, monitor " + (connected - daemonised) / 1_000_000
+                + " ms, vCPU priority " + (System.nanoTime() - connected) / 1_000_000 + " ms";
         int target = descriptor.targetMemoryMb();
         // Never for a live image's clone: its RAM maps the image's file, and QEMU would discard
         // ballooned pages by punching holes into that file (see LiveImages.personalise).
         if (!incoming && descriptor.liveImage() == null && target > 0 && target < descriptor.memoryMb()) {
             // The guest's balloon driver inflates once it loads; until then QEMU keeps the target.
             qmp().execute("balloon", Map.of("value", target * 1024L * 1024));
+        }
+        if (!incoming) {
+            guestRuns();
+        }
+    }
+
+    /**
+     * The guest runs now and the driver's set-up work on its process is done: the whole process
+     * goes below the control plane (see {@link GuestPriority#guestRuns}).
+     */
+    void guestRuns() {
+        long current = pid;
+        if (current > 0) {
+            GuestPriority.guestRuns(current);
+        }
+    }
+
+    /** After an agent restart: the priorities a process of ours gets when started (see {@link GuestPriority}). */
+    void restorePriorities() {
+        if (isProcessAlive() && qmp != null && qmp.isOpen()) {
+            GuestPriority.lowerVcpus(pid, qmp);
+            guestRuns();
         }
     }
 
@@ -418,6 +433,7 @@ final class QemuVm {
             kill();
             throw e;
         }
+        guestRuns();
     }
 
     /**

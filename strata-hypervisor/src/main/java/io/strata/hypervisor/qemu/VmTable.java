@@ -96,6 +96,7 @@ final class VmTable {
         loaded.lock.lock();
         try {
             loaded.adopt();
+            loaded.restorePriorities();
         } catch (RuntimeException e) {
             log.warn("cannot re-adopt VM {}: {}", vmId, e.getMessage());
         } finally {

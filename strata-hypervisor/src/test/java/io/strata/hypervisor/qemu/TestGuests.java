@@ -1,5 +1,6 @@
 package io.strata.hypervisor.qemu;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.strata.hypervisor.BootSource;
@@ -142,5 +143,40 @@ final class TestGuests {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Checks the priorities GuestPriority gives the QEMU process {@code pid}: every vCPU thread (QEMU
+     * names them "CPU 0/TCG", "CPU 1/KVM", … with debug-threads=on) at nice 19, the main thread
+     * (TID == PID) and the other threads at 0, and the process's autogroup at nice
+     * {@code autogroupNice} where the kernel has autogroups.
+     */
+    static void assertPriorities(long pid, int vcpus, int autogroupNice) {
+        Map<String, Integer> vcpuThreads = new java.util.TreeMap<>();
+        Map<String, Integer> others = new java.util.TreeMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks.toList()) {
+                String name = read(task.resolve("comm")).strip();
+                String key = task.getFileName() + " " + name;
+                (name.matches("CPU \\d+/(TCG|KVM)") ? vcpuThreads : others).put(key, threadNiceness(task));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        assertThat(vcpuThreads).hasSize(vcpus).allSatisfy((thread, nice) -> assertThat(nice).as(thread).isEqualTo(GuestPriority.VCPU_NICENESS));
+        assertThat(others).isNotEmpty().allSatisfy((thread, nice) -> assertThat(nice).as(thread).isZero());
+        assertThat(threadNiceness(Path.of("/proc", Long.toString(pid), "task", Long.toString(pid)))).as("main thread").isZero();
+        Path autogroup = Path.of("/proc", Long.toString(pid), "autogroup");
+        if (Files.exists(autogroup)) {
+            // "/autogroup-123 nice 19", in a group other than this JVM's (QEMU daemonises into a session of its own).
+            assertThat(read(autogroup).strip()).endsWith(" nice " + autogroupNice)
+                    .doesNotStartWith(read(Path.of("/proc/self/autogroup")).strip().split(" ")[0] + " ");
+        }
+    }
+
+    /** Field 19 of /proc/PID/task/TID/stat, counted after the command name's closing parenthesis. */
+    private static int threadNiceness(Path task) {
+        String stat = read(task.resolve("stat"));
+        return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
     }
 }

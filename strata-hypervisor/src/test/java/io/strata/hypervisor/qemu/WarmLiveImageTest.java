@@ -77,6 +77,11 @@ class WarmLiveImageTest {
         await().atMost(WARM).until(() -> hypervisor.warmProcesses(dir) == 1);
         assertThat(warmDirectories()).hasSize(2); // its run and RAM directories
         int blessedAt = lastCounter(hypervisor.consoleLog(source, 20));
+        // The waiting process's vCPU threads were lowered ahead of any launch; the process itself
+        // stays at the control plane's priority until a clone's guest runs in it (see GuestPriority).
+        assertThat(warmProcesses()).hasSize(1);
+        long warmPid = warmProcesses().get(0);
+        TestGuests.assertPriorities(warmPid, 1, 0);
 
         // Same subnet as the blessed VM: the clone takes the warm process.
         String warmClone = UUID.randomUUID().toString();
@@ -87,6 +92,8 @@ class WarmLiveImageTest {
         Path run = config.runRoot().resolve(warmClone);
         assertThat(run.resolve("started-in")).exists();
         assertThat(TestGuests.read(run.resolve("started-in"))).contains(WarmPool.PREFIX);
+        assertThat(launched.details()).containsEntry("pid", Long.toString(warmPid));
+        TestGuests.assertPriorities(warmPid, 1, GuestPriority.VCPU_NICENESS);
         // Its memory continued from the blessed moment, and it got its own identity.
         await().atMost(Duration.ofSeconds(15)).until(() -> lastCounter(hypervisor.consoleLog(warmClone, 20)) > blessedAt);
         assertThat(hypervisor.consoleLog(warmClone, 0)).doesNotContain(READY);
@@ -109,6 +116,7 @@ class WarmLiveImageTest {
         hypervisor.launch(image, cloneSpec(coldClone, "10.40.0.9", "fa:16:3e:00:00:09"));
         long coldMillis = (System.nanoTime() - began) / 1_000_000;
         assertThat(config.runRoot().resolve(coldClone).resolve("started-in")).doesNotExist();
+        TestGuests.assertPriorities(Long.parseLong(hypervisor.find(coldClone).orElseThrow().details().get("pid")), 1, GuestPriority.VCPU_NICENESS);
         await().atMost(Duration.ofSeconds(15)).until(() -> lastCounter(hypervisor.consoleLog(coldClone, 20)) > blessedAt);
         assertThat(hypervisor.warmProcesses(dir)).isEqualTo(1);
         System.out.printf("clone launch: warm %d ms, cold %d ms%n", warmMillis, coldMillis);
@@ -147,6 +155,11 @@ class WarmLiveImageTest {
         assertThat(warmProcesses()).hasSize(1);
         assertThat(warmDirectories()).hasSize(2);
 
+        // As a process an earlier version started would be: its autogroup at the control plane's
+        // priority (raising an autogroup's nice back to 0 needs no privilege, unlike a thread's).
+        long clonePid = Processes.readPidFile(config.runRoot().resolve(clone).resolve("qemu.pid")).orElseThrow();
+        Files.writeString(Path.of("/proc", Long.toString(clonePid), "autogroup"), "0", java.nio.file.StandardOpenOption.WRITE);
+
         // The next agent on the same directories sweeps the warm process, but adopts the VMs, the
         // clone that took a warm process (and runs with that directory's name) included.
         QemuHypervisor second = host(1);
@@ -155,7 +168,9 @@ class WarmLiveImageTest {
         assertThat(second.discover()).extracting(VmInfo::id).containsExactlyInAnyOrder(source, clone);
         VmInfo adopted = second.find(clone).orElseThrow();
         assertThat(adopted.powerState()).isEqualTo(PowerState.RUNNING);
-        assertThat(adopted.details()).containsKey("pid");
+        assertThat(adopted.details()).containsEntry("pid", Long.toString(clonePid));
+        // Adoption gives the process its guest priorities again.
+        TestGuests.assertPriorities(clonePid, 1, GuestPriority.VCPU_NICENESS);
         int counter = lastCounter(second.consoleLog(clone, 20));
         await().atMost(Duration.ofSeconds(15)).until(() -> lastCounter(second.consoleLog(clone, 20)) > counter);
 
