@@ -123,6 +123,9 @@ else
     # Firmware-bootable disk: MBR from syslinux, one FAT partition at 1 MiB with syslinux in it.
     # movablecore=50%: half of RAM in ZONE_MOVABLE, so that memory blocks can go offline (a
     # live-image clone's memory target is applied that way; see LiveImages.offlineAboveTarget).
+    # nokaslr: with KASLR the kernel decompresses itself to a random physical address, and its
+    # ~40 MB image landed in the movable half in some boots; those blocks can never go offline,
+    # and a clone inherits its live image's layout. Without it the kernel sits at 16 MB, in block 0.
     log "building disk.qcow2"
     raw=$work/disk.raw
     truncate -s 64M "$raw"
@@ -137,7 +140,7 @@ TIMEOUT 0
 LABEL strata
   KERNEL /vmlinuz
   INITRD /initrd.img
-  APPEND console=ttyS0 panic=-1 quiet movablecore=50%
+  APPEND console=ttyS0 panic=-1 quiet movablecore=50% nokaslr
 CFG
     MTOOLS_SKIP_CHECK=1 mcopy -i "$part" "$stage/vmlinuz" "$stage/initrd.img" "$work/syslinux.cfg" ::/
     syslinux --install "$part"
@@ -148,7 +151,7 @@ CFG
     {
         echo "key=$key"
         echo "kernel_version=$kver"
-        echo "command_line=console=ttyS0 panic=-1 quiet movablecore=50%"
+        echo "command_line=console=ttyS0 panic=-1 quiet movablecore=50% nokaslr"
         echo "ready_marker=STRATA-GUEST-READY"
         for p in $packages; do echo "package $p=$(candidate "$p")"; done
     } > "$stage/MANIFEST"

@@ -51,7 +51,7 @@ public final class TestGuest {
             String commandLine = Files.readAllLines(d.resolve("MANIFEST")).stream()
                     .filter(line -> line.startsWith("command_line="))
                     .map(line -> line.substring("command_line=".length()))
-                    .findFirst().orElse("console=ttyS0 panic=-1 movablecore=50%");
+                    .findFirst().orElse("console=ttyS0 panic=-1 movablecore=50% nokaslr");
             String kernel = upload(client, name + "-kernel", "aki", "aki", d.resolve("vmlinuz"), null);
             String ramdisk = upload(client, name + "-ramdisk", "ari", "ari", d.resolve("initrd.img"), null);
             return upload(client, name, "bare", "qcow2", d.resolve("disk.qcow2"),

@@ -71,7 +71,7 @@ class LiveMigrationTest {
     void aGuestWithARootDiskMovesWithItsMemoryAndDiskAndAFailedAttemptLeavesItRunning() {
         String id = UUID.randomUUID().toString();
         BootSource boot = new BootSource(TestGuests.imageDir().resolve("disk.qcow2"), "qcow2", TestGuests.kernelBoot().kernel(),
-                TestGuests.kernelBoot().ramdisk(), "quiet panic=-1 movablecore=50%");
+                TestGuests.kernelBoot().ramdisk(), "quiet panic=-1 movablecore=50% nokaslr");
         VmSpec spec = TestGuests.spec(id, boot, null, 0);
         hostA.create(spec);
         awaitConsole(hostA, id, READY, 1, BOOT);

@@ -84,7 +84,7 @@ final class TestGuests {
 
     static BootSource kernelBoot() {
         Path dir = imageDir();
-        return new BootSource(null, null, dir.resolve("vmlinuz"), dir.resolve("initrd.img"), "quiet panic=-1 movablecore=50%");
+        return new BootSource(null, null, dir.resolve("vmlinuz"), dir.resolve("initrd.img"), "quiet panic=-1 movablecore=50% nokaslr");
     }
 
     static BootSource diskBoot() {
