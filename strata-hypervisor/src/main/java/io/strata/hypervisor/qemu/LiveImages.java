@@ -360,7 +360,8 @@ final class LiveImages {
      * kernel pages in it, or the last block of RAM with its holes) stays online and the next one
      * down is tried instead; the target is only partly applied, or not at all, when too few blocks
      * are movable. Guests that want targets applied give the kernel movable memory
-     * ({@code movablecore=} or {@code movable_node}), as memory hot-unplug needs.
+     * ({@code movablecore=} or {@code movable_node}), as memory hot-unplug needs, and boot with
+     * {@code nokaslr} (KASLR may place the kernel image in the movable zone; see the README).
      */
     static int offlineAboveTarget(GuestAgentClient agent, String vmId, int targetMb) {
         long blockBytes = agent.execute("guest-get-memory-block-info", null).path("size").asLong();
