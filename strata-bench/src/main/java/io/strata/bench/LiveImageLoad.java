@@ -165,6 +165,7 @@ final class LiveImageLoad {
         long start = System.nanoTime();
         JsonNode launched = cloud.send("POST", "/compute/v2.1/servers/" + live + "/action",
                 "{\"co_launch\": {\"name\": \"li-clone\", \"num_instances\": " + n + "}}", 200);
+        System.out.printf(Locale.ROOT, "co_launch of %d clones answered after %.1f ms%n", n, (System.nanoTime() - start) / 1e6);
         List<String> ids = new ArrayList<>();
         launched.forEach(c -> ids.add(c.get("id").asText()));
         try (ExecutorService pollers = Executors.newVirtualThreadPerTaskExecutor()) {

@@ -211,6 +211,7 @@ public final class ComputeManager implements AutoCloseable {
             hosts.hosts().stream().filter(h -> !sharedStorage.equals(h.sharedStorage())).forEach(h -> elsewhere.add(h.name()));
         }
         String lastError = null;
+        long buildBegan = System.nanoTime();
         for (int attempt = 1; attempt <= MAX_BUILD_ATTEMPTS; attempt++) {
             Server server = servers.find(id).orElse(null);
             if (server == null || server.deleted() || server.taskState() == TaskState.DELETING) {
@@ -245,6 +246,7 @@ public final class ComputeManager implements AutoCloseable {
                 return;
             }
             tried.add(host.name());
+            long chosenAt = System.nanoTime();
             ServerStore.Placement placement = owners == null
                     ? (servers.place(id, host.name(), host.zone(), now()) ? ServerStore.Placement.PLACED : ServerStore.Placement.GONE)
                     // Other controllers place onto the same hosts: the store has the last word on room.
@@ -263,6 +265,7 @@ public final class ComputeManager implements AutoCloseable {
                 attempt--;
                 continue;
             }
+            long placedAt = System.nanoTime();
             try {
                 AgentApi agent = hosts.agent(host.name());
                 LaunchSource launch = inputs.launch();
@@ -271,12 +274,15 @@ public final class ComputeManager implements AutoCloseable {
                         : launch == null
                         ? agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images())
                         : launchClone(agent, id, launch, specOf(server, inputs.publicKeys(), launch.guestParams(), launch.targetMemoryMb()));
-                recordDetails(id, vm);
-                if (!servers.finishTask(id, TaskState.SPAWNING, VmState.ACTIVE, vm.powerState(), now())) {
+                long spawnedAt = System.nanoTime();
+                if (!servers.finishTask(id, TaskState.SPAWNING, VmState.ACTIVE, vm.powerState(), sshPortOf(vm), now())) {
                     // Deleted while spawning: the delete could not see the VM yet, so remove it here.
                     destroyQuietly(agent, id);
                     scheduler.release(host.name(), server.flavor());
                 }
+                log.debug("server {} built on {}: chosen after {} ms, placed {} ms, spawned {} ms, recorded {} ms", id, host.name(),
+                        (chosenAt - buildBegan) / 1_000_000,
+                        (placedAt - chosenAt) / 1_000_000, (spawnedAt - placedAt) / 1_000_000, (System.nanoTime() - spawnedAt) / 1_000_000);
                 return;
             } catch (RuntimeException e) {
                 if (closing) {
@@ -392,10 +398,15 @@ public final class ComputeManager implements AutoCloseable {
     }
 
     private void recordDetails(String id, VmInfo vm) {
-        String port = vm.details().get("ssh_port");
+        Integer port = sshPortOf(vm);
         if (port != null) {
-            servers.setSshPort(id, Integer.parseInt(port));
+            servers.setSshPort(id, port);
         }
+    }
+
+    private static Integer sshPortOf(VmInfo vm) {
+        String port = vm.details().get("ssh_port");
+        return port == null ? null : Integer.valueOf(port);
     }
 
     // ------------------------------------------------------------------ actions

@@ -305,13 +305,23 @@ public final class ServerStore {
 
     /** Ends an operation with the state the hypervisor reports; no-op if the server was deleted meanwhile. */
     public boolean finishTask(String id, TaskState expectedTask, VmState vmState, PowerState power, Instant now) {
+        return finishTask(id, expectedTask, vmState, power, null, now);
+    }
+
+    /**
+     * As {@link #finishTask(String, TaskState, VmState, PowerState, Instant)}, also recording the
+     * SSH port the host forwards to the guest (kept when null): a build's end is one write.
+     */
+    public boolean finishTask(String id, TaskState expectedTask, VmState vmState, PowerState power, Integer sshPort, Instant now) {
         return steps.run(h -> {
             Update update = h.createUpdate("update servers set vm_state = :vm, power_state = :power, task_state = null, "
-                            + "progress = :progress, updated_at = :now, launched_at = coalesce(launched_at, :launched) "
+                            + "progress = :progress, updated_at = :now, launched_at = coalesce(launched_at, :launched), "
+                            + "ssh_port = coalesce(:port, ssh_port) "
                             + "where id = :id and deleted = false and " + (expectedTask == null ? "task_state is null" : "task_state = :task"))
                     .bind("vm", vmState.wireName()).bind("power", power.code()).bind("id", id).bind("now", now)
                     .bind("progress", vmState == VmState.ACTIVE ? 100 : 0)
-                    .bind("launched", vmState == VmState.ACTIVE ? now : null);
+                    .bind("launched", vmState == VmState.ACTIVE ? now : null)
+                    .bind("port", sshPort);
             if (expectedTask != null) {
                 update.bind("task", expectedTask.wireName());
             }

@@ -2,6 +2,7 @@ package io.strata.hypervisor.qemu;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.strata.compute.PowerState;
 import io.strata.hypervisor.BootSource;
 import io.strata.core.ErrorCode;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.Optional;
 import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
@@ -312,11 +314,15 @@ final class LiveImages {
      */
     private QemuVm takeOver(WarmPool.Warm warm, RunDir run, VmDescriptor descriptor, int sshPort) throws IOException {
         QemuVm waiting = warm.vm();
-        waiting.detach();
+        long processId = waiting.pid();
+        QmpClient monitor = waiting.handOver();
         try {
             Files.move(waiting.run().dir(), run.dir(), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             // Still all the pool's: end it here rather than leave a process nobody owns.
+            if (monitor != null) {
+                monitor.close();
+            }
             waiting.kill();
             QemuFiles.deleteTree(waiting.run().dir());
             QemuFiles.deleteTree(waiting.run().ramDir());
@@ -332,18 +338,29 @@ final class LiveImages {
         vms.put(vm);
         vm.lock.lock();
         try {
-            vm.adopt();
-            if (!vm.isProcessAlive()) {
-                throw new HypervisorException("the warm QEMU for VM " + descriptor.id() + " is gone", null);
+            try {
+                // The pool's monitor connection, not a new one: with many clones launched at once
+                // a reconnect waited 70-530 ms for the busy QEMUs' main loops (measured).
+                vm.takeProcess(processId, monitor);
+            } catch (HypervisorException e) {
+                if (monitor != null) {
+                    monitor.close();
+                }
+                throw new HypervisorException("the warm QEMU for VM " + descriptor.id() + " is gone", e);
             }
+            // The forward and `cont` go out together (QEMU runs them in order), one wait for both.
+            CompletableFuture<JsonNode> forward = null;
             if (sshPort > 0) {
-                String added = vm.qmp().execute("human-monitor-command",
-                        Map.of("command-line", "hostfwd_add net0 tcp:127.0.0.1:" + sshPort + "-:22")).asText();
+                forward = CompletableFuture.supplyAsync(() -> vm.qmp().execute("human-monitor-command",
+                        Map.of("command-line", "hostfwd_add net0 tcp:127.0.0.1:" + sshPort + "-:22")), VIRTUAL);
+            }
+            vm.resumeCpus();
+            if (forward != null) {
+                String added = join(forward).asText();
                 if (!added.isBlank()) {
                     throw new HypervisorException("cannot forward port " + sshPort + " to VM " + descriptor.id() + ": " + added.strip(), null);
                 }
             }
-            vm.resumeCpus();
             vm.guestRuns();
         } catch (RuntimeException e) {
             vm.kill();
@@ -352,6 +369,16 @@ final class LiveImages {
             vm.lock.unlock();
         }
         return vm;
+    }
+
+    private static final java.util.concurrent.Executor VIRTUAL = command -> Thread.ofVirtual().name("clone-forward").start(command);
+
+    private static JsonNode join(CompletableFuture<JsonNode> future) {
+        try {
+            return future.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
     }
 
     /**

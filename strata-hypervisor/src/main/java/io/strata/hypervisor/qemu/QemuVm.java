@@ -350,6 +350,31 @@ final class QemuVm {
         processEnded();
     }
 
+    /**
+     * Lets go of the process and gives its open monitor connection to the caller, which passes it
+     * to the VM taking the process over ({@link #takeProcess}); null when there is none.
+     */
+    QmpClient handOver() {
+        detached = true;
+        QmpClient current = qmp;
+        qmp = null;
+        return current;
+    }
+
+    /**
+     * Makes this VM the owner of a running process that another {@code QemuVm} handed over with
+     * its monitor connection ({@link #handOver}). Unlike {@link #adopt} nothing is looked up or
+     * reconnected: the caller knows the process is the one it started.
+     */
+    void takeProcess(long processId, QmpClient client) {
+        if (processId <= 0 || client == null || !client.isOpen() || !Processes.isAlive(processId)) {
+            throw new HypervisorException("the QEMU process handed to VM " + id() + " is gone", null);
+        }
+        client.rebind(this::onEvent, () -> Thread.ofVirtual().start(this::checkLiveness));
+        qmp = client;
+        pid = processId;
+    }
+
     /** Lets go of the process without touching it (the agent is closing; QEMU lives on). */
     void detach() {
         detached = true;

@@ -44,8 +44,8 @@ public final class QmpClient implements AutoCloseable {
     private final Map<String, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<EventWaiter> waiters = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<QmpEvent> events = new LinkedBlockingQueue<>();
-    private final Consumer<QmpEvent> eventListener;
-    private final Runnable onDisconnect;
+    private volatile Consumer<QmpEvent> eventListener;
+    private volatile Runnable onDisconnect;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private volatile JsonNode greeting;
 
@@ -96,6 +96,16 @@ public final class QmpClient implements AutoCloseable {
             client.close();
             throw e;
         }
+    }
+
+    /**
+     * From now on sends this connection's events, and its end, to new handlers: a process changes
+     * hands (a warm pool's QEMU taken by a clone) without a new connection, which would cost a
+     * greeting and a capabilities round trip through QEMU's main loop.
+     */
+    public void rebind(Consumer<QmpEvent> eventListener, Runnable onDisconnect) {
+        this.eventListener = requireNonNull(eventListener, "eventListener is null");
+        this.onDisconnect = requireNonNull(onDisconnect, "onDisconnect is null");
     }
 
     public static QmpClient connect(Path socket, String name, Duration timeout) {

@@ -42,8 +42,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Warm processes die with the pool: on {@link #forget} of their live image, on {@link #close}
  * (agent shutdown), and, for those a crashed agent left behind, on {@link #sweep} at the next start.
- * Refills run one at a time on one thread: QEMU starts are CPU-bound, and a burst of clones should
- * not be slowed by a burst of refills.
+ * Refills run one at a time on one thread, and only once no process has been taken for
+ * {@link #REFILL_QUIET}: QEMU starts are CPU-bound, and a burst of clones should not be slowed by
+ * the refills it causes (a refill starting during a 10-clone burst took the cores the burst's
+ * monitor commands waited for).
  */
 final class WarmPool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WarmPool.class);
@@ -51,6 +53,7 @@ final class WarmPool implements AutoCloseable {
     private static final Duration KILL_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration FORGET_TIMEOUT = Duration.ofSeconds(60);
     private static final SecureRandom RANDOM = new SecureRandom();
+    static final Duration REFILL_QUIET = Duration.ofMillis(500);
 
     /**
      * A loaded, paused process for one live image, the -netdev it was started with, and the
@@ -84,6 +87,7 @@ final class WarmPool implements AutoCloseable {
     private final Map<Path, Integer> starting = new HashMap<>();
     private final Set<Path> images = new HashSet<>();
     private boolean closed;
+    private volatile long lastTake = System.nanoTime() - REFILL_QUIET.toNanos();
 
     WarmPool(QemuConfig config, String accelerator, Disks disks, int size) {
         this.config = requireNonNull(config, "config is null");
@@ -153,6 +157,7 @@ final class WarmPool implements AutoCloseable {
     Optional<Warm> take(Path dir, String netdev) {
         Path image = dir.toAbsolutePath().normalize();
         Warm taken = null;
+        lastTake = System.nanoTime();
         synchronized (this) {
             Deque<Warm> queue = ready.get(image);
             if (queue != null) {
@@ -249,6 +254,7 @@ final class WarmPool implements AutoCloseable {
 
     private void refill(Path image) {
         while (true) {
+            awaitQuiet();
             synchronized (this) {
                 Deque<Warm> queue = ready.computeIfAbsent(image, key -> new ArrayDeque<>());
                 if (closed || !images.contains(image) || queue.size() + starting.getOrDefault(image, 0) >= size) {
@@ -278,6 +284,18 @@ final class WarmPool implements AutoCloseable {
                 discard(warm);
                 return;
             }
+        }
+    }
+
+    /** Waits until no process has been taken for {@link #REFILL_QUIET}. */
+    private void awaitQuiet() {
+        try {
+            long quietFor;
+            while ((quietFor = System.nanoTime() - lastTake) < REFILL_QUIET.toNanos()) {
+                Thread.sleep(Duration.ofNanos(REFILL_QUIET.toNanos() - quietFor));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
