@@ -125,6 +125,43 @@ class TrackedQcow2DiskTest {
         }
     }
 
+    @Test
+    void aFailedFirstExecutionLeavesNoBitmapAndBitmapsOfTheRotatingSchemeBecomeTheOne() throws Exception {
+        Path image = dir.resolve("disk.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "4M");
+        Path scratch = Files.createDirectories(dir.resolve("scratch"));
+        TrackedQcow2Disk.Fallback none = () -> {
+            throw new IllegalStateException("not read through the fallback");
+        };
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.tracked()).isFalse();
+        }
+        assertThat(run("qemu-img", "info", image.toString())).doesNotContain("strata-off-");
+
+        // The earlier scheme left bitmap N (since the last completed execution) and, after a worker died, N+1.
+        run("qemu-img", "bitmap", "-f", "qcow2", "--add", image.toString(), "strata-off-replica1-4");
+        write(image, 2);
+        run("qemu-img", "bitmap", "-f", "qcow2", "--add", image.toString(), "strata-off-replica1-5");
+        write(image, 6);
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.tracked()).isTrue();
+            assertThat(disk.changedExtents()).containsExactly(new Extent(2L * BLOCK, BLOCK), new Extent(6L * BLOCK, BLOCK));
+        }
+        // Not completed: the one bitmap kept both changes.
+        assertThat(run("qemu-img", "info", image.toString())).containsOnlyOnce("strata-off-replica1-").contains("strata-off-replica1-done");
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.changedExtents()).containsExactly(new Extent(2L * BLOCK, BLOCK), new Extent(6L * BLOCK, BLOCK));
+            disk.complete();
+        }
+        write(image, 1);
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.changedExtents()).containsExactly(new Extent(1L * BLOCK, BLOCK));
+        }
+        try (var left = Files.list(scratch)) {
+            assertThat(left).isEmpty();
+        }
+    }
+
     private static void write(Path image, int block) throws IOException {
         run("qemu-io", "-f", "qcow2", "-c", "write -P " + block + " " + (long) block * BLOCK + " " + BLOCK, image.toString());
     }
