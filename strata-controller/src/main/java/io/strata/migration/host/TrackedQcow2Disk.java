@@ -48,8 +48,8 @@ import java.util.concurrent.TimeoutException;
  * </ol>
  * Without a usable bitmap (first execution, bitmap removed, disabled, or left {@code in-use}: a
  * writer died without storing it, so it may miss writes, and it is dropped) every allocated block
- * is read and hashed, and a new bitmap records from the execution's start on (removed again if
- * the execution fails). Bitmaps {@code strata-off-KEY-N} of the earlier scheme (one per execution,
+ * is read and hashed, and a new bitmap is added when the execution completes (the same as from
+ * its start, as nothing writes meanwhile; none when it fails). Bitmaps {@code strata-off-KEY-N} of the earlier scheme (one per execution,
  * rotated) are merged into it once. An image with a backing file (writes may land in the backing
  * file, which its bitmaps do not see) is read through {@code fallback}, untracked.
  * <p>
@@ -108,7 +108,6 @@ public final class TrackedQcow2Disk implements BlockSource {
         Daemon daemon = start(host, image, workDir, id);
         String done = prefix + DONE;
         Nbd nbd = null;
-        boolean added = false;
         try {
             QmpClient qmp = daemon.qmp();
             // Sent together (one round trip): the copy fails harmlessly when there is no usable bitmap.
@@ -179,12 +178,13 @@ public final class TrackedQcow2Disk implements BlockSource {
                 throw new IOException("cannot copy bitmap " + done + " of " + image + " on " + host.name() + ": "
                         + copied.handle((value, failure) -> String.valueOf(failure)).join());
             } else {
-                // First execution, or nothing usable: read whole, and record from now on.
+                // First execution, or nothing usable: read whole. The new bitmap is added when the
+                // execution completes, which is the same as adding it now (nothing writes the image
+                // meanwhile); added now, a worker dying before the replicator marked its state
+                // incomplete would leave a bitmap that misses the changes before this execution.
                 for (JsonNode bitmap : ours) {
                     steps.add(qmp.submit("block-dirty-bitmap-remove", Map.of("node", NODE, "name", bitmap.path("name").asText())));
                 }
-                steps.add(qmp.submit("block-dirty-bitmap-add", Map.of("node", NODE, "name", done, "persistent", true)));
-                added = true;
                 tracked = false;
             }
             steps.add(qmp.submit("block-export-add", tracked
@@ -208,18 +208,9 @@ public final class TrackedQcow2Disk implements BlockSource {
             return new TrackedQcow2Disk(host, daemon, done, tracked, null, nbd);
         } catch (IOException | RuntimeException e) {
             try {
-                if (added && daemon.qmp().isOpen()) {
-                    // A bitmap this open added would claim to hold every change since an execution that did not happen.
-                    removeBitmap(daemon.qmp(), done);
-                }
-            } catch (RuntimeException cleanup) {
+                shutDown(host, daemon);
+            } catch (IOException | RuntimeException cleanup) {
                 e.addSuppressed(cleanup);
-            } finally {
-                try {
-                    shutDown(host, daemon);
-                } catch (IOException | RuntimeException cleanup) {
-                    e.addSuppressed(cleanup);
-                }
             }
             throw e instanceof IOException io ? io : new IOException("cannot read " + image + " on " + host.name() + ": " + e.getMessage(), e);
         }
@@ -299,10 +290,6 @@ public final class TrackedQcow2Disk implements BlockSource {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is not available", e);
         }
-    }
-
-    private static void removeBitmap(QmpClient qmp, String name) {
-        qmp.execute("block-dirty-bitmap-remove", Map.of("node", NODE, "name", name));
     }
 
     /** Stops the daemon (TERM lets it store the bitmaps) and waits until the image's lock is free. */
@@ -418,12 +405,11 @@ public final class TrackedQcow2Disk implements BlockSource {
             try {
                 if (daemon != null) {
                     // Completed: nothing was written since the execution's start (the daemon held the
-                    // image), so the bitmap starts over. Not completed, a bitmap that was there stays
-                    // as it was; one this execution added goes. Sent with the quit: one round trip.
-                    CompletableFuture<JsonNode> rotated = completed && tracked
-                            ? daemon.qmp().submit("block-dirty-bitmap-clear", Map.of("node", NODE, "name", bitmap))
-                            : !completed && !tracked ? daemon.qmp().submit("block-dirty-bitmap-remove", Map.of("node", NODE, "name", bitmap))
-                            : null;
+                    // image), so the bitmap starts over, or starts. Not completed, the bitmap stays as
+                    // it was (or absent). Sent with the quit: one round trip.
+                    CompletableFuture<JsonNode> rotated = !completed ? null
+                            : tracked ? daemon.qmp().submit("block-dirty-bitmap-clear", Map.of("node", NODE, "name", bitmap))
+                            : daemon.qmp().submit("block-dirty-bitmap-add", Map.of("node", NODE, "name", bitmap, "persistent", true));
                     IOException stopping = null;
                     try {
                         shutDown(host, daemon);

@@ -77,9 +77,7 @@ class TrackedQcow2DiskTest {
             disk.complete();
         }
         assertThat(run("qemu-img", "info", image.toString())).containsOnlyOnce("strata-off-replica1-").doesNotContain("in-use");
-        try (var left = Files.list(scratch)) {
-            assertThat(left).isEmpty();
-        }
+        assertScratchEmpties(scratch);
     }
 
     @Test
@@ -120,9 +118,7 @@ class TrackedQcow2DiskTest {
         }
         assertThat(fallbacks).hasSize(1);
         assertThat(run("qemu-img", "info", overlay.toString())).doesNotContain("strata-off-");
-        try (var left = Files.list(scratch)) {
-            assertThat(left).isEmpty();
-        }
+        assertScratchEmpties(scratch);
     }
 
     @Test
@@ -133,6 +129,14 @@ class TrackedQcow2DiskTest {
         TrackedQcow2Disk.Fallback none = () -> {
             throw new IllegalStateException("not read through the fallback");
         };
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.tracked()).isFalse();
+        }
+        assertThat(run("qemu-img", "info", image.toString())).doesNotContain("strata-off-");
+        // A worker that dies during a first execution (before its replicator marked anything) leaves
+        // no bitmap either: one would claim to track from an execution that never completed.
+        TrackedQcow2Disk abandoned = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none);
+        assertThat(abandoned.tracked()).isFalse();
         try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
             assertThat(disk.tracked()).isFalse();
         }
@@ -157,9 +161,19 @@ class TrackedQcow2DiskTest {
         try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
             assertThat(disk.changedExtents()).containsExactly(new Extent(1L * BLOCK, BLOCK));
         }
-        try (var left = Files.list(scratch)) {
-            assertThat(left).isEmpty();
-        }
+        assertScratchEmpties(scratch);
+    }
+
+    /**
+     * The daemon's pid file and QMP socket go when it exits, just after it closed the image and
+     * the QMP connection (which is when close() returns); the NBD socket is removed by close().
+     */
+    private static void assertScratchEmpties(Path scratch) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() -> {
+            try (var left = Files.list(scratch)) {
+                assertThat(left).isEmpty();
+            }
+        });
     }
 
     private static void write(Path image, int block) throws IOException {
