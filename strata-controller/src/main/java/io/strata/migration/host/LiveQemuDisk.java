@@ -173,7 +173,15 @@ public final class LiveQemuDisk implements BlockSource {
                     nbdTunnel.close();
                 }
                 if (created != null) {
-                    awaitCreated(created);
+                    try {
+                        // The fleecing file is deleted below only once its creation has ended.
+                        awaitCreated(created);
+                    } catch (IOException creation) {
+                        // Reported as the open's own failure, or beside it: the clean-up goes on.
+                        if (creation != e) {
+                            e.addSuppressed(creation);
+                        }
+                    }
                 }
                 if (qmp != null) {
                     cleanupLeftovers(qmp, fleece, export, "strata-job-" + key, false);
