@@ -162,9 +162,10 @@ public final class LiveQemuDisk implements BlockSource {
                 qmp.await(step, "export of the fleecing node");
             }
             nbdTunnel = host.reach(socket);
-            NbdClient nbd = NbdClient.connect(nbdTunnel.address(), export, previous == null
-                    ? List.of(NbdClient.BASE_ALLOCATION)
-                    : List.of(NbdClient.BASE_ALLOCATION, "qemu:dirty-bitmap:" + previous));
+            // Reads go over a connection without structured replies: with them, a full copy of the
+            // fleecing node ran ~30 % slower here (3.6-5.6 s against 2.8-3.6 s per GiB, nine runs
+            // each); block status gets a short connection of its own.
+            NbdClient nbd = NbdClient.connect(nbdTunnel.address(), export);
             return new LiveQemuDisk(host, qmpTunnel, qmp, node, previous, next, fleece, fleeceFile, socket, export, nbdTunnel, nbd);
         } catch (IOException | RuntimeException e) {
             // Whatever this open added to the QEMU goes (its bitmaps stay as a failed execution leaves them: the next open sorts them out).
@@ -302,13 +303,20 @@ public final class LiveQemuDisk implements BlockSource {
     /** The extents of the point-in-time view that do not read as zeros (used by the first, full execution). */
     @Override
     public List<Extent> dataExtents() throws IOException {
-        return nbd.extents(NbdClient.BASE_ALLOCATION, flags -> (flags & NbdClient.STATE_ZERO) == 0);
+        return extents(NbdClient.BASE_ALLOCATION, flags -> (flags & NbdClient.STATE_ZERO) == 0);
     }
 
     /** Extents changed since the previous successful execution's start; null on the first execution. */
     @Override
     public List<Extent> changedExtents() throws IOException {
-        return previous == null ? null : nbd.extents("qemu:dirty-bitmap:" + previous, flags -> (flags & NbdClient.STATE_DIRTY) != 0);
+        return previous == null ? null : extents("qemu:dirty-bitmap:" + previous, flags -> (flags & NbdClient.STATE_DIRTY) != 0);
+    }
+
+    /** The extents of one metadata context, over a connection that asks for it (structured replies). */
+    private List<Extent> extents(String context, java.util.function.IntPredicate wanted) throws IOException {
+        try (NbdClient status = NbdClient.connect(nbdTunnel.address(), export, List.of(context))) {
+            return status.extents(context, wanted);
+        }
     }
 
     /** Planned reads are fetched ahead over NBD (several requests in flight). */
