@@ -32,8 +32,9 @@ import java.util.concurrent.TimeoutException;
  * (which first stops one left by a dead worker) with the image and its NBD server on the command
  * line, and driven over QMP (through an SSH tunnel for a remote host): on an execution that reads
  * 1% of a disk, process starts and round trips, not bytes, dominate, so there is one process and
- * the QMP commands go in three round trips. The daemon holds the image's write lock throughout,
- * so nobody writes while it is read: that is what makes the single bitmap enough.
+ * the QMP commands go in three round trips to open and one to end. The daemon holds the image's
+ * write lock throughout, so nobody writes while it is read: that is what makes the single bitmap
+ * enough.
  * <ol>
  * <li>The daemon opens the image; QMP lists its bitmaps and, in the same round trip, copies the
  * bitmap into a temporary one of the daemon ({@code strata-export}, disabled, never stored),
