@@ -261,6 +261,7 @@ final class ReplicationBench {
             DiskReplicator replicator = new DiskReplicator();
             Path scratch = dir.resolve("scratch");
             DiskReplicator.Stats full = replicateLive(replicator, qmpSocket, source, target, state, scratch);
+            double[] fullPhases = lastPhases.clone();
             check(source, target, "live full");
             int blocks = (int) (size / BLOCK);
             int changed = (int) Math.round(blocks * changedPercent / 100);
@@ -283,6 +284,7 @@ final class ReplicationBench {
                 guest.execute("human-monitor-command", java.util.Map.of("command-line", "qemu-io -d /machine/peripheral/vd0/virtio-backend flush"));
             }
             DiskReplicator.Stats incremental = replicateLive(replicator, qmpSocket, source, target, state, scratch);
+            double[] incrementalPhases = lastPhases.clone();
             check(source, target, "live incremental");
             System.out.printf("live (running QEMU, fleecing + NBD + dirty bitmap):%n");
             System.out.printf("full execution: %.2f s, %.0f MiB/s, %.1f MiB on the wire (%.1f%% of the disk)%n", full.millis() / 1000.0,
@@ -291,6 +293,9 @@ final class ReplicationBench {
                     changed, 100.0 * changed / blocks, incremental.millis() / 1000.0, incremental.bytesRead() / BLOCK, incremental.blocksSent(),
                     incremental.wireBytes() / 1048576.0, 100.0 * incremental.wireBytes() / size);
             System.out.printf("full / incremental time: %.1fx%n", (double) full.millis() / Math.max(1, incremental.millis()));
+            // The times above are the replicator's alone; opening (export set-up) and closing (its removal) come on top.
+            System.out.printf("open / replicate / close: full %.3f / %.3f / %.3f s, incremental %.3f / %.3f / %.3f s%n", fullPhases[0],
+                    fullPhases[1], fullPhases[2], incrementalPhases[0], incrementalPhases[1], incrementalPhases[2]);
             System.out.println("checksums: destination equals source after both executions");
         } finally {
             qemu.destroy();
@@ -300,9 +305,18 @@ final class ReplicationBench {
 
     private static DiskReplicator.Stats replicateLive(DiskReplicator replicator, Path qmp, Path source, Path target, Path state, Path scratch)
             throws IOException {
+        long start = System.nanoTime();
+        DiskReplicator.Stats stats;
+        long replicated;
         try (LiveQemuDisk from = LiveQemuDisk.open(new LocalHost(), qmp, source, "bench", scratch); RawDisk to = RawDisk.openForWriting(target)) {
-            return replicator.replicate(from, to, state, () -> false, (done, total) -> { });
+            long opened = System.nanoTime();
+            lastPhases[0] = (opened - start) / 1e9;
+            stats = replicator.replicate(from, to, state, () -> false, (done, total) -> { });
+            replicated = System.nanoTime();
+            lastPhases[1] = (replicated - opened) / 1e9;
         }
+        lastPhases[2] = (System.nanoTime() - replicated) / 1e9;
+        return stats;
     }
 
     private static DiskReplicator.Stats replicate(DiskReplicator replicator, Path source, Path target, Path state) throws IOException {

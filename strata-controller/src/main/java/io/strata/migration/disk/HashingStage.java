@@ -27,6 +27,9 @@ final class HashingStage implements AutoCloseable {
 
     private final BlockingQueue<Item> items = new ArrayBlockingQueue<>(DEPTH + 1);
     private final BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(DEPTH);
+    private final int blockSize;
+    /** Buffers made so far (by the reading thread), at most {@value #DEPTH}: made when needed. */
+    private int allocated;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final Thread thread;
     /** Written by the stage's thread; read after {@link #finish} returned. */
@@ -34,9 +37,7 @@ final class HashingStage implements AutoCloseable {
     private int zerosSent;
 
     HashingStage(BlockSink sink, BlockHashes previous, BlockHashes current, int blockSize) {
-        for (int i = 0; i < DEPTH; i++) {
-            free.add(ByteBuffer.allocateDirect(blockSize));
-        }
+        this.blockSize = blockSize;
         MessageDigest digest = BlockHashes.digest();
         thread = Thread.ofPlatform().daemon().name("block-hasher").start(() -> {
             byte[] hash = new byte[BlockHashes.HASH_BYTES];
@@ -76,6 +77,14 @@ final class HashingStage implements AutoCloseable {
 
     /** A buffer to read the next block into (its capacity is one block), once one is free. */
     ByteBuffer buffer() throws IOException {
+        ByteBuffer spare = free.poll();
+        if (spare != null) {
+            return spare.clear();
+        }
+        if (allocated < DEPTH) {
+            allocated++;
+            return ByteBuffer.allocateDirect(blockSize);
+        }
         try {
             while (true) {
                 ByteBuffer buffer = free.poll(100, TimeUnit.MILLISECONDS);

@@ -3,8 +3,8 @@ package io.strata.migration.host;
 import static io.strata.migration.host.HostAccess.quote;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strata.hypervisor.qemu.QmpClient;
+import io.strata.hypervisor.qemu.QmpEvent;
 import io.strata.hypervisor.qemu.QmpException;
 import io.strata.migration.disk.BlockSource;
 import io.strata.migration.disk.NbdClient;
@@ -24,13 +24,17 @@ import java.util.Map;
  * job, the old content of every block the guest overwrites from now on;</li>
  * <li>in the same transaction a new dirty bitmap starts recording, and the previous execution's
  * bitmap stops: it now holds exactly the blocks changed between the two executions' starts;</li>
- * <li>the fleecing node is exported over NBD with that bitmap; {@code qemu-img map
- * x-dirty-bitmap} lists the changed extents and an {@link NbdClient} reads them.</li>
+ * <li>the fleecing node is exported over NBD with that bitmap; an {@link NbdClient} lists the
+ * changed extents with NBD block status ({@code qemu:dirty-bitmap:}) and reads them.</li>
  * </ol>
  * The QEMU runs on the disk's host, this machine or another one reached over SSH: its QMP socket
  * and the NBD server's socket (both Unix sockets on that host) are reached through
- * {@link HostAccess#reach}, and the fleecing file and {@code qemu-img map} are on that host too.
- * That is the only difference between the two.
+ * {@link HostAccess#reach}, and the fleecing file is on that host too. That is the only
+ * difference between the two.
+ * <p>
+ * An incremental execution of a small change is mostly fixed costs, so commands whose results do
+ * not decide the next ones are sent together ({@link QmpClient#submit}: one round trip), the
+ * fleecing file is created while they run, and nothing waits by polling.
  * <p>
  * {@link #complete()} after a successful copy drops the previous bitmap; closing without it
  * merges the new bitmap back into the previous one, so the next execution still sees every
@@ -40,7 +44,6 @@ import java.util.Map;
  * the QEMU process the next execution compares every block instead.
  */
 public final class LiveQemuDisk implements BlockSource {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(30);
 
     private final HostAccess host;
@@ -92,6 +95,7 @@ public final class LiveQemuDisk implements BlockSource {
         HostAccess.Tunnel qmpTunnel = null;
         QmpClient qmp = null;
         HostAccess.Tunnel nbdTunnel = null;
+        java.util.concurrent.Future<Void> created = null;
         try {
             qmpTunnel = host.reach(qmpSocket);
             try {
@@ -99,46 +103,68 @@ public final class LiveQemuDisk implements BlockSource {
             } catch (QmpException e) {
                 throw new IOException(e.getMessage() + " (on " + host.name() + ")", e);
             }
-            String node = formatNode(host, qmp, diskPath);
             String job = "strata-job-" + key;
-            cleanupLeftovers(qmp, fleece, export, job);
+            // Leftovers of a run that died, and the block nodes, in one round trip.
+            JsonNode nodes = cleanupLeftovers(qmp, fleece, export, job, true);
+            JsonNode disk = formatNode(host, nodes, diskPath);
+            String node = disk.path("node-name").asText();
+            long size = disk.path("image").path("virtual-size").asLong();
+            // The fleecing file is made by a process on the host, meanwhile the bitmaps are sorted out.
+            HostAccess target = host;
+            created = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    // A socket file left behind would make nbd-server-start fail.
+                    target.runScript("mkdir -p " + quote(scratch.toString()) + " && rm -f " + quote(fleeceFile.toString()) + " "
+                            + quote(socket.toString()) + " && qemu-img create -q -f qcow2 " + quote(fleeceFile.toString()) + " " + size);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, Thread::startVirtualThread);
             String prefix = "strata-" + key + "-";
-            List<String> bitmaps = bitmaps(qmp, node, prefix);
+            List<String> bitmaps = bitmaps(disk, prefix);
             String previous = bitmaps.isEmpty() ? null : bitmaps.getFirst();
+            List<java.util.concurrent.CompletableFuture<JsonNode>> repairs = new ArrayList<>();
             if (bitmaps.size() > 1) {
                 // A run that died after its transaction: the newest bitmap goes back into the older one.
                 for (String extra : bitmaps.subList(1, bitmaps.size())) {
-                    qmp.execute("block-dirty-bitmap-merge", Map.of("node", node, "target", previous, "bitmaps", List.of(extra)));
-                    qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", extra));
+                    repairs.add(qmp.submit("block-dirty-bitmap-merge", Map.of("node", node, "target", previous, "bitmaps", List.of(extra))));
+                    repairs.add(qmp.submit("block-dirty-bitmap-remove", Map.of("node", node, "name", extra)));
                 }
-                qmp.execute("block-dirty-bitmap-enable", Map.of("node", node, "name", previous));
+                repairs.add(qmp.submit("block-dirty-bitmap-enable", Map.of("node", node, "name", previous)));
+            }
+            for (java.util.concurrent.CompletableFuture<JsonNode> repair : repairs) {
+                qmp.await(repair, "bitmap repair");
             }
             long sequence = previous == null ? 1 : Long.parseLong(previous.substring(prefix.length())) + 1;
             String next = prefix + sequence;
+            awaitCreated(created);
+            created = null;
 
-            host.createDirectories(scratch);
-            host.deleteIfExists(fleeceFile);
-            long size = virtualSize(qmp, node);
-            host.runScript("qemu-img create -q -f qcow2 " + quote(fleeceFile.toString()) + " " + size);
-            qmp.execute("blockdev-add", Map.of("driver", "qcow2", "node-name", fleece,
-                    "file", Map.of("driver", "file", "filename", fleeceFile.toString()), "backing", node));
             List<Map<String, Object>> actions = new ArrayList<>();
             actions.add(Map.of("type", "block-dirty-bitmap-add", "data", Map.of("node", node, "name", next, "persistent", false)));
             if (previous != null) {
                 actions.add(Map.of("type", "block-dirty-bitmap-disable", "data", Map.of("node", node, "name", previous)));
             }
             actions.add(Map.of("type", "blockdev-backup", "data", Map.of("device", node, "target", fleece, "sync", "none", "job-id", job)));
-            qmp.execute("transaction", Map.of("actions", actions));
-
-            host.deleteIfExists(socket);
-            qmp.execute("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", socket.toString()))));
             Map<String, Object> exportArgs = new HashMap<>(Map.of("type", "nbd", "id", export, "node-name", fleece, "name", export,
                     "writable", false));
             if (previous != null) {
                 exportArgs.put("bitmaps", List.of(previous));
             }
-            qmp.execute("block-export-add", exportArgs);
+            // Each step fails when the one before it did, so all four go at once and the first error is reported.
+            List<java.util.concurrent.CompletableFuture<JsonNode>> steps = List.of(
+                    qmp.submit("blockdev-add", Map.of("driver", "qcow2", "node-name", fleece,
+                            "file", Map.of("driver", "file", "filename", fleeceFile.toString()), "backing", node)),
+                    qmp.submit("transaction", Map.of("actions", actions)),
+                    qmp.submit("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", socket.toString())))),
+                    qmp.submit("block-export-add", exportArgs));
+            for (java.util.concurrent.CompletableFuture<JsonNode> step : steps) {
+                qmp.await(step, "export of the fleecing node");
+            }
             nbdTunnel = host.reach(socket);
+            // Reads go over a connection without structured replies: with them, a full copy of the
+            // fleecing node ran ~30 % slower here (3.6-5.6 s against 2.8-3.6 s per GiB, nine runs
+            // each); block status gets a short connection of its own.
             NbdClient nbd = NbdClient.connect(nbdTunnel.address(), export);
             return new LiveQemuDisk(host, qmpTunnel, qmp, node, previous, next, fleece, fleeceFile, socket, export, nbdTunnel, nbd);
         } catch (IOException | RuntimeException e) {
@@ -147,8 +173,19 @@ public final class LiveQemuDisk implements BlockSource {
                 if (nbdTunnel != null) {
                     nbdTunnel.close();
                 }
+                if (created != null) {
+                    try {
+                        // The fleecing file is deleted below only once its creation has ended.
+                        awaitCreated(created);
+                    } catch (IOException creation) {
+                        // Reported as the open's own failure, or beside it: the clean-up goes on.
+                        if (creation != e) {
+                            e.addSuppressed(creation);
+                        }
+                    }
+                }
                 if (qmp != null) {
-                    cleanupLeftovers(qmp, fleece, export, "strata-job-" + key);
+                    cleanupLeftovers(qmp, fleece, export, "strata-job-" + key, false);
                     qmp.close();
                 }
                 if (qmpTunnel != null) {
@@ -164,17 +201,17 @@ public final class LiveQemuDisk implements BlockSource {
         }
     }
 
-    /** The format node (qcow2, raw…) whose image file is {@code diskPath}. */
-    private static String formatNode(HostAccess host, QmpClient qmp, Path diskPath) throws IOException {
+    /** The format node (qcow2, raw…) whose image file is {@code diskPath}, from query-named-block-nodes. */
+    private static JsonNode formatNode(HostAccess host, JsonNode nodes, Path diskPath) throws IOException {
         Path wanted = host.realPath(diskPath);
-        for (JsonNode node : qmp.execute("query-named-block-nodes")) {
+        for (JsonNode node : nodes) {
             String driver = node.path("drv").asText();
             if (driver.equals("file") || driver.equals("qcow2") && node.path("node-name").asText().startsWith("strata-fl-")) {
                 continue;
             }
             String file = node.path("file").asText();
             if (!file.isEmpty() && (file.equals(diskPath.toString()) || file.startsWith("/") && sameFile(host, Path.of(file), wanted))) {
-                return node.path("node-name").asText();
+                return node;
             }
         }
         throw new IOException("the QEMU process has no block node for " + diskPath + " on " + host.name());
@@ -189,63 +226,72 @@ public final class LiveQemuDisk implements BlockSource {
         }
     }
 
-    private static long virtualSize(QmpClient qmp, String nodeName) {
-        for (JsonNode node : qmp.execute("query-named-block-nodes")) {
-            if (node.path("node-name").asText().equals(nodeName)) {
-                return node.path("image").path("virtual-size").asLong();
-            }
+    private static void awaitCreated(java.util.concurrent.Future<Void> created) throws IOException {
+        try {
+            created.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while the fleecing file was created");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof java.io.UncheckedIOException unchecked ? unchecked.getCause()
+                    : new IOException("cannot create the fleecing file: " + e.getCause().getMessage(), e.getCause());
         }
-        throw new IllegalStateException("block node " + nodeName + " vanished");
     }
 
     /** This replica's bitmaps on the node, oldest first. */
-    private static List<String> bitmaps(QmpClient qmp, String nodeName, String prefix) {
+    private static List<String> bitmaps(JsonNode node, String prefix) {
         List<String> names = new ArrayList<>();
-        for (JsonNode node : qmp.execute("query-named-block-nodes")) {
-            if (node.path("node-name").asText().equals(nodeName)) {
-                for (JsonNode bitmap : node.path("dirty-bitmaps")) {
-                    String name = bitmap.path("name").asText();
-                    if (name.startsWith(prefix) && name.substring(prefix.length()).matches("\\d+")) {
-                        names.add(name);
-                    }
-                }
+        for (JsonNode bitmap : node.path("dirty-bitmaps")) {
+            String name = bitmap.path("name").asText();
+            if (name.startsWith(prefix) && name.substring(prefix.length()).matches("\\d+")) {
+                names.add(name);
             }
         }
         names.sort(java.util.Comparator.comparingLong(n -> Long.parseLong(n.substring(prefix.length()))));
         return names;
     }
 
-    private static void cleanupLeftovers(QmpClient qmp, String fleece, String export, String job) {
-        quietly(qmp, "block-export-del", Map.of("id", export, "mode", "hard"));
-        quietly(qmp, "nbd-server-stop", Map.of());
-        quietly(qmp, "block-job-cancel", Map.of("device", job, "force", true));
-        waitForJobGone(qmp, job);
-        quietly(qmp, "blockdev-del", Map.of("node-name", fleece));
-    }
-
-    private static void waitForJobGone(QmpClient qmp, String job) {
-        for (int i = 0; i < 100; i++) {
-            boolean present = false;
-            for (JsonNode j : qmp.execute("query-block-jobs")) {
-                present |= j.path("device").asText().equals(job);
-            }
-            if (!present) {
-                return;
-            }
+    /**
+     * Removes the export, the NBD server, the backup job and the fleecing node, whichever exist;
+     * with {@code queryNodes}, returns query-named-block-nodes as it is afterwards. The job
+     * holds the fleecing node until it is gone: when there is one, its end is awaited as an
+     * event (force-cancelling a backup job ends it at once), not polled.
+     */
+    private static JsonNode cleanupLeftovers(QmpClient qmp, String fleece, String export, String job, boolean queryNodes) {
+        java.util.concurrent.CompletableFuture<QmpEvent> ended = qmp.nextEvent(event ->
+                (event.name().equals("BLOCK_JOB_CANCELLED") || event.name().equals("BLOCK_JOB_COMPLETED"))
+                        && event.data().path("device").asText().equals(job));
+        List<java.util.concurrent.CompletableFuture<JsonNode>> quiet = List.of(
+                qmp.submit("block-export-del", Map.of("id", export, "mode", "hard")),
+                qmp.submit("nbd-server-stop", Map.of()));
+        java.util.concurrent.CompletableFuture<JsonNode> cancel = qmp.submit("block-job-cancel", Map.of("device", job, "force", true));
+        boolean cancelled = succeeded(qmp, cancel);
+        quiet.forEach(reply -> succeeded(qmp, reply));
+        if (cancelled) {
             try {
-                Thread.sleep(20);
+                ended.get(QMP_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // The connection ended, or no event: blockdev-del below reports a node still in use.
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
             }
+        } else {
+            ended.cancel(false);
         }
+        java.util.concurrent.CompletableFuture<JsonNode> deleted = qmp.submit("blockdev-del", Map.of("node-name", fleece));
+        java.util.concurrent.CompletableFuture<JsonNode> nodes = queryNodes ? qmp.submit("query-named-block-nodes", Map.of()) : null;
+        succeeded(qmp, deleted);
+        return nodes == null ? null : qmp.await(nodes, "query-named-block-nodes");
     }
 
-    private static void quietly(QmpClient qmp, String command, Map<String, ?> arguments) {
+    /** Whether a command that may find nothing to act on did act. */
+    private static boolean succeeded(QmpClient qmp, java.util.concurrent.CompletableFuture<JsonNode> reply) {
         try {
-            qmp.execute(command, arguments);
+            qmp.await(reply, "clean-up");
+            return true;
         } catch (QmpException e) {
             // Nothing of that name: nothing to clean.
+            return false;
         }
     }
 
@@ -254,31 +300,23 @@ public final class LiveQemuDisk implements BlockSource {
         return nbd.size();
     }
 
-    /** Allocated extents of the point-in-time view (used by the first, full execution). */
+    /** The extents of the point-in-time view that do not read as zeros (used by the first, full execution). */
     @Override
     public List<Extent> dataExtents() throws IOException {
-        return map(null, true);
+        return extents(NbdClient.BASE_ALLOCATION, flags -> (flags & NbdClient.STATE_ZERO) == 0);
     }
 
     /** Extents changed since the previous successful execution's start; null on the first execution. */
     @Override
     public List<Extent> changedExtents() throws IOException {
-        return previous == null ? null : map("qemu:dirty-bitmap:" + previous, false);
+        return previous == null ? null : extents("qemu:dirty-bitmap:" + previous, flags -> (flags & NbdClient.STATE_DIRTY) != 0);
     }
 
-    private List<Extent> map(String bitmap, boolean wantData) throws IOException {
-        // On the QEMU's host, beside the NBD socket. Image options are comma-separated; a comma in a value is written twice.
-        String options = "driver=nbd,server.type=unix,server.path=" + nbdSocket.toString().replace(",", ",,") + ",export=" + export
-                + (bitmap == null ? "" : ",x-dirty-bitmap=" + bitmap);
-        JsonNode map = MAPPER.readTree(host.runScript("qemu-img map --output=json --image-opts " + quote(options)));
-        List<Extent> extents = new ArrayList<>();
-        for (JsonNode entry : map) {
-            // With x-dirty-bitmap, qemu-img reports dirty extents as "data": false.
-            if (entry.path("data").asBoolean() == wantData) {
-                extents.add(new Extent(entry.get("start").asLong(), entry.get("length").asLong()));
-            }
+    /** The extents of one metadata context, over a connection that asks for it (structured replies). */
+    private List<Extent> extents(String context, java.util.function.IntPredicate wanted) throws IOException {
+        try (NbdClient status = NbdClient.connect(nbdTunnel.address(), export, List.of(context))) {
+            return status.extents(context, wanted);
         }
-        return extents;
     }
 
     /** Planned reads are fetched ahead over NBD (several requests in flight). */
@@ -316,7 +354,7 @@ public final class LiveQemuDisk implements BlockSource {
         } finally {
             try {
                 nbdTunnel.close();
-                cleanupLeftovers(qmp, fleece, export, "strata-job-" + export.substring("strata-".length()));
+                cleanupLeftovers(qmp, fleece, export, "strata-job-" + export.substring("strata-".length()), false);
                 if (completed) {
                     if (previous != null) {
                         qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", previous));

@@ -13,45 +13,46 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
  * A qcow2 disk at rest (no running QEMU of ours) read with changed-block tracking kept in the
- * image itself: a persistent dirty bitmap {@code strata-off-KEY-N} per replica. Whatever opens
- * the image read-write through QEMU's block layer (a guest, qemu-nbd, qemu-io, qemu-img) records
- * its writes in it and stores it back on close.
+ * image itself: one persistent dirty bitmap {@code strata-off-KEY-done} per replica, holding
+ * every cluster written since the start of the replica's last completed execution. Whatever
+ * opens the image read-write through QEMU's block layer (a guest, qemu-nbd, qemu-io, qemu-img)
+ * records its writes in it and stores it back on close.
  * <p>
  * An execution is one {@code qemu-storage-daemon} on the disk's host, started by one script
- * (which first stops one left by a dead worker) and driven over QMP (through an SSH tunnel for a
- * remote host): one process start per execution, because on an execution that reads 1% of a
- * disk process starts, not bytes, dominate (each {@code qemu-img} call opens, flushes and closes
- * the image). The daemon holds the image's write lock throughout, so nobody writes while it is
- * read.
+ * (which first stops one left by a dead worker) with the image and its NBD server on the command
+ * line, and driven over QMP (through an SSH tunnel for a remote host): on an execution that reads
+ * 1% of a disk, process starts and round trips, not bytes, dominate, so there is one process and
+ * the QMP commands go in three round trips to open and one to end. The daemon holds the image's
+ * write lock throughout, so nobody writes while it is read: that is what makes the single bitmap
+ * enough.
  * <ol>
- * <li>The daemon opens the image; QMP lists its bitmaps and, in one transaction, adds the new
- * bitmap {@code N+1} (persistent, recording from now on) and a temporary copy of {@code N}, which
- * holds every cluster written since the previous successful execution's start. Both are
- * exported read-only over NBD (QEMU exports only a bitmap that does not change).</li>
+ * <li>The daemon opens the image; QMP lists its bitmaps and, in the same round trip, copies the
+ * bitmap into a temporary one of the daemon ({@code strata-export}, disabled, never stored),
+ * which is exported read-only over NBD with the image.</li>
  * <li>An {@link NbdClient} lists the dirty extents with NBD block status
- * ({@code qemu:dirty-bitmap:}) and reads only those; without a previous bitmap it reads the
+ * ({@code qemu:dirty-bitmap:}) and reads only those; without a usable bitmap it reads the
  * allocated extents ({@code base:allocation}) whole.</li>
- * <li>{@link #complete()} then {@link #close()} removes {@code N}; closing without completing
- * removes {@code N+1} instead, and {@code N}, still recording, keeps every change for the next
- * execution: a failed execution loses none. A worker that died in between leaves its daemon
- * running; the next open stops it (TERM: it stores the bitmaps as they are) and merges any newer
- * bitmap of the replica into the oldest.</li>
+ * <li>{@link #complete()} then {@link #close()} clears the bitmap: nothing was written since the
+ * execution's start. Closing without completing leaves it as it was, so a failed execution loses
+ * no change; the temporary copy ends with the daemon. A worker that died in between leaves its
+ * daemon running; the next open stops it (TERM: it stores the bitmap, unchanged).</li>
  * </ol>
- * Without a usable previous bitmap (first execution, bitmap removed, or a bitmap left
- * {@code in-use}: a writer died without storing it, so it may miss writes, and is dropped) every
- * allocated block is read and hashed, and the new bitmap tracks from then on. An image with a
- * backing file (writes may land in the backing file, which its bitmaps do not see) is read
- * through {@code fallback}, untracked.
+ * Without a usable bitmap (first execution, bitmap removed, disabled, or left {@code in-use}: a
+ * writer died without storing it, so it may miss writes, and it is dropped) every allocated block
+ * is read and hashed, and a new bitmap is added when the execution completes (the same as from
+ * its start, as nothing writes meanwhile; none when it fails). Bitmaps {@code strata-off-KEY-N} of the earlier scheme (one per execution,
+ * rotated) are merged into it once. An image with a backing file (writes may land in the backing
+ * file, which its bitmaps do not see) is read through {@code fallback}, untracked.
  * <p>
  * The daemon opens the image read-write, as any writer does: if it is killed (KILL, or the host
  * fails) while it runs, QEMU leaves every persistent bitmap of the image {@code in-use}, and the
@@ -62,8 +63,10 @@ public final class TrackedQcow2Disk implements BlockSource {
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(60);
     private static final String NODE = "strata-disk";
     private static final String EXPORT = "strata";
-    /** The daemon-only copy of the previous bitmap that is exported (never stored in the image). */
+    /** The daemon-only copy of the replica's bitmap that is exported (never stored in the image). */
     private static final String EXPORTED_BITMAP = "strata-export";
+    /** The replica's bitmap: {@code strata-off-KEY-} and this. */
+    private static final String DONE = "done";
 
     /** Opens the whole-image reader used for an image that cannot be tracked. */
     public interface Fallback {
@@ -72,8 +75,9 @@ public final class TrackedQcow2Disk implements BlockSource {
 
     private final HostAccess host;
     private final Daemon daemon;
-    private final String previous;
-    private final String next;
+    /** The replica's bitmap; its copy is exported when {@link #tracked}. */
+    private final String bitmap;
+    private final boolean tracked;
     private final BlockSource whole;
     private final Nbd nbd;
     private boolean completed;
@@ -84,11 +88,11 @@ public final class TrackedQcow2Disk implements BlockSource {
     /** Our NBD connection to the daemon's export. */
     private record Nbd(HostAccess.Tunnel tunnel, NbdClient client) {}
 
-    private TrackedQcow2Disk(HostAccess host, Daemon daemon, String previous, String next, BlockSource whole, Nbd nbd) {
+    private TrackedQcow2Disk(HostAccess host, Daemon daemon, String bitmap, boolean tracked, BlockSource whole, Nbd nbd) {
         this.host = host;
         this.daemon = daemon;
-        this.previous = previous;
-        this.next = next;
+        this.bitmap = bitmap;
+        this.tracked = tracked;
         this.whole = whole;
         this.nbd = nbd;
     }
@@ -103,86 +107,130 @@ public final class TrackedQcow2Disk implements BlockSource {
         // One daemon per replica and image, named so that one left by a dead worker (it would hold the image) is stopped here.
         String id = HexFormat.of().formatHex(sha256(tracking + "\0" + image)).substring(0, 12);
         Daemon daemon = start(host, image, workDir, id);
-        String next = null;
+        String done = prefix + DONE;
         Nbd nbd = null;
         try {
-            JsonNode node = node(daemon.qmp());
-            List<JsonNode> ours = bitmaps(node, prefix);
-            boolean trackable = !node.path("image").hasNonNull("backing-filename");
-            if (!trackable || ours.stream().anyMatch(b -> b.path("inconsistent").asBoolean())) {
-                // Inconsistent (a writer died holding it) or meaningless (writes may land in a backing file): start over.
+            QmpClient qmp = daemon.qmp();
+            // Sent together (one round trip): the copy fails harmlessly when there is no usable bitmap.
+            CompletableFuture<JsonNode> listed = qmp.submit("query-named-block-nodes", Map.of("flat", true));
+            CompletableFuture<JsonNode> copied = qmp.submit("transaction", Map.of("actions", List.of(
+                    Map.of("type", "block-dirty-bitmap-add", "data", Map.of("node", NODE, "name", EXPORTED_BITMAP, "persistent", false,
+                            "disabled", true)),
+                    Map.of("type", "block-dirty-bitmap-merge", "data", Map.of("node", NODE, "target", EXPORTED_BITMAP, "bitmaps",
+                            List.of(done))))));
+            JsonNode node = node(qmp.await(listed, "query-named-block-nodes"));
+            boolean copiedDone = succeeded(qmp, copied);
+            JsonNode current = null;
+            List<JsonNode> earlier = new ArrayList<>();
+            for (JsonNode bitmap : node.path("dirty-bitmaps")) {
+                String name = bitmap.path("name").asText();
+                if (name.equals(done)) {
+                    current = bitmap;
+                } else if (name.startsWith(prefix) && name.substring(prefix.length()).matches("\\d{1,18}")) {
+                    earlier.add(bitmap);
+                }
+            }
+            List<JsonNode> ours = new ArrayList<>(earlier);
+            if (current != null) {
+                ours.add(current);
+            }
+            List<CompletableFuture<JsonNode>> steps = new ArrayList<>();
+            if (node.path("image").hasNonNull("backing-filename")) {
+                // Writes may land in the backing file, which these bitmaps do not see: they mean nothing.
                 for (JsonNode bitmap : ours) {
-                    removeBitmap(daemon.qmp(), bitmap.path("name").asText());
+                    steps.add(qmp.submit("block-dirty-bitmap-remove", Map.of("node", NODE, "name", bitmap.path("name").asText())));
                 }
-                ours = List.of();
-            }
-            if (!trackable) {
+                for (CompletableFuture<JsonNode> step : steps) {
+                    qmp.await(step, "block-dirty-bitmap-remove");
+                }
                 shutDown(host, daemon);
-                return new TrackedQcow2Disk(host, null, null, null, fallback.open(), null);
+                return new TrackedQcow2Disk(host, null, null, false, fallback.open(), null);
             }
-            String previous = ours.isEmpty() ? null : ours.getFirst().path("name").asText();
-            if (ours.size() > 1 || !ours.isEmpty() && !ours.getFirst().path("recording").asBoolean()) {
-                // Left by an execution that died before closing: the older bitmap takes in whatever the newer ones hold.
-                List<String> extras = ours.subList(1, ours.size()).stream().map(b -> b.path("name").asText()).toList();
-                if (!extras.isEmpty()) {
-                    daemon.qmp().execute("block-dirty-bitmap-merge", Map.of("node", NODE, "target", previous, "bitmaps", extras));
-                    for (String extra : extras) {
-                        removeBitmap(daemon.qmp(), extra);
-                    }
+            // A bitmap left in-use (a writer died holding it) or disabled may miss writes.
+            boolean usable = !ours.isEmpty() && ours.stream().allMatch(b -> !b.path("inconsistent").asBoolean() && b.path("recording").asBoolean());
+            boolean tracked;
+            if (usable && current != null && copiedDone) {
+                tracked = true;
+                for (JsonNode old : earlier) {
+                    // Left by the earlier scheme (say, a downgrade and back): what they hold goes into the bitmap and its copy.
+                    String name = old.path("name").asText();
+                    steps.add(qmp.submit("block-dirty-bitmap-merge", Map.of("node", NODE, "target", done, "bitmaps", List.of(name))));
+                    steps.add(qmp.submit("block-dirty-bitmap-merge", Map.of("node", NODE, "target", EXPORTED_BITMAP, "bitmaps", List.of(name))));
+                    steps.add(qmp.submit("block-dirty-bitmap-remove", Map.of("node", NODE, "name", name)));
                 }
-                daemon.qmp().execute("block-dirty-bitmap-enable", Map.of("node", NODE, "name", previous));
+            } else if (usable && current == null) {
+                // The earlier scheme's bitmaps hold every change since the last completed execution: they become the one bitmap.
+                List<String> names = earlier.stream().map(b -> b.path("name").asText()).toList();
+                List<Map<String, Object>> actions = new ArrayList<>();
+                actions.add(Map.of("type", "block-dirty-bitmap-add", "data", Map.of("node", NODE, "name", done, "persistent", true)));
+                actions.add(Map.of("type", "block-dirty-bitmap-merge", "data", Map.of("node", NODE, "target", done, "bitmaps", names)));
+                if (!copiedDone) {
+                    actions.add(Map.of("type", "block-dirty-bitmap-add", "data", Map.of("node", NODE, "name", EXPORTED_BITMAP,
+                            "persistent", false, "disabled", true)));
+                }
+                actions.add(Map.of("type", "block-dirty-bitmap-merge", "data", Map.of("node", NODE, "target", EXPORTED_BITMAP, "bitmaps",
+                        List.of(done))));
+                for (String name : names) {
+                    actions.add(Map.of("type", "block-dirty-bitmap-remove", "data", Map.of("node", NODE, "name", name)));
+                }
+                steps.add(qmp.submit("transaction", Map.of("actions", actions)));
+                tracked = true;
+            } else if (usable) {
+                throw new IOException("cannot copy bitmap " + done + " of " + image + " on " + host.name() + ": "
+                        + copied.handle((value, failure) -> String.valueOf(failure)).join());
+            } else {
+                // First execution, or nothing usable: read whole. The new bitmap is added when the
+                // execution completes, which is the same as adding it now (nothing writes the image
+                // meanwhile); added now, a worker dying before the replicator marked its state
+                // incomplete would leave a bitmap that misses the changes before this execution.
+                for (JsonNode bitmap : ours) {
+                    steps.add(qmp.submit("block-dirty-bitmap-remove", Map.of("node", NODE, "name", bitmap.path("name").asText())));
+                }
+                tracked = false;
             }
-            long sequence = previous == null ? 1 : Long.parseLong(previous.substring(prefix.length())) + 1;
-            List<Map<String, Object>> actions = new ArrayList<>();
-            actions.add(Map.of("type", "block-dirty-bitmap-add", "data", Map.of("node", NODE, "name", prefix + sequence, "persistent", true)));
-            if (previous != null) {
-                actions.add(Map.of("type", "block-dirty-bitmap-add", "data", Map.of("node", NODE, "name", EXPORTED_BITMAP, "persistent", false,
-                        "disabled", true)));
-                actions.add(Map.of("type", "block-dirty-bitmap-merge", "data", Map.of("node", NODE, "target", EXPORTED_BITMAP,
-                        "bitmaps", List.of(previous))));
+            steps.add(qmp.submit("block-export-add", tracked
+                    ? Map.of("type", "nbd", "id", EXPORT, "node-name", NODE, "name", EXPORT, "writable", false, "bitmaps",
+                            List.of(EXPORTED_BITMAP))
+                    : Map.of("type", "nbd", "id", EXPORT, "node-name", NODE, "name", EXPORT, "writable", false)));
+            for (CompletableFuture<JsonNode> step : steps) {
+                qmp.await(step, "export of the image");
             }
-            daemon.qmp().execute("transaction", Map.of("actions", actions));
-            next = prefix + sequence;
-            daemon.qmp().execute("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data", Map.of("path",
-                    daemon.nbdSocket().toString()))));
-            daemon.qmp().execute("block-export-add", previous == null
-                    ? Map.of("type", "nbd", "id", EXPORT, "node-name", NODE, "name", EXPORT, "writable", false)
-                    : Map.of("type", "nbd", "id", EXPORT, "node-name", NODE, "name", EXPORT, "writable", false, "bitmaps",
-                            List.of(EXPORTED_BITMAP)));
             HostAccess.Tunnel tunnel = host.reach(daemon.nbdSocket());
             try {
-                List<String> contexts = previous == null
-                        ? List.of(NbdClient.BASE_ALLOCATION)
-                        : List.of(NbdClient.BASE_ALLOCATION, "qemu:dirty-bitmap:" + EXPORTED_BITMAP);
+                List<String> contexts = tracked
+                        ? List.of(NbdClient.BASE_ALLOCATION, "qemu:dirty-bitmap:" + EXPORTED_BITMAP)
+                        : List.of(NbdClient.BASE_ALLOCATION);
                 nbd = new Nbd(tunnel, NbdClient.connect(tunnel.address(), EXPORT, contexts));
             } finally {
                 if (nbd == null) {
                     tunnel.close();
                 }
             }
-            return new TrackedQcow2Disk(host, daemon, previous, next, null, nbd);
+            return new TrackedQcow2Disk(host, daemon, done, tracked, null, nbd);
         } catch (IOException | RuntimeException e) {
             try {
-                if (next != null && daemon.qmp().isOpen()) {
-                    // Undoes the rotation: the previous bitmap, still recording, holds every change since the last success.
-                    removeBitmap(daemon.qmp(), next);
-                }
-            } catch (RuntimeException cleanup) {
+                shutDown(host, daemon);
+            } catch (IOException | RuntimeException cleanup) {
                 e.addSuppressed(cleanup);
-            } finally {
-                try {
-                    shutDown(host, daemon);
-                } catch (IOException | RuntimeException cleanup) {
-                    e.addSuppressed(cleanup);
-                }
             }
             throw e instanceof IOException io ? io : new IOException("cannot read " + image + " on " + host.name() + ": " + e.getMessage(), e);
         }
     }
 
+    /** Whether a command that may fail for want of what it acts on succeeded. */
+    private static boolean succeeded(QmpClient qmp, CompletableFuture<JsonNode> reply) {
+        try {
+            qmp.await(reply, "transaction");
+            return true;
+        } catch (QmpException e) {
+            return false;
+        }
+    }
+
     /**
-     * Stops a daemon left by a dead worker, then starts one with the image and a QMP socket
-     * (nothing else: what it exports depends on the bitmaps it finds), and connects to it.
+     * Stops a daemon left by a dead worker, then starts one with the image, a QMP socket and an
+     * NBD server (no export yet: what it exports depends on the bitmaps it finds), and connects
+     * to it.
      */
     private static Daemon start(HostAccess host, Path image, Path workDir, String id) throws IOException {
         Path pidFile = workDir.resolve("qsd-" + id + ".pid");
@@ -192,7 +240,9 @@ public final class TrackedQcow2Disk implements BlockSource {
         // and the daemon then points its streams to /dev/null: it holds none of our pipes. QEMU
         // replaces a socket file left behind. Only built-ins besides the daemon when the directory exists.
         String daemon = "qemu-storage-daemon --daemonize --pidfile " + quote(pidFile.toString()) + " --chardev "
-                + quote("socket,id=qmp,server=on,wait=off,path=" + qmpSocket.toString().replace(",", ",,")) + " --monitor chardev=qmp --blockdev ";
+                + quote("socket,id=qmp,server=on,wait=off,path=" + qmpSocket.toString().replace(",", ",,")) + " --monitor chardev=qmp"
+                // The NBD server listens from the start (nothing is exported until QMP adds the export): one round trip fewer.
+                + " --nbd-server " + quote("addr.type=unix,addr.path=" + nbdSocket.toString().replace(",", ",,")) + " --blockdev ";
         // Reads through io_uring where the kernel and this QEMU have it, else through QEMU's thread
         // pool (the same daemon, started again): handing each read to a pool thread and its
         // completion back cost the daemon 35-45 % more CPU per GiB served here (1.3-2.0 s, against
@@ -226,8 +276,8 @@ public final class TrackedQcow2Disk implements BlockSource {
     }
 
     /** Our format node as query-named-block-nodes describes it. */
-    private static JsonNode node(QmpClient qmp) throws IOException {
-        for (JsonNode node : qmp.execute("query-named-block-nodes", Map.of("flat", true))) {
+    private static JsonNode node(JsonNode nodes) throws IOException {
+        for (JsonNode node : nodes) {
             if (node.path("node-name").asText().equals(NODE)) {
                 return node;
             }
@@ -241,23 +291,6 @@ public final class TrackedQcow2Disk implements BlockSource {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is not available", e);
         }
-    }
-
-    /** This replica's bitmaps on the node, oldest first. */
-    private static List<JsonNode> bitmaps(JsonNode node, String prefix) {
-        List<JsonNode> ours = new ArrayList<>();
-        for (JsonNode bitmap : node.path("dirty-bitmaps")) {
-            String name = bitmap.path("name").asText();
-            if (name.startsWith(prefix) && name.substring(prefix.length()).matches("\\d{1,18}")) {
-                ours.add(bitmap);
-            }
-        }
-        ours.sort(Comparator.comparingLong(b -> Long.parseLong(b.path("name").asText().substring(prefix.length()))));
-        return ours;
-    }
-
-    private static void removeBitmap(QmpClient qmp, String name) {
-        qmp.execute("block-dirty-bitmap-remove", Map.of("node", NODE, "name", name));
     }
 
     /** Stops the daemon (TERM lets it store the bitmaps) and waits until the image's lock is free. */
@@ -274,9 +307,9 @@ public final class TrackedQcow2Disk implements BlockSource {
             boolean gone = false;
             if (daemon.qmp().isOpen()) {
                 try {
-                    daemon.qmp().execute("quit");
+                    daemon.qmp().submit("quit", null);
                 } catch (QmpException e) {
-                    // It may close the connection before its reply arrives.
+                    // Closed meanwhile: stopped by its pid below.
                 }
                 try {
                     daemon.qmp().closedFuture().get(QMP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -300,7 +333,7 @@ public final class TrackedQcow2Disk implements BlockSource {
 
     /** Whether the changed extents come from a bitmap (false: every allocated block is read and hashed). */
     public boolean tracked() {
-        return previous != null;
+        return tracked;
     }
 
     @Override
@@ -317,7 +350,7 @@ public final class TrackedQcow2Disk implements BlockSource {
     /** The extents written since the previous successful execution's start; null without a usable bitmap. */
     @Override
     public List<Extent> changedExtents() throws IOException {
-        return previous != null
+        return tracked
                 ? nbd.client().extents("qemu:dirty-bitmap:" + EXPORTED_BITMAP, flags -> (flags & NbdClient.STATE_DIRTY) != 0)
                 : null;
     }
@@ -372,15 +405,32 @@ public final class TrackedQcow2Disk implements BlockSource {
         } finally {
             try {
                 if (daemon != null) {
+                    // Completed: nothing was written since the execution's start (the daemon held the
+                    // image), so the bitmap starts over, or starts. Not completed, the bitmap stays as
+                    // it was (or absent). Sent with the quit: one round trip.
+                    CompletableFuture<JsonNode> rotated = !completed ? null
+                            : tracked ? daemon.qmp().submit("block-dirty-bitmap-clear", Map.of("node", NODE, "name", bitmap))
+                            : daemon.qmp().submit("block-dirty-bitmap-add", Map.of("node", NODE, "name", bitmap, "persistent", true));
+                    IOException stopping = null;
                     try {
-                        String drop = completed ? previous : next;
-                        if (drop != null) {
-                            removeBitmap(daemon.qmp(), drop);
-                        }
-                    } catch (QmpException e) {
-                        throw new IOException("cannot rotate the bitmaps of the image on " + host.name() + ": " + e.getMessage(), e);
-                    } finally {
                         shutDown(host, daemon);
+                    } catch (IOException e) {
+                        stopping = e;
+                    }
+                    if (rotated != null) {
+                        try {
+                            // Its reply came before the connection ended: QEMU ran it before the quit.
+                            daemon.qmp().await(rotated, "bitmap update");
+                        } catch (QmpException e) {
+                            IOException failed = new IOException("cannot update the bitmap of the image on " + host.name() + ": " + e.getMessage(), e);
+                            if (stopping != null) {
+                                failed.addSuppressed(stopping);
+                            }
+                            throw failed;
+                        }
+                    }
+                    if (stopping != null) {
+                        throw stopping;
                     }
                 }
             } finally {

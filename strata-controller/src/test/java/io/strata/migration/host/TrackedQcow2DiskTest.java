@@ -77,9 +77,7 @@ class TrackedQcow2DiskTest {
             disk.complete();
         }
         assertThat(run("qemu-img", "info", image.toString())).containsOnlyOnce("strata-off-replica1-").doesNotContain("in-use");
-        try (var left = Files.list(scratch)) {
-            assertThat(left).isEmpty();
-        }
+        assertScratchEmpties(scratch);
     }
 
     @Test
@@ -120,9 +118,62 @@ class TrackedQcow2DiskTest {
         }
         assertThat(fallbacks).hasSize(1);
         assertThat(run("qemu-img", "info", overlay.toString())).doesNotContain("strata-off-");
-        try (var left = Files.list(scratch)) {
-            assertThat(left).isEmpty();
+        assertScratchEmpties(scratch);
+    }
+
+    @Test
+    void aFailedFirstExecutionLeavesNoBitmapAndBitmapsOfTheRotatingSchemeBecomeTheOne() throws Exception {
+        Path image = dir.resolve("disk.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "4M");
+        Path scratch = Files.createDirectories(dir.resolve("scratch"));
+        TrackedQcow2Disk.Fallback none = () -> {
+            throw new IllegalStateException("not read through the fallback");
+        };
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.tracked()).isFalse();
         }
+        assertThat(run("qemu-img", "info", image.toString())).doesNotContain("strata-off-");
+        // A worker that dies during a first execution (before its replicator marked anything) leaves
+        // no bitmap either: one would claim to track from an execution that never completed.
+        TrackedQcow2Disk abandoned = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none);
+        assertThat(abandoned.tracked()).isFalse();
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.tracked()).isFalse();
+        }
+        assertThat(run("qemu-img", "info", image.toString())).doesNotContain("strata-off-");
+
+        // The earlier scheme left bitmap N (since the last completed execution) and, after a worker died, N+1.
+        run("qemu-img", "bitmap", "-f", "qcow2", "--add", image.toString(), "strata-off-replica1-4");
+        write(image, 2);
+        run("qemu-img", "bitmap", "-f", "qcow2", "--add", image.toString(), "strata-off-replica1-5");
+        write(image, 6);
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.tracked()).isTrue();
+            assertThat(disk.changedExtents()).containsExactly(new Extent(2L * BLOCK, BLOCK), new Extent(6L * BLOCK, BLOCK));
+        }
+        // Not completed: the one bitmap kept both changes.
+        assertThat(run("qemu-img", "info", image.toString())).containsOnlyOnce("strata-off-replica1-").contains("strata-off-replica1-done");
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.changedExtents()).containsExactly(new Extent(2L * BLOCK, BLOCK), new Extent(6L * BLOCK, BLOCK));
+            disk.complete();
+        }
+        write(image, 1);
+        try (TrackedQcow2Disk disk = TrackedQcow2Disk.open(new LocalHost(), image, "replica-1", scratch, none)) {
+            assertThat(disk.changedExtents()).containsExactly(new Extent(1L * BLOCK, BLOCK));
+        }
+        assertScratchEmpties(scratch);
+    }
+
+    /**
+     * The daemon's pid file and QMP socket go when it exits, just after it closed the image and
+     * the QMP connection (which is when close() returns); the NBD socket is removed by close().
+     */
+    private static void assertScratchEmpties(Path scratch) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() -> {
+            try (var left = Files.list(scratch)) {
+                assertThat(left).isEmpty();
+            }
+        });
     }
 
     private static void write(Path image, int block) throws IOException {

@@ -89,8 +89,11 @@ public final class QmpClient implements AutoCloseable {
         Thread.ofVirtual().name("qmp-reader-" + name).start(client::readLoop);
         Thread.ofVirtual().name("qmp-events-" + name).start(client::deliverLoop);
         try {
+            // Sent before the greeting arrives: QEMU greets on accepting the connection and reads
+            // commands only after it, so negotiating costs one round trip, not two.
+            CompletableFuture<JsonNode> negotiated = client.submit("qmp_capabilities", null);
             client.greeting = client.await(greeted, "greeting", timeout);
-            client.execute("qmp_capabilities", null, timeout);
+            client.await(negotiated, "qmp_capabilities", timeout);
             return client;
         } catch (RuntimeException e) {
             client.close();
@@ -131,6 +134,17 @@ public final class QmpClient implements AutoCloseable {
 
     /** Runs a command and returns its "return" value; QMP errors become {@link QmpException}. */
     public JsonNode execute(String command, Map<String, ?> arguments, Duration timeout) {
+        return await(submit(command, arguments), command, timeout);
+    }
+
+    /**
+     * Sends a command without waiting for its reply: commands sent one after another are run by
+     * QEMU in that order, so a sequence whose steps do not depend on each other's results costs one
+     * round trip. The future completes with the "return" value, or with a {@link QmpException}
+     * (the command's QMP error, or the connection's end); {@link #await} waits for it with this
+     * client's timeout.
+     */
+    public CompletableFuture<JsonNode> submit(String command, Map<String, ?> arguments) {
         requireNonNull(command, "command is null");
         String id = name + "-" + ids.incrementAndGet();
         ObjectNode request = JSON.createObjectNode().put("execute", command).put("id", id);
@@ -148,13 +162,26 @@ public final class QmpClient implements AutoCloseable {
             pending.remove(id);
             throw new QmpException("cannot send " + command + " to " + name + ": " + e.getMessage(), e);
         }
-        JsonNode response = await(reply, command, timeout);
-        JsonNode error = response.get("error");
-        if (error != null) {
-            throw new QmpException(error.path("class").asText("GenericError"),
-                    command + " failed on " + name + ": " + error.path("desc").asText());
-        }
-        return response.path("return");
+        CompletableFuture<JsonNode> result = reply.thenApply(response -> {
+            JsonNode error = response.get("error");
+            if (error != null) {
+                throw new QmpException(error.path("class").asText("GenericError"),
+                        command + " failed on " + name + ": " + error.path("desc").asText());
+            }
+            return response.path("return");
+        });
+        // A reply given up on (timeout) is forgotten; a late one is then dropped by the reader.
+        result.whenComplete((value, failure) -> {
+            if (result.isCancelled()) {
+                pending.remove(id);
+            }
+        });
+        return result;
+    }
+
+    /** The result of a {@link #submit}ted command, waited for up to this client's timeout. */
+    public JsonNode await(CompletableFuture<JsonNode> reply, String what) {
+        return await(reply, what, defaultTimeout);
     }
 
     /**
@@ -194,6 +221,7 @@ public final class QmpClient implements AutoCloseable {
             return reply.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             pending.values().remove(reply);
+            reply.cancel(false);
             throw new QmpException("Timeout", "no QMP reply to " + what + " from " + name + " within " + timeout);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof QmpException q ? q

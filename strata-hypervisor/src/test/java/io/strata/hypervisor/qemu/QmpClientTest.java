@@ -56,6 +56,23 @@ class QmpClientTest {
     }
 
     @Test
+    void submittedCommandsRunInOrderAndAFailedOneDoesNotStopTheNext() {
+        try (QmpClient client = QmpClient.connect(socket, "test", TIMEOUT)) {
+            // All sent before any reply is read: QEMU runs them one after the other.
+            CompletableFuture<com.fasterxml.jackson.databind.JsonNode> add = client.submit("object-add",
+                    Map.of("qom-type", "memory-backend-ram", "id", "m1", "size", 1 << 20));
+            CompletableFuture<com.fasterxml.jackson.databind.JsonNode> again = client.submit("object-add",
+                    Map.of("qom-type", "memory-backend-ram", "id", "m1", "size", 1 << 20));
+            CompletableFuture<com.fasterxml.jackson.databind.JsonNode> list = client.submit("qom-list", Map.of("path", "/objects"));
+            assertThat(client.await(add, "object-add")).isNotNull();
+            assertThatThrownBy(() -> client.await(again, "object-add"))
+                    .isInstanceOfSatisfying(QmpException.class, e -> assertThat(e.errorClass()).isEqualTo("GenericError"))
+                    .hasMessageContaining("object-add");
+            assertThat(client.await(list, "qom-list").findValuesAsText("name")).contains("m1");
+        }
+    }
+
+    @Test
     void qmpErrorsBecomeExceptionsWithTheirClass() {
         try (QmpClient client = QmpClient.connect(socket, "test", TIMEOUT)) {
             assertThatThrownBy(() -> client.execute("no-such-command"))
