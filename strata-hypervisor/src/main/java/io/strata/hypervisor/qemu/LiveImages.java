@@ -349,14 +349,13 @@ final class LiveImages {
                 throw new HypervisorException("the warm QEMU for VM " + descriptor.id() + " is gone", e);
             }
             // The forward and `cont` go out together (QEMU runs them in order), one wait for both.
-            CompletableFuture<JsonNode> forward = null;
-            if (sshPort > 0) {
-                forward = CompletableFuture.supplyAsync(() -> vm.qmp().execute("human-monitor-command",
-                        Map.of("command-line", "hostfwd_add net0 tcp:127.0.0.1:" + sshPort + "-:22")), VIRTUAL);
-            }
+            QmpClient qmp = vm.qmp();
+            CompletableFuture<JsonNode> forward = sshPort > 0
+                    ? qmp.submit("human-monitor-command", Map.of("command-line", "hostfwd_add net0 tcp:127.0.0.1:" + sshPort + "-:22"))
+                    : null;
             vm.resumeCpus();
             if (forward != null) {
-                String added = join(forward).asText();
+                String added = qmp.await(forward, "hostfwd_add").asText();
                 if (!added.isBlank()) {
                     throw new HypervisorException("cannot forward port " + sshPort + " to VM " + descriptor.id() + ": " + added.strip(), null);
                 }
@@ -369,16 +368,6 @@ final class LiveImages {
             vm.lock.unlock();
         }
         return vm;
-    }
-
-    private static final java.util.concurrent.Executor VIRTUAL = command -> Thread.ofVirtual().name("clone-forward").start(command);
-
-    private static JsonNode join(CompletableFuture<JsonNode> future) {
-        try {
-            return future.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : e;
-        }
     }
 
     /**
