@@ -6,7 +6,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Predicate;
 
 /**
  * Nova's two aggregate filters in one pass over the aggregates:
@@ -29,7 +28,7 @@ public final class AggregateFilters implements HostFilter {
     }
 
     @Override
-    public Predicate<Host> forRequest(Scheduler.Request request) {
+    public Choice forRequest(Scheduler.Request request) {
         Map<String, Map<String, Set<String>>> byHost = aggregates.metadataByHost();
         Map<String, String> specs = request.flavor().extraSpecs();
         return host -> {

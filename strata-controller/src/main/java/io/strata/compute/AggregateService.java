@@ -126,14 +126,7 @@ public final class AggregateService {
 
     /** Metadata of every aggregate a host belongs to, as key → values (what the scheduler filters read). */
     public Map<String, Map<String, Set<String>>> metadataByHost() {
-        Map<String, Map<String, Set<String>>> byHost = new HashMap<>();
-        for (Aggregate aggregate : store.list()) {
-            for (String host : aggregate.hosts()) {
-                Map<String, Set<String>> metadata = byHost.computeIfAbsent(host, h -> new HashMap<>());
-                aggregate.metadata().forEach((key, value) -> metadata.computeIfAbsent(key, k -> new HashSet<>()).add(value));
-            }
-        }
-        return byHost;
+        return store.metadataByHost();
     }
 
     /** Zones other aggregates give these hosts that differ from {@code zone} (a host is in one zone only). */

@@ -31,11 +31,21 @@ public final class BootInputsResolver {
 
     /** The boot images and keys of a server, resolved when its build starts (the manager asks). */
     public ComputeManager.BuildInputs resolve(Server server) {
+        return resolve(server, null);
+    }
+
+    /**
+     * The same, with the server's image as its create request just read it ({@code null}: read it
+     * here): three queries fewer per created server.
+     */
+    public ComputeManager.BuildInputs resolve(Server server, ImageCatalog.BootableImage known) {
         BootImages boot = BootImages.none();
         LaunchSource launch = launches.find(server.id()).orElse(null);
         // A clone needs no image files: it resumes from its live image, whatever became of the image.
         if (launch == null && server.imageId() != null) {
-            ImageCatalog.BootableImage image = images.find(ServerService.systemContext(server), server.imageId());
+            ImageCatalog.BootableImage image = known != null && known.id().equals(server.imageId())
+                    ? known
+                    : images.find(ServerService.systemContext(server), server.imageId());
             Map<String, String> props = image.properties();
             ImageRef kernel = props.containsKey("kernel_id") ? ref(ServerService.systemContext(server), props.get("kernel_id")) : null;
             ImageRef ramdisk = props.containsKey("ramdisk_id") ? ref(ServerService.systemContext(server), props.get("ramdisk_id")) : null;

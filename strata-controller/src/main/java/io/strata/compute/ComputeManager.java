@@ -103,7 +103,7 @@ public final class ComputeManager implements AutoCloseable {
 
     public void build(Server server) {
         claim(server.id());
-        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null), () -> isActive(server.id()));
+        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null), ComputeManager::isActive);
     }
 
     /**
@@ -190,7 +190,7 @@ public final class ComputeManager implements AutoCloseable {
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
     public void build(Server server, BuildInputs inputs) {
         claim(server.id());
-        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), inputs), () -> isActive(server.id()));
+        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), inputs), ComputeManager::isActive);
     }
 
     private void runBuild(String id, BuildInputs resolved) {
@@ -805,7 +805,7 @@ public final class ComputeManager implements AutoCloseable {
     public void delete(Server server) {
         claim(server.id());
         submitEvent(server.id(), "compute_terminate_instance", () -> runDelete(server.id()),
-                () -> servers.find(server.id()).map(Server::deleted).orElse(true));
+                after -> after.map(Server::deleted).orElse(true));
     }
 
     private void runDelete(String id) {
@@ -1062,6 +1062,14 @@ public final class ComputeManager implements AutoCloseable {
      * the embedded store. A longer step shows as started (no finish time) once the delay passed.
      */
     private void submitEvent(String serverId, String event, Runnable task, java.util.function.BooleanSupplier succeeded) {
+        submitEvent(serverId, event, task, after -> succeeded.getAsBoolean());
+    }
+
+    /**
+     * @param succeeded whether the task did its work, judged from the server row as it read after
+     *        the task: the same read gives the event's host, one query instead of two per step
+     */
+    private void submitEvent(String serverId, String event, Runnable task, java.util.function.Predicate<Optional<Server>> succeeded) {
         submit(() -> {
             String requestId = org.slf4j.MDC.get("request_id");
             if (requestId == null) {
@@ -1081,9 +1089,11 @@ public final class ComputeManager implements AutoCloseable {
             }, EVENT_START_DELAY.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
             String traceback = null;
             boolean ok = false;
+            Optional<Server> after = null;
             try {
                 task.run();
-                ok = succeeded.getAsBoolean();
+                after = servers.find(serverId);
+                ok = succeeded.test(after);
             } catch (RuntimeException e) {
                 java.io.StringWriter trace = new java.io.StringWriter();
                 e.printStackTrace(new java.io.PrintWriter(trace));
@@ -1094,6 +1104,7 @@ public final class ComputeManager implements AutoCloseable {
                 if (!closing) {
                     String result = ok ? "Success" : "Error";
                     String trace = traceback;
+                    String host = after != null ? after.map(Server::host).orElse(null) : hostOf(serverId);
                     Long started;
                     synchronized (lock) {
                         // From here on the timer writes nothing; if it wrote the start, we finish that row.
@@ -1107,7 +1118,7 @@ public final class ComputeManager implements AutoCloseable {
                         });
                     } else {
                         recordQuietly(serverId, event, () -> {
-                            actions.recordEvent(serverId, requestId, event, hostOf(serverId), start, now(), result, trace);
+                            actions.recordEvent(serverId, requestId, event, host, start, now(), result, trace);
                             return 0L;
                         });
                     }
@@ -1116,8 +1127,8 @@ public final class ComputeManager implements AutoCloseable {
         });
     }
 
-    private boolean isActive(String id) {
-        return servers.find(id).map(s -> !s.deleted() && s.vmState() == VmState.ACTIVE).orElse(false);
+    private static boolean isActive(Optional<Server> server) {
+        return server.map(s -> !s.deleted() && s.vmState() == VmState.ACTIVE).orElse(false);
     }
 
     private boolean migrationEndedAs(String uuid, String status) {

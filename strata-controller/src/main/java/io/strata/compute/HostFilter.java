@@ -1,20 +1,34 @@
 package io.strata.compute;
 
-import java.util.function.Predicate;
-import java.util.function.ToLongFunction;
-
 /**
  * One of the scheduler's filters beyond capacity and zone. A filter prepares itself once per
- * request (reading what it needs from the store) and then tests each candidate host.
+ * request (reading what it needs from the store) into a {@link Choice} that then tests, weighs
+ * and is told of the host chosen: one read per request, however many hosts there are.
  */
 public interface HostFilter {
-    Predicate<Host> forRequest(Scheduler.Request request);
+    Choice forRequest(Scheduler.Request request);
 
-    /** How much this filter prefers a host (higher first), before the scheduler's own spreading by free RAM. */
-    default ToLongFunction<Host> preference(Scheduler.Request request) {
-        return host -> 0;
+    /**
+     * For a request that names its host: the filters do not apply, but a filter may still want
+     * to know where the server went ({@link Choice#selected}). Reads nothing by default.
+     */
+    default Choice forForcedHost(Scheduler.Request request) {
+        return Choice.ANY;
     }
 
-    /** Told of each choice made, while the scheduler still holds its lock (so later requests see it). */
-    default void selected(Scheduler.Request request, Host host) {}
+    /** What a filter made of one request. */
+    @FunctionalInterface
+    interface Choice {
+        Choice ANY = host -> true;
+
+        boolean accepts(Host host);
+
+        /** How much this filter prefers a host (higher first), before the scheduler's own spreading by free RAM. */
+        default long preference(Host host) {
+            return 0;
+        }
+
+        /** Told of the choice made, while the scheduler still holds its lock (so later requests see it). */
+        default void selected(Host host) {}
+    }
 }

@@ -75,6 +75,10 @@ public final class QuotaService {
 
     /** 403 as Nova's when a server would carry more metadata items than the project may. */
     public void checkMetadataItems(String projectId, int items) {
+        if (items == 0) {
+            // No limit refuses none (unlimited is -1): spare the read on every create without metadata.
+            return;
+        }
         long limit = limits(projectId).get(QuotaResource.METADATA_ITEMS);
         if (limit >= 0 && items > limit) {
             throw CloudException.forbidden("Quota exceeded for metadata_items: Requested %d, but already used 0 of %d metadata_items", items,

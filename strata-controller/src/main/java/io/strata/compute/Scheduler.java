@@ -10,8 +10,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Predicate;
-import java.util.function.ToLongFunction;
 
 /**
  * Nova's filter scheduler in small: filter the hosts (service enabled and up, availability zone,
@@ -71,8 +69,9 @@ public final class Scheduler {
     /** Picks a host and claims the flavor's resources on it; NoValidHost as a CloudException otherwise. */
     public synchronized Host select(Request request) {
         // A forced host bypasses the filters, so their per-request look-ups (server groups, aggregates) are not made.
-        Predicate<Host> filtered = request.forcedHost() != null ? host -> true
-                : filters.stream().map(f -> f.forRequest(request)).reduce(host -> true, Predicate::and);
+        List<HostFilter.Choice> choices = filters.stream()
+                .map(f -> request.forcedHost() != null ? f.forForcedHost(request) : f.forRequest(request))
+                .toList();
         List<Host> candidates = hosts.hosts().stream()
                 .filter(h -> !request.excludedHosts().contains(h.name()))
                 .filter(h -> request.forcedHost() == null || h.name().equals(request.forcedHost()))
@@ -82,19 +81,19 @@ public final class Scheduler {
                 .filter(h -> request.zone() == null || h.zone().equals(request.zone()))
                 .filter(h -> fits(h, request.flavor()))
                 // A forced host bypasses the filters too.
-                .filter(h -> request.forcedHost() != null || filtered.test(h))
+                .filter(h -> request.forcedHost() != null || choices.stream().allMatch(c -> c.accepts(h)))
                 .toList();
         if (candidates.isEmpty()) {
             metrics.counter("strata.scheduler.decisions", "outcome", "no_valid_host").increment();
             throw new CloudException(ErrorCode.CONFLICT, NO_VALID_HOST);
         }
-        List<ToLongFunction<Host>> preferences = candidates.size() == 1 ? List.of() : filters.stream().map(f -> f.preference(request)).toList();
+        List<HostFilter.Choice> preferences = candidates.size() == 1 ? List.of() : choices;
         Host chosen = candidates.stream()
-                .max(Comparator.comparingLong((Host h) -> preferences.stream().mapToLong(p -> p.applyAsLong(h)).sum())
+                .max(Comparator.comparingLong((Host h) -> preferences.stream().mapToLong(p -> p.preference(h)).sum())
                         .thenComparingLong(h -> freeRamMb(h)).thenComparingLong(h -> -usageOf(h).instances()))
                 .orElseThrow();
         usage.put(chosen.name(), usageOf(chosen).plus(request.flavor(), 1));
-        filters.forEach(filter -> filter.selected(request, chosen));
+        choices.forEach(choice -> choice.selected(chosen));
         metrics.counter("strata.scheduler.decisions", "outcome", "selected").increment();
         return chosen;
     }

@@ -128,9 +128,14 @@ public final class SecurityGroupService {
 
     /** The ids of the named groups of a project (the default when none is named); 400 for an unknown name. */
     public List<String> resolve(String projectId, List<String> names) {
-        ensureDefault(projectId);
+        SecurityGroup defaultGroup = ensureDefault(projectId);
         List<String> ids = new ArrayList<>();
         for (String name : new LinkedHashSet<>(names.isEmpty() ? List.of(SecurityGroup.DEFAULT) : names)) {
+            if (name.equals(SecurityGroup.DEFAULT)) {
+                // Just read (or made) above: a create without groups reads the project's groups once.
+                ids.add(defaultGroup.id());
+                continue;
+            }
             ids.add(store.findByName(projectId, name).or(() -> store.find(name).filter(g -> g.projectId().equals(projectId)))
                     .orElseThrow(() -> CloudException.badRequest("Security group %s not found for project %s.", name, projectId)).id());
         }

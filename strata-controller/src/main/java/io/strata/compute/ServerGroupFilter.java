@@ -7,8 +7,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Predicate;
-import java.util.function.ToLongFunction;
 
 /**
  * Nova's ServerGroupAffinityFilter and ServerGroupAntiAffinityFilter, and the soft policies'
@@ -25,48 +23,66 @@ public final class ServerGroupFilter implements HostFilter {
     }
 
     @Override
-    public Predicate<Host> forRequest(Scheduler.Request request) {
-        Placement placement = placement(request);
-        if (placement == null) {
-            return host -> true;
-        }
-        return switch (placement.policy()) {
-            case AFFINITY -> host -> placement.hosts().isEmpty() || placement.hosts().contains(host.name());
-            case ANTI_AFFINITY -> host -> !placement.hosts().contains(host.name());
-            case SOFT_AFFINITY, SOFT_ANTI_AFFINITY -> host -> true;
-        };
-    }
-
-    @Override
-    public ToLongFunction<Host> preference(Scheduler.Request request) {
-        Placement placement = placement(request);
-        if (placement == null) {
-            return host -> 0;
-        }
-        return switch (placement.policy()) {
-            case SOFT_AFFINITY -> host -> placement.count(host.name());
-            case SOFT_ANTI_AFFINITY -> host -> -placement.count(host.name());
-            case AFFINITY, ANTI_AFFINITY -> host -> 0;
-        };
-    }
-
-    @Override
-    public void selected(Scheduler.Request request, Host host) {
-        if (request.serverId() != null && groups.groupOf(request.serverId()).isPresent()) {
-            chosen.put(request.serverId(), host.name());
-        }
-    }
-
-    /** Where the other members of the request's group are, or null when it has no group. */
-    private Placement placement(Scheduler.Request request) {
-        if (request.serverId() == null) {
-            return null;
-        }
-        Optional<ServerGroup> group = groups.groupOf(request.serverId());
+    public Choice forRequest(Scheduler.Request request) {
+        Optional<ServerGroup> group = groupOf(request);
         if (group.isEmpty()) {
-            return null;
+            return Choice.ANY;
         }
-        Map<String, String> members = groups.memberHosts(group.get().id());
+        Placement placement = placement(request, group.get());
+        String serverId = request.serverId();
+        return new Choice() {
+            @Override
+            public boolean accepts(Host host) {
+                return switch (placement.policy()) {
+                    case AFFINITY -> placement.hosts().isEmpty() || placement.hosts().contains(host.name());
+                    case ANTI_AFFINITY -> !placement.hosts().contains(host.name());
+                    case SOFT_AFFINITY, SOFT_ANTI_AFFINITY -> true;
+                };
+            }
+
+            @Override
+            public long preference(Host host) {
+                return switch (placement.policy()) {
+                    case SOFT_AFFINITY -> placement.count(host.name());
+                    case SOFT_ANTI_AFFINITY -> -placement.count(host.name());
+                    case AFFINITY, ANTI_AFFINITY -> 0;
+                };
+            }
+
+            @Override
+            public void selected(Host host) {
+                chosen.put(serverId, host.name());
+            }
+        };
+    }
+
+    /** A member forced onto a host is remembered there all the same, for the members after it. */
+    @Override
+    public Choice forForcedHost(Scheduler.Request request) {
+        if (groupOf(request).isEmpty()) {
+            return Choice.ANY;
+        }
+        String serverId = request.serverId();
+        return new Choice() {
+            @Override
+            public boolean accepts(Host host) {
+                return true;
+            }
+
+            @Override
+            public void selected(Host host) {
+                chosen.put(serverId, host.name());
+            }
+        };
+    }
+
+    private Optional<ServerGroup> groupOf(Scheduler.Request request) {
+        return request.serverId() == null ? Optional.empty() : groups.groupOf(request.serverId());
+    }
+
+    /** Where the other members of the request's group are. */
+    private Placement placement(Scheduler.Request request, ServerGroup group) {
+        Map<String, String> members = groups.memberHosts(group.id());
         Map<String, Long> counts = new java.util.HashMap<>();
         Set<String> hosts = new HashSet<>();
         members.forEach((server, host) -> {
@@ -82,7 +98,7 @@ public final class ServerGroupFilter implements HostFilter {
                 counts.merge(where, 1L, Long::sum);
             }
         });
-        return new Placement(group.get().policy(), hosts, counts);
+        return new Placement(group.policy(), hosts, counts);
     }
 
     private record Placement(ServerGroup.Policy policy, Set<String> hosts, Map<String, Long> counts) {

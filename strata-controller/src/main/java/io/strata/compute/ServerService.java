@@ -123,8 +123,8 @@ public final class ServerService {
             throw CloudException.badRequest("Flavor %s is disabled.", flavor.id());
         }
         String imageId = null;
+        ImageCatalog.BootableImage image = null;
         if (request.imageRef() != null) {
-            ImageCatalog.BootableImage image;
             try {
                 image = images.find(auth, request.imageRef());
             } catch (CloudException e) {
@@ -212,7 +212,7 @@ public final class ServerService {
             // Members before building: the scheduler reads the group of each server it places.
             serverGroups.addMembers(group, created);
         }
-        ComputeManager.BuildInputs inputs = bootInputs.resolve(created.get(0));
+        ComputeManager.BuildInputs inputs = bootInputs.resolve(created.get(0), image);
         created.forEach(server -> manager.build(server, inputs));
         return created;
     }

@@ -92,6 +92,15 @@ public final class ImageService {
         return access.visible(auth, id);
     }
 
+    /**
+     * The local file of an active image's data by id, for this process's own hosts (no caller to
+     * check): only the image row is read, as a host's spawn needs neither properties nor tags.
+     */
+    public Path file(String id) {
+        requireNonNull(id, "id is null");
+        return file(store.findWithoutDetails(id.toLowerCase(Locale.ROOT)).orElseThrow(() -> ImageAccess.notFound(id)));
+    }
+
     /** The local file of an active image's data; 409 for any other status (no data yet, or deactivated). */
     public Path file(Image image) {
         requireNonNull(image, "image is null");

@@ -92,6 +92,27 @@ class ServerGroupsApiTest {
     }
 
     @Test
+    void aMemberForcedOntoAHostCountsForTheMembersScheduledAfterIt() {
+        String group = admin.post(GROUPS, "{\"server_group\": {\"name\": \"forced\", \"policies\": [\"anti-affinity\"]}}").expect(200)
+                .json().at("/server_group/id").asText();
+        String forcedHost = admin.get("/compute/v2.1/os-hypervisors").expect(200).json().at("/hypervisors/0/hypervisor_hostname").asText();
+        List<String> ids = new ArrayList<>();
+        ids.add(admin.post("/compute/v2.1/servers", "{\"server\": {\"name\": \"pinned\", \"imageRef\": \"" + image
+                + "\", \"flavorRef\": \"1\", \"availability_zone\": \"nova:" + forcedHost + "\"}, \"os:scheduler_hints\": {\"group\": \""
+                + group + "\"}}").expect(202).json().at("/server/id").asText());
+        for (int i = 0; i < 2; i++) {
+            ids.add(admin.post("/compute/v2.1/servers", "{\"server\": {\"name\": \"free-" + i + "\", \"imageRef\": \"" + image
+                    + "\", \"flavorRef\": \"1\"}, \"os:scheduler_hints\": {\"group\": \"" + group + "\"}}").expect(202).json()
+                    .at("/server/id").asText());
+        }
+        ids.forEach(id -> Servers.waitFor(admin, id, "ACTIVE"));
+        assertThat(Servers.show(admin, ids.get(0)).get("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(forcedHost);
+        assertThat(hostsOf(ids)).hasSize(3);
+        ids.forEach(id -> Servers.deleteAndWait(admin, id));
+        admin.delete(GROUPS + "/" + group).expect(204);
+    }
+
+    @Test
     void affinityKeepsMembersTogether() {
         String group = group("together", "affinity", "2.1");
         List<String> ids = boot(group, 3);
