@@ -1,6 +1,7 @@
 package io.strata.bench;
 
 import io.strata.hypervisor.qemu.QmpClient;
+import io.strata.migration.disk.BlockSource;
 import io.strata.migration.disk.DiskReplicator;
 import io.strata.migration.disk.RawDisk;
 import io.strata.migration.host.LiveQemuDisk;
@@ -189,19 +190,33 @@ final class ReplicationBench {
         System.out.println("checksums: destination equals the image's content after both executions");
     }
 
-    /** Seconds the last {@link #replicateQcow2} spent opening the image, replicating and closing both ends. */
+    /** Seconds the last {@link #replicateTimed} spent opening the source, replicating and closing both ends. */
     private static final double[] lastPhases = new double[3];
 
     private static DiskReplicator.Stats replicateQcow2(DiskReplicator replicator, Path source, Path target, Path state, Path scratch,
             TrackedQcow2Disk.Fallback copy, boolean expectTracked) throws IOException {
+        return replicateTimed(replicator, () -> {
+            TrackedQcow2Disk from = TrackedQcow2Disk.open(new LocalHost(), source, "bench", scratch, copy);
+            if (from.tracked() != expectTracked) {
+                from.close();
+                throw new IllegalStateException("the image's bitmap was " + (expectTracked ? "not " : "") + "used");
+            }
+            return from;
+        }, target, state);
+    }
+
+    /** Opens a source; the opening is timed as the execution's first phase. */
+    private interface SourceOpener {
+        BlockSource open() throws IOException;
+    }
+
+    /** One execution into the raw file {@code target}, its open / replicate / close split kept in {@link #lastPhases}. */
+    private static DiskReplicator.Stats replicateTimed(DiskReplicator replicator, SourceOpener opener, Path target, Path state)
+            throws IOException {
         long start = System.nanoTime();
         DiskReplicator.Stats stats;
         long replicated;
-        try (TrackedQcow2Disk from = TrackedQcow2Disk.open(new LocalHost(), source, "bench", scratch, copy);
-                RawDisk to = RawDisk.openForWriting(target)) {
-            if (from.tracked() != expectTracked) {
-                throw new IllegalStateException("the image's bitmap was " + (expectTracked ? "not " : "") + "used");
-            }
+        try (BlockSource from = opener.open(); RawDisk to = RawDisk.openForWriting(target)) {
             long opened = System.nanoTime();
             lastPhases[0] = (opened - start) / 1e9;
             stats = replicator.replicate(from, to, state, () -> false, (done, total) -> { });
@@ -305,18 +320,7 @@ final class ReplicationBench {
 
     private static DiskReplicator.Stats replicateLive(DiskReplicator replicator, Path qmp, Path source, Path target, Path state, Path scratch)
             throws IOException {
-        long start = System.nanoTime();
-        DiskReplicator.Stats stats;
-        long replicated;
-        try (LiveQemuDisk from = LiveQemuDisk.open(new LocalHost(), qmp, source, "bench", scratch); RawDisk to = RawDisk.openForWriting(target)) {
-            long opened = System.nanoTime();
-            lastPhases[0] = (opened - start) / 1e9;
-            stats = replicator.replicate(from, to, state, () -> false, (done, total) -> { });
-            replicated = System.nanoTime();
-            lastPhases[1] = (replicated - opened) / 1e9;
-        }
-        lastPhases[2] = (System.nanoTime() - replicated) / 1e9;
-        return stats;
+        return replicateTimed(replicator, () -> LiveQemuDisk.open(new LocalHost(), qmp, source, "bench", scratch), target, state);
     }
 
     private static DiskReplicator.Stats replicate(DiskReplicator replicator, Path source, Path target, Path state) throws IOException {
