@@ -346,6 +346,7 @@ final class LiveImages {
                 if (monitor != null) {
                     monitor.close();
                 }
+                waiting.kill(); // its monitor connection was lost: a process may still be there, nobody's
                 throw new HypervisorException("the warm QEMU for VM " + descriptor.id() + " is gone", e);
             }
             // The forward and `cont` go out together (QEMU runs them in order), one wait for both.
