@@ -219,7 +219,7 @@ class MigrationApiTest {
         Path volume = Path.of(info.at("/volumes_info/0/path").asText());
         assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
         assertThat(info.at("/replication_stats/0/incremental").asBoolean()).isFalse();
-        assertThat(trackingBitmaps(disk)).containsExactly("1 []");
+        assertThat(trackingBitmaps(disk)).containsExactly("done []");
 
         // 3 of 256 blocks written offline through QEMU's block layer (one in a hole): only those are read.
         HostDirs.qemuIoWrite(disk, 0x40, 3, 77, 200);
@@ -229,17 +229,17 @@ class MigrationApiTest {
         assertThat(stats.get("bytes_read").asLong()).isEqualTo(3L * HostDirs.BLOCK);
         assertThat(stats.get("blocks_sent").asInt()).isEqualTo(3);
         assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
-        assertThat(trackingBitmaps(disk)).containsExactly("2 []");
+        assertThat(trackingBitmaps(disk)).containsExactly("done []");
 
         // A writer killed with the image open leaves the bitmap in-use (it may miss writes): every block is hashed again.
         HostDirs.qemuIoWriteAndDie(disk, 0x55, 10);
-        assertThat(trackingBitmaps(disk)).containsExactly("2 [in-use]");
+        assertThat(trackingBitmaps(disk)).containsExactly("done [in-use]");
         MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
         stats = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm2/replication_stats/0");
         assertThat(stats.get("bytes_read").asLong()).isEqualTo(129L * HostDirs.BLOCK);
         assertThat(stats.get("blocks_sent").asInt()).isEqualTo(1);
         assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
-        assertThat(trackingBitmaps(disk)).containsExactly("1 []");
+        assertThat(trackingBitmaps(disk)).containsExactly("done []");
 
         // Tracked again from there on.
         HostDirs.qemuIoWrite(disk, 0x66, 5);
@@ -258,13 +258,13 @@ class MigrationApiTest {
         assertThat(stats.get("bytes_read").asLong()).isEqualTo(129L * HostDirs.BLOCK);
         assertThat(stats.get("blocks_sent").asInt()).isEqualTo(1);
         assertThat(HostDirs.checksum(volume, DISK_SIZE)).isEqualTo(HostDirs.qcow2Checksum(disk, DISK_SIZE));
-        assertThat(trackingBitmaps(disk)).containsExactly("1 []");
+        assertThat(trackingBitmaps(disk)).containsExactly("done []");
         try (Stream<Path> left = Files.list(cloud.dataDir().resolve("migration/scratch"))) {
             assertThat(left.filter(p -> p.getFileName().toString().startsWith("qsd-"))).isEmpty();
         }
     }
 
-    /** This image's strata-off bitmaps as "SEQUENCE [FLAGS but auto]". */
+    /** This image's strata-off bitmaps as "SUFFIX [FLAGS but auto]" (one per replica, strata-off-KEY-done). */
     private static List<String> trackingBitmaps(Path image) throws IOException {
         JsonNode info = new com.fasterxml.jackson.databind.ObjectMapper().readTree(HostDirs.imageInfo(image));
         List<String> found = new java.util.ArrayList<>();
