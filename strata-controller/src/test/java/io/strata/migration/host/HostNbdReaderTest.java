@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.strata.migration.HostDirs;
 import io.strata.migration.Sshd;
 import io.strata.migration.disk.BlockSource;
 import io.strata.migration.disk.BlockSource.Extent;
@@ -120,23 +121,9 @@ class HostNbdReaderTest {
         return bytes;
     }
 
-    /** Processes on this machine (the SSH host) whose command line names {@code socket}: readers of that export. */
-    private static List<Long> readers(Path socket) throws IOException {
-        List<Long> pids = new ArrayList<>();
-        try (var processes = Files.list(Path.of("/proc"))) {
-            for (Path process : processes.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
-                try {
-                    List<String> args = List.of(new String(Files.readAllBytes(process.resolve("cmdline")), StandardCharsets.UTF_8).split("\0"));
-                    // python3 as found on the PATH (pyenv's shim runs it by its full path).
-                    if (!args.isEmpty() && args.getFirst().endsWith("python3") && args.contains("-c") && args.contains(socket.toString())) {
-                        pids.add(Long.parseLong(process.getFileName().toString()));
-                    }
-                } catch (IOException gone) {
-                    // Ended meanwhile.
-                }
-            }
-        }
-        return pids;
+    /** Readers of {@code socket} running on this machine (the SSH host). */
+    private static List<Long> readers(Path socket) {
+        return HostDirs.pythonScriptsOn(socket);
     }
 
     @Test
