@@ -224,6 +224,22 @@ class HostNbdReaderTest {
     }
 
     @Test
+    void anExportThatGoesAwayFailsTheRead() throws Exception {
+        try (SshHost host = connect()) {
+            QemuNbd nbd = QemuNbd.start("going", plain(file));
+            try (HostNbdReader reader = HostNbdReader.open(host, nbd.socket(), "disk", SIZE)) {
+                assertThat(read(reader, 0, BLOCK)).isEqualTo(expected(0, BLOCK));
+                nbd.close();
+                assertThatThrownBy(() -> read(reader, 5L * BLOCK, BLOCK)).isInstanceOf(IOException.class)
+                        .hasMessageContaining("NBD export disk on").hasMessageContaining("closed the connection");
+            } finally {
+                nbd.close();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> readers(nbd.socket()).isEmpty());
+        }
+    }
+
+    @Test
     void anExportThatIsNotThereIsExplained() throws Exception {
         try (SshHost host = connect(); HostNbdReader reader = HostNbdReader.open(host, dir.resolve("nothing.sock"), "disk", SIZE)) {
             assertThatThrownBy(() -> read(reader, 0, BLOCK)).isInstanceOf(IOException.class)
