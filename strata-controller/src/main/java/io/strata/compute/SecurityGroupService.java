@@ -172,6 +172,11 @@ public final class SecurityGroupService {
         return store.namesOfServer(serverId);
     }
 
+    /** The group names of several servers in one query; a server without groups has no entry. */
+    public java.util.Map<String, List<String>> namesOfServers(java.util.Collection<String> serverIds) {
+        return store.namesOfServers(serverIds);
+    }
+
     private String groupByName(Server server, String name) {
         ensureDefault(server.projectId());
         // Clients send a name or, like openstackclient, the id they resolved it to.
