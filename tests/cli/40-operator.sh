@@ -63,7 +63,8 @@ openstack security group create --description "ssh in" ops-sg -f value -c id >/d
 openstack security group rule create --protocol tcp --dst-port 22 --remote-ip 10.0.0.0/8 ops-sg -f value -c id >/dev/null
 grep -q "10.0.0.0/8" <<<"$(openstack security group rule list ops-sg -f value)" || fail "rule not listed"
 openstack security group rule create --protocol icmp --remote-group default ops-sg -f value -c id >/dev/null
-grep -q default <<<"$(openstack security group rule list ops-sg -f value -c "Remote Security Group")" \
+# (No -c: on the compute API path this client's headers and values are one column apart.)
+grep -q "icmp.* default$" <<<"$(openstack security group rule list ops-sg -f value)" \
   || fail "remote group rule not listed: $(openstack security group rule list ops-sg -f value)"
 grep -qx default <<<"$(openstack security group list -f value -c Name)" || fail "no default security group"
 sgvm=$(openstack server create --image "$image" --flavor m1.tiny --security-group ops-sg ops-sg-vm -f value -c id)
