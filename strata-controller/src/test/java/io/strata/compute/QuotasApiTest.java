@@ -174,6 +174,18 @@ class QuotasApiTest {
         ids.add(Servers.create(member, "r-3", image, "1", null));
         assertThat(member.get("/compute/v2.1/limits").expect(200).json().at("/limits/absolute/maxTotalRAMSize").asLong()).isEqualTo(-1);
         ids.forEach(id -> Servers.deleteAndWait(member, id));
+
+        // -1 lifts the key_pairs and server_groups quotas too.
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"key_pairs\": 1, \"server_groups\": 1}}").expect(200);
+        String group = "{\"server_group\": {\"name\": \"g\", \"policies\": [\"affinity\"]}}";
+        member.post("/compute/v2.1/os-keypairs", "{\"keypair\": {\"name\": \"r-k1\"}}").expect(200);
+        member.post("/compute/v2.1/os-keypairs", "{\"keypair\": {\"name\": \"r-k2\"}}").expect(403);
+        member.post("/compute/v2.1/os-server-groups", group).expect(200);
+        member.post("/compute/v2.1/os-server-groups", group).expect(403);
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"key_pairs\": -1, \"server_groups\": -1}}").expect(200);
+        member.post("/compute/v2.1/os-keypairs", "{\"keypair\": {\"name\": \"r-k2\"}}").expect(200);
+        member.post("/compute/v2.1/os-server-groups", group).expect(200);
+        assertThat(member.get("/compute/v2.1/limits").expect(200).json().at("/limits/absolute/maxServerGroups").asLong()).isEqualTo(-1);
     }
 
     @Test
