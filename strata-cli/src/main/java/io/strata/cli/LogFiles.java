@@ -42,8 +42,8 @@ final class LogFiles {
     /**
      * Sets the format of what the server logs, on stderr and in the log file written after this:
      * {@code text} (the pattern lines) or {@code json}, one object per line as logback's
-     * JsonEncoder writes it ({@code level}, {@code loggerName}, {@code threadName},
-     * {@code mdc.request_id}, {@code message}, {@code throwable}), for log shippers. Null is text.
+     * JsonEncoder writes it ({@code timestamp}, {@code level}, {@code threadName}, {@code loggerName},
+     * {@code mdc.request_id}, {@code formattedMessage}, {@code throwable}), for log shippers. Null is text.
      */
     static synchronized void useFormat(String format) {
         String chosen = format == null || format.isBlank() ? "text" : format.strip();
@@ -76,6 +76,14 @@ final class LogFiles {
     private static Encoder<ILoggingEvent> jsonEncoder(LoggerContext context) {
         JsonEncoder encoder = new JsonEncoder();
         encoder.setContext(context);
+        // The message as the text format prints it, not its {} template and arguments apart; no
+        // per-line copy of the logger context or counters nobody reads.
+        encoder.setWithFormattedMessage(true);
+        encoder.setWithMessage(false);
+        encoder.setWithArguments(false);
+        encoder.setWithContext(false);
+        encoder.setWithSequenceNumber(false);
+        encoder.setWithNanoseconds(false);
         encoder.start();
         return encoder;
     }

@@ -115,7 +115,7 @@ class ManageCommandTest {
         try {
             org.slf4j.MDC.put("request_id", "req-0b5e55ed-0000-4000-8000-000000000001");
             try {
-                LoggerFactory.getLogger("io.strata.test").error("json broke in the test");
+                LoggerFactory.getLogger("io.strata.test").error("json broke in the {}", "test");
             } finally {
                 org.slf4j.MDC.remove("request_id");
             }
@@ -125,11 +125,11 @@ class ManageCommandTest {
                 lines.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line));
             }
             com.fasterxml.jackson.databind.JsonNode error = lines.stream()
-                    .filter(l -> l.path("message").asText().equals("json broke in the test")).findFirst().orElseThrow();
+                    .filter(l -> l.path("formattedMessage").asText().equals("json broke in the test")).findFirst().orElseThrow();
             assertThat(error.path("level").asText()).isEqualTo("ERROR");
             assertThat(error.path("loggerName").asText()).isEqualTo("io.strata.test");
             assertThat(error.at("/mdc/request_id").asText()).isEqualTo("req-0b5e55ed-0000-4000-8000-000000000001");
-            assertThat(lines).anyMatch(l -> l.path("message").asText().equals("json is well") && l.path("level").asText().equals("INFO"));
+            assertThat(lines).anyMatch(l -> l.path("formattedMessage").asText().equals("json is well") && l.path("level").asText().equals("INFO"));
             List<String> errors = CLI.ok("manage", "logs", "errors", "--data-dir", dir.toString()).lines();
             assertThat(errors).hasSize(1);
             assertThat(errors.get(0)).startsWith("strata.log:").contains("json broke in the test");
