@@ -72,6 +72,13 @@ class SecurityGroupsApiTest {
                 .get("security_group_rule");
         assertThat(fromGroup.at("/group/name").asText()).isEqualTo("default");
         assertThat(fromGroup.get("ip_range").isEmpty()).isTrue();
+        // A cidr beside a group_id is ignored, as Nova ignores it (the openstack CLI sends 0.0.0.0/0 with --remote-group).
+        JsonNode bothGiven = member.post(RULES, "{\"security_group_rule\": {\"parent_group_id\": \"" + webId + "\", \"ip_protocol\": "
+                + "\"udp\", \"from_port\": 53, \"to_port\": 53, \"cidr\": \"0.0.0.0/0\", \"group_id\": \"" + defaultId + "\"}}")
+                .expect(200).json().get("security_group_rule");
+        assertThat(bothGiven.at("/group/name").asText()).isEqualTo("default");
+        assertThat(bothGiven.get("ip_range").isEmpty()).isTrue();
+        member.delete(RULES + "/" + bothGiven.get("id").asText()).expect(202);
 
         assertThat(rule(member, webId, "\"ip_protocol\": \"tcp\", \"from_port\": 22, \"to_port\": 22, \"cidr\": \"10.0.0.0/8\"", 400))
                 .isEqualTo("This rule already exists in group " + webId);
