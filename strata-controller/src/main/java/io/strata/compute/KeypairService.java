@@ -32,13 +32,16 @@ public final class KeypairService {
             "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com");
 
     private final KeypairStore store;
+    private final QuotaStore locks;
     private final Clock clock;
 
     /** A created keypair, with the private key when it was generated here. */
     public record Created(Keypair keypair, String privateKey) {}
 
-    public KeypairService(KeypairStore store, Clock clock) {
+    /** {@code locks}: the quota lock under which a limited create counts and inserts. */
+    public KeypairService(KeypairStore store, QuotaStore locks, Clock clock) {
         this.store = requireNonNull(store, "store is null");
+        this.locks = requireNonNull(locks, "locks is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
 
@@ -50,9 +53,6 @@ public final class KeypairService {
     public Created create(String userId, long limit, String name, String type, String publicKey) {
         if (name.isEmpty() || name.length() > 255 || !NAME.matcher(name).matches()) {
             throw CloudException.badRequest("Keypair data is invalid: Keypair name contains unsafe characters");
-        }
-        if (limit >= 0 && store.count(userId) >= limit) {
-            throw CloudException.forbidden("Quota exceeded, too many key pairs.");
         }
         String privateKey = null;
         String key = publicKey;
@@ -67,7 +67,14 @@ public final class KeypairService {
         String fingerprint = type.equals("x509") ? x509Fingerprint(key) : sshFingerprint(key);
         Keypair keypair = new Keypair(0, userId, name, type, key.strip() + (type.equals("ssh") ? "\n" : ""), fingerprint,
                 clock.instant().truncatedTo(ChronoUnit.MICROS));
-        if (!store.insert(keypair)) {
+        // Counted and inserted under the user's lock: concurrent creates cannot pass the limit together.
+        boolean inserted = limit < 0 ? store.insert(keypair) : locks.underUserLock(userId, h -> {
+            if (KeypairStore.count(h, userId) >= limit) {
+                throw CloudException.forbidden("Quota exceeded, too many key pairs.");
+            }
+            return KeypairStore.insert(h, keypair);
+        });
+        if (!inserted) {
             throw CloudException.conflict("Key pair '%s' already exists.", name);
         }
         return new Created(store.find(userId, name).orElseThrow(), privateKey);

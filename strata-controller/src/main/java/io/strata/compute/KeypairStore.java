@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /** Keypair rows; the (user, name) pair is unique. */
@@ -18,16 +19,19 @@ public final class KeypairStore {
 
     /** Inserts; false if the user already has a keypair of that name. */
     public boolean insert(Keypair k) {
-        return jdbi.inTransaction(h -> {
-            if (h.createQuery("select count(*) from keypairs where user_id = :u and name = :n").bind("u", k.userId()).bind("n", k.name())
-                    .mapTo(Integer.class).one() > 0) {
-                return false;
-            }
-            h.createUpdate("insert into keypairs (user_id, name, key_type, public_key, fingerprint, created_at) "
-                            + "values (:userId, :name, :type, :publicKey, :fingerprint, :createdAt)")
-                    .bindMethods(k).execute();
-            return true;
-        });
+        return jdbi.inTransaction(h -> insert(h, k));
+    }
+
+    /** As {@link #insert(Keypair)}, in the caller's transaction. */
+    static boolean insert(Handle h, Keypair k) {
+        if (h.createQuery("select count(*) from keypairs where user_id = :u and name = :n").bind("u", k.userId()).bind("n", k.name())
+                .mapTo(Integer.class).one() > 0) {
+            return false;
+        }
+        h.createUpdate("insert into keypairs (user_id, name, key_type, public_key, fingerprint, created_at) "
+                        + "values (:userId, :name, :type, :publicKey, :fingerprint, :createdAt)")
+                .bindMethods(k).execute();
+        return true;
     }
 
     public Optional<Keypair> find(String userId, String name) {
@@ -41,8 +45,11 @@ public final class KeypairStore {
     }
 
     public int count(String userId) {
-        return jdbi.withHandle(h -> h.createQuery("select count(*) from keypairs where user_id = :u").bind("u", userId)
-                .mapTo(Integer.class).one());
+        return jdbi.withHandle(h -> count(h, userId));
+    }
+
+    static int count(Handle h, String userId) {
+        return h.createQuery("select count(*) from keypairs where user_id = :u").bind("u", userId).mapTo(Integer.class).one();
     }
 
     public boolean delete(String userId, String name) {

@@ -151,6 +151,11 @@ public final class QuotaService {
         });
     }
 
+    /** Runs count-then-insert work of a per-project quota (server groups) under the project's quota lock. */
+    public <T> T underProjectLock(String projectId, java.util.function.Function<org.jdbi.v3.core.Handle, T> work) {
+        return store.underProjectLock(projectId, work);
+    }
+
     private static boolean countsNothing(Map<QuotaResource, Long> limits) {
         return limits.get(QuotaResource.INSTANCES) < 0 && limits.get(QuotaResource.CORES) < 0 && limits.get(QuotaResource.RAM) < 0;
     }

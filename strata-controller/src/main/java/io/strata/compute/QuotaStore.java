@@ -62,6 +62,14 @@ public final class QuotaStore {
         });
     }
 
+    /**
+     * As {@link #underProjectLock} for a quota counted per user (key pairs): the lock row is the
+     * user's, kept in the same table under a prefix no project id has.
+     */
+    public <T> T underUserLock(String userId, Function<Handle, T> work) {
+        return underProjectLock("user:" + userId, work);
+    }
+
     private void ensureLockRow(String projectId) {
         boolean exists = jdbi.withHandle(h -> h.createQuery("select count(*) from project_quota_locks where project_id = :p")
                 .bind("p", projectId).mapTo(Integer.class).one() > 0);

@@ -22,12 +22,20 @@ public final class ServerGroupService {
 
     public ServerGroup create(AuthContext auth, String name, ServerGroup.Policy policy) {
         long limit = quotas.limits(auth.projectId()).get(QuotaResource.SERVER_GROUPS);
-        if (limit >= 0 && store.count(auth.projectId()) >= limit) {
-            throw CloudException.forbidden("Quota exceeded, too many server groups.");
-        }
         ServerGroup group = new ServerGroup(UUID.randomUUID().toString(), name, auth.projectId(), auth.userId(), policy, List.of(),
                 clock.instant());
-        store.insert(group);
+        if (limit < 0) {
+            store.insert(group);
+            return group;
+        }
+        // Counted and inserted under the project's quota lock: concurrent creates cannot pass the limit together.
+        quotas.underProjectLock(auth.projectId(), h -> {
+            if (ServerGroupStore.count(h, auth.projectId()) >= limit) {
+                throw CloudException.forbidden("Quota exceeded, too many server groups.");
+            }
+            ServerGroupStore.insert(h, group);
+            return null;
+        });
         return group;
     }
 

@@ -22,10 +22,15 @@ public final class ServerGroupStore {
     }
 
     public void insert(ServerGroup group) {
-        jdbi.useHandle(h -> h.createUpdate("insert into server_groups (id, name, project_id, user_id, policy, created_at) "
+        jdbi.useHandle(h -> insert(h, group));
+    }
+
+    /** As {@link #insert(ServerGroup)}, in the caller's transaction. */
+    static void insert(Handle h, ServerGroup group) {
+        h.createUpdate("insert into server_groups (id, name, project_id, user_id, policy, created_at) "
                         + "values (:id, :name, :p, :u, :policy, :at)")
                 .bind("id", group.id()).bind("name", group.name()).bind("p", group.projectId()).bind("u", group.userId())
-                .bind("policy", group.policy().wireName()).bind("at", group.createdAt()).execute());
+                .bind("policy", group.policy().wireName()).bind("at", group.createdAt()).execute();
     }
 
     public Optional<ServerGroup> find(String id) {
@@ -43,8 +48,11 @@ public final class ServerGroupStore {
     }
 
     public int count(String projectId) {
-        return jdbi.withHandle(h -> h.createQuery("select count(*) from server_groups where project_id = :p").bind("p", projectId)
-                .mapTo(Integer.class).one());
+        return jdbi.withHandle(h -> count(h, projectId));
+    }
+
+    static int count(Handle h, String projectId) {
+        return h.createQuery("select count(*) from server_groups where project_id = :p").bind("p", projectId).mapTo(Integer.class).one();
     }
 
     public boolean delete(String id) {

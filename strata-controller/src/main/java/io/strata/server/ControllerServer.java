@@ -173,7 +173,8 @@ public final class ControllerServer implements AutoCloseable {
                     (host, url) -> new RemoteAgent(host, url, agentToken));
             FlavorService flavors = new FlavorService(new FlavorStore(database.jdbi()), clock);
             database.exclusively(flavors::bootstrap);
-            KeypairService keypairs = new KeypairService(new KeypairStore(database.jdbi()), clock);
+            QuotaStore quotaStore = new QuotaStore(database.jdbi());
+            KeypairService keypairs = new KeypairService(new KeypairStore(database.jdbi()), quotaStore, clock);
             ImageStore imageStore = new ImageStore(database.jdbi());
             ImageFiles imageFiles = new ImageFiles(config.dataDir().resolve("images"));
             ImageService imageService;
@@ -209,7 +210,7 @@ public final class ControllerServer implements AutoCloseable {
                             new OperationOwners(database.jdbi()), incarnation);
             resources.add(manager);
             SecurityGroupStore securityGroupStore = new SecurityGroupStore(database.jdbi());
-            QuotaService quotas = new QuotaService(new QuotaStore(database.jdbi()), serverStore, serverGroupStore, securityGroupStore,
+            QuotaService quotas = new QuotaService(quotaStore, serverStore, serverGroupStore, securityGroupStore,
                     config.quotas());
             SecurityGroupService securityGroups = new SecurityGroupService(securityGroupStore, quotas, clock);
             ServerGroupService serverGroups = new ServerGroupService(serverGroupStore, quotas, clock);

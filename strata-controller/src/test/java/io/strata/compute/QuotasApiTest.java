@@ -194,14 +194,43 @@ class QuotasApiTest {
         String project = projectId("q-race");
         admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"instances\": 10}}").expect(200);
         String body = "{\"server\": {\"name\": \"racer\", \"imageRef\": \"" + image + "\", \"flavorRef\": \"1\"}}";
-        ExecutorService pool = Executors.newFixedThreadPool(50);
+        List<Integer> statuses = concurrently(50, i -> member.post("/compute/v2.1/servers", body).status());
+        assertThat(statuses.stream().filter(s -> s == 202).count()).isEqualTo(10);
+        assertThat(statuses.stream().filter(s -> s == 403).count()).isEqualTo(40);
+        JsonNode servers = member.get("/compute/v2.1/servers").expect(200).json().get("servers");
+        assertThat(servers).hasSize(10);
+        servers.forEach(s -> Servers.deleteAndWait(member, s.get("id").asText()));
+    }
+
+    @Test
+    void concurrentKeyPairAndServerGroupCreatesNeverExceedTheirQuotas() throws Exception {
+        ApiClient member = cloud.newProjectUser("q-race-2", "rita", "member");
+        String project = projectId("q-race-2");
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"key_pairs\": 3, \"server_groups\": 2}}").expect(200);
+        List<Integer> keyPairs = concurrently(20, i -> member.post("/compute/v2.1/os-keypairs",
+                "{\"keypair\": {\"name\": \"race-" + i + "\"}}").status());
+        assertThat(keyPairs.stream().filter(s -> s == 200).count()).isEqualTo(3);
+        assertThat(keyPairs.stream().filter(s -> s == 403).count()).isEqualTo(17);
+        assertThat(member.get("/compute/v2.1/os-keypairs").expect(200).json().get("keypairs")).hasSize(3);
+
+        List<Integer> groups = concurrently(20, i -> member.post("/compute/v2.1/os-server-groups",
+                "{\"server_group\": {\"name\": \"race-" + i + "\", \"policies\": [\"affinity\"]}}").status());
+        assertThat(groups.stream().filter(s -> s == 200).count()).isEqualTo(2);
+        assertThat(groups.stream().filter(s -> s == 403).count()).isEqualTo(18);
+        assertThat(member.get("/compute/v2.1/os-server-groups").expect(200).json().get("server_groups")).hasSize(2);
+    }
+
+    /** Fires {@code n} calls at once (released together) and returns their answers' statuses. */
+    private static List<Integer> concurrently(int n, java.util.function.IntFunction<Integer> call) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(n);
         CountDownLatch go = new CountDownLatch(1);
         List<Future<Integer>> answers = new ArrayList<>();
         try {
-            for (int i = 0; i < 50; i++) {
+            for (int i = 0; i < n; i++) {
+                int index = i;
                 answers.add(pool.submit(() -> {
                     go.await();
-                    return member.post("/compute/v2.1/servers", body).status();
+                    return call.apply(index);
                 }));
             }
             go.countDown();
@@ -209,14 +238,10 @@ class QuotasApiTest {
             for (Future<Integer> answer : answers) {
                 statuses.add(answer.get());
             }
-            assertThat(statuses.stream().filter(s -> s == 202).count()).isEqualTo(10);
-            assertThat(statuses.stream().filter(s -> s == 403).count()).isEqualTo(40);
+            return statuses;
         } finally {
             pool.shutdownNow();
         }
-        JsonNode servers = member.get("/compute/v2.1/servers").expect(200).json().get("servers");
-        assertThat(servers).hasSize(10);
-        servers.forEach(s -> Servers.deleteAndWait(member, s.get("id").asText()));
     }
 
     private static String projectId(String name) {
