@@ -44,7 +44,13 @@ final class LiveImageLoad {
         int settle = 10;
         int singles = 10;
         int warm = 1;
+        boolean coldOnly = false;
         for (int i = 4; i < args.length; i += 2) {
+            if (args[i].equals("--cold-only")) {
+                coldOnly = true; // the QEMU driver's own benchmark: cold boots through the API, no live image
+                i--;
+                continue;
+            }
             switch (args[i]) {
                 case "--boots" -> boots = Integer.parseInt(args[i + 1]);
                 case "--counts" -> counts = args[i + 1];
@@ -59,6 +65,9 @@ final class LiveImageLoad {
         System.out.printf(Locale.ROOT, "strata live-image benchmark: url=%s cpus=%d%n", args[0], Runtime.getRuntime().availableProcessors());
         String flavor = load.flavor(256);
         Latencies cold = load.coldBoots(flavor, boots);
+        if (coldOnly) {
+            System.exit(0);
+        }
         Latencies one = null;
         String source = load.bootToReady(flavor, "li-source");
         long blessStart = System.nanoTime();
