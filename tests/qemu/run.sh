@@ -80,7 +80,7 @@ qemu_args "$(openstack server show vm1 -f value -c id)" | matches -x -- -kernel 
 tail3=$(openstack console log show --lines 3 vm1)
 full=$(openstack console log show vm1)
 expect_eq "$(printf '%s\n' "$tail3" | wc -l)" 3 "lines printed by console log show --lines 3"
-[ "$(printf '%s\n' "$full" | wc -l)" -gt 10 ] || fail "the whole console log has only a few lines"
+[ "$(printf '%s\n' "$full" | wc -l)" -gt 3 ] || fail "the whole console log has no more than 3 lines: --lines 3 would prove nothing"
 [[ "$full" == *"$tail3"* ]] || fail "console log show --lines 3 is not the end of the console log"
 expect_eq "$(openstack console log show --lines 1 vm1 | wc -l)" 1 "lines printed by console log show --lines 1"
 openstack hypervisor list -f value -c "Hypervisor Type" | matches -x QEMU || fail "hypervisor type is not QEMU"
