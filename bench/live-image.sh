@@ -41,4 +41,4 @@ image=$(tools/guest-image/register.sh --name bench-guest | sed -n 's/^image=//p'
 echo "warm processes per live image: $warm"
 echo "accelerator: $(curl -fsS -H "X-Auth-Token: $(openstack token issue -f value -c id)" \
   "http://127.0.0.1:$port/compute/v2.1/os-hypervisors/detail" | jq -r '.hypervisors[0].cpu_info')"
-"$JAVA_HOME/bin/java" -jar strata-bench/target/strata-bench.jar live-image "http://127.0.0.1:$port" bench "$image" "$data" --warm "$warm" "${load_args[@]}"
+"$JAVA_HOME/bin/java" -jar strata-bench/target/strata-bench.jar live-image "http://127.0.0.1:$port" bench "$image" "$data" --warm "$warm" --controller-pid "$pid" "${load_args[@]}"

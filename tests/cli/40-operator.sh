@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The operator's toolbox with the real openstack CLI: aggregates and zones, server groups, security
-# groups, quotas.
+# groups (remote IP and remote group rules), lock, reset-state, instance actions, snapshots, backups,
+# force-delete, quotas and limits.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -61,6 +62,10 @@ echo "security groups: create, rules, attach at create, add/remove on a server"
 openstack security group create --description "ssh in" ops-sg -f value -c id >/dev/null
 openstack security group rule create --protocol tcp --dst-port 22 --remote-ip 10.0.0.0/8 ops-sg -f value -c id >/dev/null
 grep -q "10.0.0.0/8" <<<"$(openstack security group rule list ops-sg -f value)" || fail "rule not listed"
+openstack security group rule create --protocol icmp --remote-group default ops-sg -f value -c id >/dev/null
+# (No -c: on the compute API path this client's headers and values are one column apart.)
+grep -q "icmp.* default$" <<<"$(openstack security group rule list ops-sg -f value)" \
+  || fail "remote group rule not listed: $(openstack security group rule list ops-sg -f value)"
 grep -qx default <<<"$(openstack security group list -f value -c Name)" || fail "no default security group"
 sgvm=$(openstack server create --image "$image" --flavor m1.tiny --security-group ops-sg ops-sg-vm -f value -c id)
 wait_status "$sgvm" ACTIVE
@@ -85,6 +90,13 @@ expect_eq "$(openstack server show "$avm" -f value -c status)" ERROR "status aft
 openstack server set --state active "$avm"
 expect_eq "$(openstack server show "$avm" -f value -c status)" ACTIVE "status after reset to active"
 
+echo "admin actions: a snapshot is an image"
+openstack server image create --name ops-snap --wait "$avm" >/dev/null
+wait_status "$avm" ACTIVE
+grep -qx ops-snap <<<"$(openstack image list --property image_type=snapshot -f value -c Name)" || fail "snapshot not an image"
+expect_eq "$(openstack image show ops-snap -f value -c status)" active "snapshot image status"
+openstack image delete ops-snap
+
 echo "admin actions: backups with rotation"
 for n in 1 2 3; do
   openstack server backup create --name "ops-daily-$n" --type daily --rotate 2 --wait "$avm" >/dev/null
@@ -92,7 +104,14 @@ for n in 1 2 3; do
 done
 backups=$(openstack image list --property image_type=backup -f value -c Name | sort | tr '\n' ' ')
 expect_eq "$backups" "ops-daily-2 ops-daily-3 " "daily backups kept by rotation 2"
-openstack server delete --wait "$avm"
+
+echo "admin actions: force-delete of a locked server in ERROR"
+openstack server lock "$avm"
+openstack server set --state error "$avm"
+# No --wait: the client's wait gives up as soon as it sees the status ERROR the server already has.
+openstack server delete --force "$avm"
+for _ in $(seq 1 30); do openstack server show "$avm" >/dev/null 2>&1 || break; sleep 1; done
+openstack server show "$avm" >/dev/null 2>&1 && fail "server still there after delete --force"
 for b in ops-daily-2 ops-daily-3; do openstack image delete "$b"; done
 
 echo "quotas: set, show, enforced at create, limits"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cold migrate, resize (confirm and revert), migration list, diagnostics and instance action events,
+# Cold migrate, resize (confirm and revert), migration list, diagnostics and instance action events, evacuate,
 # and the server migrations of a live migration under way, with the real openstack and nova clients.
 # Moves need a second host: this script starts its own clouds of simulated hosts on free ports (the
 # shared one of run-all.sh has one): three quick hosts, then two slow ones to watch a live migration.
@@ -99,6 +99,17 @@ events = action["events"]
 assert [e["event"] for e in events] == ["compute_resize_instance"], events
 assert events[0]["result"] == "Success", events
 PY
+
+echo "evacuate from a host forced down"
+failed_host=$(openstack server show "$server" -f value -c OS-EXT-SRV-ATTR:host)
+openstack --os-compute-api-version 2.11 compute service set --down "$failed_host" nova-compute
+# nova's client: openstack 6.0's `server evacuate` reads .id off the (empty) answer and fails after the request.
+nova --os-compute-api-version 2.14 evacuate "$server" >/dev/null 2>&1
+wait_status "$server" ACTIVE
+[ "$(openstack server show "$server" -f value -c OS-EXT-SRV-ATTR:host)" != "$failed_host" ] || fail "evacuate stayed on $failed_host"
+grep -q evacuation <<<"$(OS_COMPUTE_API_VERSION=2.23 openstack server migration list --server "$server" -f value -c Type)" \
+  || fail "no evacuation listed"
+openstack --os-compute-api-version 2.11 compute service set --up "$failed_host" nova-compute
 
 echo "a cold migration to a named host needs 2.56, above what the cloud serves"
 openstack --os-compute-api-version 2.56 server migrate --host "$source_host" "$server" >/dev/null 2>&1 \

@@ -26,17 +26,20 @@ final class LiveImageLoad {
     private final CloudClient cloud;
     private final String image;
     private final Path dataDir;
+    /** The cloud's process, when on this machine: its scheduler times are shown per batch. */
+    private final long controllerPid;
 
-    private LiveImageLoad(CloudClient cloud, String image, Path dataDir) {
+    private LiveImageLoad(CloudClient cloud, String image, Path dataDir, long controllerPid) {
         this.cloud = cloud;
         this.image = image;
         this.dataDir = dataDir;
+        this.controllerPid = controllerPid;
     }
 
     static void main(String[] args) throws Exception {
         if (args.length < 4) {
             throw new IllegalArgumentException("usage: live-image URL PASSWORD IMAGE_ID DATA_DIR [--boots N] [--counts 1,10,50] "
-                    + "[--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N]");
+                    + "[--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N] [--controller-pid PID] [--cold-only]");
         }
         int boots = 5;
         String counts = "1,10,50";
@@ -44,6 +47,7 @@ final class LiveImageLoad {
         int settle = 10;
         int singles = 10;
         int warm = 1;
+        long controllerPid = 0;
         boolean coldOnly = false;
         for (int i = 4; i < args.length; i += 2) {
             if (args[i].equals("--cold-only")) {
@@ -58,10 +62,11 @@ final class LiveImageLoad {
                 case "--settle" -> settle = Integer.parseInt(args[i + 1]);
                 case "--singles" -> singles = Integer.parseInt(args[i + 1]);
                 case "--warm" -> warm = Integer.parseInt(args[i + 1]);
+                case "--controller-pid" -> controllerPid = Long.parseLong(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        LiveImageLoad load = new LiveImageLoad(new CloudClient(args[0], args[1]).login(), args[2], Path.of(args[3]));
+        LiveImageLoad load = new LiveImageLoad(new CloudClient(args[0], args[1]).login(), args[2], Path.of(args[3]), controllerPid);
         System.out.printf(Locale.ROOT, "strata live-image benchmark: url=%s cpus=%d%n", args[0], Runtime.getRuntime().availableProcessors());
         String flavor = load.flavor(256);
         Latencies cold = load.coldBoots(flavor, boots);
@@ -175,6 +180,9 @@ final class LiveImageLoad {
      * own on the two cores the clones start on.
      */
     private List<String> launch(String live, int n, Latencies starts) throws Exception {
+        SchedulerTimes controllerBefore = controllerPid > 0 ? SchedulerTimes.of(controllerPid) : null;
+        SchedulerTimes selfBefore = SchedulerTimes.of(ProcessHandle.current().pid());
+        Latencies lists = new Latencies();
         long start = System.nanoTime();
         JsonNode launched = cloud.send("POST", "/compute/v2.1/servers/" + live + "/action",
                 "{\"co_launch\": {\"name\": \"li-clone\", \"num_instances\": " + n + "}}", 200);
@@ -187,8 +195,10 @@ final class LiveImageLoad {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException(waiting.size() + " clones not ACTIVE after 10 minutes");
             }
+            long sent = System.nanoTime();
             JsonNode list = cloud.send("GET", "/compute/v2.1/servers/detail?name=li-clone", null, 200).get("servers");
             long now = System.nanoTime();
+            lists.add(now - sent);
             for (JsonNode server : list) {
                 String id = server.get("id").asText();
                 if (!waiting.contains(id)) {
@@ -206,6 +216,12 @@ final class LiveImageLoad {
                 Thread.sleep(CloudClient.POLL_MILLIS);
             }
         }
+        // Whether the control plane was starved of CPU or waited on something else while the batch started.
+        System.out.printf(Locale.ROOT, "  list requests while waiting (each): %s%n", lists.summary());
+        if (controllerBefore != null) {
+            System.out.printf(Locale.ROOT, "  controller during the batch: %s%n", SchedulerTimes.of(controllerPid).since(controllerBefore));
+        }
+        System.out.printf(Locale.ROOT, "  benchmark client during the batch: %s%n", SchedulerTimes.of(ProcessHandle.current().pid()).since(selfBefore));
         return ids;
     }
 

@@ -66,6 +66,7 @@ final class AgentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        LogFiles.useFormat(System.getenv(LogFiles.FORMAT_VARIABLE));
         AgentServer agent = AgentServer.start(settings());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -63,6 +63,7 @@ final class UpCommand implements Callable<Integer> {
 
     /** Starts the controller and blocks until the process is told to stop. */
     static int serve(StrataConfig config) throws InterruptedException, java.io.IOException {
+        LogFiles.useFormat(System.getenv(LogFiles.FORMAT_VARIABLE));
         Path logFile = LogFiles.writeTo(config.dataDir().resolve("logs"));
         ControllerServer server = ControllerServer.start(config);
         CountDownLatch stopped = new CountDownLatch(1);

@@ -103,6 +103,18 @@ class DistributedCloudTest {
         assertThat(leaderPort(urlA)).isEqualTo(portA);
         // Controller B also serves the Snooze bootstrap on a port of its own; every controller names the same leader.
         assertThat(leaderPort("http://127.0.0.1:" + snoozePort)).isEqualTo(portA);
+        // strata status through the one address: API, store, the ZooKeeper coordinator and its leader, every agent up.
+        StrataCli cli = StrataCli.withEnvironment(Map.of("OS_AUTH_URL", lbUrl + "/identity", "OS_IDENTITY_API_VERSION", "3",
+                "OS_USERNAME", "admin", "OS_PASSWORD", ADMIN_PASSWORD, "OS_PROJECT_NAME", "admin", "OS_USER_DOMAIN_NAME", "Default",
+                "OS_PROJECT_DOMAIN_NAME", "Default", "OS_REGION_NAME", "RegionOne", "OS_INTERFACE", "public"));
+        StrataCli.Run status = cli.run("status", "-f", "value");
+        assertThat(status.exit()).as("strata status: %s %s", status.out(), status.err()).isZero();
+        assertThat(status.out().lines()).anyMatch(line -> line.startsWith("api up " + lbUrl + "/compute"))
+                .anyMatch(line -> line.startsWith("store up"))
+                .contains("coordinator up ZooKeeper; group leader 127.0.0.1:" + portA);
+        for (String host : hostNames) {
+            assertThat(status.out().lines()).anyMatch(line -> line.startsWith("agent " + host + " up"));
+        }
 
         // An image uploaded to A alone (its own address) is downloadable through B at once, and
         // B keeps its own copy, so the image outlives A.

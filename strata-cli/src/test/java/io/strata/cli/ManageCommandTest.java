@@ -107,6 +107,39 @@ class ManageCommandTest {
         }
     }
 
+    @Test
+    void jsonLogLinesCarryTheLevelAndRequestIdAndLogsErrorsFindsThem() throws Exception {
+        LogFiles.useFormat("json");
+        Path file = LogFiles.writeTo(dir.resolve("logs"));
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        try {
+            org.slf4j.MDC.put("request_id", "req-0b5e55ed-0000-4000-8000-000000000001");
+            try {
+                LoggerFactory.getLogger("io.strata.test").error("json broke in the {}", "test");
+            } finally {
+                org.slf4j.MDC.remove("request_id");
+            }
+            LoggerFactory.getLogger("io.strata.test").info("json is well");
+            List<com.fasterxml.jackson.databind.JsonNode> lines = new java.util.ArrayList<>();
+            for (String line : Files.readAllLines(file)) {
+                lines.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line));
+            }
+            com.fasterxml.jackson.databind.JsonNode error = lines.stream()
+                    .filter(l -> l.path("formattedMessage").asText().equals("json broke in the test")).findFirst().orElseThrow();
+            assertThat(error.path("level").asText()).isEqualTo("ERROR");
+            assertThat(error.path("loggerName").asText()).isEqualTo("io.strata.test");
+            assertThat(error.at("/mdc/request_id").asText()).isEqualTo("req-0b5e55ed-0000-4000-8000-000000000001");
+            assertThat(lines).anyMatch(l -> l.path("formattedMessage").asText().equals("json is well") && l.path("level").asText().equals("INFO"));
+            List<String> errors = CLI.ok("manage", "logs", "errors", "--data-dir", dir.toString()).lines();
+            assertThat(errors).hasSize(1);
+            assertThat(errors.get(0)).startsWith("strata.log:").contains("json broke in the test");
+        } finally {
+            context.getLogger(Logger.ROOT_LOGGER_NAME).detachAppender("FILE");
+            LogFiles.useFormat("text");
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFiles.useFormat("xml")).hasMessageContaining("text or json");
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);

@@ -68,6 +68,23 @@ class ServerCommandOptionsTest {
     }
 
     @Test
+    void quotaOptionsSetTheProjectsDefaults() {
+        StrataConfig config = controller("--db", "jdbc:postgresql://db/strata", "--zookeeper", "zk1:2181", "--quota", "instances=10",
+                "--quota", " key_pairs = 3 ", "--quota", "metadata_items=-1");
+        assertThat(config.quotas().limit(io.strata.compute.QuotaResource.INSTANCES)).isEqualTo(10);
+        assertThat(config.quotas().limit(io.strata.compute.QuotaResource.KEY_PAIRS)).isEqualTo(3);
+        assertThat(config.quotas().limit(io.strata.compute.QuotaResource.METADATA_ITEMS)).isEqualTo(-1);
+        assertThat(config.quotas().limit(io.strata.compute.QuotaResource.CORES)).as("the rest keep Strata's defaults").isEqualTo(-1);
+        assertThat(config.quotas().limit(io.strata.compute.QuotaResource.SERVER_GROUPS)).isEqualTo(10);
+        assertThatThrownBy(() -> controller("--db", "jdbc:postgresql://db/strata", "--zookeeper", "zk1:2181", "--quota", "widgets=1"))
+                .hasMessageContaining("unknown quota widgets");
+        assertThatThrownBy(() -> controller("--db", "jdbc:postgresql://db/strata", "--zookeeper", "zk1:2181", "--quota", "cores=-2"))
+                .hasMessageContaining("-1 (unlimited) or more");
+        assertThatThrownBy(() -> controller("--db", "jdbc:postgresql://db/strata", "--zookeeper", "zk1:2181", "--quota", "cores"))
+                .hasMessageContaining("NAME=VALUE");
+    }
+
+    @Test
     void controllerOptions() {
         StrataConfig config = controller("--db", "jdbc:postgresql://db/strata", "--zookeeper", "zk1:2181,zk2:2181", "--port", "9774",
                 "--zookeeper-session-timeout", "4", "--heartbeat-interval", "2", "--missed-heartbeats", "5", "--evacuate", "never",

@@ -111,7 +111,9 @@ public final class ApiServer implements AutoCloseable {
                             .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                 }
                 if (log.isDebugEnabled()) {
-                    log.debug("{} {} -> {}", ctx.method(), ctx.path(), ctx.statusCode());
+                    // With the time taken: a request that waited long before it began shows as a short one here.
+                    log.debug("{} {} -> {} in {} ms", ctx.method(), ctx.path(), ctx.statusCode(),
+                            started == null ? -1 : (System.nanoTime() - started) / 1_000_000);
                 }
                 MDC.remove("request_id");
             });

@@ -839,9 +839,10 @@ public final class ComputeManager implements AutoCloseable {
             }
             migrations.update(m.uuid(), "error", null, now());
         });
-        servers.markDeleted(id, now());
-        addresses.release(server.ipAddress());
-        scheduler.release(server.host(), server.flavor());
+        if (servers.markDeleted(id, now())) {
+            addresses.release(server.ipAddress());
+            scheduler.release(server.host(), server.flavor());
+        }
     }
 
     // ------------------------------------------------------------------ events and recovery

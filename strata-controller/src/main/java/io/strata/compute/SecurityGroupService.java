@@ -93,9 +93,9 @@ public final class SecurityGroupService {
         if (remoteGroupId != null) {
             SecurityGroup other = get(auth, remoteGroupId);
             remote = new SecurityGroup.Ref(other.id(), other.name(), other.projectId());
-            if (cidr != null) {
-                throw CloudException.badRequest("Either cidr or group_id may be given, not both.");
-            }
+            // Nova ignores the cidr of a rule with a group_id, and the openstack CLI sends both
+            // (cidr 0.0.0.0/0 with --remote-group).
+            cidr = null;
         } else if (cidr == null) {
             cidr = "0.0.0.0/0";
         }
@@ -170,6 +170,11 @@ public final class SecurityGroupService {
 
     public List<String> namesOfServer(String serverId) {
         return store.namesOfServer(serverId);
+    }
+
+    /** The group names of several servers in one query; a server without groups has no entry. */
+    public java.util.Map<String, List<String>> namesOfServers(java.util.Collection<String> serverIds) {
+        return store.namesOfServers(serverIds);
     }
 
     private String groupByName(Server server, String name) {

@@ -5,7 +5,11 @@ import static java.util.Objects.requireNonNull;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -131,6 +135,23 @@ public final class SecurityGroupStore {
     public List<String> namesOfServer(String serverId) {
         return jdbi.withHandle(h -> h.createQuery("select g.name from security_groups g join server_security_groups s on s.group_id = g.id "
                 + "where s.server_id = :s order by g.name").bind("s", serverId).mapTo(String.class).list());
+    }
+
+    /**
+     * The names of the groups each of {@code serverIds} carries, in one query (a list of servers
+     * shows them for every server); a server without groups has no entry.
+     */
+    public Map<String, List<String>> namesOfServers(Collection<String> serverIds) {
+        if (serverIds.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, List<String>> names = new HashMap<>();
+        jdbi.useHandle(h -> h.createQuery("select s.server_id, g.name from security_groups g join server_security_groups s "
+                        + "on s.group_id = g.id where s.server_id in (<ids>) order by s.server_id, g.name")
+                .bindList("ids", List.copyOf(serverIds))
+                .map((rs, c) -> Map.entry(rs.getString(1), rs.getString(2)))
+                .forEach(e -> names.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue())));
+        return names;
     }
 
     private static SecurityGroup row(Handle h, ResultSet rs) throws SQLException {

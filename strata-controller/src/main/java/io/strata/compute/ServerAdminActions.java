@@ -12,7 +12,7 @@ import java.util.Set;
 /**
  * Server actions from Nova's admin toolbox: lock / unlock (a locked server refuses other actions
  * from non-admins with 409), os-resetState (admins force ACTIVE or ERROR and clear the task), and
- * the deferred-delete actions forceDelete / restore.
+ * the deferred-delete actions forceDelete (a delete in any state) / restore (never applies).
  * They register themselves with the servers API.
  */
 public final class ServerAdminActions {
@@ -35,14 +35,14 @@ public final class ServerAdminActions {
             setLocked(auth, id, false);
             ctx.status(202);
         });
-        // Deletes are immediate here (Nova with reclaim_instance_interval = 0): no server is ever
-        // SOFT_DELETED, so forceDelete and restore find none in that state, as Nova would answer.
+        // forceDelete deletes in any state, as Nova's does (see ServerService#forceDelete).
         serversApi.registerAction("forceDelete", (ctx, auth, id, body) -> {
             policy.enforce(auth, "os_compute_api:os-deferred-delete:force");
-            Server server = servers.get(auth, id);
-            throw CloudException.conflict("Cannot 'forceDelete' instance %s while it is in vm_state %s", server.id(),
-                    server.vmState().wireName());
+            servers.forceDelete(auth, id);
+            ctx.status(202);
         });
+        // Deletes are immediate here (Nova with reclaim_instance_interval = 0): no server is ever
+        // SOFT_DELETED, so restore finds none in that state, as Nova would answer.
         serversApi.registerAction("restore", (ctx, auth, id, body) -> {
             policy.enforce(auth, "os_compute_api:os-deferred-delete:restore");
             Server server = servers.get(auth, id);

@@ -380,6 +380,21 @@ public final class ServerService {
     }
 
     public void delete(AuthContext auth, String id) {
+        delete(auth, id, false);
+    }
+
+    /**
+     * Nova's forceDelete (os-deferred-delete:force): deletes in any vm_state and task_state. A
+     * plain DELETE of a server whose delete already began does nothing more; this one drives the
+     * delete again (a delete stuck because its host's agent never answered, say). Deletes are
+     * immediate here (nothing is soft-deleted), so otherwise it is a DELETE: locked servers refuse
+     * it from non-admins, live images go through their own discard.
+     */
+    public void forceDelete(AuthContext auth, String id) {
+        delete(auth, id, true);
+    }
+
+    private void delete(AuthContext auth, String id, boolean force) {
         Server server = get(auth, id);
         checkLocked(auth, server);
         // Cobalt's rules: a live image goes through its own discard, and a server being blessed
@@ -392,7 +407,7 @@ public final class ServerService {
         }
         Instant now = now();
         String requestId = org.slf4j.MDC.get("request_id");
-        if (!servers.beginDelete(id, now, h -> recordActions(h, requestId, auth, List.of(server), "delete", now))) {
+        if (!servers.beginDelete(id, now, h -> recordActions(h, requestId, auth, List.of(server), "delete", now)) && !force) {
             return;     // already being deleted: DELETE is idempotent
         }
         manager.delete(server);

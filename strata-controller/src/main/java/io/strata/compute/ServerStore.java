@@ -465,13 +465,14 @@ public final class ServerStore {
     }
 
     /** The server is gone from its host: soft-delete the row (for history) and free its address. */
-    public void markDeleted(String id, Instant now) {
-        steps.run(h -> {
-            h.createUpdate("update servers set deleted = true, vm_state = 'deleted', task_state = null, power_state = 0, "
-                            + "terminated_at = :now, updated_at = :now where id = :id")
+    /** Marks the server deleted; false if it was already (two deletes ran: only one gives its resources back). */
+    public boolean markDeleted(String id, Instant now) {
+        return steps.run(h -> {
+            int marked = h.createUpdate("update servers set deleted = true, vm_state = 'deleted', task_state = null, power_state = 0, "
+                            + "terminated_at = :now, updated_at = :now where id = :id and deleted = false")
                     .bind("now", now).bind("id", id).execute();
             h.execute("delete from fixed_ips where server_id = ?", id);
-            return null;
+            return marked == 1;
         });
     }
 

@@ -198,8 +198,10 @@ public final class ServersApi implements ApiArea {
     private ObjectNode listBody(List<Server> servers, boolean detail, AuthContext auth, ApiVersion v, Context ctx, int limit) {
         ObjectNode body = Json.object();
         ArrayNode items = body.putArray("servers");
-        for (Server s : servers) {
-            items.add(detail ? view.detail(s, v, auth) : view.summary(s));
+        if (detail) {
+            view.details(servers, v, auth).forEach(items::add);
+        } else {
+            servers.forEach(s -> items.add(view.summary(s)));
         }
         if (!servers.isEmpty() && servers.size() == limit) {
             StringBuilder next = new StringBuilder(view.computeUrl()).append(detail ? "/servers/detail?" : "/servers?");

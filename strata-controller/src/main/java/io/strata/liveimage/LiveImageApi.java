@@ -99,7 +99,7 @@ public final class LiveImageApi implements ApiArea {
 
     private void list(Context ctx, AuthContext auth, List<Server> found) {
         ArrayNode list = Json.array();
-        found.forEach(s -> list.add(servers.view().detail(s, ComputeRoutes.version(ctx), auth)));
+        servers.view().details(found, ComputeRoutes.version(ctx), auth).forEach(list::add);
         ctx.status(200).json(list);
     }
 

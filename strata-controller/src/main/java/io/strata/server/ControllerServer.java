@@ -327,7 +327,7 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new RootApi(catalog));
             areas.add(new IdentityApi(identity, policy, catalog));
             areas.add(new ComputeApi(policy, baseUrl));
-            ServersApi serversApi = new ServersApi(servers, new ServerView(baseUrl, hosts, securityGroups::namesOfServer), policy);
+            ServersApi serversApi = new ServersApi(servers, new ServerView(baseUrl, hosts, securityGroups::namesOfServers), policy);
             areas.add(serversApi);
             areas.add(new LiveImageApi(liveImages, serversApi));
             areas.add(new FlavorsApi(flavors, policy, baseUrl));

@@ -138,6 +138,57 @@ class QuotasApiTest {
     }
 
     @Test
+    void minusOneIsUnlimitedRamIsEnforcedAndLimitsReflectEveryQuota() {
+        ApiClient member = cloud.newProjectUser("q-ram", "rami", "member");
+        String project = projectId("q-ram");
+        // m1.tiny has 512 MB: two fit in 1024, a third does not; instances set to -1 explicitly count nothing.
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"instances\": 1}}").expect(200);
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"instances\": -1, \"ram\": 1024, \"key_pairs\": 7, "
+                + "\"server_groups\": 3, \"server_group_members\": 4, \"metadata_items\": 1}}").expect(200);
+        assertThat(member.get("/compute/v2.1/os-quota-sets/" + project).expect(200).json().at("/quota_set/instances").asLong()).isEqualTo(-1);
+        List<String> ids = new ArrayList<>();
+        ids.add(Servers.create(member, "r-1", image, "1", null));
+        ids.add(Servers.create(member, "r-2", image, "1", null));
+        assertThat(member.post("/compute/v2.1/servers", "{\"server\": {\"name\": \"r-3\", \"imageRef\": \"" + image
+                + "\", \"flavorRef\": \"1\"}}").expect(403).json().at("/forbidden/message").asText())
+                .isEqualTo("Quota exceeded for ram: Requested 512, but already used 1024 of 1024 ram");
+
+        JsonNode absolute = member.get("/compute/v2.1/limits").expect(200).json().at("/limits/absolute");
+        assertThat(absolute.get("maxTotalInstances").asLong()).isEqualTo(-1);
+        assertThat(absolute.get("totalInstancesUsed").asLong()).isEqualTo(2);
+        assertThat(absolute.get("maxTotalRAMSize").asLong()).isEqualTo(1024);
+        assertThat(absolute.get("totalRAMUsed").asLong()).isEqualTo(1024);
+        assertThat(absolute.get("totalCoresUsed").asLong()).isEqualTo(2);
+        assertThat(absolute.get("maxTotalKeypairs").asLong()).isEqualTo(7);
+        assertThat(absolute.get("maxServerGroups").asLong()).isEqualTo(3);
+        assertThat(absolute.get("maxServerGroupMembers").asLong()).isEqualTo(4);
+        assertThat(absolute.get("maxServerMeta").asLong()).isEqualTo(1);
+
+        // The metadata quota holds for metadata set after the create too.
+        member.put("/compute/v2.1/servers/" + ids.get(0) + "/metadata", "{\"metadata\": {\"a\": \"1\"}}").expect(200);
+        assertThat(member.post("/compute/v2.1/servers/" + ids.get(0) + "/metadata", "{\"metadata\": {\"b\": \"2\"}}").expect(403).json()
+                .at("/forbidden/message").asText()).startsWith("Quota exceeded for metadata_items");
+
+        // RAM unlimited again: the third fits.
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"ram\": -1}}").expect(200);
+        ids.add(Servers.create(member, "r-3", image, "1", null));
+        assertThat(member.get("/compute/v2.1/limits").expect(200).json().at("/limits/absolute/maxTotalRAMSize").asLong()).isEqualTo(-1);
+        ids.forEach(id -> Servers.deleteAndWait(member, id));
+
+        // -1 lifts the key_pairs and server_groups quotas too.
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"key_pairs\": 1, \"server_groups\": 1}}").expect(200);
+        String group = "{\"server_group\": {\"name\": \"g\", \"policies\": [\"affinity\"]}}";
+        member.post("/compute/v2.1/os-keypairs", "{\"keypair\": {\"name\": \"r-k1\"}}").expect(200);
+        member.post("/compute/v2.1/os-keypairs", "{\"keypair\": {\"name\": \"r-k2\"}}").expect(403);
+        member.post("/compute/v2.1/os-server-groups", group).expect(200);
+        member.post("/compute/v2.1/os-server-groups", group).expect(403);
+        admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"key_pairs\": -1, \"server_groups\": -1}}").expect(200);
+        member.post("/compute/v2.1/os-keypairs", "{\"keypair\": {\"name\": \"r-k2\"}}").expect(200);
+        member.post("/compute/v2.1/os-server-groups", group).expect(200);
+        assertThat(member.get("/compute/v2.1/limits").expect(200).json().at("/limits/absolute/maxServerGroups").asLong()).isEqualTo(-1);
+    }
+
+    @Test
     void fiftyConcurrentCreatesNeverExceedAQuotaOfTen() throws Exception {
         ApiClient member = cloud.newProjectUser("q-race", "rachel", "member");
         String project = projectId("q-race");

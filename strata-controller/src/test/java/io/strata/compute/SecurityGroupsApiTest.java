@@ -7,7 +7,11 @@ import io.strata.store.TestDatabases;
 import io.strata.testing.ApiClient;
 import io.strata.testing.Servers;
 import io.strata.testing.TestCloud;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.stream.StreamSupport;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.AfterParameterizedClassInvocation;
@@ -68,6 +72,13 @@ class SecurityGroupsApiTest {
                 .get("security_group_rule");
         assertThat(fromGroup.at("/group/name").asText()).isEqualTo("default");
         assertThat(fromGroup.get("ip_range").isEmpty()).isTrue();
+        // A cidr beside a group_id is ignored, as Nova ignores it (the openstack CLI sends 0.0.0.0/0 with --remote-group).
+        JsonNode bothGiven = member.post(RULES, "{\"security_group_rule\": {\"parent_group_id\": \"" + webId + "\", \"ip_protocol\": "
+                + "\"udp\", \"from_port\": 53, \"to_port\": 53, \"cidr\": \"0.0.0.0/0\", \"group_id\": \"" + defaultId + "\"}}")
+                .expect(200).json().get("security_group_rule");
+        assertThat(bothGiven.at("/group/name").asText()).isEqualTo("default");
+        assertThat(bothGiven.get("ip_range").isEmpty()).isTrue();
+        member.delete(RULES + "/" + bothGiven.get("id").asText()).expect(202);
 
         assertThat(rule(member, webId, "\"ip_protocol\": \"tcp\", \"from_port\": 22, \"to_port\": 22, \"cidr\": \"10.0.0.0/8\"", 400))
                 .isEqualTo("This rule already exists in group " + webId);
@@ -108,6 +119,14 @@ class SecurityGroupsApiTest {
 
         Servers.action(member, id, "{\"addSecurityGroup\": {\"name\": \"default\"}}");
         assertThat(groupsOf(member, id)).containsExactly("default", "web");
+        // A list reads every listed server's groups at once: each still shows its own.
+        String other = member.post("/compute/v2.1/servers", "{\"server\": {\"name\": \"plain-1\", \"imageRef\": \"" + image
+                + "\", \"flavorRef\": \"1\"}}").expect(202).json().at("/server/id").asText();
+        Map<String, List<String>> listed = new HashMap<>();
+        member.get("/compute/v2.1/servers/detail").expect(200).json().get("servers").forEach(s -> listed.put(s.get("id").asText(),
+                StreamSupport.stream(s.get("security_groups").spliterator(), false).map(g -> g.get("name").asText()).sorted().toList()));
+        assertThat(listed).containsEntry(id, List.of("default", "web")).containsEntry(other, List.of("default"));
+        Servers.deleteAndWait(member, other);
         member.post("/compute/v2.1/servers/" + id + "/action", "{\"addSecurityGroup\": {\"name\": \"default\"}}").expect(400);
         assertThat(member.get("/compute/v2.1/servers/" + id + "/os-security-groups").expect(200).json().get("security_groups"))
                 .extracting(g -> g.get("name").asText()).containsExactly("default", "web");

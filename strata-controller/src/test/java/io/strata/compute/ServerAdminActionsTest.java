@@ -1,12 +1,14 @@
 package io.strata.compute;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.strata.store.TestDatabases;
 import io.strata.testing.ApiClient;
 import io.strata.testing.Servers;
 import io.strata.testing.TestCloud;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -75,11 +77,35 @@ class ServerAdminActionsTest {
         assertThat(active.get("status").asText()).isEqualTo("ACTIVE");
         assertThat(active.get("OS-EXT-STS:task_state").isNull()).isTrue();
         admin.post("/compute/v2.1/servers/nope/action", "{\"os-resetState\": {\"state\": \"active\"}}").expect(404);
-        // Deletes are immediate, so nothing is ever soft-deleted: forceDelete and restore are refused as Nova refuses them.
-        assertThat(member.post("/compute/v2.1/servers/" + id + "/action", "{\"forceDelete\": null}").expect(409).json()
-                .at("/conflictingRequest/message").asText()).isEqualTo("Cannot 'forceDelete' instance " + id + " while it is in vm_state active");
-        member.post("/compute/v2.1/servers/" + id + "/action", "{\"restore\": null}").expect(409);
+        // Deletes are immediate, so nothing is ever soft-deleted: restore is refused as Nova refuses it.
+        assertThat(member.post("/compute/v2.1/servers/" + id + "/action", "{\"restore\": null}").expect(409).json()
+                .at("/conflictingRequest/message").asText()).isEqualTo("Cannot 'restore' instance " + id + " while it is in vm_state active");
         Servers.deleteAndWait(member, id);
+    }
+
+    @Test
+    void forceDeleteRemovesAServerInAnyStateUnlessLockedForNonAdmins() {
+        // As Nova's forceDelete: any vm_state and task_state, the owner may, a locked server refuses non-admins.
+        String errored = Servers.create(member, "doomed", image, "1", null);
+        Servers.waitFor(member, errored, "ACTIVE");
+        Servers.action(admin, errored, "{\"os-resetState\": {\"state\": \"error\"}}");
+        Servers.action(admin, errored, "{\"lock\": null}");
+        assertThat(member.post("/compute/v2.1/servers/" + errored + "/action", "{\"forceDelete\": null}").expect(409).json()
+                .at("/conflictingRequest/message").asText()).isEqualTo("Instance " + errored + " is locked");
+        assertThat(Servers.show(member, errored).get("status").asText()).isEqualTo("ERROR");
+        admin.post("/compute/v2.1/servers/" + errored + "/action", "{\"forceDelete\": null}").expect(202);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> member.get("/compute/v2.1/servers/" + errored).status() == 404);
+
+        String active = Servers.create(member, "doomed-too", image, "1", null);
+        Servers.waitFor(member, active, "ACTIVE");
+        member.post("/compute/v2.1/servers/" + active + "/action", "{\"forceDelete\": null}").expect(202);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> member.get("/compute/v2.1/servers/" + active).status() == 404);
+        // Its resources came back once: the project's usage is zero again.
+        JsonNode absolute = member.get("/compute/v2.1/limits").expect(200).json().at("/limits/absolute");
+        assertThat(absolute.get("totalInstancesUsed").asLong()).isZero();
+        member.post("/compute/v2.1/servers/" + active + "/action", "{\"forceDelete\": null}").expect(404);
     }
 
     @Test

@@ -70,6 +70,40 @@ class ServerEvacuationTest {
         Servers.deleteAndWait(member, id);
     }
 
+    @Test
+    void anEvacuatedCloneOfALiveImageStartsAgainFromTheLiveImage() {
+        ApiClient member = cloud.newProjectUser("evac-live", "liv", "member");
+        String origin = Servers.create(member, "origin", image, "1", null);
+        Servers.waitFor(member, origin, "ACTIVE");
+        String live = member.post("/compute/v2.1/servers/" + origin + "/action", "{\"co_bless\": {}}").expect(200).json().get(0).get("id")
+                .asText();
+        Servers.waitFor(member, live, "BLESSED");
+        String clone = member.post("/compute/v2.1/servers/" + live + "/action", "{\"co_launch\": {}}").expect(200).json().get(0).get("id")
+                .asText();
+        Servers.waitFor(member, clone, "ACTIVE");
+        String failed = Servers.show(admin, clone).get("OS-EXT-SRV-ATTR:host").asText();
+
+        forceDown(failed, true);
+        try {
+            admin.withHeader("OpenStack-API-Version", "compute 2.14").post("/compute/v2.1/servers/" + clone + "/action", "{\"evacuate\": {}}")
+                    .expect(200);
+            JsonNode rebuilt = Servers.waitFor(admin, clone, "ACTIVE");
+            assertThat(rebuilt.get("OS-EXT-SRV-ATTR:host").asText()).isNotEqualTo(failed);
+            assertThat(rebuilt.at("/metadata/launched_from").asText()).isEqualTo(live);
+            // Launched from the live image again (the fake's clone console says so), not cold-booted from the image.
+            assertThat(Servers.console(member, clone)).contains("resumed from live image " + live);
+            JsonNode evacuation = admin.withHeader("OpenStack-API-Version", "compute 2.23")
+                    .get("/compute/v2.1/os-migrations?instance_uuid=" + clone).expect(200).json().get("migrations").get(0);
+            assertThat(evacuation.get("migration_type").asText()).isEqualTo("evacuation");
+            assertThat(evacuation.get("status").asText()).isEqualTo("done");
+        } finally {
+            forceDown(failed, false);
+        }
+        Servers.deleteAndWait(member, clone);
+        member.post("/compute/v2.1/servers/" + live + "/action", "{\"co_discard\": null}").expect(200);
+        Servers.deleteAndWait(member, origin);
+    }
+
     private static void forceDown(String host, boolean down) {
         admin.withHeader("OpenStack-API-Version", "compute 2.11").put("/compute/v2.1/os-services/force-down",
                 "{\"host\": \"" + host + "\", \"binary\": \"nova-compute\", \"forced_down\": " + down + "}").expect(200);

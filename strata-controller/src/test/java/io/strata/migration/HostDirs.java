@@ -160,6 +160,32 @@ public final class HostDirs {
         }
     }
 
+    /**
+     * Processes on this machine (the test's SSH host) running a {@code python3 -c} script with an
+     * argument under {@code under}: the host-side NBD readers of sockets there (pyenv's shim runs
+     * python3 by its full path).
+     */
+    public static java.util.List<Long> pythonScriptsOn(Path under) {
+        java.util.List<Long> pids = new java.util.ArrayList<>();
+        try (var processes = Files.list(Path.of("/proc"))) {
+            for (Path process : processes.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    java.util.List<String> args = java.util.List.of(
+                            new String(Files.readAllBytes(process.resolve("cmdline")), java.nio.charset.StandardCharsets.UTF_8).split("\0"));
+                    if (!args.isEmpty() && args.getFirst().endsWith("python3") && args.contains("-c")
+                            && args.stream().anyMatch(arg -> arg.startsWith(under.toString()))) {
+                        pids.add(Long.parseLong(process.getFileName().toString()));
+                    }
+                } catch (IOException gone) {
+                    // Ended meanwhile.
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return pids;
+    }
+
     /** Overwrites whole 64 KiB blocks with fresh random data. */
     static void overwriteBlocks(Path file, long seed, int... blocks) {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {

@@ -1,6 +1,7 @@
 package io.strata.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -118,10 +119,12 @@ class SshQemuHostTest {
         assertThat(HostDirs.checksum(rawVolume, DISK_SIZE)).isEqualTo(HostDirs.checksum(raw, DISK_SIZE));
         assertThat(HostDirs.checksum(dataVolume, DISK_SIZE)).isEqualTo(HostDirs.checksum(qcow2Data, DISK_SIZE));
         assertThat(info.at("/replication_stats/1/blocks_sent").asInt()).isEqualTo(5);
-        // The qcow2 disk was read through a qemu-storage-daemon on its host, whose sockets are gone again.
+        // The qcow2 disk was read through a qemu-storage-daemon on its host, whose sockets are gone again,
+        // as is the reader that sent its NBD reads compressed.
         try (var left = Files.list(source.resolve(".strata-scratch"))) {
             assertThat(left).isEmpty();
         }
+        assertScratchEmpty(source);
 
         HostDirs.overwriteBlocks(raw, 2, 7, 30, 200);
         // The qcow2 disk is written through QEMU's block layer: its persistent dirty bitmap records the two blocks.
@@ -254,6 +257,8 @@ class SshQemuHostTest {
 
             String execution = admin.execute(replica);
             admin.awaitReplicationProgress(() -> admin.execution(replica, execution).get("tasks"));
+            // compress_reads is on by default: the guest's disk is read by one reader on the host, which the cancel must end.
+            assertThat(HostDirs.pythonScriptsOn(source)).hasSize(1);
             admin.post("/replicas/" + replica + "/executions/" + execution + "/actions", "{\"cancel\": {\"force\": true}}").expect(204);
             assertThat(admin.awaitExecution(replica, execution).get("status").asText()).isEqualTo("CANCELED");
             // The failed first execution's bitmap went too: the next one reads everything.
@@ -341,6 +346,8 @@ class SshQemuHostTest {
     }
 
     private static void assertScratchEmpty(Path root) throws IOException {
+        // No host-side NBD reader (compressed reads are on by default) outlives its execution.
+        await().atMost(java.time.Duration.ofSeconds(10)).until(() -> HostDirs.pythonScriptsOn(root).isEmpty());
         Path scratch = root.resolve(".strata-scratch");
         if (Files.exists(scratch)) {
             try (var left = Files.list(scratch)) {

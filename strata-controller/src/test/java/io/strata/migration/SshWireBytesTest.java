@@ -174,6 +174,96 @@ class SshWireBytesTest {
         assertThat(zlib.fromHost()).isLessThan(plain.fromHost() + plain.fromHost() / 100);
     }
 
+    /** Opens a disk of the SSH host as a block source (it closes the host when it is closed). */
+    private interface Opener {
+        BlockSource open(SshHost host) throws IOException;
+    }
+
+    /**
+     * Replicates a disk of the SSH host, opened by {@code opener}, to a local raw file: what came
+     * from the host and the copy's checksum against {@code expected}.
+     */
+    private static Crossed replicateFrom(Opener opener, boolean compressReads, String expected, long size, String name) throws IOException {
+        Path copy = dir.resolve(name + ".raw");
+        long toHost = relay.toServer.get();
+        long fromHost = relay.toClient.get();
+        long started = System.nanoTime();
+        SshHost host = connect(false, true, compressReads);
+        BlockSource disk;
+        try {
+            disk = opener.open(host);
+        } catch (IOException | RuntimeException e) {
+            host.close();
+            throw e;
+        }
+        try (disk; BlockTarget target = new LocalHost().openRawTarget(copy)) {
+            new DiskReplicator().replicate(disk, target, dir.resolve(name + ".state"), () -> false, (done, total) -> { });
+        }
+        Crossed crossed = new Crossed(relay.toServer.get() - toHost, relay.toClient.get() - fromHost, (System.nanoTime() - started) / 1_000_000);
+        assertThat(HostDirs.checksum(copy, size)).isEqualTo(expected);
+        return crossed;
+    }
+
+    private static Path qcow2(Path raw, String name) {
+        Path image = dir.resolve(name + ".qcow2");
+        HostDirs.run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), image.toString());
+        return image;
+    }
+
+    private static Opener atRest(Path image, String tracking) {
+        return host -> io.strata.migration.host.TrackedQcow2Disk.open(host, image, tracking, dir.resolve("scratch"), () -> {
+            throw new IOException("an image without a backing file is read by qemu-storage-daemon");
+        });
+    }
+
+    /**
+     * NBD reads of a qcow2 disk at rest (qemu-storage-daemon's export) come as zlib frames made by
+     * the host's reader with compressed reads, in a fraction of the plain bytes through the
+     * forwarded socket; random data crosses in about its size either way, and both copies are right.
+     */
+    @Test
+    void nbdReadsOfAQcow2AtRestComeAsZlibFrames() throws IOException {
+        Path image = qcow2(source, "at-rest");
+        String expected = HostDirs.checksum(source, DISK_SIZE);
+        Crossed plain = replicateFrom(atRest(image, "plain"), false, expected, DISK_SIZE, "at-rest-plain");
+        Crossed frames = replicateFrom(atRest(image, "frames"), true, expected, DISK_SIZE, "at-rest-frames");
+        log.info("NBD reads of a {} MiB compressible qcow2 at rest over SSH: plain {} bytes from the host in {} ms, zlib frames {} bytes in {} ms",
+                DISK_SIZE >> 20, plain.fromHost(), plain.millis(), frames.fromHost(), frames.millis());
+        assertThat(plain.fromHost()).isGreaterThan(DISK_SIZE);
+        assertThat(frames.fromHost()).isLessThan(plain.fromHost() / 3);
+
+        Path randomImage = qcow2(HostDirs.randomDisk(dir.resolve("random-nbd.raw"), DISK_SIZE, 23), "random-at-rest");
+        String randomSum = HostDirs.checksum(dir.resolve("random-nbd.raw"), DISK_SIZE);
+        Crossed randomPlain = replicateFrom(atRest(randomImage, "plain"), false, randomSum, DISK_SIZE, "random-at-rest-plain");
+        Crossed randomFrames = replicateFrom(atRest(randomImage, "frames"), true, randomSum, DISK_SIZE, "random-at-rest-frames");
+        log.info("NBD reads of a {} MiB random qcow2 at rest over SSH: plain {} bytes from the host in {} ms, zlib frames {} bytes in {} ms",
+                DISK_SIZE >> 20, randomPlain.fromHost(), randomPlain.millis(), randomFrames.fromHost(), randomFrames.millis());
+        assertThat(randomFrames.fromHost()).isGreaterThan(DISK_SIZE).isLessThan(randomPlain.fromHost() + randomPlain.fromHost() / 100);
+    }
+
+    /**
+     * NBD reads of a running guest's disk (the fleecing node its QEMU exports) come as zlib frames
+     * too, and the copy equals the guest's disk.
+     */
+    @Test
+    void nbdReadsOfARunningGuestComeAsZlibFrames() throws IOException {
+        Path instance = Files.createDirectories(dir.resolve("live-vm"));
+        Path disk = instance.resolve("disk.qcow2");
+        Files.move(qcow2(source, "live"), disk);
+        try (RunningQemu qemu = RunningQemu.onDisk(disk, DISK_SIZE, dir.resolve("live-guest.sock"))) {
+            String expected = qemu.checksum();
+            Opener live = host -> io.strata.migration.host.LiveQemuDisk.open(host, instance.resolve("qmp.sock"), disk, "wire",
+                    dir.resolve("live-scratch"));
+            Crossed plain = replicateFrom(live, false, expected, DISK_SIZE, "live-plain");
+            Crossed frames = replicateFrom(live, true, expected, DISK_SIZE, "live-frames");
+            log.info("NBD reads of a {} MiB compressible running guest's disk over SSH: plain {} bytes from the host in {} ms, zlib frames {} bytes in {} ms",
+                    DISK_SIZE >> 20, plain.fromHost(), plain.millis(), frames.fromHost(), frames.millis());
+            assertThat(plain.fromHost()).isGreaterThan(DISK_SIZE);
+            assertThat(frames.fromHost()).isLessThan(plain.fromHost() / 3);
+            qemu.assertNothingLeft(1);
+        }
+    }
+
     /** A loopback TCP relay to the sshd that counts the bytes in each direction. */
     private static final class Relay implements AutoCloseable {
         final AtomicLong toServer = new AtomicLong();

@@ -15,12 +15,12 @@ import java.util.concurrent.TimeUnit;
  * key and an authorized client key, for endpoints reached over SSH. It logs in the user running
  * the tests (root in CI).
  */
-final class Sshd implements AutoCloseable {
+public final class Sshd implements AutoCloseable {
     private final Process process;
-    final int port;
-    final String clientKey;
-    final String hostKey;
-    final String user = System.getProperty("user.name");
+    public final int port;
+    public final String clientKey;
+    public final String hostKey;
+    public final String user = System.getProperty("user.name");
 
     private Sshd(Process process, int port, String clientKey, String hostKey) {
         this.process = process;
@@ -29,7 +29,7 @@ final class Sshd implements AutoCloseable {
         this.hostKey = hostKey;
     }
 
-    static Sshd start(Path dir) {
+    public static Sshd start(Path dir) {
         try {
             keygen(dir.resolve("host_key"));
             keygen(dir.resolve("client_key"));

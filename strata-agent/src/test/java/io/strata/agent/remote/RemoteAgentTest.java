@@ -140,6 +140,50 @@ class RemoteAgentTest {
     }
 
     @Test
+    void theAgentsLogLinesOfACallCarryTheRequestIdOfTheApiCall() throws Exception {
+        // The controller sends the API call's request id (see the next test); the agent serving
+        // the call logs under it. A clone of another agent's live image makes the agent log its fetch.
+        ch.qos.logback.classic.Logger cacheLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                io.strata.agent.liveimage.LiveImageCache.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = new ch.qos.logback.core.read.ListAppender<>() {
+            @Override
+            protected void append(ch.qos.logback.classic.spi.ILoggingEvent event) {
+                event.prepareForDeferredProcessing();   // the MDC of the thread that logged, not of the one that reads
+                super.append(event);
+            }
+        };
+        captured.start();
+        cacheLog.addAppender(captured);
+        int nobody;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            nobody = socket.getLocalPort();
+        }
+        String requestId = "req-7e57a9e0-0000-4000-8000-000000000007";
+        try (AgentServer other = AgentServer.start(new AgentServer.Settings(List.of("http://127.0.0.1:" + nobody), "remote-3", "fake",
+                dir.resolve("other"), "127.0.0.1", 0, null, TOKEN, Duration.ofSeconds(5), 8, 16_384, 100, Duration.ZERO, "auto"))) {
+            RemoteAgent blessing = new RemoteAgent("remote-1", server.url(), TOKEN);
+            blessing.spawn(spec("s2"), BootImages.none());
+            io.strata.hypervisor.LiveImageRef blessed = blessing.bless("s2", "image-2");
+            io.strata.hypervisor.LiveImageRef image = new io.strata.hypervisor.LiveImageRef("image-2", blessed.dir(), blessed.vcpus(),
+                    blessed.memoryMb(), blessed.attributes());
+            org.slf4j.MDC.put("request_id", requestId);
+            try {
+                new RemoteAgent("remote-3", other.url(), TOKEN).launch(image, spec("c2"), new io.strata.agent.LiveImageOrigin("remote-1",
+                        server.url()));
+            } finally {
+                org.slf4j.MDC.remove("request_id");
+            }
+        } finally {
+            cacheLog.detachAppender(captured);
+        }
+        assertThat(captured.list).filteredOn(e -> e.getFormattedMessage().startsWith("live image image-2: fetching"))
+                .extracting(e -> e.getMDCPropertyMap().get("request_id")).containsExactly(requestId);
+        // Not the caller's thread: the agent's server thread logged it.
+        assertThat(captured.list).filteredOn(e -> e.getFormattedMessage().startsWith("live image image-2: fetching"))
+                .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getThreadName).doesNotContain(Thread.currentThread().getName());
+    }
+
+    @Test
     void callsCarryTheRequestIdOfTheApiCallTheyServe() throws Exception {
         com.sun.net.httpserver.HttpServer stub = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
         java.util.concurrent.atomic.AtomicReference<String> seen = new java.util.concurrent.atomic.AtomicReference<>();

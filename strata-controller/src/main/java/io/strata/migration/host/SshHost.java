@@ -56,6 +56,8 @@ public final class SshHost implements HostAccess {
     private final String marker = "@@strata-" + UUID.randomUUID() + "@@";
     private Exec shell;
     private InputStream shellOut;
+    /** Whether the host has Python 3 (for compressed reads); null until asked. */
+    private Boolean python3;
 
     private SshHost(Login login, Session session, Pool pool) {
         this.login = login;
@@ -187,6 +189,19 @@ public final class SshHost implements HostAccess {
     @Override
     public String name() {
         return login.toString();
+    }
+
+    /** Whether disk and NBD reads should come compressed from the host (where it has Python 3). */
+    boolean compressReads() {
+        return login.compressReads();
+    }
+
+    /** Whether the host runs {@code python3}, which sends compressed reads; asked once per connection. */
+    synchronized boolean hasPython3() throws IOException {
+        if (python3 == null) {
+            python3 = run("command -v python3 >/dev/null 2>&1 && echo yes || echo no").strip().equals("yes");
+        }
+        return python3;
     }
 
     /** Single-quotes a word for the remote shell. */

@@ -88,7 +88,7 @@ final class SshRawDisk implements BlockSource, BlockTarget {
             closeReader();
             String dd = "dd if=" + quoted + " bs=256K iflag=skip_bytes skip=" + offset + " status=none";
             if (framedReads == null) {
-                framedReads = compressReads && host.run("command -v python3 >/dev/null 2>&1 && echo yes || echo no").strip().equals("yes");
+                framedReads = compressReads && host.hasPython3();
             }
             reader = host.start(framedReads ? dd + " | python3 -c " + SshHost.quote(ZlibReadFrames.FRAMER) : dd);
             reader.stdin().close();

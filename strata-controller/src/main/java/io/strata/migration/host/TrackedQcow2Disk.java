@@ -40,8 +40,10 @@ import java.util.concurrent.TimeoutException;
  * bitmap into a temporary one of the daemon ({@code strata-export}, disabled, never stored),
  * which is exported read-only over NBD with the image.</li>
  * <li>An {@link NbdClient} lists the dirty extents with NBD block status
- * ({@code qemu:dirty-bitmap:}) and reads only those; without a usable bitmap it reads the
- * allocated extents ({@code base:allocation}) whole.</li>
+ * ({@code qemu:dirty-bitmap:}), and only those are read; without a usable bitmap the allocated
+ * extents ({@code base:allocation}) are read whole. On an SSH host with compressed reads and
+ * Python 3 the reads are made there and sent as zlib frames ({@link HostNbdReader}), otherwise
+ * by the same client.</li>
  * <li>{@link #complete()} then {@link #close()} clears the bitmap: nothing was written since the
  * execution's start. Closing without completing leaves it as it was, so a failed execution loses
  * no change; the temporary copy ends with the daemon. A worker that died in between leaves its
@@ -85,8 +87,11 @@ public final class TrackedQcow2Disk implements BlockSource {
     /** A qemu-storage-daemon of the image on its host and our QMP connection to it. */
     private record Daemon(Path pidFile, Path qmpSocket, Path nbdSocket, HostAccess.Tunnel tunnel, QmpClient qmp) {}
 
-    /** Our NBD connection to the daemon's export. */
-    private record Nbd(HostAccess.Tunnel tunnel, NbdClient client) {}
+    /**
+     * Our NBD connection to the daemon's export, and {@code reads}: its data reads made on an SSH
+     * host and sent compressed (null: the reads go through {@code client}).
+     */
+    private record Nbd(HostAccess.Tunnel tunnel, NbdClient client, HostNbdReader reads) {}
 
     private TrackedQcow2Disk(HostAccess host, Daemon daemon, String bitmap, boolean tracked, BlockSource whole, Nbd nbd) {
         this.host = host;
@@ -200,7 +205,14 @@ public final class TrackedQcow2Disk implements BlockSource {
                 List<String> contexts = tracked
                         ? List.of(NbdClient.BASE_ALLOCATION, "qemu:dirty-bitmap:" + EXPORTED_BITMAP)
                         : List.of(NbdClient.BASE_ALLOCATION);
-                nbd = new Nbd(tunnel, NbdClient.connect(tunnel.address(), EXPORT, contexts));
+                NbdClient client = NbdClient.connect(tunnel.address(), EXPORT, contexts);
+                try {
+                    nbd = new Nbd(tunnel, client, HostNbdReader.open(host, daemon.nbdSocket(), EXPORT, client.size()));
+                } finally {
+                    if (nbd == null) {
+                        client.close();
+                    }
+                }
             } finally {
                 if (nbd == null) {
                     tunnel.close();
@@ -368,7 +380,11 @@ public final class TrackedQcow2Disk implements BlockSource {
                 clipped.add(new Extent(extent.offset(), end - extent.offset()));
             }
         }
-        nbd.client().plan(clipped);
+        if (nbd.reads() != null) {
+            nbd.reads().plan(clipped);
+        } else {
+            nbd.client().plan(clipped);
+        }
     }
 
     @Override
@@ -377,7 +393,11 @@ public final class TrackedQcow2Disk implements BlockSource {
             whole.read(offset, into);
             return;
         }
-        nbd.client().readUpTo(size(), offset, into);
+        if (nbd.reads() != null) {
+            nbd.reads().readUpTo(offset, into);
+        } else {
+            nbd.client().readUpTo(size(), offset, into);
+        }
     }
 
     @Override
@@ -397,6 +417,9 @@ public final class TrackedQcow2Disk implements BlockSource {
         try {
             if (nbd != null) {
                 try {
+                    if (nbd.reads() != null) {
+                        nbd.reads().close();
+                    }
                     nbd.client().close();
                 } finally {
                     nbd.tunnel().close();

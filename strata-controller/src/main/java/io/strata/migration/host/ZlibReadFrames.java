@@ -13,7 +13,8 @@ import java.util.zip.Inflater;
  * to 1 MiB, each compressed only when a 4 KiB probe of it shrinks, so encrypted or compressed data
  * costs the host little CPU. A frame is a header (kind: 0 raw, 1 zlib; its length; the bytes that
  * follow) and its bytes; zlib's own Adler-32 check makes a damaged frame fail instead of turning
- * into disk content. This stream gives back the disk's bytes.
+ * into disk content. A frame of kind 2 carries an error message from the host instead (its
+ * script stopped): reading it throws {@link HostReadError}. This stream gives back the disk's bytes.
  *
  * <p>SSH's own compression would need no program on the host, but OpenSSH compresses what it
  * sends at zlib level 6 whatever the data (about 15 MB/s on incompressible data on our machines),
@@ -23,22 +24,38 @@ import java.util.zip.Inflater;
 final class ZlibReadFrames extends InputStream {
     static final int MAX_FRAME = 1 << 20;
 
-    /** Reads stdin, writes frames to stdout; a reader that goes away early ends it quietly. */
-    static final String FRAMER = String.join("\n",
+    /**
+     * Python 3 shared by the host-side scripts that send frames: {@code frame(o, b)} writes the
+     * bytes {@code b} (at most {@value #MAX_FRAME}) to {@code o} as one frame, zlib level 1 when a
+     * 4 KiB probe of them shrinks by a tenth and the whole does too, raw otherwise;
+     * {@code fail(o, message)} writes an error frame (kind 2: its message follows).
+     */
+    static final String FRAMES = String.join("\n",
             "import sys, zlib, struct",
+            "def frame(o, b):",
+            "    c = zlib.compress(b, 1) if len(zlib.compress(b[:4096], 1)) < 3686 else None",
+            "    if c is None or len(c) >= len(b):",
+            "        o.write(struct.pack('>BII', 0, len(b), len(b)))",
+            "        o.write(b)",
+            "    else:",
+            "        o.write(struct.pack('>BII', 1, len(b), len(c)))",
+            "        o.write(c)",
+            "def fail(o, message):",
+            "    m = message.encode('utf-8', 'replace')[:4096]",
+            "    o.write(struct.pack('>BII', 2, 0, len(m)))",
+            "    o.write(m)",
+            "    o.flush()",
+            "");
+
+    /** Reads stdin, writes frames to stdout; a reader that goes away early ends it quietly. */
+    static final String FRAMER = FRAMES + String.join("\n",
             "i, o = sys.stdin.buffer, sys.stdout.buffer",
             "try:",
             "    while True:",
             "        b = i.read(" + MAX_FRAME + ")",
             "        if not b:",
             "            break",
-            "        c = zlib.compress(b, 1) if len(zlib.compress(b[:4096], 1)) < 3686 else None",
-            "        if c is None or len(c) >= len(b):",
-            "            o.write(struct.pack('>BII', 0, len(b), len(b)))",
-            "            o.write(b)",
-            "        else:",
-            "            o.write(struct.pack('>BII', 1, len(b), len(c)))",
-            "            o.write(c)",
+            "        frame(o, b)",
             "    o.flush()",
             "except BrokenPipeError:",
             "    pass");
@@ -96,6 +113,11 @@ final class ZlibReadFrames extends InputStream {
         }
         int length = in.readInt();
         int wireLength = in.readInt();
+        if (kind == 2 && wireLength >= 0 && wireLength <= 4096) {
+            // The host's script stopped on an error and says why (an NBD error reply, a lost connection).
+            byte[] message = in.readNBytes(wireLength);
+            throw new HostReadError(new String(message, java.nio.charset.StandardCharsets.UTF_8));
+        }
         if (length < 0 || length > MAX_FRAME || wireLength < 0 || wireLength > MAX_FRAME + 64) {
             throw new IOException("corrupt frame from the host: kind " + kind + ", " + length + " bytes in " + wireLength);
         }
@@ -141,6 +163,13 @@ final class ZlibReadFrames extends InputStream {
             default -> throw new IOException("corrupt frame from the host: kind " + kind);
         }
         return true;
+    }
+
+    /** What the host's script reported when it stopped on an error. */
+    static final class HostReadError extends IOException {
+        HostReadError(String message) {
+            super(message);
+        }
     }
 
     /** Bytes that crossed the link so far, headers included. */
