@@ -39,7 +39,7 @@ final class LiveImageLoad {
     static void main(String[] args) throws Exception {
         if (args.length < 4) {
             throw new IllegalArgumentException("usage: live-image URL PASSWORD IMAGE_ID DATA_DIR [--boots N] [--counts 1,10,50] "
-                    + "[--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N] [--controller-pid PID]");
+                    + "[--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N] [--controller-pid PID] [--cold-only]");
         }
         int boots = 5;
         String counts = "1,10,50";
@@ -48,7 +48,13 @@ final class LiveImageLoad {
         int singles = 10;
         int warm = 1;
         long controllerPid = 0;
+        boolean coldOnly = false;
         for (int i = 4; i < args.length; i += 2) {
+            if (args[i].equals("--cold-only")) {
+                coldOnly = true; // the QEMU driver's own benchmark: cold boots through the API, no live image
+                i--;
+                continue;
+            }
             switch (args[i]) {
                 case "--boots" -> boots = Integer.parseInt(args[i + 1]);
                 case "--counts" -> counts = args[i + 1];
@@ -64,6 +70,9 @@ final class LiveImageLoad {
         System.out.printf(Locale.ROOT, "strata live-image benchmark: url=%s cpus=%d%n", args[0], Runtime.getRuntime().availableProcessors());
         String flavor = load.flavor(256);
         Latencies cold = load.coldBoots(flavor, boots);
+        if (coldOnly) {
+            System.exit(0);
+        }
         Latencies one = null;
         String source = load.bootToReady(flavor, "li-source");
         long blessStart = System.nanoTime();

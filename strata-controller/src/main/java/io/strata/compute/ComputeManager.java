@@ -863,7 +863,8 @@ public final class ComputeManager implements AutoCloseable {
      * After a restart of this controller or a (re)join of a host: make the store and the host
      * agree. Interrupted builds and deletes are run again; other interrupted tasks take the
      * state the host reports; VMs the store does not know are removed; servers whose VM
-     * vanished are marked stopped with a fault.
+     * vanished, or whose process died while the host's agent was down (CRASHED), are marked
+     * stopped with a fault.
      */
     public void reconcile(AgentApi agent) {
         String host = agent.hostName();
@@ -885,6 +886,14 @@ public final class ComputeManager implements AutoCloseable {
                 servers.fail(server.id(), new Fault(500, "The VM of this server vanished from host " + host + ".", null, now()),
                         io.strata.compute.PowerState.SHUTDOWN, now());
                 servers.syncPowerStateForced(server.id(), VmState.STOPPED, io.strata.compute.PowerState.SHUTDOWN, now());
+            } else if (vm.isPresent() && vm.get().powerState() == io.strata.compute.PowerState.CRASHED
+                    && server.powerState() != io.strata.compute.PowerState.CRASHED && server.vmState() != VmState.ERROR) {
+                // The VM's process died while nobody watched (the host agent was down): stopped, with a fault saying so.
+                String why = vm.get().details().getOrDefault("fault", "its process ended");
+                servers.fail(server.id(), new Fault(500, "The VM of this server stopped on host " + host + " while no agent watched it: " + why,
+                        null, now()), io.strata.compute.PowerState.CRASHED, now());
+                servers.syncPowerStateForced(server.id(), VmState.STOPPED, io.strata.compute.PowerState.CRASHED, now());
+                log.warn("server {}: its VM stopped on host {} while no agent watched it ({})", server.id(), host, why);
             } else if (vm.isPresent() && vm.get().powerState() != server.powerState()) {
                 servers.syncPowerState(server.id(), vmStateFor(vm.get().powerState(), server.vmState()), vm.get().powerState(), now());
             }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strata.hypervisor.qemu.GuestAgentClient;
 import io.strata.store.TestDatabases;
 import io.strata.testing.ApiClient;
@@ -57,6 +58,8 @@ class QemuServersApiTest {
         awaitConsole(id, TestGuest.READY, 1);
 
         assertThat(server.at("/metadata/ssh_port").asText()).matches("[0-9]+");
+        assertThat(qemuCommandLine(id)).contains("-kernel").contains("-initrd").contains("hostfwd=tcp:")
+                .contains(":" + server.at("/metadata/ssh_port").asText() + "-:22");
         assertThat(server.at("/addresses/private/0/addr").asText()).startsWith("10.0.");
 
         try (GuestAgentClient guest = guestAgent(id)) {
@@ -66,11 +69,29 @@ class QemuServersApiTest {
             assertThat(guest.shell("hostname").strip()).isEqualTo("web-1");
             // The guest's NIC got the address the API shows, from the user-mode network's DHCP.
             assertThat(guest.shell("ip -4 addr show")).contains(server.at("/addresses/private/0/addr").asText() + "/");
+            // Direct kernel boot from the image's kernel_id / ramdisk_id, with its os_command_line
+            // (TestGuest.register puts the MANIFEST's command line there: nokaslr, movablecore=50%).
+            assertThat(guest.shell("cat /proc/cmdline")).contains("nokaslr").contains("movablecore=50%");
+            // ... on a NIC with the server's own MAC.
+            assertThat(guest.shell("cat /sys/class/net/eth0/address").strip())
+                    .isEqualTo(server.at("/addresses/private/0/OS-EXT-IPS-MAC:mac_addr").asText()).startsWith("fa:16:3e:");
         }
+
+        // The root disk: a qcow2 overlay on the image's file, grown to the flavor's root_gb.
+        long rootGb = admin.get("/compute/v2.1/flavors/1").expect(200).json().at("/flavor/disk").asLong();
+        assertThat(rootGb).isPositive();
+        Path disk = cloud.dataDir().resolve("qemu").resolve(id).resolve("disk.qcow2");
+        JsonNode diskInfo = new ObjectMapper().readTree(run("qemu-img", "info", "--output=json", "-U", disk.toString()));
+        assertThat(diskInfo.path("format").asText()).isEqualTo("qcow2");
+        assertThat(diskInfo.path("virtual-size").asLong()).isEqualTo(rootGb * 1024 * 1024 * 1024);
+        assertThat(diskInfo.path("backing-filename").asText()).isNotBlank();
 
         JsonNode hypervisor = admin.get("/compute/v2.1/os-hypervisors/detail").expect(200).json().at("/hypervisors/0");
         assertThat(hypervisor.get("hypervisor_type").asText()).isEqualTo("QEMU");
-        assertThat(hypervisor.get("cpu_info").toString()).contains("tcg");
+        // The accelerator guests run with, in cpu_info (a JSON string before microversion 2.28).
+        JsonNode cpuInfo = hypervisor.get("cpu_info");
+        JsonNode cpu = cpuInfo.isTextual() ? new ObjectMapper().readTree(cpuInfo.asText()) : cpuInfo;
+        assertThat(cpu.path("accelerator").asText()).isEqualTo("tcg");
 
         deleteAndCheckNothingLeft(id);
     }
@@ -124,6 +145,18 @@ class QemuServersApiTest {
         assertThat(qemuProcesses(id)).isZero();
     }
 
+    private static String run(String... command) throws IOException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+        return output;
+    }
+
     private static GuestAgentClient guestAgent(String id) {
         Path socket = cloud.dataDir().resolve("qemu").resolve(id).resolve("qga.sock");
         return GuestAgentClient.connect(socket, Duration.ofSeconds(30));
@@ -144,6 +177,23 @@ class QemuServersApiTest {
             n++;
         }
         return n;
+    }
+
+    /** The command line of this VM's QEMU process, arguments separated by spaces. */
+    private static String qemuCommandLine(String id) throws IOException {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path proc : procs.filter(p -> p.getFileName().toString().matches("[0-9]+")).toList()) {
+                try {
+                    String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+                    if (cmdline.startsWith("qemu-system") && cmdline.contains(id)) {
+                        return cmdline;
+                    }
+                } catch (IOException e) {
+                    // the process ended meanwhile
+                }
+            }
+        }
+        throw new AssertionError("no QEMU process for " + id);
     }
 
     /** QEMU processes whose command line names this VM (0 once it is stopped or gone). */

@@ -27,12 +27,26 @@ final class KvmProbe {
     /** The cached outcome of a probe. */
     record Verdict(String key, String accelerator, String reason, String probedAt) {}
 
+    /**
+     * What the probe tries: an accelerator, the device it needs, and the CPU model guests get with
+     * it. Always {@link #KVM} in the driver; tests probe TCG the same way, since no KVM here boots.
+     */
+    record Candidate(String accelerator, Path device, String cpu) {
+        static final Candidate KVM = new Candidate("kvm", Path.of("/dev/kvm"), "host");
+    }
+
     private final QemuConfig config;
     private final String qemuVersion;
+    private final Candidate candidate;
 
     KvmProbe(QemuConfig config, String qemuVersion) {
+        this(config, qemuVersion, Candidate.KVM);
+    }
+
+    KvmProbe(QemuConfig config, String qemuVersion, Candidate candidate) {
         this.config = requireNonNull(config, "config is null");
         this.qemuVersion = requireNonNull(qemuVersion, "qemuVersion is null");
+        this.candidate = requireNonNull(candidate, "candidate is null");
     }
 
     Path cacheFile() {
@@ -75,9 +89,9 @@ final class KvmProbe {
     }
 
     private Verdict probe(String key) {
-        Path kvm = Path.of("/dev/kvm");
-        if (!Files.isReadable(kvm) || !Files.isWritable(kvm)) {
-            return new Verdict(key, "tcg", "/dev/kvm is missing or not accessible", Instant.now().toString());
+        Path device = candidate.device();
+        if (!Files.isReadable(device) || !Files.isWritable(device)) {
+            return new Verdict(key, "tcg", device + " is missing or not accessible", Instant.now().toString());
         }
         Path images = config.probeImageDir();
         if (images == null || !Files.isRegularFile(images.resolve("vmlinuz")) || !Files.isRegularFile(images.resolve("initrd.img"))) {
@@ -91,7 +105,7 @@ final class KvmProbe {
         }
         Path serial = dir.resolve("console.log");
         List<String> command = List.of(config.qemuBinary().toString(),
-                "-machine", "pc,accel=kvm", "-cpu", "host", "-m", "256", "-smp", "1",
+                "-machine", "pc,accel=" + candidate.accelerator(), "-cpu", candidate.cpu(), "-m", "256", "-smp", "1",
                 "-nodefaults", "-no-user-config", "-display", "none",
                 "-serial", "file:" + serial,
                 "-kernel", images.resolve("vmlinuz").toString(),
@@ -104,15 +118,15 @@ final class KvmProbe {
             long deadline = System.nanoTime() + config.probeTimeout().toNanos();
             while (System.nanoTime() < deadline) {
                 if (Files.exists(serial) && Files.readString(serial).contains(QemuConfig.READY_MARKER)) {
-                    return new Verdict(key, "kvm", "probe guest booted under KVM", Instant.now().toString());
+                    return new Verdict(key, candidate.accelerator(), "probe guest booted under " + candidate.accelerator(), Instant.now().toString());
                 }
                 if (!process.isAlive()) {
                     String output = Files.readString(dir.resolve("qemu.out")).strip();
-                    return new Verdict(key, "tcg", "probe guest's QEMU exited under KVM: " + lastLine(output), Instant.now().toString());
+                    return new Verdict(key, "tcg", "probe guest's QEMU exited under " + candidate.accelerator() + ": " + lastLine(output), Instant.now().toString());
                 }
                 Thread.sleep(100);
             }
-            return new Verdict(key, "tcg", "probe guest did not boot under KVM within " + config.probeTimeout(), Instant.now().toString());
+            return new Verdict(key, "tcg", "probe guest did not boot under " + candidate.accelerator() + " within " + config.probeTimeout(), Instant.now().toString());
         } catch (IOException e) {
             return new Verdict(key, "tcg", "probe failed: " + e.getMessage(), Instant.now().toString());
         } catch (InterruptedException e) {

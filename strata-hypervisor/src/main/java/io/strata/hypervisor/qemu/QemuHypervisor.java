@@ -254,7 +254,7 @@ public final class QemuHypervisor implements Hypervisor {
                     vm.deleteRamFile();
                 }
                 case START -> {
-                    if (state != PowerState.SHUTDOWN) {
+                    if (state != PowerState.SHUTDOWN && !(state == PowerState.CRASHED && !alive)) {
                         throw HypervisorException.wrongState(vmId, state, action);
                     }
                     if (alive) {

@@ -77,6 +77,9 @@ final class QemuVm {
     void adopt() {
         OptionalLong found = Processes.readPidFile(run.pidFile());
         if (found.isEmpty() || !Processes.isAlive(found.getAsLong())) {
+            if (found.isPresent()) {
+                deleteRamFile(); // the dead process's RAM file is in tmpfs: it would hold host memory for nothing
+            }
             return;
         }
         long candidate = found.getAsLong();
@@ -88,7 +91,8 @@ final class QemuVm {
                         || (startedIn != null && args.stream().anyMatch(arg -> arg.contains(startedIn))))
                 .orElse(false);
         if (!ours) {
-            log.warn("pid file of VM {} names process {}, which is not its QEMU; treating the VM as shut down", id(), candidate);
+            log.warn("pid file of VM {} names process {}, which is not its QEMU; treating the VM as crashed", id(), candidate);
+            deleteRamFile();
             return;
         }
         pid = candidate;
@@ -135,7 +139,12 @@ final class QemuVm {
 
     private PowerState queryPowerState() {
         if (!isProcessAlive()) {
-            return Files.exists(run.savedState()) ? PowerState.SUSPENDED : PowerState.SHUTDOWN;
+            if (Files.exists(run.savedState())) {
+                return PowerState.SUSPENDED;
+            }
+            // Every end of ours (quit, a noticed exit) removes the pid file; one left behind names a
+            // process that died while no agent watched it (killed, crashed, the host's OOM killer).
+            return Files.exists(run.pidFile()) ? PowerState.CRASHED : PowerState.SHUTDOWN;
         }
         if (qmp == null || !qmp.isOpen()) {
             connect();
@@ -203,6 +212,9 @@ final class QemuVm {
         }
         if (isProcessAlive()) {
             details.put("pid", Long.toString(pid));
+        } else if (state == PowerState.CRASHED) {
+            String gone = Processes.readPidFile(run.pidFile()).stream().mapToObj(Long::toString).findFirst().orElse("?");
+            details.put("fault", ("QEMU process " + gone + " ended while no agent watched it " + tail(run.qemuLog(), 1)).strip());
         }
         if (locked && (state == PowerState.RUNNING || state == PowerState.PAUSED)) {
             try {

@@ -45,6 +45,11 @@ import org.junit.jupiter.api.TestMethodOrder;
 class QemuGuestLifecycleTest {
     private static final Duration BOOT = Duration.ofSeconds(60);
     private static final String USER_DATA = "#!/bin/sh\necho strata-user-data-ok\n";
+    /** What the guest kernel prints when it powers off (pr_emerg, so shown under "quiet" too). */
+    private static final String POWER_DOWN = "reboot: Power down";
+    /** The grace periods a guest gets for the ACPI power button: short, so the timeout paths are quick to test. */
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(12);
+    private static final Duration REBOOT_TIMEOUT = Duration.ofSeconds(12);
 
     private final String vmId = UUID.randomUUID().toString();
     private QemuConfig config;
@@ -53,7 +58,8 @@ class QemuGuestLifecycleTest {
 
     @BeforeAll
     void boot() throws IOException {
-        config = TestGuests.config(TestGuests.SHARED_STATE);
+        QemuConfig defaults = TestGuests.config(TestGuests.SHARED_STATE);
+        config = defaults.withTimeouts(STOP_TIMEOUT, REBOOT_TIMEOUT, defaults.probeTimeout());
         hypervisor = new QemuHypervisor(config);
         try (ServerSocket socket = new ServerSocket(0)) {
             sshPort = socket.getLocalPort();
@@ -184,7 +190,11 @@ class QemuGuestLifecycleTest {
     @Order(6)
     void softRebootPowersTheGuestOffThroughAcpiAndBootsItAgain() {
         long pid = pid();
+        int powerDowns = count(hypervisor.consoleLog(vmId, 0), POWER_DOWN);
         assertThat(hypervisor.act(vmId, VmAction.REBOOT_SOFT).powerState()).isEqualTo(PowerState.RUNNING);
+        // The guest itself powered off (its acpid ran poweroff on the power button) before the
+        // reset: a reset forced after the grace period would leave no such line.
+        assertThat(count(hypervisor.consoleLog(vmId, 0), POWER_DOWN)).isEqualTo(powerDowns + 1);
         awaitConsole(hypervisor, vmId, READY, 2, BOOT);
         assertThat(pid()).isEqualTo(pid); // the same QEMU process: reset, not restarted
     }
@@ -192,16 +202,24 @@ class QemuGuestLifecycleTest {
     @Test
     @Order(7)
     void hardRebootResetsTheGuest() {
+        long pid = pid();
+        int powerDowns = count(hypervisor.consoleLog(vmId, 0), POWER_DOWN);
         assertThat(hypervisor.act(vmId, VmAction.REBOOT_HARD).powerState()).isEqualTo(PowerState.RUNNING);
         awaitConsole(hypervisor, vmId, READY, 3, BOOT);
+        // A reset: the guest was not asked, so it never powered off.
+        assertThat(count(hypervisor.consoleLog(vmId, 0), POWER_DOWN)).isEqualTo(powerDowns);
+        assertThat(pid()).isEqualTo(pid);
     }
 
     @Test
     @Order(8)
     void stopPowersOffAndEndsQemuAndStartBootsTheSameDisksAgain() {
         long pid = pid();
+        int powerDowns = count(hypervisor.consoleLog(vmId, 0), POWER_DOWN);
         VmInfo stopped = hypervisor.act(vmId, VmAction.STOP);
         assertThat(stopped.powerState()).isEqualTo(PowerState.SHUTDOWN);
+        // Through ACPI: the guest powered itself off before QEMU was ended.
+        assertThat(count(hypervisor.consoleLog(vmId, 0), POWER_DOWN)).isEqualTo(powerDowns + 1);
         assertThat(Processes.isAlive(pid)).isFalse();
         assertThat(config.ramRoot().resolve(vmId).resolve("ram")).doesNotExist();
         for (VmAction action : List.of(VmAction.STOP, VmAction.PAUSE, VmAction.UNPAUSE, VmAction.SUSPEND, VmAction.RESUME, VmAction.REBOOT_SOFT)) {
@@ -216,6 +234,29 @@ class QemuGuestLifecycleTest {
 
     @Test
     @Order(9)
+    void aGuestIgnoringTheAcpiButtonIsResetBySoftRebootAndEndedByStopAfterTheGracePeriod() {
+        long pid = pid();
+        int powerDowns = count(hypervisor.consoleLog(vmId, 0), POWER_DOWN);
+        ignoreAcpi();
+        long started = System.nanoTime();
+        assertThat(hypervisor.act(vmId, VmAction.REBOOT_SOFT).powerState()).isEqualTo(PowerState.RUNNING);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(REBOOT_TIMEOUT);
+        awaitConsole(hypervisor, vmId, READY, 5, BOOT);
+        assertThat(pid()).isEqualTo(pid);
+
+        ignoreAcpi(); // the new boot started acpid again
+        started = System.nanoTime();
+        assertThat(hypervisor.act(vmId, VmAction.STOP).powerState()).isEqualTo(PowerState.SHUTDOWN);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(STOP_TIMEOUT);
+        assertThat(Processes.isAlive(pid)).isFalse();
+        assertThat(count(hypervisor.consoleLog(vmId, 0), POWER_DOWN)).as("the guest never powered itself off").isEqualTo(powerDowns);
+
+        assertThat(hypervisor.act(vmId, VmAction.START).powerState()).isEqualTo(PowerState.RUNNING);
+        awaitConsole(hypervisor, vmId, READY, 6, BOOT);
+    }
+
+    @Test
+    @Order(10)
     void consoleLogTailsTheSerialConsole() {
         String all = hypervisor.consoleLog(vmId, 0);
         String tail = hypervisor.consoleLog(vmId, 3);
@@ -227,7 +268,7 @@ class QemuGuestLifecycleTest {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void destroyLeavesNothingBehindAndIsIdempotent() {
         long pid = pid();
         hypervisor.destroy(vmId);
@@ -239,6 +280,14 @@ class QemuGuestLifecycleTest {
         hypervisor.destroy(vmId);
         assertThatThrownBy(() -> hypervisor.act(vmId, VmAction.START)).isInstanceOf(HypervisorException.class)
                 .extracting(e -> ((HypervisorException) e).code()).isEqualTo(ErrorCode.NOT_FOUND);
+    }
+
+    /** Ends the guest's acpid: the power button then does nothing, like a hung or unconfigured guest. */
+    private void ignoreAcpi() {
+        try (GuestAgentClient agent = agent()) {
+            agent.shell("killall acpid; sleep 0.2");
+            assertThat(agent.shell("pidof acpid || echo none").strip()).isEqualTo("none");
+        }
     }
 
     private GuestAgentClient agent() {

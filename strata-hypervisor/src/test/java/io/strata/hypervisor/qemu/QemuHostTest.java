@@ -89,7 +89,7 @@ class QemuHostTest {
     }
 
     @Test
-    void aNewInstanceReadoptsRunningGuestsAndReportsVanishedOnesAsShutdown() {
+    void aNewInstanceReadoptsRunningGuestsAndReportsVanishedOnesAsCrashed() {
         String alive = UUID.randomUUID().toString();
         String vanished = UUID.randomUUID().toString();
         long alivePid = pid(hypervisor.create(TestGuests.spec(alive, TestGuests.kernelBoot(), null, 0)));
@@ -108,8 +108,17 @@ class QemuHostTest {
         assertThat(found).containsOnlyKeys(alive, vanished);
         assertThat(found.get(alive).powerState()).isEqualTo(PowerState.RUNNING);
         assertThat(found.get(alive).details()).containsEntry("pid", Long.toString(alivePid));
-        assertThat(found.get(vanished).powerState()).isEqualTo(PowerState.SHUTDOWN);
+        // Died while no agent watched: CRASHED (not a clean power-off), saying which process, and
+        // its RAM file (tmpfs, host memory) is gone.
+        assertThat(found.get(vanished).powerState()).isEqualTo(PowerState.CRASHED);
+        assertThat(found.get(vanished).details()).doesNotContainKey("pid")
+                .hasEntrySatisfying("fault", fault -> assertThat(fault).contains(Long.toString(vanishedPid)).contains("no agent watched"));
+        assertThat(config.ramRoot().resolve(vanished).resolve("ram")).doesNotExist();
         assertThat(events).isEmpty(); // discover reports; it neither starts nor kills
+
+        // A crashed VM starts again like a stopped one, and is then no longer reported crashed.
+        assertThat(hypervisor.act(vanished, VmAction.START).powerState()).isEqualTo(PowerState.RUNNING);
+        assertThat(hypervisor.find(vanished).orElseThrow().details()).containsKey("pid").doesNotContainKey("fault");
 
         // The re-adopted guest is fully driven and watched by the new instance.
         assertThat(hypervisor.act(alive, VmAction.PAUSE).powerState()).isEqualTo(PowerState.PAUSED);

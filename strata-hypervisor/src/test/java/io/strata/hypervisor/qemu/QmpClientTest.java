@@ -102,6 +102,24 @@ class QmpClientTest {
     }
 
     @Test
+    void deliversResetAndShutdownEventsWithTheirData() throws Exception {
+        List<QmpEvent> events = new CopyOnWriteArrayList<>();
+        try (QmpClient client = QmpClient.connect(socket, "test", TIMEOUT, events::add, () -> { })) {
+            CompletableFuture<QmpEvent> reset = client.nextEvent("RESET");
+            client.execute("system_reset");
+            assertThat(reset.get(5, TimeUnit.SECONDS).name()).isEqualTo("RESET");
+
+            // The SHUTDOWN that quit causes may come before quit's own reply; the waiter still gets it.
+            CompletableFuture<QmpEvent> shutdown = client.nextEvent("SHUTDOWN");
+            client.execute("quit");
+            QmpEvent event = shutdown.get(5, TimeUnit.SECONDS);
+            assertThat(event.name()).isEqualTo("SHUTDOWN");
+            assertThat(event.data().path("reason").asText()).isEqualTo("host-qmp-quit");
+            await().atMost(TIMEOUT).until(() -> events.stream().map(QmpEvent::name).toList().containsAll(List.of("RESET", "SHUTDOWN")));
+        }
+    }
+
+    @Test
     void aListenerMayIssueCommandsWithoutBlockingTheReader() {
         AtomicInteger answered = new AtomicInteger();
         QmpClient[] holder = new QmpClient[1];
