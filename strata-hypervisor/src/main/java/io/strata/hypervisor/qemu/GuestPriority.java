@@ -34,9 +34,12 @@ import org.slf4j.LoggerFactory;
  *     session is its own group with the same weight whatever its threads' nice values: fifty busy
  *     guests are then fifty groups against the agent's one, and thread nice values only order the
  *     threads inside one QEMU (measured here: a nice-19 loop in its own session took as much CPU as
- *     a nice-0 one). So once the guest runs, the process's autogroup also gets nice
- *     {@link #VCPU_NICENESS} ({@code /proc/PID/autogroup}); a warm pool's process keeps 0 while it
- *     waits paused (it uses no CPU then), so a launch's monitor work on it is not slowed.
+ *     a nice-0 one). So the process's autogroup also gets nice {@link #VCPU_NICENESS}
+ *     ({@code /proc/PID/autogroup}) just before its guest runs: a cold boot once its monitor
+ *     answers, a clone before its {@code cont}. Not after: lowering needs the driver to see the
+ *     guest running, and fifty guests resumed at the control plane's weight starved the driver
+ *     of exactly that (measured; see LiveImages.takeOver). A warm pool's process keeps 0 while it
+ *     starts and loads; it is lowered when a clone takes it.
  * </ul>
  *
  * <p>Nice 19 rather than SCHED_IDLE: an idle-class guest would get no CPU at all while the control

@@ -276,6 +276,10 @@ final class QemuVm {
         pid = Processes.readPidFile(run.pidFile())
                 .orElseThrow(() -> new HypervisorException("QEMU for VM " + id() + " started but wrote no pid file", null));
         long daemonised = System.nanoTime();
+        if (!incoming) {
+            // The guest is already running: lowered at once (see GuestPriority).
+            guestRuns();
+        }
         connect();
         long connected = System.nanoTime();
         GuestPriority.lowerVcpus(pid, qmp());
@@ -288,14 +292,11 @@ final class QemuVm {
             // The guest's balloon driver inflates once it loads; until then QEMU keeps the target.
             qmp().execute("balloon", Map.of("value", target * 1024L * 1024));
         }
-        if (!incoming) {
-            guestRuns();
-        }
     }
 
     /**
-     * The guest runs now and the driver's set-up work on its process is done: the whole process
-     * goes below the control plane (see {@link GuestPriority#guestRuns}).
+     * The guest runs now, or is about to (its process loaded and paused): the whole process goes
+     * below the control plane (see {@link GuestPriority#guestRuns}).
      */
     void guestRuns() {
         long current = pid;
@@ -464,13 +465,14 @@ final class QemuVm {
      */
     void startIncoming(Path state, boolean ignoreShared) {
         loadIncoming(state, ignoreShared);
+        // Lowered before the guest runs, not after: see LiveImages.takeOver.
+        guestRuns();
         try {
             qmp().execute("cont");
         } catch (RuntimeException e) {
             kill();
             throw e;
         }
-        guestRuns();
     }
 
     /**
