@@ -464,8 +464,11 @@ public final class ServerStore {
                 vmState.wireName(), now, id));
     }
 
-    /** The server is gone from its host: soft-delete the row (for history) and free its address. */
-    /** Marks the server deleted; false if it was already (two deletes ran: only one gives its resources back). */
+    /**
+     * The server is gone from its host: soft-delete the row (for history) and free its address.
+     * False if it was deleted already (two deletes ran: only the one that marked it gives its
+     * resources back).
+     */
     public boolean markDeleted(String id, Instant now) {
         return steps.run(h -> {
             int marked = h.createUpdate("update servers set deleted = true, vm_state = 'deleted', task_state = null, power_state = 0, "
