@@ -31,7 +31,7 @@ import java.util.List;
  * standard error. Closing drops the SSH channel: the script sees its input end, or its output
  * break, and exits.
  */
-final class HostNbdReader implements AutoCloseable {
+final class HostNbdReader implements ExportReads {
     /** Largest request line; the script splits it further to the export's maximum (at most 32 MiB). */
     static final int PIECE = 4 << 20;
     /** Bytes requested ahead of what the reader has taken. */
@@ -178,16 +178,16 @@ final class HostNbdReader implements AutoCloseable {
         return new HostNbdReader("NBD export " + export + " on " + host.name(), ssh.start(command), size);
     }
 
-    /** Ascending extents the next reads will ask for, in order; a read elsewhere ends the plan. */
-    void plan(List<Extent> extents) throws IOException {
+    @Override
+    public void plan(List<Extent> extents) throws IOException {
         check();
         drain();
         plan = extents.iterator();
         planExtent = null;
     }
 
-    /** Fills {@code into} from {@code offset}; what lies past the export's end reads as zeros. */
-    void readUpTo(long offset, ByteBuffer into) throws IOException {
+    @Override
+    public void readUpTo(long offset, ByteBuffer into) throws IOException {
         int available = (int) Math.max(0, Math.min(into.remaining(), size - offset));
         read(offset, into.slice(into.position(), available));
         into.position(into.position() + available);

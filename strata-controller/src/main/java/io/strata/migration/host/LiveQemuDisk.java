@@ -60,12 +60,12 @@ public final class LiveQemuDisk implements BlockSource {
     private final String export;
     private final HostAccess.Tunnel nbdTunnel;
     private final NbdClient nbd;
-    /** The data reads when made on an SSH host and sent compressed; null: through {@link #nbd}. */
-    private final HostNbdReader reads;
+    /** The data reads: made on an SSH host and sent compressed, or through {@link #nbd}. */
+    private final ExportReads reads;
     private boolean completed;
 
     private LiveQemuDisk(HostAccess host, HostAccess.Tunnel qmpTunnel, QmpClient qmp, String node, String previous, String next,
-            String fleece, Path fleeceFile, Path nbdSocket, String export, HostAccess.Tunnel nbdTunnel, NbdClient nbd, HostNbdReader reads) {
+            String fleece, Path fleeceFile, Path nbdSocket, String export, HostAccess.Tunnel nbdTunnel, NbdClient nbd, ExportReads reads) {
         this.host = host;
         this.qmpTunnel = qmpTunnel;
         this.qmp = qmp;
@@ -173,7 +173,7 @@ public final class LiveQemuDisk implements BlockSource {
             // each); block status gets a short connection of its own.
             nbd = NbdClient.connect(nbdTunnel.address(), export);
             // On an SSH host with compressed reads and Python 3, the data is read there and sent as zlib frames.
-            HostNbdReader reads = HostNbdReader.open(host, socket, export, nbd.size());
+            ExportReads reads = ExportReads.of(host, socket, export, nbd);
             return new LiveQemuDisk(host, qmpTunnel, qmp, node, previous, next, fleece, fleeceFile, socket, export, nbdTunnel, nbd, reads);
         } catch (IOException | RuntimeException e) {
             // Whatever this open added to the QEMU goes (its bitmaps stay as a failed execution leaves them: the next open sorts them out).
@@ -340,20 +340,12 @@ public final class LiveQemuDisk implements BlockSource {
                 clipped.add(new Extent(extent.offset(), end - extent.offset()));
             }
         }
-        if (reads != null) {
-            reads.plan(clipped);
-        } else {
-            nbd.plan(clipped);
-        }
+        reads.plan(clipped);
     }
 
     @Override
     public void read(long offset, ByteBuffer into) throws IOException {
-        if (reads != null) {
-            reads.readUpTo(offset, into);
-        } else {
-            nbd.readUpTo(size(), offset, into);
-        }
+        reads.readUpTo(offset, into);
     }
 
     @Override
@@ -370,9 +362,7 @@ public final class LiveQemuDisk implements BlockSource {
     public void close() throws IOException {
         try {
             try {
-                if (reads != null) {
-                    reads.close();
-                }
+                reads.close();
             } finally {
                 nbd.close();
             }

@@ -88,10 +88,10 @@ public final class TrackedQcow2Disk implements BlockSource {
     private record Daemon(Path pidFile, Path qmpSocket, Path nbdSocket, HostAccess.Tunnel tunnel, QmpClient qmp) {}
 
     /**
-     * Our NBD connection to the daemon's export, and {@code reads}: its data reads made on an SSH
-     * host and sent compressed (null: the reads go through {@code client}).
+     * Our NBD connection to the daemon's export, and {@code reads}: its data reads, made on an SSH
+     * host and sent compressed, or through {@code client}.
      */
-    private record Nbd(HostAccess.Tunnel tunnel, NbdClient client, HostNbdReader reads) {}
+    private record Nbd(HostAccess.Tunnel tunnel, NbdClient client, ExportReads reads) {}
 
     private TrackedQcow2Disk(HostAccess host, Daemon daemon, String bitmap, boolean tracked, BlockSource whole, Nbd nbd) {
         this.host = host;
@@ -207,7 +207,7 @@ public final class TrackedQcow2Disk implements BlockSource {
                         : List.of(NbdClient.BASE_ALLOCATION);
                 NbdClient client = NbdClient.connect(tunnel.address(), EXPORT, contexts);
                 try {
-                    nbd = new Nbd(tunnel, client, HostNbdReader.open(host, daemon.nbdSocket(), EXPORT, client.size()));
+                    nbd = new Nbd(tunnel, client, ExportReads.of(host, daemon.nbdSocket(), EXPORT, client));
                 } finally {
                     if (nbd == null) {
                         client.close();
@@ -380,11 +380,7 @@ public final class TrackedQcow2Disk implements BlockSource {
                 clipped.add(new Extent(extent.offset(), end - extent.offset()));
             }
         }
-        if (nbd.reads() != null) {
-            nbd.reads().plan(clipped);
-        } else {
-            nbd.client().plan(clipped);
-        }
+        nbd.reads().plan(clipped);
     }
 
     @Override
@@ -393,11 +389,7 @@ public final class TrackedQcow2Disk implements BlockSource {
             whole.read(offset, into);
             return;
         }
-        if (nbd.reads() != null) {
-            nbd.reads().readUpTo(offset, into);
-        } else {
-            nbd.client().readUpTo(size(), offset, into);
-        }
+        nbd.reads().readUpTo(offset, into);
     }
 
     @Override
@@ -417,9 +409,7 @@ public final class TrackedQcow2Disk implements BlockSource {
         try {
             if (nbd != null) {
                 try {
-                    if (nbd.reads() != null) {
-                        nbd.reads().close();
-                    }
+                    nbd.reads().close();
                     nbd.client().close();
                 } finally {
                     nbd.tunnel().close();
