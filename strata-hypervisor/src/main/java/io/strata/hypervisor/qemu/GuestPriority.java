@@ -58,8 +58,9 @@ final class GuestPriority {
     }
 
     /**
-     * Lowers the vCPU threads of the QEMU process {@code pid}: one {@code renice} for all of them
-     * (Java has no setpriority; on Linux it acts on the one thread a TID names). Called once per
+     * Lowers the vCPU threads of the QEMU process {@code pid}: into the guests' CPU group where
+     * the host has one ({@link GuestCpuGroup}), and one {@code renice} for all of them (Java has no
+     * setpriority; on Linux it acts on the one thread a TID names). Called once per
      * process, right after its monitor answers: for a warm pool's process that is long before a
      * clone takes it, so a warm launch spawns nothing. A failure is logged, never fatal.
      */
@@ -74,6 +75,7 @@ final class GuestPriority {
         if (threads.isEmpty()) {
             return;
         }
+        GuestCpuGroup.place(threads);
         List<String> command = new ArrayList<>(List.of("renice", "-n", Integer.toString(VCPU_NICENESS), "-p"));
         threads.forEach(thread -> command.add(Long.toString(thread)));
         try {

@@ -349,13 +349,16 @@ final class LiveImages {
                 waiting.kill(); // its monitor connection was lost: a process may still be there, nobody's
                 throw new HypervisorException("the warm QEMU for VM " + descriptor.id() + " is gone", e);
             }
-            // The process goes below the control plane before its guest runs. Lowered after `cont`
-            // (as before), a burst inverted priorities: the resumed guests ran at the control plane's
-            // weight until the driver saw `cont` answered, and the driver, starved by them, saw it
-            // late (50 clones at once: QEMU at nice 0 took 180-220 % of the two cores for 8 s while
-            // the controller waited 44 s in run queues, summed over its threads). Its monitor work
-            // (the two commands below) now waits its turn among the running guests instead.
-            vm.guestRuns();
+            // The guest must not run at the control plane's weight: lowered only after `cont`, a
+            // burst inverted priorities (the resumed guests ran at nice 0 until the driver saw
+            // `cont` answered, and the driver, starved by them, saw it late: 50 clones at once,
+            // QEMU took 180-220 % of the two cores for 8 s while the controller waited 44 s in run
+            // queues, summed over its threads). Where the vCPU threads are in the guests' CPU group
+            // (since the process started) that cannot happen, and the process is lowered after
+            // `cont`, so that QEMU answers the two commands below at the control plane's weight
+            // (lowered before, they waited among the running guests: 10 ms for one clone, up to
+            // 270 ms in a burst of ten); elsewhere it is lowered now.
+            vm.beforeCont();
             // The forward and `cont` go out together (QEMU runs them in order), one wait for both.
             QmpClient qmp = vm.qmp();
             CompletableFuture<JsonNode> forward = sshPort > 0
@@ -368,6 +371,7 @@ final class LiveImages {
                     throw new HypervisorException("cannot forward port " + sshPort + " to VM " + descriptor.id() + ": " + added.strip(), null);
                 }
             }
+            vm.afterCont();
         } catch (RuntimeException e) {
             vm.kill();
             throw e;

@@ -295,6 +295,28 @@ final class QemuVm {
     }
 
     /**
+     * Before the {@code cont} of a loaded process: where its vCPU threads are not in the guests'
+     * CPU group, the whole process goes below the control plane now, before its guest runs (see
+     * LiveImages.takeOver for the inversion lowering it after caused).
+     */
+    void beforeCont() {
+        if (!GuestCpuGroup.available()) {
+            guestRuns();
+        }
+    }
+
+    /**
+     * After {@code cont} was answered: where the vCPU threads are in the guests' CPU group (since
+     * the process started), the rest of the process is lowered only now, so that QEMU answered the
+     * {@code cont} at the control plane's weight rather than among the running guests.
+     */
+    void afterCont() {
+        if (GuestCpuGroup.available()) {
+            guestRuns();
+        }
+    }
+
+    /**
      * The guest runs now, or is about to (its process loaded and paused): the whole process goes
      * below the control plane (see {@link GuestPriority#guestRuns}).
      */
@@ -465,14 +487,14 @@ final class QemuVm {
      */
     void startIncoming(Path state, boolean ignoreShared) {
         loadIncoming(state, ignoreShared);
-        // Lowered before the guest runs, not after: see LiveImages.takeOver.
-        guestRuns();
+        beforeCont();
         try {
             qmp().execute("cont");
         } catch (RuntimeException e) {
             kill();
             throw e;
         }
+        afterCont();
     }
 
     /**

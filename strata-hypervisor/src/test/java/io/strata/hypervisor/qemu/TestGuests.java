@@ -148,8 +148,9 @@ final class TestGuests {
     /**
      * Checks the priorities GuestPriority gives the QEMU process {@code pid}: every vCPU thread (QEMU
      * names them "CPU 0/TCG", "CPU 1/KVM", … with debug-threads=on) at nice 19, the main thread
-     * (TID == PID) and the other threads at 0, and the process's autogroup at nice
-     * {@code autogroupNice} where the kernel has autogroups.
+     * (TID == PID) and the other threads at 0, the process's autogroup at nice
+     * {@code autogroupNice} where the kernel has autogroups, and the vCPU threads alone in the
+     * guests' CPU group where the host has one.
      */
     static void assertPriorities(long pid, int vcpus, int autogroupNice) {
         Map<String, Integer> vcpuThreads = new java.util.TreeMap<>();
@@ -164,6 +165,17 @@ final class TestGuests {
             throw new UncheckedIOException(e);
         }
         assertThat(vcpuThreads).hasSize(vcpus).allSatisfy((thread, nice) -> assertThat(nice).as(thread).isEqualTo(GuestPriority.VCPU_NICENESS));
+        if (GuestCpuGroup.available()) {
+            String guests = "/" + GuestCpuGroup.NAME;
+            try {
+                for (String thread : vcpuThreads.keySet()) {
+                    assertThat(GuestCpuGroupTest.cpuGroupOf(Long.parseLong(thread.split(" ")[0]))).as(thread).endsWith(guests);
+                }
+                assertThat(GuestCpuGroupTest.cpuGroupOf(pid)).as("main thread").doesNotEndWith(guests);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }
         assertThat(others).isNotEmpty().allSatisfy((thread, nice) -> assertThat(nice).as(thread).isZero());
         assertThat(threadNiceness(Path.of("/proc", Long.toString(pid), "task", Long.toString(pid)))).as("main thread").isZero();
         Path autogroup = Path.of("/proc", Long.toString(pid), "autogroup");
