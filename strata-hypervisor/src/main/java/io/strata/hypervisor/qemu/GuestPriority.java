@@ -40,6 +40,11 @@ import org.slf4j.LoggerFactory;
  *     guest running, and fifty guests resumed at the control plane's weight starved the driver
  *     of exactly that (measured; see LiveImages.takeOver). A warm pool's process keeps 0 while it
  *     starts and loads; it is lowered when a clone takes it.
+ * <li>Group: where the host has a writable cgroup v1 {@code cpu} hierarchy, the vCPU threads also
+ *     go into one group for all guests ({@link GuestCpuGroup}) when they are lowered. They are
+ *     then below the control plane whatever their process's autogroup, so a clone's process is
+ *     lowered after its {@code cont} instead of before, and QEMU answers that {@code cont} at the
+ *     control plane's weight ({@link QemuVm#beforeCont}, {@link QemuVm#afterCont}).
  * </ul>
  *
  * <p>Nice 19 rather than SCHED_IDLE: an idle-class guest would get no CPU at all while the control
