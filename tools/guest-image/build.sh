@@ -87,10 +87,13 @@ else
 
     # Kernel modules the guest needs, with their dependencies, and a modules.dep for modprobe.
     modules="virtio_pci virtio_net virtio_blk virtio_console virtio_balloon isofs vfat button evdev"
+    # Loaded only by whoever needs them (not at boot): XFS, which the OS-morphing appliance loads
+    # to look for RHEL-family roots (their default filesystem).
+    ondemand="xfs"
     busybox depmod -b "$x" "$kver"
     mdir=$x/lib/modules/$kver
     need=""
-    for m in $modules; do
+    for m in $modules $ondemand; do
         line=$(grep -E "/$m\.ko:" "$mdir/modules.dep") || { log "no module $m in $kver"; exit 1; }
         need="$need ${line%%:*} ${line#*:}"
     done

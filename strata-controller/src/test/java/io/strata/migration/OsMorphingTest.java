@@ -258,6 +258,54 @@ class OsMorphingTest {
         assertThat(debugfs(deployed, "stat /etc/systemd/system/multi-user.target.wants/hypervkvpd.service")).contains("File not found");
     }
 
+    /**
+     * RHEL's default root filesystem: the appliance loads its XFS module to look. The disk is made
+     * with mkfs.xfs (300 MB is its minimum; the file is sparse) and a loop mount, as root.
+     */
+    @Test
+    void aRhelRootOnXfsIsFoundAndMorphed() throws IOException {
+        Path disk = source.resolve("alma1/disk.raw");
+        Files.createDirectories(disk.getParent());
+        run(List.of("truncate", "-s", Long.toString(320L << 20), disk.toString()), null);
+        run(List.of("mkfs.xfs", "-q", disk.toString()), null);
+        String ifcfg = "DEVICE=eth0\nHWADDR=00:15:5d:01:02:04\nBOOTPROTO=static\nIPADDR=10.1.2.4\nONBOOT=yes\n";
+        withLoopMount(disk, false, mounted -> {
+            write(mounted.resolve("etc/os-release"), "NAME=\"AlmaLinux\"\nVERSION_ID=\"9.4\"\nID=\"almalinux\"\n"
+                    + "ID_LIKE=\"rhel centos fedora\"\nPRETTY_NAME=\"AlmaLinux 9.4 (Seafoam Ocelot)\"\n");
+            write(mounted.resolve("etc/sysconfig/network-scripts/ifcfg-eth0"), ifcfg);
+            return null;
+        });
+
+        JsonNode done = admin.awaitMigration(migrate("alma1", false));
+
+        MigrationClient.assertCompleted(done);
+        assertThat(messages(task(done, "OS_MORPHING"))).anySatisfy(m -> assertThat(m)
+                .isEqualTo("Detected AlmaLinux 9.4 (Seafoam Ocelot) (ID=almalinux, ID_LIKE=rhel centos fedora) (RHEL family) on vda (xfs)"));
+        withLoopMount(destination.resolve("alma1/disk.raw"), true, mounted -> {
+            Path scripts = mounted.resolve("etc/sysconfig/network-scripts");
+            assertThat(read(scripts.resolve("ifcfg-eth0"))).contains("BOOTPROTO=dhcp").doesNotContain("HWADDR").doesNotContain("IPADDR");
+            assertThat(read(scripts.resolve("ifcfg-eth0.strata.bak"))).isEqualTo(ifcfg);
+            return null;
+        });
+        run(List.of("xfs_repair", "-n", destination.resolve("alma1/disk.raw").toString()), null); // exit 0: consistent
+    }
+
+    private interface OnMount {
+        Void at(Path mounted) throws IOException;
+    }
+
+    /** Mounts a filesystem image through a loop device (root only) while {@code body} runs. */
+    private void withLoopMount(Path image, boolean readOnly, OnMount body) throws IOException {
+        Path point = Files.createTempDirectory(work, "mnt-");
+        run(List.of("mount", "-o", (readOnly ? "ro," : "") + "loop", image.toString(), point.toString()), null);
+        try {
+            body.at(point);
+        } finally {
+            run(List.of("umount", point.toString()), null);
+            Files.delete(point);
+        }
+    }
+
     @Test
     void ubuntuWithNetplanGetsADhcpNetplanFile() throws IOException {
         Path root = work.resolve("ubuntu");

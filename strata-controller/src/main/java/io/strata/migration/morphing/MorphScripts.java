@@ -15,6 +15,8 @@ final class MorphScripts {
      * Everything is mounted read-only; a Debian /etc/os-release is a relative symlink into /usr/lib.
      */
     static final String DETECT = """
+            # XFS (RHEL's default root) is a module the appliance does not load at boot.
+            modprobe xfs 2>/dev/null
             mkdir -p /mnt/probe
             for path in /sys/class/block/vd*; do
                 [ -e "$path" ] || continue
