@@ -32,6 +32,13 @@ public interface HostAccess extends Closeable {
 
     void createDirectories(Path dir) throws IOException;
 
+    /**
+     * Makes {@code dir} (and its parents) and deletes the files {@code stale} if they exist, at
+     * once: a scratch directory ready for new files and sockets, in one step (on an SSH host, one
+     * command instead of one per path).
+     */
+    void prepareScratch(Path dir, List<Path> stale) throws IOException;
+
     /** The file's absolute path with every symbolic link resolved; an IOException when it does not exist. */
     Path realPath(Path file) throws IOException;
 

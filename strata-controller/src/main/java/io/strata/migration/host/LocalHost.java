@@ -63,6 +63,14 @@ public final class LocalHost implements HostAccess {
     }
 
     @Override
+    public void prepareScratch(Path dir, List<Path> stale) throws IOException {
+        Files.createDirectories(dir);
+        for (Path file : stale) {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    @Override
     public Path realPath(Path file) throws IOException {
         return file.toRealPath();
     }

@@ -394,6 +394,17 @@ public final class SshHost implements HostAccess {
     }
 
     @Override
+    public void prepareScratch(Path dir, List<Path> stale) throws IOException {
+        // One round trip: each of createDirectories and deleteIfExists would be a command of its own.
+        StringBuilder script = new StringBuilder("mkdir -p ").append(quote(dir));
+        if (!stale.isEmpty()) {
+            script.append(" && rm -f --");
+            stale.forEach(file -> script.append(' ').append(quote(file)));
+        }
+        run(script.toString());
+    }
+
+    @Override
     public Path realPath(Path file) throws IOException {
         return Path.of(run("readlink -e -- " + quote(file)).strip());
     }
