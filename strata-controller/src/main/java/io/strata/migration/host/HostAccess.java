@@ -76,6 +76,20 @@ public interface HostAccess extends Closeable {
     String runScript(String script) throws IOException;
 
     /**
+     * Runs a program with its arguments, without a shell where that saves a process: directly on
+     * this machine, as one quoted command line over SSH. Returns its standard output; a non-zero
+     * exit is an IOException carrying its standard error, as with {@link #runScript}.
+     */
+    String runProgram(List<String> command) throws IOException;
+
+    /**
+     * Whether this is the local machine, where a file check or a process start is a system call
+     * and not a round trip: a caller then does steps one by one that it sends as one script to
+     * a remote host.
+     */
+    boolean isLocal();
+
+    /**
      * Makes a Unix socket of the host reachable from this process: the socket itself locally, a
      * private Unix socket of this process forwarded through the SSH connection (direct-streamlocal)
      * otherwise.

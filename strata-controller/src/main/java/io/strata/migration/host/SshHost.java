@@ -476,6 +476,16 @@ public final class SshHost implements HostAccess {
         return run(script);
     }
 
+    @Override
+    public String runProgram(List<String> command) throws IOException {
+        return run(String.join(" ", command.stream().map(HostAccess::quote).toList()));
+    }
+
+    @Override
+    public boolean isLocal() {
+        return false;
+    }
+
     /**
      * A Unix socket of this process, in a directory only this user can enter, forwarded to the
      * host's Unix socket (OpenSSH's direct-streamlocal, as {@code ssh -L local.sock:remote.sock}):
