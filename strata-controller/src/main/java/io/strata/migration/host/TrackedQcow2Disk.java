@@ -28,9 +28,9 @@ import java.util.concurrent.TimeoutException;
  * opens the image read-write through QEMU's block layer (a guest, qemu-nbd, qemu-io, qemu-img)
  * records its writes in it and stores it back on close.
  * <p>
- * An execution is one {@code qemu-storage-daemon} on the disk's host, started by one script
- * (which first stops one left by a dead worker) with the image and its NBD server on the command
- * line, and driven over QMP (through an SSH tunnel for a remote host): on an execution that reads
+ * An execution is one {@code qemu-storage-daemon} on the disk's host, started by one script on
+ * an SSH host (which first stops one left by a dead worker), directly without a shell on this
+ * machine, with the image and its NBD server on the command line, and driven over QMP (through an SSH tunnel for a remote host): on an execution that reads
  * 1% of a disk, process starts and round trips, not bytes, dominate, so there is one process and
  * the QMP commands go in three round trips to open and one to end. The daemon holds the image's
  * write lock throughout, so nobody writes while it is read: that is what makes the single bitmap
@@ -40,7 +40,7 @@ import java.util.concurrent.TimeoutException;
  * bitmap into a temporary one of the daemon ({@code strata-export}, disabled, never stored),
  * which is exported read-only over NBD with the image.</li>
  * <li>An {@link NbdClient} lists the dirty extents with NBD block status
- * ({@code qemu:dirty-bitmap:}), and only those are read; without a usable bitmap the allocated
+ * ({@code qemu:dirty-bitmap:}, over a short connection of its own), and only those are read; without a usable bitmap the allocated
  * extents ({@code base:allocation}) are read whole. On an SSH host with compressed reads and
  * Python 3 the reads are made there and sent as zlib frames ({@link HostNbdReader}), otherwise
  * by the same client.</li>
@@ -203,8 +203,9 @@ public final class TrackedQcow2Disk implements BlockSource {
             HostAccess.Tunnel tunnel = host.reach(daemon.nbdSocket());
             try {
                 // Reads go over a connection without structured replies (as LiveQemuDisk's do):
-                // with them, an incremental execution's 164 reads of 64 KiB took 12-15 ms more
-                // here; block status gets a short connection of its own.
+                // with them, 164 reads of 64 KiB from a daemon took 1-2 ms more here (medians of
+                // 25: 18-22 against 19-24 ms) and whole-GiB reads were slower too; block status
+                // gets a short connection of its own.
                 NbdClient client = NbdClient.connect(tunnel.address(), EXPORT);
                 try {
                     nbd = new Nbd(tunnel, client, ExportReads.of(host, daemon.nbdSocket(), EXPORT, client));
