@@ -28,10 +28,10 @@ import java.util.concurrent.TimeoutException;
  * opens the image read-write through QEMU's block layer (a guest, qemu-nbd, qemu-io, qemu-img)
  * records its writes in it and stores it back on close.
  * <p>
- * An execution is one {@code qemu-storage-daemon} on the disk's host, started by one script on
- * an SSH host (which first stops one left by a dead worker), directly without a shell on this
- * machine, with the image and its NBD server on the command line, and driven over QMP (through an SSH tunnel for a remote host): on an execution that reads
- * 1% of a disk, process starts and round trips, not bytes, dominate, so there is one process and
+ * An execution is one {@code qemu-storage-daemon} on the disk's host with the image and its NBD
+ * server on the command line (started by one script on an SSH host, which first stops one left
+ * by a dead worker; on this machine without a shell), driven over QMP (through an SSH tunnel for
+ * a remote host): on an execution that reads 1% of a disk, process starts and round trips, not bytes, dominate, so there is one process and
  * the QMP commands go in three round trips to open and one to end. The daemon holds the image's
  * write lock throughout, so nobody writes while it is read: that is what makes the single bitmap
  * enough.
@@ -40,7 +40,7 @@ import java.util.concurrent.TimeoutException;
  * bitmap into a temporary one of the daemon ({@code strata-export}, disabled, never stored),
  * which is exported read-only over NBD with the image.</li>
  * <li>An {@link NbdClient} lists the dirty extents with NBD block status
- * ({@code qemu:dirty-bitmap:}, over a short connection of its own), and only those are read; without a usable bitmap the allocated
+ * ({@code qemu:dirty-bitmap:}), and only those are read; without a usable bitmap the allocated
  * extents ({@code base:allocation}) are read whole. On an SSH host with compressed reads and
  * Python 3 the reads are made there and sent as zlib frames ({@link HostNbdReader}), otherwise
  * by the same client.</li>
@@ -202,11 +202,10 @@ public final class TrackedQcow2Disk implements BlockSource {
             }
             HostAccess.Tunnel tunnel = host.reach(daemon.nbdSocket());
             try {
-                // Reads go over a connection without structured replies (as LiveQemuDisk's do):
-                // with them, 164 reads of 64 KiB from a daemon took 1-2 ms more here (medians of
-                // 25: 18-22 against 19-24 ms) and whole-GiB reads were slower too; block status
-                // gets a short connection of its own.
-                NbdClient client = NbdClient.connect(tunnel.address(), EXPORT);
+                List<String> contexts = tracked
+                        ? List.of(NbdClient.BASE_ALLOCATION, "qemu:dirty-bitmap:" + EXPORTED_BITMAP)
+                        : List.of(NbdClient.BASE_ALLOCATION);
+                NbdClient client = NbdClient.connect(tunnel.address(), EXPORT, contexts);
                 try {
                     nbd = new Nbd(tunnel, client, ExportReads.of(host, daemon.nbdSocket(), EXPORT, client));
                 } finally {
@@ -388,20 +387,15 @@ public final class TrackedQcow2Disk implements BlockSource {
     /** The extents that do not read as zeros (NBD_STATE_ZERO clear: data, or a hole of unknown content). */
     @Override
     public List<Extent> dataExtents() throws IOException {
-        return nbd != null ? extents(NbdClient.BASE_ALLOCATION, flags -> (flags & NbdClient.STATE_ZERO) == 0) : whole.dataExtents();
+        return nbd != null ? nbd.client().extents(NbdClient.BASE_ALLOCATION, flags -> (flags & NbdClient.STATE_ZERO) == 0) : whole.dataExtents();
     }
 
     /** The extents written since the previous successful execution's start; null without a usable bitmap. */
     @Override
     public List<Extent> changedExtents() throws IOException {
-        return tracked ? extents("qemu:dirty-bitmap:" + EXPORTED_BITMAP, flags -> (flags & NbdClient.STATE_DIRTY) != 0) : null;
-    }
-
-    /** The extents of one metadata context, over a connection that asks for it (structured replies). */
-    private List<Extent> extents(String context, java.util.function.IntPredicate wanted) throws IOException {
-        try (NbdClient status = NbdClient.connect(nbd.tunnel().address(), EXPORT, List.of(context))) {
-            return status.extents(context, wanted);
-        }
+        return tracked
+                ? nbd.client().extents("qemu:dirty-bitmap:" + EXPORTED_BITMAP, flags -> (flags & NbdClient.STATE_DIRTY) != 0)
+                : null;
     }
 
     @Override
