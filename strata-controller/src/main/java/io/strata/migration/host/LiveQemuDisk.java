@@ -459,7 +459,7 @@ public final class LiveQemuDisk implements BlockSource {
     }
 
     /**
-     * Stops reading, then (whatever happened) removes the export, the job and the fleecing node,
+     * Stops reading, then (whatever happened) removes the export, the jobs, the fleecing node and its file node,
      * keeps or undoes the bitmap rotation, and closes the tunnels, the fleecing file and the host
      * access: nothing stays forwarded or exported after a success, a failure or a cancel.
      */
