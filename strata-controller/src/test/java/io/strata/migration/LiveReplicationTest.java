@@ -1,8 +1,11 @@
 package io.strata.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.hypervisor.qemu.QmpClient;
 import io.strata.migration.disk.BlockSource;
 import io.strata.migration.host.LiveQemuDisk;
 import io.strata.migration.host.LocalHost;
@@ -10,7 +13,9 @@ import io.strata.testing.TestCloud;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -124,6 +129,87 @@ class LiveReplicationTest {
         try (Stream<Path> left = Files.list(scratch)) {
             assertThat(left.toList()).isEmpty();
         }
+    }
+
+    /**
+     * A run that died while QEMU was creating the fleecing file leaves the file's node and the
+     * concluded creation jobs (never dismissed) in the QEMU, and the file in the scratch
+     * directory: the next open removes them, creates the file again and reads correctly.
+     */
+    @Test
+    void anOpenAfterARunThatDiedCreatingTheFleecingFileCleansUp() throws Exception {
+        Path scratch = Files.createDirectories(destination.resolve(".scratch"));
+        Path qmpSocket = source.resolve("vm1/qmp.sock");
+        Path leftover = scratch.resolve("strata-fl-replicab.qcow2");
+        try (QmpClient monitor = qemu.monitor()) {
+            createJob(monitor, "strata-fc-replicab", Map.of("driver", "file", "filename", leftover.toString(), "size", 0));
+            monitor.execute("blockdev-add", Map.of("driver", "file", "node-name", "strata-ff-replicab", "filename", leftover.toString()));
+            createJob(monitor, "strata-fq-replicab", Map.of("driver", "qcow2", "file", "strata-ff-replicab", "size", SIZE));
+            assertThat(monitor.execute("query-jobs")).hasSize(2);
+        }
+        try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-b", scratch)) {
+            assertThat(view.changedExtents()).isNull();
+            guestWrite(0x5a, 0, BLOCK);
+            java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(BLOCK);
+            view.read(0, block);
+            assertThat(block.array()).containsOnly((byte) 0x33);
+            view.complete();
+        }
+        qemu.assertNothingLeft(1);
+        guestWrite(0x5b, 7L * BLOCK, BLOCK);
+        try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-b", scratch)) {
+            assertThat(view.changedExtents()).containsExactly(new BlockSource.Extent(0, BLOCK), new BlockSource.Extent(7L * BLOCK, BLOCK));
+            java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(BLOCK);
+            view.read(7L * BLOCK, block);
+            assertThat(block.array()).containsOnly((byte) 0x5b);
+            view.complete();
+        }
+        qemu.assertNothingLeft(1);
+        try (Stream<Path> left = Files.list(scratch)) {
+            assertThat(left.toList()).isEmpty();
+        }
+    }
+
+    /**
+     * QEMU cannot create the fleecing file (its path leads into a directory that does not exist;
+     * tests run as root, so a read-only directory would not stop it): the open fails with QEMU's
+     * own message, and leaves no node, job, export or bitmap in the QEMU and nothing in the
+     * scratch directory. The next open, with the way clear, works.
+     */
+    @Test
+    void aFleecingFileQemuCannotCreateFailsTheOpenAndLeavesNothing() throws Exception {
+        Path scratch = Files.createDirectories(destination.resolve(".scratch"));
+        Path qmpSocket = source.resolve("vm1/qmp.sock");
+        Path fleeceFile = scratch.resolve("strata-fl-replicac.qcow2");
+        Files.createSymbolicLink(fleeceFile, destination.resolve("missing/fleece.qcow2"));
+        assertThatThrownBy(() -> LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-c", scratch))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("creation of the fleecing file " + fleeceFile + " failed")
+                .hasMessageContaining("No such file or directory");
+        qemu.assertNothingLeft(0);
+        try (Stream<Path> left = Files.list(scratch)) {
+            assertThat(left.toList()).isEmpty();
+        }
+
+        try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-c", scratch)) {
+            assertThat(view.dataExtents()).isNotEmpty();
+            view.complete();
+        }
+        qemu.assertNothingLeft(1);
+    }
+
+    /** Runs a blockdev-create job to its end and leaves it concluded (not dismissed), as a run that died would. */
+    private static void createJob(QmpClient monitor, String id, Map<String, Object> options) {
+        monitor.execute("blockdev-create", Map.of("job-id", id, "options", options));
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            for (JsonNode job : monitor.execute("query-jobs")) {
+                if (job.path("id").asText().equals(id)) {
+                    assertThat(job.path("error").isMissingNode()).as(job.toString()).isTrue();
+                    return job.path("status").asText().equals("concluded");
+                }
+            }
+            return false;
+        });
     }
 
     @Test

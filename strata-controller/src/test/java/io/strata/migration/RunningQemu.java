@@ -119,7 +119,7 @@ final class RunningQemu implements AutoCloseable {
     }
 
     /**
-     * Asserts that nothing of a reader is left in QEMU (fleecing node, job, NBD export), that the
+     * Asserts that nothing of a reader is left in QEMU (fleecing node and its file node, jobs, NBD export), that the
      * instance's monitor is free again (QEMU serves one QMP client at a time: a connection still
      * open, such as a tunnel never closed, would keep a new one from its greeting), and how many
      * bitmaps the disk has.
@@ -130,12 +130,14 @@ final class RunningQemu implements AutoCloseable {
         }
         try (QmpClient qmp = monitor()) {
             for (JsonNode node : qmp.execute("query-named-block-nodes")) {
-                assertThat(node.path("node-name").asText()).doesNotStartWith("strata-fl-");
+                assertThat(node.path("node-name").asText()).doesNotStartWith("strata-fl-").doesNotStartWith("strata-ff-");
                 if (node.path("node-name").asText().equals("disk0")) {
                     assertThat(node.path("dirty-bitmaps")).hasSize(bitmaps);
                 }
             }
             assertThat(qmp.execute("query-block-jobs")).isEmpty();
+            // Nor a job creating the fleecing file (blockdev-create jobs are not block jobs).
+            assertThat(qmp.execute("query-jobs")).isEmpty();
             assertThat(qmp.execute("query-block-exports")).isEmpty();
         }
     }

@@ -32,6 +32,13 @@ public interface HostAccess extends Closeable {
 
     void createDirectories(Path dir) throws IOException;
 
+    /**
+     * Makes {@code dir} (and its parents) and deletes the files {@code stale} if they exist, at
+     * once: a scratch directory ready for new files and sockets, in one step (on an SSH host, one
+     * command instead of one per path).
+     */
+    void prepareScratch(Path dir, List<Path> stale) throws IOException;
+
     /** The file's absolute path with every symbolic link resolved; an IOException when it does not exist. */
     Path realPath(Path file) throws IOException;
 
@@ -67,6 +74,20 @@ public interface HostAccess extends Closeable {
      * must redirect its standard streams, or the call waits for it.
      */
     String runScript(String script) throws IOException;
+
+    /**
+     * Runs a program with its arguments, without a shell where that saves a process: directly on
+     * this machine, as one quoted command line over SSH. Returns its standard output; a non-zero
+     * exit is an IOException carrying its standard error, as with {@link #runScript}.
+     */
+    String runProgram(List<String> command) throws IOException;
+
+    /**
+     * Whether this is the local machine, where a file check or a process start is a system call
+     * and not a round trip: a caller then does steps one by one that it sends as one script to
+     * a remote host.
+     */
+    boolean isLocal();
 
     /**
      * Makes a Unix socket of the host reachable from this process: the socket itself locally, a

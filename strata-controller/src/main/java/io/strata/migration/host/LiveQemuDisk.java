@@ -1,7 +1,5 @@
 package io.strata.migration.host;
 
-import static io.strata.migration.host.HostAccess.quote;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import io.strata.hypervisor.qemu.QmpClient;
 import io.strata.hypervisor.qemu.QmpEvent;
@@ -20,7 +18,10 @@ import java.util.Map;
 /**
  * A disk of a running QEMU, read at one point in time with changed-block tracking:
  * <ol>
- * <li>a fleecing node (qcow2 over the disk) takes, through a {@code blockdev-backup sync=none}
+ * <li>QEMU itself creates the fleecing file in the scratch directory (two {@code blockdev-create}
+ * jobs, one for the file and one for its qcow2 format over a {@code file} node, each awaited as
+ * its {@code JOB_STATUS_CHANGE} event): no {@code qemu-img} process on the host;</li>
+ * <li>a fleecing node (qcow2 over that file node, backed by the disk) takes, through a {@code blockdev-backup sync=none}
  * job, the old content of every block the guest overwrites from now on;</li>
  * <li>in the same transaction a new dirty bitmap starts recording, and the previous execution's
  * bitmap stops: it now holds exactly the blocks changed between the two executions' starts;</li>
@@ -36,12 +37,12 @@ import java.util.Map;
  * <p>
  * An incremental execution of a small change is mostly fixed costs, so commands whose results do
  * not decide the next ones are sent together ({@link QmpClient#submit}: one round trip), the
- * fleecing file is created while they run, and nothing waits by polling.
+ * scratch directory is made on the host while QMP is set up, and nothing waits by polling.
  * <p>
  * {@link #complete()} after a successful copy drops the previous bitmap; closing without it
  * merges the new bitmap back into the previous one, so the next execution still sees every
  * change since the last successful one. Bitmaps are named {@code strata-TRACKING-N}; leftovers
- * of a run that died (export, job, fleecing node, two bitmaps) are cleaned up on the next open.
+ * of a run that died (export, jobs, fleecing node and its file node, two bitmaps) are cleaned up on the next open.
  * Bitmaps are not persistent: nothing is left in the guest's disk file, and after a restart of
  * the QEMU process the next execution compares every block instead.
  */
@@ -54,10 +55,9 @@ public final class LiveQemuDisk implements BlockSource {
     private final String node;
     private final String previous;
     private final String next;
-    private final String fleece;
+    private final Names names;
     private final Path fleeceFile;
     private final Path nbdSocket;
-    private final String export;
     private final HostAccess.Tunnel nbdTunnel;
     private final NbdClient nbd;
     /** The data reads: made on an SSH host and sent compressed, or through {@link #nbd}. */
@@ -65,17 +65,16 @@ public final class LiveQemuDisk implements BlockSource {
     private boolean completed;
 
     private LiveQemuDisk(HostAccess host, HostAccess.Tunnel qmpTunnel, QmpClient qmp, String node, String previous, String next,
-            String fleece, Path fleeceFile, Path nbdSocket, String export, HostAccess.Tunnel nbdTunnel, NbdClient nbd, ExportReads reads) {
+            Names names, Path fleeceFile, Path nbdSocket, HostAccess.Tunnel nbdTunnel, NbdClient nbd, ExportReads reads) {
         this.host = host;
         this.qmpTunnel = qmpTunnel;
         this.qmp = qmp;
         this.node = node;
         this.previous = previous;
         this.next = next;
-        this.fleece = fleece;
+        this.names = names;
         this.fleeceFile = fleeceFile;
         this.nbdSocket = nbdSocket;
-        this.export = export;
         this.nbdTunnel = nbdTunnel;
         this.nbd = nbd;
         this.reads = reads;
@@ -93,39 +92,37 @@ public final class LiveQemuDisk implements BlockSource {
         if (key.length() > 16) {
             key = key.substring(0, 16);
         }
-        String fleece = "strata-fl-" + key;
-        String export = "strata-" + key;
+        Names names = new Names(key);
+        String fleece = names.fleece();
+        String export = names.export();
         Path fleeceFile = scratch.resolve(fleece + ".qcow2");
         Path socket = scratch.resolve(export + ".sock");
         HostAccess.Tunnel qmpTunnel = null;
         QmpClient qmp = null;
         HostAccess.Tunnel nbdTunnel = null;
         NbdClient nbd = null;
-        java.util.concurrent.Future<Void> created = null;
+        java.util.concurrent.Future<Void> prepared = null;
         try {
+            // The scratch directory is made, and a socket file left behind (it would make
+            // nbd-server-start fail) removed, while QMP is set up.
+            prepared = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    host.prepareScratch(scratch, List.of(socket));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, Thread::startVirtualThread);
             qmpTunnel = host.reach(qmpSocket);
             try {
                 qmp = QmpClient.connect(qmpTunnel.address(), "migration", QMP_TIMEOUT);
             } catch (QmpException e) {
                 throw new IOException(e.getMessage() + " (on " + host.name() + ")", e);
             }
-            String job = "strata-job-" + key;
             // Leftovers of a run that died, and the block nodes, in one round trip.
-            JsonNode nodes = cleanupLeftovers(qmp, fleece, export, job, true);
+            JsonNode nodes = cleanupLeftovers(qmp, names, true);
             JsonNode disk = formatNode(host, nodes, diskPath);
             String node = disk.path("node-name").asText();
             long size = disk.path("image").path("virtual-size").asLong();
-            // The fleecing file is made by a process on the host, meanwhile the bitmaps are sorted out.
-            HostAccess target = host;
-            created = java.util.concurrent.CompletableFuture.runAsync(() -> {
-                try {
-                    // A socket file left behind would make nbd-server-start fail.
-                    target.runScript("mkdir -p " + quote(scratch.toString()) + " && rm -f " + quote(fleeceFile.toString()) + " "
-                            + quote(socket.toString()) + " && qemu-img create -q -f qcow2 " + quote(fleeceFile.toString()) + " " + size);
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }, Thread::startVirtualThread);
             String prefix = "strata-" + key + "-";
             List<String> bitmaps = bitmaps(disk, prefix);
             String previous = bitmaps.isEmpty() ? null : bitmaps.getFirst();
@@ -138,32 +135,63 @@ public final class LiveQemuDisk implements BlockSource {
                 }
                 repairs.add(qmp.submit("block-dirty-bitmap-enable", Map.of("node", node, "name", previous)));
             }
+            long sequence = previous == null ? 1 : Long.parseLong(previous.substring(prefix.length())) + 1;
+            String next = prefix + sequence;
+            awaitPrepared(prepared);
+            prepared = null;
+
+            // The fleecing file is made by QEMU itself (no qemu-img process on the host): a
+            // blockdev-create job creates (or truncates) the file, a file node opens it, a second
+            // job formats it as qcow2; the bitmap repairs above run meanwhile.
+            java.util.concurrent.CompletableFuture<QmpEvent> fileCreated = concluded(qmp, names.fileJob());
+            java.util.concurrent.CompletableFuture<JsonNode> fileJob = qmp.submit("blockdev-create", Map.of("job-id", names.fileJob(),
+                    "options", Map.of("driver", "file", "filename", fleeceFile.toString(), "size", 0)));
             for (java.util.concurrent.CompletableFuture<JsonNode> repair : repairs) {
                 qmp.await(repair, "bitmap repair");
             }
-            long sequence = previous == null ? 1 : Long.parseLong(previous.substring(prefix.length())) + 1;
-            String next = prefix + sequence;
-            awaitCreated(created);
-            created = null;
+            awaitJob(qmp, fileJob, fileCreated, names.fileJob(), "creation of the fleecing file " + fleeceFile);
+            // The job is dismissed with its error read, and if it succeeded the file node and the
+            // qcow2 job follow in the same round trip (they fail, and are not reported, if it did not).
+            java.util.concurrent.CompletableFuture<JsonNode> fileJobs = qmp.submit("query-jobs", Map.of());
+            java.util.concurrent.CompletableFuture<JsonNode> fileDismissed = qmp.submit("job-dismiss", Map.of("id", names.fileJob()));
+            java.util.concurrent.CompletableFuture<JsonNode> fileNode = qmp.submit("blockdev-add", Map.of("driver", "file",
+                    "node-name", names.file(), "filename", fleeceFile.toString()));
+            java.util.concurrent.CompletableFuture<QmpEvent> formatted = concluded(qmp, names.formatJob());
+            java.util.concurrent.CompletableFuture<JsonNode> formatJob = qmp.submit("blockdev-create", Map.of("job-id", names.formatJob(),
+                    "options", Map.of("driver", "qcow2", "file", names.file(), "size", size)));
+            try {
+                checkJob(qmp, fileJobs, names.fileJob(), "creation of the fleecing file " + fleeceFile);
+            } catch (IOException e) {
+                formatted.cancel(false);
+                throw e;
+            }
+            qmp.await(fileDismissed, "job-dismiss");
+            qmp.await(fileNode, "the fleecing file's node");
+            awaitJob(qmp, formatJob, formatted, names.formatJob(), "qcow2 format of the fleecing file " + fleeceFile);
+            java.util.concurrent.CompletableFuture<JsonNode> formatJobs = qmp.submit("query-jobs", Map.of());
+            java.util.concurrent.CompletableFuture<JsonNode> formatDismissed = qmp.submit("job-dismiss", Map.of("id", names.formatJob()));
 
             List<Map<String, Object>> actions = new ArrayList<>();
             actions.add(Map.of("type", "block-dirty-bitmap-add", "data", Map.of("node", node, "name", next, "persistent", false)));
             if (previous != null) {
                 actions.add(Map.of("type", "block-dirty-bitmap-disable", "data", Map.of("node", node, "name", previous)));
             }
-            actions.add(Map.of("type", "blockdev-backup", "data", Map.of("device", node, "target", fleece, "sync", "none", "job-id", job)));
+            actions.add(Map.of("type", "blockdev-backup", "data", Map.of("device", node, "target", fleece, "sync", "none",
+                    "job-id", names.backupJob())));
             Map<String, Object> exportArgs = new HashMap<>(Map.of("type", "nbd", "id", export, "node-name", fleece, "name", export,
                     "writable", false));
             if (previous != null) {
                 exportArgs.put("bitmaps", List.of(previous));
             }
-            // Each step fails when the one before it did, so all four go at once and the first error is reported.
+            // Each step fails when the one before it did (the qcow2 node when the format job
+            // failed), so all go at once and the first error is reported.
             List<java.util.concurrent.CompletableFuture<JsonNode>> steps = List.of(
-                    qmp.submit("blockdev-add", Map.of("driver", "qcow2", "node-name", fleece,
-                            "file", Map.of("driver", "file", "filename", fleeceFile.toString()), "backing", node)),
+                    qmp.submit("blockdev-add", Map.of("driver", "qcow2", "node-name", fleece, "file", names.file(), "backing", node)),
                     qmp.submit("transaction", Map.of("actions", actions)),
                     qmp.submit("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", socket.toString())))),
                     qmp.submit("block-export-add", exportArgs));
+            checkJob(qmp, formatJobs, names.formatJob(), "qcow2 format of the fleecing file " + fleeceFile);
+            qmp.await(formatDismissed, "job-dismiss");
             for (java.util.concurrent.CompletableFuture<JsonNode> step : steps) {
                 qmp.await(step, "export of the fleecing node");
             }
@@ -174,7 +202,7 @@ public final class LiveQemuDisk implements BlockSource {
             nbd = NbdClient.connect(nbdTunnel.address(), export);
             // On an SSH host with compressed reads and Python 3, the data is read there and sent as zlib frames.
             ExportReads reads = ExportReads.of(host, socket, export, nbd);
-            return new LiveQemuDisk(host, qmpTunnel, qmp, node, previous, next, fleece, fleeceFile, socket, export, nbdTunnel, nbd, reads);
+            return new LiveQemuDisk(host, qmpTunnel, qmp, node, previous, next, names, fleeceFile, socket, nbdTunnel, nbd, reads);
         } catch (IOException | RuntimeException e) {
             // Whatever this open added to the QEMU goes (its bitmaps stay as a failed execution leaves them: the next open sorts them out).
             try {
@@ -184,19 +212,19 @@ public final class LiveQemuDisk implements BlockSource {
                 if (nbdTunnel != null) {
                     nbdTunnel.close();
                 }
-                if (created != null) {
+                if (prepared != null) {
                     try {
-                        // The fleecing file is deleted below only once its creation has ended.
-                        awaitCreated(created);
-                    } catch (IOException creation) {
+                        // Nothing is deleted below while the scratch directory is still being made.
+                        awaitPrepared(prepared);
+                    } catch (IOException preparation) {
                         // Reported as the open's own failure, or beside it: the clean-up goes on.
-                        if (creation != e) {
-                            e.addSuppressed(creation);
+                        if (preparation != e) {
+                            e.addSuppressed(preparation);
                         }
                     }
                 }
                 if (qmp != null) {
-                    cleanupLeftovers(qmp, fleece, export, "strata-job-" + key, false);
+                    cleanupLeftovers(qmp, names, false);
                     qmp.close();
                 }
                 if (qmpTunnel != null) {
@@ -212,11 +240,79 @@ public final class LiveQemuDisk implements BlockSource {
         }
     }
 
+    /**
+     * The names of one replica's objects in the QEMU: the fleecing qcow2 node and its file node,
+     * the two jobs that create the fleecing file, the backup job, and the NBD export.
+     */
+    private record Names(String key) {
+        String fleece() {
+            return "strata-fl-" + key;
+        }
+
+        String file() {
+            return "strata-ff-" + key;
+        }
+
+        String fileJob() {
+            return "strata-fc-" + key;
+        }
+
+        String formatJob() {
+            return "strata-fq-" + key;
+        }
+
+        String backupJob() {
+            return "strata-job-" + key;
+        }
+
+        String export() {
+            return "strata-" + key;
+        }
+    }
+
+    /** The event of a job's end (successful or not); register it before creating the job. */
+    private static java.util.concurrent.CompletableFuture<QmpEvent> concluded(QmpClient qmp, String job) {
+        return qmp.nextEvent(event -> event.name().equals("JOB_STATUS_CHANGE") && event.data().path("id").asText().equals(job)
+                && event.data().path("status").asText().equals("concluded"));
+    }
+
+    /** Waits for a creation job to be accepted, then for its end (an event, not a poll). */
+    private static void awaitJob(QmpClient qmp, java.util.concurrent.CompletableFuture<JsonNode> started,
+            java.util.concurrent.CompletableFuture<QmpEvent> concluded, String job, String what) throws IOException {
+        try {
+            qmp.await(started, what);
+        } catch (QmpException e) {
+            concluded.cancel(false);
+            throw e;
+        }
+        try {
+            concluded.get(QMP_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted during the " + what);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException("the " + what + " (job " + job + ") did not end within " + QMP_TIMEOUT.toSeconds() + " s");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException("the " + what + " did not end: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    /** Fails with QEMU's own message when the concluded job in the query-jobs reply failed. */
+    private static void checkJob(QmpClient qmp, java.util.concurrent.CompletableFuture<JsonNode> jobs, String job, String what)
+            throws IOException {
+        for (JsonNode info : qmp.await(jobs, "query-jobs")) {
+            if (info.path("id").asText().equals(job) && info.hasNonNull("error")) {
+                throw new IOException(what + " failed: " + info.path("error").asText());
+            }
+        }
+    }
+
     /** The format node (qcow2, raw…) whose image file is {@code diskPath}, from query-named-block-nodes. */
     private static JsonNode formatNode(HostAccess host, JsonNode nodes, Path diskPath) throws IOException {
         Path wanted = host.realPath(diskPath);
         for (JsonNode node : nodes) {
             String driver = node.path("drv").asText();
+            // Our fleecing node (qcow2) and its file node (left by a run that died) are not the disk.
             if (driver.equals("file") || driver.equals("qcow2") && node.path("node-name").asText().startsWith("strata-fl-")) {
                 continue;
             }
@@ -237,15 +333,15 @@ public final class LiveQemuDisk implements BlockSource {
         }
     }
 
-    private static void awaitCreated(java.util.concurrent.Future<Void> created) throws IOException {
+    private static void awaitPrepared(java.util.concurrent.Future<Void> prepared) throws IOException {
         try {
-            created.get();
+            prepared.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while the fleecing file was created");
+            throw new java.io.InterruptedIOException("interrupted while the scratch directory was made");
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof java.io.UncheckedIOException unchecked ? unchecked.getCause()
-                    : new IOException("cannot create the fleecing file: " + e.getCause().getMessage(), e.getCause());
+                    : new IOException("cannot make the scratch directory: " + e.getCause().getMessage(), e.getCause());
         }
     }
 
@@ -263,19 +359,25 @@ public final class LiveQemuDisk implements BlockSource {
     }
 
     /**
-     * Removes the export, the NBD server, the backup job and the fleecing node, whichever exist;
-     * with {@code queryNodes}, returns query-named-block-nodes as it is afterwards. The job
-     * holds the fleecing node until it is gone: when there is one, its end is awaited as an
-     * event (force-cancelling a backup job ends it at once), not polled.
+     * Removes the export, the NBD server, the backup job, the fleecing file's creation jobs, the
+     * fleecing node and its file node, whichever exist; with {@code queryNodes}, returns
+     * query-named-block-nodes as it is afterwards. The backup job holds the fleecing node until
+     * it is gone: when there is one, its end is awaited as an event (force-cancelling a backup
+     * job ends it at once), not polled. A creation job is only left by a run that died within
+     * the few milliseconds it runs: once concluded it is dismissed here; one still running makes
+     * this open's own creation fail (its job ID is taken), and the next open cleans up.
      */
-    private static JsonNode cleanupLeftovers(QmpClient qmp, String fleece, String export, String job, boolean queryNodes) {
+    private static JsonNode cleanupLeftovers(QmpClient qmp, Names names, boolean queryNodes) {
         java.util.concurrent.CompletableFuture<QmpEvent> ended = qmp.nextEvent(event ->
                 (event.name().equals("BLOCK_JOB_CANCELLED") || event.name().equals("BLOCK_JOB_COMPLETED"))
-                        && event.data().path("device").asText().equals(job));
+                        && event.data().path("device").asText().equals(names.backupJob()));
         List<java.util.concurrent.CompletableFuture<JsonNode>> quiet = List.of(
-                qmp.submit("block-export-del", Map.of("id", export, "mode", "hard")),
-                qmp.submit("nbd-server-stop", Map.of()));
-        java.util.concurrent.CompletableFuture<JsonNode> cancel = qmp.submit("block-job-cancel", Map.of("device", job, "force", true));
+                qmp.submit("block-export-del", Map.of("id", names.export(), "mode", "hard")),
+                qmp.submit("nbd-server-stop", Map.of()),
+                qmp.submit("job-dismiss", Map.of("id", names.fileJob())),
+                qmp.submit("job-dismiss", Map.of("id", names.formatJob())));
+        java.util.concurrent.CompletableFuture<JsonNode> cancel = qmp.submit("block-job-cancel", Map.of("device", names.backupJob(),
+                "force", true));
         boolean cancelled = succeeded(qmp, cancel);
         quiet.forEach(reply -> succeeded(qmp, reply));
         if (cancelled) {
@@ -289,9 +391,12 @@ public final class LiveQemuDisk implements BlockSource {
         } else {
             ended.cancel(false);
         }
-        java.util.concurrent.CompletableFuture<JsonNode> deleted = qmp.submit("blockdev-del", Map.of("node-name", fleece));
+        // The qcow2 node holds its file node: it goes first (QEMU runs them in this order).
+        java.util.concurrent.CompletableFuture<JsonNode> deleted = qmp.submit("blockdev-del", Map.of("node-name", names.fleece()));
+        java.util.concurrent.CompletableFuture<JsonNode> fileDeleted = qmp.submit("blockdev-del", Map.of("node-name", names.file()));
         java.util.concurrent.CompletableFuture<JsonNode> nodes = queryNodes ? qmp.submit("query-named-block-nodes", Map.of()) : null;
         succeeded(qmp, deleted);
+        succeeded(qmp, fileDeleted);
         return nodes == null ? null : qmp.await(nodes, "query-named-block-nodes");
     }
 
@@ -325,7 +430,7 @@ public final class LiveQemuDisk implements BlockSource {
 
     /** The extents of one metadata context, over a connection that asks for it (structured replies). */
     private List<Extent> extents(String context, java.util.function.IntPredicate wanted) throws IOException {
-        try (NbdClient status = NbdClient.connect(nbdTunnel.address(), export, List.of(context))) {
+        try (NbdClient status = NbdClient.connect(nbdTunnel.address(), names.export(), List.of(context))) {
             return status.extents(context, wanted);
         }
     }
@@ -354,7 +459,7 @@ public final class LiveQemuDisk implements BlockSource {
     }
 
     /**
-     * Stops reading, then (whatever happened) removes the export, the job and the fleecing node,
+     * Stops reading, then (whatever happened) removes the export, the jobs, the fleecing node and its file node,
      * keeps or undoes the bitmap rotation, and closes the tunnels, the fleecing file and the host
      * access: nothing stays forwarded or exported after a success, a failure or a cancel.
      */
@@ -369,7 +474,7 @@ public final class LiveQemuDisk implements BlockSource {
         } finally {
             try {
                 nbdTunnel.close();
-                cleanupLeftovers(qmp, fleece, export, "strata-job-" + export.substring("strata-".length()), false);
+                cleanupLeftovers(qmp, names, false);
                 if (completed) {
                     if (previous != null) {
                         qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", previous));

@@ -63,6 +63,14 @@ public final class LocalHost implements HostAccess {
     }
 
     @Override
+    public void prepareScratch(Path dir, List<Path> stale) throws IOException {
+        Files.createDirectories(dir);
+        for (Path file : stale) {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    @Override
     public Path realPath(Path file) throws IOException {
         return file.toRealPath();
     }
@@ -132,23 +140,38 @@ public final class LocalHost implements HostAccess {
 
     @Override
     public String runScript(String script) throws IOException {
+        return run(List.of("sh", "-c", script), "'" + script + "'");
+    }
+
+    /** No shell in between: starting {@code sh} cost ~4 ms more than the program alone here. */
+    @Override
+    public String runProgram(List<String> command) throws IOException {
+        return run(command, String.join(" ", command));
+    }
+
+    @Override
+    public boolean isLocal() {
+        return true;
+    }
+
+    private static String run(List<String> command, String what) throws IOException {
         Path errors = Files.createTempFile("strata-script-", ".err");
         try {
-            Process process = new ProcessBuilder("sh", "-c", script).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            Process process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectError(errors.toFile()).start();
             byte[] output = process.getInputStream().readAllBytes();
             try {
                 if (!process.waitFor(10, TimeUnit.MINUTES)) {
                     process.destroyForcibly();
-                    throw new IOException("'" + script + "' did not finish");
+                    throw new IOException(what + " did not finish");
                 }
             } catch (InterruptedException e) {
                 process.destroyForcibly();
                 Thread.currentThread().interrupt();
-                throw new IOException("interrupted while running '" + script + "'", e);
+                throw new IOException("interrupted while running " + what, e);
             }
             if (process.exitValue() != 0) {
-                throw new IOException("'" + script + "' failed (" + process.exitValue() + "): " + Files.readString(errors).strip());
+                throw new IOException(what + " failed (" + process.exitValue() + "): " + Files.readString(errors).strip());
             }
             return new String(output, java.nio.charset.StandardCharsets.UTF_8);
         } finally {

@@ -394,6 +394,17 @@ public final class SshHost implements HostAccess {
     }
 
     @Override
+    public void prepareScratch(Path dir, List<Path> stale) throws IOException {
+        // One round trip: each of createDirectories and deleteIfExists would be a command of its own.
+        StringBuilder script = new StringBuilder("mkdir -p ").append(quote(dir));
+        if (!stale.isEmpty()) {
+            script.append(" && rm -f --");
+            stale.forEach(file -> script.append(' ').append(quote(file)));
+        }
+        run(script.toString());
+    }
+
+    @Override
     public Path realPath(Path file) throws IOException {
         return Path.of(run("readlink -e -- " + quote(file)).strip());
     }
@@ -463,6 +474,16 @@ public final class SshHost implements HostAccess {
     @Override
     public String runScript(String script) throws IOException {
         return run(script);
+    }
+
+    @Override
+    public String runProgram(List<String> command) throws IOException {
+        return run(String.join(" ", command.stream().map(HostAccess::quote).toList()));
+    }
+
+    @Override
+    public boolean isLocal() {
+        return false;
     }
 
     /**
