@@ -273,6 +273,11 @@ final class ReplicationBench {
             for (int i = 0; i < 200 && !(Files.exists(qmpSocket) && Files.exists(guestSocket)); i++) {
                 Thread.sleep(50);
             }
+            // The full execution must not pay for QEMU's own start: its first QMP connection
+            // waited up to 0.3 s for a QEMU still initialising (and inflated the full/incremental ratio).
+            try (QmpClient ready = QmpClient.connect(qmpSocket, "bench", java.time.Duration.ofSeconds(10))) {
+                ready.execute("query-status");
+            }
             DiskReplicator replicator = new DiskReplicator();
             Path scratch = dir.resolve("scratch");
             DiskReplicator.Stats full = replicateLive(replicator, qmpSocket, source, target, state, scratch);

@@ -378,26 +378,39 @@ public final class LiveQemuDisk implements BlockSource {
                 qmp.submit("job-dismiss", Map.of("id", names.formatJob())));
         java.util.concurrent.CompletableFuture<JsonNode> cancel = qmp.submit("block-job-cancel", Map.of("device", names.backupJob(),
                 "force", true));
+        // The nodes' removal and the query go in the same round trip: with no backup job (every
+        // open but one after a run that died) they are all there is to it.
+        java.util.concurrent.CompletableFuture<JsonNode> nodes = removeNodes(qmp, names, queryNodes);
         boolean cancelled = succeeded(qmp, cancel);
         quiet.forEach(reply -> succeeded(qmp, reply));
-        if (cancelled) {
-            try {
-                ended.get(QMP_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                // The connection ended, or no event: blockdev-del below reports a node still in use.
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        } else {
+        if (!cancelled) {
             ended.cancel(false);
+            return nodes == null ? null : qmp.await(nodes, "query-named-block-nodes");
         }
+        // The job held the fleecing node, so the removal above failed: again once the job has ended.
+        try {
+            ended.get(QMP_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // The connection ended, or no event: blockdev-del below reports a node still in use.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (nodes != null) {
+            qmp.await(nodes, "query-named-block-nodes");
+        }
+        nodes = removeNodes(qmp, names, queryNodes);
+        return nodes == null ? null : qmp.await(nodes, "query-named-block-nodes");
+    }
+
+    /** Removes the fleecing node and its file node, whichever exist; then query-named-block-nodes, if asked. */
+    private static java.util.concurrent.CompletableFuture<JsonNode> removeNodes(QmpClient qmp, Names names, boolean queryNodes) {
         // The qcow2 node holds its file node: it goes first (QEMU runs them in this order).
         java.util.concurrent.CompletableFuture<JsonNode> deleted = qmp.submit("blockdev-del", Map.of("node-name", names.fleece()));
         java.util.concurrent.CompletableFuture<JsonNode> fileDeleted = qmp.submit("blockdev-del", Map.of("node-name", names.file()));
         java.util.concurrent.CompletableFuture<JsonNode> nodes = queryNodes ? qmp.submit("query-named-block-nodes", Map.of()) : null;
         succeeded(qmp, deleted);
         succeeded(qmp, fileDeleted);
-        return nodes == null ? null : qmp.await(nodes, "query-named-block-nodes");
+        return nodes;
     }
 
     /** Whether a command that may find nothing to act on did act. */
