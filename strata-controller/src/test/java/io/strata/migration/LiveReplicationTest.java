@@ -61,6 +61,20 @@ class LiveReplicationTest {
         }
     }
 
+    /** One block of the view at {@code offset}. */
+    private static byte[] readBlock(LiveQemuDisk view, long offset) throws IOException {
+        java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(BLOCK);
+        view.read(offset, block);
+        return block.array();
+    }
+
+    /** Nothing of an open is left in the scratch directory. */
+    private static void assertEmpty(Path scratch) throws IOException {
+        try (Stream<Path> left = Files.list(scratch)) {
+            assertThat(left.toList()).isEmpty();
+        }
+    }
+
     private void guestWrite(int pattern, long offset, int length) {
         qemu.guestWrite(pattern, offset, length);
     }
@@ -109,10 +123,8 @@ class LiveReplicationTest {
         try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-a", scratch)) {
             assertThat(view.changedExtents()).isNull();
             guestWrite(0x77, 0, BLOCK);
-            java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(BLOCK);
-            view.read(0, block);
             // The view still shows the content at its start, not the write that came after.
-            assertThat(block.array()).containsOnly((byte) 0x33);
+            assertThat(readBlock(view, 0)).containsOnly((byte) 0x33);
             view.complete();
         }
         guestWrite(0x78, 5L * BLOCK, BLOCK);
@@ -126,9 +138,7 @@ class LiveReplicationTest {
             assertThat(view.changedExtents()).containsExactly(new BlockSource.Extent(0, BLOCK), new BlockSource.Extent(5L * BLOCK, BLOCK),
                     new BlockSource.Extent(9L * BLOCK, BLOCK));
         }
-        try (Stream<Path> left = Files.list(scratch)) {
-            assertThat(left.toList()).isEmpty();
-        }
+        assertEmpty(scratch);
     }
 
     /**
@@ -150,24 +160,18 @@ class LiveReplicationTest {
         try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-b", scratch)) {
             assertThat(view.changedExtents()).isNull();
             guestWrite(0x5a, 0, BLOCK);
-            java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(BLOCK);
-            view.read(0, block);
-            assertThat(block.array()).containsOnly((byte) 0x33);
+            assertThat(readBlock(view, 0)).containsOnly((byte) 0x33);
             view.complete();
         }
         qemu.assertNothingLeft(1);
         guestWrite(0x5b, 7L * BLOCK, BLOCK);
         try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-b", scratch)) {
             assertThat(view.changedExtents()).containsExactly(new BlockSource.Extent(0, BLOCK), new BlockSource.Extent(7L * BLOCK, BLOCK));
-            java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(BLOCK);
-            view.read(7L * BLOCK, block);
-            assertThat(block.array()).containsOnly((byte) 0x5b);
+            assertThat(readBlock(view, 7L * BLOCK)).containsOnly((byte) 0x5b);
             view.complete();
         }
         qemu.assertNothingLeft(1);
-        try (Stream<Path> left = Files.list(scratch)) {
-            assertThat(left.toList()).isEmpty();
-        }
+        assertEmpty(scratch);
     }
 
     /**
@@ -187,9 +191,7 @@ class LiveReplicationTest {
                 .hasMessageContaining("creation of the fleecing file " + fleeceFile + " failed")
                 .hasMessageContaining("No such file or directory");
         qemu.assertNothingLeft(0);
-        try (Stream<Path> left = Files.list(scratch)) {
-            assertThat(left.toList()).isEmpty();
-        }
+        assertEmpty(scratch);
 
         try (LiveQemuDisk view = LiveQemuDisk.open(new LocalHost(), qmpSocket, disk, "replica-c", scratch)) {
             assertThat(view.dataExtents()).isNotEmpty();
