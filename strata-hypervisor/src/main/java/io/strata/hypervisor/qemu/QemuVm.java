@@ -295,9 +295,10 @@ final class QemuVm {
     }
 
     /**
-     * Before the {@code cont} of a loaded process: where its vCPU threads are not in the guests'
-     * CPU group, the whole process goes below the control plane now, before its guest runs (see
-     * LiveImages.takeOver for the inversion lowering it after caused).
+     * Before the {@code cont} of a loaded process: on a host without the guests' CPU group, the
+     * whole process goes below the control plane now, before its guest runs (see
+     * LiveImages.takeOver for the inversion lowering it after caused). With the group, its vCPU
+     * threads went into it when they were lowered (a refusal by the kernel is logged there).
      */
     void beforeCont() {
         if (!GuestCpuGroup.available()) {
@@ -306,9 +307,9 @@ final class QemuVm {
     }
 
     /**
-     * After {@code cont} was answered: where the vCPU threads are in the guests' CPU group (since
-     * the process started), the rest of the process is lowered only now, so that QEMU answered the
-     * {@code cont} at the control plane's weight rather than among the running guests.
+     * After {@code cont} was answered: on a host with the guests' CPU group (the vCPU threads in
+     * it since the process started), the rest of the process is lowered only now, so that QEMU
+     * answered the {@code cont} at the control plane's weight rather than among the running guests.
      */
     void afterCont() {
         if (GuestCpuGroup.available()) {
