@@ -146,13 +146,13 @@ public final class ImageApi implements ApiArea {
         ctx.json(ImageJson.image(images.update(auth, ctx.pathParam("id"), changes)));
     }
 
+    /** Beyond this, a refused upload's body is not read to its end; its connection is closed instead. */
+    private static final long DRAIN_LIMIT = 64L << 20;
+
     /**
      * PUT …/file: the body is streamed to disk as it arrives, never held in memory; a body with
      * {@code Content-Encoding: gzip} is decoded on the way (see {@link ImageCoding}).
      */
-    /** Beyond this, a refused upload's body is not read to its end; its connection is closed instead. */
-    private static final long DRAIN_LIMIT = 64L << 20;
-
     private void upload(Context ctx) throws IOException {
         try {
             receive(ctx);

@@ -64,8 +64,10 @@ public final class AgentWire {
 
     public record MigrateOut(MigrationTarget target) {}
 
-    /** Cold move, destination side: the disk path is the source host's, so both hosts must see it (shared storage). */
-    /** {@code origin}: where the disk is when the destination may not see its file (null: it does). */
+    /**
+     * Cold move, destination side: the disk path is the source host's; {@code origin} says where
+     * the disk is when the destination may not see that file (null: it does, shared storage).
+     */
     public record CreateFromRequest(VmSpec spec, BootImages images, io.strata.hypervisor.ColdDisk disk, boolean start,
             io.strata.agent.LiveImageOrigin origin) {}
 

@@ -77,7 +77,6 @@ final class Disks {
         }
     }
 
-    /** A qcow2 overlay on {@code base} of exactly {@code virtualSize} bytes (a migration target's must match its source's). */
     /**
      * A fresh overlay of {@code base} at {@code overlay}, copied from {@code template}, which is
      * made with qemu-img the first time. An empty overlay's bytes do not depend on where it lives
@@ -109,6 +108,7 @@ final class Disks {
         }
     }
 
+    /** A qcow2 overlay on {@code base} of exactly {@code virtualSize} bytes (a migration target's must match its source's). */
     void createOverlayOfSize(Path base, String baseFormat, Path overlay, long virtualSize) {
         if (!Files.isRegularFile(base)) {
             throw new HypervisorException(ErrorCode.BAD_REQUEST, "backing file " + base + " does not exist on this host");

@@ -268,11 +268,6 @@ final class LiveImages {
         return files;
     }
 
-    /**
-     * Points a copy fetched from another host (see {@link #files}) at its own boot files: the
-     * manifest names them under {@code finalDir} and the disk overlay is rebased onto the copied
-     * base (metadata only: the base has the same content as on the original host).
-     */
     /** A clone's migration source with the disk base and boot files of this host's copy of its live image. */
     io.strata.hypervisor.MigrationSource relocate(io.strata.hypervisor.MigrationSource source, Path liveImageDir) {
         Path dir = liveImageDir.toAbsolutePath().normalize();
@@ -284,6 +279,11 @@ final class LiveImages {
                 source.diskBackingFormat(), source.diskVirtualSize(), attributes);
     }
 
+    /**
+     * Points a copy fetched from another host (see {@link #files}) at its own boot files: the
+     * manifest names them under {@code finalDir} and the disk overlay is rebased onto the copied
+     * base (metadata only: the base has the same content as on the original host).
+     */
     void adopt(Path staged, Path finalDir) {
         Path target = finalDir.toAbsolutePath().normalize();
         LiveImageManifest manifest = LiveImageManifest.read(staged);
@@ -434,19 +434,6 @@ final class LiveImages {
     }
 
     /**
-     * Tells a fresh clone who it is (in the background, after launch returned), through the guest
-     * agent, because the config drive the guest has mounted is its original's and cannot change
-     * under it: the clone's own meta_data.json and user_data replace the original's in /run, where
-     * the image's init links them. A failure leaves it running as a copy of the original.
-     *
-     * <p>Its memory target is applied by the guest taking whole memory blocks offline, not by the
-     * balloon: the clone's RAM is a private mapping of the live image's RAM file, and QEMU (7.2
-     * here) discards a ballooned page of file-backed RAM by punching a hole into the file, which
-     * would zero that page of the live image under its other clones and its source (see
-     * WarmLiveImageTest). Offlining gives the guest less memory without QEMU discarding anything;
-     * the host keeps what the clone already copied, and blocks are coarse (128 MB on x86-64).
-     */
-    /**
      * The guest agent serves one connection at a time: while someone else holds it (an operator's
      * tool, a test, a diagnostics call), our connection waits in the socket's backlog and its sync
      * times out. Connecting is therefore retried until {@link #PERSONALISE_DEADLINE}; the steps after
@@ -467,6 +454,19 @@ final class LiveImages {
         }
     }
 
+    /**
+     * Tells a fresh clone who it is (in the background, after launch returned), through the guest
+     * agent, because the config drive the guest has mounted is its original's and cannot change
+     * under it: the clone's own meta_data.json and user_data replace the original's in /run, where
+     * the image's init links them. A failure leaves it running as a copy of the original.
+     *
+     * <p>Its memory target is applied by the guest taking whole memory blocks offline, not by the
+     * balloon: the clone's RAM is a private mapping of the live image's RAM file, and QEMU (7.2
+     * here) discards a ballooned page of file-backed RAM by punching a hole into the file, which
+     * would zero that page of the live image under its other clones and its source (see
+     * WarmLiveImageTest). Offlining gives the guest less memory without QEMU discarding anything;
+     * the host keeps what the clone already copied, and blocks are coarse (128 MB on x86-64).
+     */
     private static void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
         try (GuestAgentClient agent = connectForPersonalisation(vm, spec.id())) {
             agent.setTime(java.time.Instant.now());

@@ -227,12 +227,12 @@ final class QemuVm {
         return new VmInfo(id(), state, details);
     }
 
-    /** Starts QEMU from the descriptor's command line; {@code incoming} waits for a saved state. */
     /** Where the last start's time went, e.g. "process 95 ms, monitor 3 ms, vCPU priority 2 ms, state 40 ms". */
     String startPhases() {
         return phases;
     }
 
+    /** Starts QEMU from the descriptor's command line; {@code incoming} waits for a saved state. */
     void start(boolean incoming) {
         if (isProcessAlive()) {
             throw new HypervisorException("VM " + id() + " already has a QEMU process " + pid, null);
