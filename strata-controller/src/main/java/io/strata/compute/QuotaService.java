@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Nova's compute quotas: limits per project (configured defaults unless an admin set the
@@ -98,6 +99,17 @@ public final class QuotaService {
     /** As above, and {@code alsoInserting} writes what belongs with the inserted servers (their security groups) in the same transaction. */
     public List<Server> insertWithinQuota(List<Server> candidates, int minCount,
             java.util.function.BiConsumer<org.jdbi.v3.core.Handle, List<Server>> alsoInserting) {
+        return insertWithinQuota(candidates, minCount, null, alsoInserting);
+    }
+
+    /**
+     * As above, and the inserted servers join {@code group} (none when null) in the same
+     * transaction, counted against the group's project's {@code server_group_members} quota under
+     * that project's lock as well: all of them fit or none is inserted (Nova checks each server it
+     * builds and fails the request at the first that does not fit).
+     */
+    public List<Server> insertWithinQuota(List<Server> candidates, int minCount, ServerGroup group,
+            java.util.function.BiConsumer<org.jdbi.v3.core.Handle, List<Server>> alsoInserting) {
         if (candidates.isEmpty()) {
             return candidates;
         }
@@ -105,19 +117,27 @@ public final class QuotaService {
         String projectId = first.projectId();
         Map<QuotaResource, Long> perServer = Map.of(QuotaResource.INSTANCES, 1L, QuotaResource.CORES, (long) first.flavor().vcpus(),
                 QuotaResource.RAM, (long) first.flavor().ramMb());
-        if (countsNothing(merge(store.limits(projectId)))) {
+        boolean groupCounted = group != null && limits(group.projectId()).get(QuotaResource.SERVER_GROUP_MEMBERS) >= 0;
+        if (countsNothing(merge(store.limits(projectId))) && !groupCounted) {
             // Nothing to count against (Strata's default): counting the project's servers would
             // make every create read all of them, and the project's lock would make its creates
             // wait for each other's commits. A create that read "unlimited" just before an admin
             // set a limit is ordered before that change, as if it had come a moment earlier.
             // Nothing to check either, so concurrent creates share one commit.
-            servers.insertAllShared(candidates, h -> alsoInserting.accept(h, candidates));
+            servers.insertAllShared(candidates, h -> {
+                joinGroup(h, group, candidates);
+                alsoInserting.accept(h, candidates);
+            });
             return List.copyOf(candidates);
         }
-        return store.underProjectLock(projectId, h -> {
+        Set<String> locked = group == null || group.projectId().equals(projectId) ? Set.of(projectId)
+                : Set.of(projectId, group.projectId());
+        return store.underProjectLocks(locked, h -> {
             Map<QuotaResource, Long> limits = merge(QuotaStore.limits(h, projectId));
             if (countsNothing(limits)) {
+                checkGroupRoom(h, group, candidates.size());
                 servers.insertAll(h, candidates);
+                joinGroup(h, group, candidates);
                 alsoInserting.accept(h, candidates);
                 return List.copyOf(candidates);
             }
@@ -145,10 +165,30 @@ public final class QuotaService {
                         perServer.get(resource) * minCount, used.get(resource), limits.get(resource), names);
             }
             List<Server> inserted = candidates.subList(0, (int) fits);
+            checkGroupRoom(h, group, inserted.size());
             servers.insertAll(h, inserted);
+            joinGroup(h, group, inserted);
             alsoInserting.accept(h, inserted);
             return List.copyOf(inserted);
         });
+    }
+
+    /** 403 as Nova's when {@code joining} more members do not fit the group's quota; read under its project's lock. */
+    private void checkGroupRoom(org.jdbi.v3.core.Handle h, ServerGroup group, int joining) {
+        if (group == null) {
+            return;
+        }
+        long limit = merge(QuotaStore.limits(h, group.projectId())).get(QuotaResource.SERVER_GROUP_MEMBERS);
+        if (limit >= 0 && ServerGroupStore.countMembers(h, group.id()) + joining > limit) {
+            throw CloudException.forbidden("Quota exceeded, too many servers in group");
+        }
+    }
+
+    /** Members before building: the scheduler reads the group of each server it places. */
+    private static void joinGroup(org.jdbi.v3.core.Handle h, ServerGroup group, List<Server> inserted) {
+        if (group != null) {
+            ServerGroupStore.addMembers(h, group.id(), inserted.stream().map(Server::id).toList());
+        }
     }
 
     /** Runs count-then-insert work of a per-project quota (server groups) under the project's quota lock. */

@@ -54,10 +54,22 @@ public final class QuotaStore {
      * interleave with another request's for the same project.
      */
     public <T> T underProjectLock(String projectId, Function<Handle, T> work) {
-        ensureLockRow(projectId);
+        return underProjectLocks(java.util.Set.of(projectId), work);
+    }
+
+    /**
+     * As {@link #underProjectLock}, holding the locks of several projects (a server created in
+     * one project that joins another project's server group counts against both); taken in one
+     * order, so that two such transactions cannot deadlock.
+     */
+    public <T> T underProjectLocks(java.util.Collection<String> projectIds, Function<Handle, T> work) {
+        java.util.List<String> ordered = new java.util.TreeSet<>(projectIds).stream().toList();
+        ordered.forEach(this::ensureLockRow);
         return jdbi.inTransaction(h -> {
-            h.createQuery("select project_id from project_quota_locks where project_id = :p for update").bind("p", projectId)
-                    .mapTo(String.class).one();
+            for (String projectId : ordered) {
+                h.createQuery("select project_id from project_quota_locks where project_id = :p for update").bind("p", projectId)
+                        .mapTo(String.class).one();
+            }
             return work.apply(h);
         });
     }

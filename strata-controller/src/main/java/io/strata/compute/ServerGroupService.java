@@ -55,7 +55,10 @@ public final class ServerGroupService {
 
     /**
      * Checks a create's scheduler hint {@code group} before the servers exist: the group must be
-     * visible to the caller and have room for {@code count} more members.
+     * visible to the caller and have room for {@code count} more members. The room is checked
+     * again, binding, where the servers are inserted and join the group under the quota lock
+     * ({@link QuotaService#insertWithinQuota(List, int, ServerGroup, java.util.function.BiConsumer)}):
+     * this early answer only spares a create that cannot fit the rest of its work.
      */
     public ServerGroup checkJoin(AuthContext auth, String groupId, int count) {
         ServerGroup group;
@@ -69,10 +72,6 @@ public final class ServerGroupService {
             throw CloudException.forbidden("Quota exceeded, too many servers in group");
         }
         return group;
-    }
-
-    public void addMembers(ServerGroup group, List<Server> servers) {
-        store.addMembers(group.id(), servers.stream().map(Server::id).toList());
     }
 
     public long countGroups(String projectId) {

@@ -59,9 +59,15 @@ public final class ServerGroupStore {
         return jdbi.withHandle(h -> h.execute("delete from server_groups where id = ?", id) > 0);
     }
 
-    public void addMembers(String groupId, List<String> serverIds) {
-        jdbi.useTransaction(h -> serverIds.forEach(s -> h.execute("insert into server_group_members (server_id, group_id) values (?, ?)",
-                s, groupId)));
+    /** Adds servers to a group, in the caller's transaction (the one that inserts the servers and counts the group's quota). */
+    static void addMembers(Handle h, String groupId, List<String> serverIds) {
+        serverIds.forEach(s -> h.execute("insert into server_group_members (server_id, group_id) values (?, ?)", s, groupId));
+    }
+
+    /** How many live members a group has, in the caller's transaction. */
+    static int countMembers(Handle h, String groupId) {
+        return h.createQuery("select count(*) from server_group_members m join servers s on s.id = m.server_id "
+                + "where m.group_id = :g and s.deleted = false").bind("g", groupId).mapTo(Integer.class).one();
     }
 
     /** The group of a server, if any. */

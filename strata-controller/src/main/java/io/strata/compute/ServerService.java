@@ -183,13 +183,14 @@ public final class ServerService {
                         null, null, false, request.metadata(), request.tags()));
             }
             try {
-                // As many as the project's quota allows (at least min_count), counted and inserted atomically.
+                // As many as the project's quota allows (at least min_count), counted and inserted atomically,
+                // and members of their server group, counted against its quota, in the same transaction.
                 // Their security groups go in the same transaction: a crash cannot leave a server without them.
                 // So does each one's "create" instance action: a commit of its own per request was a
                 // tenth of a create-and-delete cycle's database work on the embedded store.
                 // The insert may run on the shared committer's thread: the request id is taken here.
                 String requestId = org.slf4j.MDC.get("request_id");
-                created = quotas.insertWithinQuota(candidates, request.minCount(), (h, inserted) -> {
+                created = quotas.insertWithinQuota(candidates, request.minCount(), group, (h, inserted) -> {
                     securityGroups.attach(h, inserted, securityGroupIds);
                     recordActions(h, requestId, auth, inserted, "create", now);
                 });
@@ -207,10 +208,6 @@ public final class ServerService {
                 throw e;
             }
             break;
-        }
-        if (group != null) {
-            // Members before building: the scheduler reads the group of each server it places.
-            serverGroups.addMembers(group, created);
         }
         ComputeManager.BuildInputs inputs = bootInputs.resolve(created.get(0), image);
         created.forEach(server -> manager.build(server, inputs));

@@ -3,6 +3,7 @@ package io.strata.compute;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.strata.api.Json;
 import io.strata.store.TestDatabases;
 import io.strata.testing.ApiClient;
 import io.strata.testing.Servers;
@@ -22,7 +23,10 @@ import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** os-quota-sets, limits, and quota enforcement at create, including under 50 concurrent creates. */
+/**
+ * os-quota-sets, limits, and quota enforcement at create, including under 50 concurrent creates
+ * and concurrent creates into one server group.
+ */
 @ParameterizedClass
 @EnumSource(TestDatabases.Kind.class)
 class QuotasApiTest {
@@ -220,11 +224,41 @@ class QuotasApiTest {
         assertThat(member.get("/compute/v2.1/os-server-groups").expect(200).json().get("server_groups")).hasSize(2);
     }
 
-    /** Fires {@code n} calls at once (released together) and returns their answers' statuses. */
-    private static List<Integer> concurrently(int n, java.util.function.IntFunction<Integer> call) throws Exception {
+    @Test
+    void concurrentCreatesInOneServerGroupNeverExceedItsMemberQuota() throws Exception {
+        ApiClient member = cloud.newProjectUser("q-race-3", "gina", "member");
+        String project = projectId("q-race-3");
+        // Once with nothing else counted (Strata's default: instances, cores and RAM unlimited),
+        // once with the instances counted as well.
+        for (String alsoCounted : List.of("\"cores\": -1", "\"instances\": 100")) {
+            admin.put("/compute/v2.1/os-quota-sets/" + project, "{\"quota_set\": {\"server_group_members\": 3, " + alsoCounted + "}}")
+                    .expect(200);
+            String group = member.post("/compute/v2.1/os-server-groups", "{\"server_group\": {\"name\": \"crowd\", \"policies\": "
+                    + "[\"affinity\"]}}").expect(200).json().at("/server_group/id").asText();
+            List<ApiClient.Response> answers = concurrently(8, i -> member.post("/compute/v2.1/servers", "{\"server\": {\"name\": "
+                    + "\"crowd-" + i + "\", \"imageRef\": \"" + image + "\", \"flavorRef\": \"1\"}, \"os:scheduler_hints\": {\"group\": \""
+                    + group + "\"}}"));
+            List<String> created = answers.stream().filter(a -> a.status() == 202).map(a -> a.json().at("/server/id").asText()).toList();
+            assertThat(created).as("creates accepted with %s", alsoCounted).hasSize(3);
+            for (ApiClient.Response refused : answers.stream().filter(a -> a.status() != 202).toList()) {
+                assertThat(refused.status()).as(refused.text()).isEqualTo(403);
+                assertThat(refused.json()).isEqualTo(Json.MAPPER.readTree(
+                        "{\"forbidden\": {\"message\": \"Quota exceeded, too many servers in group\", \"code\": 403}}"));
+            }
+            List<String> members = new ArrayList<>();
+            member.get("/compute/v2.1/os-server-groups/" + group).expect(200).json().at("/server_group/members")
+                    .forEach(m -> members.add(m.asText()));
+            assertThat(members).containsExactlyInAnyOrderElementsOf(created);
+            created.forEach(id -> Servers.deleteAndWait(member, id));
+            member.delete("/compute/v2.1/os-server-groups/" + group).expect(204);
+        }
+    }
+
+    /** Fires {@code n} calls at once (released together) and returns their answers. */
+    private static <T> List<T> concurrently(int n, java.util.function.IntFunction<T> call) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(n);
         CountDownLatch go = new CountDownLatch(1);
-        List<Future<Integer>> answers = new ArrayList<>();
+        List<Future<T>> answers = new ArrayList<>();
         try {
             for (int i = 0; i < n; i++) {
                 int index = i;
@@ -234,8 +268,8 @@ class QuotasApiTest {
                 }));
             }
             go.countDown();
-            List<Integer> statuses = new ArrayList<>();
-            for (Future<Integer> answer : answers) {
+            List<T> statuses = new ArrayList<>();
+            for (Future<T> answer : answers) {
                 statuses.add(answer.get());
             }
             return statuses;

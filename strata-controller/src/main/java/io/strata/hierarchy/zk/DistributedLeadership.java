@@ -59,7 +59,7 @@ public final class DistributedLeadership implements AutoCloseable {
             ObjectNode description = JSON.createObjectNode().put("id", groupManagerId).put("address", address).put("port", port)
                     .put("incarnation", incarnation);
             GroupLeaderElection election = new GroupLeaderElection(zk, ROOT, groupManagerId, description.toString());
-            election.start();
+            election.start(sessionTimeout);
             return new DistributedLeadership(zk, election);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

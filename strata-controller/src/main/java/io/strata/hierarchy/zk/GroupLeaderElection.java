@@ -3,15 +3,18 @@ package io.strata.hierarchy.zk;
 import static java.util.Objects.requireNonNull;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.leader.Participant;
+import org.apache.curator.framework.recipes.nodes.PersistentNode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 import org.slf4j.Logger;
@@ -23,6 +26,13 @@ import org.slf4j.LoggerFactory;
  * ZooKeeper session) and competes for group leadership through Curator's LeaderLatch (ephemeral
  * sequential znodes, the lowest leads — Snooze's election). When the leader's session ends, the
  * next in line is told within the session timeout.
+ *
+ * <p>The announcement is a Curator {@link PersistentNode}: when this process's session expires
+ * (a stall longer than the session timeout: a GC pause, a starved CPU) and Curator opens a new
+ * one, the znode is created again under it, as LeaderLatch does for its election node. A plain
+ * ephemeral znode created once would be gone for good, leaving a live group manager that still
+ * competes for leadership out of the membership (and, were it the leader, every controller
+ * without a consistent hierarchy).
  */
 public final class GroupLeaderElection implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GroupLeaderElection.class);
@@ -32,6 +42,7 @@ public final class GroupLeaderElection implements AutoCloseable {
     private final String groupManagerId;
     private final byte[] description;
     private final LeaderLatch latch;
+    private final PersistentNode announcement;
     private final List<Consumer<Boolean>> listeners = new CopyOnWriteArrayList<>();
 
     /**
@@ -43,6 +54,8 @@ public final class GroupLeaderElection implements AutoCloseable {
         this.groupManagerId = requireNonNull(groupManagerId, "groupManagerId is null");
         this.description = requireNonNull(description, "description is null").getBytes(StandardCharsets.UTF_8);
         this.latch = new LeaderLatch(zk, root + "/election", groupManagerId);
+        this.announcement = new PersistentNode(zk, CreateMode.EPHEMERAL, false, root + "/groupmanagers/" + groupManagerId,
+                this.description);
         latch.addListener(new LeaderLatchListener() {
             @Override
             public void isLeader() {
@@ -63,9 +76,16 @@ public final class GroupLeaderElection implements AutoCloseable {
         listeners.add(listener);
     }
 
-    public void start() throws Exception {
-        zk.create().orSetData().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL)
-                .forPath(root + "/groupmanagers/" + groupManagerId, description);
+    /**
+     * Announces this group manager (waiting up to {@code timeout} for the znode: the others see
+     * this member once this returns) and joins the election.
+     */
+    public void start(Duration timeout) throws Exception {
+        announcement.start();
+        if (!announcement.waitForInitialCreate(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            announcement.close();
+            throw new IllegalStateException("cannot announce group manager " + groupManagerId + " within " + timeout.toMillis() + " ms");
+        }
         latch.start();
     }
 
@@ -103,11 +123,10 @@ public final class GroupLeaderElection implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        latch.close(LeaderLatch.CloseMode.NOTIFY_LEADER);
         try {
-            zk.delete().forPath(root + "/groupmanagers/" + groupManagerId);
-        } catch (KeeperException.NoNodeException e) {
-            // the session already ended
+            latch.close(LeaderLatch.CloseMode.NOTIFY_LEADER);
+        } finally {
+            announcement.close();
         }
     }
 }

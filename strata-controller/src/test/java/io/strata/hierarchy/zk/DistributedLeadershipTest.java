@@ -39,7 +39,7 @@ class DistributedLeadershipTest {
             otherClient.start();
             GroupLeaderElection other = new GroupLeaderElection(otherClient, DistributedLeadership.ROOT, "gm-other",
                     "{\"id\": \"gm-other\", \"address\": \"192.0.2.7\", \"port\": 5001}");
-            other.start();
+            other.start(Duration.ofSeconds(10));
             await().atMost(Duration.ofSeconds(30)).until(other::isLeader);
 
             try (TestCloud cloud = TestCloud.start(TestDatabases.Kind.H2, config -> {

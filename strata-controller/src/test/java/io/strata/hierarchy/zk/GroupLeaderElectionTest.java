@@ -11,6 +11,8 @@ import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.curator.test.KillSession;
 import org.apache.curator.test.TestingServer;
+import org.apache.zookeeper.ZooKeeper;
+import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,7 +53,7 @@ class GroupLeaderElectionTest {
         client.start();
         clients.add(client);
         GroupLeaderElection election = new GroupLeaderElection(client, "/strata/snooze", id, "{\"id\": \"" + id + "\"}");
-        election.start();
+        election.start(Duration.ofSeconds(10));
         elections.add(election);
         return election;
     }
@@ -85,5 +87,39 @@ class GroupLeaderElectionTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> d.groupManagers().contains("gm-d"));
         assertThat(d.isLeader()).isFalse();
         assertThat(newLeader.isLeader()).isTrue();
+    }
+
+    /**
+     * A group manager whose session expires while its process goes on (a stall longer than the
+     * session timeout: a GC pause, a starved CPU) gets a new session from Curator and announces
+     * itself again under it: it still competes for leadership, so it must still be a member.
+     */
+    @Test
+    void aGroupManagerWhoseSessionExpiredIsAMemberAgain() throws Exception {
+        GroupLeaderElection a = groupManager("gm-a");
+        GroupLeaderElection b = groupManager("gm-b");
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.isLeader() || b.isLeader());
+        CuratorFramework observer = clients.get(0);
+        CuratorFramework stalled = clients.get(1);
+        String announcement = "/strata/snooze/groupmanagers/gm-b";
+        long expired = stalled.getZookeeperClient().getZooKeeper().getSessionId();
+        assertThat(observer.checkExists().forPath(announcement).getEphemeralOwner()).isEqualTo(expired);
+
+        KillSession.kill(stalled.getZookeeperClient().getZooKeeper());
+        // Curator opens a new session at once; the server ends the old one (and its znodes) after the session timeout.
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            ZooKeeper now = stalled.getZookeeperClient().getZooKeeper();
+            return stalled.getZookeeperClient().isConnected() && now.getSessionId() != 0 && now.getSessionId() != expired;
+        });
+        long renewed = stalled.getZookeeperClient().getZooKeeper().getSessionId();
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            Stat stat = observer.checkExists().forPath(announcement);
+            return stat != null && stat.getEphemeralOwner() == renewed;
+        });
+        assertThat(a.groupManagers()).containsExactly("gm-a", "gm-b");
+        assertThat(a.describe("gm-b")).contains("{\"id\": \"gm-b\"}");
+        // and it is still in the election: one of the two leads, and both name the same leader
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.isLeader() != b.isLeader());
+        assertThat(b.leader()).isEqualTo(a.leader());
     }
 }
