@@ -71,6 +71,11 @@ final class ServerOptions {
             + "points at tools/guest-image/out).", defaultValue = "${env:STRATA_OS_MORPHING_IMAGE}")
     java.nio.file.Path osMorphingImage;
 
+    @Option(names = "--image-size-cap", paramLabel = "BYTES", converter = SizeConverter.class,
+            description = "Largest image the image service takes, in bytes or with a binary unit (4KiB, 10G, 1TiB); an upload or "
+                    + "snapshot over it is refused with 413 (Glance's image_size_cap, default 1TiB).")
+    Long imageSizeCap;
+
     @Option(names = "--snooze-bootstrap-port", description = "Also serve the Snooze bootstrap API on this port.")
     int snoozeBootstrapPort;
 
@@ -100,11 +105,41 @@ final class ServerOptions {
         for (String quota : quotas) {
             quotaDefaults = quotaDefaults.with(quota);
         }
-        return config.withQuotas(quotaDefaults).withOsMorphingImage(osMorphingImage);
+        config = config.withQuotas(quotaDefaults).withOsMorphingImage(osMorphingImage);
+        return imageSizeCap != null ? config.withImageSizeCap(imageSizeCap) : config;
     }
 
     static String blankToNull(String value) {
         return value == null || value.isBlank() ? null : value;
+    }
+
+    /** Bytes ("1099511627776") or a number with a binary unit: K, M, G, T, or KiB, MiB, GiB, TiB. */
+    static final class SizeConverter implements ITypeConverter<Long> {
+        private static final java.util.regex.Pattern SIZE = java.util.regex.Pattern.compile("(\\d+)\\s*(?:([KMGT])(?:iB)?)?",
+                java.util.regex.Pattern.CASE_INSENSITIVE);
+
+        @Override
+        public Long convert(String value) {
+            return parse(value);
+        }
+
+        static long parse(String value) {
+            java.util.regex.Matcher matcher = SIZE.matcher(value.strip());
+            try {
+                if (!matcher.matches()) {
+                    throw new IllegalArgumentException();
+                }
+                long number = Long.parseLong(matcher.group(1));
+                int shift = matcher.group(2) == null ? 0 : 10 * ("KMGT".indexOf(Character.toUpperCase(matcher.group(2).charAt(0))) + 1);
+                if (number < 1 || number > Long.MAX_VALUE >> shift) {
+                    throw new IllegalArgumentException();
+                }
+                return number << shift;
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("not a positive size: '" + value + "' (e.g. 1099511627776, 4KiB, "
+                        + "10G, 1TiB)");
+            }
+        }
     }
 
     /** Seconds ("3", "0.5") or a number with a unit ("500ms", "3s", "1m"). */

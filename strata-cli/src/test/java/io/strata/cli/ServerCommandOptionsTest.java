@@ -130,4 +130,25 @@ class ServerCommandOptionsTest {
         assertThat(config.cluster().heartbeatInterval()).isEqualTo(Duration.ofSeconds(1));
         assertThat(config.cluster().evacuate()).isEqualTo(ClusterSettings.Evacuate.NEVER);
     }
+
+    @Test
+    void imageSizeCapTakesBytesOrABinaryUnitAndDefaultsToGlancesOneTebibyte() {
+        assertThat(upConfig().imageSizeCap()).isEqualTo(1L << 40);
+        assertThat(upConfig("--image-size-cap", "1099511627776").imageSizeCap()).isEqualTo(1L << 40);
+        assertThat(upConfig("--image-size-cap", "4KiB").imageSizeCap()).isEqualTo(4096);
+        assertThat(upConfig("--image-size-cap", "10G").imageSizeCap()).isEqualTo(10L << 30);
+        assertThat(upConfig("--image-size-cap", "2tib").imageSizeCap()).isEqualTo(2L << 40);
+        assertThat(controller("--db", "jdbc:postgresql://db/s", "--zookeeper", "zk:2181", "--image-size-cap", "512M").imageSizeCap())
+                .isEqualTo(512L << 20);
+        for (String bad : List.of("0", "-1", "4KB", "1.5G", "lots", "9999999999T")) {
+            assertThatThrownBy(() -> upConfig("--image-size-cap", bad)).as(bad)
+                    .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("not a positive size");
+        }
+    }
+
+    private static StrataConfig upConfig(String... args) {
+        UpCommand up = new UpCommand();
+        new CommandLine(up).parseArgs(args);
+        return up.server.config(ClusterSettings.ALL_IN_ONE);
+    }
 }

@@ -12,6 +12,7 @@ import io.strata.core.ErrorCode;
 import io.strata.identity.AuthContext;
 import io.strata.identity.Catalog;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
@@ -154,10 +155,11 @@ public final class ImageApi implements ApiArea {
      * {@code Content-Encoding: gzip} is decoded on the way (see {@link ImageCoding}).
      */
     private void upload(Context ctx) throws IOException {
+        CountingInputStream body = new CountingInputStream(ctx);
         try {
-            receive(ctx);
+            receive(ctx, body);
         } catch (RuntimeException | IOException e) {
-            drainRefusedBody(ctx);
+            drainRefusedBody(ctx, body.count());
             throw e;
         }
     }
@@ -166,9 +168,16 @@ public final class ImageApi implements ApiArea {
      * Reads what a refused upload did not (a body refused before it was read, or the rest of one
      * that failed half-way), up to {@link #DRAIN_LIMIT}, so that the error answer reaches the
      * client: a server that closes a connection with unread bytes in it resets it, and the client,
-     * still sending, may never see the answer. Past the limit the connection is closed instead.
+     * still sending, may never see the answer. Past the limit the connection is closed instead,
+     * at once when the Content-Length says so: a client that waits for {@code 100 Continue}
+     * then gets the answer without sending the body (reading it would ask for it).
      */
-    private static void drainRefusedBody(Context ctx) {
+    private static void drainRefusedBody(Context ctx, long consumed) {
+        long declared = ctx.req().getContentLengthLong();
+        if (declared >= 0 && declared - consumed > DRAIN_LIMIT) {
+            ctx.header("Connection", "close");
+            return;
+        }
         try {
             java.io.InputStream rest = ctx.req().getInputStream();
             byte[] buffer = new byte[64 * 1024];
@@ -186,7 +195,7 @@ public final class ImageApi implements ApiArea {
         ctx.header("Connection", "close");
     }
 
-    private void receive(Context ctx) throws IOException {
+    private void receive(Context ctx, InputStream body) throws IOException {
         AuthContext auth = Requests.auth(ctx);
         String contentType = mediaType(ctx.contentType());
         if (!"application/octet-stream".equals(contentType)) {
@@ -208,8 +217,12 @@ public final class ImageApi implements ApiArea {
             ctx.header("Accept-Encoding", ImageCoding.GZIP);
             throw e;
         }
-        // Size, checksums and the disk inspection are of the decoded image, as if it came plain.
-        images.upload(auth, ctx.pathParam("id"), gzip ? ImageCoding.decoding(ctx.bodyInputStream()) : ctx.bodyInputStream(), expectedSize);
+        // Size, checksums, the disk inspection and the size cap are of the decoded image, as if it
+        // came plain; only a plain body's Content-Length is the image's size (a gzip body's says
+        // nothing of what it decodes to), and one over the cap is refused before it is read.
+        long contentLength = ctx.req().getContentLengthLong();
+        Long dataLength = !gzip && contentLength >= 0 ? contentLength : null;
+        images.upload(auth, ctx.pathParam("id"), gzip ? ImageCoding.decoding(body) : body, expectedSize, dataLength);
         ctx.status(204);
     }
 
@@ -275,6 +288,58 @@ public final class ImageApi implements ApiArea {
                 remaining -= sent;
             }
             out.flush();
+        }
+    }
+
+    /**
+     * The request body, counting what has been read of it (to know what a refused upload left
+     * unread), and opened at the first read only: Jetty answers a client's {@code Expect:
+     * 100-continue} as soon as the body stream is opened, and an upload refused before reading
+     * (a Content-Length over the size cap) should not ask for the body it will not take.
+     */
+    private static final class CountingInputStream extends InputStream {
+        private final Context ctx;
+        private InputStream in;
+        private long count;
+
+        CountingInputStream(Context ctx) {
+            this.ctx = ctx;
+        }
+
+        long count() {
+            return count;
+        }
+
+        private InputStream in() {
+            if (in == null) {
+                in = ctx.bodyInputStream();
+            }
+            return in;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int value = in().read();
+            if (value >= 0) {
+                count++;
+            }
+            return value;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int read = in().read(buffer, offset, length);
+            if (read > 0) {
+                count += read;
+            }
+            return read;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (in != null) {
+                in.close();
+            }
         }
     }
 

@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Locale;
 import java.util.zip.Deflater;
-import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
 /**
@@ -38,36 +37,13 @@ final class ImageCoding {
     }
 
     /**
-     * The decoded body. The gzip header is read on the first read, not here, so that a body that
-     * is not gzip at all fails where any broken body does: while the image is being received
-     * (400, the image queued again, nothing kept).
+     * The decoded body: every gzip member's data in turn, anything after the last member refused
+     * (see {@link GzipMembersInputStream}). Nothing is read here, so that a body that is not gzip
+     * at all fails where any broken body does: while the image is being received (400, the image
+     * queued again, nothing kept).
      */
     static InputStream decoding(InputStream body) {
-        return new InputStream() {
-            private InputStream decoded;
-
-            private InputStream decoded() throws IOException {
-                if (decoded == null) {
-                    decoded = new GZIPInputStream(body, 1 << 16);
-                }
-                return decoded;
-            }
-
-            @Override
-            public int read() throws IOException {
-                return decoded().read();
-            }
-
-            @Override
-            public int read(byte[] buffer, int offset, int length) throws IOException {
-                return decoded().read(buffer, offset, length);
-            }
-
-            @Override
-            public void close() throws IOException {
-                body.close();
-            }
-        };
+        return new GzipMembersInputStream(body, 1 << 16);
     }
 
     /**

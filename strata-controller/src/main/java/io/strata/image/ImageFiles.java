@@ -63,14 +63,18 @@ public final class ImageFiles {
 
     /**
      * Copies {@code data} to a staged file, computing MD5 and SHA-512 on the way. A failure to read
-     * the data is the client's (400); a failure to write it is ours (500). Either way no staged
-     * file is left behind.
+     * the data is the client's (400), and so is data beyond {@code maxBytes} (413, found as soon as
+     * the byte after the limit is read, so that the rest is never written); a failure to write it
+     * is ours (500). Either way no staged file is left behind.
      */
-    public ImageData receive(InputStream data) {
+    public ImageData receive(InputStream data, long maxBytes) {
         requireNonNull(data, "data is null");
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes is negative: " + maxBytes);
+        }
         Path temp = createStagingFile("upload-");
         try {
-            return write(temp, data);
+            return write(temp, data, maxBytes);
         } catch (RuntimeException e) {
             deleteQuietly(temp);
             throw e;
@@ -195,7 +199,7 @@ public final class ImageFiles {
         }
     }
 
-    private ImageData write(Path temp, InputStream data) {
+    private ImageData write(Path temp, InputStream data, long maxBytes) {
         Digests digests = new Digests();
         byte[] buffer = new byte[BUFFER_BYTES];
         byte[] head = new byte[DiskInspection.HEAD_BYTES];
@@ -212,6 +216,9 @@ public final class ImageFiles {
                 }
                 if (read < 0) {
                     break;
+                }
+                if (read > maxBytes - size) {
+                    throw ImageRules.tooLarge(maxBytes);
                 }
                 headLength = fillHead(head, headLength, buffer, read);
                 digests.update(buffer, read);

@@ -161,7 +161,8 @@ public final class ImageReplication implements ImageService.DataLocations, AutoC
                     throw new CloudException(ErrorCode.SERVICE_UNAVAILABLE, "controller " + location.storedAt() + " answered "
                             + response.statusCode() + " for image " + location.id());
                 }
-                data = files.receive(body);
+                // Data another controller took within its cap: copied whole, as it is.
+                data = files.receive(body, Long.MAX_VALUE);
             } catch (IOException e) {
                 throw new CloudException(ErrorCode.SERVICE_UNAVAILABLE, "copy of image " + location.id() + " broke off: " + e.getMessage(), e);
             }

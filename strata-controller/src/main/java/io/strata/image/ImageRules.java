@@ -22,6 +22,8 @@ final class ImageRules {
     static final int MAX_TAGS = 128;
     static final int MAX_MEMBERS = 128;
     static final int MAX_PROPERTY_VALUE = 65_535;
+    /** Glance's image_size_cap default: 1 TiB. */
+    static final long DEFAULT_SIZE_CAP = 1L << 40;
 
     /** Attributes only Glance sets. */
     private static final Set<String> READ_ONLY = Set.of("created_at", "updated_at", "status", "checksum", "os_hash_algo", "os_hash_value",
@@ -137,6 +139,15 @@ final class ImageRules {
             return data.sizeBytes();
         }
         return null;
+    }
+
+    /**
+     * Glance's answer to data over image_size_cap (its ImageSizeLimitExceeded, a 413 "The incoming
+     * image is too large"), naming the cap as Glance's v1 API did.
+     */
+    static CloudException tooLarge(long cap) {
+        return new CloudException(ErrorCode.OVER_LIMIT,
+                "The incoming image is too large: The provided image is too large. The limit is %d bytes.".formatted(cap));
     }
 
     private static void checkFormat(String attribute, String value, List<String> allowed) {

@@ -31,6 +31,9 @@ import org.slf4j.LoggerFactory;
  * below assume one controller serves the images of its data directory.
  */
 public final class ImageService {
+    /** Glance's image_size_cap default: 1 TiB. */
+    public static final long DEFAULT_SIZE_CAP = ImageRules.DEFAULT_SIZE_CAP;
+
     private static final Logger log = LoggerFactory.getLogger(ImageService.class);
 
     private final ImageStore store;
@@ -39,6 +42,7 @@ public final class ImageService {
     private final Policy policy;
     private final Clock clock;
     private final DataLocations locations;
+    private final long sizeCap;
 
     /**
      * Where image data lives when controllers do not share image storage (see ImageReplication):
@@ -60,10 +64,18 @@ public final class ImageService {
     }
 
     public ImageService(ImageStore store, ImageFiles files, Policy policy, Clock clock) {
-        this(store, files, policy, clock, DataLocations.SHARED);
+        this(store, files, policy, clock, DataLocations.SHARED, DEFAULT_SIZE_CAP);
     }
 
-    public ImageService(ImageStore store, ImageFiles files, Policy policy, Clock clock, DataLocations locations) {
+    /**
+     * @param sizeCap the largest image data, in bytes, an upload or a snapshot may store (Glance's
+     *        image_size_cap); more is refused with 413 and nothing of it is kept
+     */
+    public ImageService(ImageStore store, ImageFiles files, Policy policy, Clock clock, DataLocations locations, long sizeCap) {
+        if (sizeCap < 1) {
+            throw new IllegalArgumentException("sizeCap must be at least 1 byte, not " + sizeCap);
+        }
+        this.sizeCap = sizeCap;
         this.locations = requireNonNull(locations, "locations is null");
         this.store = requireNonNull(store, "store is null");
         this.files = requireNonNull(files, "files is null");
@@ -137,6 +149,8 @@ public final class ImageService {
         requireNonNull(source, "source is null");
         Image image = newImage(auth, draft);
         ImageRules.requireFormats(image);
+        // Before the file is taken over (and read for its digests): one too large stays where it is.
+        requireWithinCap(sizeOf(source));
         ImageData data = files.adopt(source);
         Image active;
         try {
@@ -163,9 +177,9 @@ public final class ImageService {
         return create(auth, ImageDraft.of(name, properties == null ? Map.of() : properties, diskFormat, containerFormat));
     }
 
-    /** Streams the image's data in; see {@link #upload(AuthContext, String, InputStream, Long)}. */
+    /** Streams the image's data in; see {@link #upload(AuthContext, String, InputStream, Long, Long)}. */
     public void upload(AuthContext auth, String id, InputStream data) {
-        upload(auth, id, data, null);
+        upload(auth, id, data, null, null);
     }
 
     public void delete(AuthContext auth, String id) {
@@ -285,9 +299,14 @@ public final class ImageService {
      * complete, checksummed and on disk. On any failure the image is queued again and no data is
      * left behind.
      *
+     * <p>Data over the size cap is refused with 413: before anything is read when the announced
+     * size or the length of {@code data} says so, else as soon as the byte after the cap arrives.
+     *
      * @param expectedSize the size the client announced (x-openstack-image-size), checked when given
+     * @param dataLength how many bytes {@code data} holds when that is known before reading it (the
+     *        Content-Length of an unencoded body), else null
      */
-    public void upload(AuthContext auth, String id, InputStream data, Long expectedSize) {
+    public void upload(AuthContext auth, String id, InputStream data, Long expectedSize, Long dataLength) {
         requireNonNull(data, "data is null");
         Image image = access.visible(auth, id);
         policy.enforce(auth, "image:modify_image");
@@ -296,13 +315,19 @@ public final class ImageService {
             throw transitionRefused(image.status());
         }
         ImageRules.requireFormats(image);
+        if (expectedSize != null) {
+            requireWithinCap(expectedSize);
+        }
+        if (dataLength != null) {
+            requireWithinCap(dataLength);
+        }
         Image saving = store.transition(image.id(), ImageStatus.QUEUED, current -> current.toBuilder()
                         .status(ImageStatus.SAVING).updatedAt(now()).build())
                 .orElseThrow(() -> transitionRefused(store.find(id).map(Image::status).orElse(ImageStatus.QUEUED)));
         ImageData received = null;
         Long virtualSize;
         try {
-            received = files.receive(data);
+            received = files.receive(data, sizeCap);
             if (expectedSize != null && expectedSize != received.sizeBytes()) {
                 throw CloudException.badRequest("Image size %d does not match the announced size %d.", received.sizeBytes(), expectedSize);
             }
@@ -441,6 +466,20 @@ public final class ImageService {
         } catch (RuntimeException e) {
             // The next start resets it; the upload's own error is the one to report.
             log.error("cannot put image {} back to queued after a failed upload", id, e);
+        }
+    }
+
+    private void requireWithinCap(long bytes) {
+        if (bytes > sizeCap) {
+            throw ImageRules.tooLarge(sizeCap);
+        }
+    }
+
+    private static long sizeOf(Path source) {
+        try {
+            return java.nio.file.Files.size(source);
+        } catch (java.io.IOException e) {
+            return 0; // adopting it says what is wrong with it
         }
     }
 

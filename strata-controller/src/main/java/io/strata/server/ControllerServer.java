@@ -183,10 +183,11 @@ public final class ControllerServer implements AutoCloseable {
                 io.strata.image.ImageReplication replication = new io.strata.image.ImageReplication(imageStore, imageFiles,
                         ownUrl(config, port), agentToken, IMAGE_REPLICATION_INTERVAL);
                 resources.add(replication);
-                imageService = new ImageService(imageStore, imageFiles, policy, clock, replication);
+                imageService = new ImageService(imageStore, imageFiles, policy, clock, replication, config.imageSizeCap());
                 replication.start();
             } else {
-                imageService = new ImageService(imageStore, imageFiles, policy, clock);
+                imageService = new ImageService(imageStore, imageFiles, policy, clock, ImageService.DataLocations.SHARED,
+                        config.imageSizeCap());
             }
             imageService.recover();
             ImageCatalog images = new ImageServiceCatalog(imageService);

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.strata.compute.QuotaDefaults;
 import io.strata.compute.SchedulerSettings;
+import io.strata.image.ImageService;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -29,6 +30,8 @@ import java.time.Duration;
  *        boots once under KVM to trust it; null means auto cannot probe and uses TCG
  * @param osMorphingImage directory with the vmlinuz and initrd.img the migration worker boots as its
  *        OS-morphing appliance (the test guest of tools/guest-image); null means {@code kvmProbeImage}
+ * @param imageSizeCap the largest image, in bytes, the image service takes (Glance's image_size_cap,
+ *        default 1 TiB)
  */
 public record StrataConfig(
         String bindHost,
@@ -52,7 +55,8 @@ public record StrataConfig(
         int liveImageWarm,
         QuotaDefaults quotas,
         ClusterSettings cluster,
-        Path osMorphingImage) {
+        Path osMorphingImage,
+        long imageSizeCap) {
     public StrataConfig {
         requireNonNull(cluster, "cluster is null");
         requireNonNull(bindHost, "bindHost is null");
@@ -77,6 +81,9 @@ public record StrataConfig(
         if (fakeHosts < 1) {
             throw new IllegalArgumentException("fakeHosts must be at least 1");
         }
+        if (imageSizeCap < 1) {
+            throw new IllegalArgumentException("imageSizeCap must be at least 1 byte, not " + imageSizeCap);
+        }
         if (accel == null) {
             accel = "auto";
         }
@@ -88,74 +95,88 @@ public record StrataConfig(
     /** Defaults of {@code strata up}: port 8774, data under ~/.strata, fake driver. */
     public static StrataConfig defaults(Path dataDir) {
         return new StrataConfig("0.0.0.0", 8774, null, dataDir, null, null, null, "fake", null, "RegionOne",
-                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto", null, 1, 1, QuotaDefaults.DEFAULT, ClusterSettings.ALL_IN_ONE, null);
+                Duration.ofHours(1), 10, 1, FakeHostSpec.DEFAULT, SchedulerSettings.DEFAULT, "auto", null, 1, 1, QuotaDefaults.DEFAULT,
+                ClusterSettings.ALL_IN_ONE, null,
+                ImageService.DEFAULT_SIZE_CAP);
     }
 
     public StrataConfig withPort(int newPort) {
         return new StrataConfig(bindHost, newPort, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withDatabase(String url, String user, String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, url, user, password, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withAdminPassword(String password) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                password, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withDriver(String newDriver) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, newDriver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withPasswordHashCost(int cost) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, cost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm,
+                quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withFakeHosts(int count, FakeHostSpec spec) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, count, spec, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm,
+                quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withPublicUrl(String url) {
         return new StrataConfig(bindHost, port, url, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withBindHost(String host) {
         return new StrataConfig(host, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withAccel(String newAccel) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, newAccel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withQemuHosts(int count) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, count, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, count,
+                liveImageWarm, quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withLiveImageWarm(int count) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
                 adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, count, quotas,
-                cluster, osMorphingImage);
+                cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withKvmProbeImage(Path dir) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, dir, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, dir, qemuHosts, liveImageWarm,
+                quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withOsMorphingImage(Path dir) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas,
-                cluster, dir);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas,
+                cluster, dir, imageSizeCap);
     }
 
     /** The OS-morphing appliance's directory: {@code osMorphingImage}, else the KVM probe's guest image. */
@@ -165,19 +186,27 @@ public record StrataConfig(
 
     public StrataConfig withScheduler(SchedulerSettings settings) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas, cluster, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, settings, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas, cluster, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withCluster(ClusterSettings settings) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
-                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts, liveImageWarm, quotas,
-                settings, osMorphingImage);
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas,
+                settings, osMorphingImage, imageSizeCap);
     }
 
     public StrataConfig withQuotas(QuotaDefaults defaults) {
         return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
                 adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
-                liveImageWarm, defaults, cluster, osMorphingImage);
+                liveImageWarm, defaults, cluster, osMorphingImage, imageSizeCap);
+    }
+
+    public StrataConfig withImageSizeCap(long bytes) {
+        return new StrataConfig(bindHost, port, publicUrl, dataDir, databaseUrl, databaseUser, databasePassword, driver,
+                adminPassword, region, tokenTtl, passwordHashCost, fakeHosts, fakeHost, scheduler, accel, kvmProbeImage, qemuHosts,
+                liveImageWarm, quotas, cluster, osMorphingImage, bytes);
     }
 
     /**

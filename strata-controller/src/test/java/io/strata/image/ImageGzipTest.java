@@ -19,6 +19,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
@@ -178,6 +179,148 @@ class ImageGzipTest {
         admin.sendBytes("PUT", ImageApiTest.IMAGES + "/" + id + "/file", encoded, GZIPPED).expect(204);
         assertThat(image(id).get("checksum").asText()).isEqualTo(md5(data));
         admin.delete(ImageApiTest.IMAGES + "/" + id).expect(204);
+    }
+
+    @Test
+    void concatenatedGzipMembersAreStoredAsTheirConcatenation() throws Exception {
+        // RFC 1952 §2.2: a gzip file is a series of members, and decompressing it yields their
+        // concatenation (`cat a.gz b.gz`, pigz's independent blocks). Members here: an ordinary
+        // one, an empty one, one whose header carries every optional field (FEXTRA, FNAME,
+        // FCOMMENT, FHCRC), and a last ordinary one; the body goes chunked in small pieces, so
+        // member boundaries fall inside and at the ends of reads.
+        byte[] first = diskLike(300_000);
+        byte[] second = "the second member\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] third = diskLike(70_000);
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.write(gzip(first));
+        body.write(gzip(new byte[0]));
+        body.write(gzipWithEveryHeaderField(second));
+        body.write(gzip(third));
+        ByteArrayOutputStream image = new ByteArrayOutputStream();
+        image.write(first);
+        image.write(second);
+        image.write(third);
+        byte[] data = image.toByteArray();
+
+        String id = newImage("concatenated").json().get("id").asText();
+        HttpResponse<String> uploaded = uploadChunked(id, body.toByteArray(), 1000);
+        assertThat(uploaded.statusCode()).as(uploaded.body()).isEqualTo(204);
+        JsonNode stored = image(id);
+        assertThat(stored.get("status").asText()).isEqualTo("active");
+        assertThat(stored.get("size").asLong()).isEqualTo(data.length);
+        assertThat(stored.get("checksum").asText()).isEqualTo(md5(data));
+        assertThat(Files.readAllBytes(cloud.dataDir().resolve("images").resolve(id))).isEqualTo(data);
+        admin.delete(ImageApiTest.IMAGES + "/" + id).expect(204);
+
+        // NUL bytes after the last member are padding (tape blocks), not data: gzip(1) and
+        // Python's gzip module skip them, and so does this server.
+        String padded = newImage("padded").json().get("id").asText();
+        byte[] withPadding = Arrays.copyOf(gzip(first), gzip(first).length + 512);
+        admin.sendBytes("PUT", ImageApiTest.IMAGES + "/" + padded + "/file", withPadding, GZIPPED).expect(204);
+        assertThat(image(padded).get("checksum").asText()).isEqualTo(md5(first));
+        admin.delete(ImageApiTest.IMAGES + "/" + padded).expect(204);
+    }
+
+    @Test
+    void bytesAfterTheLastGzipMemberAreRefusedAndTheImageStaysQueuedWithNothingOnDisk() throws Exception {
+        byte[] data = diskLike(200_000);
+        byte[] member = gzip(data);
+        byte[] garbage = "these bytes are not a gzip member, and more of them follow: 0123456789".getBytes(StandardCharsets.US_ASCII);
+        // What java.util.zip's GZIPInputStream stops at silently, storing only what came before:
+        // plain bytes after a member, the start of a next member's header cut off, a whole
+        // second member followed by plain bytes, and plain bytes after NUL padding.
+        byte[] cutHeader = {0x1f, (byte) 0x8b, 8, 0, 0, 0};
+        List<byte[]> bodies = List.of(concat(member, garbage), concat(member, cutHeader), concat(member, member, garbage),
+                concat(member, new byte[64], garbage));
+        String id = newImage("trailing").json().get("id").asText();
+        JsonNode before = image(id);
+        for (byte[] body : bodies) {
+            for (boolean chunked : List.of(false, true)) {
+                ApiClient.Response refused;
+                if (chunked) {
+                    HttpResponse<String> response = uploadChunked(id, body, 4096);
+                    refused = new ApiClient.Response("PUT chunked", response.statusCode(), response.headers(),
+                            response.body().getBytes(StandardCharsets.UTF_8));
+                } else {
+                    refused = admin.sendBytes("PUT", ImageApiTest.IMAGES + "/" + id + "/file", body, GZIPPED);
+                }
+                JsonNode error = ImageApiTest.glanceError(refused, 400);
+                assertThat(error.get("message").asText()).contains("gzip");
+                // As before the upload (only updated_at moves, as in Glance): queued, no size, no checksums, no file.
+                JsonNode after = image(id);
+                assertThat(withoutUpdatedAt(after)).isEqualTo(withoutUpdatedAt(before));
+                assertThat(after.get("status").asText()).isEqualTo("queued");
+                for (String field : List.of("size", "checksum", "os_hash_algo", "os_hash_value", "virtual_size")) {
+                    assertThat(after.get(field).isNull()).as(field).isTrue();
+                }
+                try (Stream<Path> files = Files.walk(cloud.dataDir().resolve("images"))) {
+                    assertThat(files.filter(Files::isRegularFile).toList()).isEmpty();
+                }
+            }
+        }
+        admin.sendBytes("PUT", ImageApiTest.IMAGES + "/" + id + "/file", member, GZIPPED).expect(204);
+        assertThat(image(id).get("checksum").asText()).isEqualTo(md5(data));
+        admin.delete(ImageApiTest.IMAGES + "/" + id).expect(204);
+    }
+
+    private static JsonNode withoutUpdatedAt(JsonNode image) {
+        com.fasterxml.jackson.databind.node.ObjectNode copy = image.deepCopy();
+        copy.remove("updated_at");
+        return copy;
+    }
+
+    private static byte[] concat(byte[]... parts) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.write(part);
+        }
+        return out.toByteArray();
+    }
+
+    /** One member whose header has FEXTRA, FNAME, FCOMMENT and FHCRC (RFC 1952 §2.3), deflated by java.util.zip. */
+    private static byte[] gzipWithEveryHeaderField(byte[] data) throws IOException {
+        ByteArrayOutputStream header = new ByteArrayOutputStream();
+        header.write(new byte[] {0x1f, (byte) 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 3});
+        byte[] extra = {'S', 't', 4, 0, 1, 2, 3, 4};
+        header.write(extra.length);
+        header.write(0);
+        header.write(extra);
+        header.write("disk.img\0".getBytes(StandardCharsets.ISO_8859_1));
+        header.write("a comment\0".getBytes(StandardCharsets.ISO_8859_1));
+        java.util.zip.CRC32 headerCrc = new java.util.zip.CRC32();
+        headerCrc.update(header.toByteArray());
+        header.write((int) headerCrc.getValue() & 0xff);
+        header.write((int) (headerCrc.getValue() >>> 8) & 0xff);
+        java.util.zip.Deflater deflater = new java.util.zip.Deflater(java.util.zip.Deflater.DEFAULT_COMPRESSION, true);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(header.toByteArray());
+        try (java.util.zip.DeflaterOutputStream deflate = new java.util.zip.DeflaterOutputStream(out, deflater)) {
+            deflate.write(data);
+        }
+        deflater.end();
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(data);
+        java.nio.ByteBuffer trailer = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        trailer.putInt((int) crc.getValue()).putInt(data.length);
+        out.write(trailer.array());
+        return out.toByteArray();
+    }
+
+    /** PUT …/file with a chunked body written {@code piece} bytes at a time, as a streaming client sends it. */
+    private HttpResponse<String> uploadChunked(String id, byte[] body, int piece) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(cloud.baseUrl() + ImageApiTest.IMAGES + "/" + id + "/file"))
+                .header("X-Auth-Token", admin.token())
+                .header("Content-Type", "application/octet-stream")
+                .header("Content-Encoding", "gzip")
+                .PUT(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body) {
+                    @Override
+                    public synchronized int read(byte[] buffer, int offset, int length) {
+                        return super.read(buffer, offset, Math.min(length, piece));
+                    }
+                }))
+                .timeout(Duration.ofMinutes(1))
+                .build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString());
     }
 
     private HttpResponse<byte[]> download(String id, Map<String, String> headers) throws Exception {

@@ -46,7 +46,7 @@ class ImageReplicationTest {
         ImageStore store = new ImageStore(database.jdbi());
         ImageFiles filesA = new ImageFiles(dir.resolve("a"));
         ImageReplication replicationA = new ImageReplication(store, filesA, "http://127.0.0.1:1", "token", Duration.ofSeconds(2));
-        throughA = new ImageService(store, filesA, Policy.defaults(), Clock.systemUTC(), replicationA);
+        throughA = new ImageService(store, filesA, Policy.defaults(), Clock.systemUTC(), replicationA, ImageService.DEFAULT_SIZE_CAP);
         filesB = new ImageFiles(dir.resolve("b"));
         replicationB = new ImageReplication(store, filesB, "http://127.0.0.1:2", "token", Duration.ofSeconds(2));
     }

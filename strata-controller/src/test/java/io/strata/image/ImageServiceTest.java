@@ -107,6 +107,32 @@ class ImageServiceTest {
     }
 
     @Test
+    void snapshotsAndUploadsOverTheSizeCapAreRefusedAndLeaveNothing() throws Exception {
+        ImageService capped = new ImageService(store, new ImageFiles(dir.resolve("images")), Policy.defaults(), Clock.systemUTC(),
+                ImageService.DataLocations.SHARED, 100);
+        // A snapshot file over the cap stays where it was; no image is made.
+        Path source = Files.write(dir.resolve("snapshot.raw"), new byte[101]);
+        assertCode(ErrorCode.OVER_LIMIT, () -> capped.createFromFile(alice, "big", Map.of(), "raw", "bare", source));
+        assertThat(source).hasSize(101);
+        assertThat(capped.list(alice, ImageQuery.all())).isEmpty();
+
+        // Streamed data (the Compute API's snapshots of remote servers come this way): queued again, no file.
+        Image queued = capped.createQueued(alice, "streamed", Map.of(), "raw", "bare");
+        assertCode(ErrorCode.OVER_LIMIT, () -> capped.upload(alice, queued.id(), new ByteArrayInputStream(new byte[101])));
+        Image after = capped.get(alice, queued.id());
+        assertThat(after.status()).isEqualTo(ImageStatus.QUEUED);
+        assertThat(after.sizeBytes()).isNull();
+        assertThat(after.checksum()).isNull();
+        assertThat(filesUnder(dir.resolve("images"))).isEmpty();
+
+        // Up to the cap is taken either way.
+        capped.upload(alice, queued.id(), new ByteArrayInputStream(new byte[100]));
+        assertThat(capped.get(alice, queued.id()).sizeBytes()).isEqualTo(100);
+        Image fromFile = capped.createFromFile(alice, "fits", Map.of(), "raw", "bare", Files.write(dir.resolve("fits.raw"), new byte[100]));
+        assertThat(fromFile.sizeBytes()).isEqualTo(100);
+    }
+
+    @Test
     void createQueuedThenUploadInSteps() {
         Image queued = images.createQueued(alice, "steps", Map.of("kernel_id", "k"), "raw", "bare");
         assertThat(queued.status()).isEqualTo(ImageStatus.QUEUED);
