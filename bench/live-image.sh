@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Live images on real guests (QEMU; TCG unless KVM works): starts `strata up --driver qemu` on a
 # fresh data dir, registers the test guest, and runs the live-image driver of strata-bench.
-# Usage: bench/live-image.sh [--boots N] [--counts 1,10,50] [--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N] [--warmup BATCHES] [--poll-ms MS] [--cold-only]
+# Usage: bench/live-image.sh [--boots N] [--counts 1,10,50] [--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N] [--warmup BATCHES] [--warmup-size CLONES] [--poll-ms MS] [--cold-only]
 # --cold-only: only the cold boots (Compute API call to the ready marker), the QEMU driver's figure.
 # --warm N: warm QEMU processes kept per live image (strata up --live-image-warm; default 1).
 # --warmup BATCHES: 10-clone batches launched and deleted before anything is measured (the
 # controller's launch path compiled, as in a cloud that has run for a while; default 0).
+# --warmup-size CLONES: clones per warm-up batch (default 10).
 # --poll-ms MS: how often a batch is listed while it starts (default 20); each clone's start is
 # printed as seen by those polls and as the API records it (launched_at), which polls do not delay.
 # The cloud overcommits CPU 32:1 (2 cores here would otherwise hold 32 one-vCPU servers, fewer than

@@ -46,7 +46,7 @@ final class LiveImageLoad {
     static void main(String[] args) throws Exception {
         if (args.length < 4) {
             throw new IllegalArgumentException("usage: live-image URL PASSWORD IMAGE_ID DATA_DIR [--boots N] [--counts 1,10,50] "
-                    + "[--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N] [--warmup BATCHES] [--controller-pid PID] [--poll-ms MS] [--cold-only]");
+                    + "[--ram 256,512,1024] [--settle SECONDS] [--singles N] [--warm N] [--warmup BATCHES] [--warmup-size CLONES] [--controller-pid PID] [--poll-ms MS] [--cold-only]");
         }
         int boots = 5;
         String counts = "1,10,50";
@@ -54,6 +54,7 @@ final class LiveImageLoad {
         int settle = 10;
         int singles = 10;
         int warmup = 0;
+        int warmupSize = 10;
         int warm = 1;
         long controllerPid = 0;
         long pollMillis = CloudClient.POLL_MILLIS;
@@ -71,6 +72,7 @@ final class LiveImageLoad {
                 case "--settle" -> settle = Integer.parseInt(args[i + 1]);
                 case "--singles" -> singles = Integer.parseInt(args[i + 1]);
                 case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
+                case "--warmup-size" -> warmupSize = Integer.parseInt(args[i + 1]);
                 case "--warm" -> warm = Integer.parseInt(args[i + 1]);
                 case "--controller-pid" -> controllerPid = Long.parseLong(args[i + 1]);
                 case "--poll-ms" -> pollMillis = Long.parseLong(args[i + 1]);
@@ -91,14 +93,16 @@ final class LiveImageLoad {
         System.out.printf(Locale.ROOT, "bless of a 256 MB guest (API call to BLESSED): %.0f ms%n", (System.nanoTime() - blessStart) / 1e6);
         // A controller that has served requests for a while has its code compiled; a fresh one
         // interprets the launch path for its first batches (the first 10-clone batch of a run is
-        // typically the slowest). Warm-up batches of 10 are launched, printed and deleted first.
+        // typically the slowest). Warm-up batches (10 clones each unless --warmup-size says otherwise:
+        // a burst of 50 runs code a burst of 10 does not, e.g. longer lists and bigger commits) are
+        // launched, printed and deleted first.
         for (int i = 0; i < warmup; i++) {
-            load.awaitWarm(Math.min(warm, 10));
+            load.awaitWarm(Math.min(warm, warmupSize));
             Latencies ignored = new Latencies();
             Latencies ignoredRecorded = new Latencies();
-            List<String> clones = load.launch(live, 10, ignored, ignoredRecorded);
-            System.out.printf(Locale.ROOT, "warm-up batch %d of 10 clones (not counted): p50 %.1f ms as the API records it%n", i + 1,
-                    ignoredRecorded.percentileMillis(50));
+            List<String> clones = load.launch(live, warmupSize, ignored, ignoredRecorded);
+            System.out.printf(Locale.ROOT, "warm-up batch %d of %d clones (not counted): p50 %.1f ms as the API records it%n", i + 1,
+                    warmupSize, ignoredRecorded.percentileMillis(50));
             load.deleteAll(clones);
         }
         // One clone at a time, as a user would start them: each finds the live image's warm QEMU

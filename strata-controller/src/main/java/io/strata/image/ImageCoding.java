@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.util.Locale;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 
 /**
  * gzip as a content coding of image data (RFC 9110 §8.4), for clouds that move images between
@@ -37,13 +38,15 @@ final class ImageCoding {
     }
 
     /**
-     * The decoded body: every gzip member's data in turn, anything after the last member refused
-     * (see {@link GzipMembersInputStream}). Nothing is read here, so that a body that is not gzip
-     * at all fails where any broken body does: while the image is being received (400, the image
-     * queued again, nothing kept).
+     * The decoded body: every gzip member's data in turn (RFC 1952 §2.2: a gzip file is a series of
+     * members), anything after the last member refused (NUL padding included), decoded by Commons
+     * Compress. {@code java.util.zip.GZIPInputStream} stops silently at bytes that do not start a
+     * valid member, so an upload with trailing bytes was stored as the part before them. Nothing is
+     * read here, so that a body that is not gzip at all fails where any broken body does: while the
+     * image is being received (400, the image queued again, nothing kept).
      */
     static InputStream decoding(InputStream body) {
-        return new GzipMembersInputStream(body, 1 << 16);
+        return new GzipBody(body);
     }
 
     /**
@@ -89,5 +92,41 @@ final class ImageCoding {
                 def.setLevel(Deflater.BEST_SPEED);
             }
         };
+    }
+
+    /**
+     * Opens the decoder at the first read (its constructor reads the first member's header) and
+     * says "gzip" in its errors, which reach the client as the 400's message.
+     */
+    private static final class GzipBody extends InputStream {
+        private final InputStream body;
+        private InputStream decoded;
+
+        GzipBody(InputStream body) {
+            this.body = body;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            try {
+                if (decoded == null) {
+                    decoded = GzipCompressorInputStream.builder().setInputStream(body).setDecompressConcatenated(true).get();
+                }
+                return decoded.read(buffer, offset, length);
+            } catch (IOException e) {
+                throw new IOException("invalid gzip data: " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            (decoded != null ? decoded : body).close();
+        }
     }
 }

@@ -212,13 +212,6 @@ class ImageGzipTest {
         assertThat(Files.readAllBytes(cloud.dataDir().resolve("images").resolve(id))).isEqualTo(data);
         admin.delete(ImageApiTest.IMAGES + "/" + id).expect(204);
 
-        // NUL bytes after the last member are padding (tape blocks), not data: gzip(1) and
-        // Python's gzip module skip them, and so does this server.
-        String padded = newImage("padded").json().get("id").asText();
-        byte[] withPadding = Arrays.copyOf(gzip(first), gzip(first).length + 512);
-        admin.sendBytes("PUT", ImageApiTest.IMAGES + "/" + padded + "/file", withPadding, GZIPPED).expect(204);
-        assertThat(image(padded).get("checksum").asText()).isEqualTo(md5(first));
-        admin.delete(ImageApiTest.IMAGES + "/" + padded).expect(204);
     }
 
     @Test
@@ -228,10 +221,11 @@ class ImageGzipTest {
         byte[] garbage = "these bytes are not a gzip member, and more of them follow: 0123456789".getBytes(StandardCharsets.US_ASCII);
         // What java.util.zip's GZIPInputStream stops at silently, storing only what came before:
         // plain bytes after a member, the start of a next member's header cut off, a whole
-        // second member followed by plain bytes, and plain bytes after NUL padding.
+        // second member followed by plain bytes, NUL padding (gzip(1) skips it with a warning;
+        // Commons Compress refuses it like any other trailing bytes), and plain bytes after it.
         byte[] cutHeader = {0x1f, (byte) 0x8b, 8, 0, 0, 0};
         List<byte[]> bodies = List.of(concat(member, garbage), concat(member, cutHeader), concat(member, member, garbage),
-                concat(member, new byte[64], garbage));
+                concat(member, new byte[512]), concat(member, new byte[64], garbage));
         String id = newImage("trailing").json().get("id").asText();
         JsonNode before = image(id);
         for (byte[] body : bodies) {
