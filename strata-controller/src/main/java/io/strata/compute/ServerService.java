@@ -278,6 +278,18 @@ public final class ServerService {
         return securityGroups.resolve(auth.projectId(), names);
     }
 
+    /** The server group a {@code group} scheduler hint names, with room for {@code count} more members (400 when unknown); null without a hint. */
+    public ServerGroup checkServerGroup(AuthContext auth, String groupId, int count) {
+        return groupId == null ? null : serverGroups.checkJoin(auth, groupId, count);
+    }
+
+    /** Makes {@code members} members of {@code group} (when not null) before they are built: the scheduler reads it. */
+    public void joinServerGroup(ServerGroup group, List<Server> members) {
+        if (group != null) {
+            serverGroups.addMembers(group, members);
+        }
+    }
+
     /** Checks that the caller has the keypair (400 as Nova answers a bad key_name). */
     public void checkKeyName(AuthContext auth, String keyName) {
         try {

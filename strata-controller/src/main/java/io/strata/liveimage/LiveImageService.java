@@ -167,7 +167,7 @@ public final class LiveImageService implements AutoCloseable {
 
     /** What co_launch asks for, after the API has checked the shapes of its fields. */
     public record LaunchRequest(String name, String userData, List<String> securityGroups, String availabilityZone, int numInstances,
-            String keyName, Map<String, String> guestParams, int targetMemoryMb) {
+            String keyName, Map<String, String> guestParams, int targetMemoryMb, String serverGroup) {
         public LaunchRequest {
             securityGroups = securityGroups == null ? List.of("default") : List.copyOf(securityGroups);
             guestParams = guestParams == null ? Map.of() : Map.copyOf(guestParams);
@@ -201,6 +201,8 @@ public final class LiveImageService implements AutoCloseable {
         String zone = servers.checkZone(auth, request.availabilityZone());
         // Cobalt's launch puts each clone in the named groups (["default"] when none are named).
         List<String> securityGroupIds = servers.securityGroupIds(auth, request.securityGroups());
+        // The one scheduler hint Strata's create honours too: the clones join a server group, whose policy places them.
+        io.strata.compute.ServerGroup group = servers.checkServerGroup(auth, request.serverGroup(), request.numInstances());
         if (request.targetMemoryMb() < 0 || request.targetMemoryMb() > imageRow.flavor().ramMb()) {
             throw CloudException.badRequest("target memory must be between 0 and the live image's %d MB", imageRow.flavor().ramMb());
         }
@@ -232,6 +234,7 @@ public final class LiveImageService implements AutoCloseable {
                 throw e;
             }
         }
+        servers.joinServerGroup(group, clones);
         ComputeManager.BuildInputs inputs = bootInputs.resolve(clones.get(0));
         clones.forEach(clone -> manager.build(clone, inputs));
         return clones;

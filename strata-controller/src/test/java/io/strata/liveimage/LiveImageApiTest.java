@@ -199,6 +199,32 @@ class LiveImageApiTest {
     }
 
     @Test
+    void aGroupSchedulerHintMakesTheClonesMembersOfTheServerGroup() {
+        ApiClient user = cloud.newProjectUser("kappa-" + kind.name().toLowerCase(), "kim-" + kind.name().toLowerCase(), "member");
+        String base = Servers.uploadImage(user, "hint-base");
+        String group = user.post("/compute/v2.1/os-server-groups", "{\"server_group\": {\"name\": \"pack\", \"policies\": [\"affinity\"]}}")
+                .expect(200).json().at("/server_group/id").asText();
+        String server = Servers.create(user, "hinted", base, "1", null);
+        Servers.waitFor(user, server, "ACTIVE");
+        String live = action(user, server, "{\"co_bless\": {}}").expect(200).json().get(0).get("id").asText();
+        Servers.waitFor(user, live, "BLESSED");
+
+        List<String> clones = ids(action(user, live, "{\"co_launch\": {\"num_instances\": 2, \"scheduler_hints\": {\"group\": \"" + group
+                + "\", \"other\": \"ignored\"}}}").expect(200).json());
+        clones.forEach(id -> Servers.waitFor(user, id, "ACTIVE"));
+        assertThat(ids(user.get("/compute/v2.1/os-server-groups/" + group).expect(200).json().at("/server_group/members"), ""))
+                .containsExactlyInAnyOrderElementsOf(clones);
+
+        assertThat(action(user, live, "{\"co_launch\": {\"scheduler_hints\": {\"group\": \"not-a-uuid\"}}}").expect(400).text())
+                .contains("not a 'uuid'");
+        action(user, live, "{\"co_launch\": {\"scheduler_hints\": {\"group\": \"" + java.util.UUID.randomUUID() + "\"}}}").expect(400);
+        assertThat(action(user, live, "{\"co_list_launched\": null}").expect(200).json()).hasSize(2);
+        clones.forEach(id -> Servers.deleteAndWait(user, id));
+        Servers.deleteAndWait(user, server);
+        action(user, live, "{\"co_discard\": null}").expect(200);
+    }
+
+    @Test
     void cobaltInfoListsCapabilities() {
         JsonNode info = member.get("/compute/v2.1/cobaltinfo").expect(200).json();
         assertThat(ids(info.get("capabilities"), "")).contains("user-data", "num-instances", "bless-name", "launch-name");
