@@ -24,7 +24,7 @@ class LiveImageCommandsTest {
     @Test
     void everyCobaltOptionReachesTheClones() throws Exception {
         TestCloud cloud = TestCloud.start(TestDatabases.Kind.H2, config -> config.withFakeHosts(2,
-                new StrataConfig.FakeHostSpec(16, 65_536, 1_000, Duration.ofMillis(400))));
+                new StrataConfig.FakeHostSpec(16, 65_536, 1_000, Duration.ofMillis(1500))));
         Path work = Files.createTempDirectory("live-image-cli");
         try {
             StrataCli admin = StrataCli.admin(cloud);
