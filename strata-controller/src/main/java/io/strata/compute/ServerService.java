@@ -226,6 +226,15 @@ public final class ServerService {
      * address, in BUILDING with the copy's task; nothing is started (the caller decides how).
      */
     public List<Server> insertCopies(AuthContext auth, Server template, List<Copy> copies) {
+        return insertCopies(auth, template, copies, List.of());
+    }
+
+    /**
+     * As above, and each copy joins the security groups {@code securityGroupIds} (see
+     * {@link #securityGroupIds}) in the same transaction as its row, as a created server does.
+     */
+    public List<Server> insertCopies(AuthContext auth, Server template, List<Copy> copies, List<String> securityGroupIds) {
+        requireNonNull(securityGroupIds, "securityGroupIds is null");
         if (copies.isEmpty()) {
             return List.of();
         }
@@ -245,7 +254,11 @@ public final class ServerService {
         }
         try {
             // Live images and their clones count against the project's quotas like any server (all or none).
-            quotas.insertWithinQuota(created, created.size());
+            quotas.insertWithinQuota(created, created.size(), (h, inserted) -> {
+                if (!securityGroupIds.isEmpty()) {
+                    securityGroups.attach(h, inserted, securityGroupIds);
+                }
+            });
         } catch (RuntimeException e) {
             ips.forEach(addresses::release);
             if (isUniqueViolation(e)) {
@@ -255,6 +268,23 @@ public final class ServerService {
             throw e;
         }
         return created;
+    }
+
+    /** The ids of the caller's project's security groups named (the default group when none is); 400 for an unknown name. */
+    public List<String> securityGroupIds(AuthContext auth, List<String> names) {
+        return securityGroups.resolve(auth.projectId(), names);
+    }
+
+    /** The server group a {@code group} scheduler hint names, with room for {@code count} more members (400 when unknown); null without a hint. */
+    public ServerGroup checkServerGroup(AuthContext auth, String groupId, int count) {
+        return groupId == null ? null : serverGroups.checkJoin(auth, groupId, count);
+    }
+
+    /** Makes {@code members} members of {@code group} (when not null) before they are built: the scheduler reads it. */
+    public void joinServerGroup(ServerGroup group, List<Server> members) {
+        if (group != null) {
+            serverGroups.addMembers(group, members);
+        }
     }
 
     /** Checks that the caller has the keypair (400 as Nova answers a bad key_name). */

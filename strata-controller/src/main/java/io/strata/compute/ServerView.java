@@ -130,7 +130,7 @@ public final class ServerView {
         n.put("OS-EXT-STS:power_state", s.powerState().code());
         n.putArray("os-extended-volumes:volumes_attached");
         ArrayNode groups = n.putArray("security_groups");
-        // Servers made without groups (live-image clones) are in the project's default, as Cobalt launches them.
+        // Rows made without groups (live images, and clones launched before clones joined their groups) show the project's default.
         (names.isEmpty() ? List.of(SecurityGroup.DEFAULT) : names).forEach(name -> groups.addObject().put("name", name));
         if (s.fault() != null && (status.equals("ERROR") || status.equals("DELETED") || status.equals("SHUTOFF"))) {
             ObjectNode fault = n.putObject("fault");

@@ -87,7 +87,8 @@ public final class LiveImageApi implements ApiArea {
                 count == null ? 1 : count,
                 RequestBody.optionalString(body, "key_name", 1, 255),
                 guestParams(body),
-                targetMemoryMb(body.get("target")));
+                targetMemoryMb(body.get("target")),
+                serverGroupHint(body));
         list(ctx, auth, service.launch(auth, id, request));
     }
 
@@ -101,6 +102,22 @@ public final class LiveImageApi implements ApiArea {
         ArrayNode list = Json.array();
         servers.view().details(found, ComputeRoutes.version(ctx), auth).forEach(list::add);
         ctx.status(200).json(list);
+    }
+
+    /**
+     * Cobalt hands {@code scheduler_hints} to Nova's scheduler; Strata's scheduler honours the
+     * {@code group} hint (a server group's uuid) as its server create does, and ignores the others.
+     */
+    private static String serverGroupHint(ObjectNode body) {
+        ObjectNode hints = RequestBody.optionalObject(body, "scheduler_hints");
+        if (hints == null || hints.get("group") == null || hints.get("group").isNull()) {
+            return null;
+        }
+        String group = hints.get("group").asText();
+        if (!group.matches("[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")) {
+            throw CloudException.badRequest("Invalid input for field/attribute group. Value: %s. '%s' is not a 'uuid'", group, group);
+        }
+        return group;
     }
 
     /** Cobalt accepts an integer (the client sends one) and says so when it is not. */

@@ -102,7 +102,7 @@ public final class LiveImageService implements AutoCloseable {
         try {
             String imageName = name != null ? name : source.name() + "-" + store.blessedCount(serverId);
             image = insertCopies(auth, source, List.of(new ServerService.Copy(imageName, null, source.keyName(), null, source.host(),
-                    TaskState.BLESSING, Map.of(BLESSED_FROM, serverId)))).get(0);
+                    TaskState.BLESSING, Map.of(BLESSED_FROM, serverId))), List.of()).get(0);
             store.insertBlessing(image.id(), serverId, auth.projectId(), source.host(), now());
         } catch (RuntimeException e) {
             serverStore.finishTask(serverId, TaskState.BLESSING, VmState.ACTIVE, source.powerState(), now());
@@ -152,9 +152,9 @@ public final class LiveImageService implements AutoCloseable {
     }
 
     /** Cobalt answers a quota error with 413 (Nova's create answers 403). */
-    private List<Server> insertCopies(AuthContext auth, Server template, List<ServerService.Copy> copies) {
+    private List<Server> insertCopies(AuthContext auth, Server template, List<ServerService.Copy> copies, List<String> securityGroupIds) {
         try {
-            return servers.insertCopies(auth, template, copies);
+            return servers.insertCopies(auth, template, copies, securityGroupIds);
         } catch (CloudException e) {
             if (e.code() == io.strata.core.ErrorCode.FORBIDDEN && e.getMessage() != null && e.getMessage().startsWith("Quota exceeded")) {
                 throw new CloudException(io.strata.core.ErrorCode.OVER_LIMIT, e.getMessage());
@@ -167,7 +167,7 @@ public final class LiveImageService implements AutoCloseable {
 
     /** What co_launch asks for, after the API has checked the shapes of its fields. */
     public record LaunchRequest(String name, String userData, List<String> securityGroups, String availabilityZone, int numInstances,
-            String keyName, Map<String, String> guestParams, int targetMemoryMb) {
+            String keyName, Map<String, String> guestParams, int targetMemoryMb, String serverGroup) {
         public LaunchRequest {
             securityGroups = securityGroups == null ? List.of("default") : List.copyOf(securityGroups);
             guestParams = guestParams == null ? Map.of() : Map.copyOf(guestParams);
@@ -199,6 +199,10 @@ public final class LiveImageService implements AutoCloseable {
             servers.checkKeyName(auth, request.keyName());
         }
         String zone = servers.checkZone(auth, request.availabilityZone());
+        // Cobalt's launch puts each clone in the named groups (["default"] when none are named).
+        List<String> securityGroupIds = servers.securityGroupIds(auth, request.securityGroups());
+        // The one scheduler hint Strata's create honours too: the clones join a server group, whose policy places them.
+        io.strata.compute.ServerGroup group = servers.checkServerGroup(auth, request.serverGroup(), request.numInstances());
         if (request.targetMemoryMb() < 0 || request.targetMemoryMb() > imageRow.flavor().ramMb()) {
             throw CloudException.badRequest("target memory must be between 0 and the live image's %d MB", imageRow.flavor().ramMb());
         }
@@ -216,7 +220,7 @@ public final class LiveImageService implements AutoCloseable {
             for (int i = 0; i < request.numInstances(); i++) {
                 copies.add(new ServerService.Copy(name, request.userData(), keyName, zone, null, TaskState.SCHEDULING, metadata));
             }
-            clones = insertCopies(auth, imageRow, copies);
+            clones = insertCopies(auth, imageRow, copies, securityGroupIds);
             List<LiveImageStore.Launch> launches = clones.stream()
                     .map(c -> new LiveImageStore.Launch(c.id(), liveImageId, false, request.guestParams(), request.targetMemoryMb()))
                     .toList();
@@ -230,6 +234,7 @@ public final class LiveImageService implements AutoCloseable {
                 throw e;
             }
         }
+        servers.joinServerGroup(group, clones);
         ComputeManager.BuildInputs inputs = bootInputs.resolve(clones.get(0));
         clones.forEach(clone -> manager.build(clone, inputs));
         return clones;

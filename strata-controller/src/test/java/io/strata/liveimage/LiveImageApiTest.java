@@ -166,6 +166,65 @@ class LiveImageApiTest {
     }
 
     @Test
+    void clonesJoinTheSecurityGroupsTheLaunchNames() {
+        ApiClient user = cloud.newProjectUser("iota-" + kind.name().toLowerCase(), "ian-" + kind.name().toLowerCase(), "member");
+        String base = Servers.uploadImage(user, "groups-base");
+        user.post("/compute/v2.1/os-security-groups", "{\"security_group\": {\"name\": \"web\", \"description\": \"HTTP in\"}}")
+                .expect(200);
+        String server = Servers.create(user, "grouped", base, "1", null);
+        Servers.waitFor(user, server, "ACTIVE");
+        String live = action(user, server, "{\"co_bless\": {}}").expect(200).json().get(0).get("id").asText();
+        Servers.waitFor(user, live, "BLESSED");
+
+        // As python-cobaltclient sends them (--security-groups web,default), and without any.
+        String named = action(user, live, "{\"co_launch\": {\"security_groups\": [\"web\", \"default\"]}}").expect(200).json().get(0)
+                .get("id").asText();
+        String plain = action(user, live, "{\"co_launch\": {\"security_groups\": null}}").expect(200).json().get(0).get("id").asText();
+        assertThat(groupNames(Servers.waitFor(user, named, "ACTIVE"))).containsExactlyInAnyOrder("web", "default");
+        assertThat(groupNames(Servers.waitFor(user, plain, "ACTIVE"))).containsExactly("default");
+        assertThat(user.get("/compute/v2.1/servers/" + named + "/os-security-groups").expect(200).json().get("security_groups"))
+                .extracting(g -> g.get("name").asText()).containsExactlyInAnyOrder("web", "default");
+
+        // An unknown group is refused before any clone exists.
+        assertThat(action(user, live, "{\"co_launch\": {\"security_groups\": [\"no-such-group\"]}}").expect(400).text())
+                .contains("no-such-group");
+        // The older gc_* names of list and discard answer as the co_* ones.
+        assertThat(ids(action(user, live, "{\"gc_list_launched\": null}").expect(200).json())).containsExactlyInAnyOrder(named, plain);
+        assertThat(action(user, live, "{\"gc_discard\": null}").expect(409).text()).contains(named).contains(plain);
+        Servers.deleteAndWait(user, named);
+        Servers.deleteAndWait(user, plain);
+        Servers.deleteAndWait(user, server);
+        assertThat(action(user, live, "{\"gc_discard\": null}").expect(200).text()).isEqualTo("null");
+        user.get("/compute/v2.1/servers/" + live).expect(404);
+    }
+
+    @Test
+    void aGroupSchedulerHintMakesTheClonesMembersOfTheServerGroup() {
+        ApiClient user = cloud.newProjectUser("kappa-" + kind.name().toLowerCase(), "kim-" + kind.name().toLowerCase(), "member");
+        String base = Servers.uploadImage(user, "hint-base");
+        String group = user.post("/compute/v2.1/os-server-groups", "{\"server_group\": {\"name\": \"pack\", \"policies\": [\"affinity\"]}}")
+                .expect(200).json().at("/server_group/id").asText();
+        String server = Servers.create(user, "hinted", base, "1", null);
+        Servers.waitFor(user, server, "ACTIVE");
+        String live = action(user, server, "{\"co_bless\": {}}").expect(200).json().get(0).get("id").asText();
+        Servers.waitFor(user, live, "BLESSED");
+
+        List<String> clones = ids(action(user, live, "{\"co_launch\": {\"num_instances\": 2, \"scheduler_hints\": {\"group\": \"" + group
+                + "\", \"other\": \"ignored\"}}}").expect(200).json());
+        clones.forEach(id -> Servers.waitFor(user, id, "ACTIVE"));
+        assertThat(ids(user.get("/compute/v2.1/os-server-groups/" + group).expect(200).json().at("/server_group/members"), ""))
+                .containsExactlyInAnyOrderElementsOf(clones);
+
+        assertThat(action(user, live, "{\"co_launch\": {\"scheduler_hints\": {\"group\": \"not-a-uuid\"}}}").expect(400).text())
+                .contains("not a 'uuid'");
+        action(user, live, "{\"co_launch\": {\"scheduler_hints\": {\"group\": \"" + java.util.UUID.randomUUID() + "\"}}}").expect(400);
+        assertThat(action(user, live, "{\"co_list_launched\": null}").expect(200).json()).hasSize(2);
+        clones.forEach(id -> Servers.deleteAndWait(user, id));
+        Servers.deleteAndWait(user, server);
+        action(user, live, "{\"co_discard\": null}").expect(200);
+    }
+
+    @Test
     void cobaltInfoListsCapabilities() {
         JsonNode info = member.get("/compute/v2.1/cobaltinfo").expect(200).json();
         assertThat(ids(info.get("capabilities"), "")).contains("user-data", "num-instances", "bless-name", "launch-name");
@@ -174,6 +233,10 @@ class LiveImageApiTest {
 
     private static ApiClient.Response action(ApiClient client, String id, String body) {
         return client.post("/compute/v2.1/servers/" + id + "/action", body);
+    }
+
+    private static List<String> groupNames(JsonNode server) {
+        return ids(server.get("security_groups"), "name");
     }
 
     private static List<String> ids(JsonNode servers) {

@@ -51,6 +51,11 @@ class QemuLiveImageApiTest {
         String source = Servers.create(admin, "origin", image, "1", "\"user_data\": \"" + b64("origin data\n") + "\"");
         Servers.waitFor(admin, source, "ACTIVE", BOOT);
         await().atMost(BOOT).until(() -> TestGuest.lastCounter(console(source)) >= 3);
+        // A clock far in the past in the blessed memory: each clone's must be set right after it resumes.
+        try (GuestAgentClient guest = GuestAgentClient.connect(runDir(source).resolve("qga.sock"), Duration.ofSeconds(30))) {
+            guest.setTime(java.time.Instant.parse("2001-02-03T04:05:06Z"));
+            assertThat(guest.shell("date -u +%Y").strip()).isEqualTo("2001");
+        }
 
         JsonNode blessed = action(source, "{\"co_bless\": {\"name\": \"origin-live\"}}").expect(200).json();
         String live = blessed.get(0).get("id").asText();
@@ -63,11 +68,15 @@ class QemuLiveImageApiTest {
         List<String> clones = new ArrayList<>();
         launched.forEach(c -> clones.add(c.get("id").asText()));
         assertThat(clones).hasSize(2);
+        assertThat(ids(action(live, "{\"co_list_launched\": null}").expect(200).json())).containsExactlyInAnyOrderElementsOf(clones);
+        List<String> macs = new ArrayList<>();
         for (String clone : clones) {
             JsonNode server = Servers.waitFor(admin, clone, "ACTIVE", BOOT);
             assertThat(server.at("/metadata/launched_from").asText()).isEqualTo(live);
             assertThat(server.at("/metadata/target_memory_mb").asText()).isEqualTo("256");
             String ip = server.at("/addresses/private/0/addr").asText();
+            String mac = server.at("/addresses/private/0/OS-EXT-IPS-MAC:mac_addr").asText();
+            macs.add(mac);
             // The guest agent personalises a clone right after it starts running; it serves one
             // connection at a time, so hold none while it does.
             await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> {
@@ -87,6 +96,10 @@ class QemuLiveImageApiTest {
                 assertThat(guest.shell("cat /run/meta_data.json")).contains(clone);
                 assertThat(guest.shell("hostname").strip()).isEqualTo("worker");
                 assertThat(guest.shell("ip -4 addr show")).contains(ip + "/");
+                assertThat(guest.shell("cat /sys/class/net/*/address")).contains(mac);
+                // Its clock was set on resume (the blessed memory's says 2001).
+                long skew = Math.abs(Long.parseLong(guest.shell("date -u +%s").strip()) - java.time.Instant.now().getEpochSecond());
+                assertThat(skew).as("seconds between the clone's clock and the host's").isLessThan(120);
                 // No balloon for clones (QEMU would punch the ballooned pages into the live image's
                 // RAM file): the target of 256 MB is applied by offlining 128 MB memory blocks. The
                 // test guest has its upper half movable (movablecore=50%) and its kernel in block 0
@@ -95,6 +108,8 @@ class QemuLiveImageApiTest {
                 assertThat(memTotalMb(guest)).isLessThan(400);
             }
         }
+
+        assertThat(macs).doesNotHaveDuplicates();
 
         // By now the live image's warm process has loaded (bless started it): the next clone takes
         // it instead of starting QEMU, and is personalised the same way.
@@ -158,6 +173,12 @@ class QemuLiveImageApiTest {
 
     private static ApiClient.Response action(String id, String body) {
         return admin.post("/compute/v2.1/servers/" + id + "/action", body);
+    }
+
+    private static List<String> ids(JsonNode servers) {
+        List<String> ids = new ArrayList<>();
+        servers.forEach(s -> ids.add(s.get("id").asText()));
+        return ids;
     }
 
     private static String console(String id) {
