@@ -226,14 +226,16 @@ public final class ServerService {
      * address, in BUILDING with the copy's task; nothing is started (the caller decides how).
      */
     public List<Server> insertCopies(AuthContext auth, Server template, List<Copy> copies) {
-        return insertCopies(auth, template, copies, List.of());
+        return insertCopies(auth, template, copies, List.of(), null);
     }
 
     /**
      * As above, and each copy joins the security groups {@code securityGroupIds} (see
-     * {@link #securityGroupIds}) in the same transaction as its row, as a created server does.
+     * {@link #securityGroupIds}) and the server group {@code group} (none when null; see
+     * {@link #checkServerGroup}) in the same transaction as its row, as a created server does,
+     * within the group's member quota.
      */
-    public List<Server> insertCopies(AuthContext auth, Server template, List<Copy> copies, List<String> securityGroupIds) {
+    public List<Server> insertCopies(AuthContext auth, Server template, List<Copy> copies, List<String> securityGroupIds, ServerGroup group) {
         requireNonNull(securityGroupIds, "securityGroupIds is null");
         if (copies.isEmpty()) {
             return List.of();
@@ -254,7 +256,7 @@ public final class ServerService {
         }
         try {
             // Live images and their clones count against the project's quotas like any server (all or none).
-            quotas.insertWithinQuota(created, created.size(), (h, inserted) -> {
+            quotas.insertWithinQuota(created, created.size(), group, (h, inserted) -> {
                 if (!securityGroupIds.isEmpty()) {
                     securityGroups.attach(h, inserted, securityGroupIds);
                 }
@@ -278,13 +280,6 @@ public final class ServerService {
     /** The server group a {@code group} scheduler hint names, with room for {@code count} more members (400 when unknown); null without a hint. */
     public ServerGroup checkServerGroup(AuthContext auth, String groupId, int count) {
         return groupId == null ? null : serverGroups.checkJoin(auth, groupId, count);
-    }
-
-    /** Makes {@code members} members of {@code group} (when not null) before they are built: the scheduler reads it. */
-    public void joinServerGroup(ServerGroup group, List<Server> members) {
-        if (group != null) {
-            serverGroups.addMembers(group, members);
-        }
     }
 
     /** Checks that the caller has the keypair (400 as Nova answers a bad key_name). */

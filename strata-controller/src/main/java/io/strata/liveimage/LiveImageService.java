@@ -102,7 +102,7 @@ public final class LiveImageService implements AutoCloseable {
         try {
             String imageName = name != null ? name : source.name() + "-" + store.blessedCount(serverId);
             image = insertCopies(auth, source, List.of(new ServerService.Copy(imageName, null, source.keyName(), null, source.host(),
-                    TaskState.BLESSING, Map.of(BLESSED_FROM, serverId))), List.of()).get(0);
+                    TaskState.BLESSING, Map.of(BLESSED_FROM, serverId))), List.of(), null).get(0);
             store.insertBlessing(image.id(), serverId, auth.projectId(), source.host(), now());
         } catch (RuntimeException e) {
             serverStore.finishTask(serverId, TaskState.BLESSING, VmState.ACTIVE, source.powerState(), now());
@@ -152,9 +152,10 @@ public final class LiveImageService implements AutoCloseable {
     }
 
     /** Cobalt answers a quota error with 413 (Nova's create answers 403). */
-    private List<Server> insertCopies(AuthContext auth, Server template, List<ServerService.Copy> copies, List<String> securityGroupIds) {
+    private List<Server> insertCopies(AuthContext auth, Server template, List<ServerService.Copy> copies, List<String> securityGroupIds,
+            io.strata.compute.ServerGroup group) {
         try {
-            return servers.insertCopies(auth, template, copies, securityGroupIds);
+            return servers.insertCopies(auth, template, copies, securityGroupIds, group);
         } catch (CloudException e) {
             if (e.code() == io.strata.core.ErrorCode.FORBIDDEN && e.getMessage() != null && e.getMessage().startsWith("Quota exceeded")) {
                 throw new CloudException(io.strata.core.ErrorCode.OVER_LIMIT, e.getMessage());
@@ -220,7 +221,8 @@ public final class LiveImageService implements AutoCloseable {
             for (int i = 0; i < request.numInstances(); i++) {
                 copies.add(new ServerService.Copy(name, request.userData(), keyName, zone, null, TaskState.SCHEDULING, metadata));
             }
-            clones = insertCopies(auth, imageRow, copies, securityGroupIds);
+            // The clones join the group with their rows, within its member quota, before they are built: the scheduler reads it.
+            clones = insertCopies(auth, imageRow, copies, securityGroupIds, group);
             List<LiveImageStore.Launch> launches = clones.stream()
                     .map(c -> new LiveImageStore.Launch(c.id(), liveImageId, false, request.guestParams(), request.targetMemoryMb()))
                     .toList();
@@ -234,7 +236,6 @@ public final class LiveImageService implements AutoCloseable {
                 throw e;
             }
         }
-        servers.joinServerGroup(group, clones);
         ComputeManager.BuildInputs inputs = bootInputs.resolve(clones.get(0));
         clones.forEach(clone -> manager.build(clone, inputs));
         return clones;
