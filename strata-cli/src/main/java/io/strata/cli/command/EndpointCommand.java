@@ -56,8 +56,9 @@ final class EndpointCommand {
             @Option(names = "--connection-file", paramLabel = "<file>", description = "Connection info JSON file.") Path connectionFile,
             @Option(names = "--connection-secret", paramLabel = "<ref>", description = "Reference of a stored secret holding the connection info.")
             String secret,
-            @Option(names = "--region", paramLabel = "<region>", description = "Region to map the endpoint to (repeat for several).")
-            List<String> regions) {
+            @Option(names = {"--coriolis-region", "--region"}, paramLabel = "<region>", description = "Region to map the endpoint to (repeat for several).")
+            List<String> regions,
+            @Option(names = "--skip-validation", description = "Do not check the connection once the endpoint is created.") boolean skipValidation) {
         ObjectNode endpoint = Json.object();
         endpoint.put("name", name);
         endpoint.put("type", provider);
@@ -66,7 +67,16 @@ final class EndpointCommand {
         if (regions != null) {
             endpoint.set("mapped_regions", regionIds(regions));
         }
-        cli.show(format, Transfers.fields(cli.migration().post("/endpoints", wrap("endpoint", endpoint)).path("endpoint"), Set.of()));
+        JsonNode created = cli.migration().post("/endpoints", wrap("endpoint", endpoint)).path("endpoint");
+        // As the Coriolis client: the connection is checked unless told not to; the endpoint stays, to be fixed with update.
+        if (!skipValidation) {
+            JsonNode result = validation(created.path("id").asText());
+            if (!result.path("valid").asBoolean()) {
+                throw new CliException("Endpoint " + name + " was created (" + created.path("id").asText() + ") but its connection is not valid: "
+                        + result.path("message").asText() + " (fix it with endpoint update, or create with --skip-validation)");
+            }
+        }
+        cli.show(format, Transfers.fields(created, Set.of()));
     }
 
     @Command(name = "update", description = "Update an endpoint.")
@@ -76,7 +86,8 @@ final class EndpointCommand {
             @Option(names = "--connection", paramLabel = "<json>", description = "New connection info as JSON (or @file).") String connection,
             @Option(names = "--connection-file", paramLabel = "<file>", description = "New connection info JSON file.") Path connectionFile,
             @Option(names = "--connection-secret", paramLabel = "<ref>", description = "Reference of a stored secret.") String secret,
-            @Option(names = "--region", paramLabel = "<region>", description = "Regions to map (replaces the mapping; repeat).") List<String> regions,
+            @Option(names = {"--coriolis-region", "--region"}, paramLabel = "<region>", description = "Regions to map (replaces the mapping; repeat).")
+            List<String> regions,
             @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
         String id = transfers.endpoint(endpoint).path("id").asText();
         ObjectNode body = Json.object();
@@ -100,15 +111,18 @@ final class EndpointCommand {
 
     @Command(name = "validate-connection", description = "Check that the endpoint's connection info works.")
     void validate(@Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
-        String id = transfers.endpoint(endpoint).path("id").asText();
-        ObjectNode body = Json.object();
-        body.putNull("validate-connection");
-        JsonNode result = cli.migration().post("/endpoints/" + id + "/actions", body).path("validate-connection");
+        JsonNode result = validation(transfers.endpoint(endpoint).path("id").asText());
         if (!result.path("valid").asBoolean()) {
             throw new CliException("Endpoint " + endpoint + " is not valid: " + result.path("message").asText());
         }
         cli.terminal().out().println("Endpoint " + endpoint + " is valid.");
         cli.terminal().out().flush();
+    }
+
+    private JsonNode validation(String id) {
+        ObjectNode body = Json.object();
+        body.putNull("validate-connection");
+        return cli.migration().post("/endpoints/" + id + "/actions", body).path("validate-connection");
     }
 
     private ArrayNode regionIds(List<String> regions) {
