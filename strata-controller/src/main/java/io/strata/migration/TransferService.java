@@ -92,6 +92,9 @@ public final class TransferService {
             endpoints.checkEnvironment(destination, request.destinationEnvironment() == null ? MigrationStore.MAPPER.createObjectNode()
                     : request.destinationEnvironment(), true);
         }
+        if (replicaId == null) {
+            checkStorageMappings(projectId, destination.id(), request.storageMappings(), request.destinationEnvironment());
+        }
         checkPool(projectId, request.originMinionPoolId(), origin.id(), "source");
         checkPool(projectId, request.destinationMinionPoolId(), destination.id(), "destination");
         Instant now = clock.instant();
@@ -100,6 +103,27 @@ public final class TransferService {
                 request.networkMap(), request.storageMappings(), request.notes(), request.shutdownInstances(), replicaId, cloneDisks,
                 request.skipOsMorphing(), null,
                 ExecutionStatus.UNEXECUTED, now, now);
+    }
+
+    /**
+     * The mappings' shape, and that every backend they name is one the destination lists (its
+     * {@code storage} listing), so a bad name is a 400 now rather than a failed deployment after the copy.
+     */
+    private void checkStorageMappings(String projectId, String destinationId, ObjectNode mappings, ObjectNode environment) {
+        java.util.Set<String> named = StorageMappings.validate(mappings);
+        if (named.isEmpty()) {
+            return;
+        }
+        ObjectNode env = environment == null ? MigrationStore.MAPPER.createObjectNode() : environment;
+        java.util.Set<String> offered = new java.util.LinkedHashSet<>();
+        endpoints.query(projectId, destinationId, (provider, connection) -> provider.storage(connection, env)).path("storage_backends")
+                .forEach(b -> offered.add(b.path("name").asText()));
+        for (String backend : named) {
+            if (!offered.contains(backend)) {
+                throw CloudException.badRequest("storage_mappings names the storage backend '%s', which the destination endpoint does not have "
+                        + "(it has: %s)", backend, offered.isEmpty() ? "none" : String.join(", ", offered));
+            }
+        }
     }
 
     private void checkPool(String projectId, String poolId, String endpointId, String platform) {
@@ -147,6 +171,10 @@ public final class TransferService {
         }
         if (destinationEnvironment != null) {
             endpoints.checkEnvironment(endpoints.get(projectId, replica.destinationEndpointId()), destinationEnvironment, true);
+        }
+        if (storageMappings != null) {
+            checkStorageMappings(projectId, replica.destinationEndpointId(), storageMappings,
+                    destinationEnvironment == null ? replica.destinationEnvironment() : destinationEnvironment);
         }
         return store.update(Kind.TRANSFER, id, Transfer.class, t -> t.withSettings(
                 sourceEnvironment == null ? t.sourceEnvironment() : sourceEnvironment,

@@ -305,6 +305,54 @@ class MigrationApiTest {
         }
     }
 
+    /**
+     * Storage mappings pick each deployed disk's backend (qemu-host's are raw and qcow2): a disk
+     * mapping first, then the source backend's mapping, then the default, over disk_format; a
+     * backend the destination does not list, or a malformed mapping, is a 400 at creation.
+     */
+    @Test
+    void storageMappingsChooseEachDeployedDisksBackend() throws IOException {
+        HostDirs.sparseDisk(source.resolve("vm1/data.raw"), DISK_SIZE, 2, 3, 9);
+        String origin = admin.qemuHostEndpoint("src", source);
+        String target = admin.qemuHostEndpoint("dst", destination);
+        String body = """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"], "skip_os_morphing": true,
+                 "destination_environment": {"disk_format": "raw", "instance_name": "%s"}, "storage_mappings": %s}}
+                """;
+        assertThat(admin.post("/migrations", body.formatted(origin, target, "x", "{\"default\": \"ssd\"}")).expect(400).json().toString())
+                .contains("storage backend 'ssd'").contains("raw, qcow2");
+        admin.post("/migrations", body.formatted(origin, target, "x", "{\"backend_mappings\": {\"raw\": \"qcow2\"}}")).expect(400);
+        admin.post("/migrations", body.formatted(origin, target, "x", "{\"disk_mappings\": [{\"disk_id\": \"data.raw\"}]}")).expect(400);
+        admin.post("/migrations", body.formatted(origin, target, "x", "{\"defaults\": \"raw\"}")).expect(400);
+
+        String migration = admin.post("/migrations", body.formatted(origin, target, "vm1-mapped",
+                "{\"default\": \"qcow2\", \"disk_mappings\": [{\"disk_id\": \"data.raw\", \"destination\": \"raw\"}]}"))
+                .expect(200).json().at("/migration/id").asText();
+        JsonNode done = admin.awaitMigration(migration);
+        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
+        assertThat(HostDirs.imageInfo(destination.resolve("vm1-mapped/disk.qcow2"))).contains("\"format\": \"qcow2\"");
+        assertThat(HostDirs.imageInfo(destination.resolve("vm1-mapped/data.raw"))).contains("\"format\": \"raw\"");
+        assertThat(destination.resolve("vm1-mapped/disk.raw")).doesNotExist();
+        Path raw = Files.createTempFile("check-", ".raw");
+        io.strata.migration.disk.QemuImg.convert(destination.resolve("vm1-mapped/disk.qcow2"), "qcow2", raw, "raw");
+        assertThat(HostDirs.checksum(raw, DISK_SIZE)).isEqualTo(HostDirs.checksum(source.resolve("vm1/disk.raw"), DISK_SIZE));
+        Files.delete(raw);
+
+        // A replica's mappings, changed by an update, apply to its deployment: raw sources go to qcow2.
+        String replica = admin.replica(origin, target, "vm1");
+        admin.put("/replicas/" + replica, "{\"replica\": {\"storage_mappings\": {\"default\": \"nvme\"}}}").expect(400);
+        admin.put("/replicas/" + replica, "{\"replica\": {\"storage_mappings\": {\"backend_mappings\": "
+                + "[{\"source\": \"raw\", \"destination\": \"qcow2\"}]}}}").expect(200);
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        String deployment = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica
+                + "\", \"skip_os_morphing\": true, \"destination_environment\": {\"instance_name\": \"vm1-copy\"}}}")
+                .expect(200).json().at("/migration/id").asText();
+        JsonNode deployed = admin.awaitMigration(deployment);
+        assertThat(deployed.get("status").asText()).as(deployed.toPrettyString()).isEqualTo("COMPLETED");
+        assertThat(HostDirs.imageInfo(destination.resolve("vm1-copy/disk.qcow2"))).contains("\"format\": \"qcow2\"");
+        assertThat(HostDirs.imageInfo(destination.resolve("vm1-copy/data.qcow2"))).contains("\"format\": \"qcow2\"");
+    }
+
     @Test
     void cancelMidTransferCleansUpAndTheNextExecutionCompletes() throws IOException {
         // Large enough that the copy is still running when the test cancels it (the pipelined

@@ -396,7 +396,12 @@ public final class QemuHostProvider implements MigrationProvider {
             host.touch(dir.resolve(DEPLOYING));
             String wanted = environment.path("disk_format").asText("");
             for (ObjectNode volume : volumes) {
-                String format = wanted.isEmpty() ? volume.path("format").asText("raw") : wanted;
+                // The storage mappings' backend first (qemu-host's backends are the formats), then disk_format, then the copy's own.
+                String format = volume.hasNonNull("storage_backend") ? volume.get("storage_backend").asText()
+                        : wanted.isEmpty() ? volume.path("format").asText("raw") : wanted;
+                if (!format.equals("raw") && !format.equals("qcow2")) {
+                    throw new ProviderException("storage backend '" + format + "' is not one of raw, qcow2");
+                }
                 String diskId = volume.get("disk_id").asText();
                 String base = diskId.contains(".") ? diskId.substring(0, diskId.lastIndexOf('.')) : diskId;
                 Path target = dir.resolve(base + (format.equals("qcow2") ? ".qcow2" : ".raw"));
