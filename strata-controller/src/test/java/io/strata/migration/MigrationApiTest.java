@@ -108,6 +108,7 @@ class MigrationApiTest {
         assertThat(admin.get("/endpoints").expect(200).text()).doesNotContain(source.toString());
         // The data directory's key and the database ciphertext: the path is nowhere in clear.
         assertThat(Files.readString(cloud.dataDir().resolve("migration/secret.key"))).doesNotContain(source.toString());
+        assertThat(storedMigrationRows()).contains(id).doesNotContain(source.toString());
 
         JsonNode valid = admin.post("/endpoints/" + id + "/actions", "{\"validate-connection\": null}").expect(200).json();
         assertThat(valid.at("/validate-connection/valid").asBoolean()).isTrue();
@@ -141,6 +142,30 @@ class MigrationApiTest {
         admin.delete("/endpoints/" + byRef).expect(204);
         admin.delete("/secrets/" + secret).expect(204);
         admin.get("/endpoints/" + id).expect(404);
+    }
+
+    /** Every row of the migration service's tables, as text, read straight from the database. */
+    private static String storedMigrationRows() {
+        io.strata.server.StrataConfig config = cloud.server().config();
+        String url = config.databaseUrl() != null ? config.databaseUrl() : io.strata.store.DatabaseConfig.embedded(config.dataDir()).url();
+        StringBuilder rows = new StringBuilder();
+        try (java.sql.Connection connection = java.sql.DriverManager.getConnection(url, config.databaseUser(), config.databasePassword())) {
+            for (String table : List.of("migration_objects", "migration_secrets")) {
+                try (java.sql.ResultSet result = connection.createStatement().executeQuery("select * from " + table)) {
+                    int columns = result.getMetaData().getColumnCount();
+                    while (result.next()) {
+                        for (int column = 1; column <= columns; column++) {
+                            Object value = result.getObject(column);
+                            rows.append(value instanceof byte[] bytes ? new String(bytes, StandardCharsets.ISO_8859_1) : String.valueOf(value)).append('|');
+                        }
+                        rows.append('\n');
+                    }
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return rows.toString();
     }
 
     @Test
