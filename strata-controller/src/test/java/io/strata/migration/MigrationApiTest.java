@@ -392,6 +392,8 @@ class MigrationApiTest {
                 {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["big"]}}
                 """.formatted(origin, target)).expect(200).json().at("/migration/id").asText();
         admin.awaitReplicationProgress(() -> admin.get("/migrations/" + migration).expect(200).json().at("/migration/tasks"));
+        // A running migration cannot be deleted.
+        assertThat(admin.delete("/migrations/" + migration).expect(409).json().at("/conflictingRequest/message").asText()).contains("is running");
         admin.post("/migrations/" + migration + "/actions", "{\"cancel\": {\"force\": false}}").expect(204);
         JsonNode cancelled = admin.awaitMigration(migration);
         assertThat(cancelled.get("status").asText()).isEqualTo("CANCELED");
@@ -408,6 +410,9 @@ class MigrationApiTest {
         String execution = admin.execute(replica);
         admin.awaitReplicationProgress(() -> admin.execution(replica, execution).get("tasks"));
         admin.post("/replicas/" + replica + "/executions", "{}").expect(409);
+        // Neither the running execution nor its replica can be deleted.
+        admin.delete("/replicas/" + replica + "/executions/" + execution).expect(409);
+        admin.delete("/replicas/" + replica).expect(409);
         admin.post("/replicas/" + replica + "/executions/" + execution + "/actions", "{\"cancel\": {\"force\": true}}").expect(204);
         assertThat(admin.awaitExecution(replica, execution).get("status").asText()).isEqualTo("CANCELED");
         admin.delete("/replicas/" + replica + "/executions/" + execution).expect(204);
@@ -485,6 +490,18 @@ class MigrationApiTest {
         admin.put("/services/" + workerId, "{\"service\": {\"mapped_regions\": [\"" + region + "\"]}}").expect(200);
         assertThat(admin.get("/regions/" + region).expect(200).json().at("/region/mapped_services/0").asText()).isEqualTo(workerId);
         admin.delete("/regions/" + region).expect(409);
+
+        // Chosen by region: the worker (mapped to east) takes no transfer of an endpoint of another
+        // region only, and takes one whose endpoint is in east.
+        String west = admin.post("/regions", "{\"region\": {\"name\": \"west\"}}").expect(200).json().at("/region/id").asText();
+        String regional = admin.replica(origin, target, "vm1");
+        admin.put("/endpoints/" + origin, "{\"endpoint\": {\"mapped_regions\": [\"" + west + "\"]}}").expect(200);
+        assertThat(admin.post("/replicas/" + regional + "/executions", "{}").expect(409).json().at("/conflictingRequest/message").asText())
+                .contains("No enabled worker");
+        admin.put("/endpoints/" + origin, "{\"endpoint\": {\"mapped_regions\": [\"" + region + "\"]}}").expect(200);
+        MigrationClient.assertCompleted(admin.awaitExecution(regional, admin.execute(regional)));
+        admin.put("/endpoints/" + origin, "{\"endpoint\": {\"mapped_regions\": []}}").expect(200);
+        admin.delete("/regions/" + west).expect(204);
 
         // A disabled worker takes no executions; enabled again, it does.
         String replica = admin.replica(origin, target, "vm1");
