@@ -378,6 +378,39 @@ class MigrationApiTest {
         assertThat(HostDirs.imageInfo(destination.resolve("vm1-copy/data.qcow2"))).contains("\"format\": \"qcow2\"");
     }
 
+    /**
+     * A replica execution that fails after its volumes were made keeps them listed in the
+     * replica's info, and delete-disks removes them; the replica then executes cleanly again.
+     */
+    @Test
+    void aFailedExecutionKeepsItsVolumesListedAndDeleteDisksRemovesThem() throws IOException {
+        String origin = admin.qemuHostEndpoint("src", source);
+        String target = admin.qemuHostEndpoint("dst", destination);
+        String replica = admin.replica(origin, target, "vm1");
+        // A qmp.sock that is no socket: the instance looks running and its live read fails.
+        Files.writeString(source.resolve("vm1/qmp.sock"), "not a socket");
+        JsonNode failed = admin.awaitExecution(replica, admin.execute(replica));
+        assertThat(failed.get("status").asText()).as(failed.toPrettyString()).isEqualTo("ERROR");
+        assertThat(failed.get("tasks")).anySatisfy(t -> {
+            assertThat(t.get("task_type").asText()).isEqualTo("REPLICATE_DISKS");
+            assertThat(t.get("status").asText()).isEqualTo("ERROR");
+        });
+        JsonNode volume = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/volumes_info/0");
+        Path left = Path.of(volume.get("path").asText());
+        assertThat(left).exists();
+        admin.delete("/replicas/" + replica).expect(409);
+
+        JsonNode deleteDisks = admin.post("/replicas/" + replica + "/actions", "{\"delete-disks\": null}").expect(200).json().get("execution");
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, deleteDisks.get("id").asText()));
+        assertThat(left).doesNotExist();
+        assertThat(admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/volumes_info").size()).isZero();
+
+        Files.delete(source.resolve("vm1/qmp.sock"));
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        Path copy = Path.of(admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/volumes_info/0/path").asText());
+        assertThat(HostDirs.checksum(copy, DISK_SIZE)).isEqualTo(HostDirs.checksum(source.resolve("vm1/disk.raw"), DISK_SIZE));
+    }
+
     @Test
     void cancelMidTransferCleansUpAndTheNextExecutionCompletes() throws IOException {
         // Large enough that the copy is still running when the test cancels it (the pipelined
