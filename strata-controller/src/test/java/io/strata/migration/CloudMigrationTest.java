@@ -116,6 +116,17 @@ class CloudMigrationTest {
         JsonNode invalid = migration.post("/endpoints/" + wrong + "/actions", "{\"validate-connection\": null}").expect(200).json();
         assertThat(invalid.at("/validate-connection/valid").asBoolean()).isFalse();
         assertThat(invalid.at("/validate-connection/message").asText()).contains("refused the credentials");
+
+        // The openstack provider, with good credentials, reaches the same cloud through its APIs.
+        String openstack = migration.post("/endpoints", """
+                {"endpoint": {"name": "west-os", "type": "openstack", "connection_info": {"auth_url": "%s/identity/v3", "username": "admin",
+                 "password": "%s", "project_name": "admin"}}}""".formatted(west.baseUrl(), TestCloud.ADMIN_PASSWORD)).expect(200).json()
+                .at("/endpoint/id").asText();
+        assertThat(migration.post("/endpoints/" + openstack + "/actions", "{\"validate-connection\": null}").expect(200).json()
+                .at("/validate-connection/valid").asBoolean()).isTrue();
+        assertThat(migration.get("/endpoints/" + openstack + "/instances").expect(200).json().get("instances")).isNotNull();
+        assertThat(migration.get("/endpoints/" + openstack + "/storage").expect(200).json().at("/storage/storage_backends")).isEmpty();
+        migration.delete("/endpoints/" + openstack).expect(204);
     }
 
     @Test

@@ -95,6 +95,14 @@ class MigrationApiTest {
         assertThat(connection.at("/required/0").asText()).isEqualTo("path");
         assertThat(admin.get("/providers/qemu-host/schemas/4").expect(200).json().at("/schemas/destination_environment_schema/properties")
                 .has("disk_format")).isTrue();
+        // The two cloud providers, with Keystone connection info.
+        for (String cloudProvider : List.of("strata", "openstack")) {
+            assertThat(providers.at("/" + cloudProvider + "/types")).extracting(JsonNode::asInt).contains(1, 2, 4, 8, 16);
+            assertThat(admin.get("/providers/" + cloudProvider + "/schemas/16").expect(200).json().at("/schemas/connection_info_schema/required"))
+                    .extracting(JsonNode::asText).contains("auth_url", "username", "password", "project_name");
+            assertThat(admin.get("/providers/" + cloudProvider + "/schemas/1").expect(200).json()
+                    .at("/schemas/destination_environment_schema/properties").has("flavor_name")).isTrue();
+        }
         JsonNode missing = admin.get("/providers/vmware/schemas/16").expect(404).json();
         assertThat(missing.at("/itemNotFound/code").asInt()).isEqualTo(404);
     }
