@@ -142,6 +142,17 @@ class MigrationCommandsTest {
         assertThat(migration.path("skip_os_morphing").asBoolean()).isTrue();
         assertThat(destination.resolve("vm1/disk.qcow2")).exists();
         assertThat(admin.value("migration", "list", "-c", "Status")).contains("COMPLETED");
+        // Storage mappings: a disk's own mapping wins over the default backend; a backend the destination lacks is refused.
+        admin.run("migration", "create", "--origin-endpoint", "src2", "--destination-endpoint", "dst2", "--instance", "vm1",
+                "--default-storage-backend", "ssd").failsWith(1, "storage backend 'ssd'");
+        admin.ok("migration", "create", "--wait", "--origin-endpoint", "src2", "--destination-endpoint", "dst2", "--instance", "vm1",
+                "--destination-environment", "{\"instance_name\": \"vm1-b\"}", "--default-storage-backend", "qcow2",
+                "--disk-storage-mapping", "disk.raw=raw", "--skip-os-morphing");
+        assertThat(destination.resolve("vm1-b/disk.raw")).exists();
+        assertThat(destination.resolve("vm1-b/disk.qcow2")).doesNotExist();
+        admin.ok("migration", "create", "--wait", "--origin-endpoint", "src2", "--destination-endpoint", "dst2", "--instance", "vm1",
+                "--destination-environment", "{\"instance_name\": \"vm1-c\"}", "--storage-backend-mapping", "raw=qcow2", "--skip-os-morphing");
+        assertThat(destination.resolve("vm1-c/disk.qcow2")).exists();
 
         // The Coriolis client's form: the name as an argument, --endpoint-id.
         String pool = admin.value("minion", "pool", "create", "pool", "--endpoint-id", "src2", "--platform", "source", "--os-type", "linux",
