@@ -64,6 +64,8 @@ class MigrationCommandsTest {
         assertThat(admin.value("endpoint", "instance", "show", "src", "vm1", "-c", "num_cpu")).isEqualTo("2");
         assertThat(admin.value("endpoint", "network", "list", "src", "-c", "ID")).isEqualTo("default");
         assertThat(admin.ok("endpoint", "storage", "list", "dst").out()).contains("qcow2");
+        assertThat(admin.value("endpoint", "destination", "options", "list", "dst", "--options", "disk_format", "-c", "Possible Values"))
+                .isEqualTo("[\"raw\",\"qcow2\"]");
         // As the Coriolis client, create checks the connection unless --skip-validation; the endpoint stays either way.
         String missing = dir.resolve("missing").toString();
         admin.run("endpoint", "create", "--name", "bad", "--provider", "qemu-host", "--connection", "{\"path\": \"" + missing + "\"}")

@@ -126,6 +126,13 @@ class CloudMigrationTest {
                 .at("/validate-connection/valid").asBoolean()).isTrue();
         assertThat(migration.get("/endpoints/" + openstack + "/instances").expect(200).json().get("instances")).isNotNull();
         assertThat(migration.get("/endpoints/" + openstack + "/storage").expect(200).json().at("/storage/storage_backends")).isEmpty();
+        // Its destination options: the flavors of that cloud.
+        JsonNode flavors = migration.get("/endpoints/" + openstack + "/destination-options").expect(200).json().at("/destination_options/0");
+        assertThat(flavors.get("name").asText()).isEqualTo("flavor_name");
+        java.util.List<String> westFlavors = new java.util.ArrayList<>();
+        westAdmin.get("/compute/v2.1/flavors").expect(200).json().get("flavors").forEach(f -> westFlavors.add(f.get("name").asText()));
+        assertThat(westFlavors).isNotEmpty();
+        assertThat(flavors.get("values")).extracting(JsonNode::asText).containsExactlyInAnyOrderElementsOf(westFlavors);
         migration.delete("/endpoints/" + openstack).expect(204);
     }
 

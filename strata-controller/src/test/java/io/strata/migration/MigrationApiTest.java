@@ -127,6 +127,14 @@ class MigrationApiTest {
         assertThat(instance.at("/devices/disks/0/size_bytes").asLong()).isEqualTo(DISK_SIZE);
         assertThat(admin.get("/endpoints/" + id + "/networks").expect(200).json().at("/networks/0/id").asText()).isEqualTo("default");
         assertThat(admin.get("/endpoints/" + id + "/storage").expect(200).json().at("/storage/storage_backends").size()).isEqualTo(2);
+        JsonNode options = admin.get("/endpoints/" + id + "/destination-options").expect(200).json().get("destination_options");
+        assertThat(options).singleElement().satisfies(o -> {
+            assertThat(o.get("name").asText()).isEqualTo("disk_format");
+            assertThat(o.get("values")).extracting(JsonNode::asText).containsExactly("raw", "qcow2");
+        });
+        String onlyOther = Base64.getEncoder().encodeToString("[\"flavor_name\"]".getBytes(StandardCharsets.UTF_8));
+        assertThat(admin.get("/endpoints/" + id + "/destination-options?options=" + onlyOther).expect(200).json().get("destination_options")).isEmpty();
+        admin.get("/endpoints/" + id + "/destination-options?options=not-base64!").expect(400);
 
         // A stored secret referenced by another endpoint; it cannot go while in use.
         String secret = admin.post("/secrets", "{\"secret\": {\"name\": \"dst\", \"payload\": {\"path\": \"" + destination + "\"}}}")

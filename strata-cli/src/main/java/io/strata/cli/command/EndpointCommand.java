@@ -22,7 +22,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code strata endpoint …}: clouds and hosts to migrate from and to (coriolis endpoint …). */
 @Command(name = "endpoint", description = "Migration endpoints.",
-        subcommands = {EndpointCommand.Instance.class, EndpointCommand.Network.class, EndpointCommand.Storage.class})
+        subcommands = {EndpointCommand.Instance.class, EndpointCommand.Network.class, EndpointCommand.Storage.class,
+                EndpointCommand.Destination.class})
 final class EndpointCommand {
     private final Cli cli;
     private final Transfers transfers;
@@ -215,6 +216,42 @@ final class EndpointCommand {
                 rows.add(List.of(n.path("id"), n.path("name")));
             }
             cli.list(format, List.of("ID", "Name"), rows);
+        }
+    }
+
+    /** The Coriolis client's {@code endpoint destination options list ENDPOINT [--options N…] [--environment JSON]}. */
+    @Command(name = "destination", description = "Destination settings of an endpoint.", subcommands = Destination.Options.class)
+    static final class Destination {
+        @Command(name = "options", description = "Values the destination environment's fields can take.")
+        static final class Options {
+            private final Cli cli;
+
+            Options(Cli cli) {
+                this.cli = requireNonNull(cli, "cli is null");
+            }
+
+            @Command(name = "list", description = "List the destination environment's options and their possible values.")
+            void list(@Mixin ListOptions format,
+                    @Option(names = "--options", arity = "1..*", paramLabel = "<name>", description = "Only these options.") List<String> names,
+                    @Option(names = "--environment", paramLabel = "<json>", description = "Destination environment (JSON or @file).") String environment,
+                    @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
+                String id = new Transfers(cli).endpoint(endpoint).path("id").asText();
+                Map<String, String> query = new LinkedHashMap<>();
+                String env = env(environment);
+                Requests.putIfGiven(query, "env", env.isEmpty() ? null : env);
+                if (names != null) {
+                    // As coriolisclient sends them: a base64-encoded JSON list.
+                    ArrayNode list = Json.array();
+                    names.forEach(list::add);
+                    query.put("options", Base64.getEncoder().encodeToString(Json.write(list).getBytes(StandardCharsets.UTF_8)));
+                }
+                List<List<Object>> rows = new ArrayList<>();
+                for (JsonNode option : cli.migration().get("/endpoints/" + id + "/destination-options" + Requests.queryString(query))
+                        .path("destination_options")) {
+                    rows.add(List.of(option.path("name"), Json.write(option.path("values")), option.path("config_default")));
+                }
+                cli.list(format, List.of("Option Name", "Possible Values", "Configuration Default"), rows);
+            }
         }
     }
 

@@ -209,6 +209,17 @@ public final class QemuHostProvider implements MigrationProvider {
     }
 
     @Override
+    public List<ObjectNode> destinationOptions(JsonNode connection, JsonNode environment) {
+        validateConnection(connection);
+        ObjectNode format = JsonNodeFactory.instance.objectNode();
+        format.put("name", "disk_format");
+        format.putArray("values").add("raw").add("qcow2");
+        // No default of its own: deployed disks keep the source's format.
+        format.putNull("config_default");
+        return List.of(format);
+    }
+
+    @Override
     public ObjectNode exportInfo(JsonNode connection, JsonNode environment, String instance) throws IOException {
         try (HostAccess host = open(connection)) {
             Path dir = instanceDir(host, root(host, connection), instance);
