@@ -118,6 +118,10 @@ class MigrationCommandsTest {
         admin.ok("replica", "schedule", "delete", replica, monthly, expired);
         admin.ok("replica", "schedule", "delete", replica, schedule);
 
+        // A replica that never completed an execution is deployed only with --force.
+        String fresh = admin.value("replica", "create", "--origin-endpoint", "src", "--destination-endpoint", "dst", "--instance", "vm1", "-c", "id");
+        admin.run("migration", "deploy", "replica", fresh).failsWith(1, "must have been executed successfully at least once");
+        admin.ok("replica", "delete", fresh);
         JsonNode deployed = admin.json("migration", "deploy", "replica", "--wait", "--skip-os-morphing", replica);
         assertThat(deployed.path("status").asText()).isEqualTo("COMPLETED");
         assertThat(destination.resolve("vm1/disk.raw")).exists();

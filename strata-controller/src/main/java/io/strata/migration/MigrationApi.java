@@ -267,7 +267,8 @@ public final class MigrationApi implements ApiArea {
                 Boolean clone = RequestBody.optionalBoolean(body, "clone_disks");
                 migration = transfers.deployReplica(project, replicaId, clone == null || clone,
                         Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "skip_os_morphing")),
-                        RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalStringList(body, "instances", 1000, 255));
+                        RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalStringList(body, "instances", 1000, 255),
+                        Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "force")));
             } else {
                 migration = transfers.createMigration(project, transferRequest(body));
             }

@@ -51,10 +51,18 @@ public final class TransferService {
 
     /** Deploys a replica's latest copy as a migration of its own. */
     public Transfer deployReplica(String projectId, String replicaId, boolean cloneDisks, boolean skipOsMorphing, ObjectNode destinationEnvironment,
-            List<String> instances) {
+            List<String> instances, boolean force) {
         Transfer replica = transfer(projectId, replicaId, Transfer.REPLICA);
-        if (executions(replica.id()).stream().anyMatch(Execution::isActive)) {
+        List<Execution> executions = executions(replica.id());
+        if (executions.stream().anyMatch(Execution::isActive)) {
             throw CloudException.conflict("Replica %s has a running execution; wait for it or cancel it", replicaId);
+        }
+        // As Coriolis: disks that no execution ever completed may be partial; deploying them takes force.
+        boolean completedOnce = executions.stream().anyMatch(e -> e.type().equals(Execution.TYPE_REPLICA_EXECUTION)
+                && e.status().equals(ExecutionStatus.COMPLETED));
+        if (!completedOnce && !force) {
+            throw CloudException.conflict("Replica %s must have been executed successfully at least once to be deployed; "
+                    + "force the deployment to use its disks as they are", replicaId);
         }
         List<String> chosen = instances == null || instances.isEmpty() ? replica.instances() : instances;
         for (String instance : chosen) {

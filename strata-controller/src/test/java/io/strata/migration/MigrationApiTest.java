@@ -415,6 +415,14 @@ class MigrationApiTest {
         Path left = Path.of(volume.get("path").asText());
         assertThat(left).exists();
         admin.delete("/replicas/" + replica).expect(409);
+        // No execution ever completed: the disks may be partial, and deploying them takes force.
+        String deploy = "{\"migration\": {\"replica_id\": \"" + replica + "\", \"skip_os_morphing\": true, %s"
+                + "\"destination_environment\": {\"instance_name\": \"vm1-partial\"}}}";
+        assertThat(admin.post("/migrations", deploy.formatted("")).expect(409).json().at("/conflictingRequest/message").asText())
+                .contains("executed successfully at least once");
+        String forced = admin.post("/migrations", deploy.formatted("\"force\": true,")).expect(200).json().at("/migration/id").asText();
+        assertThat(admin.awaitMigration(forced).get("status").asText()).isEqualTo("COMPLETED");
+        assertThat(destination.resolve("vm1-partial/disk.raw")).exists();
 
         JsonNode deleteDisks = admin.post("/replicas/" + replica + "/actions", "{\"delete-disks\": null}").expect(200).json().get("execution");
         MigrationClient.assertCompleted(admin.awaitExecution(replica, deleteDisks.get("id").asText()));
