@@ -63,6 +63,19 @@ class MigrationCommandsTest {
         assertThat(admin.value("endpoint", "instance", "list", "src", "-c", "Name")).isEqualTo("vm1");
         assertThat(admin.value("endpoint", "instance", "show", "src", "vm1", "-c", "num_cpu")).isEqualTo("2");
         assertThat(admin.value("endpoint", "network", "list", "src", "-c", "ID")).isEqualTo("default");
+        assertThat(admin.ok("endpoint", "storage", "list", "dst").out()).contains("qcow2");
+        assertThat(admin.value("endpoint", "destination", "options", "list", "dst", "--options", "disk_format", "-c", "Possible Values"))
+                .isEqualTo("[\"raw\",\"qcow2\"]");
+        // As the Coriolis client, create checks the connection unless --skip-validation; the endpoint stays either way.
+        String missing = dir.resolve("missing").toString();
+        admin.run("endpoint", "create", "--name", "bad", "--provider", "qemu-host", "--connection", "{\"path\": \"" + missing + "\"}")
+                .failsWith(1, "but its connection is not valid");
+        admin.ok("endpoint", "delete", "bad");
+        admin.ok("endpoint", "create", "--name", "bad", "--provider", "qemu-host", "--skip-validation", "--connection",
+                "{\"path\": \"" + missing + "\"}");
+        assertThat(admin.value("endpoint", "update", "--description", "not there", "bad", "-c", "description")).isEqualTo("not there");
+        admin.ok("endpoint", "delete", "bad");
+        admin.run("endpoint", "show", "bad").failsWith(1, "No endpoint with a name or ID of 'bad' exists.");
 
         String replica = admin.value("replica", "create", "--origin-endpoint", "src", "--destination-endpoint", "dst", "--instance", "vm1",
                 "--network-map", "{\"default\": \"default\"}", "--notes", "nightly", "-c", "id");
@@ -73,19 +86,49 @@ class MigrationCommandsTest {
         assertThat(execution.path("tasks").asText()).contains("REPLICATE_DISKS vm1: COMPLETED");
         assertThat(admin.value("replica", "execution", "list", replica, "-c", "Status")).isEqualTo("COMPLETED");
         assertThat(admin.value("replica", "list", "-c", "Last Execution Status")).isEqualTo("COMPLETED");
+        String executionId = execution.path("id").asText();
+        assertThat(admin.value("replica", "execution", "show", replica, executionId, "-c", "status")).isEqualTo("COMPLETED");
+        assertThat(admin.value("replica", "update", "--notes", "weekly", replica, "-c", "notes")).isEqualTo("weekly");
+        admin.ok("replica", "execute", "--wait", replica);
+        admin.ok("replica", "execution", "delete", replica, executionId);
+        assertThat(admin.ok("replica", "execution", "list", replica).out()).doesNotContain(executionId);
 
         String schedule = admin.value("replica", "schedule", "create", replica, "-M", "0", "-H", "2", "-c", "id");
         assertThat(admin.value("replica", "schedule", "show", replica, schedule, "-c", "schedule")).isEqualTo("{'minute': 0, 'hour': 2}");
         assertThat(admin.value("replica", "schedule", "update", "--disabled", replica, schedule, "-c", "enabled")).isEqualTo("False");
         admin.run("replica", "schedule", "create", replica, "-M", "99").failsWith(1, "schedule.minute must be an integer from 0 to 59, not 99");
+        // The Coriolis client's long names and its expiry and shutdown options.
+        admin.run("replica", "schedule", "create", replica).failsWith(1, "Give at least one of --minute");
+        JsonNode weekly = admin.json("replica", "schedule", "create", replica, "--day-of-month", "1", "--day-of-week", "0",
+                "--expires-at", "2030-01-01T00:00:00Z", "--shutdown-instance");
+        String monthly = weekly.path("id").asText();
+        assertThat(weekly.path("schedule").toString()).as(weekly.toString()).isEqualTo("{\"dom\":1,\"dow\":0}");
+        assertThat(weekly.path("expiration_date").asText()).startsWith("2030-01-01");
+        assertThat(weekly.path("shutdown_instance").asBoolean()).isTrue();
+        JsonNode updated = admin.json("replica", "schedule", "update", "--no-expiration-date", "--dont-shutdown-instance", replica, monthly);
+        assertThat(updated.path("expiration_date").isNull() || updated.path("expiration_date").asText().isEmpty()).as(updated.toString()).isTrue();
+        assertThat(updated.path("shutdown_instance").asBoolean()).isFalse();
+        admin.run("replica", "schedule", "create", replica, "-M", "5", "--expires-at", "2020-01-01T00:00:00Z").failsWith(1, "expiration_date is in the past");
+        // One that expires in two seconds: then listed only without --hide-expired.
+        String expiry = java.time.Instant.now().plusSeconds(2).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        String expired = admin.value("replica", "schedule", "create", replica, "-M", "5", "--expires-at", expiry, "-c", "id");
+        Thread.sleep(2500);
+        assertThat(admin.ok("replica", "schedule", "list", replica).out()).contains(expired).contains(monthly);
+        assertThat(admin.ok("replica", "schedule", "list", "--hide-expired", replica).out()).doesNotContain(expired).contains(monthly);
+        admin.ok("replica", "schedule", "delete", replica, monthly, expired);
         admin.ok("replica", "schedule", "delete", replica, schedule);
 
+        // A replica that never completed an execution is deployed only with --force.
+        String fresh = admin.value("replica", "create", "--origin-endpoint", "src", "--destination-endpoint", "dst", "--instance", "vm1", "-c", "id");
+        admin.run("migration", "deploy", "replica", fresh).failsWith(1, "must have been executed successfully at least once");
+        admin.ok("replica", "delete", fresh);
         JsonNode deployed = admin.json("migration", "deploy", "replica", "--wait", "--skip-os-morphing", replica);
         assertThat(deployed.path("status").asText()).isEqualTo("COMPLETED");
         assertThat(destination.resolve("vm1/disk.raw")).exists();
 
         admin.run("replica", "delete", replica).failsWith(1, "still has disks on the destination");
-        admin.ok("replica", "delete-disks", "--wait", replica);
+        admin.ok("replica", "disks", "delete", "--wait", replica);
+        assertThat(destination.resolve(".strata-replicas/" + replica)).doesNotExist();
         admin.ok("replica", "delete", replica);
         admin.ok("migration", "delete", deployed.path("id").asText());
         admin.run("replica", "show", replica).failsWith(1, "Replica with ID '" + replica + "' not found.");
@@ -105,14 +148,39 @@ class MigrationCommandsTest {
         assertThat(migration.path("skip_os_morphing").asBoolean()).isTrue();
         assertThat(destination.resolve("vm1/disk.qcow2")).exists();
         assertThat(admin.value("migration", "list", "-c", "Status")).contains("COMPLETED");
+        // Storage mappings: a disk's own mapping wins over the default backend; a backend the destination lacks is refused.
+        admin.run("migration", "create", "--origin-endpoint", "src2", "--destination-endpoint", "dst2", "--instance", "vm1",
+                "--default-storage-backend", "ssd").failsWith(1, "storage backend 'ssd'");
+        admin.ok("migration", "create", "--wait", "--origin-endpoint", "src2", "--destination-endpoint", "dst2", "--instance", "vm1",
+                "--destination-environment", "{\"instance_name\": \"vm1-b\"}", "--default-storage-backend", "qcow2",
+                "--disk-storage-mapping", "disk.raw=raw", "--skip-os-morphing");
+        assertThat(destination.resolve("vm1-b/disk.raw")).exists();
+        assertThat(destination.resolve("vm1-b/disk.qcow2")).doesNotExist();
+        admin.ok("migration", "create", "--wait", "--origin-endpoint", "src2", "--destination-endpoint", "dst2", "--instance", "vm1",
+                "--destination-environment", "{\"instance_name\": \"vm1-c\"}", "--storage-backend-mapping", "raw=qcow2", "--skip-os-morphing");
+        assertThat(destination.resolve("vm1-c/disk.qcow2")).exists();
 
-        String pool = admin.value("minion", "pool", "create", "--name", "pool", "--endpoint", "src2", "--platform", "source",
+        // The Coriolis client's form: the name as an argument, --endpoint-id.
+        String pool = admin.value("minion", "pool", "create", "pool", "--endpoint-id", "src2", "--platform", "source", "--os-type", "linux",
                 "--minimum-minions", "2", "--maximum-minions", "4", "-c", "id");
+        assertThat(admin.value("minion", "pool", "show", pool, "-c", "name")).isEqualTo("pool");
         assertThat(admin.value("minion", "pool", "show", pool, "-c", "status")).isEqualTo("ALLOCATED");
+        assertThat(admin.value("minion", "pool", "refresh", pool, "-c", "status")).isEqualTo("ALLOCATED");
+        assertThat(admin.value("minion", "pool", "deallocate", pool, "-c", "status")).isEqualTo("DEALLOCATED");
+        assertThat(admin.value("minion", "pool", "update", "--minimum-minions", "1", pool, "-c", "minimum_minions")).isEqualTo("1");
+        assertThat(admin.value("minion", "pool", "allocate", pool, "-c", "status")).isEqualTo("ALLOCATED");
+        admin.run("minion", "pool", "create", "p2", "--name", "p2", "--endpoint-id", "src2", "--platform", "source")
+                .failsWith(1, "Give the pool's name once");
         assertThat(admin.value("minion", "pool", "deallocate", pool, "-c", "status")).isEqualTo("DEALLOCATED");
         admin.ok("minion", "pool", "delete", pool);
 
         admin.ok("region", "create", "--description", "the east", "east");
+        assertThat(admin.value("region", "update", "--description", "the far east", "east", "-c", "description")).isEqualTo("the far east");
+        // Endpoints mapped to a region of their own (a mapped region cannot be deleted).
+        admin.ok("region", "create", "west");
+        assertThat(admin.value("endpoint", "update", "--coriolis-region", "west", "src2", "-c", "mapped_regions"))
+                .contains(admin.value("region", "show", "west", "-c", "id"));
+        admin.ok("endpoint", "update", "--region", "west", "dst2");
         String worker = admin.value("worker", "list", "-c", "ID");
         assertThat(admin.value("worker", "update", "--region", "east", worker, "-c", "mapped_regions")).contains(
                 admin.value("region", "show", "east", "-c", "id"));

@@ -184,9 +184,15 @@ public final class MigrationApi implements ApiArea {
             ctx.json(Json.object().set("storage", endpoints.query(project, ctx.pathParam("id"), (p, c) -> p.storage(c, env))));
         });
         r.get(P + "/endpoints/{id}/destination-options", ctx -> {
-            endpoints.get(read(ctx), ctx.pathParam("id"));
-            ctx.json(Json.object().set("destination_options", Json.array()));
+            String project = read(ctx);
+            JsonNode env = env(ctx);
+            ArrayNode list = Json.array();
+            List<String> wanted = optionNames(ctx);
+            endpoints.query(project, ctx.pathParam("id"), (p, c) -> p.destinationOptions(c, env)).stream()
+                    .filter(o -> wanted.isEmpty() || wanted.contains(o.path("name").asText())).forEach(list::add);
+            ctx.json(Json.object().set("destination_options", list));
         });
+        // Every provider's source environment schema is empty: there is no source option to list.
         r.get(P + "/endpoints/{id}/source-options", ctx -> {
             endpoints.get(read(ctx), ctx.pathParam("id"));
             ctx.json(Json.object().set("source_options", Json.array()));
@@ -261,7 +267,8 @@ public final class MigrationApi implements ApiArea {
                 Boolean clone = RequestBody.optionalBoolean(body, "clone_disks");
                 migration = transfers.deployReplica(project, replicaId, clone == null || clone,
                         Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "skip_os_morphing")),
-                        RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalStringList(body, "instances", 1000, 255));
+                        RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalStringList(body, "instances", 1000, 255),
+                        Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "force")));
             } else {
                 migration = transfers.createMigration(project, transferRequest(body));
             }
@@ -543,6 +550,25 @@ public final class MigrationApi implements ApiArea {
             return Json.MAPPER.readTree(new String(Base64.getDecoder().decode(env), StandardCharsets.UTF_8));
         } catch (IllegalArgumentException | java.io.IOException e) {
             throw CloudException.badRequest("env must be base64-encoded JSON");
+        }
+    }
+
+    /** The option names to list: coriolisclient sends them as a base64-encoded JSON list in {@code options}. */
+    private static List<String> optionNames(Context ctx) {
+        String options = ctx.queryParam("options");
+        if (options == null || options.isEmpty()) {
+            return List.of();
+        }
+        try {
+            JsonNode names = Json.MAPPER.readTree(new String(Base64.getDecoder().decode(options), StandardCharsets.UTF_8));
+            if (!names.isArray()) {
+                throw CloudException.badRequest("options must be a base64-encoded JSON list of names");
+            }
+            List<String> list = new java.util.ArrayList<>();
+            names.forEach(n -> list.add(n.asText()));
+            return list;
+        } catch (IllegalArgumentException | java.io.IOException e) {
+            throw CloudException.badRequest("options must be a base64-encoded JSON list of names");
         }
     }
 

@@ -42,7 +42,10 @@ final class MigrationViews {
         node.set("storage_mappings", t.storageMappings());
         node.putObject("user_scripts");
         node.put("notes", t.notes());
-        node.put("last_execution_status", t.lastExecutionStatus());
+        // From the newest execution shown in the same answer, as Coriolis derives it: the stored
+        // status is written just after the execution's, and a reader in between saw them disagree.
+        String lastStatus = executions.isEmpty() ? t.lastExecutionStatus() : executions.getLast().status();
+        node.put("last_execution_status", lastStatus);
         node.set("info", t.info());
         node.put("project_id", t.projectId());
         ArrayNode list = node.putArray("executions");
@@ -52,7 +55,7 @@ final class MigrationViews {
             node.put("shutdown_instances", t.shutdownInstances());
             node.put("clone_disks", t.cloneDisks());
             node.put("skip_os_morphing", t.skipOsMorphing());
-            node.put("status", t.lastExecutionStatus());
+            node.put("status", lastStatus);
             ArrayNode tasks = node.putArray("tasks");
             if (!executions.isEmpty()) {
                 list.get(list.size() - 1).get("tasks").forEach(tasks::add);

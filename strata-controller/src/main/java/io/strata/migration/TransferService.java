@@ -51,10 +51,18 @@ public final class TransferService {
 
     /** Deploys a replica's latest copy as a migration of its own. */
     public Transfer deployReplica(String projectId, String replicaId, boolean cloneDisks, boolean skipOsMorphing, ObjectNode destinationEnvironment,
-            List<String> instances) {
+            List<String> instances, boolean force) {
         Transfer replica = transfer(projectId, replicaId, Transfer.REPLICA);
-        if (executions(replica.id()).stream().anyMatch(Execution::isActive)) {
+        List<Execution> executions = executions(replica.id());
+        if (executions.stream().anyMatch(Execution::isActive)) {
             throw CloudException.conflict("Replica %s has a running execution; wait for it or cancel it", replicaId);
+        }
+        // As Coriolis: disks that no execution ever completed may be partial; deploying them takes force.
+        boolean completedOnce = executions.stream().anyMatch(e -> e.type().equals(Execution.TYPE_REPLICA_EXECUTION)
+                && e.status().equals(ExecutionStatus.COMPLETED));
+        if (!completedOnce && !force) {
+            throw CloudException.conflict("Replica %s must have been executed successfully at least once to be deployed; "
+                    + "force the deployment to use its disks as they are", replicaId);
         }
         List<String> chosen = instances == null || instances.isEmpty() ? replica.instances() : instances;
         for (String instance : chosen) {
@@ -92,6 +100,9 @@ public final class TransferService {
             endpoints.checkEnvironment(destination, request.destinationEnvironment() == null ? MigrationStore.MAPPER.createObjectNode()
                     : request.destinationEnvironment(), true);
         }
+        if (replicaId == null) {
+            checkStorageMappings(projectId, destination.id(), request.storageMappings(), request.destinationEnvironment());
+        }
         checkPool(projectId, request.originMinionPoolId(), origin.id(), "source");
         checkPool(projectId, request.destinationMinionPoolId(), destination.id(), "destination");
         Instant now = clock.instant();
@@ -100,6 +111,27 @@ public final class TransferService {
                 request.networkMap(), request.storageMappings(), request.notes(), request.shutdownInstances(), replicaId, cloneDisks,
                 request.skipOsMorphing(), null,
                 ExecutionStatus.UNEXECUTED, now, now);
+    }
+
+    /**
+     * The mappings' shape, and that every backend they name is one the destination lists (its
+     * {@code storage} listing), so a bad name is a 400 now rather than a failed deployment after the copy.
+     */
+    private void checkStorageMappings(String projectId, String destinationId, ObjectNode mappings, ObjectNode environment) {
+        java.util.Set<String> named = StorageMappings.validate(mappings);
+        if (named.isEmpty()) {
+            return;
+        }
+        ObjectNode env = environment == null ? MigrationStore.MAPPER.createObjectNode() : environment;
+        java.util.Set<String> offered = new java.util.LinkedHashSet<>();
+        endpoints.query(projectId, destinationId, (provider, connection) -> provider.storage(connection, env)).path("storage_backends")
+                .forEach(b -> offered.add(b.path("name").asText()));
+        for (String backend : named) {
+            if (!offered.contains(backend)) {
+                throw CloudException.badRequest("storage_mappings names the storage backend '%s', which the destination endpoint does not have "
+                        + "(it has: %s)", backend, offered.isEmpty() ? "none" : String.join(", ", offered));
+            }
+        }
     }
 
     private void checkPool(String projectId, String poolId, String endpointId, String platform) {
@@ -147,6 +179,10 @@ public final class TransferService {
         }
         if (destinationEnvironment != null) {
             endpoints.checkEnvironment(endpoints.get(projectId, replica.destinationEndpointId()), destinationEnvironment, true);
+        }
+        if (storageMappings != null) {
+            checkStorageMappings(projectId, replica.destinationEndpointId(), storageMappings,
+                    destinationEnvironment == null ? replica.destinationEnvironment() : destinationEnvironment);
         }
         return store.update(Kind.TRANSFER, id, Transfer.class, t -> t.withSettings(
                 sourceEnvironment == null ? t.sourceEnvironment() : sourceEnvironment,

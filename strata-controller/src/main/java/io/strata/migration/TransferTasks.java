@@ -257,8 +257,17 @@ final class TransferTasks implements TaskEngine.TaskRunner {
         if (exportInfo == null || volumes == null || volumes.isEmpty()) {
             throw new IllegalStateException("instance " + instance + " has no replicated disks to deploy; execute the replica first");
         }
+        // Each volume carries the storage backend its mappings choose (none: the provider decides).
         List<ObjectNode> volumeList = new ArrayList<>();
-        volumes.forEach(v -> volumeList.add((ObjectNode) v));
+        for (JsonNode volume : volumes) {
+            ObjectNode copy = ((ObjectNode) volume).deepCopy();
+            String diskId = volume.path("disk_id").asText();
+            String backend = StorageMappings.backendFor(deployment.storageMappings(), diskId, sourceBackend(exportInfo, diskId));
+            if (backend != null) {
+                copy.put("storage_backend", backend);
+            }
+            volumeList.add(copy);
+        }
         String name = deployment.destinationEnvironment().path("instance_name").asText(exportInfo.path("name").asText(instance));
         ObjectNode marker = JsonNodeFactory.instance.objectNode().put("instance_name", name).put("deployment_id", deployment.id());
         saveInfo(deployment.id(), instance, info -> info.set("deployment_started", marker));
@@ -270,6 +279,16 @@ final class TransferTasks implements TaskEngine.TaskRunner {
             info.remove("deployment_started");
         });
         context.progress("Deployed instance " + name, null, null, false);
+    }
+
+    /** A source disk's backend: the one its provider names, else its format (qemu-host's backends are formats). */
+    private static String sourceBackend(ObjectNode exportInfo, String diskId) {
+        for (JsonNode disk : exportInfo.at("/devices/disks")) {
+            if (disk.path("id").asText().equals(diskId)) {
+                return disk.path("storage_backend_identifier").asText(disk.path("format").asText(null));
+            }
+        }
+        return null;
     }
 
     private static void deleteTree(Path dir) throws IOException {

@@ -116,6 +116,24 @@ class CloudMigrationTest {
         JsonNode invalid = migration.post("/endpoints/" + wrong + "/actions", "{\"validate-connection\": null}").expect(200).json();
         assertThat(invalid.at("/validate-connection/valid").asBoolean()).isFalse();
         assertThat(invalid.at("/validate-connection/message").asText()).contains("refused the credentials");
+
+        // The openstack provider, with good credentials, reaches the same cloud through its APIs.
+        String openstack = migration.post("/endpoints", """
+                {"endpoint": {"name": "west-os", "type": "openstack", "connection_info": {"auth_url": "%s/identity/v3", "username": "admin",
+                 "password": "%s", "project_name": "admin"}}}""".formatted(west.baseUrl(), TestCloud.ADMIN_PASSWORD)).expect(200).json()
+                .at("/endpoint/id").asText();
+        assertThat(migration.post("/endpoints/" + openstack + "/actions", "{\"validate-connection\": null}").expect(200).json()
+                .at("/validate-connection/valid").asBoolean()).isTrue();
+        assertThat(migration.get("/endpoints/" + openstack + "/instances").expect(200).json().get("instances")).isNotNull();
+        assertThat(migration.get("/endpoints/" + openstack + "/storage").expect(200).json().at("/storage/storage_backends")).isEmpty();
+        // Its destination options: the flavors of that cloud.
+        JsonNode flavors = migration.get("/endpoints/" + openstack + "/destination-options").expect(200).json().at("/destination_options/0");
+        assertThat(flavors.get("name").asText()).isEqualTo("flavor_name");
+        java.util.List<String> westFlavors = new java.util.ArrayList<>();
+        westAdmin.get("/compute/v2.1/flavors").expect(200).json().get("flavors").forEach(f -> westFlavors.add(f.get("name").asText()));
+        assertThat(westFlavors).isNotEmpty();
+        assertThat(flavors.get("values")).extracting(JsonNode::asText).containsExactlyInAnyOrderElementsOf(westFlavors);
+        migration.delete("/endpoints/" + openstack).expect(204);
     }
 
     @Test

@@ -95,6 +95,14 @@ class MigrationApiTest {
         assertThat(connection.at("/required/0").asText()).isEqualTo("path");
         assertThat(admin.get("/providers/qemu-host/schemas/4").expect(200).json().at("/schemas/destination_environment_schema/properties")
                 .has("disk_format")).isTrue();
+        // The two cloud providers, with Keystone connection info.
+        for (String cloudProvider : List.of("strata", "openstack")) {
+            assertThat(providers.at("/" + cloudProvider + "/types")).extracting(JsonNode::asInt).contains(1, 2, 4, 8, 16);
+            assertThat(admin.get("/providers/" + cloudProvider + "/schemas/16").expect(200).json().at("/schemas/connection_info_schema/required"))
+                    .extracting(JsonNode::asText).contains("auth_url", "username", "password", "project_name");
+            assertThat(admin.get("/providers/" + cloudProvider + "/schemas/1").expect(200).json()
+                    .at("/schemas/destination_environment_schema/properties").has("flavor_name")).isTrue();
+        }
         JsonNode missing = admin.get("/providers/vmware/schemas/16").expect(404).json();
         assertThat(missing.at("/itemNotFound/code").asInt()).isEqualTo(404);
     }
@@ -108,6 +116,7 @@ class MigrationApiTest {
         assertThat(admin.get("/endpoints").expect(200).text()).doesNotContain(source.toString());
         // The data directory's key and the database ciphertext: the path is nowhere in clear.
         assertThat(Files.readString(cloud.dataDir().resolve("migration/secret.key"))).doesNotContain(source.toString());
+        assertThat(storedMigrationRows()).contains(id).doesNotContain(source.toString());
 
         JsonNode valid = admin.post("/endpoints/" + id + "/actions", "{\"validate-connection\": null}").expect(200).json();
         assertThat(valid.at("/validate-connection/valid").asBoolean()).isTrue();
@@ -118,6 +127,14 @@ class MigrationApiTest {
         assertThat(instance.at("/devices/disks/0/size_bytes").asLong()).isEqualTo(DISK_SIZE);
         assertThat(admin.get("/endpoints/" + id + "/networks").expect(200).json().at("/networks/0/id").asText()).isEqualTo("default");
         assertThat(admin.get("/endpoints/" + id + "/storage").expect(200).json().at("/storage/storage_backends").size()).isEqualTo(2);
+        JsonNode options = admin.get("/endpoints/" + id + "/destination-options").expect(200).json().get("destination_options");
+        assertThat(options).singleElement().satisfies(o -> {
+            assertThat(o.get("name").asText()).isEqualTo("disk_format");
+            assertThat(o.get("values")).extracting(JsonNode::asText).containsExactly("raw", "qcow2");
+        });
+        String onlyOther = Base64.getEncoder().encodeToString("[\"flavor_name\"]".getBytes(StandardCharsets.UTF_8));
+        assertThat(admin.get("/endpoints/" + id + "/destination-options?options=" + onlyOther).expect(200).json().get("destination_options")).isEmpty();
+        admin.get("/endpoints/" + id + "/destination-options?options=not-base64!").expect(400);
 
         // A stored secret referenced by another endpoint; it cannot go while in use.
         String secret = admin.post("/secrets", "{\"secret\": {\"name\": \"dst\", \"payload\": {\"path\": \"" + destination + "\"}}}")
@@ -141,6 +158,30 @@ class MigrationApiTest {
         admin.delete("/endpoints/" + byRef).expect(204);
         admin.delete("/secrets/" + secret).expect(204);
         admin.get("/endpoints/" + id).expect(404);
+    }
+
+    /** Every row of the migration service's tables, as text, read straight from the database. */
+    private static String storedMigrationRows() {
+        io.strata.server.StrataConfig config = cloud.server().config();
+        String url = config.databaseUrl() != null ? config.databaseUrl() : io.strata.store.DatabaseConfig.embedded(config.dataDir()).url();
+        StringBuilder rows = new StringBuilder();
+        try (java.sql.Connection connection = java.sql.DriverManager.getConnection(url, config.databaseUser(), config.databasePassword())) {
+            for (String table : List.of("migration_objects", "migration_secrets")) {
+                try (java.sql.ResultSet result = connection.createStatement().executeQuery("select * from " + table)) {
+                    int columns = result.getMetaData().getColumnCount();
+                    while (result.next()) {
+                        for (int column = 1; column <= columns; column++) {
+                            Object value = result.getObject(column);
+                            rows.append(value instanceof byte[] bytes ? new String(bytes, StandardCharsets.ISO_8859_1) : String.valueOf(value)).append('|');
+                        }
+                        rows.append('\n');
+                    }
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return rows.toString();
     }
 
     @Test
@@ -305,6 +346,95 @@ class MigrationApiTest {
         }
     }
 
+    /**
+     * Storage mappings pick each deployed disk's backend (qemu-host's are raw and qcow2): a disk
+     * mapping first, then the source backend's mapping, then the default, over disk_format; a
+     * backend the destination does not list, or a malformed mapping, is a 400 at creation.
+     */
+    @Test
+    void storageMappingsChooseEachDeployedDisksBackend() throws IOException {
+        HostDirs.sparseDisk(source.resolve("vm1/data.raw"), DISK_SIZE, 2, 3, 9);
+        String origin = admin.qemuHostEndpoint("src", source);
+        String target = admin.qemuHostEndpoint("dst", destination);
+        String body = """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"], "skip_os_morphing": true,
+                 "destination_environment": {"disk_format": "raw", "instance_name": "%s"}, "storage_mappings": %s}}
+                """;
+        assertThat(admin.post("/migrations", body.formatted(origin, target, "x", "{\"default\": \"ssd\"}")).expect(400).json().toString())
+                .contains("storage backend 'ssd'").contains("raw, qcow2");
+        admin.post("/migrations", body.formatted(origin, target, "x", "{\"backend_mappings\": {\"raw\": \"qcow2\"}}")).expect(400);
+        admin.post("/migrations", body.formatted(origin, target, "x", "{\"disk_mappings\": [{\"disk_id\": \"data.raw\"}]}")).expect(400);
+        admin.post("/migrations", body.formatted(origin, target, "x", "{\"defaults\": \"raw\"}")).expect(400);
+
+        String migration = admin.post("/migrations", body.formatted(origin, target, "vm1-mapped",
+                "{\"default\": \"qcow2\", \"disk_mappings\": [{\"disk_id\": \"data.raw\", \"destination\": \"raw\"}]}"))
+                .expect(200).json().at("/migration/id").asText();
+        JsonNode done = admin.awaitMigration(migration);
+        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
+        assertThat(HostDirs.imageInfo(destination.resolve("vm1-mapped/disk.qcow2"))).contains("\"format\": \"qcow2\"");
+        assertThat(HostDirs.imageInfo(destination.resolve("vm1-mapped/data.raw"))).contains("\"format\": \"raw\"");
+        assertThat(destination.resolve("vm1-mapped/disk.raw")).doesNotExist();
+        Path raw = Files.createTempFile("check-", ".raw");
+        io.strata.migration.disk.QemuImg.convert(destination.resolve("vm1-mapped/disk.qcow2"), "qcow2", raw, "raw");
+        assertThat(HostDirs.checksum(raw, DISK_SIZE)).isEqualTo(HostDirs.checksum(source.resolve("vm1/disk.raw"), DISK_SIZE));
+        Files.delete(raw);
+
+        // A replica's mappings, changed by an update, apply to its deployment: raw sources go to qcow2.
+        String replica = admin.replica(origin, target, "vm1");
+        admin.put("/replicas/" + replica, "{\"replica\": {\"storage_mappings\": {\"default\": \"nvme\"}}}").expect(400);
+        admin.put("/replicas/" + replica, "{\"replica\": {\"storage_mappings\": {\"backend_mappings\": "
+                + "[{\"source\": \"raw\", \"destination\": \"qcow2\"}]}}}").expect(200);
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        String deployment = admin.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica
+                + "\", \"skip_os_morphing\": true, \"destination_environment\": {\"instance_name\": \"vm1-copy\"}}}")
+                .expect(200).json().at("/migration/id").asText();
+        JsonNode deployed = admin.awaitMigration(deployment);
+        assertThat(deployed.get("status").asText()).as(deployed.toPrettyString()).isEqualTo("COMPLETED");
+        assertThat(HostDirs.imageInfo(destination.resolve("vm1-copy/disk.qcow2"))).contains("\"format\": \"qcow2\"");
+        assertThat(HostDirs.imageInfo(destination.resolve("vm1-copy/data.qcow2"))).contains("\"format\": \"qcow2\"");
+    }
+
+    /**
+     * A replica execution that fails after its volumes were made keeps them listed in the
+     * replica's info, and delete-disks removes them; the replica then executes cleanly again.
+     */
+    @Test
+    void aFailedExecutionKeepsItsVolumesListedAndDeleteDisksRemovesThem() throws IOException {
+        String origin = admin.qemuHostEndpoint("src", source);
+        String target = admin.qemuHostEndpoint("dst", destination);
+        String replica = admin.replica(origin, target, "vm1");
+        // A qmp.sock that is no socket: the instance looks running and its live read fails.
+        Files.writeString(source.resolve("vm1/qmp.sock"), "not a socket");
+        JsonNode failed = admin.awaitExecution(replica, admin.execute(replica));
+        assertThat(failed.get("status").asText()).as(failed.toPrettyString()).isEqualTo("ERROR");
+        assertThat(failed.get("tasks")).anySatisfy(t -> {
+            assertThat(t.get("task_type").asText()).isEqualTo("REPLICATE_DISKS");
+            assertThat(t.get("status").asText()).isEqualTo("ERROR");
+        });
+        JsonNode volume = admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/volumes_info/0");
+        Path left = Path.of(volume.get("path").asText());
+        assertThat(left).exists();
+        admin.delete("/replicas/" + replica).expect(409);
+        // No execution ever completed: the disks may be partial, and deploying them takes force.
+        String deploy = "{\"migration\": {\"replica_id\": \"" + replica + "\", \"skip_os_morphing\": true, %s"
+                + "\"destination_environment\": {\"instance_name\": \"vm1-partial\"}}}";
+        assertThat(admin.post("/migrations", deploy.formatted("")).expect(409).json().at("/conflictingRequest/message").asText())
+                .contains("executed successfully at least once");
+        String forced = admin.post("/migrations", deploy.formatted("\"force\": true,")).expect(200).json().at("/migration/id").asText();
+        assertThat(admin.awaitMigration(forced).get("status").asText()).isEqualTo("COMPLETED");
+        assertThat(destination.resolve("vm1-partial/disk.raw")).exists();
+
+        JsonNode deleteDisks = admin.post("/replicas/" + replica + "/actions", "{\"delete-disks\": null}").expect(200).json().get("execution");
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, deleteDisks.get("id").asText()));
+        assertThat(left).doesNotExist();
+        assertThat(admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/volumes_info").size()).isZero();
+
+        Files.delete(source.resolve("vm1/qmp.sock"));
+        MigrationClient.assertCompleted(admin.awaitExecution(replica, admin.execute(replica)));
+        Path copy = Path.of(admin.get("/replicas/" + replica).expect(200).json().at("/replica/info/vm1/volumes_info/0/path").asText());
+        assertThat(HostDirs.checksum(copy, DISK_SIZE)).isEqualTo(HostDirs.checksum(source.resolve("vm1/disk.raw"), DISK_SIZE));
+    }
+
     @Test
     void cancelMidTransferCleansUpAndTheNextExecutionCompletes() throws IOException {
         // Large enough that the copy is still running when the test cancels it (the pipelined
@@ -319,6 +449,8 @@ class MigrationApiTest {
                 {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["big"]}}
                 """.formatted(origin, target)).expect(200).json().at("/migration/id").asText();
         admin.awaitReplicationProgress(() -> admin.get("/migrations/" + migration).expect(200).json().at("/migration/tasks"));
+        // A running migration cannot be deleted.
+        assertThat(admin.delete("/migrations/" + migration).expect(409).json().at("/conflictingRequest/message").asText()).contains("is running");
         admin.post("/migrations/" + migration + "/actions", "{\"cancel\": {\"force\": false}}").expect(204);
         JsonNode cancelled = admin.awaitMigration(migration);
         assertThat(cancelled.get("status").asText()).isEqualTo("CANCELED");
@@ -335,6 +467,9 @@ class MigrationApiTest {
         String execution = admin.execute(replica);
         admin.awaitReplicationProgress(() -> admin.execution(replica, execution).get("tasks"));
         admin.post("/replicas/" + replica + "/executions", "{}").expect(409);
+        // Neither the running execution nor its replica can be deleted.
+        admin.delete("/replicas/" + replica + "/executions/" + execution).expect(409);
+        admin.delete("/replicas/" + replica).expect(409);
         admin.post("/replicas/" + replica + "/executions/" + execution + "/actions", "{\"cancel\": {\"force\": true}}").expect(204);
         assertThat(admin.awaitExecution(replica, execution).get("status").asText()).isEqualTo("CANCELED");
         admin.delete("/replicas/" + replica + "/executions/" + execution).expect(204);
@@ -412,6 +547,18 @@ class MigrationApiTest {
         admin.put("/services/" + workerId, "{\"service\": {\"mapped_regions\": [\"" + region + "\"]}}").expect(200);
         assertThat(admin.get("/regions/" + region).expect(200).json().at("/region/mapped_services/0").asText()).isEqualTo(workerId);
         admin.delete("/regions/" + region).expect(409);
+
+        // Chosen by region: the worker (mapped to east) takes no transfer of an endpoint of another
+        // region only, and takes one whose endpoint is in east.
+        String west = admin.post("/regions", "{\"region\": {\"name\": \"west\"}}").expect(200).json().at("/region/id").asText();
+        String regional = admin.replica(origin, target, "vm1");
+        admin.put("/endpoints/" + origin, "{\"endpoint\": {\"mapped_regions\": [\"" + west + "\"]}}").expect(200);
+        assertThat(admin.post("/replicas/" + regional + "/executions", "{}").expect(409).json().at("/conflictingRequest/message").asText())
+                .contains("No enabled worker");
+        admin.put("/endpoints/" + origin, "{\"endpoint\": {\"mapped_regions\": [\"" + region + "\"]}}").expect(200);
+        MigrationClient.assertCompleted(admin.awaitExecution(regional, admin.execute(regional)));
+        admin.put("/endpoints/" + origin, "{\"endpoint\": {\"mapped_regions\": []}}").expect(200);
+        admin.delete("/regions/" + west).expect(204);
 
         // A disabled worker takes no executions; enabled again, it does.
         String replica = admin.replica(origin, target, "vm1");

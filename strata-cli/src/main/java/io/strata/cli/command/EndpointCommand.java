@@ -22,7 +22,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code strata endpoint …}: clouds and hosts to migrate from and to (coriolis endpoint …). */
 @Command(name = "endpoint", description = "Migration endpoints.",
-        subcommands = {EndpointCommand.Instance.class, EndpointCommand.Network.class, EndpointCommand.Storage.class})
+        subcommands = {EndpointCommand.Instance.class, EndpointCommand.Network.class, EndpointCommand.Storage.class,
+                EndpointCommand.Destination.class})
 final class EndpointCommand {
     private final Cli cli;
     private final Transfers transfers;
@@ -56,8 +57,9 @@ final class EndpointCommand {
             @Option(names = "--connection-file", paramLabel = "<file>", description = "Connection info JSON file.") Path connectionFile,
             @Option(names = "--connection-secret", paramLabel = "<ref>", description = "Reference of a stored secret holding the connection info.")
             String secret,
-            @Option(names = "--region", paramLabel = "<region>", description = "Region to map the endpoint to (repeat for several).")
-            List<String> regions) {
+            @Option(names = {"--coriolis-region", "--region"}, paramLabel = "<region>", description = "Region to map the endpoint to (repeat for several).")
+            List<String> regions,
+            @Option(names = "--skip-validation", description = "Do not check the connection once the endpoint is created.") boolean skipValidation) {
         ObjectNode endpoint = Json.object();
         endpoint.put("name", name);
         endpoint.put("type", provider);
@@ -66,7 +68,16 @@ final class EndpointCommand {
         if (regions != null) {
             endpoint.set("mapped_regions", regionIds(regions));
         }
-        cli.show(format, Transfers.fields(cli.migration().post("/endpoints", wrap("endpoint", endpoint)).path("endpoint"), Set.of()));
+        JsonNode created = cli.migration().post("/endpoints", wrap("endpoint", endpoint)).path("endpoint");
+        // As the Coriolis client: the connection is checked unless told not to; the endpoint stays, to be fixed with update.
+        if (!skipValidation) {
+            JsonNode result = validation(created.path("id").asText());
+            if (!result.path("valid").asBoolean()) {
+                throw new CliException("Endpoint " + name + " was created (" + created.path("id").asText() + ") but its connection is not valid: "
+                        + result.path("message").asText() + " (fix it with endpoint update, or create with --skip-validation)");
+            }
+        }
+        cli.show(format, Transfers.fields(created, Set.of()));
     }
 
     @Command(name = "update", description = "Update an endpoint.")
@@ -76,7 +87,8 @@ final class EndpointCommand {
             @Option(names = "--connection", paramLabel = "<json>", description = "New connection info as JSON (or @file).") String connection,
             @Option(names = "--connection-file", paramLabel = "<file>", description = "New connection info JSON file.") Path connectionFile,
             @Option(names = "--connection-secret", paramLabel = "<ref>", description = "Reference of a stored secret.") String secret,
-            @Option(names = "--region", paramLabel = "<region>", description = "Regions to map (replaces the mapping; repeat).") List<String> regions,
+            @Option(names = {"--coriolis-region", "--region"}, paramLabel = "<region>", description = "Regions to map (replaces the mapping; repeat).")
+            List<String> regions,
             @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
         String id = transfers.endpoint(endpoint).path("id").asText();
         ObjectNode body = Json.object();
@@ -100,15 +112,18 @@ final class EndpointCommand {
 
     @Command(name = "validate-connection", description = "Check that the endpoint's connection info works.")
     void validate(@Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
-        String id = transfers.endpoint(endpoint).path("id").asText();
-        ObjectNode body = Json.object();
-        body.putNull("validate-connection");
-        JsonNode result = cli.migration().post("/endpoints/" + id + "/actions", body).path("validate-connection");
+        JsonNode result = validation(transfers.endpoint(endpoint).path("id").asText());
         if (!result.path("valid").asBoolean()) {
             throw new CliException("Endpoint " + endpoint + " is not valid: " + result.path("message").asText());
         }
         cli.terminal().out().println("Endpoint " + endpoint + " is valid.");
         cli.terminal().out().flush();
+    }
+
+    private JsonNode validation(String id) {
+        ObjectNode body = Json.object();
+        body.putNull("validate-connection");
+        return cli.migration().post("/endpoints/" + id + "/actions", body).path("validate-connection");
     }
 
     private ArrayNode regionIds(List<String> regions) {
@@ -201,6 +216,42 @@ final class EndpointCommand {
                 rows.add(List.of(n.path("id"), n.path("name")));
             }
             cli.list(format, List.of("ID", "Name"), rows);
+        }
+    }
+
+    /** The Coriolis client's {@code endpoint destination options list ENDPOINT [--options N…] [--environment JSON]}. */
+    @Command(name = "destination", description = "Destination settings of an endpoint.", subcommands = Destination.Options.class)
+    static final class Destination {
+        @Command(name = "options", description = "Values the destination environment's fields can take.")
+        static final class Options {
+            private final Cli cli;
+
+            Options(Cli cli) {
+                this.cli = requireNonNull(cli, "cli is null");
+            }
+
+            @Command(name = "list", description = "List the destination environment's options and their possible values.")
+            void list(@Mixin ListOptions format,
+                    @Option(names = "--options", arity = "1..*", paramLabel = "<name>", description = "Only these options.") List<String> names,
+                    @Option(names = "--environment", paramLabel = "<json>", description = "Destination environment (JSON or @file).") String environment,
+                    @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
+                String id = new Transfers(cli).endpoint(endpoint).path("id").asText();
+                Map<String, String> query = new LinkedHashMap<>();
+                String env = env(environment);
+                Requests.putIfGiven(query, "env", env.isEmpty() ? null : env);
+                if (names != null) {
+                    // As coriolisclient sends them: a base64-encoded JSON list.
+                    ArrayNode list = Json.array();
+                    names.forEach(list::add);
+                    query.put("options", Base64.getEncoder().encodeToString(Json.write(list).getBytes(StandardCharsets.UTF_8)));
+                }
+                List<List<Object>> rows = new ArrayList<>();
+                for (JsonNode option : cli.migration().get("/endpoints/" + id + "/destination-options" + Requests.queryString(query))
+                        .path("destination_options")) {
+                    rows.add(List.of(option.path("name"), Json.write(option.path("values")), option.path("config_default")));
+                }
+                cli.list(format, List.of("Option Name", "Possible Values", "Configuration Default"), rows);
+            }
         }
     }
 

@@ -95,6 +95,8 @@ final class MigrationCommand {
 
         @Command(name = "replica", description = "Deploy a replica's latest copy as running instances.")
         void replica(@Mixin ShowOptions format, @Mixin WaitOptions wait,
+                @Option(names = "--force", description = "Deploy even if no execution of the replica ever completed (its disks may be partial).")
+                boolean force,
                 @Option(names = "--dont-clone-disks", description = "Use the replica's disks themselves instead of copies.") boolean dontClone,
                 @Option(names = "--skip-os-morphing", description = "Deploy the disks as replicated, without adapting the guest OS to the "
                         + "destination.") boolean skipOsMorphing,
@@ -105,6 +107,9 @@ final class MigrationCommand {
             ObjectNode body = Json.object();
             body.put("replica_id", replica);
             body.put("clone_disks", !dontClone);
+            if (force) {
+                body.put("force", true);
+            }
             body.put("skip_os_morphing", skipOsMorphing);
             ObjectNode env = Transfers.jsonObject("--destination-environment", environment);
             if (env != null) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.cli.client.CliException;
 import io.strata.cli.client.Json;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,8 +51,10 @@ final class MinionCommand {
 
         @Command(name = "create", description = "Create a minion pool (allocated unless --skip-allocation).")
         void create(@Mixin ShowOptions format,
-                @Option(names = "--name", required = true, paramLabel = "<name>", description = "Pool name.") String name,
-                @Option(names = "--endpoint", required = true, paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint,
+                @Parameters(arity = "0..1", paramLabel = "<name>", description = "Pool name (as the Coriolis client; or --name).") String positionalName,
+                @Option(names = "--name", paramLabel = "<name>", description = "Pool name.") String optionName,
+                @Option(names = {"--endpoint-id", "--endpoint"}, required = true, paramLabel = "<endpoint>", description = "Endpoint (name or ID).")
+                String endpoint,
                 @Option(names = "--platform", required = true, paramLabel = "<platform>", description = "source or destination.") String platform,
                 @Option(names = "--os-type", paramLabel = "<os>", defaultValue = "linux", description = "OS of the minions (default linux).")
                 String osType,
@@ -63,8 +66,11 @@ final class MinionCommand {
                 @Option(names = "--minion-retention-strategy", paramLabel = "<s>", description = "delete or poweroff.") String retention,
                 @Option(names = "--notes", paramLabel = "<text>", description = "Notes.") String notes,
                 @Option(names = "--skip-allocation", description = "Leave the pool deallocated.") boolean skip) {
+            if ((positionalName == null) == (optionName == null)) {
+                throw new CliException("Give the pool's name once: as the NAME argument or with --name");
+            }
             ObjectNode pool = Json.object();
-            pool.put("name", name);
+            pool.put("name", positionalName != null ? positionalName : optionName);
             pool.put("endpoint_id", new Transfers(cli).endpoint(endpoint).path("id").asText());
             pool.put("platform", platform);
             pool.put("os_type", osType);

@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code strata replica …}: instances kept in sync on another cloud (coriolis replica …). */
 @Command(name = "replica", description = "Replicas: incremental copies of instances on a destination.",
-        subcommands = {ReplicaCommand.Execution.class, ReplicaCommand.Schedule.class})
+        subcommands = {ReplicaCommand.Execution.class, ReplicaCommand.Schedule.class, ReplicaCommand.Disks.class})
 final class ReplicaCommand {
     private final Cli cli;
     private final Transfers transfers;
@@ -121,6 +121,22 @@ final class ReplicaCommand {
         return values;
     }
 
+    /** The Coriolis client's spelling of delete-disks: {@code replica disks delete REPLICA}. */
+    @Command(name = "disks", description = "A replica's disks on the destination.")
+    static final class Disks {
+        private final Cli cli;
+
+        Disks(Cli cli) {
+            this.cli = requireNonNull(cli, "cli is null");
+        }
+
+        @Command(name = "delete", description = "Delete a replica's disks on the destination (as delete-disks).")
+        void delete(@Mixin ShowOptions format, @Mixin WaitOptions wait,
+                @Parameters(paramLabel = "<replica>", description = "Replica ID.") String replica) {
+            new ReplicaCommand(cli).deleteDisks(format, wait, replica);
+        }
+    }
+
     @Command(name = "execution", description = "Executions of a replica.")
     static final class Execution {
         private final Cli cli;
@@ -178,13 +194,13 @@ final class ReplicaCommand {
             @Option(names = {"-H", "--hour"}, paramLabel = "<0-23>", description = "Hour (UTC).")
             Integer hour;
 
-            @Option(names = {"-d", "--dom"}, paramLabel = "<1-31>", description = "Day of the month.")
+            @Option(names = {"-d", "--day-of-month", "--dom"}, paramLabel = "<1-31>", description = "Day of the month.")
             Integer dom;
 
             @Option(names = {"-m", "--month"}, paramLabel = "<1-12>", description = "Month.")
             Integer month;
 
-            @Option(names = {"-w", "--dow"}, paramLabel = "<0-6>", description = "Day of the week (0 is Monday).")
+            @Option(names = {"-w", "--day-of-week", "--dow"}, paramLabel = "<0-6>", description = "Day of the week (0 is Monday).")
             Integer dow;
 
             boolean any() {
@@ -216,12 +232,32 @@ final class ReplicaCommand {
             boolean disabled;
         }
 
+        /** The Coriolis client's pair: --shutdown-instance or --dont-shutdown-instance (--no-shutdown-instance kept as an alias). */
+        static final class Shutdown {
+            boolean shutdown;
+
+            @Option(names = "--shutdown-instance", description = "Shut the instances down before each execution.")
+            void shutdown(boolean given) {
+                shutdown = true;
+            }
+
+            @Option(names = {"--dont-shutdown-instance", "--no-shutdown-instance"}, description = "Do not shut the instances down.")
+            void dontShutdown(boolean given) {
+                shutdown = false;
+            }
+        }
+
         @Command(name = "create", description = "Create a schedule, e.g. -M 0 -H 2 for 02:00 UTC every day.")
         void create(@Mixin ShowOptions format, @Mixin Fields fields,
                 @Option(names = "--disabled", description = "Create it disabled.") boolean disabled,
-                @Option(names = "--expires", paramLabel = "<time>", description = "Expiry, ISO 8601 (e.g. 2030-01-01T00:00:00Z).") String expires,
+                @Option(names = {"--expires-at", "--expires"}, paramLabel = "<time>", description = "Expiry, ISO 8601 (e.g. 2030-01-01T00:00:00Z).")
+                String expires,
                 @Option(names = "--shutdown-instance", description = "Shut the instances down before each execution.") boolean shutdown,
                 @Parameters(paramLabel = "<replica>", description = "Replica ID.") String replica) {
+            // As the Coriolis client: a schedule with no field at all would run every minute, which is never what was meant.
+            if (!fields.any()) {
+                throw new CliException("Give at least one of --minute, --hour, --day-of-month, --month or --day-of-week");
+            }
             ObjectNode body = Json.object();
             body.set("schedule", fields.json());
             body.put("enabled", !disabled);
@@ -252,15 +288,15 @@ final class ReplicaCommand {
 
         @Command(name = "update", description = "Update a schedule (given cron fields replace all of them).")
         void update(@Mixin ShowOptions format, @Mixin Fields fields, @ArgGroup(exclusive = true) Enabling enabling,
-                @Option(names = "--expires", paramLabel = "<time>", description = "New expiry, ISO 8601.") String expires,
-                @Option(names = "--no-expiry", description = "Remove the expiry.") boolean noExpiry,
-                @Option(names = "--shutdown-instance", negatable = true, description = "Shut the instances down before each execution.")
-                Boolean shutdown,
+                @Option(names = {"--expires-at", "--expires"}, paramLabel = "<time>", description = "New expiry, ISO 8601.") String expires,
+                @Option(names = {"--no-expiration-date", "--no-expiry"}, description = "Remove the expiry.") boolean noExpiry,
+                @ArgGroup(exclusive = true) Shutdown shutdownChoice,
                 @Parameters(index = "0", paramLabel = "<replica>", description = "Replica ID.") String replica,
                 @Parameters(index = "1", paramLabel = "<schedule>", description = "Schedule ID.") String schedule) {
             if (expires != null && noExpiry) {
-                throw new CliException("--expires and --no-expiry are mutually exclusive");
+                throw new CliException("--expires-at and --no-expiration-date are mutually exclusive");
             }
+            Boolean shutdown = shutdownChoice == null ? null : shutdownChoice.shutdown;
             ObjectNode body = Json.object();
             if (fields.any()) {
                 body.set("schedule", fields.json());

@@ -30,6 +30,9 @@ final class TransferOptions {
     @Option(names = "--storage-backend-mapping", paramLabel = "<src=dst>", description = "Storage backend mapping (repeat).")
     List<String> backendMappings;
 
+    @Option(names = "--disk-storage-mapping", paramLabel = "<disk=dst>", description = "Storage backend of one source disk (repeat).")
+    List<String> diskMappings;
+
     @Option(names = "--default-storage-backend", paramLabel = "<backend>", description = "Storage backend of unmapped disks.")
     String defaultBackend;
 
@@ -58,11 +61,15 @@ final class TransferOptions {
         if (backendMappings != null) {
             ArrayNode mappings = storage.putArray("backend_mappings");
             for (String mapping : backendMappings) {
-                int at = mapping.indexOf('=');
-                if (at <= 0 || at == mapping.length() - 1) {
-                    throw new CliException("--storage-backend-mapping must be SOURCE=DESTINATION, not '" + mapping + "'");
-                }
-                mappings.addObject().put("source", mapping.substring(0, at)).put("destination", mapping.substring(at + 1));
+                String[] pair = pair("--storage-backend-mapping", "SOURCE=DESTINATION", mapping);
+                mappings.addObject().put("source", pair[0]).put("destination", pair[1]);
+            }
+        }
+        if (diskMappings != null) {
+            ArrayNode mappings = storage.putArray("disk_mappings");
+            for (String mapping : diskMappings) {
+                String[] pair = pair("--disk-storage-mapping", "DISK_ID=DESTINATION", mapping);
+                mappings.addObject().put("disk_id", pair[0]).put("destination", pair[1]);
             }
         }
         body.set("storage_mappings", storage);
@@ -70,6 +77,19 @@ final class TransferOptions {
         Requests.putIfGiven(body, "origin_minion_pool_id", originPool);
         Requests.putIfGiven(body, "destination_minion_pool_id", destinationPool);
         return body;
+    }
+
+    /** "A=B" as the Coriolis client splits it (quotes around either side dropped). */
+    private static String[] pair(String option, String form, String mapping) {
+        int at = mapping.indexOf('=');
+        if (at <= 0 || at == mapping.length() - 1 || mapping.indexOf('=', at + 1) >= 0) {
+            throw new CliException(option + " must be " + form + ", not '" + mapping + "'");
+        }
+        return new String[] {unquote(mapping.substring(0, at)), unquote(mapping.substring(at + 1))};
+    }
+
+    private static String unquote(String text) {
+        return text.replaceAll("^['\"]+|['\"]+$", "");
     }
 
     private static ObjectNode orEmpty(ObjectNode node) {

@@ -139,6 +139,23 @@ public final class CloudApiProvider implements MigrationProvider {
     }
 
     @Override
+    public List<ObjectNode> destinationOptions(JsonNode connection, JsonNode environment) {
+        OpenStackClient client = OpenStackClient.login(connection);
+        try {
+            ObjectNode flavor = JsonNodeFactory.instance.objectNode();
+            flavor.put("name", "flavor_name");
+            ArrayNode values = flavor.putArray("values");
+            OpenStackClient.expect(client.get(client.compute("/flavors")), "flavor list", 200).path("flavors")
+                    .forEach(f -> values.add(f.path("name").asText()));
+            // No default: the smallest flavor that fits the source is chosen.
+            flavor.putNull("config_default");
+            return List.of(flavor);
+        } catch (IOException e) {
+            throw new ProviderException("cannot list flavors: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public ObjectNode exportInfo(JsonNode connection, JsonNode environment, String instance) throws IOException {
         OpenStackClient client = OpenStackClient.login(connection);
         JsonNode server = find(client, instance);

@@ -35,6 +35,12 @@ public interface MigrationProvider {
     /** {"storage_backends": [{"id", "name"}], "config_default": …}. */
     ObjectNode storage(JsonNode connection, JsonNode environment);
 
+    /**
+     * Coriolis' destination options: the destination environment's fields that take one of a
+     * known set of values, as {"name", "values", "config_default"}.
+     */
+    List<ObjectNode> destinationOptions(JsonNode connection, JsonNode environment);
+
     /** Everything needed to export an instance: its hardware, user data, and disks ({"id", "size_bytes", "format"}). */
     ObjectNode exportInfo(JsonNode connection, JsonNode environment, String instance) throws IOException;
 

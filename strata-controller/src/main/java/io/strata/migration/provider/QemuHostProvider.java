@@ -209,6 +209,17 @@ public final class QemuHostProvider implements MigrationProvider {
     }
 
     @Override
+    public List<ObjectNode> destinationOptions(JsonNode connection, JsonNode environment) {
+        validateConnection(connection);
+        ObjectNode format = JsonNodeFactory.instance.objectNode();
+        format.put("name", "disk_format");
+        format.putArray("values").add("raw").add("qcow2");
+        // No default of its own: deployed disks keep the source's format.
+        format.putNull("config_default");
+        return List.of(format);
+    }
+
+    @Override
     public ObjectNode exportInfo(JsonNode connection, JsonNode environment, String instance) throws IOException {
         try (HostAccess host = open(connection)) {
             Path dir = instanceDir(host, root(host, connection), instance);
@@ -396,7 +407,12 @@ public final class QemuHostProvider implements MigrationProvider {
             host.touch(dir.resolve(DEPLOYING));
             String wanted = environment.path("disk_format").asText("");
             for (ObjectNode volume : volumes) {
-                String format = wanted.isEmpty() ? volume.path("format").asText("raw") : wanted;
+                // The storage mappings' backend first (qemu-host's backends are the formats), then disk_format, then the copy's own.
+                String format = volume.hasNonNull("storage_backend") ? volume.get("storage_backend").asText()
+                        : wanted.isEmpty() ? volume.path("format").asText("raw") : wanted;
+                if (!format.equals("raw") && !format.equals("qcow2")) {
+                    throw new ProviderException("storage backend '" + format + "' is not one of raw, qcow2");
+                }
                 String diskId = volume.get("disk_id").asText();
                 String base = diskId.contains(".") ? diskId.substring(0, diskId.lastIndexOf('.')) : diskId;
                 Path target = dir.resolve(base + (format.equals("qcow2") ? ".qcow2" : ".raw"));
