@@ -350,6 +350,11 @@ public final class ServersApi implements ApiArea {
         if (hints == null) {
             hints = RequestBody.optionalObject(body, "OS-SCH-HNT:scheduler_hints");
         }
+        return groupHint(hints);
+    }
+
+    /** The {@code group} of scheduler hints (a server group's uuid; 400 when not one), or null without it. */
+    public static String groupHint(ObjectNode hints) {
         if (hints == null || hints.get("group") == null || hints.get("group").isNull()) {
             return null;
         }

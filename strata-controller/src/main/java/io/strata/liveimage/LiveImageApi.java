@@ -109,15 +109,7 @@ public final class LiveImageApi implements ApiArea {
      * {@code group} hint (a server group's uuid) as its server create does, and ignores the others.
      */
     private static String serverGroupHint(ObjectNode body) {
-        ObjectNode hints = RequestBody.optionalObject(body, "scheduler_hints");
-        if (hints == null || hints.get("group") == null || hints.get("group").isNull()) {
-            return null;
-        }
-        String group = hints.get("group").asText();
-        if (!group.matches("[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")) {
-            throw CloudException.badRequest("Invalid input for field/attribute group. Value: %s. '%s' is not a 'uuid'", group, group);
-        }
-        return group;
+        return io.strata.compute.ServersApi.groupHint(RequestBody.optionalObject(body, "scheduler_hints"));
     }
 
     /** Cobalt accepts an integer (the client sends one) and says so when it is not. */

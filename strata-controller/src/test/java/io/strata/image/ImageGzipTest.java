@@ -66,7 +66,7 @@ class ImageGzipTest {
         return data;
     }
 
-    private static byte[] gzip(byte[] data) throws IOException {
+    static byte[] gzip(byte[] data) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (GZIPOutputStream gzip = new GZIPOutputStream(out)) {
             gzip.write(data);
@@ -74,7 +74,7 @@ class ImageGzipTest {
         return out.toByteArray();
     }
 
-    private static String md5(byte[] data) throws Exception {
+    static String md5(byte[] data) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
     }
 

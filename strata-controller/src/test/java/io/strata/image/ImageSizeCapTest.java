@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.strata.store.TestDatabases;
 import io.strata.testing.ApiClient;
 import io.strata.testing.TestCloud;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -17,14 +16,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,15 +61,15 @@ class ImageSizeCapTest {
         JsonNode image = image(id);
         assertThat(image.get("status").asText()).isEqualTo("active");
         assertThat(image.get("size").asLong()).isEqualTo(CAP);
-        assertThat(image.get("checksum").asText()).isEqualTo(md5(data));
+        assertThat(image.get("checksum").asText()).isEqualTo(ImageGzipTest.md5(data));
 
         // Counted on the decoded bytes: random data grows a little when gzipped, so this body is
         // longer than the cap while the image it carries is exactly the cap.
-        byte[] encoded = gzip(data);
+        byte[] encoded = ImageGzipTest.gzip(data);
         assertThat(encoded.length).isGreaterThan(CAP);
         String zipped = newImage("gzip-at-the-cap");
         admin.sendBytes("PUT", file(zipped), encoded, GZIPPED).expect(204);
-        assertThat(image(zipped).get("checksum").asText()).isEqualTo(md5(data));
+        assertThat(image(zipped).get("checksum").asText()).isEqualTo(ImageGzipTest.md5(data));
         admin.delete(ImageApiTest.IMAGES + "/" + id).expect(204);
         admin.delete(ImageApiTest.IMAGES + "/" + zipped).expect(204);
     }
@@ -89,7 +85,7 @@ class ImageSizeCapTest {
         // Chunked: no length up front, refused when the byte after the cap arrives.
         assertRefused(uploadChunked(id, new byte[CAP * 64], Map.of()), id, before);
         // gzip that inflates past the cap: a 92-byte body of 256 KiB of zeros.
-        byte[] bomb = gzip(new byte[256 * 1024]);
+        byte[] bomb = ImageGzipTest.gzip(new byte[256 * 1024]);
         assertThat(bomb.length).isLessThan(CAP);
         assertRefused(admin.sendBytes("PUT", file(id), bomb, GZIPPED), id, before);
         assertRefused(uploadChunked(id, bomb, Map.of("Content-Encoding", "gzip")), id, before);
@@ -100,7 +96,7 @@ class ImageSizeCapTest {
         // Still queued and uploadable.
         byte[] data = random(CAP, 3);
         admin.sendBytes("PUT", file(id), data, PLAIN).expect(204);
-        assertThat(image(id).get("checksum").asText()).isEqualTo(md5(data));
+        assertThat(image(id).get("checksum").asText()).isEqualTo(ImageGzipTest.md5(data));
         admin.delete(ImageApiTest.IMAGES + "/" + id).expect(204);
     }
 
@@ -179,17 +175,5 @@ class ImageSizeCapTest {
         byte[] data = new byte[length];
         new Random(seed).nextBytes(data);
         return data;
-    }
-
-    private static byte[] gzip(byte[] data) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (GZIPOutputStream gzip = new GZIPOutputStream(out)) {
-            gzip.write(data);
-        }
-        return out.toByteArray();
-    }
-
-    private static String md5(byte[] data) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
     }
 }
