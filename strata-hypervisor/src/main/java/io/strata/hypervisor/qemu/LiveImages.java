@@ -492,10 +492,14 @@ final class LiveImages {
             qmp.execute("device_del", Map.of("id", original));
             try {
                 deleted.get(UNPLUG_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            } catch (java.util.concurrent.TimeoutException e) {
                 deleted.cancel(false);
-                log.warn("clone {} keeps its original's config drive: the guest did not release it within {} ({})", id, UNPLUG_DEADLINE, e);
+                log.warn("clone {} keeps its original's config drive: the guest did not release it within {}", id, UNPLUG_DEADLINE);
                 remountConfigDrive(agent, id, "findfs LABEL=config-2");
+                return;
+            } catch (java.util.concurrent.ExecutionException e) {
+                // The monitor connection ended: the VM was stopped or deleted meanwhile.
+                log.warn("clone {}: its config drive was not replaced: {}", id, e.getCause() == null ? e.toString() : e.getCause().getMessage());
                 return;
             }
             qmp.execute("blockdev-add", Map.of("driver", "raw", "node-name", CLONE_CONFIG_NODE, "read-only", true,
