@@ -139,7 +139,12 @@ class LiveImageTest {
         }
         assertThat(hypervisor.consoleLog(clone, 0)).doesNotContain(READY);
         assertOwnConfigDrive(clone, "clone-one", "clone one's user_data\n");
-        // Stopped and started again, it boots from its command line: with its own config drive.
+        // Stopped and started again (or after an agent restart) it runs vm.json's command line,
+        // which now names its own config drive.
+        Path ownDrive = config.runRoot().resolve(clone).resolve("config.iso");
+        assertThat(VmDescriptor.read(config.runRoot().resolve(clone).resolve("vm.json")).commandLine())
+                .anyMatch(arg -> arg.startsWith("file=" + ownDrive + ",") && arg.contains(",id=config0,"))
+                .noneMatch(arg -> arg.contains(dir.resolve("config.iso").toString()));
         assertThat(hypervisor.act(clone, VmAction.STOP).powerState()).isEqualTo(PowerState.SHUTDOWN);
         assertThat(hypervisor.act(clone, VmAction.START).powerState()).isEqualTo(PowerState.RUNNING);
         awaitConsole(hypervisor, clone, READY, 1, BOOT);
