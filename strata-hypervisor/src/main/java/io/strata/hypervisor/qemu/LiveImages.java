@@ -36,13 +36,15 @@ final class LiveImages {
     private final QemuConfig config;
     private final String accelerator;
     private final Disks disks;
+    private final ConfigDrive configDrive;
     private final VmTable vms;
     private final WarmPool pool;
 
-    LiveImages(QemuConfig config, String accelerator, Disks disks, VmTable vms, WarmPool pool) {
+    LiveImages(QemuConfig config, String accelerator, Disks disks, ConfigDrive configDrive, VmTable vms, WarmPool pool) {
         this.config = requireNonNull(config, "config is null");
         this.accelerator = requireNonNull(accelerator, "accelerator is null");
         this.disks = requireNonNull(disks, "disks is null");
+        this.configDrive = requireNonNull(configDrive, "configDrive is null");
         this.vms = requireNonNull(vms, "vms is null");
         this.pool = requireNonNull(pool, "pool is null");
     }
@@ -433,6 +435,114 @@ final class LiveImages {
         return commandLine.get(at + 1).replaceAll(",hostfwd=[^,]*", "");
     }
 
+    /** The serial of a clone's own config-drive device, by which its guest finds it (at most 20 characters). */
+    static final String CLONE_CONFIG_SERIAL = "strata-config-2";
+    private static final String CLONE_CONFIG_NODE = "config-own";
+    private static final Duration UNPLUG_DEADLINE = Duration.ofSeconds(60);
+    private static final Duration PLUG_DEADLINE = Duration.ofSeconds(60);
+
+    /**
+     * Gives a running clone a config drive of its own in place of its original's (issue 4: each
+     * clone has its own config drive): written as for a new server into its run directory; the
+     * guest unmounts the original's, which is then unplugged (by its QOM path: the command line
+     * gives it no id, and adding one would change the devices of every older live image); the
+     * clone's is plugged into the same PCI slot and mounted at /mnt/config. The same slot lets the
+     * VM's descriptor keep its command line as it was but for the file (and a serial), so a
+     * suspend's saved state, a migration and a cold start all find the devices they expect, and a
+     * stopped clone boots with its own config drive. Under the VM's lock: a suspend between the
+     * unplug and the descriptor's update would save devices its command line no longer has.
+     * Anything failing leaves the clone running (with the original's drive, or none), logged.
+     */
+    private void giveOwnConfigDrive(QemuVm vm, GuestAgentClient agent, VmSpec spec, UserNetwork network) {
+        String id = spec.id();
+        Path iso = vm.run().configDrive();
+        try {
+            configDrive.write(spec, network, iso);
+        } catch (RuntimeException e) {
+            log.warn("clone {} keeps its original's config drive: cannot write its own: {}", id, e.getMessage());
+            return;
+        }
+        vm.lock.lock();
+        try {
+            if (!vm.isProcessAlive()) {
+                return;
+            }
+            QmpClient qmp = vm.qmp();
+            String original = null;
+            for (JsonNode block : qmp.execute("query-block")) {
+                if (block.path("device").asText().equals("config0")) {
+                    original = block.path("qdev").asText().replaceFirst("/virtio-backend$", "");
+                }
+            }
+            if (original == null || original.isEmpty()) {
+                log.warn("clone {} keeps its original's config drive: QEMU shows no device config0", id);
+                return;
+            }
+            int devfn = qmp.execute("qom-get", Map.of("path", original, "property", "addr")).asInt(-1);
+            if (devfn < 0) {
+                log.warn("clone {} keeps its original's config drive: no PCI address for {}", id, original);
+                return;
+            }
+            String slot = String.format("0x%x.%x", devfn >> 3, devfn & 7);
+            // The guest lets go of the original's volume first (lazily if something holds it).
+            agent.shell("umount /mnt/config 2>/dev/null || umount -l /mnt/config 2>/dev/null; true");
+            String path = original;
+            CompletableFuture<QmpEvent> deleted = qmp.nextEvent(event -> event.name().equals("DEVICE_DELETED")
+                    && event.data().path("path").asText().equals(path));
+            qmp.execute("device_del", Map.of("id", original));
+            try {
+                deleted.get(UNPLUG_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                deleted.cancel(false);
+                log.warn("clone {} keeps its original's config drive: the guest did not release it within {}", id, UNPLUG_DEADLINE);
+                remountConfigDrive(agent, id, "findfs LABEL=config-2");
+                return;
+            } catch (java.util.concurrent.ExecutionException e) {
+                // The monitor connection ended: the VM was stopped or deleted meanwhile.
+                log.warn("clone {}: its config drive was not replaced: {}", id, e.getCause() == null ? e.toString() : e.getCause().getMessage());
+                return;
+            }
+            qmp.execute("blockdev-add", Map.of("driver", "raw", "node-name", CLONE_CONFIG_NODE, "read-only", true,
+                    "file", Map.of("driver", "file", "filename", iso.toString(), "read-only", true)));
+            qmp.execute("device_add", Map.of("driver", "virtio-blk-pci", "id", "config1", "drive", CLONE_CONFIG_NODE,
+                    "serial", CLONE_CONFIG_SERIAL, "addr", slot));
+            // Plugged: from here on the VM's devices are those of the command line with its own drive.
+            vm.replaceDescriptor(withCommandLine(vm.descriptor(),
+                    QemuCommandLine.withConfigDrive(vm.descriptor().commandLine(), iso, CLONE_CONFIG_SERIAL)));
+            remountConfigDrive(agent, id, "for b in /sys/block/*; do [ \"$(cat $b/serial 2>/dev/null)\" = " + CLONE_CONFIG_SERIAL
+                    + " ] && echo /dev/${b##*/}; done");
+            log.info("clone {} has its own config drive (PCI slot {})", id, slot);
+        } catch (RuntimeException e) {
+            log.warn("clone {} runs, but its own config drive could not replace its original's: {}", id, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            vm.lock.unlock();
+        }
+    }
+
+    /** Mounts at /mnt/config the device {@code find} prints, waiting for the guest to see it. */
+    private static void remountConfigDrive(GuestAgentClient agent, String id, String find) {
+        long deadline = System.nanoTime() + PLUG_DEADLINE.toNanos();
+        while (true) {
+            String device = agent.shell("(" + find + ") 2>/dev/null | head -n 1; true").strip();
+            if (!device.isEmpty()) {
+                agent.shell("mount -t iso9660 -o ro " + device + " /mnt/config");
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                log.warn("clone {}: its guest shows no config drive to mount after {}", id, PLUG_DEADLINE);
+                return;
+            }
+            Processes.sleep(Duration.ofMillis(500));
+        }
+    }
+
+    private static VmDescriptor withCommandLine(VmDescriptor d, List<String> commandLine) {
+        return new VmDescriptor(d.id(), d.name(), d.vcpus(), d.memoryMb(), d.targetMemoryMb(), d.accelerator(), d.sshPort(),
+                d.ipAddress(), d.mac(), d.boot(), d.liveImage(), commandLine);
+    }
+
     /**
      * The guest agent serves one connection at a time: while someone else holds it (an operator's
      * tool, a test, a diagnostics call), our connection waits in the socket's backlog and its sync
@@ -456,9 +566,9 @@ final class LiveImages {
 
     /**
      * Tells a fresh clone who it is (in the background, after launch returned), through the guest
-     * agent, because the config drive the guest has mounted is its original's and cannot change
-     * under it: the clone's own meta_data.json and user_data replace the original's in /run, where
-     * the image's init links them. A failure leaves it running as a copy of the original.
+     * agent: the clone's own meta_data.json and user_data replace the original's in /run, where the
+     * image's init links them, and its original's config drive is swapped for its own (see
+     * {@link #giveOwnConfigDrive}). A failure leaves it running as a copy of the original.
      *
      * <p>Its memory target is applied by the guest taking whole memory blocks offline, not by the
      * balloon: the clone's RAM is a private mapping of the live image's RAM file, and QEMU (7.2
@@ -467,7 +577,7 @@ final class LiveImages {
      * WarmLiveImageTest). Offlining gives the guest less memory without QEMU discarding anything;
      * the host keeps what the clone already copied, and blocks are coarse (128 MB on x86-64).
      */
-    private static void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
+    private void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
         try (GuestAgentClient agent = connectForPersonalisation(vm, spec.id())) {
             agent.setTime(java.time.Instant.now());
             agent.setHostname(spec.hostname());
@@ -482,6 +592,7 @@ final class LiveImages {
             if (spec.userData() != null) {
                 agent.writeFile(CLONE_USER_DATA, spec.userData());
             }
+            giveOwnConfigDrive(vm, agent, spec, network);
             if (targetMemoryMb > 0 && targetMemoryMb < manifest.memoryMb()) {
                 try {
                     offlineAboveTarget(agent, spec.id(), targetMemoryMb);

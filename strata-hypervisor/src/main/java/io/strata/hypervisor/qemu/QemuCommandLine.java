@@ -105,6 +105,25 @@ final class QemuCommandLine {
         return args;
     }
 
+    /**
+     * {@code commandLine} with its config drive ({@code id=config0}) read from {@code iso} and its
+     * device given {@code serial}: the same devices in the same order, so the same PCI slots, which a
+     * saved or migrated state of the VM needs; only what the disk holds differs. Unchanged if it has
+     * no config drive.
+     */
+    static List<String> withConfigDrive(List<String> commandLine, Path iso, String serial) {
+        List<String> args = new ArrayList<>(commandLine);
+        for (int i = 0; i + 3 < args.size(); i++) {
+            if (args.get(i).equals("-drive") && args.get(i + 1).contains(",id=config0,") && args.get(i + 2).equals("-device")) {
+                String drive = args.get(i + 1);
+                args.set(i + 1, "file=" + iso + drive.substring(drive.indexOf(",format=")));
+                args.set(i + 3, args.get(i + 3).replaceAll(",serial=[^,]*", "") + ",serial=" + serial);
+                return List.copyOf(args);
+            }
+        }
+        return List.copyOf(args);
+    }
+
     /** The image's command line with the serial console added; Nova's default when it has none. */
     static String kernelCommandLine(BootSource boot, boolean hasRootDisk) {
         String line = boot.commandLine();

@@ -74,6 +74,10 @@ final class QemuDiagnostics {
         for (JsonNode dev : qmp.execute("query-blockstats")) {
             JsonNode stats = dev.path("stats");
             String device = dev.path("device").asText("");
+            // A live-image clone's own config drive was hot-plugged as a node, not a -drive (LiveImages).
+            if (device.isEmpty() && dev.path("qdev").asText("").startsWith("/machine/peripheral/config1/")) {
+                device = "config0";
+            }
             String name = switch (device) {
                 case "disk0" -> "vda";
                 case "config0" -> d.boot() != null && d.boot().disk() != null ? "vdb" : "vda";

@@ -83,7 +83,7 @@ public final class QemuHypervisor implements Hypervisor {
         // Warm processes never outlive their agent: those of a crashed one go before any new start.
         WarmPool.sweep(config);
         this.warmPool = new WarmPool(config, accelerator, disks, liveImageWarm);
-        this.liveImages = new LiveImages(config, accelerator, disks, vms, warmPool);
+        this.liveImages = new LiveImages(config, accelerator, disks, configDrive, vms, warmPool);
         this.migration = new LiveMigration(config, accelerator, disks, configDrive, vms);
         this.shared = SharedInstances.of(config);
         try {

@@ -42,7 +42,8 @@ final class QemuVm {
 
     final ReentrantLock lock = new ReentrantLock();
     private final RunDir run;
-    private final VmDescriptor descriptor;
+    /** Replaced only by {@link #replaceDescriptor} (a clone given its own config drive). */
+    private volatile VmDescriptor descriptor;
     private final Consumer<VmEvent> events;
     private volatile long pid = -1;
     private volatile QmpClient qmp;
@@ -68,6 +69,18 @@ final class QemuVm {
 
     VmDescriptor descriptor() {
         return descriptor;
+    }
+
+    /**
+     * Makes {@code changed} (same VM) what later starts use, in memory and in the run directory's
+     * vm.json: a live-image clone's command line names its own config drive once it has one.
+     */
+    void replaceDescriptor(VmDescriptor changed) {
+        if (!changed.id().equals(descriptor.id())) {
+            throw new IllegalArgumentException("descriptor of " + changed.id() + " given to VM " + descriptor.id());
+        }
+        changed.write(run.descriptor());
+        descriptor = changed;
     }
 
     /**

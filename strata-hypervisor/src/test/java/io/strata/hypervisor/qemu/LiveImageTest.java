@@ -57,7 +57,7 @@ class LiveImageTest {
     @Test
     void clonesContinueTheBlessedGuestsMemoryWithTheirOwnIdentity() throws Exception {
         String source = UUID.randomUUID().toString();
-        hypervisor.create(TestGuests.spec(source, TestGuests.diskBoot(), null, 0));
+        hypervisor.create(TestGuests.spec(source, TestGuests.diskBoot(), "original's user_data\n".getBytes(StandardCharsets.UTF_8), 0));
         awaitConsole(hypervisor, source, READY, 1, BOOT);
         await().atMost(Duration.ofSeconds(10)).until(() -> lastCounter(hypervisor.consoleLog(source, 20)) >= 2);
 
@@ -85,7 +85,8 @@ class LiveImageTest {
 
         String clone = UUID.randomUUID().toString();
         NetworkSpec network = new NetworkSpec("fa:16:3e:77:00:01", "10.30.0.44", 24, "10.30.0.1", List.of(), 0);
-        VmSpec spec = new VmSpec(clone, "clone", "clone-one", 1, 256, 0, null, null, Map.of(), Map.of(), network,
+        byte[] userData = "clone one's user_data\n".getBytes(StandardCharsets.UTF_8);
+        VmSpec spec = new VmSpec(clone, "clone", "clone-one", 1, 256, 0, null, userData, Map.of(), Map.of(), network,
                 Map.of("role", "worker", "shard", "7"), 0);
         long started = System.nanoTime();
         VmInfo launched = hypervisor.launch(image, spec);
@@ -110,6 +111,15 @@ class LiveImageTest {
             // What the clone writes stays in the clone: its RAM is a private copy-on-write mapping.
             agent.shell("echo clone > /tmp/mark");
         }
+        // Each clone has a config drive of its own (issue 4), and only that one.
+        String second = UUID.randomUUID().toString();
+        byte[] secondUserData = "clone two's user_data\n".getBytes(StandardCharsets.UTF_8);
+        hypervisor.launch(image, new VmSpec(second, "clone-2", "clone-two", 1, 256, 0, null, secondUserData, Map.of(), Map.of(),
+                new NetworkSpec("fa:16:3e:77:00:02", "10.30.0.45", 24, "10.30.0.1", List.of(), 0), Map.of(), 0));
+        assertOwnConfigDrive(clone, "clone-one", "clone one's user_data\n");
+        assertOwnConfigDrive(second, "clone-two", "clone two's user_data\n");
+        hypervisor.destroy(second);
+
         // The source is untouched by the clone's identity.
         try (GuestAgentClient agent = GuestAgentClient.connect(config.runRoot().resolve(source).resolve("qga.sock"), Duration.ofSeconds(20))) {
             assertThat(agent.shell("hostname").strip()).isEqualTo("host-" + source.substring(0, 8));
@@ -128,9 +138,51 @@ class LiveImageTest {
             assertThat(agent.shell("cat /tmp/mark")).isEqualTo("clone\n");
         }
         assertThat(hypervisor.consoleLog(clone, 0)).doesNotContain(READY);
+        assertOwnConfigDrive(clone, "clone-one", "clone one's user_data\n");
+        // Stopped and started again (or after an agent restart) it runs vm.json's command line,
+        // which now names its own config drive.
+        Path ownDrive = config.runRoot().resolve(clone).resolve("config.iso");
+        assertThat(VmDescriptor.read(config.runRoot().resolve(clone).resolve("vm.json")).commandLine())
+                .anyMatch(arg -> arg.startsWith("file=" + ownDrive + ",") && arg.contains(",id=config0,"))
+                .noneMatch(arg -> arg.contains(dir.resolve("config.iso").toString()));
+        assertThat(hypervisor.act(clone, VmAction.STOP).powerState()).isEqualTo(PowerState.SHUTDOWN);
+        assertThat(hypervisor.act(clone, VmAction.START).powerState()).isEqualTo(PowerState.RUNNING);
+        awaitConsole(hypervisor, clone, READY, 1, BOOT);
+        assertOwnConfigDrive(clone, "clone-one", "clone one's user_data\n");
         hypervisor.destroy(clone);
         assertThat(config.runRoot().resolve(clone)).doesNotExist();
         assertThat(dir.resolve("ram")).exists();
+    }
+
+    /**
+     * Inside the guest: exactly one volume labelled config-2, the one mounted at /mnt/config, with
+     * the clone's uuid, name and hostname and its user_data (waits for the personalisation).
+     */
+    private void assertOwnConfigDrive(String vmId, String hostname, String userData) {
+        Path socket = config.runRoot().resolve(vmId).resolve("qga.sock");
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(2)).ignoreExceptions().until(() -> {
+            try (GuestAgentClient agent = GuestAgentClient.connect(socket, Duration.ofSeconds(20))) {
+                return agent.shell("cat /mnt/config/openstack/latest/meta_data.json 2>/dev/null; true").contains(vmId);
+            }
+        });
+        try (GuestAgentClient agent = GuestAgentClient.connect(socket, Duration.ofSeconds(20))) {
+            // The guest has no blkid: an ISO9660 volume's label is at byte 32808 of its device.
+            String labels = agent.shell("for b in /sys/block/*; do echo \"${b##*/} $(dd if=/dev/${b##*/} bs=1 skip=32808 count=8 2>/dev/null)\"; done");
+            assertThat(labels.lines().filter(line -> line.endsWith(" config-2"))).as("config-2 volumes in " + labels).hasSize(1);
+            String volume = agent.shell("findfs LABEL=config-2").strip();
+            assertThat(agent.shell("grep ' /mnt/config ' /proc/mounts")).startsWith(volume + " ");
+            agent.shell("mkdir -p /tmp/cd && mount -t iso9660 -o ro " + volume + " /tmp/cd");
+            try {
+                String meta = agent.shell("cat /tmp/cd/openstack/latest/meta_data.json");
+                assertThat(meta).contains("\"uuid\":\"" + vmId + "\"").contains("\"hostname\":\"" + hostname + "\"");
+                assertThat(agent.shell("cat /tmp/cd/openstack/latest/user_data")).isEqualTo(userData);
+                assertThat(agent.shell("cat /tmp/cd/openstack/latest/network_data.json")).contains(vmId + "-0");
+            } finally {
+                agent.shell("umount /tmp/cd");
+            }
+            assertThat(agent.shell("cat /run/meta_data.json")).contains(vmId);
+            assertThat(agent.shell("cat /run/user_data")).isEqualTo(userData);
+        }
     }
 
     @Test

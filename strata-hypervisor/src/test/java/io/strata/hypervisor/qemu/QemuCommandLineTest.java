@@ -53,6 +53,31 @@ class QemuCommandLineTest {
     }
 
     @Test
+    void aClonesOwnConfigDriveKeepsEveryDeviceInItsPlace() {
+        VmSpec spec = spec(new BootSource(Path.of("/images/disk.qcow2"), "qcow2", null, null, null));
+        RunDir run = RunDir.of(config, spec.id());
+        QemuCommandLine.Storage image = new QemuCommandLine.Storage(run.rootDisk(), Path.of("/images/golden/config.iso"),
+                Path.of("/images/golden/ram"), false);
+        List<String> original = QemuCommandLine.build(config, "tcg", spec, run, UserNetwork.of(network), image);
+        List<String> own = QemuCommandLine.withConfigDrive(original, run.configDrive(), "strata-config-2");
+
+        assertThat(own).hasSameSizeAs(original);
+        int drive = original.indexOf("file=/images/golden/config.iso,format=raw,if=none,id=config0,readonly=on");
+        assertThat(drive).isPositive();
+        assertThat(own.get(drive)).isEqualTo("file=" + run.configDrive() + ",format=raw,if=none,id=config0,readonly=on");
+        assertThat(own.get(drive + 2)).isEqualTo("virtio-blk-pci,drive=config0,serial=strata-config-2");
+        for (int i = 0; i < own.size(); i++) {
+            if (i != drive && i != drive + 2) {
+                assertThat(own.get(i)).isEqualTo(original.get(i));
+            }
+        }
+        // Doing it again (a descriptor already rewritten) changes nothing more.
+        assertThat(QemuCommandLine.withConfigDrive(own, run.configDrive(), "strata-config-2")).isEqualTo(own);
+        List<String> without = QemuCommandLine.build(config, "tcg", spec, run, UserNetwork.of(network), true, false);
+        assertThat(QemuCommandLine.withConfigDrive(without, run.configDrive(), "x")).isEqualTo(without);
+    }
+
+    @Test
     void novaStyleVersionNumbers() {
         assertThat(QemuHypervisor.parseVersion("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)")).isEqualTo(7_002_022);
         assertThat(QemuHypervisor.parseVersion("QEMU emulator version 8.1.0")).isEqualTo(8_001_000);
