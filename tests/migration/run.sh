@@ -9,20 +9,13 @@ root=$(cd "$here/../.." && pwd)
 source "$root/tests/cli/lib.sh"
 data=$(mktemp -d /tmp/smg.XXXXXX)
 hosts=$(mktemp -d /tmp/smg-hosts.XXXXXX)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 log="$data/strata.log"
 pid=
 
 start_cloud() {
-  STRATA_SKIP_BUILD=${STRATA_SKIP_BUILD:-} "$root/bin/strata" up --data-dir "$data" --port "$port" --bind 127.0.0.1 \
-    --admin-password migration-admin >>"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 240); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "$pid" 2>/dev/null || { tail -50 "$log"; fail "strata up died"; }
-    sleep 0.5
-  done
-  fail "strata up did not start"
+  strata_up "$log" "$port" --data-dir "$data" --admin-password migration-admin
+  pid=$strata_pid
 }
 crash_cloud() { kill -9 "$pid"; wait "$pid" 2>/dev/null || true; }
 cleanup() {

@@ -9,20 +9,13 @@ root=$(cd "$here/../.." && pwd)
 # shellcheck source=../cli/lib.sh
 source "$root/tests/cli/lib.sh"
 data=$(mktemp -d /tmp/sq.XXXXXX)   # short: QEMU's unix sockets live under it
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 log="$data/strata.log"
 pid=
 
 start_cloud() {
-  "$root/bin/strata" up --driver qemu --accel tcg --data-dir "$data" --port "$port" --bind 127.0.0.1 \
-    --admin-password qemu-admin >>"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 120); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "$pid" 2>/dev/null || { tail -50 "$log"; fail "strata up died"; }
-    sleep 0.5
-  done
-  fail "strata up did not start"
+  strata_up "$log" "$port" --driver qemu --accel tcg --data-dir "$data" --admin-password qemu-admin
+  pid=$strata_pid
 }
 crash_cloud() { kill -9 "$pid"; wait "$pid" 2>/dev/null || true; }
 qemu_pids() { pgrep -f "qemu-system.*$1" || true; }
