@@ -36,11 +36,11 @@ on_failure() {
 }
 trap 'status=$?; [ $status -eq 0 ] || on_failure; cleanup; exit $status' EXIT
 strata() { STRATA_SKIP_BUILD=1 "$root/bin/strata" "$@"; }
-# west CMD...: runs CMD with the second cloud's credentials (the shell keeps the first's).
-west() { (source "$west/openrc" && "$@"); }
+# on_west CMD...: runs CMD with the second cloud's credentials (the shell keeps the first's).
+on_west() { (source "$west/openrc" && "$@"); }
 wait_console() { # SERVER TEXT [west]
   for _ in $(seq 1 180); do
-    ${3:+west} strata console log show "$1" 2>/dev/null | matches "$2" && return 0
+    ${3:+on_west} strata console log show "$1" 2>/dev/null | matches "$2" && return 0
     sleep 1
   done
   fail "console of $1 never showed '$2'"
@@ -86,7 +86,7 @@ print((json.loads(r) if isinstance(r, str) else r)["web"]["instance_id"])')
 servers+=("$moved")
 
 echo "-- on west: the same guest, user data and disk"
-expect_eq "$(west strata server show "$moved" -f value -c status)" ACTIVE "the migrated server's status on west"
+expect_eq "$(on_west strata server show "$moved" -f value -c status)" ACTIVE "the migrated server's status on west"
 wait_console "$moved" STRATA-GUEST-READY west
 expect_eq "$(guest "$west" "$moved" 'cat /run/user_data')" "$(cat "$east/user_data")" "user data inside the migrated guest"
 expect_eq "$(guest "$west" "$moved" "$region")" "$written" "the region written inside web, read inside the migrated guest"
