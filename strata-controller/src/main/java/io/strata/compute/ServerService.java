@@ -236,7 +236,17 @@ public final class ServerService {
      * within the group's member quota.
      */
     public List<Server> insertCopies(AuthContext auth, Server template, List<Copy> copies, List<String> securityGroupIds, ServerGroup group) {
+        return insertCopies(auth, template, copies, securityGroupIds, group, (h, inserted) -> {});
+    }
+
+    /**
+     * As above, and {@code alsoInserting} writes what else belongs with the inserted copies (a
+     * clone's link to its live image) in the same transaction: a crash never leaves a row without it.
+     */
+    public List<Server> insertCopies(AuthContext auth, Server template, List<Copy> copies, List<String> securityGroupIds, ServerGroup group,
+            java.util.function.BiConsumer<org.jdbi.v3.core.Handle, List<Server>> alsoInserting) {
         requireNonNull(securityGroupIds, "securityGroupIds is null");
+        requireNonNull(alsoInserting, "alsoInserting is null");
         if (copies.isEmpty()) {
             return List.of();
         }
@@ -260,6 +270,7 @@ public final class ServerService {
                 if (!securityGroupIds.isEmpty()) {
                     securityGroups.attach(h, inserted, securityGroupIds);
                 }
+                alsoInserting.accept(h, inserted);
             });
         } catch (RuntimeException e) {
             ips.forEach(addresses::release);

@@ -101,9 +101,11 @@ public final class LiveImageService implements AutoCloseable {
         Server image;
         try {
             String imageName = name != null ? name : source.name() + "-" + store.blessedCount(serverId);
+            // The image's row and its live-image record in one transaction: a failure leaves neither.
+            Instant blessedAt = now();
             image = insertCopies(auth, source, List.of(new ServerService.Copy(imageName, null, source.keyName(), null, source.host(),
-                    TaskState.BLESSING, Map.of(BLESSED_FROM, serverId))), List.of(), null).get(0);
-            store.insertBlessing(image.id(), serverId, auth.projectId(), source.host(), now());
+                    TaskState.BLESSING, Map.of(BLESSED_FROM, serverId))), List.of(), null,
+                    (h, inserted) -> store.insertBlessing(h, inserted.get(0).id(), serverId, auth.projectId(), source.host(), blessedAt)).get(0);
         } catch (RuntimeException e) {
             serverStore.finishTask(serverId, TaskState.BLESSING, VmState.ACTIVE, source.powerState(), now());
             throw e;
@@ -153,9 +155,9 @@ public final class LiveImageService implements AutoCloseable {
 
     /** Cobalt answers a quota error with 413 (Nova's create answers 403). */
     private List<Server> insertCopies(AuthContext auth, Server template, List<ServerService.Copy> copies, List<String> securityGroupIds,
-            io.strata.compute.ServerGroup group) {
+            io.strata.compute.ServerGroup group, java.util.function.BiConsumer<org.jdbi.v3.core.Handle, List<Server>> alsoInserting) {
         try {
-            return servers.insertCopies(auth, template, copies, securityGroupIds, group);
+            return servers.insertCopies(auth, template, copies, securityGroupIds, group, alsoInserting);
         } catch (CloudException e) {
             if (e.code() == io.strata.core.ErrorCode.FORBIDDEN && e.getMessage() != null && e.getMessage().startsWith("Quota exceeded")) {
                 throw new CloudException(io.strata.core.ErrorCode.OVER_LIMIT, e.getMessage());
@@ -195,6 +197,13 @@ public final class LiveImageService implements AutoCloseable {
         if (request.userData() != null) {
             ServerService.checkUserData(request.userData());
         }
+        // Checked before anything is written: params that do not fit their column failed the
+        // whole launch with a database error (500) after the clones' rows were in.
+        int paramsSize = LiveImageStore.storedSize(request.guestParams());
+        if (paramsSize > LiveImageStore.MAX_GUEST_PARAMS_JSON) {
+            throw CloudException.badRequest("Guest parameters take %d characters as JSON; at most %d are allowed.", paramsSize,
+                    LiveImageStore.MAX_GUEST_PARAMS_JSON);
+        }
         String keyName = request.keyName() != null ? request.keyName() : imageRow.keyName();
         if (request.keyName() != null) {
             servers.checkKeyName(auth, request.keyName());
@@ -222,19 +231,12 @@ public final class LiveImageService implements AutoCloseable {
                 copies.add(new ServerService.Copy(name, request.userData(), keyName, zone, null, TaskState.SCHEDULING, metadata));
             }
             // The clones join the group with their rows, within its member quota, before they are built: the scheduler reads it.
-            clones = insertCopies(auth, imageRow, copies, securityGroupIds, group);
-            List<LiveImageStore.Launch> launches = clones.stream()
+            // Their links to the live image go in the same transaction: a clone's build (also one
+            // resumed after a crash) finds what to launch from there, never a row without it.
+            Instant linkedAt = now();
+            clones = insertCopies(auth, imageRow, copies, securityGroupIds, group, (h, inserted) -> store.insertLaunches(h, inserted.stream()
                     .map(c -> new LiveImageStore.Launch(c.id(), liveImageId, false, request.guestParams(), request.targetMemoryMb()))
-                    .toList();
-            try {
-                store.insertLaunches(launches, now());
-            } catch (RuntimeException e) {
-                clones.forEach(c -> {
-                    serverStore.markDeleted(c.id(), now());
-                    addresses.release(c.ipAddress());
-                });
-                throw e;
-            }
+                    .toList(), linkedAt));
         }
         ComputeManager.BuildInputs inputs = bootInputs.resolve(clones.get(0));
         clones.forEach(clone -> manager.build(clone, inputs));

@@ -14,6 +14,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /** Live images and the servers that run from them (tables live_images, live_image_servers). */
@@ -34,10 +35,11 @@ public final class LiveImageStore {
         }
     }
 
-    public void insertBlessing(String id, String sourceId, String projectId, String host, Instant now) {
-        jdbi.useHandle(h -> h.createUpdate("insert into live_images (id, source_id, project_id, host, status, created_at, updated_at) "
+    /** Records a bless in progress, in the caller's transaction (the one that inserts the image's row). */
+    public void insertBlessing(Handle h, String id, String sourceId, String projectId, String host, Instant now) {
+        h.createUpdate("insert into live_images (id, source_id, project_id, host, status, created_at, updated_at) "
                         + "values (:id, :source, :project, :host, 'blessing', :now, :now)")
-                .bind("id", id).bind("source", sourceId).bind("project", projectId).bind("host", host).bind("now", now).execute());
+                .bind("id", id).bind("source", sourceId).bind("project", projectId).bind("host", host).bind("now", now).execute();
     }
 
     /** Records the host's part of a finished bless, and that the source now runs from the image. */
@@ -78,16 +80,15 @@ public final class LiveImageStore {
                 .bind("status", status.wireName()).bind("now", now).bind("id", id).execute());
     }
 
-    public void insertLaunches(List<Launch> launches, Instant now) {
-        jdbi.useTransaction(h -> {
-            var batch = h.prepareBatch("insert into live_image_servers (server_id, live_image_id, is_source, guest_params, target_memory_mb, "
-                    + "created_at) values (:server, :image, false, :params, :target, :now)");
-            for (Launch l : launches) {
-                batch.bind("server", l.serverId()).bind("image", l.liveImageId()).bind("params", json(l.guestParams()))
-                        .bind("target", l.targetMemoryMb()).bind("now", now).add();
-            }
-            batch.execute();
-        });
+    /** Links clones to their live image, in the caller's transaction (the one that inserts the clones' rows). */
+    public void insertLaunches(Handle h, List<Launch> launches, Instant now) {
+        var batch = h.prepareBatch("insert into live_image_servers (server_id, live_image_id, is_source, guest_params, target_memory_mb, "
+                + "created_at) values (:server, :image, false, :params, :target, :now)");
+        for (Launch l : launches) {
+            batch.bind("server", l.serverId()).bind("image", l.liveImageId()).bind("params", json(l.guestParams()))
+                    .bind("target", l.targetMemoryMb()).bind("now", now).add();
+        }
+        batch.execute();
     }
 
     public Optional<LiveImage> find(String id) {
@@ -152,6 +153,14 @@ public final class LiveImageStore {
     private static Instant instant(ResultSet rs, String column) throws SQLException {
         OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
         return value == null ? null : value.withOffsetSameInstant(ZoneOffset.UTC).toInstant();
+    }
+
+    /** The most a clone's guest params take as stored (JSON), the size of their column. */
+    static final int MAX_GUEST_PARAMS_JSON = 4000;
+
+    /** How many characters {@code params} take as stored. */
+    static int storedSize(Map<String, String> params) {
+        return json(params).length();
     }
 
     private static String json(Map<String, String> map) {

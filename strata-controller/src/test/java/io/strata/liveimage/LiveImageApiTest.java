@@ -133,6 +133,13 @@ class LiveImageApiTest {
         action(member, live, "{\"co_launch\": {\"key_name\": \"no-such-key\"}}").expect(400);
         action(member, live, "{\"co_launch\": {\"user_data\": \"not base64!\"}}").expect(400);
         action(member, live, "{\"co_launch\": {\"target\": \"lots\"}}").expect(400);
+        // Each param may be long, but all of them must fit where they are kept: a 400, and no clone
+        // row left behind (this launch was a 500 after the rows were written).
+        String half = "x".repeat(2500);
+        assertThat(action(member, live, "{\"co_launch\": {\"num_instances\": 2, \"guest\": {\"a\": \"" + half + "\", \"b\": \"" + half
+                + "\"}}}").expect(400).text()).contains("at most 4000 are allowed");
+        assertThat(action(member, live, "{\"co_list_launched\": null}").expect(200).json()).isEmpty();
+        assertThat(member.get("/compute/v2.1/servers?name=rules-0-clone").expect(200).json().get("servers")).isEmpty();
 
         // A default-named clone, then everything goes.
         JsonNode clone = action(member, live, "{\"co_launch\": {\"target\": \"256M\"}}").expect(200).json().get(0);
