@@ -13,6 +13,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -46,11 +47,16 @@ public final class MigrationModule implements AutoCloseable {
         this.api = api;
     }
 
+    /** The migration clock's period: heartbeats, take-overs, schedules. */
+    private static final Duration TICK = Duration.ofSeconds(5);
+
     /**
      * @param osMorphingImage directory with the OS-morphing appliance's vmlinuz and initrd.img; null
      *        when none is configured (OS morphing then fails, asking for it or for skip_os_morphing)
+     * @param serviceDownTime how long a worker may go unseen before another controller takes its
+     *        executions over (the cloud's service_down_time); the worker beats at least three times in it
      */
-    public static MigrationModule start(Jdbi jdbi, Path dataDir, Policy policy, Clock clock, Path osMorphingImage) {
+    public static MigrationModule start(Jdbi jdbi, Path dataDir, Policy policy, Clock clock, Path osMorphingImage, Duration serviceDownTime) {
         requireNonNull(dataDir, "dataDir is null");
         Path root = dataDir.resolve("migration");
         MigrationStore store = new MigrationStore(jdbi, clock);
@@ -58,7 +64,7 @@ public final class MigrationModule implements AutoCloseable {
         ProviderRegistry providers = new ProviderRegistry(List.of(new QemuHostProvider(root.resolve("scratch")),
                 new CloudApiProvider("strata", root.resolve("staging")), new CloudApiProvider("openstack", root.resolve("staging"))));
         EndpointService endpoints = new EndpointService(store, box, providers, clock);
-        WorkerRegistry workers = new WorkerRegistry(store, clock, hostName(), providers.platforms(), root.resolve("worker.id"));
+        WorkerRegistry workers = new WorkerRegistry(store, clock, hostName(), providers.platforms(), root.resolve("worker.id"), serviceDownTime);
         TaskEngine engine = new TaskEngine(store, new TransferTasks(store, endpoints, new DiskReplicator(),
                 new OsMorpher(OsMorpher.Settings.forImage(osMorphingImage != null ? osMorphingImage : root.resolve("os-morphing"))),
                 root.resolve("state"), clock), clock);
@@ -73,10 +79,19 @@ public final class MigrationModule implements AutoCloseable {
         if (resumed > 0) {
             log.info("resumed {} migration execution(s)", resumed);
         }
-        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("migration-clock").factory());
-        ticker.scheduleWithFixedDelay(() -> {
+        long tickMillis = Math.max(100, Math.min(TICK.toMillis(), serviceDownTime.toMillis() / 3));
+        // Two threads: the heartbeat has one of its own, so that a long tick (a slow store, many
+        // schedules) never makes this worker look down and its running executions taken over.
+        ScheduledExecutorService ticker = Executors.newScheduledThreadPool(2, Thread.ofVirtual().name("migration-clock").factory());
+        ticker.scheduleAtFixedRate(() -> {
             try {
                 workers.heartbeat();
+            } catch (RuntimeException e) {
+                log.warn("migration worker heartbeat failed: {}", e.getMessage());
+            }
+        }, tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+        ticker.scheduleWithFixedDelay(() -> {
+            try {
                 engine.adopt(workers.selfId(), workers::isDown);
                 // Pools are resumed from the clock, first 5 s after start, not during it: the pool's
                 // endpoint may be this very cloud, whose API is not listening yet.
@@ -88,7 +103,7 @@ public final class MigrationModule implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("migration clock tick failed: {}", e.getMessage());
             }
-        }, 5, 5, TimeUnit.SECONDS);
+        }, TICK.toMillis(), tickMillis, TimeUnit.MILLISECONDS);
         return new MigrationModule(engine, pools, ticker, api);
     }
 

@@ -142,6 +142,12 @@ public final class TaskEngine implements AutoCloseable {
     private void run(String executionId) {
         while (!closing) {
             Execution execution = load(executionId);
+            if (takenOver(execution)) {
+                // This worker was seen as down (a pause longer than the service down time) and
+                // another took the execution over: it goes on from the task this one ran.
+                log.warn("execution {} was taken over by worker {}; this worker stops running it", executionId, execution.workerId());
+                return;
+            }
             if (execution.status().equals(ExecutionStatus.CANCELLING) || isCancelled(executionId)) {
                 finish(executionId, ExecutionStatus.CANCELED);
                 return;
@@ -213,6 +219,10 @@ public final class TaskEngine implements AutoCloseable {
      * cleanup task runs when all it depends on at least started (so it has something to undo).
      */
     private void finish(String executionId, String status) {
+        if (takenOver(load(executionId))) {
+            log.warn("execution {} was taken over by another worker; this one leaves its end to it", executionId);
+            return;
+        }
         Instant now = clock.instant();
         String unrun = status.equals(ExecutionStatus.CANCELED) ? ExecutionStatus.TASK_CANCELED : ExecutionStatus.TASK_UNSCHEDULED;
         store.update(Kind.EXECUTION, executionId, Execution.class, e -> {
@@ -306,8 +316,14 @@ public final class TaskEngine implements AutoCloseable {
         return flag != null && flag.get();
     }
 
+    /** Whether another worker runs the execution now: then this one writes nothing more of it. */
+    private boolean takenOver(Execution execution) {
+        String self = selfId;
+        return self != null && execution.workerId() != null && !execution.workerId().equals(self);
+    }
+
     private void update(String executionId, String taskId, java.util.function.UnaryOperator<Task> change) {
-        store.update(Kind.EXECUTION, executionId, Execution.class, e -> e.withTask(taskId, change, clock.instant()));
+        store.update(Kind.EXECUTION, executionId, Execution.class, e -> takenOver(e) ? e : e.withTask(taskId, change, clock.instant()));
     }
 
     private Execution load(String executionId) {

@@ -18,11 +18,13 @@ import java.util.Set;
 /**
  * Worker services: each controller registers itself on start (its id kept in its data directory,
  * so a restart takes the same record back) and beats every few seconds; a worker unseen for
- * {@link #DOWN_AFTER} is DOWN. Executions go to an enabled, up worker whose regions cover the
- * endpoints' regions (a worker or endpoint with no regions matches any); controllers sharing a
- * database pick up the executions assigned to them, and those of workers that went down.
+ * {@code downAfter} (the cloud's service_down_time, 60 s in the all-in-one) is DOWN. Executions
+ * go to an enabled, up worker whose regions cover the endpoints' regions (a worker or endpoint
+ * with no regions matches any); controllers sharing a database pick up the executions assigned
+ * to them, and those of workers that went down.
  */
 public final class WorkerRegistry {
+    /** Nova's service_down_time, the default. */
     public static final Duration DOWN_AFTER = Duration.ofSeconds(60);
     static final String BINARY = "coriolis-worker";
     static final String TOPIC = "coriolis_worker";
@@ -32,10 +34,20 @@ public final class WorkerRegistry {
     private final String host;
     private final List<String> providers;
     private final Path idFile;
+    private final Duration downAfter;
     private String selfId;
 
     /** {@code idFile} keeps this controller's worker id across restarts (one per data directory). */
     public WorkerRegistry(MigrationStore store, Clock clock, String host, List<String> providers, Path idFile) {
+        this(store, clock, host, providers, idFile, DOWN_AFTER);
+    }
+
+    /** @param downAfter how long a worker may go unseen before it is DOWN and its executions are taken over */
+    public WorkerRegistry(MigrationStore store, Clock clock, String host, List<String> providers, Path idFile, Duration downAfter) {
+        this.downAfter = requireNonNull(downAfter, "downAfter is null");
+        if (downAfter.isNegative() || downAfter.isZero()) {
+            throw new IllegalArgumentException("downAfter must be positive");
+        }
         this.store = requireNonNull(store, "store is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.host = requireNonNull(host, "host is null");
@@ -82,7 +94,7 @@ public final class WorkerRegistry {
         return selfId;
     }
 
-    /** Whether a worker is unknown or has not been seen for {@link #DOWN_AFTER}: its executions may be adopted. */
+    /** Whether a worker is unknown or has not been seen for {@code downAfter}: its executions may be adopted. */
     public boolean isDown(String workerId) {
         return store.find(Kind.SERVICE, workerId, WorkerService.class).map(this::withLiveStatus)
                 .map(s -> s.status().equals("DOWN")).orElse(true);
@@ -105,7 +117,7 @@ public final class WorkerRegistry {
     }
 
     private WorkerService withLiveStatus(WorkerService service) {
-        boolean up = service.lastSeenAt() != null && service.lastSeenAt().isAfter(clock.instant().minus(DOWN_AFTER));
+        boolean up = service.lastSeenAt() != null && service.lastSeenAt().isAfter(clock.instant().minus(downAfter));
         return service.with(service.enabled(), service.mappedRegions(), up ? "UP" : "DOWN", service.lastSeenAt(), service.updatedAt());
     }
 

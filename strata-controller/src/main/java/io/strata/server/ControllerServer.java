@@ -241,7 +241,8 @@ public final class ControllerServer implements AutoCloseable {
                 }
             }, cluster.heartbeatInterval().toMillis(), cluster.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
             ServerStateGauges.register(metrics, serverStore);
-            MigrationModule migration = MigrationModule.start(database.jdbi(), config.dataDir(), policy, clock, config.effectiveOsMorphingImage());
+            MigrationModule migration = MigrationModule.start(database.jdbi(), config.dataDir(), policy, clock, config.effectiveOsMorphingImage(),
+                    cluster.downAfter());
             // Snooze: virtual clusters become Compute servers of the cloud admin; in one process the
             // hierarchy is one group manager per hostsPerGroupManager hosts, the first leading.
             EnergySaver energy = new EnergySaver(WakeupDrivers.named(hierarchySettings.wakeupDriver()), hierarchySettings.idleThreshold(),

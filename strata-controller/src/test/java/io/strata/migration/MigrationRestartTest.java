@@ -71,6 +71,56 @@ class MigrationRestartTest {
         }
     }
 
+    /**
+     * Two controllers on one PostgreSQL with a service down time of 3 s: the worker running an
+     * execution stops mid-copy and never comes back; once it is DOWN the other controller takes
+     * the execution over and completes it, and the destination ends equal to the source.
+     */
+    @org.junit.jupiter.api.Test
+    void anotherControllerTakesOverTheExecutionsOfAWorkerThatWentDown() throws IOException {
+        source = Files.createTempDirectory("migr-src-");
+        destination = Files.createTempDirectory("migr-dst-");
+        Path disk = HostDirs.randomDisk(source.resolve("big/disk.raw"), SIZE, 11);
+        io.strata.store.DatabaseConfig shared = TestDatabases.config(TestDatabases.Kind.POSTGRESQL);
+        java.util.function.UnaryOperator<io.strata.server.StrataConfig> settings = c -> c.withDatabase(shared.url(), shared.user(), shared.password())
+                .withCluster(c.cluster().withHeartbeat(java.time.Duration.ofSeconds(1), 3));
+        TestCloud survivor = TestCloud.start(TestDatabases.Kind.POSTGRESQL, settings);
+        TestCloud dying = TestCloud.start(TestDatabases.Kind.POSTGRESQL, settings);
+        boolean dyingClosed = false;
+        try {
+            Files.copy(survivor.dataDir().resolve("migration/secret.key"), dying.dataDir().resolve("migration/secret.key"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            dying = dying.restart();
+            MigrationClient client = new MigrationClient(survivor.admin());
+            String survivorWorker = Files.readString(survivor.dataDir().resolve("migration/worker.id")).strip();
+            String dyingWorker = Files.readString(dying.dataDir().resolve("migration/worker.id")).strip();
+            // Disabled, the survivor's worker is not chosen: the execution goes to the other one.
+            client.put("/services/" + survivorWorker, "{\"service\": {\"enabled\": false}}").expect(200);
+            String replica = client.replica(client.qemuHostEndpoint("src", source), client.qemuHostEndpoint("dst", destination), "big");
+            String execution = client.execute(replica);
+            client.awaitReplicationProgress(() -> client.execution(replica, execution).get("tasks"));
+            client.put("/services/" + survivorWorker, "{\"service\": {\"enabled\": true}}").expect(200);
+
+            dying.close();
+            dyingClosed = true;
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).pollInterval(java.time.Duration.ofMillis(200))
+                    .until(() -> client.get("/services/" + dyingWorker).expect(200).json().at("/service/status").asText().equals("DOWN"));
+            JsonNode done = client.awaitExecution(replica, execution);
+            MigrationClient.assertCompleted(done);
+            assertThat(done.get("tasks").get(2).get("progress_updates"))
+                    .anySatisfy(u -> assertThat(u.get("message").asText()).contains("Resumed after a controller restart"));
+            JsonNode volume = client.get("/replicas/" + replica).expect(200).json().at("/replica/info/big/volumes_info/0");
+            assertThat(HostDirs.checksum(Path.of(volume.get("path").asText()), SIZE)).isEqualTo(HostDirs.checksum(disk, SIZE));
+            // The survivor's data directory holds the replication state now: it finished the copy.
+            assertThat(survivor.dataDir().resolve("migration/state/" + replica)).exists();
+        } finally {
+            if (!dyingClosed) {
+                dying.close();
+            }
+            survivor.close();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(TestDatabases.Kind.class)
     void executionResumesAfterRestart(TestDatabases.Kind kind) throws IOException {
