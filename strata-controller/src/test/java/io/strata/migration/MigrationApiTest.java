@@ -632,6 +632,10 @@ class MigrationApiTest {
                 .isEqualTo("user_scripts.instances names 'vm9', which is not one of the instances (vm1)");
         assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"user_scripts\": {\"global\": {\"linux\": 5}}}}"))
                 .isEqualTo("user_scripts.global.linux must be the script's text (a string) or null");
+        // The newer Coriolis form (a list of phases and payloads) is not the one served.
+        assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"user_scripts\": {\"global\": {\"linux\": "
+                + "[{\"phase\": \"osmorphing_post_os_mount\", \"payload\": \"true\"}]}}}}"))
+                .isEqualTo("user_scripts.global.linux must be the script's text (a string) or null");
         assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"user_scripts\": [\"x\"]}}"))
                 .contains("user_scripts must be an object");
         assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"instance_osmorphing_minion_pool_mappings\": {\"vm9\": \""
