@@ -252,6 +252,9 @@ class MigrationCommandsTest {
         assertThat(updated.path("instance_osmorphing_minion_pool_mappings").toString()).isEqualTo("{}");
         assertThat(updated.path("destination_environment").path("instance_name").asText()).isEqualTo("vm1-counted");
         admin.run("replica", "update", "--user-script-global", "beos=" + globalScript, replica).failsWith(1, "Invalid OS beos");
+        assertThat(admin.value("replica", "update", "--destination-minion-pool-id", pool, replica, "-c", "destination_minion_pool_id"))
+                .isEqualTo(pool);
+        admin.run("replica", "update", "--origin-minion-pool-id", pool, replica).failsWith(1, "is not a source pool of endpoint");
         admin.ok("replica", "execute", "--wait", replica);
         JsonNode deployed = admin.json("migration", "deploy", "replica", "--wait", "--skip-os-morphing", "--destination-environment",
                 "{\"instance_name\": \"vm1-deployed\"}", "--user-script-global", "linux=" + globalScript, replica);

@@ -228,7 +228,8 @@ public final class MigrationApi implements ApiArea {
             Transfer updated = transfers.updateReplica(project, ctx.pathParam("id"), RequestBody.optionalObject(body, "source_environment"),
                     RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalObject(body, "network_map"),
                     RequestBody.optionalObject(body, "storage_mappings"), RequestBody.optionalString(body, "notes", 0, 65535),
-                    body.get("user_scripts"), body.get("instance_osmorphing_minion_pool_mappings"));
+                    body.get("user_scripts"), body.get("instance_osmorphing_minion_pool_mappings"), body.get("origin_minion_pool_id"),
+                    body.get("destination_minion_pool_id"));
             ctx.json(Json.object().set("replica", view(updated)));
         });
         r.delete(P + "/replicas/{id}", ctx -> {

@@ -79,6 +79,12 @@ public record Transfer(
                 replicaId, cloneDisks, skipOsMorphing, replicationCount, newUserScripts, newPoolMappings, info, lastExecutionStatus, createdAt, now);
     }
 
+    public Transfer withMinionPools(String newOriginMinionPoolId, String newDestinationMinionPoolId, Instant now) {
+        return new Transfer(id, projectId, scenario, originEndpointId, destinationEndpointId, newOriginMinionPoolId, newDestinationMinionPoolId,
+                instances, sourceEnvironment, destinationEnvironment, networkMap, storageMappings, notes, shutdownInstances, replicaId, cloneDisks,
+                skipOsMorphing, replicationCount, userScripts, instanceOsmorphingMinionPoolMappings, info, lastExecutionStatus, createdAt, now);
+    }
+
     private static ObjectNode orEmpty(ObjectNode node) {
         return node == null ? JsonNodeFactory.instance.objectNode() : node;
     }

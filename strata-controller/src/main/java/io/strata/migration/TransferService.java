@@ -243,13 +243,41 @@ public final class TransferService {
         return updateReplica(projectId, id, sourceEnvironment, destinationEnvironment, networkMap, storageMappings, notes, null, null);
     }
 
-    /**
-     * Updates the given settings; {@code userScripts} and {@code poolMappings} are merged into the
-     * replica's (a null script or pool removes that one), as the Coriolis client's update sends them.
-     */
+    private String poolUpdate(String projectId, JsonNode given, String current, String endpointId, String platform, String key) {
+        if (given == null) {
+            return current;
+        }
+        if (given.isNull()) {
+            return null;
+        }
+        if (!given.isTextual() || given.textValue().isEmpty()) {
+            throw CloudException.badRequest("%s must be a minion pool ID or null", key);
+        }
+        checkPool(projectId, given.textValue(), endpointId, platform);
+        return given.textValue();
+    }
+
     public Transfer updateReplica(String projectId, String id, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment,
             ObjectNode networkMap, ObjectNode storageMappings, String notes, JsonNode userScripts, JsonNode poolMappings) {
+        return updateReplica(projectId, id, sourceEnvironment, destinationEnvironment, networkMap, storageMappings, notes, userScripts,
+                poolMappings, null, null);
+    }
+
+    /**
+     * Updates the given settings, all checked before any is stored; {@code userScripts} and
+     * {@code poolMappings} are merged into the replica's (a null script or pool removes that one),
+     * as the Coriolis client's update sends them. {@code originPool} and {@code destinationPool}
+     * are the JSON values of origin_minion_pool_id and destination_minion_pool_id: an ID replaces
+     * (checked as at creation), a JSON null removes, null (absent) keeps.
+     */
+    public Transfer updateReplica(String projectId, String id, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment,
+            ObjectNode networkMap, ObjectNode storageMappings, String notes, JsonNode userScripts, JsonNode poolMappings, JsonNode originPool,
+            JsonNode destinationPool) {
         Transfer replica = transfer(projectId, id, Transfer.REPLICA);
+        String origin = poolUpdate(projectId, originPool, replica.originMinionPoolId(), replica.originEndpointId(), "source",
+                "origin_minion_pool_id");
+        String destination = poolUpdate(projectId, destinationPool, replica.destinationMinionPoolId(), replica.destinationEndpointId(),
+                "destination", "destination_minion_pool_id");
         ObjectNode scriptUpdate = userScripts == null ? null : UserScripts.validate(userScripts, replica.instances());
         ObjectNode mappingUpdate = poolMappings == null ? null
                 : poolMappings(projectId, replica.destinationEndpointId(), poolMappings, replica.instances(), true);
@@ -273,7 +301,7 @@ public final class TransferService {
                 notes == null ? t.notes() : notes,
                 scriptUpdate == null ? t.userScripts() : UserScripts.merge(t.userScripts(), scriptUpdate),
                 mappingUpdate == null ? t.instanceOsmorphingMinionPoolMappings() : mergeMappings(t.instanceOsmorphingMinionPoolMappings(), mappingUpdate),
-                clock.instant())).orElseThrow();
+                clock.instant()).withMinionPools(origin, destination, clock.instant())).orElseThrow();
     }
 
     private static ObjectNode mergeMappings(ObjectNode current, ObjectNode update) {

@@ -658,6 +658,17 @@ class MigrationApiTest {
         assertThat(updated.get("instance_osmorphing_minion_pool_mappings").isEmpty()).isTrue();
         assertThat(admin.put("/replicas/" + replicaId, "{\"replica\": {\"user_scripts\": {\"global\": {\"beos\": \"x\"}}}}").expect(400)
                 .json().at("/badRequest/message").asText()).contains("unknown OS type 'beos'");
+        // Its minion pools change too: an ID sets, null removes, a wrong pool changes nothing of the update.
+        assertThat(admin.put("/replicas/" + replicaId, "{\"replica\": {\"destination_minion_pool_id\": \"" + destinationPool + "\"}}")
+                .expect(200).json().at("/replica/destination_minion_pool_id").asText()).isEqualTo(destinationPool);
+        assertThat(admin.put("/replicas/" + replicaId, "{\"replica\": {\"notes\": \"changed\", \"origin_minion_pool_id\": \""
+                + destinationPool + "\"}}").expect(400).json().at("/badRequest/message").asText())
+                .isEqualTo("Minion pool " + destinationPool + " is not a source pool of endpoint " + origin);
+        JsonNode unchanged = admin.get("/replicas/" + replicaId).expect(200).json().get("replica");
+        assertThat(unchanged.get("notes").isNull()).isTrue();
+        assertThat(unchanged.get("origin_minion_pool_id").isNull()).isTrue();
+        assertThat(admin.put("/replicas/" + replicaId, "{\"replica\": {\"destination_minion_pool_id\": null}}")
+                .expect(200).json().at("/replica/destination_minion_pool_id").isNull()).isTrue();
         MigrationClient.assertCompleted(admin.awaitExecution(replicaId, admin.execute(replicaId)));
         JsonNode deployment = admin.post("/migrations", """
                 {"migration": {"replica_id": "%s", "skip_os_morphing": true, "destination_environment": {"instance_name": "vm1-deployed"}}}

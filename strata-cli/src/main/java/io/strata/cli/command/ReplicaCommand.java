@@ -73,6 +73,8 @@ final class ReplicaCommand {
             @Option(names = "--network-map", paramLabel = "<json>", description = "Network map (JSON or @file).") String networkMap,
             @Option(names = "--network-map-file", paramLabel = "<file>", description = "Network map JSON file.") Path networkMapFile,
             @Option(names = "--notes", paramLabel = "<text>", description = "Notes.") String notes,
+            @Option(names = "--origin-minion-pool-id", paramLabel = "<pool>", description = "Source minion pool.") String originPool,
+            @Option(names = "--destination-minion-pool-id", paramLabel = "<pool>", description = "Destination minion pool.") String destinationPool,
             @Mixin MorphingOptions morphing,
             @Parameters(paramLabel = "<replica>", description = "Replica ID.") String replica) {
         ObjectNode body = Json.object();
@@ -80,6 +82,8 @@ final class ReplicaCommand {
         putJson(body, "destination_environment", Transfers.jsonOption("--destination-environment", destination, destinationFile));
         putJson(body, "network_map", Transfers.jsonOption("--network-map", networkMap, networkMapFile));
         Requests.putIfGiven(body, "notes", notes);
+        Requests.putIfGiven(body, "origin_minion_pool_id", originPool);
+        Requests.putIfGiven(body, "destination_minion_pool_id", destinationPool);
         morphing.addTo(body, true);
         cli.show(format, replicaFields(cli.migration().put("/replicas/" + replica, EndpointCommand.wrap("replica", body)).path("replica"), false));
     }
