@@ -65,15 +65,10 @@ public final class TransferService {
         return transfer(projectId, migration.id(), Transfer.MIGRATION);
     }
 
-    /** Deploys a replica's latest copy as a migration of its own. */
-    public Transfer deployReplica(String projectId, String replicaId, boolean cloneDisks, boolean skipOsMorphing, ObjectNode destinationEnvironment,
-            List<String> instances, boolean force) {
-        return deployReplica(projectId, replicaId, cloneDisks, skipOsMorphing, destinationEnvironment, instances, force, null, null);
-    }
-
     /**
-     * As above; {@code userScripts} and {@code poolMappings}, when given, replace the replica's for
-     * this deployment (as Coriolis' deployment from a replica takes them), else the replica's apply.
+     * Deploys a replica's latest copy as a migration of its own. {@code userScripts} and
+     * {@code poolMappings}, when given, replace the replica's for this deployment (as Coriolis'
+     * deployment from a replica takes them), else the replica's apply.
      */
     public Transfer deployReplica(String projectId, String replicaId, boolean cloneDisks, boolean skipOsMorphing, ObjectNode destinationEnvironment,
             List<String> instances, boolean force, JsonNode userScripts, JsonNode poolMappings) {
@@ -238,11 +233,6 @@ public final class TransferService {
         return store.list(Kind.TRANSFER, projectId, Transfer.class).stream().filter(t -> t.scenario().equals(scenario)).toList();
     }
 
-    public Transfer updateReplica(String projectId, String id, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment,
-            ObjectNode networkMap, ObjectNode storageMappings, String notes) {
-        return updateReplica(projectId, id, sourceEnvironment, destinationEnvironment, networkMap, storageMappings, notes, null, null);
-    }
-
     private String poolUpdate(String projectId, JsonNode given, String current, String endpointId, String platform, String key) {
         if (given == null) {
             return current;
@@ -255,12 +245,6 @@ public final class TransferService {
         }
         checkPool(projectId, given.textValue(), endpointId, platform);
         return given.textValue();
-    }
-
-    public Transfer updateReplica(String projectId, String id, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment,
-            ObjectNode networkMap, ObjectNode storageMappings, String notes, JsonNode userScripts, JsonNode poolMappings) {
-        return updateReplica(projectId, id, sourceEnvironment, destinationEnvironment, networkMap, storageMappings, notes, userScripts,
-                poolMappings, null, null);
     }
 
     /**
