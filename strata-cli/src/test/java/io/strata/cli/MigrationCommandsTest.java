@@ -272,6 +272,19 @@ class MigrationCommandsTest {
                 "--options", "disk_format", "-c", "Possible Values")).isEqualTo("[\"raw\",\"qcow2\"]");
         admin.run("endpoint", "destination", "options", "list", "dst3", "--environment", "{}", "--environment-file", environment.toString())
                 .failsWith(1, "--environment and --environment-file are mutually exclusive");
+        assertThat(admin.ok("endpoint", "storage", "list", "dst3", "--environment-file", environment.toString()).out()).contains("qcow2");
+        assertThat(admin.value("endpoint", "network", "list", "src3", "--environment", "{}", "-c", "ID")).isEqualTo("default");
+        admin.run("endpoint", "network", "list", "src3", "--environment", "[]").failsWith(1, "--environment must be a JSON object");
+        Path poolOptionsFile = Files.writeString(dir.resolve("pool.json"), "{\"image_id\": \"minion-image\"}");
+        String filed = admin.value("minion", "pool", "create", "filed", "--endpoint-id", "dst3", "--platform", "destination", "--skip-allocation",
+                "--environment-options-file", poolOptionsFile.toString(), "-c", "id");
+        assertThat(admin.json("minion", "pool", "show", filed).path("environment_options").path("image_id").asText()).isEqualTo("minion-image");
+        Files.writeString(poolOptionsFile, "{\"image_id\": \"other-image\"}");
+        assertThat(admin.json("minion", "pool", "update", "--environment-options-file", poolOptionsFile.toString(), filed)
+                .path("environment_options").path("image_id").asText()).isEqualTo("other-image");
+        admin.run("minion", "pool", "update", "--environment-options", "{}", "--environment-options-file", poolOptionsFile.toString(), filed)
+                .failsWith(1, "--environment-options and --environment-options-file are mutually exclusive");
+        admin.ok("minion", "pool", "delete", filed);
         // A strata endpoint (this cloud itself) boots minions from an image and a flavor.
         admin.ok("endpoint", "create", "--name", "self", "--provider", "strata", "--connection", """
                 {"auth_url": "%s/identity/v3", "username": "admin", "password": "%s", "project_name": "admin",

@@ -209,10 +209,11 @@ final class EndpointCommand {
         }
 
         @Command(name = "list", description = "List an endpoint's networks.")
-        void list(@Mixin ListOptions format, @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
+        void list(@Mixin ListOptions format, @Mixin Environment environment,
+                @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
             String id = new Transfers(cli).endpoint(endpoint).path("id").asText();
             List<List<Object>> rows = new ArrayList<>();
-            for (JsonNode n : cli.migration().get("/endpoints/" + id + "/networks").path("networks")) {
+            for (JsonNode n : cli.migration().get("/endpoints/" + id + "/networks" + environment.query()).path("networks")) {
                 rows.add(List.of(n.path("id"), n.path("name")));
             }
             cli.list(format, List.of("ID", "Name"), rows);
@@ -227,11 +228,7 @@ final class EndpointCommand {
     static void listOptions(Cli cli, ListOptions format, String endpoint, List<String> names, String environment, Path environmentFile,
             String path, String key) {
         String id = new Transfers(cli).endpoint(endpoint).path("id").asText();
-        Map<String, String> query = new LinkedHashMap<>();
-        ObjectNode env = Transfers.jsonOption("--environment", environment, environmentFile);
-        if (env != null) {
-            query.put("env", Base64.getEncoder().encodeToString(Json.write(env).getBytes(StandardCharsets.UTF_8)));
-        }
+        Map<String, String> query = environmentQuery(environment, environmentFile);
         if (names != null) {
             ArrayNode list = Json.array();
             names.forEach(list::add);
@@ -242,6 +239,29 @@ final class EndpointCommand {
             rows.add(List.of(option.path("name"), Json.write(option.path("values")), option.path("config_default")));
         }
         cli.list(format, List.of("Option Name", "Possible Values", "Configuration Default"), rows);
+    }
+
+    /** The {@code env} query parameter (base64-encoded JSON) of {@code --environment[-file]}, when given. */
+    private static Map<String, String> environmentQuery(String environment, Path environmentFile) {
+        Map<String, String> query = new LinkedHashMap<>();
+        ObjectNode env = Transfers.jsonOption("--environment", environment, environmentFile);
+        if (env != null) {
+            query.put("env", Base64.getEncoder().encodeToString(Json.write(env).getBytes(StandardCharsets.UTF_8)));
+        }
+        return query;
+    }
+
+    /** The Coriolis client's environment of the network and storage listings. */
+    static final class Environment {
+        @Option(names = "--environment", paramLabel = "<json>", description = "Environment (JSON or @file).")
+        String environment;
+
+        @Option(names = "--environment-file", paramLabel = "<file>", description = "Environment JSON file.")
+        Path environmentFile;
+
+        String query() {
+            return Requests.queryString(environmentQuery(environment, environmentFile));
+        }
     }
 
     /** The arguments every options listing of the Coriolis client takes. */
@@ -349,10 +369,11 @@ final class EndpointCommand {
         }
 
         @Command(name = "list", description = "List an endpoint's storage backends.")
-        void list(@Mixin ListOptions format, @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
+        void list(@Mixin ListOptions format, @Mixin Environment environment,
+                @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
             String id = new Transfers(cli).endpoint(endpoint).path("id").asText();
             List<List<Object>> rows = new ArrayList<>();
-            for (JsonNode s : cli.migration().get("/endpoints/" + id + "/storage").path("storage").path("storage_backends")) {
+            for (JsonNode s : cli.migration().get("/endpoints/" + id + "/storage" + environment.query()).path("storage").path("storage_backends")) {
                 rows.add(List.of(s.path("id"), s.path("name")));
             }
             cli.list(format, List.of("ID", "Name"), rows);
