@@ -191,4 +191,116 @@ class MigrationCommandsTest {
         admin.ok("region", "delete", "east");
         admin.run("endpoint", "show", "nope").failsWith(1, "No endpoint with a name or ID of 'nope' exists.");
     }
+
+    /**
+     * The Coriolis client's options the audit of issue 6 found missing: --replication-count, user
+     * scripts from files, OS morphing pool mappings, the --*-file forms of the JSON options, and the
+     * source and minion pool options lists.
+     */
+    @Test
+    void coriolisTransferOptionsAndOptionsLists() throws Exception {
+        Path source = hostDir("src3", true);
+        Path destination = hostDir("dst3", false);
+        admin.ok("endpoint", "create", "--name", "src3", "--provider", "qemu-host", "--connection", "{\"path\": \"" + source + "\"}");
+        admin.ok("endpoint", "create", "--name", "dst3", "--provider", "qemu-host", "--connection", "{\"path\": \"" + destination + "\"}");
+        Path globalScript = Files.writeString(dir.resolve("global.sh"), "#!/bin/sh\necho global > $1/etc/from-global\n");
+        Path ownScript = Files.writeString(dir.resolve("vm1.sh"), "#!/bin/sh\necho own > $1/etc/own\n");
+        Path environment = Files.writeString(dir.resolve("env.json"), "{\"disk_format\": \"qcow2\", \"instance_name\": \"vm1-counted\"}");
+        Path networkMap = Files.writeString(dir.resolve("network.json"), "{\"default\": \"default\"}");
+        String pool = admin.value("minion", "pool", "create", "morphers", "--endpoint-id", "dst3", "--platform", "destination", "-c", "id");
+
+        JsonNode migration = admin.json("migration", "create", "--wait", "--origin-endpoint", "src3", "--destination-endpoint", "dst3",
+                "--instance", "vm1", "--replication-count", "3", "--shutdown-instances", "--skip-os-morphing",
+                "--destination-environment-file", environment.toString(), "--network-map-file", networkMap.toString(),
+                "--user-script-global", "linux=" + globalScript, "--user-script-instance", "vm1=" + ownScript,
+                "--osmorphing-minion-pool-mapping", "vm1=" + pool);
+        assertThat(migration.path("status").asText()).isEqualTo("COMPLETED");
+        assertThat(migration.path("replication_count").asInt()).isEqualTo(3);
+        String tasks = migration.path("tasks").asText();
+        assertThat(tasks.split("REPLICATE_DISKS vm1: COMPLETED", -1)).hasSize(4);
+        assertThat(tasks.indexOf("SHUTDOWN_INSTANCE")).isGreaterThan(tasks.indexOf("REPLICATE_DISKS")).isLessThan(tasks.lastIndexOf("REPLICATE_DISKS"));
+        assertThat(migration.path("destination_environment").path("disk_format").asText()).isEqualTo("qcow2");
+        assertThat(migration.path("network_map").toString()).isEqualTo("{\"default\":\"default\"}");
+        assertThat(migration.path("user_scripts").path("global").path("linux").asText()).isEqualTo(Files.readString(globalScript));
+        assertThat(migration.path("user_scripts").path("instances").path("vm1").asText()).isEqualTo(Files.readString(ownScript));
+        assertThat(migration.path("instance_osmorphing_minion_pool_mappings").path("vm1").asText()).isEqualTo(pool);
+        assertThat(destination.resolve("vm1-counted/disk.qcow2")).exists();
+
+        String[] create = {"migration", "create", "--origin-endpoint", "src3", "--destination-endpoint", "dst3", "--instance", "vm1"};
+        admin.run(concat(create, "--replication-count", "0")).failsWith(1, "replication_count");
+        admin.run(concat(create, "--replication-count", "11")).failsWith(1, "greater than the maximum of 10");
+        admin.run(concat(create, "--user-script-global", "solaris=" + globalScript))
+                .failsWith(1, "Invalid OS solaris in --user-script-global. Available options are: linux, windows");
+        admin.run(concat(create, "--user-script-global", "linux=" + dir.resolve("missing.sh")))
+                .failsWith(1, "Could not find " + dir.resolve("missing.sh"));
+        admin.run(concat(create, "--user-script-instance", "vm9=" + ownScript))
+                .failsWith(1, "user_scripts.instances names 'vm9', which is not one of the instances (vm1)");
+        admin.run(concat(create, "--osmorphing-minion-pool-mapping", "vm1")).failsWith(1, "must be INSTANCE=MINION_POOL_ID");
+        admin.run(concat(create, "--osmorphing-minion-pool-mapping", "vm1=nope")).failsWith(1, "Minion pool nope could not be found");
+        admin.run(concat(create, "--network-map", "{}", "--network-map-file", networkMap.toString()))
+                .failsWith(1, "--network-map and --network-map-file are mutually exclusive");
+        admin.run(concat(create, "--source-environment-file", dir.resolve("none.json").toString()))
+                .failsWith(1, "Cannot read " + dir.resolve("none.json") + " for --source-environment-file");
+
+        // A replica: update merges scripts and mappings (NAME= removes one); a deployment takes its own scripts.
+        String replica = admin.value("replica", "create", "--origin-endpoint", "src3", "--destination-endpoint", "dst3", "--instance", "vm1",
+                "--user-script-global", "linux=" + globalScript, "--osmorphing-minion-pool-mapping", "vm1=" + pool,
+                "--source-environment-file", Files.writeString(dir.resolve("empty.json"), "{}").toString(), "-c", "id");
+        JsonNode updated = admin.json("replica", "update", "--user-script-global", "linux=", "--user-script-instance", "vm1=" + ownScript,
+                "--osmorphing-minion-pool-mapping", "vm1=", "--destination-environment-file", environment.toString(), replica);
+        assertThat(updated.path("user_scripts").toString()).isEqualTo("{\"global\":{},\"instances\":{\"vm1\":\"#!/bin/sh\\necho own > $1/etc/own\\n\"}}");
+        assertThat(updated.path("instance_osmorphing_minion_pool_mappings").toString()).isEqualTo("{}");
+        assertThat(updated.path("destination_environment").path("instance_name").asText()).isEqualTo("vm1-counted");
+        admin.run("replica", "update", "--user-script-global", "beos=" + globalScript, replica).failsWith(1, "Invalid OS beos");
+        assertThat(admin.value("replica", "update", "--destination-minion-pool-id", pool, replica, "-c", "destination_minion_pool_id"))
+                .isEqualTo(pool);
+        admin.run("replica", "update", "--origin-minion-pool-id", pool, replica).failsWith(1, "is not a source pool of endpoint");
+        admin.ok("replica", "execute", "--wait", replica);
+        JsonNode deployed = admin.json("migration", "deploy", "replica", "--wait", "--skip-os-morphing", "--destination-environment",
+                "{\"instance_name\": \"vm1-deployed\"}", "--user-script-global", "linux=" + globalScript, replica);
+        assertThat(deployed.path("status").asText()).isEqualTo("COMPLETED");
+        assertThat(deployed.path("user_scripts").path("global").path("linux").asText()).isEqualTo(Files.readString(globalScript));
+        assertThat(deployed.path("user_scripts").path("instances").isEmpty()).isTrue();
+        // Gone again: the other tests count the project's replicas.
+        admin.ok("replica", "disks", "delete", "--wait", replica);
+        admin.ok("replica", "delete", replica);
+
+        // The options lists: qemu-host has no source options and boots no minions, so its lists are empty.
+        assertThat(admin.json("endpoint", "source", "options", "list", "src3")).isEmpty();
+        assertThat(admin.json("endpoint", "source", "minion", "pool", "options", "list", "src3")).isEmpty();
+        assertThat(admin.value("endpoint", "destination", "options", "list", "dst3", "--environment-file", environment.toString(),
+                "--options", "disk_format", "-c", "Possible Values")).isEqualTo("[\"raw\",\"qcow2\"]");
+        admin.run("endpoint", "destination", "options", "list", "dst3", "--environment", "{}", "--environment-file", environment.toString())
+                .failsWith(1, "--environment and --environment-file are mutually exclusive");
+        assertThat(admin.ok("endpoint", "storage", "list", "dst3", "--environment-file", environment.toString()).out()).contains("qcow2");
+        assertThat(admin.value("endpoint", "network", "list", "src3", "--environment", "{}", "-c", "ID")).isEqualTo("default");
+        admin.run("endpoint", "network", "list", "src3", "--environment", "[]").failsWith(1, "--environment must be a JSON object");
+        Path poolOptionsFile = Files.writeString(dir.resolve("pool.json"), "{\"image_id\": \"minion-image\"}");
+        String filed = admin.value("minion", "pool", "create", "filed", "--endpoint-id", "dst3", "--platform", "destination", "--skip-allocation",
+                "--environment-options-file", poolOptionsFile.toString(), "-c", "id");
+        assertThat(admin.json("minion", "pool", "show", filed).path("environment_options").path("image_id").asText()).isEqualTo("minion-image");
+        Files.writeString(poolOptionsFile, "{\"image_id\": \"other-image\"}");
+        assertThat(admin.json("minion", "pool", "update", "--environment-options-file", poolOptionsFile.toString(), filed)
+                .path("environment_options").path("image_id").asText()).isEqualTo("other-image");
+        admin.run("minion", "pool", "update", "--environment-options", "{}", "--environment-options-file", poolOptionsFile.toString(), filed)
+                .failsWith(1, "--environment-options and --environment-options-file are mutually exclusive");
+        admin.ok("minion", "pool", "delete", filed);
+        // A strata endpoint (this cloud itself) boots minions from an image and a flavor.
+        admin.ok("endpoint", "create", "--name", "self", "--provider", "strata", "--connection", """
+                {"auth_url": "%s/identity/v3", "username": "admin", "password": "%s", "project_name": "admin",
+                 "user_domain_name": "Default", "project_domain_name": "Default"}""".formatted(cloud.baseUrl(), TestCloud.ADMIN_PASSWORD));
+        JsonNode poolOptions = admin.json("endpoint", "destination", "minion", "pool", "options", "list", "self");
+        assertThat(poolOptions).extracting(o -> o.path("Option Name").asText()).containsExactly("image_id", "flavor_name");
+        assertThat(admin.json("endpoint", "source", "minion", "pool", "options", "list", "self", "--options", "flavor_name"))
+                .extracting(o -> o.path("Option Name").asText()).containsExactly("flavor_name");
+        String flavors = admin.value("endpoint", "source", "minion", "pool", "options", "list", "self", "--options", "flavor_name",
+                "-c", "Possible Values");
+        assertThat(flavors).contains("\"m1.tiny\"").contains("\"m1.small\"");
+    }
+
+    private static String[] concat(String[] first, String... more) {
+        String[] all = java.util.Arrays.copyOf(first, first.length + more.length);
+        System.arraycopy(more, 0, all, first.length, more.length);
+        return all;
+    }
 }

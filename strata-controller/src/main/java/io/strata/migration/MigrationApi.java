@@ -183,20 +183,32 @@ public final class MigrationApi implements ApiArea {
             JsonNode env = env(ctx);
             ctx.json(Json.object().set("storage", endpoints.query(project, ctx.pathParam("id"), (p, c) -> p.storage(c, env))));
         });
-        r.get(P + "/endpoints/{id}/destination-options", ctx -> {
-            String project = read(ctx);
-            JsonNode env = env(ctx);
-            ArrayNode list = Json.array();
-            List<String> wanted = optionNames(ctx);
-            endpoints.query(project, ctx.pathParam("id"), (p, c) -> p.destinationOptions(c, env)).stream()
-                    .filter(o -> wanted.isEmpty() || wanted.contains(o.path("name").asText())).forEach(list::add);
-            ctx.json(Json.object().set("destination_options", list));
-        });
+        r.get(P + "/endpoints/{id}/destination-options", ctx -> options(ctx, "destination_options", (p, c, env) -> p.destinationOptions(c, env)));
+        // A pool of either platform boots its minions on its endpoint from the same options.
+        r.get(P + "/endpoints/{id}/source-minion-pool-options",
+                ctx -> options(ctx, "source_minion_pool_options", (p, c, env) -> p.minionPoolOptions(c, env)));
+        r.get(P + "/endpoints/{id}/destination-minion-pool-options",
+                ctx -> options(ctx, "destination_minion_pool_options", (p, c, env) -> p.minionPoolOptions(c, env)));
         // Every provider's source environment schema is empty: there is no source option to list.
         r.get(P + "/endpoints/{id}/source-options", ctx -> {
             endpoints.get(read(ctx), ctx.pathParam("id"));
             ctx.json(Json.object().set("source_options", Json.array()));
         });
+    }
+
+    /** Lists the provider's options of one kind for the endpoint, filtered by the client's {@code options} names. */
+    private void options(Context ctx, String key, OptionLister lister) {
+        String project = read(ctx);
+        JsonNode env = env(ctx);
+        List<String> wanted = optionNames(ctx);
+        ArrayNode list = Json.array();
+        endpoints.query(project, ctx.pathParam("id"), (p, c) -> lister.list(p, c, env)).stream()
+                .filter(o -> wanted.isEmpty() || wanted.contains(o.path("name").asText())).forEach(list::add);
+        ctx.json(Json.object().set(key, list));
+    }
+
+    private interface OptionLister {
+        List<ObjectNode> list(MigrationProvider provider, JsonNode connection, JsonNode environment);
     }
 
     private void transferRoutes(RoutesConfig r) {
@@ -215,7 +227,9 @@ public final class MigrationApi implements ApiArea {
                     "origin_minion_pool_id", "destination_minion_pool_id", "instance_osmorphing_minion_pool_mappings", "user_scripts"), "replica");
             Transfer updated = transfers.updateReplica(project, ctx.pathParam("id"), RequestBody.optionalObject(body, "source_environment"),
                     RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalObject(body, "network_map"),
-                    RequestBody.optionalObject(body, "storage_mappings"), RequestBody.optionalString(body, "notes", 0, 65535));
+                    RequestBody.optionalObject(body, "storage_mappings"), RequestBody.optionalString(body, "notes", 0, 65535),
+                    body.get("user_scripts"), body.get("instance_osmorphing_minion_pool_mappings"), body.get("origin_minion_pool_id"),
+                    body.get("destination_minion_pool_id"));
             ctx.json(Json.object().set("replica", view(updated)));
         });
         r.delete(P + "/replicas/{id}", ctx -> {
@@ -268,7 +282,8 @@ public final class MigrationApi implements ApiArea {
                 migration = transfers.deployReplica(project, replicaId, clone == null || clone,
                         Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "skip_os_morphing")),
                         RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalStringList(body, "instances", 1000, 255),
-                        Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "force")));
+                        Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "force")), body.get("user_scripts"),
+                        body.get("instance_osmorphing_minion_pool_mappings"));
             } else {
                 migration = transfers.createMigration(project, transferRequest(body));
             }
@@ -459,7 +474,9 @@ public final class MigrationApi implements ApiArea {
                 instances == null ? List.of() : instances, RequestBody.optionalObject(body, "source_environment"),
                 RequestBody.optionalObject(body, "destination_environment"), RequestBody.optionalObject(body, "network_map"),
                 RequestBody.optionalObject(body, "storage_mappings"), RequestBody.optionalString(body, "notes", 0, 65535), Boolean.TRUE.equals(shutdown),
-                Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "skip_os_morphing")));
+                Boolean.TRUE.equals(RequestBody.optionalBoolean(body, "skip_os_morphing")),
+                RequestBody.optionalInt(body, "replication_count", 1, TransferService.MAX_REPLICATION_COUNT), body.get("user_scripts"),
+                body.get("instance_osmorphing_minion_pool_mappings"));
     }
 
     private ObjectNode view(Transfer transfer) {

@@ -33,14 +33,14 @@ final class MigrationViews {
         node.put("destination_endpoint_id", t.destinationEndpointId());
         node.put("origin_minion_pool_id", t.originMinionPoolId());
         node.put("destination_minion_pool_id", t.destinationMinionPoolId());
-        node.putObject("instance_osmorphing_minion_pool_mappings");
+        node.set("instance_osmorphing_minion_pool_mappings", t.instanceOsmorphingMinionPoolMappings());
         ArrayNode instances = node.putArray("instances");
         t.instances().forEach(instances::add);
         node.set("source_environment", t.sourceEnvironment());
         node.set("destination_environment", t.destinationEnvironment());
         node.set("network_map", t.networkMap());
         node.set("storage_mappings", t.storageMappings());
-        node.putObject("user_scripts");
+        node.set("user_scripts", t.userScripts());
         node.put("notes", t.notes());
         // From the newest execution shown in the same answer, as Coriolis derives it: the stored
         // status is written just after the execution's, and a reader in between saw them disagree.
@@ -53,6 +53,11 @@ final class MigrationViews {
         if (!t.isReplica()) {
             node.put("replica_id", t.replicaId());
             node.put("shutdown_instances", t.shutdownInstances());
+            if (t.replicationCount() != null) {
+                node.put("replication_count", t.replicationCount());
+            } else {
+                node.putNull("replication_count");
+            }
             node.put("clone_disks", t.cloneDisks());
             node.put("skip_os_morphing", t.skipOsMorphing());
             node.put("status", lastStatus);

@@ -61,19 +61,25 @@ final class TaskPlans {
     }
 
     /**
-     * A migration: copy while the source runs, then (when asked) shut it down and copy the blocks
-     * that changed meanwhile, adapt the copied OS to the destination (OS morphing), then deploy. On
-     * failure the deployed instance and the volumes go.
+     * A migration: {@code replicationCount} copies, each of the blocks that changed since the one
+     * before, while the source runs; when asked, the source is shut down before the last one (as
+     * Coriolis' replication_count with shutdown_instances). Then the copied OS is adapted to the
+     * destination (OS morphing) and deployed. On failure the deployed instance and the volumes go.
      */
-    static List<Task> migration(List<String> instances, boolean shutdown, Instant now) {
+    static List<Task> migration(List<String> instances, int replicationCount, boolean shutdown, Instant now) {
+        if (replicationCount < 1) {
+            throw new IllegalArgumentException("replicationCount must be at least 1, not " + replicationCount);
+        }
         Plan plan = new Plan(now);
         for (String instance : instances) {
             String info = plan.add(GET_INSTANCE_INFO, instance, List.of(), false);
             String disks = plan.add(DEPLOY_MIGRATION_TARGET_RESOURCES, instance, List.of(info), false);
-            String copy = plan.add(REPLICATE_DISKS, instance, List.of(disks), false);
-            if (shutdown) {
-                String stop = plan.add(SHUTDOWN_INSTANCE, instance, List.of(copy), false);
-                copy = plan.add(REPLICATE_DISKS, instance, List.of(stop), false);
+            String copy = disks;
+            for (int round = 1; round <= replicationCount; round++) {
+                if (shutdown && round == replicationCount) {
+                    copy = plan.add(SHUTDOWN_INSTANCE, instance, List.of(copy), false);
+                }
+                copy = plan.add(REPLICATE_DISKS, instance, List.of(copy), false);
             }
             String morph = plan.add(OS_MORPHING, instance, List.of(copy), false);
             String deploy = plan.add(DEPLOY_INSTANCE_RESOURCES, instance, List.of(morph), false);

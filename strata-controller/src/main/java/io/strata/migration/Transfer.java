@@ -10,6 +10,10 @@ import java.util.List;
  * that copies and deploys). {@code info} holds, per instance, what the tasks learnt and created:
  * export info, the destination volumes, the deployed instance; it is what cleanup works from.
  * {@code skipOsMorphing} (migrations and replica deployments) leaves the disks as they were copied.
+ * {@code replicationCount} (migrations from the source) is how many copies run before the
+ * deployment, the last one after the shutdown when {@code shutdownInstances}; null for replicas.
+ * {@code userScripts} are run by OS morphing (see {@link UserScripts});
+ * {@code instanceOsmorphingMinionPoolMappings} maps instances to destination minion pools.
  */
 public record Transfer(
         String id,
@@ -29,6 +33,9 @@ public record Transfer(
         String replicaId,
         boolean cloneDisks,
         boolean skipOsMorphing,
+        Integer replicationCount,
+        ObjectNode userScripts,
+        ObjectNode instanceOsmorphingMinionPoolMappings,
         ObjectNode info,
         String lastExecutionStatus,
         Instant createdAt,
@@ -42,6 +49,8 @@ public record Transfer(
         destinationEnvironment = orEmpty(destinationEnvironment);
         networkMap = orEmpty(networkMap);
         storageMappings = orEmpty(storageMappings);
+        userScripts = orEmpty(userScripts);
+        instanceOsmorphingMinionPoolMappings = orEmpty(instanceOsmorphingMinionPoolMappings);
         info = orEmpty(info);
     }
 
@@ -60,14 +69,20 @@ public record Transfer(
     public Transfer withStatus(String status, Instant now) {
         return new Transfer(id, projectId, scenario, originEndpointId, destinationEndpointId, originMinionPoolId, destinationMinionPoolId,
                 instances, sourceEnvironment, destinationEnvironment, networkMap, storageMappings, notes, shutdownInstances, replicaId,
-                cloneDisks, skipOsMorphing, info, status, createdAt, now);
+                cloneDisks, skipOsMorphing, replicationCount, userScripts, instanceOsmorphingMinionPoolMappings, info, status, createdAt, now);
     }
 
     public Transfer withSettings(ObjectNode newSourceEnvironment, ObjectNode newDestinationEnvironment, ObjectNode newNetworkMap,
-            ObjectNode newStorageMappings, String newNotes, Instant now) {
+            ObjectNode newStorageMappings, String newNotes, ObjectNode newUserScripts, ObjectNode newPoolMappings, Instant now) {
         return new Transfer(id, projectId, scenario, originEndpointId, destinationEndpointId, originMinionPoolId, destinationMinionPoolId,
                 instances, newSourceEnvironment, newDestinationEnvironment, newNetworkMap, newStorageMappings, newNotes, shutdownInstances,
-                replicaId, cloneDisks, skipOsMorphing, info, lastExecutionStatus, createdAt, now);
+                replicaId, cloneDisks, skipOsMorphing, replicationCount, newUserScripts, newPoolMappings, info, lastExecutionStatus, createdAt, now);
+    }
+
+    public Transfer withMinionPools(String newOriginMinionPoolId, String newDestinationMinionPoolId, Instant now) {
+        return new Transfer(id, projectId, scenario, originEndpointId, destinationEndpointId, newOriginMinionPoolId, newDestinationMinionPoolId,
+                instances, sourceEnvironment, destinationEnvironment, networkMap, storageMappings, notes, shutdownInstances, replicaId, cloneDisks,
+                skipOsMorphing, replicationCount, userScripts, instanceOsmorphingMinionPoolMappings, info, lastExecutionStatus, createdAt, now);
     }
 
     private static ObjectNode orEmpty(ObjectNode node) {

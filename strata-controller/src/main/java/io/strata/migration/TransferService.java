@@ -2,6 +2,7 @@ package io.strata.migration;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.strata.core.CloudException;
 import io.strata.migration.MigrationStore.Kind;
@@ -28,10 +29,25 @@ public final class TransferService {
         this.clock = requireNonNull(clock, "clock is null");
     }
 
-    /** What a replica or migration is created from. */
+    /**
+     * What a replica or migration is created from. {@code replicationCount} (migrations only; null:
+     * one copy, two with a shutdown), {@code userScripts} and {@code poolMappings} are as the API
+     * gave them (null when absent) and are checked here.
+     */
     public record Request(String originEndpointId, String destinationEndpointId, String originMinionPoolId, String destinationMinionPoolId,
             List<String> instances, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment, ObjectNode networkMap,
-            ObjectNode storageMappings, String notes, boolean shutdownInstances, boolean skipOsMorphing) {}
+            ObjectNode storageMappings, String notes, boolean shutdownInstances, boolean skipOsMorphing, Integer replicationCount,
+            JsonNode userScripts, JsonNode poolMappings) {
+        public Request(String originEndpointId, String destinationEndpointId, String originMinionPoolId, String destinationMinionPoolId,
+                List<String> instances, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment, ObjectNode networkMap,
+                ObjectNode storageMappings, String notes, boolean shutdownInstances, boolean skipOsMorphing) {
+            this(originEndpointId, destinationEndpointId, originMinionPoolId, destinationMinionPoolId, instances, sourceEnvironment,
+                    destinationEnvironment, networkMap, storageMappings, notes, shutdownInstances, skipOsMorphing, null, null, null);
+        }
+    }
+
+    /** Coriolis' bounds of replication_count. */
+    public static final int MAX_REPLICATION_COUNT = 10;
 
     public Transfer createReplica(String projectId, Request request) {
         Transfer replica = newTransfer(projectId, Transfer.REPLICA, request, null, true);
@@ -44,14 +60,18 @@ public final class TransferService {
         Transfer migration = newTransfer(projectId, Transfer.MIGRATION, request, null, false);
         workers.pick(endpoint(projectId, migration.originEndpointId()), endpoint(projectId, migration.destinationEndpointId()));
         store.insert(Kind.TRANSFER, migration);
-        start(migration, Execution.TYPE_MIGRATION, TaskPlans.migration(migration.instances(), migration.shutdownInstances(), clock.instant()),
-                migration.shutdownInstances());
+        start(migration, Execution.TYPE_MIGRATION, TaskPlans.migration(migration.instances(), migration.replicationCount(),
+                migration.shutdownInstances(), clock.instant()), migration.shutdownInstances());
         return transfer(projectId, migration.id(), Transfer.MIGRATION);
     }
 
-    /** Deploys a replica's latest copy as a migration of its own. */
+    /**
+     * Deploys a replica's latest copy as a migration of its own. {@code userScripts} and
+     * {@code poolMappings}, when given, replace the replica's for this deployment (as Coriolis'
+     * deployment from a replica takes them), else the replica's apply.
+     */
     public Transfer deployReplica(String projectId, String replicaId, boolean cloneDisks, boolean skipOsMorphing, ObjectNode destinationEnvironment,
-            List<String> instances, boolean force) {
+            List<String> instances, boolean force, JsonNode userScripts, JsonNode poolMappings) {
         Transfer replica = transfer(projectId, replicaId, Transfer.REPLICA);
         List<Execution> executions = executions(replica.id());
         if (executions.stream().anyMatch(Execution::isActive)) {
@@ -77,8 +97,12 @@ public final class TransferService {
         if (destinationEnvironment != null) {
             environment.setAll(destinationEnvironment);
         }
+        JsonNode scripts = userScripts != null ? userScripts : UserScripts.forInstances(replica.userScripts(), chosen);
+        ObjectNode replicaMappings = replica.instanceOsmorphingMinionPoolMappings().deepCopy();
+        replicaMappings.retain(chosen);
         Request request = new Request(replica.originEndpointId(), replica.destinationEndpointId(), null, null, chosen, replica.sourceEnvironment(),
-                environment, replica.networkMap(), replica.storageMappings(), replica.notes(), false, skipOsMorphing);
+                environment, replica.networkMap(), replica.storageMappings(), replica.notes(), false, skipOsMorphing, null, scripts,
+                poolMappings != null ? poolMappings : replicaMappings);
         Transfer deployment = newTransfer(projectId, Transfer.MIGRATION, request, replica.id(), cloneDisks);
         store.insert(Kind.TRANSFER, deployment);
         start(deployment, Execution.TYPE_REPLICA_DEPLOY, TaskPlans.replicaDeploy(chosen, clock.instant()), false);
@@ -105,12 +129,53 @@ public final class TransferService {
         }
         checkPool(projectId, request.originMinionPoolId(), origin.id(), "source");
         checkPool(projectId, request.destinationMinionPoolId(), destination.id(), "destination");
+        ObjectNode scripts = UserScripts.validate(request.userScripts(), request.instances());
+        ObjectNode poolMappings = poolMappings(projectId, destination.id(), request.poolMappings(), request.instances(), false);
+        Integer replicationCount = null;
+        if (scenario.equals(Transfer.MIGRATION) && replicaId == null) {
+            replicationCount = request.replicationCount() != null ? request.replicationCount() : request.shutdownInstances() ? 2 : 1;
+            if (replicationCount < 1 || replicationCount > MAX_REPLICATION_COUNT) {
+                throw CloudException.badRequest("replication_count must be an integer from 1 to %d, not %d", MAX_REPLICATION_COUNT, replicationCount);
+            }
+        }
         Instant now = clock.instant();
         return new Transfer(UUID.randomUUID().toString(), projectId, scenario, origin.id(), destination.id(), request.originMinionPoolId(),
                 request.destinationMinionPoolId(), request.instances(), request.sourceEnvironment(), request.destinationEnvironment(),
                 request.networkMap(), request.storageMappings(), request.notes(), request.shutdownInstances(), replicaId, cloneDisks,
-                request.skipOsMorphing(), null,
+                request.skipOsMorphing(), replicationCount, scripts, poolMappings, null,
                 ExecutionStatus.UNEXECUTED, now, now);
+    }
+
+    /**
+     * Coriolis' {@code instance_osmorphing_minion_pool_mappings}: instance to a destination minion
+     * pool of the destination endpoint, for the instance's OS morphing. A null pool (on update)
+     * removes the instance's mapping.
+     */
+    private ObjectNode poolMappings(String projectId, String destinationId, JsonNode mappings, List<String> instances, boolean nullsAllowed) {
+        ObjectNode checked = MigrationStore.MAPPER.createObjectNode();
+        if (mappings == null || mappings.isNull()) {
+            return checked;
+        }
+        if (!mappings.isObject()) {
+            throw CloudException.badRequest("instance_osmorphing_minion_pool_mappings must be an object of instance to minion pool ID");
+        }
+        for (var entry : mappings.properties()) {
+            if (!instances.contains(entry.getKey())) {
+                throw CloudException.badRequest("instance_osmorphing_minion_pool_mappings names '%s', which is not one of the instances (%s)",
+                        entry.getKey(), String.join(", ", instances));
+            }
+            JsonNode pool = entry.getValue();
+            if (pool.isNull() && nullsAllowed) {
+                checked.putNull(entry.getKey());
+                continue;
+            }
+            if (!pool.isTextual() || pool.textValue().isEmpty()) {
+                throw CloudException.badRequest("instance_osmorphing_minion_pool_mappings.%s must be a minion pool ID", entry.getKey());
+            }
+            checkPool(projectId, pool.textValue(), destinationId, "destination");
+            checked.put(entry.getKey(), pool.textValue());
+        }
+        return checked;
     }
 
     /**
@@ -168,9 +233,38 @@ public final class TransferService {
         return store.list(Kind.TRANSFER, projectId, Transfer.class).stream().filter(t -> t.scenario().equals(scenario)).toList();
     }
 
+    private String poolUpdate(String projectId, JsonNode given, String current, String endpointId, String platform, String key) {
+        if (given == null) {
+            return current;
+        }
+        if (given.isNull()) {
+            return null;
+        }
+        if (!given.isTextual() || given.textValue().isEmpty()) {
+            throw CloudException.badRequest("%s must be a minion pool ID or null", key);
+        }
+        checkPool(projectId, given.textValue(), endpointId, platform);
+        return given.textValue();
+    }
+
+    /**
+     * Updates the given settings, all checked before any is stored; {@code userScripts} and
+     * {@code poolMappings} are merged into the replica's (a null script or pool removes that one),
+     * as the Coriolis client's update sends them. {@code originPool} and {@code destinationPool}
+     * are the JSON values of origin_minion_pool_id and destination_minion_pool_id: an ID replaces
+     * (checked as at creation), a JSON null removes, null (absent) keeps.
+     */
     public Transfer updateReplica(String projectId, String id, ObjectNode sourceEnvironment, ObjectNode destinationEnvironment,
-            ObjectNode networkMap, ObjectNode storageMappings, String notes) {
+            ObjectNode networkMap, ObjectNode storageMappings, String notes, JsonNode userScripts, JsonNode poolMappings, JsonNode originPool,
+            JsonNode destinationPool) {
         Transfer replica = transfer(projectId, id, Transfer.REPLICA);
+        String origin = poolUpdate(projectId, originPool, replica.originMinionPoolId(), replica.originEndpointId(), "source",
+                "origin_minion_pool_id");
+        String destination = poolUpdate(projectId, destinationPool, replica.destinationMinionPoolId(), replica.destinationEndpointId(),
+                "destination", "destination_minion_pool_id");
+        ObjectNode scriptUpdate = userScripts == null ? null : UserScripts.validate(userScripts, replica.instances());
+        ObjectNode mappingUpdate = poolMappings == null ? null
+                : poolMappings(projectId, replica.destinationEndpointId(), poolMappings, replica.instances(), true);
         if (executions(id).stream().anyMatch(Execution::isActive)) {
             throw CloudException.conflict("Replica %s has a running execution", id);
         }
@@ -188,7 +282,22 @@ public final class TransferService {
                 sourceEnvironment == null ? t.sourceEnvironment() : sourceEnvironment,
                 destinationEnvironment == null ? t.destinationEnvironment() : destinationEnvironment,
                 networkMap == null ? t.networkMap() : networkMap, storageMappings == null ? t.storageMappings() : storageMappings,
-                notes == null ? t.notes() : notes, clock.instant())).orElseThrow();
+                notes == null ? t.notes() : notes,
+                scriptUpdate == null ? t.userScripts() : UserScripts.merge(t.userScripts(), scriptUpdate),
+                mappingUpdate == null ? t.instanceOsmorphingMinionPoolMappings() : mergeMappings(t.instanceOsmorphingMinionPoolMappings(), mappingUpdate),
+                clock.instant()).withMinionPools(origin, destination, clock.instant())).orElseThrow();
+    }
+
+    private static ObjectNode mergeMappings(ObjectNode current, ObjectNode update) {
+        ObjectNode merged = current.deepCopy();
+        update.properties().forEach(e -> {
+            if (e.getValue().isNull()) {
+                merged.remove(e.getKey());
+            } else {
+                merged.set(e.getKey(), e.getValue());
+            }
+        });
+        return merged;
     }
 
     public Execution execute(String projectId, String replicaId, boolean shutdownInstances) {

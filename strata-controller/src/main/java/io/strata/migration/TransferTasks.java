@@ -222,7 +222,9 @@ final class TransferTasks implements TaskEngine.TaskRunner {
                 disks.add(QemuAppliance.Disk.nbd(export.socket()));
                 context.progress("Exported " + volume.path("path").asText() + " from its host for OS morphing", null, null, false);
             }
-            outcome = morpher.morph(disks, message -> context.progress(message, null, null, false), context::cancelled);
+            // Morphing is for Linux guests only, so the global Linux script or the instance's own applies.
+            outcome = morpher.morph(disks, UserScripts.linuxScript(deployment.userScripts(), instance),
+                    message -> context.progress(message, null, null, false), context::cancelled);
             morphed = true;
         } finally {
             IOException failure = null;
@@ -244,6 +246,10 @@ final class TransferTasks implements TaskEngine.TaskRunner {
             result.put("os_id", outcome.os().id());
             result.put("os_name", outcome.os().describe());
             outcome.changes().forEach(result.putArray("changes")::add);
+            if (outcome.userScriptOutput() != null) {
+                result.put("user_script", deployment.userScripts().path("instances").path(instance).isTextual() ? "instance" : "global linux");
+                result.put("user_script_output", outcome.userScriptOutput());
+            }
         });
         context.progress("OS morphing done: " + outcome.changes().size() + " change(s) to " + outcome.os().describe(), null, null, false);
     }

@@ -578,6 +578,109 @@ class MigrationApiTest {
         otherClient.post("/regions", "{\"region\": {\"name\": \"west\"}}").expect(403);
     }
 
+    /**
+     * Coriolis' replication_count (copies before the deployment, the shutdown before the last),
+     * user_scripts and instance_osmorphing_minion_pool_mappings: checked (a 400 naming what is
+     * wrong), stored, shown, and merged on replica update; a deployment takes the replica's.
+     */
+    @Test
+    void replicationCountUserScriptsAndOsMorphingPoolMappings() {
+        String origin = admin.qemuHostEndpoint("src", source);
+        String target = admin.qemuHostEndpoint("dst", destination);
+        String destinationPool = admin.post("/minion_pools", """
+                {"minion_pool": {"name": "morphers", "endpoint_id": "%s", "platform": "destination", "os_type": "linux",
+                 "environment_options": {}}}""".formatted(target)).expect(200).json().at("/minion_pool/id").asText();
+        String sourcePool = admin.post("/minion_pools", """
+                {"minion_pool": {"name": "exporters", "endpoint_id": "%s", "platform": "source", "os_type": "linux",
+                 "environment_options": {}}}""".formatted(origin)).expect(200).json().at("/minion_pool/id").asText();
+        String scripts = "{\"global\": {\"linux\": \"#!/bin/sh\\ntouch $1/migrated\\n\", \"windows\": \"Write-Host hi\"}}";
+
+        String migration = admin.post("/migrations", """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"], "replication_count": 3,
+                 "shutdown_instances": true, "skip_os_morphing": true, "destination_environment": {"instance_name": "vm1-counted"},
+                 "user_scripts": %s, "instance_osmorphing_minion_pool_mappings": {"vm1": "%s"}}}
+                """.formatted(origin, target, scripts, destinationPool)).expect(200).json().at("/migration/id").asText();
+        JsonNode done = admin.awaitMigration(migration);
+        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
+        assertThat(done.get("tasks")).extracting(t -> t.get("task_type").asText()).containsExactly("GET_INSTANCE_INFO",
+                "DEPLOY_MIGRATION_TARGET_RESOURCES", "REPLICATE_DISKS", "REPLICATE_DISKS", "SHUTDOWN_INSTANCE", "REPLICATE_DISKS", "OS_MORPHING",
+                "DEPLOY_INSTANCE_RESOURCES", "FINALIZE_INSTANCE_DEPLOYMENT", "DELETE_MIGRATION_TARGET_RESOURCES");
+        assertThat(done.get("replication_count").asInt()).isEqualTo(3);
+        assertThat(done.at("/user_scripts/global/linux").asText()).isEqualTo("#!/bin/sh\ntouch $1/migrated\n");
+        assertThat(done.at("/user_scripts/global/windows").asText()).isEqualTo("Write-Host hi");
+        assertThat(done.at("/instance_osmorphing_minion_pool_mappings/vm1").asText()).isEqualTo(destinationPool);
+        assertThat(HostDirs.checksum(destination.resolve("vm1-counted/disk.raw"), DISK_SIZE))
+                .isEqualTo(HostDirs.checksum(source.resolve("vm1/disk.raw"), DISK_SIZE));
+        // Without replication_count: one copy, as before (two with a shutdown).
+        String single = admin.post("/migrations", """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"], "skip_os_morphing": true,
+                 "destination_environment": {"instance_name": "vm1-single"}}}""".formatted(origin, target)).expect(200).json().at("/migration/id").asText();
+        JsonNode singleDone = admin.awaitMigration(single);
+        assertThat(singleDone.get("replication_count").asInt()).isEqualTo(1);
+        assertThat(singleDone.get("tasks")).extracting(t -> t.get("task_type").asText()).containsOnlyOnce("REPLICATE_DISKS");
+
+        String base = "\"origin_endpoint_id\": \"" + origin + "\", \"destination_endpoint_id\": \"" + target + "\", \"instances\": [\"vm1\"]";
+        assertThat(badRequest("/migrations", "{\"migration\": {" + base + ", \"replication_count\": 0}}"))
+                .contains("replication_count").contains("less than the minimum of 1");
+        assertThat(badRequest("/migrations", "{\"migration\": {" + base + ", \"replication_count\": 11}}"))
+                .contains("replication_count").contains("greater than the maximum of 10");
+        assertThat(badRequest("/migrations", "{\"migration\": {" + base + ", \"replication_count\": \"many\"}}"))
+                .contains("replication_count").contains("not of type 'integer'");
+        assertThat(badRequest("/migrations", "{\"migration\": {" + base + ", \"user_scripts\": {\"global\": {\"solaris\": \"x\"}}}}"))
+                .isEqualTo("user_scripts.global has an unknown OS type 'solaris'; expected linux or windows");
+        assertThat(badRequest("/migrations", "{\"migration\": {" + base + ", \"user_scripts\": {\"instances\": {\"vm9\": \"x\"}}}}"))
+                .isEqualTo("user_scripts.instances names 'vm9', which is not one of the instances (vm1)");
+        assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"user_scripts\": {\"global\": {\"linux\": 5}}}}"))
+                .isEqualTo("user_scripts.global.linux must be the script's text (a string) or null");
+        // The newer Coriolis form (a list of phases and payloads) is not the one served.
+        assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"user_scripts\": {\"global\": {\"linux\": "
+                + "[{\"phase\": \"osmorphing_post_os_mount\", \"payload\": \"true\"}]}}}}"))
+                .isEqualTo("user_scripts.global.linux must be the script's text (a string) or null");
+        assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"user_scripts\": [\"x\"]}}"))
+                .contains("user_scripts must be an object");
+        assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"instance_osmorphing_minion_pool_mappings\": {\"vm9\": \""
+                + destinationPool + "\"}}}")).contains("names 'vm9', which is not one of the instances");
+        assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"instance_osmorphing_minion_pool_mappings\": {\"vm1\": \"nope\"}}}"))
+                .isEqualTo("Minion pool nope could not be found");
+        assertThat(badRequest("/replicas", "{\"replica\": {" + base + ", \"instance_osmorphing_minion_pool_mappings\": {\"vm1\": \""
+                + sourcePool + "\"}}}")).contains("is not a destination pool of endpoint " + target);
+
+        // A replica stores them; an update merges (a null removes one); replicas have no replication_count.
+        JsonNode replica = admin.post("/replicas", "{\"replica\": {" + base + ", \"user_scripts\": " + scripts
+                + ", \"instance_osmorphing_minion_pool_mappings\": {\"vm1\": \"" + destinationPool + "\"}}}").expect(200).json().get("replica");
+        String replicaId = replica.get("id").asText();
+        assertThat(replica.has("replication_count")).isFalse();
+        JsonNode updated = admin.put("/replicas/" + replicaId, """
+                {"replica": {"user_scripts": {"global": {"windows": null}, "instances": {"vm1": "echo own"}},
+                 "instance_osmorphing_minion_pool_mappings": {"vm1": null}}}""").expect(200).json().get("replica");
+        assertThat(updated.get("user_scripts").toString())
+                .isEqualTo("{\"global\":{\"linux\":\"#!/bin/sh\\ntouch $1/migrated\\n\"},\"instances\":{\"vm1\":\"echo own\"}}");
+        assertThat(updated.get("instance_osmorphing_minion_pool_mappings").isEmpty()).isTrue();
+        assertThat(admin.put("/replicas/" + replicaId, "{\"replica\": {\"user_scripts\": {\"global\": {\"beos\": \"x\"}}}}").expect(400)
+                .json().at("/badRequest/message").asText()).contains("unknown OS type 'beos'");
+        // Its minion pools change too: an ID sets, null removes, a wrong pool changes nothing of the update.
+        assertThat(admin.put("/replicas/" + replicaId, "{\"replica\": {\"destination_minion_pool_id\": \"" + destinationPool + "\"}}")
+                .expect(200).json().at("/replica/destination_minion_pool_id").asText()).isEqualTo(destinationPool);
+        assertThat(admin.put("/replicas/" + replicaId, "{\"replica\": {\"notes\": \"changed\", \"origin_minion_pool_id\": \""
+                + destinationPool + "\"}}").expect(400).json().at("/badRequest/message").asText())
+                .isEqualTo("Minion pool " + destinationPool + " is not a source pool of endpoint " + origin);
+        JsonNode unchanged = admin.get("/replicas/" + replicaId).expect(200).json().get("replica");
+        assertThat(unchanged.get("notes").isNull()).isTrue();
+        assertThat(unchanged.get("origin_minion_pool_id").isNull()).isTrue();
+        assertThat(admin.put("/replicas/" + replicaId, "{\"replica\": {\"destination_minion_pool_id\": null}}")
+                .expect(200).json().at("/replica/destination_minion_pool_id").isNull()).isTrue();
+        MigrationClient.assertCompleted(admin.awaitExecution(replicaId, admin.execute(replicaId)));
+        JsonNode deployment = admin.post("/migrations", """
+                {"migration": {"replica_id": "%s", "skip_os_morphing": true, "destination_environment": {"instance_name": "vm1-deployed"}}}
+                """.formatted(replicaId)).expect(200).json().get("migration");
+        assertThat(deployment.get("user_scripts")).isEqualTo(updated.get("user_scripts"));
+        MigrationClient.assertCompleted(admin.awaitMigration(deployment.get("id").asText()));
+    }
+
+    private static String badRequest(String path, String body) {
+        return admin.post(path, body).expect(400).json().at("/badRequest/message").asText();
+    }
+
     @Test
     void badInputAnswersInCoriolisShape() {
         JsonNode notFound = admin.get("/replicas/nope").expect(404).json();

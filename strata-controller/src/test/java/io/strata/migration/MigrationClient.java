@@ -75,11 +75,17 @@ final class MigrationClient {
 
     JsonNode awaitMigration(String migration) {
         AtomicReference<JsonNode> last = new AtomicReference<>();
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> {
-            last.set(get("/migrations/" + migration).expect(200).json().get("migration"));
-            String status = last.get().get("status").asText();
-            return !status.equals("RUNNING") && !status.equals("CANCELLING");
-        });
+        try {
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                last.set(get("/migrations/" + migration).expect(200).json().get("migration"));
+                String status = last.get().get("status").asText();
+                return !status.equals("RUNNING") && !status.equals("CANCELLING");
+            });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            // Where it stood is what tells a slow appliance boot from a hung task.
+            throw new AssertionError("migration " + migration + " still running after 120 s: "
+                    + (last.get() == null ? "never read" : last.get().get("tasks").toPrettyString()), e);
+        }
         return last.get();
     }
 

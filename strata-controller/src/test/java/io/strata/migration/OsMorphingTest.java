@@ -187,6 +187,46 @@ class OsMorphingTest {
         assertThat(debugfs(uploaded, "stat /etc/udev/rules.d/70-persistent-net.rules")).contains("File not found");
     }
 
+    /**
+     * Coriolis' user scripts: the instance's own script replaces the global Linux one, and runs in
+     * the appliance after morphing with the guest's root mounted read-write as its first argument;
+     * a script that fails fails the migration with its exit status and output.
+     */
+    @Test
+    void theInstancesUserScriptRunsOnTheMountedRootAfterMorphing() throws IOException {
+        partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());
+        String origin = admin.qemuHostEndpoint("src-script", source);
+        String target = admin.qemuHostEndpoint("dst-script", destination);
+        String scripts = """
+                {"global": {"linux": "#!/bin/sh\\necho global > $1/etc/from-global\\n"},
+                 "instances": {"vm1": "echo \\"moved from $(cat $1/etc/hostname)\\" > $1/etc/motd\\necho wrote motd\\n"}}""";
+        String migration = admin.post("/migrations", """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"], "user_scripts": %s}}
+                """.formatted(origin, target, scripts)).expect(200).json().at("/migration/id").asText();
+
+        JsonNode done = admin.awaitMigration(migration);
+
+        MigrationClient.assertCompleted(done);
+        assertThat(messages(task(done, "OS_MORPHING"))).contains("Running the user script on vda1", "User script: wrote motd",
+                "The user script exited 0");
+        assertThat(done.at("/info/vm1/os_morphing_info/user_script").asText()).isEqualTo("instance");
+        String deployed = destination.resolve("vm1/disk.raw").toString() + "?offset=" + PARTITION_OFFSET;
+        assertThat(debugfs(deployed, "cat /etc/motd")).isEqualTo("moved from vm1\n");
+        assertThat(debugfs(deployed, "stat /etc/from-global")).contains("File not found");
+        assertThat(debugfs(deployed, "cat /etc/network/interfaces")).contains("iface eth0 inet dhcp");
+        assertThat(fsck(destination.resolve("vm1/disk.raw"), PARTITION_OFFSET)).isEqualTo(0);
+
+        // The global Linux script where the instance has none; one that fails fails the migration.
+        String failing = admin.post("/migrations", """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"],
+                 "destination_environment": {"instance_name": "vm1-failing"},
+                 "user_scripts": {"global": {"linux": "#!/bin/sh\\ntouch $1/etc/from-global\\necho no luck >&2\\nexit 3\\n"}}}}
+                """.formatted(origin, target)).expect(200).json().at("/migration/id").asText();
+        JsonNode failed = admin.awaitMigration(failing);
+        assertThat(failed.get("status").asText()).isEqualTo("ERROR");
+        assertThat(task(failed, "OS_MORPHING").get("exception_details").asText()).contains("the user script failed (exit 3): no luck");
+    }
+
     @Test
     void skipOsMorphingLeavesTheDiskAsCopied() throws IOException {
         Path disk = partitionedDisk(source.resolve("vm1/disk.raw"), debianTree());

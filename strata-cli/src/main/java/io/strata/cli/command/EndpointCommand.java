@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 /** {@code strata endpoint …}: clouds and hosts to migrate from and to (coriolis endpoint …). */
 @Command(name = "endpoint", description = "Migration endpoints.",
         subcommands = {EndpointCommand.Instance.class, EndpointCommand.Network.class, EndpointCommand.Storage.class,
-                EndpointCommand.Destination.class})
+                EndpointCommand.Destination.class, EndpointCommand.Source.class})
 final class EndpointCommand {
     private final Cli cli;
     private final Transfers transfers;
@@ -209,18 +209,83 @@ final class EndpointCommand {
         }
 
         @Command(name = "list", description = "List an endpoint's networks.")
-        void list(@Mixin ListOptions format, @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
+        void list(@Mixin ListOptions format, @Mixin Environment environment,
+                @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
             String id = new Transfers(cli).endpoint(endpoint).path("id").asText();
             List<List<Object>> rows = new ArrayList<>();
-            for (JsonNode n : cli.migration().get("/endpoints/" + id + "/networks").path("networks")) {
+            for (JsonNode n : cli.migration().get("/endpoints/" + id + "/networks" + environment.query()).path("networks")) {
                 rows.add(List.of(n.path("id"), n.path("name")));
             }
             cli.list(format, List.of("ID", "Name"), rows);
         }
     }
 
-    /** The Coriolis client's {@code endpoint destination options list ENDPOINT [--options N…] [--environment JSON]}. */
-    @Command(name = "destination", description = "Destination settings of an endpoint.", subcommands = Destination.Options.class)
+    /**
+     * Lists one kind of an endpoint's options as the Coriolis client does: {@code --options} and the
+     * environment go as base64-encoded JSON query parameters; {@code path} is the API's resource
+     * (e.g. destination-options), {@code key} its answer's list (e.g. destination_options).
+     */
+    static void listOptions(Cli cli, ListOptions format, String endpoint, List<String> names, String environment, Path environmentFile,
+            String path, String key) {
+        String id = new Transfers(cli).endpoint(endpoint).path("id").asText();
+        Map<String, String> query = environmentQuery(environment, environmentFile);
+        if (names != null) {
+            ArrayNode list = Json.array();
+            names.forEach(list::add);
+            query.put("options", Base64.getEncoder().encodeToString(Json.write(list).getBytes(StandardCharsets.UTF_8)));
+        }
+        List<List<Object>> rows = new ArrayList<>();
+        for (JsonNode option : cli.migration().get("/endpoints/" + id + "/" + path + Requests.queryString(query)).path(key)) {
+            rows.add(List.of(option.path("name"), Json.write(option.path("values")), option.path("config_default")));
+        }
+        cli.list(format, List.of("Option Name", "Possible Values", "Configuration Default"), rows);
+    }
+
+    /** The {@code env} query parameter (base64-encoded JSON) of {@code --environment[-file]}, when given. */
+    private static Map<String, String> environmentQuery(String environment, Path environmentFile) {
+        Map<String, String> query = new LinkedHashMap<>();
+        ObjectNode env = Transfers.jsonOption("--environment", environment, environmentFile);
+        if (env != null) {
+            query.put("env", Base64.getEncoder().encodeToString(Json.write(env).getBytes(StandardCharsets.UTF_8)));
+        }
+        return query;
+    }
+
+    /** The Coriolis client's environment of the network and storage listings. */
+    static final class Environment {
+        @Option(names = "--environment", paramLabel = "<json>", description = "Environment (JSON or @file).")
+        String environment;
+
+        @Option(names = "--environment-file", paramLabel = "<file>", description = "Environment JSON file.")
+        Path environmentFile;
+
+        String query() {
+            return Requests.queryString(environmentQuery(environment, environmentFile));
+        }
+    }
+
+    /** The arguments every options listing of the Coriolis client takes. */
+    static final class OptionsArguments {
+        @Option(names = "--options", arity = "1..*", paramLabel = "<name>", description = "Only these options.")
+        List<String> names;
+
+        @Option(names = "--environment", paramLabel = "<json>", description = "Environment (JSON or @file).")
+        String environment;
+
+        @Option(names = "--environment-file", paramLabel = "<file>", description = "Environment JSON file.")
+        Path environmentFile;
+
+        @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).")
+        String endpoint;
+
+        void list(Cli cli, ListOptions format, String path, String key) {
+            listOptions(cli, format, endpoint, names, environment, environmentFile, path, key);
+        }
+    }
+
+    /** The Coriolis client's {@code endpoint destination options list} and {@code endpoint destination minion pool options list}. */
+    @Command(name = "destination", description = "Destination settings of an endpoint.", subcommands = {Destination.Options.class,
+            Destination.Minion.class})
     static final class Destination {
         @Command(name = "options", description = "Values the destination environment's fields can take.")
         static final class Options {
@@ -231,26 +296,66 @@ final class EndpointCommand {
             }
 
             @Command(name = "list", description = "List the destination environment's options and their possible values.")
-            void list(@Mixin ListOptions format,
-                    @Option(names = "--options", arity = "1..*", paramLabel = "<name>", description = "Only these options.") List<String> names,
-                    @Option(names = "--environment", paramLabel = "<json>", description = "Destination environment (JSON or @file).") String environment,
-                    @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
-                String id = new Transfers(cli).endpoint(endpoint).path("id").asText();
-                Map<String, String> query = new LinkedHashMap<>();
-                String env = env(environment);
-                Requests.putIfGiven(query, "env", env.isEmpty() ? null : env);
-                if (names != null) {
-                    // As coriolisclient sends them: a base64-encoded JSON list.
-                    ArrayNode list = Json.array();
-                    names.forEach(list::add);
-                    query.put("options", Base64.getEncoder().encodeToString(Json.write(list).getBytes(StandardCharsets.UTF_8)));
+            void list(@Mixin ListOptions format, @Mixin OptionsArguments arguments) {
+                arguments.list(cli, format, "destination-options", "destination_options");
+            }
+        }
+
+        @Command(name = "minion", description = "Destination minion pools of an endpoint.", subcommands = Minion.Pool.class)
+        static final class Minion {
+            @Command(name = "pool", description = "Destination minion pools of an endpoint.", subcommands = Pool.Options.class)
+            static final class Pool {
+                @Command(name = "options", description = "Values a destination minion pool's environment options can take.")
+                static final class Options {
+                    private final Cli cli;
+
+                    Options(Cli cli) {
+                        this.cli = requireNonNull(cli, "cli is null");
+                    }
+
+                    @Command(name = "list", description = "List the environment options of destination minion pools and their possible values.")
+                    void list(@Mixin ListOptions format, @Mixin OptionsArguments arguments) {
+                        arguments.list(cli, format, "destination-minion-pool-options", "destination_minion_pool_options");
+                    }
                 }
-                List<List<Object>> rows = new ArrayList<>();
-                for (JsonNode option : cli.migration().get("/endpoints/" + id + "/destination-options" + Requests.queryString(query))
-                        .path("destination_options")) {
-                    rows.add(List.of(option.path("name"), Json.write(option.path("values")), option.path("config_default")));
+            }
+        }
+    }
+
+    /** The Coriolis client's {@code endpoint source options list} and {@code endpoint source minion pool options list}. */
+    @Command(name = "source", description = "Source settings of an endpoint.", subcommands = {Source.Options.class, Source.Minion.class})
+    static final class Source {
+        @Command(name = "options", description = "Values the source environment's fields can take.")
+        static final class Options {
+            private final Cli cli;
+
+            Options(Cli cli) {
+                this.cli = requireNonNull(cli, "cli is null");
+            }
+
+            @Command(name = "list", description = "List the source environment's options and their possible values.")
+            void list(@Mixin ListOptions format, @Mixin OptionsArguments arguments) {
+                arguments.list(cli, format, "source-options", "source_options");
+            }
+        }
+
+        @Command(name = "minion", description = "Source minion pools of an endpoint.", subcommands = Minion.Pool.class)
+        static final class Minion {
+            @Command(name = "pool", description = "Source minion pools of an endpoint.", subcommands = Pool.Options.class)
+            static final class Pool {
+                @Command(name = "options", description = "Values a source minion pool's environment options can take.")
+                static final class Options {
+                    private final Cli cli;
+
+                    Options(Cli cli) {
+                        this.cli = requireNonNull(cli, "cli is null");
+                    }
+
+                    @Command(name = "list", description = "List the environment options of source minion pools and their possible values.")
+                    void list(@Mixin ListOptions format, @Mixin OptionsArguments arguments) {
+                        arguments.list(cli, format, "source-minion-pool-options", "source_minion_pool_options");
+                    }
                 }
-                cli.list(format, List.of("Option Name", "Possible Values", "Configuration Default"), rows);
             }
         }
     }
@@ -264,10 +369,11 @@ final class EndpointCommand {
         }
 
         @Command(name = "list", description = "List an endpoint's storage backends.")
-        void list(@Mixin ListOptions format, @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
+        void list(@Mixin ListOptions format, @Mixin Environment environment,
+                @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).") String endpoint) {
             String id = new Transfers(cli).endpoint(endpoint).path("id").asText();
             List<List<Object>> rows = new ArrayList<>();
-            for (JsonNode s : cli.migration().get("/endpoints/" + id + "/storage").path("storage").path("storage_backends")) {
+            for (JsonNode s : cli.migration().get("/endpoints/" + id + "/storage" + environment.query()).path("storage").path("storage_backends")) {
                 rows.add(List.of(s.path("id"), s.path("name")));
             }
             cli.list(format, List.of("ID", "Name"), rows);

@@ -55,10 +55,16 @@ final class MigrationCommand {
             @Option(names = "--shutdown-instances", description = "Shut the sources down and copy their last changes before deploying.")
             boolean shutdown,
             @Option(names = "--skip-os-morphing", description = "Deploy the disks as copied, without adapting the guest OS to the destination.")
-            boolean skipOsMorphing) {
+            boolean skipOsMorphing,
+            @Option(names = "--replication-count", paramLabel = "<n>", description = "Copies to make before deploying (1 to 10; each copies "
+                    + "what changed since the one before, the last after the shutdown with --shutdown-instances). Default: 1, or 2 with "
+                    + "--shutdown-instances.") Integer replicationCount) {
         ObjectNode body = options.body(transfers);
         body.put("shutdown_instances", shutdown);
         body.put("skip_os_morphing", skipOsMorphing);
+        if (replicationCount != null) {
+            body.put("replication_count", replicationCount);
+        }
         finish(format, wait, cli.migration().post("/migrations", EndpointCommand.wrap("migration", body)).path("migration"));
     }
 
@@ -103,6 +109,7 @@ final class MigrationCommand {
                 @Option(names = "--destination-environment", paramLabel = "<json>", description = "Overrides of the replica's destination "
                         + "environment (JSON or @file), e.g. {\"instance_name\": \"web-2\"}.") String environment,
                 @Option(names = "--instance", paramLabel = "<instance>", description = "Deploy only these instances (repeat).") List<String> instances,
+                @Mixin MorphingOptions morphing,
                 @Parameters(paramLabel = "<replica>", description = "Replica ID.") String replica) {
             ObjectNode body = Json.object();
             body.put("replica_id", replica);
@@ -118,6 +125,8 @@ final class MigrationCommand {
             if (instances != null) {
                 instances.forEach(body.putArray("instances")::add);
             }
+            // Given, they replace the replica's for this deployment; else the replica's apply.
+            morphing.addTo(body, false);
             new MigrationCommand(cli).finish(format, wait, cli.migration().post("/migrations", EndpointCommand.wrap("migration", body)).path("migration"));
         }
     }

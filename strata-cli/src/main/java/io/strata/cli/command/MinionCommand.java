@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.strata.cli.client.CliException;
 import io.strata.cli.client.Json;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +61,8 @@ final class MinionCommand {
                 String osType,
                 @Option(names = "--environment-options", paramLabel = "<json>", description = "Environment options (JSON or @file).")
                 String options,
+                @Option(names = "--environment-options-file", paramLabel = "<file>", description = "Environment options JSON file.")
+                Path optionsFile,
                 @Option(names = "--minimum-minions", paramLabel = "<n>", description = "Minions kept ready.") Integer minimum,
                 @Option(names = "--maximum-minions", paramLabel = "<n>", description = "Most minions.") Integer maximum,
                 @Option(names = "--minion-max-idle-time", paramLabel = "<s>", description = "Seconds an extra minion may idle.") Integer idle,
@@ -74,7 +77,7 @@ final class MinionCommand {
             pool.put("endpoint_id", new Transfers(cli).endpoint(endpoint).path("id").asText());
             pool.put("platform", platform);
             pool.put("os_type", osType);
-            ObjectNode env = Transfers.jsonObject("--environment-options", options);
+            ObjectNode env = Transfers.jsonOption("--environment-options", options, optionsFile);
             pool.set("environment_options", env == null ? Json.object() : env);
             putInt(pool, "minimum_minions", minimum);
             putInt(pool, "maximum_minions", maximum);
@@ -90,6 +93,8 @@ final class MinionCommand {
                 @Option(names = "--name", paramLabel = "<name>", description = "New name.") String name,
                 @Option(names = "--environment-options", paramLabel = "<json>", description = "Environment options (JSON or @file).")
                 String options,
+                @Option(names = "--environment-options-file", paramLabel = "<file>", description = "Environment options JSON file.")
+                Path optionsFile,
                 @Option(names = "--minimum-minions", paramLabel = "<n>", description = "Minions kept ready.") Integer minimum,
                 @Option(names = "--maximum-minions", paramLabel = "<n>", description = "Most minions.") Integer maximum,
                 @Option(names = "--minion-max-idle-time", paramLabel = "<s>", description = "Seconds an extra minion may idle.") Integer idle,
@@ -98,7 +103,7 @@ final class MinionCommand {
                 @Parameters(paramLabel = "<pool>", description = "Pool ID.") String id) {
             ObjectNode pool = Json.object();
             Requests.putIfGiven(pool, "name", name);
-            ObjectNode env = Transfers.jsonObject("--environment-options", options);
+            ObjectNode env = Transfers.jsonOption("--environment-options", options, optionsFile);
             if (env != null) {
                 pool.set("environment_options", env);
             }

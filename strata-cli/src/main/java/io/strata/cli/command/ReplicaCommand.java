@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.strata.cli.client.CliException;
 import io.strata.cli.client.Json;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,19 +61,30 @@ final class ReplicaCommand {
         cli.show(format, replicaFields(created, false));
     }
 
-    @Command(name = "update", description = "Update a replica's environments, network map, storage mappings or notes.")
+    @Command(name = "update", description = "Update a replica's environments, network map, notes, user scripts or OS morphing pools "
+            + "(scripts and pool mappings are merged into the replica's; linux= or INSTANCE= removes one).")
     void update(@Mixin ShowOptions format,
             @Option(names = "--source-environment", paramLabel = "<json>", description = "Source environment (JSON or @file).") String source,
+            @Option(names = "--source-environment-file", paramLabel = "<file>", description = "Source environment JSON file.") Path sourceFile,
             @Option(names = "--destination-environment", paramLabel = "<json>", description = "Destination environment (JSON or @file).")
             String destination,
+            @Option(names = "--destination-environment-file", paramLabel = "<file>", description = "Destination environment JSON file.")
+            Path destinationFile,
             @Option(names = "--network-map", paramLabel = "<json>", description = "Network map (JSON or @file).") String networkMap,
+            @Option(names = "--network-map-file", paramLabel = "<file>", description = "Network map JSON file.") Path networkMapFile,
             @Option(names = "--notes", paramLabel = "<text>", description = "Notes.") String notes,
+            @Option(names = "--origin-minion-pool-id", paramLabel = "<pool>", description = "Source minion pool.") String originPool,
+            @Option(names = "--destination-minion-pool-id", paramLabel = "<pool>", description = "Destination minion pool.") String destinationPool,
+            @Mixin MorphingOptions morphing,
             @Parameters(paramLabel = "<replica>", description = "Replica ID.") String replica) {
         ObjectNode body = Json.object();
-        putJson(body, "source_environment", Transfers.jsonObject("--source-environment", source));
-        putJson(body, "destination_environment", Transfers.jsonObject("--destination-environment", destination));
-        putJson(body, "network_map", Transfers.jsonObject("--network-map", networkMap));
+        putJson(body, "source_environment", Transfers.jsonOption("--source-environment", source, sourceFile));
+        putJson(body, "destination_environment", Transfers.jsonOption("--destination-environment", destination, destinationFile));
+        putJson(body, "network_map", Transfers.jsonOption("--network-map", networkMap, networkMapFile));
         Requests.putIfGiven(body, "notes", notes);
+        Requests.putIfGiven(body, "origin_minion_pool_id", originPool);
+        Requests.putIfGiven(body, "destination_minion_pool_id", destinationPool);
+        morphing.addTo(body, true);
         cli.show(format, replicaFields(cli.migration().put("/replicas/" + replica, EndpointCommand.wrap("replica", body)).path("replica"), false));
     }
 

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.strata.cli.client.CliException;
 import io.strata.cli.client.Json;
+import java.nio.file.Path;
 import java.util.List;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options of {@code replica create} and {@code migration create}, as coriolisclient has them. */
@@ -21,11 +23,23 @@ final class TransferOptions {
     @Option(names = "--source-environment", paramLabel = "<json>", description = "Source environment (JSON or @file).")
     String sourceEnvironment;
 
+    @Option(names = "--source-environment-file", paramLabel = "<file>", description = "Source environment JSON file.")
+    Path sourceEnvironmentFile;
+
     @Option(names = "--destination-environment", paramLabel = "<json>", description = "Destination environment (JSON or @file).")
     String destinationEnvironment;
 
+    @Option(names = "--destination-environment-file", paramLabel = "<file>", description = "Destination environment JSON file.")
+    Path destinationEnvironmentFile;
+
     @Option(names = "--network-map", paramLabel = "<json>", description = "Source network to destination network (JSON or @file).")
     String networkMap;
+
+    @Option(names = "--network-map-file", paramLabel = "<file>", description = "Network map JSON file.")
+    Path networkMapFile;
+
+    @Mixin
+    MorphingOptions morphing;
 
     @Option(names = "--storage-backend-mapping", paramLabel = "<src=dst>", description = "Storage backend mapping (repeat).")
     List<String> backendMappings;
@@ -51,9 +65,10 @@ final class TransferOptions {
         body.put("destination_endpoint_id", transfers.endpoint(destination).path("id").asText());
         ArrayNode list = body.putArray("instances");
         instances.forEach(list::add);
-        body.set("source_environment", orEmpty(Transfers.jsonObject("--source-environment", sourceEnvironment)));
-        body.set("destination_environment", orEmpty(Transfers.jsonObject("--destination-environment", destinationEnvironment)));
-        body.set("network_map", orEmpty(Transfers.jsonObject("--network-map", networkMap)));
+        body.set("source_environment", orEmpty(Transfers.jsonOption("--source-environment", sourceEnvironment, sourceEnvironmentFile)));
+        body.set("destination_environment", orEmpty(Transfers.jsonOption("--destination-environment", destinationEnvironment,
+                destinationEnvironmentFile)));
+        body.set("network_map", orEmpty(Transfers.jsonOption("--network-map", networkMap, networkMapFile)));
         ObjectNode storage = Json.object();
         if (defaultBackend != null) {
             storage.put("default", defaultBackend);
@@ -76,13 +91,19 @@ final class TransferOptions {
         Requests.putIfGiven(body, "notes", notes);
         Requests.putIfGiven(body, "origin_minion_pool_id", originPool);
         Requests.putIfGiven(body, "destination_minion_pool_id", destinationPool);
+        morphing.addTo(body, false);
         return body;
     }
 
     /** "A=B" as the Coriolis client splits it (quotes around either side dropped). */
     private static String[] pair(String option, String form, String mapping) {
+        return pair(option, form, mapping, false);
+    }
+
+    /** As above; {@code emptyValue} allows "A=" (an empty B), which on update removes A's value. */
+    static String[] pair(String option, String form, String mapping, boolean emptyValue) {
         int at = mapping.indexOf('=');
-        if (at <= 0 || at == mapping.length() - 1 || mapping.indexOf('=', at + 1) >= 0) {
+        if (at <= 0 || (at == mapping.length() - 1 && !emptyValue) || mapping.indexOf('=', at + 1) >= 0) {
             throw new CliException(option + " must be " + form + ", not '" + mapping + "'");
         }
         return new String[] {unquote(mapping.substring(0, at)), unquote(mapping.substring(at + 1))};

@@ -89,6 +89,14 @@ final class Transfers {
         return (ObjectNode) node;
     }
 
+    /** The Coriolis client's pair of a JSON option: {@code --x JSON} or {@code --x-file PATH}, not both. */
+    static ObjectNode jsonOption(String option, String inline, Path file) {
+        if (inline != null && file != null) {
+            throw new CliException(option + " and " + option + "-file are mutually exclusive");
+        }
+        return inline != null ? jsonObject(option, inline) : fromFile(option + "-file", file);
+    }
+
     static ObjectNode fromFile(String option, Path file) {
         return file == null ? null : jsonObject(option, "@" + file);
     }

@@ -157,4 +157,29 @@ final class MorphScripts {
             sync
             umount $r || { echo "cannot unmount /dev/$dev" >&2; exit 1; }
             """;
+
+    /**
+     * Arguments: the root device and a user script's text. Runs the script with the guest's root
+     * mounted read-write, its mount point as the first argument (as Coriolis runs a Linux user
+     * script); a script without "#!" is run by /bin/sh. Exits with the script's status, after
+     * unmounting; a failed unmount is exit 125 so that it is not taken for the script's.
+     */
+    static final String USER_SCRIPT = """
+            dev=$1
+            r=/mnt/root
+            mkdir -p $r
+            mount -o rw "/dev/$dev" $r || { echo "cannot mount /dev/$dev read-write" >&2; exit 125; }
+            f=/tmp/strata-user-script
+            printf '%s' "$2" > $f
+            chmod 700 $f
+            case "$2" in
+            '#!'*) "$f" "$r" ;;
+            *) /bin/sh "$f" "$r" ;;
+            esac
+            status=$?
+            rm -f $f
+            sync
+            umount $r || { echo "cannot unmount /dev/$dev" >&2; exit 125; }
+            exit $status
+            """;
 }

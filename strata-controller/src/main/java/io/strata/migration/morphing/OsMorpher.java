@@ -46,12 +46,15 @@ public final class OsMorpher {
         }
     }
 
-    /** What morphing found and changed. */
-    public record Outcome(String rootDevice, String filesystem, OsRelease os, List<String> changes) {
+    /** What morphing found and changed; {@code userScriptOutput} is null when no user script ran. */
+    public record Outcome(String rootDevice, String filesystem, OsRelease os, List<String> changes, String userScriptOutput) {
         public Outcome {
             changes = List.copyOf(changes);
         }
     }
+
+    /** Lines of a user script's output shown as progress; the rest is in the task's info. */
+    private static final int SHOWN_SCRIPT_LINES = 20;
 
     private static final Duration STEP_LIMIT = Duration.ofMinutes(5);
 
@@ -66,6 +69,14 @@ public final class OsMorpher {
      * {@link ProviderException} naming what it found when no disk holds a supported Linux root.
      */
     public Outcome morph(List<QemuAppliance.Disk> disks, Consumer<String> progress, BooleanSupplier cancelled) {
+        return morph(disks, null, progress, cancelled);
+    }
+
+    /**
+     * As above, then runs {@code userScript} (when not null) with the morphed root mounted; a
+     * script that exits non-zero fails morphing with its exit status and output.
+     */
+    public Outcome morph(List<QemuAppliance.Disk> disks, String userScript, Consumer<String> progress, BooleanSupplier cancelled) {
         if (disks.isEmpty()) {
             throw new ProviderException("the instance has no disks to morph");
         }
@@ -105,7 +116,18 @@ public final class OsMorpher {
                     progress.accept(line.substring("note ".length()));
                 }
             }
-            return new Outcome(first.getKey(), root.filesystem(), os, changes);
+            String scriptOutput = null;
+            if (userScript != null) {
+                checkCancelled(cancelled);
+                progress.accept("Running the user script on " + first.getKey());
+                scriptOutput = runUserScript(guest, first.getKey(), userScript);
+                String[] lines = scriptOutput.strip().split("\n");
+                for (int i = 0; i < Math.min(lines.length, SHOWN_SCRIPT_LINES) && !lines[i].isEmpty(); i++) {
+                    progress.accept("User script: " + lines[i]);
+                }
+                progress.accept("The user script exited 0");
+            }
+            return new Outcome(first.getKey(), root.filesystem(), os, changes, scriptOutput);
         }
     }
 
@@ -150,6 +172,18 @@ public final class OsMorpher {
         }
         roots.replaceAll((device, root) -> new Root(root.filesystem(), OsRelease.parse(releases.get(device).toString())));
         return new Detection(seen, roots);
+    }
+
+    private static String runUserScript(GuestAgentClient guest, String device, String script) {
+        GuestAgentClient.ExecResult result = guest.exec(List.of("/bin/sh", "-c", MorphScripts.USER_SCRIPT, "user-script", device, script), STEP_LIMIT);
+        String output = (result.stdout().strip() + "\n" + result.stderr().strip()).strip();
+        if (result.exitCode() == 125) {
+            throw new ProviderException("OS morphing could not run the user script in the appliance: " + output);
+        }
+        if (result.exitCode() != 0) {
+            throw new ProviderException("the user script failed (exit " + result.exitCode() + ")" + (output.isEmpty() ? "" : ": " + output));
+        }
+        return output;
     }
 
     private static String run(GuestAgentClient guest, List<String> command) {

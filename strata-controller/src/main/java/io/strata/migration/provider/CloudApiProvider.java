@@ -155,6 +155,29 @@ public final class CloudApiProvider implements MigrationProvider {
         }
     }
 
+    /** What createMinion reads: the minions' image (required) and flavor (default: the smallest). */
+    @Override
+    public List<ObjectNode> minionPoolOptions(JsonNode connection, JsonNode environment) {
+        OpenStackClient client = OpenStackClient.login(connection);
+        try {
+            ObjectNode image = JsonNodeFactory.instance.objectNode();
+            image.put("name", "image_id");
+            ArrayNode images = image.putArray("values");
+            OpenStackClient.expect(client.get(client.image("/images")), "image list", 200).path("images")
+                    .forEach(i -> images.addObject().put("id", i.path("id").asText()).put("name", i.path("name").asText()));
+            image.putNull("config_default");
+            ObjectNode flavor = JsonNodeFactory.instance.objectNode();
+            flavor.put("name", "flavor_name");
+            ArrayNode flavors = flavor.putArray("values");
+            OpenStackClient.expect(client.get(client.compute("/flavors")), "flavor list", 200).path("flavors")
+                    .forEach(f -> flavors.add(f.path("name").asText()));
+            flavor.putNull("config_default");
+            return List.of(image, flavor);
+        } catch (IOException e) {
+            throw new ProviderException("cannot list images and flavors: " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public ObjectNode exportInfo(JsonNode connection, JsonNode environment, String instance) throws IOException {
         OpenStackClient client = OpenStackClient.login(connection);

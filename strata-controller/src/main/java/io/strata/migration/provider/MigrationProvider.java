@@ -41,6 +41,15 @@ public interface MigrationProvider {
      */
     List<ObjectNode> destinationOptions(JsonNode connection, JsonNode environment);
 
+    /**
+     * Coriolis' minion pool options: the fields of a minion pool's environment_options that take
+     * one of a known set of values, as {"name", "values", "config_default"}; none where the
+     * endpoint boots no minions.
+     */
+    default List<ObjectNode> minionPoolOptions(JsonNode connection, JsonNode environment) {
+        return List.of();
+    }
+
     /** Everything needed to export an instance: its hardware, user data, and disks ({"id", "size_bytes", "format"}). */
     ObjectNode exportInfo(JsonNode connection, JsonNode environment, String instance) throws IOException;
 
