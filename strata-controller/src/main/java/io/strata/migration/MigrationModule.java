@@ -53,10 +53,12 @@ public final class MigrationModule implements AutoCloseable {
     /**
      * @param osMorphingImage directory with the OS-morphing appliance's vmlinuz and initrd.img; null
      *        when none is configured (OS morphing then fails, asking for it or for skip_os_morphing)
+     * @param applianceAccelerator "kvm" or "tcg" for the OS-morphing appliance, asked at the first morphing
      * @param serviceDownTime how long a worker may go unseen before another controller takes its
      *        executions over (the cloud's service_down_time); the worker beats at least three times in it
      */
-    public static MigrationModule start(Jdbi jdbi, Path dataDir, Policy policy, Clock clock, Path osMorphingImage, Duration serviceDownTime) {
+    public static MigrationModule start(Jdbi jdbi, Path dataDir, Policy policy, Clock clock, Path osMorphingImage,
+            java.util.function.Supplier<String> applianceAccelerator, Duration serviceDownTime) {
         requireNonNull(dataDir, "dataDir is null");
         Path root = dataDir.resolve("migration");
         MigrationStore store = new MigrationStore(jdbi, clock);
@@ -66,7 +68,7 @@ public final class MigrationModule implements AutoCloseable {
         EndpointService endpoints = new EndpointService(store, box, providers, clock);
         WorkerRegistry workers = new WorkerRegistry(store, clock, hostName(), providers.platforms(), root.resolve("worker.id"), serviceDownTime);
         TaskEngine engine = new TaskEngine(store, new TransferTasks(store, endpoints, new DiskReplicator(),
-                new OsMorpher(OsMorpher.Settings.forImage(osMorphingImage != null ? osMorphingImage : root.resolve("os-morphing"))),
+                new OsMorpher(OsMorpher.Settings.forImage(osMorphingImage != null ? osMorphingImage : root.resolve("os-morphing"), applianceAccelerator)),
                 root.resolve("state"), clock), clock);
         TransferService transfers = new TransferService(store, endpoints, workers, engine, clock);
         ScheduleService schedules = new ScheduleService(store, transfers, clock);

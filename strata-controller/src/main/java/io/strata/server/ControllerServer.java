@@ -242,6 +242,11 @@ public final class ControllerServer implements AutoCloseable {
             }, cluster.heartbeatInterval().toMillis(), cluster.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
             ServerStateGauges.register(metrics, serverStore);
             MigrationModule migration = MigrationModule.start(database.jdbi(), config.dataDir(), policy, clock, config.effectiveOsMorphingImage(),
+                    // As the QEMU driver decides (and with its cached verdict): where nested KVM
+                    // hangs, an appliance under KVM would never boot.
+                    () -> io.strata.hypervisor.qemu.QemuAppliance.accelerator(Path.of("qemu-system-x86_64"),
+                            io.strata.hypervisor.qemu.AccelMode.valueOf(config.accel().toUpperCase(java.util.Locale.ROOT)),
+                            config.kvmProbeImage(), config.dataDir()),
                     cluster.downAfter());
             // Snooze: virtual clusters become Compute servers of the cloud admin; in one process the
             // hierarchy is one group manager per hostsPerGroupManager hosts, the first leading.

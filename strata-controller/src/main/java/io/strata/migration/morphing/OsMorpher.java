@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * OS morphing, as Coriolis does it between copying the disks and booting them on the destination:
@@ -29,20 +30,27 @@ public final class OsMorpher {
      * @param image        the appliance's kernel and initramfs (the test guest of tools/guest-image)
      * @param memoryMb     the appliance's memory
      * @param bootTimeout  how long its guest agent may take to answer (TCG boots are slow)
+     * @param accelerator  "kvm" or "tcg", asked once, at the first morphing (deciding may boot a probe guest)
      */
-    public record Settings(Path qemuBinary, QemuAppliance.Image image, int memoryMb, Duration bootTimeout) {
+    public record Settings(Path qemuBinary, QemuAppliance.Image image, int memoryMb, Duration bootTimeout, Supplier<String> accelerator) {
         public Settings {
             requireNonNull(qemuBinary, "qemuBinary is null");
             requireNonNull(image, "image is null");
             requireNonNull(bootTimeout, "bootTimeout is null");
+            requireNonNull(accelerator, "accelerator is null");
             if (memoryMb < 128) {
                 throw new IllegalArgumentException("the appliance needs at least 128 MiB, not " + memoryMb);
             }
         }
 
-        /** The appliance booted from a directory with vmlinuz and initrd.img (tools/guest-image/out). */
+        /** The appliance booted under TCG from a directory with vmlinuz and initrd.img (tools/guest-image/out). */
         public static Settings forImage(Path dir) {
-            return new Settings(Path.of("qemu-system-x86_64"), QemuAppliance.Image.in(dir), 256, Duration.ofMinutes(3));
+            return forImage(dir, () -> "tcg");
+        }
+
+        /** As above, under the accelerator {@code accelerator} gives (see {@link QemuAppliance#accelerator}). */
+        public static Settings forImage(Path dir, Supplier<String> accelerator) {
+            return new Settings(Path.of("qemu-system-x86_64"), QemuAppliance.Image.in(dir), 256, Duration.ofMinutes(3), accelerator);
         }
     }
 
@@ -59,6 +67,7 @@ public final class OsMorpher {
     private static final Duration STEP_LIMIT = Duration.ofMinutes(5);
 
     private final Settings settings;
+    private String accelerator;
 
     public OsMorpher(Settings settings) {
         this.settings = requireNonNull(settings, "settings is null");
@@ -86,7 +95,7 @@ public final class OsMorpher {
                     + "--os-morphing-image DIR), or set skip_os_morphing");
         }
         progress.accept("Booting the OS morphing appliance with " + disks.size() + " disk(s)");
-        try (QemuAppliance appliance = QemuAppliance.boot(settings.qemuBinary(), settings.image(), disks, settings.memoryMb(),
+        try (QemuAppliance appliance = QemuAppliance.boot(settings.qemuBinary(), accelerator(), settings.image(), disks, settings.memoryMb(),
                 settings.bootTimeout(), cancelled)) {
             GuestAgentClient guest = appliance.agent();
             checkCancelled(cancelled);
@@ -172,6 +181,14 @@ public final class OsMorpher {
         }
         roots.replaceAll((device, root) -> new Root(root.filesystem(), OsRelease.parse(releases.get(device).toString())));
         return new Detection(seen, roots);
+    }
+
+    /** The appliance's accelerator, decided at the first morphing and kept. */
+    private synchronized String accelerator() {
+        if (accelerator == null) {
+            accelerator = settings.accelerator().get();
+        }
+        return accelerator;
     }
 
     private static String runUserScript(GuestAgentClient guest, String device, String script) {

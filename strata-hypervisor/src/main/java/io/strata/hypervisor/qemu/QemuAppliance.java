@@ -90,13 +90,36 @@ public final class QemuAppliance implements AutoCloseable {
     }
 
     /**
-     * Boots the appliance with {@code disks} (raw; vda, vdb, … in this order) and waits until
-     * its guest agent answers. KVM is used when it works, TCG otherwise.
+     * The accelerator appliances get on this host ("kvm" or "tcg"): the configured one, or for
+     * {@code auto} the QEMU driver's verdict (a guest booted once under KVM; cached under
+     * {@code dataDir}/state, shared with a QEMU driver of the same data directory). Opening
+     * /dev/kvm is not enough: on hosts where nested KVM hangs, an appliance under KVM never boots.
      *
+     * @param probeImage a directory with the test guest's vmlinuz and initrd.img (null: TCG under auto)
+     */
+    public static String accelerator(Path qemuBinary, AccelMode mode, Path probeImage, Path dataDir) {
+        requireNonNull(qemuBinary, "qemuBinary is null");
+        requireNonNull(mode, "mode is null");
+        requireNonNull(dataDir, "dataDir is null");
+        QemuConfig config = QemuConfig.defaults(dataDir, "localhost", "127.0.0.1").withQemuBinary(qemuBinary).withAccel(mode)
+                .withProbeImageDir(probeImage);
+        String versionText = Processes.run(List.of(qemuBinary.toString(), "--version"), Duration.ofSeconds(10));
+        return new KvmProbe(config, Long.toString(QemuHypervisor.parseVersion(versionText))).decide().accelerator();
+    }
+
+    /**
+     * Boots the appliance with {@code disks} (raw; vda, vdb, … in this order) and waits until
+     * its guest agent answers.
+     *
+     * @param accelerator "kvm" or "tcg" (see {@link #accelerator})
      * @param cancelled checked while waiting: the boot is abandoned (and QEMU killed) when it turns true
      */
-    public static QemuAppliance boot(Path qemuBinary, Image image, List<Disk> disks, int memoryMb, Duration bootTimeout, BooleanSupplier cancelled) {
+    public static QemuAppliance boot(Path qemuBinary, String accelerator, Image image, List<Disk> disks, int memoryMb, Duration bootTimeout,
+            BooleanSupplier cancelled) {
         requireNonNull(qemuBinary, "qemuBinary is null");
+        if (!"kvm".equals(accelerator) && !"tcg".equals(accelerator)) {
+            throw new IllegalArgumentException("accelerator must be kvm or tcg, not " + accelerator);
+        }
         requireNonNull(image, "image is null");
         requireNonNull(disks, "disks is null");
         requireNonNull(bootTimeout, "bootTimeout is null");
@@ -115,7 +138,7 @@ public final class QemuAppliance implements AutoCloseable {
         }
         Process process = null;
         try {
-            List<String> args = commandLine(qemuBinary, image, disks, memoryMb, workDir);
+            List<String> args = commandLine(qemuBinary, accelerator, image, disks, memoryMb, workDir);
             process = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(workDir.resolve("qemu.log").toFile()).start();
             process.getOutputStream().close();
             Files.writeString(workDir.resolve("pid"), Long.toString(process.pid()));
@@ -130,11 +153,10 @@ public final class QemuAppliance implements AutoCloseable {
         }
     }
 
-    static List<String> commandLine(Path qemuBinary, Image image, List<Disk> disks, int memoryMb, Path workDir) {
+    static List<String> commandLine(Path qemuBinary, String accelerator, Image image, List<Disk> disks, int memoryMb, Path workDir) {
         List<String> args = new ArrayList<>();
         args.add(qemuBinary.toString());
-        // QEMU tries the accelerators in order: KVM when the host has it, TCG otherwise.
-        args.addAll(List.of("-machine", "pc", "-accel", "kvm", "-accel", "tcg,tb-size=" + QemuCommandLine.TCG_CACHE_MB));
+        args.addAll(List.of("-machine", "pc", "-accel", accelerator.equals("kvm") ? "kvm" : "tcg,tb-size=" + QemuCommandLine.TCG_CACHE_MB));
         args.addAll(List.of("-smp", "1", "-m", memoryMb + "M"));
         args.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none", "-rtc", "base=utc"));
         args.addAll(List.of("-serial", "file:" + option(workDir.resolve("serial.log"))));

@@ -112,6 +112,11 @@ public record QemuConfig(
                 Duration.ofSeconds(30));
     }
 
+    public QemuConfig withQemuBinary(Path binary) {
+        return new QemuConfig(binary, qemuImgBinary, runRoot, ramRoot, stateDir, accel, probeImageDir,
+                hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout, sharedInstanceRoot);
+    }
+
     public QemuConfig withAccel(AccelMode newAccel) {
         return new QemuConfig(qemuBinary, qemuImgBinary, runRoot, ramRoot, stateDir, newAccel, probeImageDir,
                 hostname, hostIp, vcpus, memoryMb, diskGb, stopTimeout, rebootTimeout, probeTimeout, sharedInstanceRoot);

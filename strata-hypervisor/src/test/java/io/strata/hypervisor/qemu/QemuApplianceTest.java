@@ -43,7 +43,7 @@ class QemuApplianceTest {
                 Thread.sleep(10);
             }
             Path dir;
-            try (QemuAppliance appliance = QemuAppliance.boot(QEMU, QemuAppliance.Image.in(TestGuests.imageDir()),
+            try (QemuAppliance appliance = QemuAppliance.boot(QEMU, "tcg", QemuAppliance.Image.in(TestGuests.imageDir()),
                     List.of(QemuAppliance.Disk.file(disk), QemuAppliance.Disk.nbd(socket)), 256,
                     Duration.ofMinutes(3), () -> false)) {
                 GuestAgentClient guest = appliance.agent();
@@ -85,7 +85,7 @@ class QemuApplianceTest {
     void aCancelledBootKillsQemu() {
         // Cancelled at the first check, once QEMU runs: a later one could come after the agent answered.
         List<Long> started = new java.util.ArrayList<>();
-        assertThatThrownBy(() -> QemuAppliance.boot(QEMU, QemuAppliance.Image.in(TestGuests.imageDir()), List.of(), 256, Duration.ofMinutes(3),
+        assertThatThrownBy(() -> QemuAppliance.boot(QEMU, "tcg", QemuAppliance.Image.in(TestGuests.imageDir()), List.of(), 256, Duration.ofMinutes(3),
                 () -> {
                     ProcessHandle.current().children().filter(p -> p.info().command().orElse("").contains("qemu-system"))
                             .forEach(p -> started.add(p.pid()));
@@ -99,7 +99,7 @@ class QemuApplianceTest {
     @Test
     void aMissingKernelIsExplained() {
         Path none = Path.of("/nonexistent/strata");
-        assertThatThrownBy(() -> QemuAppliance.boot(QEMU, QemuAppliance.Image.in(none), List.of(), 256, Duration.ofSeconds(5), () -> false))
+        assertThatThrownBy(() -> QemuAppliance.boot(QEMU, "tcg", QemuAppliance.Image.in(none), List.of(), 256, Duration.ofSeconds(5), () -> false))
                 .isInstanceOf(HypervisorException.class).hasMessageContaining("/nonexistent/strata/vmlinuz");
     }
 
