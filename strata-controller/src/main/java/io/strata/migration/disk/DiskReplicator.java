@@ -126,6 +126,8 @@ public final class DiskReplicator {
                     progress.report(offset, size);
                 }
             }
+            // The source's export can go while the last blocks are hashed, written and flushed.
+            source.readsDone();
             hashing.finish();
             writer.finish();
             finished = true;

@@ -24,12 +24,20 @@ import java.util.concurrent.ExecutionException;
 public final class RawDisk implements BlockSource, BlockTarget {
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
     static final long WRITEBACK_BYTES = 64 << 20;
+    static final long FIRST_WRITEBACK_BYTES = 2 << 20;
 
     private final Path file;
     private final FileChannel channel;
     private final boolean deleteOnClose;
     /** Bytes written since the last background write-back started (by the one thread that writes). */
     private long unflushed;
+    /**
+     * Bytes after which the next background write-back starts: {@value #FIRST_WRITEBACK_BYTES} at
+     * first, doubling up to {@value #WRITEBACK_BYTES}. An incremental execution writes a few MiB
+     * in all; written back from the first MiBs on, while the reads go on, they are mostly on the
+     * disk when the final flush comes, instead of all of them being written by it.
+     */
+    private long writebackAfter = FIRST_WRITEBACK_BYTES;
     private volatile CompletableFuture<Void> writeback = CompletableFuture.completedFuture(null);
 
     private RawDisk(Path file, FileChannel channel, boolean deleteOnClose) {
@@ -121,8 +129,9 @@ public final class RawDisk implements BlockSource, BlockTarget {
      */
     private void written(long length) {
         unflushed += length;
-        if (unflushed >= WRITEBACK_BYTES && writeback.isDone() && !writeback.isCompletedExceptionally()) {
+        if (unflushed >= writebackAfter && writeback.isDone() && !writeback.isCompletedExceptionally()) {
             unflushed = 0;
+            writebackAfter = Math.min(WRITEBACK_BYTES, writebackAfter * 2);
             CompletableFuture<Void> started = new CompletableFuture<>();
             Thread.ofVirtual().name("raw-disk-writeback").start(() -> {
                 try {

@@ -63,6 +63,8 @@ public final class LiveQemuDisk implements BlockSource {
     /** The data reads: made on an SSH host and sent compressed, or through {@link #nbd}. */
     private final ExportReads reads;
     private boolean completed;
+    /** The export's removal, started once every block was read ({@link #readsDone}); null until then. */
+    private java.util.concurrent.CompletableFuture<Void> stopped;
 
     private LiveQemuDisk(HostAccess host, HostAccess.Tunnel qmpTunnel, QmpClient qmp, String node, String previous, String next,
             Names names, Path fleeceFile, Path nbdSocket, HostAccess.Tunnel nbdTunnel, NbdClient nbd, ExportReads reads) {
@@ -466,18 +468,26 @@ public final class LiveQemuDisk implements BlockSource {
         reads.readUpTo(offset, into);
     }
 
-    @Override
-    public void complete() {
-        completed = true;
-    }
-
     /**
-     * Stops reading, then (whatever happened) removes the export, the jobs, the fleecing node and its file node,
-     * keeps or undoes the bitmap rotation, and closes the tunnels, the fleecing file and the host
-     * access: nothing stays forwarded or exported after a success, a failure or a cancel.
+     * Removes the export, the jobs and the fleecing node on a thread of its own while the
+     * destination writes and flushes its last blocks (the QMP connection is left to it until
+     * {@link #close} awaits it): an incremental execution's end no longer waits for both in turn.
      */
     @Override
-    public void close() throws IOException {
+    public void readsDone() {
+        if (stopped == null) {
+            stopped = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    stopExport();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, Thread::startVirtualThread);
+        }
+    }
+
+    /** Ends the reads, then removes the export, the NBD server, the jobs, the fleecing node and its file node. */
+    private void stopExport() throws IOException {
         try {
             try {
                 reads.close();
@@ -485,30 +495,70 @@ public final class LiveQemuDisk implements BlockSource {
                 nbd.close();
             }
         } finally {
+            nbdTunnel.close();
+            cleanupLeftovers(qmp, names, false);
+        }
+    }
+
+    /** Waits for the removal {@link #readsDone} started; its failure, if any. */
+    private void awaitStopped() throws IOException {
+        try {
+            stopped.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while the export was removed");
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof java.io.UncheckedIOException unchecked) {
+                throw unchecked.getCause();
+            }
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IOException("cannot remove the export: " + cause.getMessage(), cause);
+        }
+    }
+
+    @Override
+    public void complete() {
+        completed = true;
+    }
+
+    /**
+     * Stops reading and removes the export, the jobs, the fleecing node and its file node (or
+     * awaits that removal, when {@link #readsDone} started it), keeps or undoes the bitmap rotation, and closes the tunnels, the fleecing file and the host
+     * access: nothing stays forwarded or exported after a success, a failure or a cancel.
+     */
+    @Override
+    public void close() throws IOException {
+        try {
+            // A failed removal leaves the bitmaps as they are: the next open merges them back (the
+            // next execution then reads the blocks of both, a superset of what changed).
+            if (stopped != null) {
+                awaitStopped();
+            } else {
+                stopExport();
+            }
+            if (completed) {
+                if (previous != null) {
+                    qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", previous));
+                }
+            } else if (previous != null) {
+                qmp.execute("block-dirty-bitmap-merge", Map.of("node", node, "target", previous, "bitmaps", List.of(next)));
+                qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", next));
+                qmp.execute("block-dirty-bitmap-enable", Map.of("node", node, "name", previous));
+            } else {
+                // A failed first execution: the next one copies everything again anyway.
+                qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", next));
+            }
+        } finally {
             try {
-                nbdTunnel.close();
-                cleanupLeftovers(qmp, names, false);
-                if (completed) {
-                    if (previous != null) {
-                        qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", previous));
-                    }
-                } else if (previous != null) {
-                    qmp.execute("block-dirty-bitmap-merge", Map.of("node", node, "target", previous, "bitmaps", List.of(next)));
-                    qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", next));
-                    qmp.execute("block-dirty-bitmap-enable", Map.of("node", node, "name", previous));
-                } else {
-                    // A failed first execution: the next one copies everything again anyway.
-                    qmp.execute("block-dirty-bitmap-remove", Map.of("node", node, "name", next));
-                }
+                qmp.close();
+                qmpTunnel.close();
+                host.deleteIfExists(fleeceFile);
+                host.deleteIfExists(nbdSocket);
             } finally {
-                try {
-                    qmp.close();
-                    qmpTunnel.close();
-                    host.deleteIfExists(fleeceFile);
-                    host.deleteIfExists(nbdSocket);
-                } finally {
-                    host.close();
-                }
+                host.close();
             }
         }
     }
