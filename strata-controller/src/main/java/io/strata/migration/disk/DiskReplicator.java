@@ -131,6 +131,7 @@ public final class DiskReplicator {
             hashing.finish();
             writer.finish();
             finished = true;
+            hashing.recycle();
         } finally {
             if (!finished) {
                 // The stage stops first: the sink is then used by this thread alone.

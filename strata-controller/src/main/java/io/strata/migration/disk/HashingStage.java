@@ -91,7 +91,7 @@ final class HashingStage implements AutoCloseable {
         }
         if (allocated < BUFFERS) {
             allocated++;
-            return ByteBuffer.allocateDirect(blockSize);
+            return blockSize == BlockBuffers.SIZE ? BlockBuffers.take() : ByteBuffer.allocateDirect(blockSize);
         }
         try {
             while (true) {
@@ -127,6 +127,16 @@ final class HashingStage implements AutoCloseable {
             throw new InterruptedIOException("interrupted while blocks were hashed");
         } catch (ExecutionException e) {
             throw failure(e.getCause());
+        }
+    }
+
+    /**
+     * Gives the buffers back for the next execution; only once the sink has written every block
+     * it was handed (it gives the buffers back to this stage), after {@link #finish}.
+     */
+    void recycle() {
+        for (ByteBuffer buffer = free.poll(); buffer != null; buffer = free.poll()) {
+            BlockBuffers.give(buffer);
         }
     }
 

@@ -368,7 +368,7 @@ public final class NbdClient implements AutoCloseable {
         // Read-ahead buffers are direct and reused: the socket fills them without the JDK's
         // temporary direct buffer and its extra copy, and no zeroed heap buffer is made per chunk.
         ByteBuffer buffer = spare.poll();
-        Chunk chunk = new Chunk(++handle, planOffset, length, buffer != null ? buffer : ByteBuffer.allocateDirect(CHUNK));
+        Chunk chunk = new Chunk(++handle, planOffset, length, buffer != null ? buffer : BlockBuffers.take());
         planOffset += length;
         send(chunk, CMD_READ);
         inFlight.add(chunk);
@@ -512,6 +512,10 @@ public final class NbdClient implements AutoCloseable {
             // Closing anyway.
         } finally {
             channel.close();
+            // Nothing fills them any more (replies still due, if any, are not read): kept for the next execution.
+            for (ByteBuffer buffer = spare.poll(); buffer != null; buffer = spare.poll()) {
+                BlockBuffers.give(buffer);
+            }
         }
     }
 
