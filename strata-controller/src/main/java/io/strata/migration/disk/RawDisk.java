@@ -15,9 +15,10 @@ import java.util.concurrent.ExecutionException;
  * A raw disk image file, as a source (its data extents from {@code qemu-img map}, so holes are
  * never read) or as a sparse target (zeros become holes, never written bytes).
  * <p>
- * As a target it starts writing back what it was given every {@value #WRITEBACK_BYTES} bytes,
- * in the background: otherwise the kernel keeps a whole copy dirty in memory and {@link #flush}
- * writes all of it at the end (0.6-0.9 s per GiB on this host's disk, after the copy instead of
+ * As a target it starts writing back what it was given in the background, after its first
+ * {@value #FIRST_WRITEBACK_BYTES} bytes and then every twice as many, up to every
+ * {@value #WRITEBACK_BYTES}: otherwise the kernel keeps a whole copy dirty in memory and
+ * {@link #flush} writes all of it at the end (0.6-0.9 s per GiB on this host's disk, after the copy instead of
  * during it). One background write-back at a time; its failure is reported by the next flush
  * (Linux reports a failed write-back once: a later fsync may succeed on lost data).
  */
