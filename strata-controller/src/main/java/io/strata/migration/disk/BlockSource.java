@@ -29,6 +29,14 @@ public interface BlockSource extends Closeable {
      */
     default void willRead(List<Extent> extents) throws IOException {}
 
+    /**
+     * Called once every block has been read, while the destination may still be writing and
+     * flushing: a source can start releasing what served the reads (an export, its connections)
+     * meanwhile. No read follows; {@link #complete} and {@code close} still come, and a failure
+     * of that release is reported by {@code close}.
+     */
+    default void readsDone() {}
+
     /** Called once the destination holds this view of the disk: change tracking moves on. */
     default void complete() {}
 

@@ -126,9 +126,12 @@ public final class DiskReplicator {
                     progress.report(offset, size);
                 }
             }
+            // The source's export can go while the last blocks are hashed, written and flushed.
+            source.readsDone();
             hashing.finish();
             writer.finish();
             finished = true;
+            hashing.recycle();
         } finally {
             if (!finished) {
                 // The stage stops first: the sink is then used by this thread alone.

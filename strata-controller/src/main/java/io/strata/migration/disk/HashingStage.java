@@ -21,14 +21,20 @@ import java.util.concurrent.TimeUnit;
  */
 final class HashingStage implements AutoCloseable {
     private static final int DEPTH = 16;
+    /**
+     * Buffers at most: those in this stage's queue, and those a {@link QueueSink} holds until it
+     * has written them (it is handed the buffers themselves, not copies).
+     */
+    private static final int BUFFERS = DEPTH + QueueSink.DEPTH;
 
     /** A block to hash (data non-null) or a range to zero (data null), or the end. */
     private record Item(int block, long offset, int length, ByteBuffer data, boolean end) {}
 
     private final BlockingQueue<Item> items = new ArrayBlockingQueue<>(DEPTH + 1);
-    private final BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(DEPTH);
+    /** Filled by this stage's thread and, for the buffers handed over, by the sink's writer. */
+    private final BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(BUFFERS);
     private final int blockSize;
-    /** Buffers made so far (by the reading thread), at most {@value #DEPTH}: made when needed. */
+    /** Buffers made so far (by the reading thread), at most {@value #BUFFERS}: made when needed. */
     private int allocated;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final Thread thread;
@@ -61,8 +67,10 @@ final class HashingStage implements AutoCloseable {
                             sink.zero(item.offset(), item.length());
                             zerosSent++;
                         } else {
-                            sink.data(item.offset(), item.data());
+                            // The sink gives the buffer back once done with it (the writer thread, after writing).
+                            sink.handOver(item.offset(), item.data(), free::add);
                             sent++;
+                            continue;
                         }
                     }
                     free.add(item.data());
@@ -81,9 +89,9 @@ final class HashingStage implements AutoCloseable {
         if (spare != null) {
             return spare.clear();
         }
-        if (allocated < DEPTH) {
+        if (allocated < BUFFERS) {
             allocated++;
-            return ByteBuffer.allocateDirect(blockSize);
+            return blockSize == BlockBuffers.SIZE ? BlockBuffers.take() : ByteBuffer.allocateDirect(blockSize);
         }
         try {
             while (true) {
@@ -119,6 +127,16 @@ final class HashingStage implements AutoCloseable {
             throw new InterruptedIOException("interrupted while blocks were hashed");
         } catch (ExecutionException e) {
             throw failure(e.getCause());
+        }
+    }
+
+    /**
+     * Gives the buffers back for the next execution; only once the sink has written every block
+     * it was handed (it gives the buffers back to this stage), after {@link #finish}.
+     */
+    void recycle() {
+        for (ByteBuffer buffer = free.poll(); buffer != null; buffer = free.poll()) {
+            BlockBuffers.give(buffer);
         }
     }
 

@@ -17,9 +17,11 @@ import java.util.concurrent.TimeUnit;
  * it sends itself (gzip frames) and counts its own wire bytes.
  */
 final class QueueSink implements BlockSink {
-    private static final int DEPTH = 64;
+    /** Blocks queued at most; a caller handing its buffers over should have this many more of them. */
+    static final int DEPTH = 64;
 
-    private record Frame(long offset, int length, ByteBuffer data, boolean end) {}
+    /** A block (data non-null; given back to {@code release} once written, when not null) or a range to zero, or the end. */
+    private record Frame(long offset, int length, ByteBuffer data, java.util.function.Consumer<ByteBuffer> release, boolean end) {}
 
     private final BlockingQueue<Frame> frames = new ArrayBlockingQueue<>(DEPTH + 1);
     private final BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(DEPTH);
@@ -48,7 +50,11 @@ final class QueueSink implements BlockSink {
                         target.zero(frame.offset(), frame.length());
                     } else {
                         target.write(frame.offset(), frame.data());
-                        free.add(frame.data());
+                        if (frame.release() != null) {
+                            frame.release().accept(frame.data());
+                        } else {
+                            free.add(frame.data());
+                        }
                     }
                 }
             } catch (InterruptedException e) {
@@ -74,18 +80,28 @@ final class QueueSink implements BlockSink {
         int length = copy.remaining();
         wireBytes += length;
         payloadBytes += length;
-        put(new Frame(offset, length, copy, false));
+        put(new Frame(offset, length, copy, null, false));
+    }
+
+    /** Queues the caller's buffer itself: no copy (1 GiB of memory copied per GiB of a full copy, on 2 busy cores). */
+    @Override
+    public void handOver(long offset, ByteBuffer block, java.util.function.Consumer<ByteBuffer> release) throws IOException {
+        checkWriter();
+        int length = block.remaining();
+        wireBytes += length;
+        payloadBytes += length;
+        put(new Frame(offset, length, block, release, false));
     }
 
     @Override
     public void zero(long offset, int length) throws IOException {
-        put(new Frame(offset, length, null, false));
+        put(new Frame(offset, length, null, null, false));
         payloadBytes += length;
     }
 
     @Override
     public void finish() throws IOException {
-        put(new Frame(0, 0, null, true));
+        put(new Frame(0, 0, null, null, true));
         try {
             written.get();
         } catch (InterruptedException e) {
@@ -102,7 +118,7 @@ final class QueueSink implements BlockSink {
         try {
             // Blocks already queued are written (at most DEPTH of them), so the destination holds
             // everything read before the cancel; the next execution fingerprints it anyway.
-            if (frames.offer(new Frame(0, 0, null, true), 1, TimeUnit.SECONDS)) {
+            if (frames.offer(new Frame(0, 0, null, null, true), 1, TimeUnit.SECONDS)) {
                 writer.join(TimeUnit.SECONDS.toMillis(30));
             }
         } catch (InterruptedException e) {

@@ -15,21 +15,30 @@ import java.util.concurrent.ExecutionException;
  * A raw disk image file, as a source (its data extents from {@code qemu-img map}, so holes are
  * never read) or as a sparse target (zeros become holes, never written bytes).
  * <p>
- * As a target it starts writing back what it was given every {@value #WRITEBACK_BYTES} bytes,
- * in the background: otherwise the kernel keeps a whole copy dirty in memory and {@link #flush}
- * writes all of it at the end (0.6-0.9 s per GiB on this host's disk, after the copy instead of
+ * As a target it starts writing back what it was given in the background, after its first
+ * {@value #FIRST_WRITEBACK_BYTES} bytes and then every twice as many, up to every
+ * {@value #WRITEBACK_BYTES}: otherwise the kernel keeps a whole copy dirty in memory and
+ * {@link #flush} writes all of it at the end (0.6-0.9 s per GiB on this host's disk, after the copy instead of
  * during it). One background write-back at a time; its failure is reported by the next flush
  * (Linux reports a failed write-back once: a later fsync may succeed on lost data).
  */
 public final class RawDisk implements BlockSource, BlockTarget {
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
     static final long WRITEBACK_BYTES = 64 << 20;
+    static final long FIRST_WRITEBACK_BYTES = 2 << 20;
 
     private final Path file;
     private final FileChannel channel;
     private final boolean deleteOnClose;
     /** Bytes written since the last background write-back started (by the one thread that writes). */
     private long unflushed;
+    /**
+     * Bytes after which the next background write-back starts: {@value #FIRST_WRITEBACK_BYTES} at
+     * first, doubling up to {@value #WRITEBACK_BYTES}. An incremental execution writes a few MiB
+     * in all; written back from the first MiBs on, while the reads go on, they are mostly on the
+     * disk when the final flush comes, instead of all of them being written by it.
+     */
+    private long writebackAfter = FIRST_WRITEBACK_BYTES;
     private volatile CompletableFuture<Void> writeback = CompletableFuture.completedFuture(null);
 
     private RawDisk(Path file, FileChannel channel, boolean deleteOnClose) {
@@ -121,8 +130,9 @@ public final class RawDisk implements BlockSource, BlockTarget {
      */
     private void written(long length) {
         unflushed += length;
-        if (unflushed >= WRITEBACK_BYTES && writeback.isDone() && !writeback.isCompletedExceptionally()) {
+        if (unflushed >= writebackAfter && writeback.isDone() && !writeback.isCompletedExceptionally()) {
             unflushed = 0;
+            writebackAfter = Math.min(WRITEBACK_BYTES, writebackAfter * 2);
             CompletableFuture<Void> started = new CompletableFuture<>();
             Thread.ofVirtual().name("raw-disk-writeback").start(() -> {
                 try {
