@@ -103,7 +103,7 @@ public final class ComputeManager implements AutoCloseable {
 
     public void build(Server server) {
         claim(server.id());
-        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null), ComputeManager::isActive);
+        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null, null, false, null), ComputeManager::isActive);
     }
 
     /**
@@ -190,11 +190,20 @@ public final class ComputeManager implements AutoCloseable {
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
     public void build(Server server, BuildInputs inputs) {
         claim(server.id());
-        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), inputs), ComputeManager::isActive);
+        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server, inputs), ComputeManager::isActive);
     }
 
-    private void runBuild(String id, BuildInputs resolved) {
-        runBuild(id, resolved, null, false, null);
+    /**
+     * Builds a server whose row was just written: the first attempt starts from {@code inserted}
+     * instead of reading it again (one read less per server of a burst). A delete in between is
+     * still seen: placing is conditional on the row being undeleted and still scheduling.
+     */
+    private void runBuild(Server inserted, BuildInputs resolved) {
+        runBuild(inserted.id(), resolved, null, false, null, inserted);
+    }
+
+    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating, String sharedStorage) {
+        runBuild(id, resolved, hostOverride, evacuating, sharedStorage, null);
     }
 
     /**
@@ -203,7 +212,7 @@ public final class ComputeManager implements AutoCloseable {
      * @param sharedStorage evacuation on shared storage: only hosts on this storage are chosen, and they
      *        rebuild the VM from its disk there (a live-image clone is launched anew all the same)
      */
-    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating, String sharedStorage) {
+    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating, String sharedStorage, Server inserted) {
         Set<String> tried = new HashSet<>();
         Set<String> elsewhere = new HashSet<>();
         if (sharedStorage != null) {
@@ -213,7 +222,7 @@ public final class ComputeManager implements AutoCloseable {
         String lastError = null;
         long buildBegan = System.nanoTime();
         for (int attempt = 1; attempt <= MAX_BUILD_ATTEMPTS; attempt++) {
-            Server server = servers.find(id).orElse(null);
+            Server server = attempt == 1 && inserted != null ? inserted : servers.find(id).orElse(null);
             if (server == null || server.deleted() || server.taskState() == TaskState.DELETING) {
                 return;
             }
