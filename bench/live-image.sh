@@ -15,7 +15,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 JAVA_HOME=$(bin/java-home); export JAVA_HOME
-mvn -B -q -DskipTests package -pl strata-bench,strata-cli -am >/dev/null
+# STRATA_SKIP_BUILD=1 runs the jars as built (a rebuilt jar invalidates a JVM AOT cache made with it).
+[ "${STRATA_SKIP_BUILD:-}" = 1 ] || mvn -B -q -DskipTests package -pl strata-bench,strata-cli -am >/dev/null
 tools/guest-image/build.sh >/dev/null
 warm=1
 load_args=()
