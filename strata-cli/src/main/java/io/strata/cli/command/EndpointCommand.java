@@ -269,17 +269,14 @@ final class EndpointCommand {
         @Option(names = "--options", arity = "1..*", paramLabel = "<name>", description = "Only these options.")
         List<String> names;
 
-        @Option(names = "--environment", paramLabel = "<json>", description = "Environment (JSON or @file).")
-        String environment;
-
-        @Option(names = "--environment-file", paramLabel = "<file>", description = "Environment JSON file.")
-        Path environmentFile;
+        @Mixin
+        Environment environment;
 
         @Parameters(paramLabel = "<endpoint>", description = "Endpoint (name or ID).")
         String endpoint;
 
         void list(Cli cli, ListOptions format, String path, String key) {
-            listOptions(cli, format, endpoint, names, environment, environmentFile, path, key);
+            listOptions(cli, format, endpoint, names, environment.environment, environment.environmentFile, path, key);
         }
     }
 
