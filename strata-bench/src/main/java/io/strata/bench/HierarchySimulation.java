@@ -10,10 +10,8 @@ import io.strata.hierarchy.policy.LcState;
 import io.strata.hierarchy.policy.Move;
 import io.strata.hierarchy.policy.PlacementPolicy;
 import io.strata.hierarchy.policy.Thresholds;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import org.threeten.extra.MutableClock;
 
 /**
  * The hierarchy's policies at Snooze's benchmark scale, in memory (no API, no database, no
@@ -113,7 +112,7 @@ final class HierarchySimulation {
         Map<String, LcState> state = hosts(lcs, gms);
         ClusterPlacement planner = new ClusterPlacement(DispatchPolicy.named(dispatching), PlacementPolicy.named(placement),
                 Thresholds.DEFAULT);
-        SimulatedClock clock = new SimulatedClock();
+        MutableClock clock = MutableClock.of(Instant.parse("2026-11-23T00:00:00Z"), ZoneOffset.UTC);
         boolean energyOn = !mode.equals("all-on");
         boolean consolidate = mode.equals("consolidation+energy");
         EnergySaver saver = new EnergySaver(new TestDriver(), Duration.ofMinutes(10), 10, clock);
@@ -169,7 +168,7 @@ final class HierarchySimulation {
                     state.put(host, state.get(host).poweredOn(false));
                 }
             }
-            clock.advance(Duration.ofMinutes(60 / stepsPerHour));
+            clock.add(Duration.ofMinutes(60 / stepsPerHour));
             long on = state.values().stream().filter(LcState::poweredOn).count();
             hostHours += on;
             if (step % (3 * stepsPerHour) == 0) {
@@ -178,29 +177,5 @@ final class HierarchySimulation {
         }
         System.out.printf(Locale.ROOT, "day, %s: average powered-on hosts %.0f of %d, %d live migrations, %d VMs refused;%s%n", mode,
                 hostHours / (24.0 * stepsPerHour), lcs, migrations, refused, hourly);
-    }
-
-    /** A clock the simulation moves: the day passes in seconds of real time. */
-    private static final class SimulatedClock extends Clock {
-        private Instant now = Instant.parse("2026-11-23T00:00:00Z");
-
-        void advance(Duration duration) {
-            now = now.plus(duration);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

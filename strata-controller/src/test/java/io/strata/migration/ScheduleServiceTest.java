@@ -14,16 +14,15 @@ import io.strata.store.Database;
 import io.strata.store.TestDatabases;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.threeten.extra.MutableClock;
 
 /**
  * The schedule clock on a clock the test moves: a schedule fires in its UTC minute only, once per
@@ -36,7 +35,7 @@ class ScheduleServiceTest {
     @TempDir
     Path dir;
 
-    private final MovableClock clock = new MovableClock(Instant.parse("2026-03-02T01:59:30Z"));
+    private final MutableClock clock = MutableClock.of(Instant.parse("2026-03-02T01:59:30Z"), ZoneOffset.UTC);
     private Database database;
     private TaskEngine engine;
     private WorkerRegistry workers;
@@ -120,7 +119,7 @@ class ScheduleServiceTest {
 
     /** Moves the clock; the worker heartbeats at the new time, or it would be DOWN and take nothing. */
     private void moveTo(Instant instant) {
-        clock.set(instant);
+        clock.setInstant(instant);
         workers.heartbeat();
     }
 
@@ -134,33 +133,5 @@ class ScheduleServiceTest {
 
     private static ObjectNode path(Path dir) {
         return JsonNodeFactory.instance.objectNode().put("path", dir.toString());
-    }
-
-    /** A clock the test sets; the services read it for "now". */
-    private static final class MovableClock extends Clock {
-        private volatile Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        void set(Instant instant) {
-            now = instant;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

@@ -9,7 +9,6 @@ import io.strata.hierarchy.policy.Thresholds;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -17,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.threeten.extra.MutableClock;
 
 class EnergySaverTest {
     private static final Capacity TOTAL = new Capacity(8, 8 * 1024 * 1024, 1000, 1000);
@@ -26,42 +26,22 @@ class EnergySaverTest {
         return new LcState(host, host, "gm", TOTAL, busy ? vms.get(0).demand() : Capacity.ZERO, vms, on);
     }
 
-    /** A clock the test moves. */
-    private static final class ManualClock extends Clock {
-        Instant now = Instant.parse("2026-11-23T00:00:00Z");
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     @Test
     void idleHostsGoOffAfterTheThresholdKeepingTheReserveAndWakeForDemand() {
-        ManualClock clock = new ManualClock();
+        MutableClock clock = MutableClock.of(Instant.parse("2026-11-23T00:00:00Z"), ZoneOffset.UTC);
         TestDriver driver = new TestDriver();
         EnergySaver saver = new EnergySaver(driver, Duration.ofSeconds(120), 1, clock);
         List<LcState> lcs = new ArrayList<>(List.of(lc("busy", true, true), lc("idle1", false, true), lc("idle2", false, true)));
 
         assertThat(saver.tick(lcs, Map.of())).isEmpty();           // idle from now on
-        clock.now = clock.now.plusSeconds(119);
+        clock.add(Duration.ofSeconds(119));
         assertThat(saver.tick(lcs, Map.of())).isEmpty();           // not yet 120 s
-        clock.now = clock.now.plusSeconds(2);
+        clock.add(Duration.ofSeconds(2));
         assertThat(saver.tick(lcs, Map.of())).hasSize(1);          // one of the two; the other is the reserve
         String off = saver.poweredOff().iterator().next();
         assertThat(driver.calls()).containsExactly("off " + off);
 
-        clock.now = clock.now.plusSeconds(600);
+        clock.add(Duration.ofSeconds(600));
         List<LcState> now = lcs.stream().map(lc -> lc.host().equals(off) ? lc.poweredOn(false) : lc).toList();
         assertThat(saver.wakeFor(new Capacity(2, 1024 * 1024, 0, 0), now, Thresholds.DEFAULT, Map.of())).contains(off);
         assertThat(driver.calls()).containsExactly("off " + off, "on " + off);
@@ -73,7 +53,7 @@ class EnergySaverTest {
 
     @Test
     void aBusyHostIsNeverPoweredOff() {
-        ManualClock clock = new ManualClock();
+        MutableClock clock = MutableClock.of(Instant.parse("2026-11-23T00:00:00Z"), ZoneOffset.UTC);
         EnergySaver saver = new EnergySaver(new TestDriver(), Duration.ZERO, 0, clock);
         assertThat(saver.tick(List.of(lc("busy", true, true)), Map.of())).isEmpty();
         assertThat(saver.tick(List.of(lc("idle", false, true)), Map.of())).containsExactly("idle");
@@ -100,12 +80,12 @@ class EnergySaverTest {
                 super.powerOff(host, options);
             }
         };
-        assertThat(new EnergySaver(driver, Duration.ZERO, 0, new ManualClock()).tick(List.of(lc("idle", false, true)), Map.of(), fence))
+        assertThat(new EnergySaver(driver, Duration.ZERO, 0, MutableClock.of(Instant.parse("2026-11-23T00:00:00Z"), ZoneOffset.UTC)).tick(List.of(lc("idle", false, true)), Map.of(), fence))
                 .containsExactly("idle");
         assertThat(events).containsExactly("close idle", "off idle");
 
         events.clear();
-        EnergySaver failing = new EnergySaver(new IpmiDriver("/bin/false", 5), Duration.ZERO, 0, new ManualClock());
+        EnergySaver failing = new EnergySaver(new IpmiDriver("/bin/false", 5), Duration.ZERO, 0, MutableClock.of(Instant.parse("2026-11-23T00:00:00Z"), ZoneOffset.UTC));
         assertThat(failing.tick(List.of(lc("idle", false, true)), Map.of("idle", "-H x"), fence)).isEmpty();
         assertThat(events).containsExactly("close idle", "reopen idle");
         assertThat(failing.isOff("idle")).isFalse();
