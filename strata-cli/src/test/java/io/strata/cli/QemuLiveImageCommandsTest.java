@@ -55,12 +55,7 @@ class QemuLiveImageCommandsTest {
 
             for (String clone : clones) {
                 Path socket = cloud.dataDir().resolve("qemu").resolve(clone).resolve("qga.sock");
-                // The driver personalises a clone over the guest agent's one connection: hold none while it does.
-                await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> {
-                    try (GuestAgentClient guest = GuestAgentClient.connect(socket, Duration.ofSeconds(30))) {
-                        return guest.shell("cat /run/meta_data.json").contains(clone);
-                    }
-                });
+                TestGuest.awaitPersonalised(socket, clone, BOOT);
                 try (GuestAgentClient guest = GuestAgentClient.connect(socket, Duration.ofSeconds(30))) {
                     // The blessed guest's memory went on: its counter did not start over and keeps counting.
                     int counter = Integer.parseInt(guest.shell("cat /run/counter").strip());

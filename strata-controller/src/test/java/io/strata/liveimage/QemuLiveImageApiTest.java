@@ -77,13 +77,7 @@ class QemuLiveImageApiTest {
             String ip = server.at("/addresses/private/0/addr").asText();
             String mac = server.at("/addresses/private/0/OS-EXT-IPS-MAC:mac_addr").asText();
             macs.add(mac);
-            // The guest agent personalises a clone right after it starts running; it serves one
-            // connection at a time, so hold none while it does.
-            await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> {
-                try (GuestAgentClient guest = GuestAgentClient.connect(runDir(clone).resolve("qga.sock"), Duration.ofSeconds(30))) {
-                    return guest.shell("cat /run/meta_data.json").contains(clone);
-                }
-            });
+            TestGuest.awaitPersonalised(runDir(clone).resolve("qga.sock"), clone, BOOT);
             try (GuestAgentClient guest = GuestAgentClient.connect(runDir(clone).resolve("qga.sock"), Duration.ofSeconds(30))) {
                 // Memory continued: the counter did not start again from 1, and no second boot happened.
                 int counter = Integer.parseInt(guest.shell("cat /run/counter").strip());
@@ -117,12 +111,7 @@ class QemuLiveImageApiTest {
                 .get(0).get("id").asText();
         Servers.waitFor(admin, warm, "ACTIVE", BOOT);
         assertThat(runDir(warm).resolve("started-in")).exists();
-        // The guest agent serves one connection at a time: hold none while the driver personalises it.
-        await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> {
-            try (GuestAgentClient guest = GuestAgentClient.connect(runDir(warm).resolve("qga.sock"), Duration.ofSeconds(30))) {
-                return guest.shell("cat /run/meta_data.json").contains(warm);
-            }
-        });
+        TestGuest.awaitPersonalised(runDir(warm).resolve("qga.sock"), warm, BOOT);
         try (GuestAgentClient guest = GuestAgentClient.connect(runDir(warm).resolve("qga.sock"), Duration.ofSeconds(30))) {
             assertThat(guest.shell("cat /run/strata-params")).isEqualTo("pool=warm\n");
             assertThat(Integer.parseInt(guest.shell("cat /run/counter").strip())).isGreaterThanOrEqualTo(atBless);

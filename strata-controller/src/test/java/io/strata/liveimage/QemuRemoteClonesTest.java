@@ -107,13 +107,7 @@ class QemuRemoteClonesTest {
             assertThat(host(clone)).isEqualTo(targetHost);
             String ip = server.at("/addresses/private/0/addr").asText();
             Path socket = targetDir.resolve("qemu").resolve(clone).resolve("qga.sock");
-            // The driver personalises the clone through its guest agent, which serves one
-            // connection at a time: poll with fresh connections, hold none meanwhile.
-            await().atMost(BOOT).pollInterval(Duration.ofSeconds(1)).until(() -> {
-                try (GuestAgentClient guest = GuestAgentClient.connect(socket, Duration.ofSeconds(30))) {
-                    return guest.shell("cat /run/meta_data.json").contains(clone);
-                }
-            });
+            TestGuest.awaitPersonalised(socket, clone, BOOT);
             try (GuestAgentClient guest = GuestAgentClient.connect(socket, Duration.ofSeconds(30))) {
                 // Memory continued from the bless: the counter did not start again, no boot happened.
                 int counter = Integer.parseInt(guest.shell("cat /run/counter").strip());

@@ -31,6 +31,20 @@ public final class TestGuest {
         return last;
     }
 
+    /**
+     * Waits until the driver has personalised clone {@code id} (its /run/meta_data.json names it),
+     * asking its guest agent through fresh connections once a second: the agent serves one
+     * connection at a time and the driver needs it meanwhile, so none is held between polls.
+     */
+    public static void awaitPersonalised(Path agentSocket, String id, java.time.Duration atMost) {
+        org.awaitility.Awaitility.await().atMost(atMost).pollInterval(java.time.Duration.ofSeconds(1)).until(() -> {
+            try (io.strata.hypervisor.qemu.GuestAgentClient guest = io.strata.hypervisor.qemu.GuestAgentClient.connect(agentSocket,
+                    java.time.Duration.ofSeconds(30))) {
+                return guest.shell("cat /run/meta_data.json").contains(id);
+            }
+        });
+    }
+
     public static synchronized Path dir() {
         if (dir == null) {
             Path repo = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().getParent();
