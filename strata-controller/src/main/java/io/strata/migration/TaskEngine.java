@@ -185,6 +185,11 @@ public final class TaskEngine implements AutoCloseable {
             if (closing) {
                 return false;
             }
+            if (takenOver(load(executionId))) {
+                log.warn("task {} {} of execution {} stopped: another worker took the execution over", task.taskType(), task.instance(),
+                        executionId);
+                return false;
+            }
             update(executionId, task.id(), t -> t.withStatus(ExecutionStatus.TASK_CANCELED, "Cancelled by the user", clock.instant()));
             finish(executionId, ExecutionStatus.CANCELED);
             return false;
@@ -285,14 +290,18 @@ public final class TaskEngine implements AutoCloseable {
                 if (closing || isCancelled(executionId)) {
                     return true;
                 }
-                // A cancel received by another controller reaches this one through the store.
+                // A cancel received by another controller reaches this one through the store, and
+                // so does a takeover: this worker was seen as down (paused longer than the service
+                // down time) and another runs the execution now; the task stops writing mid-way.
                 long now = System.nanoTime();
                 if (now - lastCheck > CANCEL_POLL.toNanos()) {
                     lastCheck = now;
-                    if (load(executionId).status().equals(ExecutionStatus.CANCELLING)) {
+                    Execution current = load(executionId);
+                    if (current.status().equals(ExecutionStatus.CANCELLING)) {
                         cancelled.computeIfAbsent(executionId, id -> new AtomicBoolean()).set(true);
                         return true;
                     }
+                    return takenOver(current);
                 }
                 return false;
             }

@@ -121,6 +121,57 @@ class MigrationRestartTest {
         }
     }
 
+    /**
+     * A worker that was only paused (not dead) when another took its execution over: its copy
+     * notices within a second that the execution is no longer its own and stops mid-way, writing
+     * nothing more of it; the new owner completes it. The takeover is made in the store, as a
+     * controller that judged the worker down makes it.
+     */
+    @org.junit.jupiter.api.Test
+    void aWorkerWhoseExecutionWasTakenOverStopsItsCopy() throws IOException {
+        source = Files.createTempDirectory("migr-src-");
+        destination = Files.createTempDirectory("migr-dst-");
+        // Large enough that the copy is still going well after the worker's next look at the store
+        // (at most a second after the takeover; 384 MB were copied before it, 1 GiB takes ~1.3 s here).
+        long size = 2L << 30;
+        Path disk = HostDirs.randomDisk(source.resolve("big/disk.raw"), size, 13);
+        io.strata.store.DatabaseConfig shared = TestDatabases.config(TestDatabases.Kind.POSTGRESQL);
+        java.util.function.UnaryOperator<io.strata.server.StrataConfig> settings = c -> c.withDatabase(shared.url(), shared.user(), shared.password());
+        ch.qos.logback.classic.Logger engineLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(TaskEngine.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = new ch.qos.logback.core.read.ListAppender<>();
+        captured.start();
+        engineLog.addAppender(captured);
+        TestCloud owner = TestCloud.start(TestDatabases.Kind.POSTGRESQL, settings);
+        TestCloud paused = TestCloud.start(TestDatabases.Kind.POSTGRESQL, settings);
+        try (io.strata.store.Database database = io.strata.store.Database.open(shared)) {
+            Files.copy(owner.dataDir().resolve("migration/secret.key"), paused.dataDir().resolve("migration/secret.key"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            paused = paused.restart();
+            MigrationClient client = new MigrationClient(owner.admin());
+            String ownerWorker = Files.readString(owner.dataDir().resolve("migration/worker.id")).strip();
+            client.put("/services/" + ownerWorker, "{\"service\": {\"enabled\": false}}").expect(200);
+            String replica = client.replica(client.qemuHostEndpoint("src", source), client.qemuHostEndpoint("dst", destination), "big");
+            String execution = client.execute(replica);
+            client.awaitReplicationProgress(() -> client.execution(replica, execution).get("tasks"));
+            client.put("/services/" + ownerWorker, "{\"service\": {\"enabled\": true}}").expect(200);
+
+            new MigrationStore(database.jdbi(), java.time.Clock.systemUTC()).update(MigrationStore.Kind.EXECUTION, execution, Execution.class,
+                    e -> e.withWorker(ownerWorker, java.time.Instant.now()));
+
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> captured.list.stream()
+                    .anyMatch(event -> event.getFormattedMessage().contains("of execution " + execution + " stopped: another worker took")));
+            JsonNode done = client.awaitExecution(replica, execution);
+            MigrationClient.assertCompleted(done);
+            JsonNode volume = client.get("/replicas/" + replica).expect(200).json().at("/replica/info/big/volumes_info/0");
+            assertThat(HostDirs.checksum(Path.of(volume.get("path").asText()), size)).isEqualTo(HostDirs.checksum(disk, size));
+            assertThat(owner.dataDir().resolve("migration/state/" + replica)).exists();
+        } finally {
+            engineLog.detachAppender(captured);
+            paused.close();
+            owner.close();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(TestDatabases.Kind.class)
     void executionResumesAfterRestart(TestDatabases.Kind kind) throws IOException {
