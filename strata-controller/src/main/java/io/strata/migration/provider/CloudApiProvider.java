@@ -142,14 +142,7 @@ public final class CloudApiProvider implements MigrationProvider {
     public List<ObjectNode> destinationOptions(JsonNode connection, JsonNode environment) {
         OpenStackClient client = OpenStackClient.login(connection);
         try {
-            ObjectNode flavor = JsonNodeFactory.instance.objectNode();
-            flavor.put("name", "flavor_name");
-            ArrayNode values = flavor.putArray("values");
-            OpenStackClient.expect(client.get(client.compute("/flavors")), "flavor list", 200).path("flavors")
-                    .forEach(f -> values.add(f.path("name").asText()));
-            // No default: the smallest flavor that fits the source is chosen.
-            flavor.putNull("config_default");
-            return List.of(flavor);
+            return List.of(flavorOption(client));
         } catch (IOException e) {
             throw new ProviderException("cannot list flavors: " + e.getMessage(), e);
         }
@@ -166,16 +159,24 @@ public final class CloudApiProvider implements MigrationProvider {
             OpenStackClient.expect(client.get(client.image("/images")), "image list", 200).path("images")
                     .forEach(i -> images.addObject().put("id", i.path("id").asText()).put("name", i.path("name").asText()));
             image.putNull("config_default");
-            ObjectNode flavor = JsonNodeFactory.instance.objectNode();
-            flavor.put("name", "flavor_name");
-            ArrayNode flavors = flavor.putArray("values");
-            OpenStackClient.expect(client.get(client.compute("/flavors")), "flavor list", 200).path("flavors")
-                    .forEach(f -> flavors.add(f.path("name").asText()));
-            flavor.putNull("config_default");
-            return List.of(image, flavor);
+            return List.of(image, flavorOption(client));
         } catch (IOException e) {
             throw new ProviderException("cannot list images and flavors: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The {@code flavor_name} option: the cloud's flavor names, no default (the smallest flavor
+     * that fits is chosen: the source's size for an instance, 1 vCPU for a minion).
+     */
+    private static ObjectNode flavorOption(OpenStackClient client) throws IOException {
+        ObjectNode flavor = JsonNodeFactory.instance.objectNode();
+        flavor.put("name", "flavor_name");
+        ArrayNode values = flavor.putArray("values");
+        OpenStackClient.expect(client.get(client.compute("/flavors")), "flavor list", 200).path("flavors")
+                .forEach(f -> values.add(f.path("name").asText()));
+        flavor.putNull("config_default");
+        return flavor;
     }
 
     @Override
