@@ -87,8 +87,10 @@ class LiveMigrationTest {
         assertThat(source.diskVirtualSize()).isPositive();
         MigrationTarget doomed = hostB.prepareIncoming(spec, source);
         hostB.destroy(id);
+        // Refused, or (seen once in CI, cause not found) accepted and reset: either way a
+        // connection failure, after which the source must run on as checked below.
         assertThatThrownBy(() -> hostA.migrateOut(id, doomed)).isInstanceOf(HypervisorException.class)
-                .hasMessageContaining("Connection refused");
+                .satisfies(e -> assertThat(e.getMessage()).containsAnyOf("Connection refused", "Connection reset by peer"));
         // And one that never existed.
         MigrationTarget nowhere = new MigrationTarget(id, "tcp:127.0.0.1:1", "nbd://127.0.0.1:1/disk0", Map.of());
         assertThatThrownBy(() -> hostA.migrateOut(id, nowhere)).isInstanceOf(HypervisorException.class)
