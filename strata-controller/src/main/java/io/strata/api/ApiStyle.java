@@ -16,6 +16,8 @@ public enum ApiStyle {
     IMAGE,
     /** Coriolis follows Nova's fault shape. */
     MIGRATION,
+    /** Neutron: {"NeutronError": {"type": "HTTPNotFound", "message": "...", "detail": ""}}. */
+    NETWORK,
     /** Strata's own endpoints (metrics, snooze): Keystone's shape. */
     OTHER;
 
@@ -31,6 +33,9 @@ public enum ApiStyle {
         }
         if (path.startsWith("/migration")) {
             return MIGRATION;
+        }
+        if (path.startsWith("/network")) {
+            return NETWORK;
         }
         return OTHER;
     }
@@ -51,12 +56,26 @@ public enum ApiStyle {
                 fault.put("code", code.httpStatus());
                 fault.put("message", message);
             }
+            case NETWORK -> {
+                // Neutron names generic errors after webob's exception classes.
+                return neutronError("HTTP" + code.title().replace(" ", ""), message);
+            }
             case IMAGE -> {
                 body.put("code", code.httpStatus() + " " + code.title());
                 body.put("title", code.title());
                 body.put("message", message);
             }
         }
+        return body;
+    }
+
+    /** Neutron's error body with its own error {@code type} (e.g. NetworkNotFound). */
+    public static ObjectNode neutronError(String type, String message) {
+        ObjectNode body = Json.object();
+        ObjectNode error = body.putObject("NeutronError");
+        error.put("type", type);
+        error.put("message", message);
+        error.put("detail", "");
         return body;
     }
 }

@@ -29,21 +29,29 @@ public final class ServerView {
     private final HostRegistry hosts;
     /** Group names by server id for a set of servers (one query for a whole list). */
     private final Function<Collection<String>, Map<String, List<String>>> securityGroupNames;
+    /** The name of the network every server joins: Nova keys a server's addresses by network name. */
+    private final String networkName;
 
     /** @param baseUrl the public base URL of this cloud (e.g. http://127.0.0.1:8774) */
     public ServerView(String baseUrl, HostRegistry hosts) {
-        this(baseUrl, hosts, serverIds -> Map.of());
+        this(baseUrl, hosts, serverIds -> Map.of(), io.strata.network.Network.DEFAULT_NAME);
     }
 
     /**
      * @param securityGroupNames the names of the security groups of the servers whose ids it is
      *        given, by server id (servers without groups may be left out)
      */
-    public ServerView(String baseUrl, HostRegistry hosts, Function<Collection<String>, Map<String, List<String>>> securityGroupNames) {
+    public ServerView(String baseUrl, HostRegistry hosts, Function<Collection<String>, Map<String, List<String>>> securityGroupNames,
+            String networkName) {
+        this.networkName = requireNonNull(networkName, "networkName is null");
         this.computeUrl = requireNonNull(baseUrl, "baseUrl is null") + "/compute/v2.1";
         this.bookmarkUrl = baseUrl + "/compute";
         this.hosts = requireNonNull(hosts, "hosts is null");
         this.securityGroupNames = requireNonNull(securityGroupNames, "securityGroupNames is null");
+    }
+
+    public String networkName() {
+        return networkName;
     }
 
     public ObjectNode summary(Server s) {
@@ -93,7 +101,7 @@ public final class ServerView {
         n.put("updated", Json.isoSeconds(s.updatedAt()));
         ObjectNode addresses = n.putObject("addresses");
         if (s.ipAddress() != null) {
-            addresses.putArray("private").addObject()
+            addresses.putArray(networkName).addObject()
                     .put("version", 4)
                     .put("addr", s.ipAddress())
                     .put("OS-EXT-IPS:type", "fixed")

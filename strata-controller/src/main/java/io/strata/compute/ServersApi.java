@@ -20,6 +20,7 @@ import io.strata.core.CloudException;
 import io.strata.core.ErrorCode;
 import io.strata.identity.AuthContext;
 import io.strata.identity.Policy;
+import io.strata.network.Network;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -46,12 +47,15 @@ public final class ServersApi implements ApiArea {
     private final ServerService service;
     private final ServerView view;
     private final Policy policy;
+    /** The one network servers join: the only one a create may name. */
+    private final Network network;
     private final Map<String, ServerAction> actions = new ConcurrentHashMap<>();
 
-    public ServersApi(ServerService service, ServerView view, Policy policy) {
+    public ServersApi(ServerService service, ServerView view, Policy policy, Network network) {
         this.service = requireNonNull(service, "service is null");
         this.view = requireNonNull(view, "view is null");
         this.policy = requireNonNull(policy, "policy is null");
+        this.network = requireNonNull(network, "network is null");
         registerPowerActions();
     }
 
@@ -390,8 +394,12 @@ public final class ServersApi implements ApiArea {
         return names;
     }
 
-    /** Nova's networks: "auto", "none" or a list (required from 2.37); returns whether to attach the NIC. */
-    private static boolean checkNetworks(JsonNode networks, ApiVersion v) {
+    /**
+     * Nova's networks: "auto", "none" or a list (required from 2.37); returns whether to attach the
+     * NIC. A list may name the one network by {@code uuid}, once: each entry is one NIC, and a
+     * server has one. Ports and fixed addresses need a port service Strata does not have.
+     */
+    private boolean checkNetworks(JsonNode networks, ApiVersion v) {
         if (networks == null || networks.isNull()) {
             if (v.atLeast(2, 37)) {
                 throw CloudException.badRequest("Invalid input for field/attribute networks. Value: None. 'networks' is a required property");
@@ -408,10 +416,34 @@ public final class ServersApi implements ApiArea {
         if (!networks.isArray()) {
             throw RequestBody.invalid("networks", networks, "is not of type 'array'");
         }
-        if (!networks.isEmpty()) {
-            throw CloudException.badRequest("Choosing networks, ports or fixed IPs is not supported until the network service exists; "
-                    + "servers join the one default network.");
+        for (JsonNode requested : networks) {
+            if (!requested.isObject()) {
+                throw RequestBody.invalid("networks", requested, "is not of type 'object'");
+            }
+            if (requested.hasNonNull("port")) {
+                throw CloudException.badRequest("Choosing ports is not supported: Strata has no port service; name the network by uuid.");
+            }
+            if (requested.hasNonNull("fixed_ip")) {
+                throw CloudException.badRequest("Choosing fixed IPs is not supported: addresses of network %s are allocated by Strata.",
+                        network.name());
+            }
+            JsonNode uuid = requested.get("uuid");
+            if (uuid == null || uuid.isNull()) {
+                throw CloudException.badRequest("Invalid input for field/attribute networks. Value: %s. 'uuid' is a required property",
+                        requested);
+            }
+            if (!uuid.isTextual() || !uuid.textValue().matches("[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")) {
+                throw RequestBody.invalid("networks.uuid", uuid, "is not a 'uuid'");
+            }
+            if (!network.hasId(uuid.textValue())) {
+                throw CloudException.badRequest("Network %s could not be found.", uuid.textValue());
+            }
         }
+        if (networks.size() > 1) {
+            throw CloudException.badRequest("Servers have one NIC on network %s; it cannot be requested %d times.", network.name(),
+                    networks.size());
+        }
+        // An empty list attaches the network, as before microversion 2.37 (Nova then picks one).
         return true;
     }
 
@@ -567,10 +599,10 @@ public final class ServersApi implements ApiArea {
         }
     }
 
-    private static ObjectNode addresses(Server s) {
+    private ObjectNode addresses(Server s) {
         ObjectNode addresses = Json.object();
         if (s.ipAddress() != null) {
-            addresses.putArray("private").addObject().put("version", 4).put("addr", s.ipAddress());
+            addresses.putArray(view.networkName()).addObject().put("version", 4).put("addr", s.ipAddress());
         }
         return addresses;
     }

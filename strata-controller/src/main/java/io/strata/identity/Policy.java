@@ -106,6 +106,9 @@ public final class Policy {
                 Map.entry("image:modify_image", Rule.MEMBER),
                 Map.entry("image:delete_image", Rule.MEMBER),
                 Map.entry("image:publicize_image", Rule.ADMIN),
+                // Network: the one shared network is visible to every project, as Neutron's shared networks are.
+                Map.entry("get_network", Rule.ANY),
+                Map.entry("get_subnet", Rule.ANY),
                 // Migration (Coriolis): members run transfers in their project; admins manage regions and workers.
                 Map.entry("migration:read", Rule.READER),
                 Map.entry("migration:write", Rule.MEMBER),

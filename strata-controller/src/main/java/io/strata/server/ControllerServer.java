@@ -9,6 +9,8 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.strata.api.ApiArea;
+import io.strata.network.Network;
+import io.strata.network.NetworkApi;
 import io.strata.api.ApiServer;
 import io.strata.agent.LocalController;
 import io.strata.compute.AddressPool;
@@ -165,7 +167,8 @@ public final class ControllerServer implements AutoCloseable {
             // manager address) and the address clients use, which behind a load balancer is shared.
             String ownUrl = ownUrl(config, port);
             String baseUrl = config.publicUrl() != null ? config.publicUrl() : ownUrl;
-            Catalog catalog = Catalog.standard(baseUrl, config.region()).withService(MigrationModule.CATALOG_SERVICE);
+            Catalog catalog = Catalog.standard(baseUrl, config.region()).withService(NetworkApi.CATALOG_SERVICE)
+                    .withService(MigrationModule.CATALOG_SERVICE);
 
             // Compute: stores, hosts and their agents, scheduler, manager, services.
             ServerStore serverStore = new ServerStore(database.jdbi(), database.dialect(), database.groupCommit());
@@ -192,6 +195,7 @@ public final class ControllerServer implements AutoCloseable {
             imageService.recover();
             ImageCatalog images = new ImageServiceCatalog(imageService);
             AddressPool addresses = new AddressPool("10.0.0.0/16", serverStore.takenAddresses());
+            Network network = Network.flat(Network.DEFAULT_NAME, addresses.cidr(), addresses.gateway());
             List<LocalController> agents = LocalAgents.create(config, ref -> images.file(ref.id()), agentToken);
             agents.forEach(agent -> {
                 hosts.register(agent, null);
@@ -335,7 +339,8 @@ public final class ControllerServer implements AutoCloseable {
             areas.add(new RootApi(catalog));
             areas.add(new IdentityApi(identity, policy, catalog));
             areas.add(new ComputeApi(policy, baseUrl));
-            ServersApi serversApi = new ServersApi(servers, new ServerView(baseUrl, hosts, securityGroups::namesOfServers), policy);
+            ServersApi serversApi = new ServersApi(servers, new ServerView(baseUrl, hosts, securityGroups::namesOfServers, network.name()), policy,
+                    network);
             areas.add(serversApi);
             areas.add(new LiveImageApi(liveImages, serversApi));
             areas.add(new FlavorsApi(flavors, policy, baseUrl));
@@ -362,6 +367,7 @@ public final class ControllerServer implements AutoCloseable {
                     .map(placement -> new io.strata.agent.remote.AgentWire.HeartbeatReply(placement.groupManagerId(),
                             "http://" + placement.groupManagerAddress() + ":" + placement.groupManagerPort()))
                     .orElse(new io.strata.agent.remote.AgentWire.HeartbeatReply(null, null)), metrics));
+            areas.add(new NetworkApi(network, policy));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
             areas.add(migration.api());
 
