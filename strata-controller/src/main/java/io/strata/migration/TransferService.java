@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.strata.core.CloudException;
 import io.strata.migration.MigrationStore.Kind;
+import io.strata.migration.provider.NetworkMap;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Comparator;
@@ -126,6 +127,7 @@ public final class TransferService {
         }
         if (replicaId == null) {
             checkStorageMappings(projectId, destination.id(), request.storageMappings(), request.destinationEnvironment());
+            checkNetworkMap(projectId, destination.id(), request.networkMap(), request.destinationEnvironment());
         }
         checkPool(projectId, request.originMinionPoolId(), origin.id(), "source");
         checkPool(projectId, request.destinationMinionPoolId(), destination.id(), "destination");
@@ -176,6 +178,32 @@ public final class TransferService {
             checked.put(entry.getKey(), pool.textValue());
         }
         return checked;
+    }
+
+    /**
+     * The network map's shape (the transfer's, else the destination environment's own
+     * {@code network_map}), and that every destination network it names is one the destination
+     * lists, so a bad name is a 400 now rather than a failed deployment after the copy. Which
+     * source networks the instances' NICs are on is known only once their info is read: a NIC the
+     * map leaves out fails the deployment.
+     */
+    private void checkNetworkMap(String projectId, String destinationId, ObjectNode networkMap, ObjectNode environment) {
+        ObjectNode env = environment == null ? MigrationStore.MAPPER.createObjectNode() : environment;
+        JsonNode effective = networkMap != null && !networkMap.isEmpty() ? networkMap : env.get("network_map");
+        NetworkMap map;
+        try {
+            map = NetworkMap.parse(effective);
+        } catch (IllegalArgumentException e) {
+            throw CloudException.badRequest("%s", e.getMessage());
+        }
+        if (map.isEmpty()) {
+            return;
+        }
+        endpoints.query(projectId, destinationId, (provider, connection) -> {
+            List<ObjectNode> networks = provider.networks(connection, env);
+            map.targets().forEach(target -> NetworkMap.resolve(target.network(), networks));
+            return networks;
+        });
     }
 
     /**
@@ -276,6 +304,10 @@ public final class TransferService {
         }
         if (storageMappings != null) {
             checkStorageMappings(projectId, replica.destinationEndpointId(), storageMappings,
+                    destinationEnvironment == null ? replica.destinationEnvironment() : destinationEnvironment);
+        }
+        if (networkMap != null || destinationEnvironment != null) {
+            checkNetworkMap(projectId, replica.destinationEndpointId(), networkMap == null ? replica.networkMap() : networkMap,
                     destinationEnvironment == null ? replica.destinationEnvironment() : destinationEnvironment);
         }
         return store.update(Kind.TRANSFER, id, Transfer.class, t -> t.withSettings(

@@ -278,7 +278,13 @@ final class TransferTasks implements TaskEngine.TaskRunner {
         ObjectNode marker = JsonNodeFactory.instance.objectNode().put("instance_name", name).put("deployment_id", deployment.id());
         saveInfo(deployment.id(), instance, info -> info.set("deployment_started", marker));
         boolean clone = deployment.replicaId() == null ? false : deployment.cloneDisks();
-        ObjectNode deployed = destination.provider().deployInstance(destination.connection(), deployment.destinationEnvironment(), exportInfo,
+        // As Coriolis hands it to providers: the transfer's network map inside the destination environment.
+        ObjectNode environment = deployment.destinationEnvironment();
+        if (!deployment.networkMap().isEmpty()) {
+            environment = environment.deepCopy();
+            environment.set("network_map", deployment.networkMap());
+        }
+        ObjectNode deployed = destination.provider().deployInstance(destination.connection(), environment, exportInfo,
                 volumeList, name, deployment.id(), clone);
         saveInfo(deployment.id(), instance, info -> {
             info.set("instance_deployment_info", deployed);

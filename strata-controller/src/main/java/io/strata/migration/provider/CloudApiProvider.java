@@ -30,6 +30,8 @@ import java.util.List;
  */
 public final class CloudApiProvider implements MigrationProvider {
     private static final Duration WAIT = Duration.ofMinutes(10);
+    /** What a cloud without a networking API lists: the network its compute service attaches servers to. */
+    private static final String COMPUTE_DEFAULT_NETWORK = "default";
     private final String platform;
     private final Path staging;
 
@@ -122,11 +124,28 @@ public final class CloudApiProvider implements MigrationProvider {
 
     @Override
     public List<ObjectNode> networks(JsonNode connection, JsonNode environment) {
-        OpenStackClient.login(connection);
-        ObjectNode network = JsonNodeFactory.instance.objectNode();
-        network.put("id", "default");
-        network.put("name", "default");
-        return List.of(network);
+        OpenStackClient client = OpenStackClient.login(connection);
+        try {
+            return networks(client);
+        } catch (IOException e) {
+            throw new ProviderException("cannot list networks: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The cloud's networks ({"id", "name"}) through its networking API; a cloud without one has
+     * only the network its compute service attaches by itself, listed as {@code default}.
+     */
+    private static List<ObjectNode> networks(OpenStackClient client) throws IOException {
+        List<ObjectNode> networks = new ArrayList<>();
+        if (!client.hasNetwork()) {
+            networks.add(JsonNodeFactory.instance.objectNode().put("id", COMPUTE_DEFAULT_NETWORK).put("name", COMPUTE_DEFAULT_NETWORK));
+            return networks;
+        }
+        for (JsonNode network : OpenStackClient.expect(client.get(client.network("/networks")), "network list", 200).path("networks")) {
+            networks.add(JsonNodeFactory.instance.objectNode().put("id", network.path("id").asText()).put("name", network.path("name").asText()));
+        }
+        return networks;
     }
 
     @Override
@@ -193,8 +212,40 @@ public final class CloudApiProvider implements MigrationProvider {
         ArrayNode disks = devices.putArray("disks");
         disks.addObject().put("id", "root").put("format", "raw").put("size_bytes", 0);
         bootFiles(client, server.path("image").path("id").asText(""), info, disks);
-        devices.putArray("nics");
+        nics(client, server, devices.putArray("nics"));
         return info;
+    }
+
+    /**
+     * The server's NICs as Coriolis describes them, from its addresses (keyed by network name, one
+     * NIC per MAC address); the network's id comes from the networking API when the cloud has one.
+     */
+    private static void nics(OpenStackClient client, JsonNode server, ArrayNode nics) throws IOException {
+        for (var network : server.path("addresses").properties()) {
+            String networkName = network.getKey();
+            String networkId = client.hasNetwork() ? networkId(client, networkName) : null;
+            java.util.Map<String, ObjectNode> byMac = new java.util.LinkedHashMap<>();
+            for (JsonNode address : network.getValue()) {
+                String mac = address.path("OS-EXT-IPS-MAC:mac_addr").asText("");
+                ObjectNode nic = byMac.computeIfAbsent(mac, key -> {
+                    ObjectNode created = nics.addObject();
+                    created.put("id", key.isEmpty() ? networkName + "-" + nics.size() : key);
+                    created.put("mac_address", key.isEmpty() ? null : key);
+                    created.put("network_name", networkName);
+                    created.put("network_id", networkId);
+                    created.putArray("ip_addresses");
+                    return created;
+                });
+                nic.withArray("ip_addresses").add(address.path("addr").asText());
+            }
+        }
+    }
+
+    /** The id of the one network named {@code name}, or null when none or several are. */
+    private static String networkId(OpenStackClient client, String name) throws IOException {
+        JsonNode named = OpenStackClient.expect(client.get(client.network("/networks?name=" + URLEncoder.encode(name, StandardCharsets.UTF_8))),
+                "network search", 200).path("networks");
+        return named.size() == 1 ? named.get(0).path("id").asText() : null;
     }
 
     /**
@@ -338,6 +389,9 @@ public final class CloudApiProvider implements MigrationProvider {
     public ObjectNode deployInstance(JsonNode connection, JsonNode environment, ObjectNode exportInfo, List<ObjectNode> volumes, String name,
             String deploymentId, boolean clone) throws IOException {
         OpenStackClient client = OpenStackClient.login(connection);
+        // The network map is checked before anything is made: a NIC it leaves out fails the deployment at once.
+        java.util.Set<String> securityGroups = new java.util.LinkedHashSet<>();
+        ArrayNode networks = networkRequests(client, environment, exportInfo, securityGroups);
         // A repeated deployment starts over: whatever an interrupted one made goes first.
         removeTagged(client, name, deploymentId);
         ObjectNode image = JsonNodeFactory.instance.objectNode();
@@ -370,6 +424,13 @@ public final class CloudApiProvider implements MigrationProvider {
         if (exportInfo.hasNonNull("user_data")) {
             s.put("user_data", Base64.getEncoder().encodeToString(exportInfo.get("user_data").asText().getBytes(StandardCharsets.UTF_8)));
         }
+        if (networks != null) {
+            s.set("networks", networks);
+        }
+        if (!securityGroups.isEmpty()) {
+            ArrayNode groups = s.putArray("security_groups");
+            securityGroups.forEach(group -> groups.addObject().put("name", group));
+        }
         s.putObject("metadata").put("coriolis_deployment_id", deploymentId).put("migrated_from", exportInfo.path("id").asText());
         String serverId = OpenStackClient.expect(client.post(client.compute("/servers"), server), "server create", 202).at("/server/id").asText();
         waitForServer(client, serverId, "ACTIVE");
@@ -379,6 +440,35 @@ public final class CloudApiProvider implements MigrationProvider {
         deployment.put("image_id", imageId);
         deployment.put("deployment_id", deploymentId);
         return deployment;
+    }
+
+    /**
+     * The create's {@code networks}: each source NIC's network through the environment's
+     * {@code network_map} to a destination network id (a mapped name resolved through the
+     * networking API), adding the security groups its mapping names. Null when the map is empty
+     * (the destination attaches its default network, as before network maps took effect) or the
+     * cloud has no networking API (its one network needs no naming).
+     */
+    private static ArrayNode networkRequests(OpenStackClient client, JsonNode environment, ObjectNode exportInfo,
+            java.util.Set<String> securityGroups) throws IOException {
+        NetworkMap map;
+        try {
+            map = NetworkMap.parse(environment.get("network_map"));
+        } catch (IllegalArgumentException e) {
+            throw new ProviderException(e.getMessage(), e);
+        }
+        if (map.isEmpty()) {
+            return null;
+        }
+        List<ObjectNode> available = networks(client);
+        ArrayNode requests = JsonNodeFactory.instance.arrayNode();
+        for (JsonNode nic : exportInfo.path("devices").path("nics")) {
+            NetworkMap.Target target = map.targetFor(nic);
+            ObjectNode network = NetworkMap.resolve(target.network(), available);
+            securityGroups.addAll(target.securityGroups());
+            requests.addObject().put("uuid", network.get("id").asText());
+        }
+        return client.hasNetwork() ? requests : null;
     }
 
     static String upload(OpenStackClient client, String name, String container, String format, String deploymentId, ObjectNode volume,

@@ -14,7 +14,8 @@ import java.util.Map;
 
 /**
  * A small client of an OpenStack (or Strata) cloud's public APIs: Keystone v3 password login,
- * endpoints from the token's catalog, JSON calls, image data up- and download.
+ * endpoints from the token's catalog, JSON calls, image data up- and download. The networking
+ * endpoint is optional: a cloud without one has its compute service's default network only.
  */
 final class OpenStackClient {
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -24,11 +25,13 @@ final class OpenStackClient {
     private final String token;
     private final String computeUrl;
     private final String imageUrl;
+    private final String networkUrl;
 
-    private OpenStackClient(String token, String computeUrl, String imageUrl) {
+    private OpenStackClient(String token, String computeUrl, String imageUrl, String networkUrl) {
         this.token = token;
         this.computeUrl = computeUrl;
         this.imageUrl = imageUrl;
+        this.networkUrl = networkUrl;
     }
 
     /** One JSON answer. */
@@ -75,6 +78,7 @@ final class OpenStackClient {
         String region = connection.path("region_name").asText("");
         String compute = null;
         String image = null;
+        String network = null;
         for (JsonNode service : answer.body().at("/token/catalog")) {
             for (JsonNode endpoint : service.path("endpoints")) {
                 if (!endpoint.path("interface").asText().equals("public")
@@ -84,6 +88,7 @@ final class OpenStackClient {
                 switch (service.path("type").asText()) {
                     case "compute" -> compute = trim(endpoint.path("url").asText());
                     case "image" -> image = trim(endpoint.path("url").asText());
+                    case "network" -> network = trim(endpoint.path("url").asText());
                     default -> { }
                 }
             }
@@ -91,7 +96,19 @@ final class OpenStackClient {
         if (compute == null || image == null) {
             throw new ProviderException("the cloud's catalog has no public compute and image endpoints" + (region.isEmpty() ? "" : " in " + region));
         }
-        return new OpenStackClient(token, compute, image);
+        return new OpenStackClient(token, compute, image, network);
+    }
+
+    /** Whether the cloud's catalog has a networking (Neutron) endpoint. */
+    boolean hasNetwork() {
+        return networkUrl != null;
+    }
+
+    String network(String path) {
+        if (networkUrl == null) {
+            throw new IllegalStateException("the cloud has no network endpoint");
+        }
+        return networkUrl + (networkUrl.endsWith("/v2.0") ? "" : "/v2.0") + path;
     }
 
     String compute(String path) {

@@ -24,7 +24,8 @@ import java.util.Locale;
 /**
  * {@code qemu-host}: a directory of a Linux host where each instance is a subdirectory holding
  * its disks ({@code *.raw}, {@code *.img}, {@code *.qcow2}) and optionally an
- * {@code instance.json} ({@code num_cpu}, {@code memory_mb}, {@code os_type}, {@code user_data}).
+ * {@code instance.json} ({@code num_cpu}, {@code memory_mb}, {@code os_type}, {@code user_data},
+ * {@code nics}: [{@code {"network_name", "mac_address"}}], one NIC on {@code default} when absent).
  * A running instance has a {@code qmp.sock} (its QEMU's QMP socket): its disks are then read
  * at a point in time through QEMU (fleecing, NBD) with dirty bitmaps, so later executions read
  * only changed blocks; shutdown quits that QEMU. A qcow2 disk at rest carries a persistent dirty
@@ -45,6 +46,8 @@ public final class QemuHostProvider implements MigrationProvider {
     private static final List<String> DISK_SUFFIXES = List.of(".raw", ".img", ".qcow2");
     private static final String REPLICAS = ".strata-replicas";
     private static final String DEPLOYING = ".strata-deploying";
+    /** The network of a NIC whose instance description names none. */
+    private static final String DEFAULT_NETWORK = "default";
 
     private static final String REMOTE_SCRATCH = ".strata-scratch";
 
@@ -188,13 +191,57 @@ public final class QemuHostProvider implements MigrationProvider {
         return instance;
     }
 
+    /**
+     * The networks the directory's instance descriptions name for their NICs, and {@code default},
+     * the network of an instance whose description names none. A network here is a name for
+     * whoever starts the instances (a bridge, a QEMU netdev): its id is the name.
+     */
     @Override
     public List<ObjectNode> networks(JsonNode connection, JsonNode environment) {
-        validateConnection(connection);
-        ObjectNode network = JsonNodeFactory.instance.objectNode();
-        network.put("id", "default");
-        network.put("name", "default");
-        return List.of(network);
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        names.add(DEFAULT_NETWORK);
+        try (HostAccess host = open(connection)) {
+            Path root = root(host, connection);
+            for (String name : host.list(root, true)) {
+                Path dir = root.resolve(name);
+                if (name.startsWith(".") || host.exists(dir.resolve(DEPLOYING))) {
+                    continue;
+                }
+                for (JsonNode nic : descriptor(host, dir).path("nics")) {
+                    if (!nic.path("network_name").asText("").isEmpty()) {
+                        names.add(nic.path("network_name").asText());
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new ProviderException("cannot list " + connection.path("path").asText() + ": " + e.getMessage(), e);
+        }
+        List<ObjectNode> networks = new ArrayList<>();
+        names.forEach(name -> networks.add(JsonNodeFactory.instance.objectNode().put("id", name).put("name", name)));
+        return networks;
+    }
+
+    /** An instance's NICs as its description names them ({"id", "network_name", "mac_address"}); one on {@code default} when it names none. */
+    private static ArrayNode nics(JsonNode descriptor) {
+        ArrayNode nics = JsonNodeFactory.instance.arrayNode();
+        JsonNode described = descriptor.path("nics");
+        if (!described.isArray() || described.isEmpty()) {
+            nics.addObject().put("id", "eth0").put("network_name", DEFAULT_NETWORK).put("network_id", DEFAULT_NETWORK);
+            return nics;
+        }
+        int index = 0;
+        for (JsonNode nic : described) {
+            String network = nic.path("network_name").asText(DEFAULT_NETWORK);
+            ObjectNode entry = nics.addObject();
+            entry.put("id", nic.path("id").asText("eth" + index));
+            entry.put("network_name", network);
+            entry.put("network_id", network);
+            if (nic.hasNonNull("mac_address")) {
+                entry.put("mac_address", nic.get("mac_address").asText());
+            }
+            index++;
+        }
+        return nics;
     }
 
     @Override
@@ -245,7 +292,7 @@ public final class QemuHostProvider implements MigrationProvider {
                 entry.put("format", image.path("format").asText("raw"));
                 entry.put("size_bytes", image.path("virtual-size").asLong());
             }
-            devices.putArray("nics").addObject().put("id", "eth0").put("network_name", "default");
+            devices.set("nics", nics(descriptor));
             return info;
         }
     }
@@ -396,6 +443,8 @@ public final class QemuHostProvider implements MigrationProvider {
     @Override
     public ObjectNode deployInstance(JsonNode connection, JsonNode environment, ObjectNode exportInfo, List<ObjectNode> volumes, String name,
             String deploymentId, boolean clone) throws IOException {
+        // The NICs' networks first: a NIC the network map leaves out fails the deployment before anything is written.
+        ArrayNode nics = deployedNics(connection, environment, exportInfo);
         try (HostAccess host = open(connection)) {
             Path dir = root(host, connection).resolve(name);
             if (host.exists(dir) && !host.exists(dir.resolve(DEPLOYING))) {
@@ -431,6 +480,9 @@ public final class QemuHostProvider implements MigrationProvider {
                 descriptor.put("user_data", exportInfo.get("user_data").asText());
             }
             descriptor.put("migrated_from", exportInfo.path("name").asText());
+            if (!nics.isEmpty()) {
+                descriptor.set("nics", nics);
+            }
             host.writeString(dir.resolve("instance.json"), MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(descriptor));
             host.deleteIfExists(dir.resolve(DEPLOYING));
             ObjectNode deployment = JsonNodeFactory.instance.objectNode();
@@ -439,6 +491,32 @@ public final class QemuHostProvider implements MigrationProvider {
             deployment.put("path", dir.toString());
             return deployment;
         }
+    }
+
+    /**
+     * The deployed description's NICs: each source NIC on the destination network the
+     * environment's {@code network_map} gives it (one of this directory's networks), or on its
+     * source network's name when the map is empty.
+     */
+    private ArrayNode deployedNics(JsonNode connection, JsonNode environment, ObjectNode exportInfo) {
+        NetworkMap map;
+        try {
+            map = NetworkMap.parse(environment.get("network_map"));
+        } catch (IllegalArgumentException e) {
+            throw new ProviderException(e.getMessage(), e);
+        }
+        List<ObjectNode> available = map.isEmpty() ? List.of() : networks(connection, environment);
+        ArrayNode nics = JsonNodeFactory.instance.arrayNode();
+        int index = 0;
+        for (JsonNode nic : exportInfo.path("devices").path("nics")) {
+            String network = map.isEmpty() ? nic.path("network_name").asText(DEFAULT_NETWORK)
+                    : NetworkMap.resolve(map.targetFor(nic).network(), available).get("name").asText();
+            ObjectNode entry = nics.addObject().put("id", "eth" + index++).put("network_name", network);
+            if (nic.hasNonNull("mac_address")) {
+                entry.put("mac_address", nic.get("mac_address").asText());
+            }
+        }
+        return nics;
     }
 
     @Override
