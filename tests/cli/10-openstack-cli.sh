@@ -38,7 +38,7 @@ openstack server create --flavor conformance.tiny --image conformance-image --ke
 server=$(openstack server show conformance-vm -f value -c id)
 expect_eq "$(openstack server show "$server" -f value -c status)" ACTIVE "status after create --wait"
 openstack server list -f value -c Name | matches -x conformance-vm || fail "server not listed"
-openstack server show "$server" -f value -c addresses | matches "private.*10\.0\." || fail "server has no address"
+openstack server show "$server" -f value -c addresses | matches "default.*10\.0\." || fail "server has no address"
 
 echo "compute: stop/start, reboot, console log"
 openstack server stop "$server"

@@ -46,13 +46,13 @@ class ComputeCommandsTest {
         assertThat(server.path("image").asText()).isEqualTo("cirros (" + admin.value("image", "show", "cirros", "-c", "id") + ")");
         assertThat(server.path("flavor").path("original_name").asText()).isEqualTo("m1.tiny");
         assertThat(server.path("properties").path("role").asText()).isEqualTo("web");
-        assertThat(server.path("addresses").path("private").get(0).asText()).startsWith("10.0.0.");
+        assertThat(server.path("addresses").path("default").get(0).asText()).startsWith("10.0.0.");
         // Not a terminal: no spinner, just the final line.
         assertThat(created.err()).matches("Server vm1 is ACTIVE \\(\\d+\\.\\d s\\)\n");
 
         assertThat(admin.value("server", "list", "-c", "Name", "-c", "Status", "-c", "Image", "-c", "Flavor"))
                 .isEqualTo("vm1 ACTIVE cirros m1.tiny");
-        assertThat(admin.ok("server", "list").out()).contains("| " + id + " | vm1  | ACTIVE | private=10.0.0.");
+        assertThat(admin.ok("server", "list").out()).contains("| " + id + " | vm1  | ACTIVE | default=10.0.0.");
         assertThat(admin.json("server", "list", "--long").get(0).path("Power State").asInt()).isEqualTo(1);
         assertThat(admin.value("server", "show", id, "-c", "name")).isEqualTo("vm1");
         assertThat(admin.value("server", "show", "vm1", "-c", "OS-EXT-STS:power_state")).isEqualTo("1");

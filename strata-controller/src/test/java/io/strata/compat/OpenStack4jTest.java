@@ -68,7 +68,7 @@ class OpenStack4jTest {
         Server booted = os.compute().servers().boot(Builders.server().name("o4j-vm").flavor("1").image(image).build());
         Server active = os.compute().servers().waitForServerStatus(booted.getId(), Server.Status.ACTIVE, 30, TimeUnit.SECONDS);
         assertThat(active.getStatus()).isEqualTo(Server.Status.ACTIVE);
-        assertThat(active.getAddresses().getAddresses()).containsKey("private");
+        assertThat(active.getAddresses().getAddresses()).containsKey("default");
         assertThat(os.compute().servers().action(booted.getId(), Action.STOP).isSuccess()).isTrue();
         assertThat(os.compute().servers().waitForServerStatus(booted.getId(), Server.Status.SHUTOFF, 30, TimeUnit.SECONDS).getStatus())
                 .isEqualTo(Server.Status.SHUTOFF);

@@ -24,12 +24,12 @@ class ComputeRecoveryTest {
             Servers.waitFor(admin, stopped, "ACTIVE");
             Servers.action(admin, stopped, "{\"os-stop\": null}");
             Servers.waitFor(admin, stopped, "SHUTOFF");
-            String ipBefore = Servers.show(admin, running).at("/addresses/private/0/addr").asText();
+            String ipBefore = Servers.show(admin, running).at("/addresses/default/0/addr").asText();
 
             cloud = cloud.restart();
             admin = cloud.admin();
             assertThat(Servers.show(admin, running).get("status").asText()).isEqualTo("ACTIVE");
-            assertThat(Servers.show(admin, running).at("/addresses/private/0/addr").asText()).isEqualTo(ipBefore);
+            assertThat(Servers.show(admin, running).at("/addresses/default/0/addr").asText()).isEqualTo(ipBefore);
             assertThat(Servers.show(admin, stopped).get("status").asText()).isEqualTo("SHUTOFF");
             // The hypervisor kept the VMs too: actions work on them.
             Servers.action(admin, stopped, "{\"os-start\": null}");

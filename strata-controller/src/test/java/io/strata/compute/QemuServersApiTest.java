@@ -60,7 +60,7 @@ class QemuServersApiTest {
         assertThat(server.at("/metadata/ssh_port").asText()).matches("[0-9]+");
         assertThat(qemuCommandLine(id)).contains("-kernel").contains("-initrd").contains("hostfwd=tcp:")
                 .contains(":" + server.at("/metadata/ssh_port").asText() + "-:22");
-        assertThat(server.at("/addresses/private/0/addr").asText()).startsWith("10.0.");
+        assertThat(server.at("/addresses/default/0/addr").asText()).startsWith("10.0.");
 
         try (GuestAgentClient guest = guestAgent(id)) {
             assertThat(guest.shell("cat /run/user_data")).isEqualTo("hello from user data\n");
@@ -68,13 +68,13 @@ class QemuServersApiTest {
             assertThat(metaData).contains(id).contains("\"role\"").contains("\"web\"").contains(publicKey.strip());
             assertThat(guest.shell("hostname").strip()).isEqualTo("web-1");
             // The guest's NIC got the address the API shows, from the user-mode network's DHCP.
-            assertThat(guest.shell("ip -4 addr show")).contains(server.at("/addresses/private/0/addr").asText() + "/");
+            assertThat(guest.shell("ip -4 addr show")).contains(server.at("/addresses/default/0/addr").asText() + "/");
             // Direct kernel boot from the image's kernel_id / ramdisk_id, with its os_command_line
             // (TestGuest.register puts the MANIFEST's command line there: nokaslr, movablecore=50%).
             assertThat(guest.shell("cat /proc/cmdline")).contains("nokaslr").contains("movablecore=50%");
             // ... on a NIC with the server's own MAC.
             assertThat(guest.shell("cat /sys/class/net/eth0/address").strip())
-                    .isEqualTo(server.at("/addresses/private/0/OS-EXT-IPS-MAC:mac_addr").asText()).startsWith("fa:16:3e:");
+                    .isEqualTo(server.at("/addresses/default/0/OS-EXT-IPS-MAC:mac_addr").asText()).startsWith("fa:16:3e:");
         }
 
         // The root disk: a qcow2 overlay on the image's file, grown to the flavor's root_gb.

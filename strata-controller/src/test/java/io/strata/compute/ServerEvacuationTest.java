@@ -54,7 +54,7 @@ class ServerEvacuationTest {
         v214.post("/compute/v2.1/servers/" + id + "/action", "{\"evacuate\": {}}").expect(200);
         JsonNode rebuilt = Servers.waitFor(admin, id, "ACTIVE");
         assertThat(rebuilt.get("OS-EXT-SRV-ATTR:host").asText()).isNotEqualTo(failed);
-        assertThat(rebuilt.at("/addresses/private/0/addr").asText()).startsWith("10.0.");
+        assertThat(rebuilt.at("/addresses/default/0/addr").asText()).startsWith("10.0.");
         JsonNode actions = admin.get("/compute/v2.1/servers/" + id + "/os-instance-actions").expect(200).json().get("instanceActions");
         assertThat(actions.get(0).get("action").asText()).isEqualTo("evacuate");
 

@@ -67,7 +67,7 @@ class ServersApiTest {
         JsonNode active = Servers.waitFor(member, server.get("id").asText(), "ACTIVE");
         assertThat(active.get("OS-EXT-STS:power_state").asInt()).isEqualTo(1);
         assertThat(active.get("progress").asInt()).isEqualTo(100);
-        assertThat(active.at("/addresses/private/0/addr").asText()).startsWith("10.0.");
+        assertThat(active.at("/addresses/default/0/addr").asText()).startsWith("10.0.");
         assertThat(active.has("OS-EXT-SRV-ATTR:host")).as("members do not see the host").isFalse();
         JsonNode asAdmin = Servers.show(admin, server.get("id").asText());
         assertThat(keys(asAdmin)).isEqualTo(new TreeSet<>(SERVER_KEYS_ADMIN));
@@ -157,7 +157,7 @@ class ServersApiTest {
         assertThat(servers).extracting(s -> s.get("name").asText()).containsExactlyInAnyOrder("multi-1", "multi-2", "multi-3");
         Set<String> ips = new TreeSet<>();
         for (JsonNode s : servers) {
-            ips.add(s.at("/addresses/private/0/addr").asText());
+            ips.add(s.at("/addresses/default/0/addr").asText());
             assertThat(s.at("/metadata/role").asText()).isEqualTo("web");
         }
         assertThat(ips).hasSize(3);
@@ -194,6 +194,39 @@ class ServersApiTest {
         Servers.waitFor(member, auto, "ACTIVE");
         Servers.deleteAndWait(member, id);
         Servers.deleteAndWait(member, auto);
+    }
+
+    @Test
+    void networksNameTheOneNetworkByUuid() {
+        JsonNode network = member.get("/network/v2.0/networks?name=default").expect(200).json().at("/networks/0");
+        String networkId = network.get("id").asText();
+        ApiClient v237 = member.withHeader("OpenStack-API-Version", "compute 2.37");
+        String base = "{\"server\": {\"name\": \"netvm\", \"imageRef\": \"" + image + "\", \"flavorRef\": \"1\", \"networks\": ";
+        String id = v237.post("/compute/v2.1/servers", base + "[{\"uuid\": \"" + networkId + "\"}]}}").expect(202).json().at("/server/id").asText();
+        JsonNode active = Servers.waitFor(member, id, "ACTIVE");
+        // Nova keys addresses by the network's name.
+        assertThat(active.at("/addresses/" + network.get("name").asText() + "/0/addr").asText()).startsWith("10.0.");
+        assertThat(member.get("/compute/v2.1/servers/" + id + "/ips/default").expect(200).json().at("/default/0/addr").asText())
+                .startsWith("10.0.");
+        // The same without dashes, and before 2.37.
+        String undashed = member.post("/compute/v2.1/servers", base.replace("netvm", "netvm2") + "[{\"uuid\": \""
+                + networkId.replace("-", "") + "\"}]}}").expect(202).json().at("/server/id").asText();
+        Servers.waitFor(member, undashed, "ACTIVE");
+
+        int before = member.get("/compute/v2.1/servers").expect(200).json().get("servers").size();
+        String unknown = "3f1b6a0e-8a53-4bde-9d0f-1d2f6f0b9c11";
+        assertThat(v237.post("/compute/v2.1/servers", base + "[{\"uuid\": \"" + unknown + "\"}]}}").expect(400).json()
+                .at("/badRequest/message").asText()).isEqualTo("Network " + unknown + " could not be found.");
+        assertThat(v237.post("/compute/v2.1/servers", base + "[{\"port\": \"" + unknown + "\"}]}}").expect(400).json()
+                .at("/badRequest/message").asText()).contains("ports");
+        v237.post("/compute/v2.1/servers", base + "[{\"uuid\": \"" + networkId + "\", \"fixed_ip\": \"10.0.9.9\"}]}}").expect(400);
+        v237.post("/compute/v2.1/servers", base + "[{\"uuid\": \"default\"}]}}").expect(400);
+        v237.post("/compute/v2.1/servers", base + "[{}]}}").expect(400);
+        v237.post("/compute/v2.1/servers", base + "[{\"uuid\": \"" + networkId + "\"}, {\"uuid\": \"" + networkId + "\"}]}}").expect(400);
+        v237.post("/compute/v2.1/servers", base + "\"everything\"}}").expect(400);
+        assertThat(member.get("/compute/v2.1/servers").expect(200).json().get("servers").size()).isEqualTo(before);
+        Servers.deleteAndWait(member, id);
+        Servers.deleteAndWait(member, undashed);
     }
 
     @Test

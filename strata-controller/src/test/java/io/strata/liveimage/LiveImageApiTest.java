@@ -80,7 +80,7 @@ class LiveImageApiTest {
         assertThat(clones.get(0)).isNotEqualTo(clones.get(1));
         JsonNode first = Servers.waitFor(member, clones.get(0), "ACTIVE");
         JsonNode second = Servers.waitFor(member, clones.get(1), "ACTIVE");
-        assertThat(first.at("/addresses/private/0/addr").asText()).isNotEqualTo(second.at("/addresses/private/0/addr").asText());
+        assertThat(first.at("/addresses/default/0/addr").asText()).isNotEqualTo(second.at("/addresses/default/0/addr").asText());
         String console = member.post("/compute/v2.1/servers/" + clones.get(0) + "/action", "{\"os-getConsoleOutput\": {}}")
                 .expect(200).json().get("output").asText();
         assertThat(console).contains("resumed from live image");

@@ -74,8 +74,8 @@ class QemuLiveImageApiTest {
             JsonNode server = Servers.waitFor(admin, clone, "ACTIVE", BOOT);
             assertThat(server.at("/metadata/launched_from").asText()).isEqualTo(live);
             assertThat(server.at("/metadata/target_memory_mb").asText()).isEqualTo("256");
-            String ip = server.at("/addresses/private/0/addr").asText();
-            String mac = server.at("/addresses/private/0/OS-EXT-IPS-MAC:mac_addr").asText();
+            String ip = server.at("/addresses/default/0/addr").asText();
+            String mac = server.at("/addresses/default/0/OS-EXT-IPS-MAC:mac_addr").asText();
             macs.add(mac);
             TestGuest.awaitPersonalised(runDir(clone).resolve("qga.sock"), clone, BOOT);
             try (GuestAgentClient guest = GuestAgentClient.connect(runDir(clone).resolve("qga.sock"), Duration.ofSeconds(30))) {

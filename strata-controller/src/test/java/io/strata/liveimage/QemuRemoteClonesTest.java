@@ -105,7 +105,7 @@ class QemuRemoteClonesTest {
         for (String clone : clones) {
             JsonNode server = Servers.waitFor(admin, clone, "ACTIVE", BOOT);
             assertThat(host(clone)).isEqualTo(targetHost);
-            String ip = server.at("/addresses/private/0/addr").asText();
+            String ip = server.at("/addresses/default/0/addr").asText();
             Path socket = targetDir.resolve("qemu").resolve(clone).resolve("qga.sock");
             TestGuest.awaitPersonalised(socket, clone, BOOT);
             try (GuestAgentClient guest = GuestAgentClient.connect(socket, Duration.ofSeconds(30))) {
