@@ -141,16 +141,33 @@ class CloudMigrationTest {
         String source = sourceServer("web");
         assertThat(migration.get("/endpoints/" + origin + "/instances").expect(200).json().get("instances"))
                 .anySatisfy(i -> assertThat(i.get("name").asText()).isEqualTo("web"));
+        // The destination's networks, as its Networking API lists them, through the endpoint.
+        JsonNode westNetwork = westAdmin.get("/network/v2.0/networks").expect(200).json().at("/networks/0");
+        JsonNode listed = migration.get("/endpoints/" + destination + "/networks").expect(200).json().get("networks");
+        assertThat(listed).hasSize(1);
+        assertThat(listed.at("/0/id").asText()).isEqualTo(westNetwork.get("id").asText());
+        assertThat(listed.at("/0/name").asText()).isEqualTo("default");
+        // A map value that names no destination network is refused at creation.
+        assertThat(migration.post("/migrations", """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["web"],
+                 "skip_os_morphing": true, "network_map": {"default": "3f1b6a0e-8a53-4bde-9d0f-1d2f6f0b9c11"}}}
+                """.formatted(origin, destination)).expect(400).json().at("/badRequest/message").asText())
+                .contains("'3f1b6a0e-8a53-4bde-9d0f-1d2f6f0b9c11'").contains("default (" + westNetwork.get("id").asText() + ")");
         String id = migration.post("/migrations", """
                 {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["web"], "shutdown_instances": true,
-                 "skip_os_morphing": true}}
-                """.formatted(origin, destination)).expect(200).json().at("/migration/id").asText();
+                 "skip_os_morphing": true, "network_map": {"default": {"id": "%s", "security_groups": ["default"]}}}}
+                """.formatted(origin, destination, westNetwork.get("id").asText())).expect(200).json().at("/migration/id").asText();
         JsonNode done = migration.awaitMigration(id);
         assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
 
         assertThat(Servers.show(eastAdmin, source).get("status").asText()).isEqualTo("SHUTOFF");
         JsonNode moved = westServer("web");
         assertThat(moved.get("status").asText()).isEqualTo("ACTIVE");
+        // On the mapped network: its addresses are keyed by that network's name.
+        assertThat(moved.at("/addresses/default/0/addr").asText()).startsWith("10.0.");
+        JsonNode nic = done.at("/info/web/export_info/devices/nics/0");
+        assertThat(nic.get("network_name").asText()).as(done.toPrettyString()).isEqualTo("default");
+        assertThat(nic.get("network_id").asText()).isEqualTo(eastAdmin.get("/network/v2.0/networks").expect(200).json().at("/networks/0/id").asText());
         assertThat(new String(Base64.getDecoder().decode(moved.get("OS-EXT-SRV-ATTR:user_data").asText()), StandardCharsets.UTF_8))
                 .isEqualTo(USER_DATA);
         assertDiskEquals(done.at("/transfer_result/web/image_id").asText(), snapshot(eastAdmin, source));
@@ -183,5 +200,17 @@ class CloudMigrationTest {
         assertThat(failed.at("/tasks/1/exception_details").asText()).contains("no-such-flavor");
         assertThat(westAdmin.get("/image/v2/images?name=db-fail-" + failing).expect(200).json().get("images")).isEmpty();
         assertThat(westAdmin.get("/compute/v2.1/servers?name=db-fail").expect(200).json().get("servers")).isEmpty();
+
+        // A NIC the network map leaves out fails the deployment before anything is made on the destination.
+        migration.put("/replicas/" + replica, "{\"replica\": {\"network_map\": {\"elsewhere\": \"default\"}}}").expect(200);
+        migration.put("/replicas/" + replica, "{\"replica\": {\"network_map\": {\"default\": \"nowhere\"}}}").expect(400);
+        String unmapped = migration.post("/migrations", "{\"migration\": {\"replica_id\": \"" + replica
+                + "\", \"skip_os_morphing\": true, \"destination_environment\": {\"instance_name\": \"db-unmapped\"}}}").expect(200)
+                .json().at("/migration/id").asText();
+        JsonNode unmappedDone = migration.awaitMigration(unmapped);
+        assertThat(unmappedDone.get("status").asText()).isEqualTo("ERROR");
+        assertThat(unmappedDone.get("tasks").toString()).contains("network_map has no destination for the source network default");
+        assertThat(westAdmin.get("/image/v2/images?name=db-unmapped-" + unmapped).expect(200).json().get("images")).isEmpty();
+        assertThat(westAdmin.get("/compute/v2.1/servers?name=db-unmapped").expect(200).json().get("servers")).isEmpty();
     }
 }

@@ -395,6 +395,50 @@ class MigrationApiTest {
     }
 
     /**
+     * qemu-host networks are the names instance descriptions give their NICs (and default): the
+     * network map puts each source NIC on a destination network in the written description; a
+     * map value naming no destination network is a 400 at creation, a NIC the map leaves out
+     * fails the deployment and leaves no instance behind.
+     */
+    @Test
+    void networkMapNamesTheDeployedNicsNetworks() throws IOException {
+        HostDirs.descriptor(source.resolve("vm1"), "{\"num_cpu\": 1, \"nics\": [{\"network_name\": \"lan\", \"mac_address\": \"52:54:00:12:34:56\"}]}");
+        HostDirs.descriptor(destination.resolve("web"), "{\"nics\": [{\"network_name\": \"dmz\"}]}");
+        String origin = admin.qemuHostEndpoint("src", source);
+        String target = admin.qemuHostEndpoint("dst", destination);
+        assertThat(admin.get("/endpoints/" + origin + "/networks").expect(200).json().get("networks")).extracting(n -> n.get("name").asText())
+                .containsExactly("default", "lan");
+        assertThat(admin.get("/endpoints/" + target + "/networks").expect(200).json().get("networks")).extracting(n -> n.get("id").asText())
+                .containsExactly("default", "dmz");
+        String body = """
+                {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["vm1"], "skip_os_morphing": true,
+                 "destination_environment": {"instance_name": "%s"}, "network_map": %s}}
+                """;
+        assertThat(admin.post("/migrations", body.formatted(origin, target, "x", "{\"lan\": \"nowhere\"}")).expect(400).json()
+                .at("/badRequest/message").asText()).contains("'nowhere'").contains("dmz");
+        assertThat(admin.post("/migrations", body.formatted(origin, target, "x", "{\"lan\": 5}")).expect(400).json()
+                .at("/badRequest/message").asText()).contains("network_map.lan");
+        admin.post("/migrations", body.formatted(origin, target, "x", "{\"lan\": {\"security_groups\": []}}")).expect(400);
+
+        String unmapped = admin.post("/migrations", body.formatted(origin, target, "vm1-unmapped", "{\"default\": \"dmz\"}")).expect(200)
+                .json().at("/migration/id").asText();
+        JsonNode failed = admin.awaitMigration(unmapped);
+        assertThat(failed.get("status").asText()).isEqualTo("ERROR");
+        assertThat(failed.get("tasks").toString()).contains("network_map has no destination for the source network lan");
+        assertThat(destination.resolve("vm1-unmapped")).doesNotExist();
+
+        String mapped = admin.post("/migrations", body.formatted(origin, target, "vm1-dmz", "{\"lan\": {\"id\": \"dmz\", \"security_groups\": []}}"))
+                .expect(200).json().at("/migration/id").asText();
+        JsonNode done = admin.awaitMigration(mapped);
+        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
+        JsonNode nics = new com.fasterxml.jackson.databind.ObjectMapper().readTree(destination.resolve("vm1-dmz/instance.json").toFile()).get("nics");
+        assertThat(nics).hasSize(1);
+        assertThat(nics.at("/0/network_name").asText()).isEqualTo("dmz");
+        assertThat(nics.at("/0/mac_address").asText()).isEqualTo("52:54:00:12:34:56");
+        assertThat(admin.get("/endpoints/" + target + "/networks").expect(200).json().get("networks")).hasSize(2);
+    }
+
+    /**
      * A replica execution that fails after its volumes were made keeps them listed in the
      * replica's info, and delete-disks removes them; the replica then executes cleanly again.
      */
