@@ -40,6 +40,22 @@ expect_eq "$(openstack server show "$server" -f value -c status)" ACTIVE "status
 openstack server list -f value -c Name | matches -x conformance-vm || fail "server not listed"
 openstack server show "$server" -f value -c addresses | matches "default.*10\.0\." || fail "server has no address"
 
+echo "network: list, show, subnets, server create --network NAME|ID"
+openstack network list -f value -c Name | matches -x default || fail "network not listed"
+network_id=$(openstack network show default -f value -c id)
+[ -n "$network_id" ] || fail "network show default gave no id"
+expect_eq "$(openstack network show "$network_id" -f value -c status)" ACTIVE "network status"
+openstack subnet list -f value -c Network | matches -x "$network_id" || fail "subnet not listed"
+openstack server create --flavor conformance.tiny --image conformance-image --network default --wait conformance-net >/dev/null
+expect_eq "$(openstack server show conformance-net -f value -c status)" ACTIVE "status of a server created with --network default"
+openstack server show conformance-net -f value -c addresses | matches "default.*10\.0\." || fail "server on --network default has no address"
+openstack server create --flavor conformance.tiny --image conformance-image --nic net-id="$network_id" --wait conformance-net-id >/dev/null
+expect_eq "$(openstack server show conformance-net-id -f value -c status)" ACTIVE "status of a server created with --nic net-id"
+openstack server create --flavor conformance.tiny --image conformance-image --network no-such-net conformance-nonet >"$work/nonet" 2>&1 \
+  && fail "server create with an unknown network succeeded"
+matches -i "no-such-net" "$work/nonet" || fail "unknown network: unclear message: $(cat "$work/nonet")"
+openstack server delete --wait conformance-net conformance-net-id
+
 echo "compute: stop/start, reboot, console log"
 openstack server stop "$server"
 wait_status "$server" SHUTOFF
