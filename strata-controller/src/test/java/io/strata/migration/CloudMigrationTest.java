@@ -126,6 +126,9 @@ class CloudMigrationTest {
                 .at("/validate-connection/valid").asBoolean()).isTrue();
         assertThat(migration.get("/endpoints/" + openstack + "/instances").expect(200).json().get("instances")).isNotNull();
         assertThat(migration.get("/endpoints/" + openstack + "/storage").expect(200).json().at("/storage/storage_backends")).isEmpty();
+        // Its networks: the other cloud's, through its Networking API.
+        assertThat(migration.get("/endpoints/" + openstack + "/networks").expect(200).json().at("/networks/0/id").asText())
+                .isEqualTo(westAdmin.get("/network/v2.0/networks?name=default").expect(200).json().at("/networks/0/id").asText());
         // Its destination options: the flavors of that cloud.
         JsonNode flavors = migration.get("/endpoints/" + openstack + "/destination-options").expect(200).json().at("/destination_options/0");
         assertThat(flavors.get("name").asText()).isEqualTo("flavor_name");
@@ -153,9 +156,11 @@ class CloudMigrationTest {
                  "skip_os_morphing": true, "network_map": {"default": "3f1b6a0e-8a53-4bde-9d0f-1d2f6f0b9c11"}}}
                 """.formatted(origin, destination)).expect(400).json().at("/badRequest/message").asText())
                 .contains("'3f1b6a0e-8a53-4bde-9d0f-1d2f6f0b9c11'").contains("default (" + westNetwork.get("id").asText() + ")");
+        westAdmin.post("/compute/v2.1/os-security-groups", "{\"security_group\": {\"name\": \"web-tier\", \"description\": \"t\"}}")
+                .expect(200);
         String id = migration.post("/migrations", """
                 {"migration": {"origin_endpoint_id": "%s", "destination_endpoint_id": "%s", "instances": ["web"], "shutdown_instances": true,
-                 "skip_os_morphing": true, "network_map": {"default": {"id": "%s", "security_groups": ["default"]}}}}
+                 "skip_os_morphing": true, "network_map": {"default": {"id": "%s", "security_groups": ["web-tier"]}}}}
                 """.formatted(origin, destination, westNetwork.get("id").asText())).expect(200).json().at("/migration/id").asText();
         JsonNode done = migration.awaitMigration(id);
         assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("COMPLETED");
@@ -165,6 +170,7 @@ class CloudMigrationTest {
         assertThat(moved.get("status").asText()).isEqualTo("ACTIVE");
         // On the mapped network: its addresses are keyed by that network's name.
         assertThat(moved.at("/addresses/default/0/addr").asText()).startsWith("10.0.");
+        assertThat(moved.get("security_groups")).extracting(g -> g.get("name").asText()).containsExactly("web-tier");
         JsonNode nic = done.at("/info/web/export_info/devices/nics/0");
         assertThat(nic.get("network_name").asText()).as(done.toPrettyString()).isEqualTo("default");
         assertThat(nic.get("network_id").asText()).isEqualTo(eastAdmin.get("/network/v2.0/networks").expect(200).json().at("/networks/0/id").asText());
