@@ -101,6 +101,25 @@ class ComputeCommandsTest {
     }
 
     @Test
+    void serversJoinTheNetworkNamedOrGivenById() {
+        String networkId = admin.value("network", "show", "default", "-c", "id");
+        assertThat(networkId).matches("[0-9a-f-]{36}");
+        assertThat(admin.ok("network", "list").out()).contains("| " + networkId + " | default |");
+        assertThat(admin.value("network", "show", networkId, "-c", "admin_state_up", "-c", "shared")).isEqualTo("UP\nTrue");
+        String subnet = admin.value("subnet", "list", "--network", "default", "-c", "Subnet");
+        assertThat(subnet).isEqualTo("10.0.0.0/16");
+        admin.run("network", "show", "elsewhere").failsWith(1, "No network with a name or ID of 'elsewhere' exists.");
+        admin.ok("server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--network", "default", "--wait", "by-name");
+        admin.ok("server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--nic", "net-id=" + networkId, "--wait", "by-id");
+        assertThat(admin.value("server", "show", "by-name", "-c", "addresses")).startsWith("{'default': ['10.0.");
+        assertThat(admin.value("server", "show", "by-id", "-c", "addresses")).startsWith("{'default': ['10.0.");
+        admin.run("server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--network", "elsewhere", "lost")
+                .failsWith(1, "No network with a name or ID of 'elsewhere' exists.");
+        assertThat(admin.value("server", "list", "--name", "^lost$", "-c", "ID")).isEmpty();
+        admin.ok("server", "delete", "--wait", "by-name", "by-id");
+    }
+
+    @Test
     void namesThatAreNotUniqueAreAnError() {
         admin.ok("server", "create", "--flavor", "m1.tiny", "--image", "cirros", "twin");
         admin.ok("server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--wait", "twin");

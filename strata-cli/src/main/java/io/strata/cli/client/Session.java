@@ -60,6 +60,7 @@ public final class Session {
         return switch (type) {
             case "identity" -> url.endsWith("/v3") ? url : url + "/v3";
             case "image" -> url.endsWith("/v2") ? url : url + "/v2";
+            case "network" -> url.endsWith("/v2.0") ? url : url + "/v2.0";
             default -> url;
         };
     }
@@ -80,6 +81,11 @@ public final class Session {
 
     public ServiceClient image() {
         return new ServiceClient(this, "image", Map.of());
+    }
+
+    /** Networking (Neutron), listed unversioned like devstack's; the CLI speaks v2.0. */
+    public ServiceClient network() {
+        return new ServiceClient(this, "network", Map.of());
     }
 
     HttpTransport transport() {

@@ -56,6 +56,24 @@ public final class Finder {
         return one("image", nameOrId, named(image.get("/images?name=" + encode(nameOrId)).path("images"), nameOrId));
     }
 
+    public JsonNode network(String nameOrId) {
+        ServiceClient network = session.network();
+        JsonNode byId = byId(network, "/networks/" + encode(nameOrId), "network");
+        if (byId != null) {
+            return byId;
+        }
+        return one("network", nameOrId, named(network.get("/networks?name=" + encode(nameOrId)).path("networks"), nameOrId));
+    }
+
+    public JsonNode subnet(String nameOrId) {
+        ServiceClient network = session.network();
+        JsonNode byId = byId(network, "/subnets/" + encode(nameOrId), "subnet");
+        if (byId != null) {
+            return byId;
+        }
+        return one("subnet", nameOrId, named(network.get("/subnets?name=" + encode(nameOrId)).path("subnets"), nameOrId));
+    }
+
     public JsonNode keypair(String name, String userId) {
         Response response = session.compute().tryGet("/os-keypairs/" + encode(name) + (userId == null ? "" : "?user_id=" + encode(userId)));
         if (response.status() == 404) {

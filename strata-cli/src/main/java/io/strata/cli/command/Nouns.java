@@ -19,6 +19,8 @@ public final class Nouns {
         NOUNS.put("flavor", FlavorCommand::new);
         NOUNS.put("image", ImageCommand::new);
         NOUNS.put("keypair", KeypairCommand::new);
+        NOUNS.put("network", NetworkCommand.Networks::new);
+        NOUNS.put("subnet", NetworkCommand.Subnets::new);
         NOUNS.put("project", ProjectCommand::new);
         NOUNS.put("user", UserCommand::new);
         NOUNS.put("role", RoleCommand::new);

@@ -161,7 +161,11 @@ final class ServerCreateCommand implements Callable<Integer> {
             for (String part : nic.split(",")) {
                 String[] keyValue = part.split("=", 2);
                 String key = switch (keyValue.length == 2 ? keyValue[0] : "") {
-                    case "net-id" -> "uuid";
+                    case "net-id" -> {
+                        // As the openstack client does: the network may be named; the API takes its id.
+                        keyValue[1] = cli.find().network(keyValue[1]).path("id").asText();
+                        yield "uuid";
+                    }
                     case "port-id" -> "port";
                     case "v4-fixed-ip", "v6-fixed-ip" -> "fixed_ip";
                     case "tag" -> "tag";
