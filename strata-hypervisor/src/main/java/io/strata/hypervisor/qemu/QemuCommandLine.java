@@ -18,7 +18,19 @@ import java.util.regex.Pattern;
 final class QemuCommandLine {
     private static final Pattern UUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
+    /**
+     * TCG's code cache for a guest that boots. QEMU's default is 1 GiB, filled up to ~100 MB per
+     * guest; 64 MB holds a small guest's boot (16 MB made a cold boot 25 % slower: 3.1-3.3 s ->
+     * 3.9-4.2 s, flushing and translating again) and lets a TCG host hold many more guests.
+     */
     static final int TCG_CACHE_MB = 64;
+    /**
+     * TCG's code cache for a live-image clone, which resumes an already booted, idle guest: the
+     * cache's pages are the clone's own memory (QEMU backs it with huge pages), and a 64 MB cache
+     * was half filled within seconds of a clone's start, 32 MB of its 80 MB PSS. With 16 MB its
+     * PSS is 61 MB (bench/RESULTS.md); a clone that later runs much code translates more often.
+     */
+    static final int CLONE_TCG_CACHE_MB = 16;
 
     private QemuCommandLine() {
     }
@@ -58,9 +70,8 @@ final class QemuCommandLine {
         if (accelerator.equals("kvm")) {
             args.addAll(List.of("-accel", "kvm", "-cpu", "host"));
         } else {
-            // TCG's code cache defaults to 1 GiB and fills up to ~100 MB per guest; 64 MB is
-            // plenty for a small guest and makes TCG hosts hold many more of them.
-            args.addAll(List.of("-accel", "tcg,tb-size=" + TCG_CACHE_MB));
+            // A clone maps its live image's RAM privately (sharedRam off); see CLONE_TCG_CACHE_MB.
+            args.addAll(List.of("-accel", "tcg,tb-size=" + (storage.sharedRam() ? TCG_CACHE_MB : CLONE_TCG_CACHE_MB)));
         }
         args.addAll(List.of("-smp", Integer.toString(spec.vcpus()), "-m", spec.memoryMb() + "M"));
         args.addAll(List.of("-object", "memory-backend-file,id=mem,size=" + spec.memoryMb() + "M,mem-path="
