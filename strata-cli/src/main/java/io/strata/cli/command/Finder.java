@@ -57,21 +57,21 @@ public final class Finder {
     }
 
     public JsonNode network(String nameOrId) {
-        ServiceClient network = session.network();
-        JsonNode byId = byId(network, "/networks/" + encode(nameOrId), "network");
-        if (byId != null) {
-            return byId;
-        }
-        return one("network", nameOrId, named(network.get("/networks?name=" + encode(nameOrId)).path("networks"), nameOrId));
+        return networking("networks", "network", nameOrId);
     }
 
     public JsonNode subnet(String nameOrId) {
+        return networking("subnets", "subnet", nameOrId);
+    }
+
+    /** A Networking resource: by id, else by Neutron's exact-match name filter. */
+    private JsonNode networking(String collection, String kind, String nameOrId) {
         ServiceClient network = session.network();
-        JsonNode byId = byId(network, "/subnets/" + encode(nameOrId), "subnet");
+        JsonNode byId = byId(network, "/" + collection + "/" + encode(nameOrId), kind);
         if (byId != null) {
             return byId;
         }
-        return one("subnet", nameOrId, named(network.get("/subnets?name=" + encode(nameOrId)).path("subnets"), nameOrId));
+        return one(kind, nameOrId, named(network.get("/" + collection + "?name=" + encode(nameOrId)).path(collection), nameOrId));
     }
 
     public JsonNode keypair(String name, String userId) {
