@@ -128,8 +128,10 @@ public final class GuestAgentClient implements AutoCloseable {
                 throw new IllegalArgumentException("not a MAC or IPv4 address: " + value);
             }
         }
-        shell("dev=$(for d in /sys/class/net/*; do [ \"$(cat $d/address)\" = '" + oldMac.toLowerCase() + "' ] && basename $d; done); "
-                + "[ -n \"$dev\" ] || { echo no NIC with MAC " + oldMac + " >&2; exit 1; }; "
+        // The NIC may have its new MAC already: a personalisation given again after an agent restart.
+        shell("dev=$(for d in /sys/class/net/*; do a=$(cat $d/address); { [ \"$a\" = '" + oldMac.toLowerCase() + "' ] || [ \"$a\" = '"
+                + newMac.toLowerCase() + "' ]; } && basename $d; done); "
+                + "[ -n \"$dev\" ] || { echo no NIC with MAC " + oldMac + " or " + newMac + " >&2; exit 1; }; "
                 + "ip link set $dev down && ip link set $dev address " + newMac + " && ip link set $dev up && "
                 + "ip -4 addr flush dev $dev && ip addr add " + address + "/" + prefixLength + " dev $dev && "
                 + "ip route replace default via " + gateway + " dev $dev");

@@ -39,6 +39,9 @@ final class LiveImages {
     private final ConfigDrive configDrive;
     private final VmTable vms;
     private final WarmPool pool;
+    /** Clones being given their identity (see {@link #startPersonalising}). */
+    private final java.util.Set<Thread> personalising = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     LiveImages(QemuConfig config, String accelerator, Disks disks, ConfigDrive configDrive, VmTable vms, WarmPool pool) {
         this.config = requireNonNull(config, "config is null");
@@ -218,13 +221,77 @@ final class LiveImages {
                 warm ? "warm process" : "cold start: " + vm.startPhases(), (running - started) / 1_000_000);
         // The clone runs from here on; its guest agent answers once the guest has been scheduled a
         // few times, so its identity is given in the background instead of holding up the launch.
-        QemuVm launched = vm;
-        Thread.ofVirtual().name("personalise-" + spec.id()).start(() -> {
-            personalise(launched, spec, manifest, network, target);
-            log.info("clone {} personalised {} ms after its launch began", spec.id(), (System.nanoTime() - started) / 1_000_000);
-        });
+        startPersonalising(vm, spec, manifest, network, target, started, true);
         // Both paths end with a successful `cont`.
         return vm.infoAfter(PowerState.RUNNING);
+    }
+
+    /**
+     * Gives a clone its identity in the background. What it is owed is kept in its run directory
+     * until then ({@link PendingIdentity}; written by the background thread, off the launch's
+     * path, so an agent that dies within the few milliseconds before that write leaves a clone
+     * nobody personalises), and an agent that stops meanwhile leaves it there for the next.
+     */
+    private void startPersonalising(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int target, long started,
+            boolean record) {
+        Thread thread = Thread.ofVirtual().name("personalise-" + spec.id()).unstarted(() -> {
+            try {
+                if (record) {
+                    PendingIdentity.write(vm.run(), spec, target);
+                }
+                if (personalise(vm, spec, manifest, network, target)) {
+                    log.info("clone {} personalised {} ms after its launch began", spec.id(), (System.nanoTime() - started) / 1_000_000);
+                }
+            } finally {
+                personalising.remove(Thread.currentThread());
+            }
+            if (!closed) {
+                // Done or given up on (logged): a closing agent leaves the rest to the next one.
+                PendingIdentity.clear(vm.run());
+            }
+        });
+        personalising.add(thread);
+        thread.start();
+    }
+
+    /**
+     * After an agent restart: clones whose identity the last agent had not finished giving get it
+     * now (it is given again from the start: each step can be repeated).
+     */
+    void resumePersonalising() {
+        try (Stream<Path> dirs = Files.isDirectory(config.runRoot()) ? Files.list(config.runRoot()) : Stream.empty()) {
+            for (Path dir : dirs.toList()) {
+                if (!Files.isRegularFile(PendingIdentity.file(new RunDir(dir, config.ramRoot())))) {
+                    continue;
+                }
+                String id = dir.getFileName().toString();
+                try {
+                    QemuVm vm = vms.lookup(id).orElse(null);
+                    RunDir run = RunDir.of(config, id);
+                    PendingIdentity pending = PendingIdentity.read(run).orElse(null);
+                    if (vm == null || pending == null || vm.descriptor().liveImage() == null || !vm.isProcessAlive()) {
+                        // Not running: a cold start boots from the config drive its command line names.
+                        PendingIdentity.clear(run);
+                        continue;
+                    }
+                    Path image = Path.of(vm.descriptor().liveImage());
+                    LiveImageManifest manifest = LiveImageManifest.read(image);
+                    log.info("clone {}: the last agent stopped before it had its identity; giving it now", id);
+                    startPersonalising(vm, pending.spec(), manifest, UserNetwork.of(pending.spec().network()), pending.targetMemoryMb(),
+                            System.nanoTime(), false);
+                } catch (RuntimeException e) {
+                    log.warn("clone {}: cannot resume giving it its identity: {}", id, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            log.warn("cannot look for clones still owed their identity in {}: {}", config.runRoot(), e.getMessage());
+        }
+    }
+
+    /** Stops giving identities, as a crashed agent would: what is left stays owed (see {@link PendingIdentity}). */
+    void close() {
+        closed = true;
+        personalising.forEach(Thread::interrupt);
     }
 
     /** Names of the boot files in a copy of a live image made on another host (see {@link #files}). */
@@ -438,6 +505,8 @@ final class LiveImages {
     /** The serial of a clone's own config-drive device, by which its guest finds it (at most 20 characters). */
     static final String CLONE_CONFIG_SERIAL = "strata-config-2";
     private static final String CLONE_CONFIG_NODE = "config-own";
+    /** The device id of a clone's own config drive (its original's is config0). */
+    private static final String CLONE_CONFIG_DEVICE = "config1";
     private static final Duration UNPLUG_DEADLINE = Duration.ofSeconds(60);
     private static final Duration PLUG_DEADLINE = Duration.ofSeconds(60);
 
@@ -469,10 +538,19 @@ final class LiveImages {
             }
             QmpClient qmp = vm.qmp();
             String original = null;
+            boolean own = false;
             for (JsonNode block : qmp.execute("query-block")) {
                 if (block.path("device").asText().equals("config0")) {
                     original = block.path("qdev").asText().replaceFirst("/virtio-backend$", "");
                 }
+                own |= block.path("qdev").asText().contains("/" + CLONE_CONFIG_DEVICE + "/");
+            }
+            if (own) {
+                // Plugged by an agent that stopped before it was done (given again after a restart).
+                vm.replaceDescriptor(withCommandLine(vm.descriptor(),
+                        QemuCommandLine.withConfigDrive(vm.descriptor().commandLine(), iso, CLONE_CONFIG_SERIAL)));
+                remountConfigDrive(agent, id, ownDriveDevice());
+                return;
             }
             if (original == null || original.isEmpty()) {
                 log.warn("clone {} keeps its original's config drive: QEMU shows no device config0", id);
@@ -504,13 +582,12 @@ final class LiveImages {
             }
             qmp.execute("blockdev-add", Map.of("driver", "raw", "node-name", CLONE_CONFIG_NODE, "read-only", true,
                     "file", Map.of("driver", "file", "filename", iso.toString(), "read-only", true)));
-            qmp.execute("device_add", Map.of("driver", "virtio-blk-pci", "id", "config1", "drive", CLONE_CONFIG_NODE,
+            qmp.execute("device_add", Map.of("driver", "virtio-blk-pci", "id", CLONE_CONFIG_DEVICE, "drive", CLONE_CONFIG_NODE,
                     "serial", CLONE_CONFIG_SERIAL, "addr", slot));
             // Plugged: from here on the VM's devices are those of the command line with its own drive.
             vm.replaceDescriptor(withCommandLine(vm.descriptor(),
                     QemuCommandLine.withConfigDrive(vm.descriptor().commandLine(), iso, CLONE_CONFIG_SERIAL)));
-            remountConfigDrive(agent, id, "for b in /sys/block/*; do [ \"$(cat $b/serial 2>/dev/null)\" = " + CLONE_CONFIG_SERIAL
-                    + " ] && echo /dev/${b##*/}; done");
+            remountConfigDrive(agent, id, ownDriveDevice());
             log.info("clone {} has its own config drive (PCI slot {})", id, slot);
         } catch (RuntimeException e) {
             log.warn("clone {} runs, but its own config drive could not replace its original's: {}", id, e.getMessage());
@@ -521,13 +598,19 @@ final class LiveImages {
         }
     }
 
+    /** A guest command printing the device of a clone's own config drive (by its serial). */
+    private static String ownDriveDevice() {
+        return "for b in /sys/block/*; do [ \"$(cat $b/serial 2>/dev/null)\" = " + CLONE_CONFIG_SERIAL + " ] && echo /dev/${b##*/}; done";
+    }
+
     /** Mounts at /mnt/config the device {@code find} prints, waiting for the guest to see it. */
     private static void remountConfigDrive(GuestAgentClient agent, String id, String find) {
         long deadline = System.nanoTime() + PLUG_DEADLINE.toNanos();
         while (true) {
             String device = agent.shell("(" + find + ") 2>/dev/null | head -n 1; true").strip();
             if (!device.isEmpty()) {
-                agent.shell("mount -t iso9660 -o ro " + device + " /mnt/config");
+                // Already mounted when a restarted agent gives the identity again.
+                agent.shell("grep -q '^" + device + " /mnt/config ' /proc/mounts || mount -t iso9660 -o ro " + device + " /mnt/config");
                 return;
             }
             if (System.nanoTime() > deadline) {
@@ -555,7 +638,7 @@ final class LiveImages {
             try {
                 return GuestAgentClient.connect(vm.run().agentSocket(), Duration.ofSeconds(15));
             } catch (HypervisorException e) {
-                if (System.nanoTime() > deadline || !vm.isProcessAlive()) {
+                if (System.nanoTime() > deadline || !vm.isProcessAlive() || Thread.currentThread().isInterrupted()) {
                     throw e;
                 }
                 log.info("clone {}: guest agent not answering yet ({}), trying again", id, e.getMessage());
@@ -577,7 +660,8 @@ final class LiveImages {
      * WarmLiveImageTest). Offlining gives the guest less memory without QEMU discarding anything;
      * the host keeps what the clone already copied, and blocks are coarse (128 MB on x86-64).
      */
-    private void personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
+    /** Whether the clone got its identity (a failure is logged). */
+    private boolean personalise(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int targetMemoryMb) {
         try (GuestAgentClient agent = connectForPersonalisation(vm, spec.id())) {
             agent.setTime(java.time.Instant.now());
             agent.setHostname(spec.hostname());
@@ -601,7 +685,10 @@ final class LiveImages {
                 }
             }
         } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
-            log.warn("clone {} runs, but its guest agent could not give it its identity: {}", spec.id(), e.getMessage());
+            log.warn("clone {} runs, but its guest agent could not give it its identity{}: {}", spec.id(),
+                    closed ? " before this agent stopped" : "", e.getMessage());
+            return false;
         }
+        return true;
     }
 }

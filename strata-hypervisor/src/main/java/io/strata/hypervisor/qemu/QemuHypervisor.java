@@ -94,6 +94,7 @@ public final class QemuHypervisor implements Hypervisor {
         }
         // Backs up the QMP end-of-stream signal, and watches VMs whose monitor we could not reach.
         this.monitor = Thread.ofVirtual().name("qemu-liveness").start(this::watchLiveness);
+        liveImages.resumePersonalising();
     }
 
     /** Nova's integer form of a QEMU version: 7.2.22 is 7002022. */
@@ -526,6 +527,7 @@ public final class QemuHypervisor implements Hypervisor {
     public void close() {
         closed = true;
         monitor.interrupt();
+        liveImages.close();
         warmPool.close();
         vms.detachAll();
     }

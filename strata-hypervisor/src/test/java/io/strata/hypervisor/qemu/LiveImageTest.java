@@ -118,6 +118,8 @@ class LiveImageTest {
                 new NetworkSpec("fa:16:3e:77:00:02", "10.30.0.45", 24, "10.30.0.1", List.of(), 0), Map.of(), 0));
         assertOwnConfigDrive(clone, "clone-one", "clone one's user_data\n");
         assertOwnConfigDrive(second, "clone-two", "clone two's user_data\n");
+        // Given: nothing is owed to the clone any more (see the next test).
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(config.runRoot().resolve(clone).resolve("identity.json")));
         hypervisor.destroy(second);
 
         // The source is untouched by the clone's identity.
@@ -152,6 +154,35 @@ class LiveImageTest {
         hypervisor.destroy(clone);
         assertThat(config.runRoot().resolve(clone)).doesNotExist();
         assertThat(dir.resolve("ram")).exists();
+    }
+
+    @Test
+    void aCloneTheAgentStoppedPersonalisingGetsItsIdentityFromTheNextAgent() throws Exception {
+        String source = UUID.randomUUID().toString();
+        hypervisor.create(TestGuests.spec(source, TestGuests.diskBoot(), "original's user_data\n".getBytes(StandardCharsets.UTF_8), 0));
+        awaitConsole(hypervisor, source, READY, 1, BOOT);
+        LiveImageRef image = hypervisor.bless(source, images.resolve("golden"));
+
+        String clone = UUID.randomUUID().toString();
+        VmSpec spec = new VmSpec(clone, "clone", "clone-after", 1, 256, 0, null, "the clone's user_data\n".getBytes(StandardCharsets.UTF_8),
+                Map.of(), Map.of(), new NetworkSpec("fa:16:3e:77:00:09", "10.30.0.49", 24, "10.30.0.1", List.of(), 0),
+                Map.of("role", "late"), 0);
+        hypervisor.launch(image, spec);
+        Path owed = config.runRoot().resolve(clone).resolve("identity.json");
+        await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(owed));
+        // The agent stops (as in a crash, its VMs outlive it) before the guest agent answered.
+        hypervisor.close();
+        assertThat(owed).as("what the clone is still owed").exists();
+
+        hypervisor = new QemuHypervisor(config);
+        assertThat(hypervisor.find(clone).orElseThrow().powerState()).isEqualTo(PowerState.RUNNING);
+        assertOwnConfigDrive(clone, "clone-after", "the clone's user_data\n");
+        try (GuestAgentClient agent = GuestAgentClient.connect(config.runRoot().resolve(clone).resolve("qga.sock"), Duration.ofSeconds(20))) {
+            assertThat(agent.shell("hostname").strip()).isEqualTo("clone-after");
+            assertThat(agent.networkInterfaces().toString()).contains("fa:16:3e:77:00:09").contains("10.30.0.49");
+            assertThat(new String(agent.readFile(QemuHypervisor.GUEST_PARAMS), StandardCharsets.UTF_8)).isEqualTo("role=late\n");
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(owed));
     }
 
     /**
