@@ -28,7 +28,8 @@ final class QemuCommandLine {
      * TCG's code cache for a live-image clone, which resumes an already booted, idle guest: the
      * cache's pages are the clone's own memory (QEMU backs it with huge pages), and a 64 MB cache
      * was half filled within seconds of a clone's start, 32 MB of its 80 MB PSS. With 16 MB its
-     * PSS is 61 MB (bench/RESULTS.md); a clone that later runs much code translates more often.
+     * PSS is 61 MB (bench/RESULTS.md); a clone that later runs much code translates more often
+     * (until it is stopped and started: a boot gets the boot's cache, see {@link #forBoot}).
      */
     static final int CLONE_TCG_CACHE_MB = 16;
 
@@ -48,6 +49,15 @@ final class QemuCommandLine {
         static Storage of(RunDir run, boolean hasRootDisk, boolean hasConfigDrive) {
             return new Storage(hasRootDisk ? run.rootDisk() : null, hasConfigDrive ? run.configDrive() : null, run.ramFile(), true);
         }
+    }
+
+    /**
+     * A VM's command line for a boot (not a resume): a clone that is stopped and started boots its
+     * guest, so it gets a boot's code cache instead of a clone's (see {@link #CLONE_TCG_CACHE_MB}).
+     */
+    static List<String> forBoot(List<String> commandLine) {
+        String clone = "tcg,tb-size=" + CLONE_TCG_CACHE_MB;
+        return commandLine.stream().map(arg -> arg.equals(clone) ? "tcg,tb-size=" + TCG_CACHE_MB : arg).toList();
     }
 
     static List<String> build(QemuConfig config, String accelerator, VmSpec spec, RunDir run,

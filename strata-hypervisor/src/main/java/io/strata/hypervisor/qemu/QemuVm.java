@@ -260,7 +260,7 @@ final class QemuVm {
         }
         // Not under nice: QEMU's main loop does the driver's monitor work; only the vCPU threads
         // go low (see GuestPriority).
-        List<String> command = new ArrayList<>(descriptor.commandLine());
+        List<String> command = new ArrayList<>(incoming ? descriptor.commandLine() : QemuCommandLine.forBoot(descriptor.commandLine()));
         if (incoming) {
             command.addAll(List.of("-incoming", "defer"));
         }

@@ -60,8 +60,9 @@ class QemuCommandLineTest {
                 Path.of("/images/golden/ram"), false);
         List<String> original = QemuCommandLine.build(config, "tcg", spec, run, UserNetwork.of(network), image);
         List<String> own = QemuCommandLine.withConfigDrive(original, run.configDrive(), "strata-config-2");
-        // A clone resumes a booted guest: its own code cache is the smaller one.
+        // A clone resumes a booted guest: its own code cache is the smaller one, until it boots.
         assertThat(String.join(" ", original)).contains("-accel tcg,tb-size=16 ");
+        assertThat(String.join(" ", QemuCommandLine.forBoot(original))).contains("-accel tcg,tb-size=64 ").doesNotContain("tb-size=16");
 
         assertThat(own).hasSameSizeAs(original);
         int drive = original.indexOf("file=/images/golden/config.iso,format=raw,if=none,id=config0,readonly=on");
