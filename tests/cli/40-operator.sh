@@ -63,9 +63,12 @@ openstack security group create --description "ssh in" ops-sg -f value -c id >/d
 openstack security group rule create --protocol tcp --dst-port 22 --remote-ip 10.0.0.0/8 ops-sg -f value -c id >/dev/null
 grep -q "10.0.0.0/8" <<<"$(openstack security group rule list ops-sg -f value)" || fail "rule not listed"
 openstack security group rule create --protocol icmp --remote-group default ops-sg -f value -c id >/dev/null
-# (No -c: on the compute API path this client's headers and values are one column apart.)
-grep -q "icmp.* default$" <<<"$(openstack security group rule list ops-sg -f value)" \
+# Through the Networking API the client shows a rule's remote group by its id.
+default_sg=$(openstack security group show default -f value -c id)
+grep -q "icmp.*$default_sg" <<<"$(openstack security group rule list ops-sg -f value -c "IP Protocol" -c "Remote Security Group")" \
   || fail "remote group rule not listed: $(openstack security group rule list ops-sg -f value)"
+openstack security group rule create --egress --protocol tcp ops-sg >"$work/egress" 2>&1 && fail "an egress rule was accepted"
+grep -q "Only ingress rules are supported" "$work/egress" || fail "egress refusal: $(cat "$work/egress")"
 grep -qx default <<<"$(openstack security group list -f value -c Name)" || fail "no default security group"
 sgvm=$(openstack server create --image "$image" --flavor m1.tiny --security-group ops-sg ops-sg-vm -f value -c id)
 wait_status "$sgvm" ACTIVE

@@ -26,7 +26,7 @@ import java.util.Set;
  */
 public final class NetworkApi implements ApiArea {
     public static final Catalog.Service CATALOG_SERVICE = new Catalog.Service("network", "neutron", "/network");
-    private static final String PREFIX = "/network/v2.0";
+    static final String PREFIX = "/network/v2.0";
     /** Query parameters that page, sort or project rather than filter. */
     private static final Set<String> NOT_FILTERS = Set.of("fields", "limit", "marker", "sort_key", "sort_dir", "page_reverse");
 
@@ -57,9 +57,9 @@ public final class NetworkApi implements ApiArea {
         routes.get(PREFIX, ctx -> {
             ObjectNode body = Json.object();
             ArrayNode resources = body.putArray("resources");
-            for (String collection : List.of("networks", "subnets")) {
+            for (String collection : List.of("networks", "subnets", "security-groups", "security-group-rules")) {
                 ObjectNode resource = resources.addObject();
-                resource.put("name", collection.substring(0, collection.length() - 1));
+                resource.put("name", collection.substring(0, collection.length() - 1).replace('-', '_'));
                 resource.put("collection", collection);
                 resource.putArray("links").addObject().put("href", Requests.baseUrl(ctx) + PREFIX + "/" + collection).put("rel", "self");
             }
@@ -103,7 +103,7 @@ public final class NetworkApi implements ApiArea {
      * Neutron's filters: any attribute by value (several values of one attribute: any of them),
      * list attributes by membership; tags by Neutron's tag rules; anything else is a 400.
      */
-    private static boolean matches(ObjectNode item, Map<String, List<String>> query) {
+    static boolean matches(ObjectNode item, Map<String, List<String>> query) {
         for (Map.Entry<String, List<String>> filter : query.entrySet()) {
             String attribute = filter.getKey();
             List<String> values = filter.getValue();
@@ -153,7 +153,7 @@ public final class NetworkApi implements ApiArea {
     }
 
     /** Neutron's {@code fields}: only the attributes asked for (all when none are). */
-    private static ObjectNode project(ObjectNode item, List<String> fields) {
+    static ObjectNode project(ObjectNode item, List<String> fields) {
         if (fields.isEmpty()) {
             return item;
         }

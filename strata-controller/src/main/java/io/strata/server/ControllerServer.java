@@ -368,6 +368,7 @@ public final class ControllerServer implements AutoCloseable {
                             "http://" + placement.groupManagerAddress() + ":" + placement.groupManagerPort()))
                     .orElse(new io.strata.agent.remote.AgentWire.HeartbeatReply(null, null)), metrics));
             areas.add(new NetworkApi(network, policy));
+            areas.add(new io.strata.network.SecurityGroupsApi(securityGroups, quotas, policy));
             areas.add(new ImageApi(imageService, new ImageMembers(imageStore, policy, clock), catalog));
             areas.add(migration.api());
 

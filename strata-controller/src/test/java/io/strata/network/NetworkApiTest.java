@@ -95,6 +95,66 @@ class NetworkApiTest {
     }
 
     @Test
+    void securityGroupsAndRulesThroughNeutronAreComputesGroups() {
+        String sg = "/network/v2.0/security-groups";
+        String rules = "/network/v2.0/security-group-rules";
+        JsonNode created = member.post(sg, "{\"security_group\": {\"name\": \"web\", \"description\": \"http in\"}}").expect(201).json()
+                .get("security_group");
+        String id = created.get("id").asText();
+        assertThat(created.get("project_id").asText()).isNotEmpty();
+        assertThat(created.get("security_group_rules")).isEmpty();
+        String defaultId = member.get(sg + "?name=default").expect(200).json().at("/security_groups/0/id").asText();
+        assertThat(defaultId).isNotEmpty();
+
+        // tcp without ports is every port; icmp from a remote group.
+        JsonNode tcp = member.post(rules, "{\"security_group_rule\": {\"security_group_id\": \"" + id + "\", \"direction\": \"ingress\", "
+                + "\"ethertype\": \"IPv4\", \"protocol\": \"tcp\", \"remote_ip_prefix\": \"10.0.0.0/8\"}}").expect(201).json()
+                .get("security_group_rule");
+        assertThat(tcp.get("port_range_min").isNull()).isTrue();
+        assertThat(tcp.get("remote_ip_prefix").asText()).isEqualTo("10.0.0.0/8");
+        member.post(rules, "{\"security_group_rule\": {\"security_group_id\": \"" + id + "\", \"direction\": \"ingress\", "
+                + "\"protocol\": \"icmp\", \"remote_group_id\": \"" + defaultId + "\"}}").expect(201);
+        member.post(rules, "{\"security_group_rule\": {\"security_group_id\": \"" + id + "\", \"direction\": \"ingress\", "
+                + "\"protocol\": \"6\", \"port_range_min\": 22, \"port_range_max\": 22}}").expect(201);
+        // The same group through Compute's proxy API, as Nova shows Neutron's.
+        JsonNode viaCompute = member.get("/compute/v2.1/os-security-groups/" + id)
+                .expect(200).json().get("security_group");
+        assertThat(viaCompute.get("rules")).hasSize(3);
+        assertThat(member.get(rules + "?security_group_id=" + id).expect(200).json().get("security_group_rules")).hasSize(3);
+        assertThat(member.get(rules + "?security_group_id=" + id + "&remote_group_id=" + defaultId).expect(200).json()
+                .get("security_group_rules")).hasSize(1);
+
+        // Refusals, in Neutron's shape, leave nothing behind.
+        member.post(rules, "{\"security_group_rule\": {\"security_group_id\": \"" + id + "\", \"direction\": \"egress\"}}").expect(400);
+        member.post(rules, "{\"security_group_rule\": {\"security_group_id\": \"" + id + "\", \"direction\": \"ingress\", "
+                + "\"ethertype\": \"IPv6\"}}").expect(400);
+        member.post(rules, "{\"security_group_rule\": {\"security_group_id\": \"" + id + "\", \"direction\": \"ingress\", "
+                + "\"protocol\": \"gre\"}}").expect(400);
+        JsonNode duplicate = member.post(rules, "{\"security_group_rule\": {\"security_group_id\": \"" + id + "\", \"direction\": "
+                + "\"ingress\", \"protocol\": \"tcp\", \"remote_ip_prefix\": \"10.0.0.0/8\"}}").expect(409).json();
+        assertThat(duplicate.at("/NeutronError/type").asText()).isEqualTo("SecurityGroupRuleExists");
+        assertThat(member.get(rules + "?security_group_id=" + id).expect(200).json().get("security_group_rules")).hasSize(3);
+        JsonNode missing = member.get(sg + "/no-such-group").expect(404).json();
+        assertThat(missing.at("/NeutronError/type").asText()).isEqualTo("SecurityGroupNotFound");
+
+        String tcpId = tcp.get("id").asText();
+        assertThat(member.get(rules + "/" + tcpId).expect(200).json().at("/security_group_rule/protocol").asText()).isEqualTo("tcp");
+        member.delete(rules + "/" + tcpId).expect(204);
+        member.get(rules + "/" + tcpId).expect(404);
+        assertThat(member.put(sg + "/" + id, "{\"security_group\": {\"description\": \"web in\"}}").expect(200).json()
+                .at("/security_group/description").asText()).isEqualTo("web in");
+        member.delete(sg + "/" + id).expect(204);
+        member.get(sg + "/" + id).expect(404);
+
+        // The quotas the openstack client reads for `quota show`.
+        String project = member.get(sg + "?name=default").expect(200).json().at("/security_groups/0/project_id").asText();
+        JsonNode quota = member.get("/network/v2.0/quotas/" + project).expect(200).json().get("quota");
+        assertThat(quota.get("security_group").asLong()).isEqualTo(10);
+        assertThat(quota.get("security_group_rule").asLong()).isEqualTo(20);
+        member.get("/network/v2.0/quotas/someone-else").expect(403);
+    }
+
+    @Test
     void versionDiscoveryAndCatalog() {
         JsonNode version = cloud.anonymous().get("/network").expect(200).json().at("/versions/0");
         assertThat(version.get("id").asText()).isEqualTo("v2.0");

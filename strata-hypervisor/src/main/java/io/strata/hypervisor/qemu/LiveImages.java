@@ -525,12 +525,6 @@ final class LiveImages {
     private void giveOwnConfigDrive(QemuVm vm, GuestAgentClient agent, VmSpec spec, UserNetwork network) {
         String id = spec.id();
         Path iso = vm.run().configDrive();
-        try {
-            configDrive.write(spec, network, iso);
-        } catch (RuntimeException e) {
-            log.warn("clone {} keeps its original's config drive: cannot write its own: {}", id, e.getMessage());
-            return;
-        }
         vm.lock.lock();
         try {
             if (!vm.isProcessAlive()) {
@@ -550,6 +544,13 @@ final class LiveImages {
                 vm.replaceDescriptor(withCommandLine(vm.descriptor(),
                         QemuCommandLine.withConfigDrive(vm.descriptor().commandLine(), iso, CLONE_CONFIG_SERIAL)));
                 remountConfigDrive(agent, id, ownDriveDevice());
+                return;
+            }
+            // Written only now: the drive of a clone that has it plugged already is not rewritten under its guest.
+            try {
+                configDrive.write(spec, network, iso);
+            } catch (RuntimeException e) {
+                log.warn("clone {} keeps its original's config drive: cannot write its own: {}", id, e.getMessage());
                 return;
             }
             if (original == null || original.isEmpty()) {
