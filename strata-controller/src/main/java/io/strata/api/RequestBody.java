@@ -248,6 +248,31 @@ public final class RequestBody {
         return items;
     }
 
+    /**
+     * A field the security-group APIs read leniently: its text whether given as a string or a
+     * number, null when absent, null or empty.
+     */
+    public static String lenientText(ObjectNode node, String key) {
+        JsonNode value = node.get(key);
+        return value == null || value.isNull() || value.asText().isEmpty() ? null : value.asText();
+    }
+
+    /**
+     * A port or similar number given as a number or a string of one, null when absent;
+     * {@code notAnInteger} words the 400 from the key and the value, in the API's own terms.
+     */
+    public static Integer lenientInteger(ObjectNode node, String key, java.util.function.BiFunction<String, String, CloudException> notAnInteger) {
+        String value = lenientText(node, key);
+        if (value == null) {
+            return null;
+        }
+        try {
+            return Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            throw notAnInteger.apply(key, value);
+        }
+    }
+
     public static CloudException invalid(String key, JsonNode value, String reason) {
         String shown = value.isTextual() ? value.textValue() : value.toString();
         if (shown.length() > 200) {

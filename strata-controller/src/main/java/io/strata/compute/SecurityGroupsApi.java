@@ -102,21 +102,12 @@ public final class SecurityGroupsApi implements ApiArea {
     }
 
     private static String text(ObjectNode body, String key) {
-        JsonNode value = body.get(key);
-        return value == null || value.isNull() || value.asText().isEmpty() ? null : value.asText();
+        return RequestBody.lenientText(body, key);
     }
 
     /** Ports arrive as numbers or strings of numbers. */
     private static Integer port(ObjectNode body, String key) {
-        String value = text(body, key);
-        if (value == null) {
-            return null;
-        }
-        try {
-            return Integer.parseInt(value.strip());
-        } catch (NumberFormatException e) {
-            throw CloudException.badRequest("%s is not an integer: %s", key, value);
-        }
+        return RequestBody.lenientInteger(body, key, (k, v) -> CloudException.badRequest("%s is not an integer: %s", k, v));
     }
 
     private static String description(ObjectNode body) {

@@ -290,20 +290,12 @@ public final class SecurityGroupsApi implements ApiArea {
     }
 
     private static String text(ObjectNode body, String key) {
-        JsonNode value = body.get(key);
-        return value == null || value.isNull() || value.asText().isEmpty() ? null : value.asText();
+        return RequestBody.lenientText(body, key);
     }
 
     private static Integer port(ObjectNode body, String key) {
-        String value = text(body, key);
-        if (value == null) {
-            return null;
-        }
-        try {
-            return Integer.parseInt(value.strip());
-        } catch (NumberFormatException e) {
-            throw CloudException.badRequest("Invalid input for %s. Reason: '%s' is not an integer.", key, value);
-        }
+        return RequestBody.lenientInteger(body, key,
+                (k, v) -> CloudException.badRequest("Invalid input for %s. Reason: '%s' is not an integer.", k, v));
     }
 
     /** Neutron answers a duplicate with 409 SecurityGroupRuleExists; other refusals of the service stay 400s. */
