@@ -17,6 +17,7 @@ import io.strata.hypervisor.VmSpec;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
@@ -103,7 +104,7 @@ public final class ComputeManager implements AutoCloseable {
 
     public void build(Server server) {
         claim(server.id());
-        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server.id(), null, null, false, null), ComputeManager::isActive);
+        submitBuildEvent(server.id(), () -> runBuild(server.id(), null, null, false, null));
     }
 
     /**
@@ -187,10 +188,71 @@ public final class ComputeManager implements AutoCloseable {
         return from.sharedStorage();
     }
 
+    /**
+     * Builds the servers of one request (a multiple create, a live image's clones) together, as
+     * Nova's conductor schedules a request's instances at once: one scheduling pass chooses their
+     * hosts and one write places them all, then each is spawned as by {@link #build}. A request's
+     * servers used to be scheduled and placed one by one, fifty choices and fifty writes racing
+     * for the controller's two cores, so that all of a burst's servers finished together at its
+     * end (bench/RESULTS.md). Servers of a server group, or of requests that differ in flavor or
+     * zone, or under several controllers (placement is checked against the shared store then),
+     * are built one by one.
+     */
+    public void buildAll(List<Server> batch, BuildInputs inputs, boolean inServerGroup) {
+        Server first = batch.get(0);
+        boolean alike = batch.stream().allMatch(s -> s.flavor().equals(first.flavor())
+                && java.util.Objects.equals(s.requestedZone(), first.requestedZone()));
+        if (batch.size() == 1 || inServerGroup || owners != null || !alike) {
+            batch.forEach(server -> build(server, inputs));
+            return;
+        }
+        submit(() -> placeTogether(batch, inputs));
+    }
+
+    private void placeTogether(List<Server> batch, BuildInputs inputs) {
+        Server first = batch.get(0);
+        List<Host> chosen;
+        try {
+            chosen = scheduler.selectAll(new Scheduler.Request(first.flavor(), zoneOf(first), forcedHostOf(first), Set.of(),
+                    first.projectId(), null), batch.size());
+        } catch (RuntimeException e) {
+            // The filters could not read what they need: each server tries on its own (and fails as it would have).
+            log.warn("servers of request {} could not be scheduled together: {}", first.reservationId(), e.getMessage());
+            chosen = List.of();
+        }
+        List<ServerStore.Placing> placings = new ArrayList<>();
+        for (int i = 0; i < chosen.size(); i++) {
+            placings.add(new ServerStore.Placing(batch.get(i).id(), chosen.get(i).name(), chosen.get(i).zone()));
+        }
+        Set<String> placed;
+        try {
+            placed = servers.placeAll(placings, now());
+        } catch (RuntimeException e) {
+            for (int i = 0; i < chosen.size(); i++) {
+                scheduler.release(chosen.get(i).name(), batch.get(i).flavor());
+            }
+            log.warn("servers of request {} could not be placed together: {}", first.reservationId(), e.getMessage());
+            batch.forEach(server -> build(server, inputs));
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            Server server = batch.get(i);
+            if (i >= chosen.size()) {
+                // No room left for it: its own build tries again and fails with NoValidHost as Nova's would.
+                build(server, inputs);
+            } else if (!placed.contains(server.id())) {
+                scheduler.release(chosen.get(i).name(), server.flavor());     // deleted meanwhile
+            } else {
+                Host host = chosen.get(i);
+                submitBuildEvent(server.id(), () -> runBuild(server.id(), inputs, null, false, null, server, host));
+            }
+        }
+    }
+
     /** Builds with inputs the caller already resolved (every server of one create request shares them). */
     public void build(Server server, BuildInputs inputs) {
         claim(server.id());
-        submitEvent(server.id(), "compute__do_build_and_run_instance", () -> runBuild(server, inputs), ComputeManager::isActive);
+        submitBuildEvent(server.id(), () -> runBuild(server, inputs));
     }
 
     /**
@@ -198,12 +260,12 @@ public final class ComputeManager implements AutoCloseable {
      * instead of reading it again (one read less per server of a burst). A delete in between is
      * still seen: placing is conditional on the row being undeleted and still scheduling.
      */
-    private void runBuild(Server inserted, BuildInputs resolved) {
-        runBuild(inserted.id(), resolved, null, false, null, inserted);
+    private String runBuild(Server inserted, BuildInputs resolved) {
+        return runBuild(inserted.id(), resolved, null, false, null, inserted, null);
     }
 
-    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating, String sharedStorage) {
-        runBuild(id, resolved, hostOverride, evacuating, sharedStorage, null);
+    private String runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating, String sharedStorage) {
+        return runBuild(id, resolved, hostOverride, evacuating, sharedStorage, null, null);
     }
 
     /**
@@ -211,8 +273,11 @@ public final class ComputeManager implements AutoCloseable {
      * @param evacuating a host the server was forced onto (az:host) is the dead one: let the scheduler choose
      * @param sharedStorage evacuation on shared storage: only hosts on this storage are chosen, and they
      *        rebuild the VM from its disk there (a live-image clone is launched anew all the same)
+     * @param inserted the row as just written, for the first attempt (null: read it)
+     * @param placedOn the host the first attempt was already placed on (see {@link #buildAll}), or null
      */
-    private void runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating, String sharedStorage, Server inserted) {
+    private String runBuild(String id, BuildInputs resolved, String hostOverride, boolean evacuating, String sharedStorage, Server inserted,
+            Host placedOn) {
         Set<String> tried = new HashSet<>();
         Set<String> elsewhere = new HashSet<>();
         if (sharedStorage != null) {
@@ -224,14 +289,14 @@ public final class ComputeManager implements AutoCloseable {
         for (int attempt = 1; attempt <= MAX_BUILD_ATTEMPTS; attempt++) {
             Server server = attempt == 1 && inserted != null ? inserted : servers.find(id).orElse(null);
             if (server == null || server.deleted() || server.taskState() == TaskState.DELETING) {
-                return;
+                return null;
             }
             BuildInputs inputs;
             try {
                 inputs = resolved != null ? resolved : buildInputs.apply(server);
             } catch (RuntimeException e) {
                 servers.fail(id, new Fault(400, e.getMessage(), null, now()), io.strata.compute.PowerState.NOSTATE, now());
-                return;
+                return null;
             }
             // Clones go wherever the scheduler puts them: hosts of this process read the image's
             // files where its host wrote them, remote agents copy them first (see LaunchSource).
@@ -243,36 +308,44 @@ public final class ComputeManager implements AutoCloseable {
                 excluded.addAll(elsewhere);
             }
             Host host;
-            try {
-                host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, excluded, server.projectId(),
-                        server.id()));
-            } catch (CloudException e) {
-                String message = attempt == 1 ? Scheduler.NO_VALID_HOST
-                        : Scheduler.NO_VALID_HOST + " Exceeded max scheduling attempts " + (attempt - 1) + " for instance " + id
-                                + ". Last exception: " + lastError;
-                servers.fail(id, new Fault(500, Scheduler.NO_VALID_HOST, message, now()), io.strata.compute.PowerState.NOSTATE, now());
-                log.warn("server {} could not be placed: {}", id, message);
-                return;
-            }
-            tried.add(host.name());
-            long chosenAt = System.nanoTime();
-            ServerStore.Placement placement = owners == null
-                    ? (servers.place(id, host.name(), host.zone(), now()) ? ServerStore.Placement.PLACED : ServerStore.Placement.GONE)
-                    // Other controllers place onto the same hosts: the store has the last word on room.
-                    : servers.placeWithin(id, host.name(), host.zone(), server.flavor(), scheduler.capacityOf(host), now());
-            if (placement == ServerStore.Placement.GONE) {
-                // Deleted while we were choosing: give the claim back and stop.
-                scheduler.release(host.name(), server.flavor());
-                return;
-            }
-            if (placement == ServerStore.Placement.FULL) {
-                // Another controller filled it meanwhile: learn what it holds and choose again
-                // (not a failed attempt: nothing was tried on the host).
-                scheduler.release(host.name(), server.flavor());
-                scheduler.refresh(servers.usageOf(host.name()));
-                log.info("server {}: host {} was filled by another controller meanwhile; choosing again", id, host.name());
-                attempt--;
-                continue;
+            long chosenAt;
+            if (attempt == 1 && placedOn != null) {
+                // Chosen and placed with the other servers of its request (see buildAll).
+                host = placedOn;
+                tried.add(host.name());
+                chosenAt = System.nanoTime();
+            } else {
+                try {
+                    host = scheduler.select(new Scheduler.Request(server.flavor(), zoneOf(server), forcedHost, excluded, server.projectId(),
+                            server.id()));
+                } catch (CloudException e) {
+                    String message = attempt == 1 ? Scheduler.NO_VALID_HOST
+                            : Scheduler.NO_VALID_HOST + " Exceeded max scheduling attempts " + (attempt - 1) + " for instance " + id
+                                    + ". Last exception: " + lastError;
+                    servers.fail(id, new Fault(500, Scheduler.NO_VALID_HOST, message, now()), io.strata.compute.PowerState.NOSTATE, now());
+                    log.warn("server {} could not be placed: {}", id, message);
+                    return null;
+                }
+                tried.add(host.name());
+                chosenAt = System.nanoTime();
+                ServerStore.Placement placement = owners == null
+                        ? (servers.place(id, host.name(), host.zone(), now()) ? ServerStore.Placement.PLACED : ServerStore.Placement.GONE)
+                        // Other controllers place onto the same hosts: the store has the last word on room.
+                        : servers.placeWithin(id, host.name(), host.zone(), server.flavor(), scheduler.capacityOf(host), now());
+                if (placement == ServerStore.Placement.GONE) {
+                    // Deleted while we were choosing: give the claim back and stop.
+                    scheduler.release(host.name(), server.flavor());
+                    return null;
+                }
+                if (placement == ServerStore.Placement.FULL) {
+                    // Another controller filled it meanwhile: learn what it holds and choose again
+                    // (not a failed attempt: nothing was tried on the host).
+                    scheduler.release(host.name(), server.flavor());
+                    scheduler.refresh(servers.usageOf(host.name()));
+                    log.info("server {}: host {} was filled by another controller meanwhile; choosing again", id, host.name());
+                    attempt--;
+                    continue;
+                }
             }
             long placedAt = System.nanoTime();
             try {
@@ -284,7 +357,8 @@ public final class ComputeManager implements AutoCloseable {
                         ? agent.spawn(specOf(server, inputs.publicKeys(), Map.of(), 0), inputs.images())
                         : launchClone(agent, id, launch, specOf(server, inputs.publicKeys(), launch.guestParams(), launch.targetMemoryMb()));
                 long spawnedAt = System.nanoTime();
-                if (!servers.finishTask(id, TaskState.SPAWNING, VmState.ACTIVE, vm.powerState(), sshPortOf(vm), now())) {
+                boolean built = servers.finishTask(id, TaskState.SPAWNING, VmState.ACTIVE, vm.powerState(), sshPortOf(vm), now());
+                if (!built) {
                     // Deleted while spawning: the delete could not see the VM yet, so remove it here.
                     destroyQuietly(agent, id);
                     scheduler.release(host.name(), server.flavor());
@@ -292,11 +366,11 @@ public final class ComputeManager implements AutoCloseable {
                 log.debug("server {} built on {}: chosen after {} ms, placed {} ms, spawned {} ms, recorded {} ms", id, host.name(),
                         (chosenAt - buildBegan) / 1_000_000,
                         (placedAt - chosenAt) / 1_000_000, (spawnedAt - placedAt) / 1_000_000, (System.nanoTime() - spawnedAt) / 1_000_000);
-                return;
+                return built ? host.name() : null;
             } catch (RuntimeException e) {
                 if (closing) {
                     log.info("build of server {} interrupted by shutdown; it resumes at the next start", id);
-                    return;
+                    return null;
                 }
                 if (fromSharedDisk && e instanceof CloudException cloud && cloud.code() == io.strata.core.ErrorCode.NOT_FOUND) {
                     // No host of the storage will find the disk: stop here (nothing was made on this one).
@@ -309,18 +383,19 @@ public final class ComputeManager implements AutoCloseable {
                 hosts.findAgent(host.name()).ifPresent(agent -> destroyQuietly(agent, id));
                 scheduler.release(host.name(), server.flavor());
                 if (!servers.advanceTask(id, TaskState.SPAWNING, TaskState.SCHEDULING, now())) {
-                    return;
+                    return null;
                 }
                 if (e instanceof CloudException cloud && cloud.code().isClientError() && !(e instanceof HypervisorException)) {
                     // Bad input (an image gone inactive, say) fails the same on every host.
                     servers.fail(id, new Fault(400, e.getMessage(), null, now()), io.strata.compute.PowerState.NOSTATE, now());
-                    return;
+                    return null;
                 }
             }
         }
         servers.fail(id, new Fault(500, "Build of instance " + id + " aborted: " + lastError,
                 "Exceeded max scheduling attempts " + MAX_BUILD_ATTEMPTS + " for instance " + id, now()),
                 io.strata.compute.PowerState.NOSTATE, now());
+        return null;
     }
 
     /**
@@ -1089,10 +1164,29 @@ public final class ComputeManager implements AutoCloseable {
      *        the task: the same read gives the event's host, one query instead of two per step
      */
     private void submitEvent(String serverId, String event, Runnable task, java.util.function.Predicate<Optional<Server>> succeeded) {
+        submitEvent(serverId, event, () -> {
+            task.run();
+            Optional<Server> after = servers.find(serverId);
+            return new EventOutcome(succeeded.test(after), after.map(Server::host).orElse(null));
+        });
+    }
+
+    /** A build's event: the build answers the host it built on (null: it did not), so no read of the row after it. */
+    private void submitBuildEvent(String serverId, java.util.function.Supplier<String> build) {
+        submitEvent(serverId, "compute__do_build_and_run_instance", () -> {
+            String builtOn = build.get();
+            return new EventOutcome(builtOn != null, builtOn != null ? builtOn : hostOf(serverId));
+        });
+    }
+
+    /** How a step ended, as its event records it. */
+    private record EventOutcome(boolean succeeded, String host) {}
+
+    private void submitEvent(String serverId, String event, java.util.function.Supplier<EventOutcome> task) {
         submit(() -> {
             String requestId = org.slf4j.MDC.get("request_id");
             if (requestId == null) {
-                task.run();
+                task.get();
                 return;
             }
             Instant start = now();
@@ -1107,12 +1201,9 @@ public final class ComputeManager implements AutoCloseable {
                 }
             }, EVENT_START_DELAY.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
             String traceback = null;
-            boolean ok = false;
-            Optional<Server> after = null;
+            EventOutcome outcome = null;
             try {
-                task.run();
-                after = servers.find(serverId);
-                ok = succeeded.test(after);
+                outcome = task.get();
             } catch (RuntimeException e) {
                 java.io.StringWriter trace = new java.io.StringWriter();
                 e.printStackTrace(new java.io.PrintWriter(trace));
@@ -1121,9 +1212,9 @@ public final class ComputeManager implements AutoCloseable {
             } finally {
                 early.cancel(false);
                 if (!closing) {
-                    String result = ok ? "Success" : "Error";
+                    String result = outcome != null && outcome.succeeded() ? "Success" : "Error";
                     String trace = traceback;
-                    String host = after != null ? after.map(Server::host).orElse(null) : hostOf(serverId);
+                    String host = outcome != null ? outcome.host() : hostOf(serverId);
                     Long started;
                     synchronized (lock) {
                         // From here on the timer writes nothing; if it wrote the start, we finish that row.
@@ -1144,10 +1235,6 @@ public final class ComputeManager implements AutoCloseable {
                 }
             }
         });
-    }
-
-    private static boolean isActive(Optional<Server> server) {
-        return server.map(s -> !s.deleted() && s.vmState() == VmState.ACTIVE).orElse(false);
     }
 
     private boolean migrationEndedAs(String uuid, String status) {

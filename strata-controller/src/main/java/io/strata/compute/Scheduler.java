@@ -24,7 +24,9 @@ public final class Scheduler {
     private final HostRegistry hosts;
     private final ServerStore servers;
     private final SchedulerSettings settings;
-    private final MeterRegistry metrics;
+    /** Decisions by outcome; looked up once (a registry look-up per decision showed in burst profiles). */
+    private final io.micrometer.core.instrument.Counter selected;
+    private final io.micrometer.core.instrument.Counter noValidHost;
     private final Map<String, Usage> usage = new HashMap<>();
 
     /** What servers on a host use, as the scheduler counts it. */
@@ -56,7 +58,9 @@ public final class Scheduler {
         this.hosts = requireNonNull(hosts, "hosts is null");
         this.servers = requireNonNull(servers, "servers is null");
         this.settings = requireNonNull(settings, "settings is null");
-        this.metrics = requireNonNull(metrics, "metrics is null");
+        requireNonNull(metrics, "metrics is null");
+        this.selected = metrics.counter("strata.scheduler.decisions", "outcome", "selected");
+        this.noValidHost = metrics.counter("strata.scheduler.decisions", "outcome", "no_valid_host");
         resync();
     }
 
@@ -68,33 +72,53 @@ public final class Scheduler {
 
     /** Picks a host and claims the flavor's resources on it; NoValidHost as a CloudException otherwise. */
     public synchronized Host select(Request request) {
+        List<Host> chosen = selectAll(request, 1);
+        if (chosen.isEmpty()) {
+            throw new CloudException(ErrorCode.CONFLICT, NO_VALID_HOST);
+        }
+        return chosen.get(0);
+    }
+
+    /**
+     * Picks hosts for {@code count} like servers of one request in one pass, as Nova's
+     * select_destinations does for a request's instances: the filters prepare once (one read of
+     * what they need instead of one per server) and each choice is claimed before the next is
+     * made. Answers the hosts chosen in order, fewer than {@code count} when room ran out (the
+     * rest fail as {@link #select} would). Not for servers of a server group: its policy needs
+     * each member's choice made against the others' (use {@link #select} per server).
+     */
+    public synchronized List<Host> selectAll(Request request, int count) {
         // A forced host bypasses the filters, so their per-request look-ups (server groups, aggregates) are not made.
         List<HostFilter.Choice> choices = filters.stream()
                 .map(f -> request.forcedHost() != null ? f.forForcedHost(request) : f.forRequest(request))
                 .toList();
-        List<Host> candidates = hosts.hosts().stream()
+        List<Host> eligible = hosts.hosts().stream()
                 .filter(h -> !request.excludedHosts().contains(h.name()))
                 .filter(h -> request.forcedHost() == null || h.name().equals(request.forcedHost()))
                 // A forced host skips the enabled check, as Nova's forced host bypasses filters.
                 .filter(h -> request.forcedHost() != null || h.serviceEnabled())
                 .filter(hosts::isUp)
                 .filter(h -> request.zone() == null || h.zone().equals(request.zone()))
-                .filter(h -> fits(h, request.flavor()))
                 // A forced host bypasses the filters too.
                 .filter(h -> request.forcedHost() != null || choices.stream().allMatch(c -> c.accepts(h)))
                 .toList();
-        if (candidates.isEmpty()) {
-            metrics.counter("strata.scheduler.decisions", "outcome", "no_valid_host").increment();
-            throw new CloudException(ErrorCode.CONFLICT, NO_VALID_HOST);
+        List<Host> chosen = new java.util.ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            List<Host> candidates = eligible.stream().filter(h -> fits(h, request.flavor())).toList();
+            if (candidates.isEmpty()) {
+                noValidHost.increment();
+                break;
+            }
+            List<HostFilter.Choice> preferences = candidates.size() == 1 ? List.of() : choices;
+            Host host = candidates.stream()
+                    .max(Comparator.comparingLong((Host h) -> preferences.stream().mapToLong(p -> p.preference(h)).sum())
+                            .thenComparingLong(h -> freeRamMb(h)).thenComparingLong(h -> -usageOf(h).instances()))
+                    .orElseThrow();
+            usage.put(host.name(), usageOf(host).plus(request.flavor(), 1));
+            choices.forEach(choice -> choice.selected(host));
+            selected.increment();
+            chosen.add(host);
         }
-        List<HostFilter.Choice> preferences = candidates.size() == 1 ? List.of() : choices;
-        Host chosen = candidates.stream()
-                .max(Comparator.comparingLong((Host h) -> preferences.stream().mapToLong(p -> p.preference(h)).sum())
-                        .thenComparingLong(h -> freeRamMb(h)).thenComparingLong(h -> -usageOf(h).instances()))
-                .orElseThrow();
-        usage.put(chosen.name(), usageOf(chosen).plus(request.flavor(), 1));
-        choices.forEach(choice -> choice.selected(chosen));
-        metrics.counter("strata.scheduler.decisions", "outcome", "selected").increment();
         return chosen;
     }
 

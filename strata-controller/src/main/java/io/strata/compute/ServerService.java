@@ -210,7 +210,7 @@ public final class ServerService {
             break;
         }
         ComputeManager.BuildInputs inputs = bootInputs.resolve(created.get(0), image);
-        created.forEach(server -> manager.build(server, inputs));
+        manager.buildAll(created, inputs, group != null);
         return created;
     }
 

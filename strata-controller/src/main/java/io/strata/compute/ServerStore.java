@@ -343,6 +343,34 @@ public final class ServerStore {
                 .bind("host", host).bind("zone", zone).bind("id", id).bind("now", now).execute() == 1);
     }
 
+    /** A server and the host chosen for it (see {@link #placeAll}). */
+    public record Placing(String id, String host, String zone) {}
+
+    /**
+     * {@link #place} for the servers of one request in one write; answers the ids placed (the
+     * others were deleted, or are no longer scheduling).
+     */
+    public Set<String> placeAll(List<Placing> placings, Instant now) {
+        if (placings.isEmpty()) {
+            return Set.of();
+        }
+        return steps.run(h -> {
+            org.jdbi.v3.core.statement.PreparedBatch batch = h.prepareBatch("update servers set host = :host, availability_zone = :zone, "
+                    + "task_state = 'spawning', progress = 50, updated_at = :now where id = :id and deleted = false and task_state = 'scheduling'");
+            for (Placing placing : placings) {
+                batch.bind("host", placing.host()).bind("zone", placing.zone()).bind("id", placing.id()).bind("now", now).add();
+            }
+            int[] counts = batch.execute();
+            Set<String> placed = new java.util.HashSet<>();
+            for (int i = 0; i < counts.length; i++) {
+                if (counts[i] == 1) {
+                    placed.add(placings.get(i).id());
+                }
+            }
+            return placed;
+        });
+    }
+
     /** What {@link #placeWithin} did. */
     public enum Placement { PLACED, GONE, FULL }
 

@@ -239,7 +239,7 @@ public final class LiveImageService implements AutoCloseable {
                     .toList(), linkedAt));
         }
         ComputeManager.BuildInputs inputs = bootInputs.resolve(clones.get(0));
-        clones.forEach(clone -> manager.build(clone, inputs));
+        manager.buildAll(clones, inputs, group != null);
         return clones;
     }
 
