@@ -28,6 +28,9 @@ final class LiveImages {
     private static final Logger log = LoggerFactory.getLogger(LiveImages.class);
     /** How long a clone's personalisation waits for its guest agent to take a connection. */
     private static final Duration PERSONALISE_DEADLINE = Duration.ofMinutes(2);
+    /** Personalisation waits for launches to pause this long, but never longer than the second figure. */
+    private static final Duration PERSONALISE_AFTER_QUIET = Duration.ofMillis(100);
+    private static final Duration PERSONALISE_AT_THE_LATEST = Duration.ofSeconds(2);
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     /** Where a clone finds its own config-drive files (the test guest's init links the original's there). */
     static final Path CLONE_META_DATA = Path.of("/run/meta_data.json");
@@ -42,6 +45,8 @@ final class LiveImages {
     /** Clones being given their identity (see {@link #startPersonalising}). */
     private final java.util.Set<Thread> personalising = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    /** Launch turns (see {@link LaunchTurns}). */
+    private final LaunchTurns turns = LaunchTurns.fromProperty();
 
     LiveImages(QemuConfig config, String accelerator, Disks disks, ConfigDrive configDrive, VmTable vms, WarmPool pool) {
         this.config = requireNonNull(config, "config is null");
@@ -165,6 +170,16 @@ final class LiveImages {
             throw new HypervisorException(ErrorCode.CONFLICT, "VM " + spec.id() + " already exists on this host");
         }
         long started = System.nanoTime();
+        LaunchTurns.Turn turn = turns.take();
+        try {
+            return launch(image, spec, dir, manifest, run, started, turn);
+        } finally {
+            turn.close();
+        }
+    }
+
+    private VmInfo launch(LiveImageRef image, VmSpec spec, Path dir, LiveImageManifest manifest, RunDir run, long started,
+            LaunchTurns.Turn turn) {
         // The clone's own memory target, else the one its original had.
         int target = spec.targetMemoryMb() > 0 ? spec.targetMemoryMb() : manifest.targetMemoryMb();
         if (target > manifest.memoryMb()) {
@@ -188,7 +203,7 @@ final class LiveImages {
                     manifest.boot(), dir.toString(), commandLine);
             Optional<WarmPool.Warm> ready = pool.take(dir, commandLine.get(commandLine.indexOf("-netdev") + 1));
             if (ready.isPresent()) {
-                vm = takeOver(ready.get(), run, descriptor, spec.network().sshHostPort());
+                vm = takeOver(ready.get(), run, descriptor, spec.network().sshHostPort(), turn, () -> PendingIdentity.write(run, spec, target));
                 warm = true;
             } else {
                 // No limit on concurrent cold starts: on a host busy with running guests, each
@@ -201,12 +216,14 @@ final class LiveImages {
                 descriptor.write(run.descriptor());
                 vm = new QemuVm(run, descriptor, vms::publish);
                 vms.put(vm);
+                turn.end();     // a cold start waits for its process: others take their turns meanwhile
                 vm.lock.lock();
                 try {
                     vm.startIncoming(LiveImageManifest.state(dir), true);
                 } finally {
                     vm.lock.unlock();
                 }
+                PendingIdentity.write(run, spec, target);
             }
         } catch (RuntimeException | IOException e) {
             try {
@@ -217,28 +234,26 @@ final class LiveImages {
             throw e instanceof HypervisorException h ? h : new HypervisorException("cannot launch " + spec.id() + ": " + e.getMessage(), e);
         }
         long running = System.nanoTime();
-        log.info("launched {} from live image {} ({}): running after {} ms", spec.id(), image.id(),
-                warm ? "warm process" : "cold start: " + vm.startPhases(), (running - started) / 1_000_000);
+        log.info("launched {} from live image {} ({}; {}): running after {} ms", spec.id(), image.id(),
+                warm ? "warm process" : "cold start: " + vm.startPhases(), turn, (running - started) / 1_000_000);
         // The clone runs from here on; its guest agent answers once the guest has been scheduled a
         // few times, so its identity is given in the background instead of holding up the launch.
-        startPersonalising(vm, spec, manifest, network, target, started, true);
+        startPersonalising(vm, spec, manifest, network, target, started);
         // Both paths end with a successful `cont`.
         return vm.infoAfter(PowerState.RUNNING);
     }
 
     /**
      * Gives a clone its identity in the background. What it is owed is kept in its run directory
-     * until then ({@link PendingIdentity}; written by the background thread, off the launch's
-     * path, so an agent that dies within the few milliseconds before that write leaves a clone
-     * nobody personalises), and an agent that stops meanwhile leaves it there for the next.
+     * until then ({@link PendingIdentity}, written by the launch while QEMU answers its `cont`),
+     * and an agent that stops meanwhile leaves it there for the next. The guest agent is asked
+     * only once no clone has been launching for a moment: in a burst the resumed guests answer
+     * after seconds anyway, and connecting to fifty of them took CPU the later launches waited for.
      */
-    private void startPersonalising(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int target, long started,
-            boolean record) {
+    private void startPersonalising(QemuVm vm, VmSpec spec, LiveImageManifest manifest, UserNetwork network, int target, long started) {
         Thread thread = Thread.ofVirtual().name("personalise-" + spec.id()).unstarted(() -> {
             try {
-                if (record) {
-                    PendingIdentity.write(vm.run(), spec, target);
-                }
+                turns.awaitQuiet(PERSONALISE_AFTER_QUIET, PERSONALISE_AT_THE_LATEST);
                 if (personalise(vm, spec, manifest, network, target)) {
                     log.info("clone {} personalised {} ms after its launch began", spec.id(), (System.nanoTime() - started) / 1_000_000);
                 }
@@ -278,7 +293,7 @@ final class LiveImages {
                     LiveImageManifest manifest = LiveImageManifest.read(image);
                     log.info("clone {}: the last agent stopped before it had its identity; giving it now", id);
                     startPersonalising(vm, pending.spec(), manifest, UserNetwork.of(pending.spec().network()), pending.targetMemoryMb(),
-                            System.nanoTime(), false);
+                            System.nanoTime());
                 } catch (RuntimeException e) {
                     log.warn("clone {}: cannot resume giving it its identity: {}", id, e.getMessage());
                 }
@@ -381,7 +396,8 @@ final class LiveImages {
      * have used, for later restarts) is written, and the guest runs. The SSH forward, which the
      * warm process could not know, is added through the monitor.
      */
-    private QemuVm takeOver(WarmPool.Warm warm, RunDir run, VmDescriptor descriptor, int sshPort) throws IOException {
+    private QemuVm takeOver(WarmPool.Warm warm, RunDir run, VmDescriptor descriptor, int sshPort, LaunchTurns.Turn turn, Runnable whileQemuAnswers)
+            throws IOException {
         QemuVm waiting = warm.vm();
         long processId = waiting.pid();
         QmpClient monitor = waiting.handOver();
@@ -433,7 +449,13 @@ final class LiveImages {
             CompletableFuture<JsonNode> forward = sshPort > 0
                     ? qmp.submit("human-monitor-command", Map.of("command-line", "hostfwd_add net0 tcp:127.0.0.1:" + sshPort + "-:22"))
                     : null;
-            vm.resumeCpus();
+            CompletableFuture<JsonNode> cont = qmp.submit("cont", null);
+            // Both commands are out: the next clone's launch takes its turn while QEMU answers.
+            turn.end();
+            // QEMU takes 10-30 ms to answer them in a burst (under 1 ms alone, measured): what the
+            // launch has to write anyway is written meanwhile.
+            whileQemuAnswers.run();
+            qmp.await(cont, "cont");
             if (forward != null) {
                 String added = qmp.await(forward, "hostfwd_add").asText();
                 if (!added.isBlank()) {

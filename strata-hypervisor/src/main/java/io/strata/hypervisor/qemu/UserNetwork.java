@@ -88,7 +88,22 @@ record UserNetwork(String network, int prefixLength, String gateway, String addr
     }
 
     /** The lowest ephemeral port (ip_local_port_range), 32768 when it cannot be read. */
+    /** The ephemeral range's low end and when it was read: read once a few seconds, not per launch (it showed in burst profiles). */
+    private static volatile long[] ephemeralLowRead = {0, Long.MIN_VALUE};
+    private static final long EPHEMERAL_REREAD_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+
     private static int ephemeralLow() {
+        long now = System.nanoTime();
+        long[] read = ephemeralLowRead;
+        if (read[1] != Long.MIN_VALUE && now - read[1] < EPHEMERAL_REREAD_NANOS) {
+            return (int) read[0];
+        }
+        int low = readEphemeralLow();
+        ephemeralLowRead = new long[] {low, now};
+        return low;
+    }
+
+    private static int readEphemeralLow() {
         try {
             // Not Files.readString: it trusts the size /proc reports and returns a truncated line.
             String range = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).strip();

@@ -195,8 +195,10 @@ final class WarmPool implements AutoCloseable {
         return subnetAndGateway(a).equals(subnetAndGateway(b));
     }
 
+    private static final java.util.regex.Pattern PER_CLONE_OPTIONS = java.util.regex.Pattern.compile(",(dhcpstart|dns|hostfwd)=[^,]*");
+
     private static String subnetAndGateway(String netdev) {
-        return netdev.replaceAll(",(dhcpstart|dns|hostfwd)=[^,]*", "");
+        return PER_CLONE_OPTIONS.matcher(netdev).replaceAll("");
     }
 
     /**
