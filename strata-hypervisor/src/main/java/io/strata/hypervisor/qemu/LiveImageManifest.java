@@ -22,6 +22,8 @@ import java.nio.file.StandardCopyOption;
  *
  * <p>{@code netdev} is the blessed VM's {@code -netdev} value without its forwards: what a warm
  * process (see {@link WarmPool}) starts with; null in images blessed before warm processes.
+ * {@code serialPorts} is the blessed VM's virtio-serial ports (see {@link QemuCommandLine#SERIAL_PORTS}),
+ * which its clones must have too; null for QEMU's default (and in images blessed before it was kept).
  */
 record LiveImageManifest(
         String blessedFrom,
@@ -33,7 +35,8 @@ record LiveImageManifest(
         boolean hasRootDisk,
         String mac,
         String ipAddress,
-        String netdev) {
+        String netdev,
+        Integer serialPorts) {
     /** Unknown fields are skipped: files written by a newer driver (or derived getters) still read. */
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);

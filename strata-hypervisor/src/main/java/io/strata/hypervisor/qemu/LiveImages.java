@@ -105,7 +105,8 @@ final class LiveImages {
             }
             Files.copy(run.configDrive(), LiveImageManifest.configDrive(image));
             LiveImageManifest manifest = new LiveImageManifest(vmId, source.vcpus(), source.memoryMb(), source.targetMemoryMb(),
-                    source.accelerator(), source.boot(), hasRootDisk, source.mac(), source.ipAddress(), netdevWithoutForwards(source.commandLine()));
+                    source.accelerator(), source.boot(), hasRootDisk, source.mac(), source.ipAddress(), netdevWithoutForwards(source.commandLine()),
+                    QemuCommandLine.serialPortsOf(source.commandLine()));
             manifest.write(image);
 
             // The source comes back as a clone of its image: same identity, so nothing to fix in it.
@@ -197,7 +198,7 @@ final class LiveImages {
             // The image's own config drive: the guest has it mounted, so its content must not change.
             QemuCommandLine.Storage storage = new QemuCommandLine.Storage(manifest.hasRootDisk() ? run.rootDisk() : null,
                     LiveImageManifest.configDrive(dir), LiveImageManifest.ram(dir), false);
-            List<String> commandLine = QemuCommandLine.build(config, accelerator, effective, run, network, storage);
+            List<String> commandLine = QemuCommandLine.build(config, accelerator, effective, run, network, storage, manifest.serialPorts());
             VmDescriptor descriptor = new VmDescriptor(spec.id(), spec.name(), manifest.vcpus(), manifest.memoryMb(),
                     target, accelerator, spec.network().sshHostPort(), network.address(), spec.network().mac(),
                     manifest.boot(), dir.toString(), commandLine);
@@ -385,7 +386,8 @@ final class LiveImages {
                 boot.ramdisk() == null ? null : target.resolve(BOOT_RAMDISK),
                 boot.commandLine());
         new LiveImageManifest(manifest.blessedFrom(), manifest.vcpus(), manifest.memoryMb(), manifest.targetMemoryMb(),
-                manifest.accelerator(), local, manifest.hasRootDisk(), manifest.mac(), manifest.ipAddress(), manifest.netdev())
+                manifest.accelerator(), local, manifest.hasRootDisk(), manifest.mac(), manifest.ipAddress(), manifest.netdev(),
+                manifest.serialPorts())
                 .write(staged);
     }
 

@@ -43,6 +43,8 @@ final class LiveMigration {
     /** Attribute names in MigrationSource/MigrationTarget. */
     static final String CONFIG_DRIVE = "config_drive";
     static final String LIVE_IMAGE = "live_image";
+    /** The source's virtio-serial ports (absent: QEMU's default), which the target's device must have. */
+    static final String SERIAL_PORTS = "serial_ports";
     static final String ACCELERATOR = "accelerator";
 
     private final QemuConfig config;
@@ -80,6 +82,10 @@ final class LiveMigration {
             Map<String, String> attributes = new LinkedHashMap<>();
             attributes.put(ACCELERATOR, descriptor.accelerator());
             configDriveOf(descriptor.commandLine()).ifPresent(path -> attributes.put(CONFIG_DRIVE, path));
+            Integer serialPorts = QemuCommandLine.serialPortsOf(descriptor.commandLine());
+            if (serialPorts != null) {
+                attributes.put(SERIAL_PORTS, serialPorts.toString());
+            }
             if (descriptor.liveImage() != null) {
                 attributes.put(LIVE_IMAGE, descriptor.liveImage());
             }
@@ -139,7 +145,9 @@ final class LiveMigration {
                     spec.userData(), spec.metadata(), spec.publicKeys(), spec.network(), spec.guestParams(), source.targetMemoryMb());
             QemuCommandLine.Storage storage = new QemuCommandLine.Storage(hasRootDisk ? run.rootDisk() : null,
                     configDrive != null ? run.configDrive() : null, run.ramFile(), true);
-            List<String> commandLine = QemuCommandLine.build(config, accelerator, effective, run, network, storage);
+            String serialPorts = source.attributes().get(SERIAL_PORTS);
+            List<String> commandLine = QemuCommandLine.build(config, accelerator, effective, run, network, storage,
+                    serialPorts == null ? null : Integer.valueOf(serialPorts));
             VmDescriptor descriptor = new VmDescriptor(spec.id(), spec.name(), source.vcpus(), source.memoryMb(), source.targetMemoryMb(),
                     accelerator, spec.network().sshHostPort(), network.address(), spec.network().mac(), boot,
                     source.attributes().get(LIVE_IMAGE), commandLine);

@@ -326,7 +326,7 @@ final class WarmPool implements AutoCloseable {
             QemuCommandLine.Storage storage = new QemuCommandLine.Storage(manifest.hasRootDisk() ? run.rootDisk() : null,
                     LiveImageManifest.configDrive(image), LiveImageManifest.ram(image), false);
             List<String> commandLine = new ArrayList<>(QemuCommandLine.build(config, accelerator, spec, run,
-                    UserNetwork.of(network), storage));
+                    UserNetwork.of(network), storage, manifest.serialPorts()));
             int netdevAt = commandLine.indexOf("-netdev") + 1;
             commandLine.set(netdevAt, manifest.netdev());
             // -S: once loaded, wait paused for a clone instead of running as nobody.

@@ -41,6 +41,32 @@ class QemuCommandLineTest {
     }
 
     @Test
+    void newVmsGetTwoSerialPortsAndClonesAndMigrationTargetsTheirSourcesPorts() {
+        VmSpec spec = spec(new BootSource(Path.of("/images/disk.qcow2"), "qcow2", null, null, null));
+        RunDir run = RunDir.of(config, spec.id());
+        List<String> fresh = QemuCommandLine.build(config, "tcg", spec, run, UserNetwork.of(network), true, true);
+        assertThat(fresh).contains("virtio-serial-pci,id=vser0,max_ports=2");
+        assertThat(QemuCommandLine.serialPortsOf(fresh)).isEqualTo(QemuCommandLine.SERIAL_PORTS);
+
+        // A VM started before the ports were set has QEMU's default: what follows it must keep it.
+        QemuCommandLine.Storage storage = QemuCommandLine.Storage.of(run, true, true);
+        List<String> legacy = QemuCommandLine.build(config, "tcg", spec, run, UserNetwork.of(network), storage, null);
+        assertThat(legacy).contains("virtio-serial-pci,id=vser0").doesNotContain("virtio-serial-pci,id=vser0,max_ports=2");
+        assertThat(QemuCommandLine.serialPortsOf(legacy)).isNull();
+        assertThat(QemuCommandLine.serialPortsOf(List.of("-device", "virtio-serial-pci,id=vser0,max_ports=7"))).isEqualTo(7);
+    }
+
+    @Test
+    void aManifestWrittenBeforeSerialPortsWereKeptReadsAsQemusDefault(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        java.nio.file.Files.writeString(LiveImageManifest.file(dir), """
+                {"blessedFrom": "vm-1", "vcpus": 1, "memoryMb": 256, "targetMemoryMb": 0, "accelerator": "tcg",
+                 "boot": {"disk": null, "diskFormat": null, "kernel": null, "ramdisk": null, "commandLine": null},
+                 "hasRootDisk": false, "mac": "fa:16:3e:00:00:01", "ipAddress": "10.0.0.3", "netdev": null}
+                """);
+        assertThat(LiveImageManifest.read(dir).serialPorts()).isNull();
+    }
+
+    @Test
     void directKernelBootAddsTheSerialConsoleToTheImagesCommandLine() {
         BootSource kernel = new BootSource(null, null, Path.of("/k"), Path.of("/r"), "quiet");
         List<String> args = QemuCommandLine.build(config, "kvm", spec(kernel), RunDir.of(config, "x"), UserNetwork.of(network), false, true);
