@@ -1164,8 +1164,7 @@ public final class ComputeManager implements AutoCloseable {
      *        the task: the same read gives the event's host, one query instead of two per step
      */
     private void submitEvent(String serverId, String event, Runnable task, java.util.function.Predicate<Optional<Server>> succeeded) {
-        submitEvent(serverId, event, () -> {
-            task.run();
+        submitEvent(serverId, event, task, () -> {
             Optional<Server> after = servers.find(serverId);
             return new EventOutcome(succeeded.test(after), after.map(Server::host).orElse(null));
         });
@@ -1173,20 +1172,23 @@ public final class ComputeManager implements AutoCloseable {
 
     /** A build's event: the build answers the host it built on (null: it did not), so no read of the row after it. */
     private void submitBuildEvent(String serverId, java.util.function.Supplier<String> build) {
-        submitEvent(serverId, "compute__do_build_and_run_instance", () -> {
-            String builtOn = build.get();
-            return new EventOutcome(builtOn != null, builtOn != null ? builtOn : hostOf(serverId));
-        });
+        String[] builtOn = new String[1];
+        submitEvent(serverId, "compute__do_build_and_run_instance", () -> builtOn[0] = build.get(),
+                () -> new EventOutcome(builtOn[0] != null, builtOn[0] != null ? builtOn[0] : hostOf(serverId)));
     }
 
     /** How a step ended, as its event records it. */
     private record EventOutcome(boolean succeeded, String host) {}
 
-    private void submitEvent(String serverId, String event, java.util.function.Supplier<EventOutcome> task) {
+    /**
+     * @param outcomeOf how the task ended, asked after it returned only when an event is recorded
+     *        (work without a request records none, and reads nothing for it)
+     */
+    private void submitEvent(String serverId, String event, Runnable task, java.util.function.Supplier<EventOutcome> outcomeOf) {
         submit(() -> {
             String requestId = org.slf4j.MDC.get("request_id");
             if (requestId == null) {
-                task.get();
+                task.run();
                 return;
             }
             Instant start = now();
@@ -1203,7 +1205,8 @@ public final class ComputeManager implements AutoCloseable {
             String traceback = null;
             EventOutcome outcome = null;
             try {
-                outcome = task.get();
+                task.run();
+                outcome = outcomeOf.get();
             } catch (RuntimeException e) {
                 java.io.StringWriter trace = new java.io.StringWriter();
                 e.printStackTrace(new java.io.PrintWriter(trace));

@@ -37,7 +37,7 @@ final class LaunchTurns {
         if (turns != null) {
             turns.acquireUninterruptibly();
         }
-        return new Turn(this, turns, asked, System.nanoTime());
+        return new Turn(this, asked, System.nanoTime());
     }
 
     /**
@@ -58,16 +58,14 @@ final class LaunchTurns {
 
     static final class Turn {
         private final LaunchTurns turns;
-        private final Semaphore owner;
         private final AtomicBoolean ended = new AtomicBoolean();
         private final AtomicBoolean closed = new AtomicBoolean();
         private final long asked;
         private final long taken;
         private volatile long endedAt;
 
-        private Turn(LaunchTurns turns, Semaphore owner, long asked, long taken) {
+        private Turn(LaunchTurns turns, long asked, long taken) {
             this.turns = turns;
-            this.owner = owner;
             this.asked = asked;
             this.taken = taken;
         }
@@ -75,8 +73,8 @@ final class LaunchTurns {
         void end() {
             if (ended.compareAndSet(false, true)) {
                 endedAt = System.nanoTime();
-                if (owner != null) {
-                    owner.release();
+                if (turns.turns != null) {
+                    turns.turns.release();
                 }
             }
         }
