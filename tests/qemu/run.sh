@@ -94,7 +94,9 @@ openstack server delete --wait disk1
 
 echo "-- SIGKILL while a server is being built"
 vm2=$(openstack server create --flavor m1.tiny --image guest vm2 -f value -c id)
-for _ in $(seq 1 200); do [ -n "$(qemu_pids "$vm2")" ] && break; sleep 0.05; done
+# Its run directory appears when the build starts spawning, before QEMU does: waiting for a QEMU
+# process (polled every 50 ms) let a quick start finish the build before the kill.
+for _ in $(seq 1 1000); do [ -e "$data/qemu/$vm2" ] && break; sleep 0.01; done
 crash_cloud
 start_cloud
 wait_status vm2 ACTIVE
