@@ -47,4 +47,7 @@ image=$(tools/guest-image/register.sh --name bench-guest | sed -n 's/^image=//p'
 echo "warm processes per live image: $warm"
 echo "accelerator: $(curl -fsS -H "X-Auth-Token: $(openstack token issue -f value -c id)" \
   "http://127.0.0.1:$port/compute/v2.1/os-hypervisors/detail" | jq -r '.hypervisors[0].cpu_info')"
-"$JAVA_HOME/bin/java" -jar strata-bench/target/strata-bench.jar live-image "http://127.0.0.1:$port" bench "$image" "$data" --warm "$warm" --controller-pid "$pid" "${load_args[@]}"
+# The benchmark's client shares the machine with the cloud it measures: it runs as bin/strata's
+# client commands do (C1 only, serial GC): about half the CPU it took from the cloud during a
+# batch (14-27 ms against 27-62 ms per batch, bench/RESULTS.md, thirteenth session).
+"$JAVA_HOME/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar strata-bench/target/strata-bench.jar live-image "http://127.0.0.1:$port" bench "$image" "$data" --warm "$warm" --controller-pid "$pid" "${load_args[@]}"
