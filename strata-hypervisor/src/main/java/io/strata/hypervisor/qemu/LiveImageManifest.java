@@ -82,10 +82,38 @@ record LiveImageManifest(
     }
 
     static LiveImageManifest read(Path dir) {
+        Path file = file(dir);
         try {
-            return JSON.readValue(file(dir).toFile(), LiveImageManifest.class);
+            // Every clone's launch reads its image's manifest: parsed once per version of the file
+            // (it is replaced, never changed in place, so a new version is a new inode).
+            java.nio.file.attribute.BasicFileAttributes attributes = Files.readAttributes(file,
+                    java.nio.file.attribute.BasicFileAttributes.class);
+            Version version = new Version(attributes.fileKey(), attributes.lastModifiedTime(), attributes.size());
+            synchronized (READ) {
+                Read known = READ.get(file);
+                if (known != null && known.version().equals(version)) {
+                    return known.manifest();
+                }
+            }
+            LiveImageManifest manifest = JSON.readValue(file.toFile(), LiveImageManifest.class);
+            synchronized (READ) {
+                READ.put(file, new Read(version, manifest));
+            }
+            return manifest;
         } catch (IOException e) {
             throw new HypervisorException("cannot read the live image in " + dir + ": " + e.getMessage(), e);
         }
     }
+
+    private record Version(Object fileKey, java.nio.file.attribute.FileTime modified, long size) {}
+
+    private record Read(Version version, LiveImageManifest manifest) {}
+
+    /** The manifests read lately, by file (a host launches from a few live images at a time). */
+    private static final java.util.Map<Path, Read> READ = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<Path, Read> eldest) {
+            return size() > 64;
+        }
+    };
 }
