@@ -26,16 +26,11 @@ public final class FileTrees {
     public static void deleteTree(Path dir) throws IOException {
         for (int attempt = 1; ; attempt++) {
             try {
+                // A missing tree (or part of it) reaches visitFileFailed: nothing to delete there.
                 Files.walkFileTree(dir, new Deleting());
                 return;
-            } catch (NoSuchFileException e) {
-                if (e.getFile() == null || Path.of(e.getFile()).equals(dir)) {
-                    return;     // the tree is gone (also when it never was)
-                }
-                if (attempt == ATTEMPTS) {
-                    throw e;
-                }
             } catch (DirectoryNotEmptyException e) {
+                // Something was created in a directory after the walk had emptied it.
                 if (attempt == ATTEMPTS) {
                     throw e;
                 }
