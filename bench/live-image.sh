@@ -15,8 +15,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 JAVA_HOME=$(bin/java-home); export JAVA_HOME
-# STRATA_SKIP_BUILD=1 runs the jars as built (a rebuilt jar invalidates a JVM AOT cache made with it).
-[ "${STRATA_SKIP_BUILD:-}" = 1 ] || mvn -B -q -DskipTests package -pl strata-bench,strata-cli -am >/dev/null
+# The jars are built only when missing or older than the sources (STRATA_SKIP_BUILD=1: never): a
+# rebuilt jar is a new build to bin/strata, whose controller then records a new JVM AOT cache.
+stale() {
+  [ -f strata-cli/target/strata.jar ] && [ -f strata-bench/target/strata-bench.jar ] || return 0
+  [ -n "$(find pom.xml strata-*/pom.xml strata-*/src/main -newer strata-cli/target/strata.jar -print -quit)" ]
+}
+if [ "${STRATA_SKIP_BUILD:-}" != 1 ] && stale; then
+  mvn -B -q -DskipTests package -pl strata-bench,strata-cli -am >/dev/null
+fi
 tools/guest-image/build.sh >/dev/null
 warm=1
 load_args=()
@@ -45,6 +52,10 @@ export OS_AUTH_URL="http://127.0.0.1:$port/identity/v3" OS_USERNAME=admin OS_PAS
   OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3
 image=$(tools/guest-image/register.sh --name bench-guest | sed -n 's/^image=//p')
 echo "warm processes per live image: $warm"
+# bin/strata starts the controller from a JVM AOT cache recorded by an earlier run of the same
+# build, or records one (written at this run's stop); STRATA_AOT=off runs without.
+aot=$(tr '\0' '\n' <"/proc/$pid/cmdline" | sed -n 's/^-XX:AOTCache=/used: /p; s/^-XX:AOTCacheOutput=/none yet, recording one: /p')
+echo "controller's JVM AOT cache: ${aot:-none}"
 echo "accelerator: $(curl -fsS -H "X-Auth-Token: $(openstack token issue -f value -c id)" \
   "http://127.0.0.1:$port/compute/v2.1/os-hypervisors/detail" | jq -r '.hypervisors[0].cpu_info')"
 # The benchmark's client shares the machine with the cloud it measures: it runs as bin/strata's
