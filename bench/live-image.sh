@@ -17,11 +17,7 @@ cd "$root"
 JAVA_HOME=$(bin/java-home); export JAVA_HOME
 # The jars are built only when missing or older than the sources (STRATA_SKIP_BUILD=1: never): a
 # rebuilt jar is a new build to bin/strata, whose controller then records a new JVM AOT cache.
-stale() {
-  [ -f strata-cli/target/strata.jar ] && [ -f strata-bench/target/strata-bench.jar ] || return 0
-  [ -n "$(find pom.xml strata-*/pom.xml strata-*/src/main -newer strata-cli/target/strata.jar -print -quit)" ]
-}
-if [ "${STRATA_SKIP_BUILD:-}" != 1 ] && stale; then
+if [ "${STRATA_SKIP_BUILD:-}" != 1 ] && bin/stale-jars strata-cli/target/strata.jar strata-bench/target/strata-bench.jar; then
   mvn -B -q -DskipTests package -pl strata-bench,strata-cli -am >/dev/null
 fi
 tools/guest-image/build.sh >/dev/null
